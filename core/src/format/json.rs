@@ -1,0 +1,213 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::content::turn_content;
+use super::{ExportTransformer, TransformerSettings};
+use crate::model::{Conversation, ExportConfig, ReviewAction};
+use crate::Result;
+
+/// One pretty-printed JSON document (2-space indent), written as a stream:
+///
+/// ```text
+/// {
+///   "version": "1.0",
+///   "export_date": "2025-10-29T10:00:00.000Z",
+///   "conversations": [ {conversation_id, title, status, tier, turns, metadata?}, … ],
+///   "conversation_count": 2,
+///   "summary": { "total_turns", "average_quality_score", "tier_distribution" }
+/// }
+/// ```
+///
+/// `conversation_count` and `summary` (present when `includeMetadata`) come
+/// after the array, so nothing has to be held back. A turn carries
+/// `token_count` when known and `"truncated": true` when it was cut.
+#[derive(Debug)]
+pub struct JsonTransformer {
+    config: ExportConfig,
+    export_date: String,
+    buf: Vec<u8>,
+    count: u64,
+    total_turns: u64,
+    quality_sum: f64,
+    tiers: BTreeMap<&'static str, u64>,
+}
+
+impl JsonTransformer {
+    /// A JSON writer for these settings.
+    pub fn new(settings: &TransformerSettings) -> Self {
+        JsonTransformer {
+            config: settings.config.clone(),
+            export_date: settings.export_date.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            buf: Vec::with_capacity(16 * 1024),
+            count: 0,
+            total_turns: 0,
+            quality_sum: 0.0,
+            tiers: BTreeMap::new(),
+        }
+    }
+}
+
+/// Pretty-prints `value` into `buf` with every line after the first indented
+/// by `indent` (JSON strings never contain a raw newline, so this is exact).
+fn pretty_into(buf: &mut Vec<u8>, value: &impl Serialize, indent: &str) -> Result<()> {
+    let mut raw = Vec::new();
+    serde_json::to_writer_pretty(&mut raw, value)?;
+    for (i, line) in raw.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            buf.push(b'\n');
+            buf.extend_from_slice(indent.as_bytes());
+        }
+        buf.extend_from_slice(line);
+    }
+    Ok(())
+}
+
+impl ExportTransformer for JsonTransformer {
+    fn begin(&mut self, out: &mut dyn Write) -> Result<()> {
+        self.buf.clear();
+        self.buf.extend_from_slice(b"{\n  \"version\": \"1.0\",\n  \"export_date\": ");
+        serde_json::to_writer(&mut self.buf, &self.export_date)?;
+        self.buf.extend_from_slice(b",\n  \"conversations\": [");
+        out.write_all(&self.buf)?;
+        Ok(())
+    }
+
+    fn write_conversation(&mut self, out: &mut dyn Write, c: &Conversation) -> Result<()> {
+        let full = self.config.include_full_content;
+        let turns = c
+            .turns
+            .iter()
+            .map(|t| {
+                let (content, cut) = turn_content(&t.content, full);
+                Turn {
+                    role: t.role.as_str(),
+                    content,
+                    token_count: t.token_count,
+                    truncated: cut.then_some(true),
+                }
+            })
+            .collect();
+        let item = Item {
+            conversation_id: &c.conversation_id,
+            title: &c.title,
+            status: c.status.as_str(),
+            tier: c.tier.as_str(),
+            turns,
+            metadata: self.config.include_metadata.then(|| Metadata::new(c, &self.config)),
+        };
+        self.buf.clear();
+        self.buf.extend_from_slice(if self.count == 0 { b"\n    " } else { b",\n    " });
+        pretty_into(&mut self.buf, &item, "    ")?;
+        out.write_all(&self.buf)?;
+        self.count += 1;
+        self.total_turns += c.turns.len() as u64;
+        self.quality_sum += c.quality_score;
+        *self.tiers.entry(c.tier.as_str()).or_default() += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write) -> Result<()> {
+        self.buf.clear();
+        self.buf.extend_from_slice(if self.count == 0 { b"],\n" } else { b"\n  ],\n" });
+        write!(self.buf, "  \"conversation_count\": {}", self.count)?;
+        if self.config.include_metadata {
+            let summary = Summary {
+                total_turns: self.total_turns,
+                average_quality_score: (self.count > 0)
+                    .then(|| self.quality_sum / self.count as f64),
+                tier_distribution: &self.tiers,
+            };
+            self.buf.extend_from_slice(b",\n  \"summary\": ");
+            pretty_into(&mut self.buf, &summary, "  ")?;
+        }
+        self.buf.extend_from_slice(b"\n}\n");
+        out.write_all(&self.buf)?;
+        Ok(())
+    }
+
+    fn file_extension(&self) -> &'static str {
+        "json"
+    }
+
+    fn mime_type(&self) -> &'static str {
+        "application/json"
+    }
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    conversation_id: &'a str,
+    title: &'a str,
+    status: &'a str,
+    tier: &'a str,
+    turns: Vec<Turn<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata<'a>>,
+}
+
+#[derive(Serialize)]
+struct Turn<'a> {
+    role: &'a str,
+    content: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    persona: Option<&'a str>,
+    emotion: Option<&'a str>,
+    topic: Option<&'a str>,
+    category: &'a [String],
+    total_turns: usize,
+    token_count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review_history: Option<&'a [ReviewAction]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_type: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> Metadata<'a> {
+    fn new(c: &'a Conversation, config: &ExportConfig) -> Self {
+        let ts = config.include_timestamps;
+        let parents = config.include_parent_references;
+        Metadata {
+            persona: c.persona.as_deref(),
+            emotion: c.emotion.as_deref(),
+            topic: c.topic.as_deref(),
+            category: &c.category,
+            total_turns: c.turns.len(),
+            token_count: c.token_count,
+            quality_score: config.include_quality_scores.then_some(c.quality_score),
+            created_at: ts.then(|| c.created_at.as_str()),
+            updated_at: ts.then(|| c.updated_at.as_str()),
+            review_history: config.include_approval_history.then_some(c.review_history.as_slice()),
+            parent_id: parents.then(|| c.parent_id.as_deref()),
+            parent_type: parents.then(|| c.parent_type.map(|p| p.as_str())),
+            parameters: (!c.parameters.is_empty()).then_some(&c.parameters),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    total_turns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average_quality_score: Option<f64>,
+    tier_distribution: &'a BTreeMap<&'static str, u64>,
+}

@@ -1,0 +1,261 @@
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::content::turn_content;
+use super::{ExportTransformer, TransformerSettings};
+use crate::model::{Conversation, ExportConfig, JsonlFlavor, ReviewAction, Role};
+use crate::{ErrorKind, Result};
+
+/// JSON Lines for fine-tuning: one conversation per line, in the flavor of
+/// [`ExportConfig::jsonl_flavor`].
+///
+/// - `openai`: `{"messages":[{"role","content"},…],"metadata"?:{…}}`; the
+///   metadata object (when `includeMetadata`) has the same keys, of the same
+///   types, on every line: absent persona, emotion, topic and parent fields
+///   are written as `""`, never as null or a missing key, so that Arrow
+///   readers (Hugging Face `datasets`) that fix the schema on the first chunk
+///   read every line.
+/// - `anthropic`: `{"system"?:…,"messages":[…]}` and nothing else. The
+///   conversation must start with a user turn, end with an assistant turn and
+///   alternate; a leading system turn becomes `system`. Others are refused.
+/// - `sharegpt`: `{"conversations":[{"from":"system"|"human"|"gpt","value"}]}`.
+///
+/// With `systemPrompt` set, a system message comes first, unless the
+/// conversation starts with its own system turn. The `anthropic` and
+/// `sharegpt` flavors forbid extra keys: their metadata goes to a sidecar
+/// file, line for line (see [`ExportTransformer::wants_sidecar`]).
+#[derive(Debug)]
+pub struct JsonlTransformer {
+    config: ExportConfig,
+    line: Vec<u8>,
+}
+
+impl JsonlTransformer {
+    /// A JSONL writer for these settings.
+    pub fn new(settings: &TransformerSettings) -> Self {
+        JsonlTransformer { config: settings.config.clone(), line: Vec::with_capacity(8 * 1024) }
+    }
+
+    fn serialize_line(&mut self, c: &Conversation) -> Result<()> {
+        let full = self.config.include_full_content;
+        let mut truncated = false;
+        let mut messages = Vec::with_capacity(c.turns.len() + 1);
+        for t in &c.turns {
+            let (content, cut) = turn_content(&t.content, full);
+            truncated |= cut;
+            messages.push((t.role, content));
+        }
+        let system = system_prompt(&self.config, c);
+        self.line.clear();
+        match self.config.jsonl_flavor {
+            JsonlFlavor::Openai => {
+                let mut all: Vec<Message> = Vec::with_capacity(messages.len() + 1);
+                if let Some(s) = system {
+                    all.push(Message { role: "system", content: s });
+                }
+                all.extend(messages.iter().map(|(r, c)| Message { role: r.as_str(), content: c }));
+                let metadata =
+                    self.config.include_metadata.then(|| Metadata::new(c, &self.config, truncated));
+                serde_json::to_writer(&mut self.line, &OpenaiLine { messages: all, metadata })?;
+            }
+            JsonlFlavor::Anthropic => {
+                let mut rest = &messages[..];
+                let mut system = system.map(str::to_owned);
+                if let Some(((Role::System, first), tail)) = rest.split_first() {
+                    system = Some(first.to_string());
+                    rest = tail;
+                }
+                check_alternation(rest)?;
+                let all =
+                    rest.iter().map(|(r, c)| Message { role: r.as_str(), content: c }).collect();
+                serde_json::to_writer(
+                    &mut self.line,
+                    &AnthropicLine { system: system.as_deref(), messages: all },
+                )?;
+            }
+            JsonlFlavor::Sharegpt => {
+                let mut all: Vec<ShareGptTurn> = Vec::with_capacity(messages.len() + 1);
+                if let Some(s) = system {
+                    all.push(ShareGptTurn { from: "system", value: s });
+                }
+                all.extend(
+                    messages
+                        .iter()
+                        .map(|(r, c)| ShareGptTurn { from: sharegpt_role(*r), value: c }),
+                );
+                serde_json::to_writer(&mut self.line, &ShareGptLine { conversations: all })?;
+            }
+        }
+        self.line.push(b'\n');
+        Ok(())
+    }
+}
+
+/// The configured system prompt, unless the conversation opens with its own.
+fn system_prompt<'a>(config: &'a ExportConfig, c: &Conversation) -> Option<&'a str> {
+    match c.turns.first() {
+        Some(t) if t.role == Role::System => None,
+        _ => config.system_prompt.as_deref(),
+    }
+}
+
+fn sharegpt_role(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::User => "human",
+        Role::Assistant => "gpt",
+    }
+}
+
+fn check_alternation(turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> {
+    let refuse = |why: String| Err(ErrorKind::Rejected(format!("anthropic flavor: {why}")).into());
+    match (turns.first(), turns.last()) {
+        (None, _) => return refuse("no user or assistant turn".into()),
+        (Some((first, _)), Some((last, _))) => {
+            if *first != Role::User {
+                return refuse(format!("first turn is {}, must be user", first.as_str()));
+            }
+            if *last != Role::Assistant {
+                return refuse(format!("last turn is {}, must be assistant", last.as_str()));
+            }
+        }
+        _ => {}
+    }
+    for (i, (role, content)) in turns.iter().enumerate() {
+        let expected = if i % 2 == 0 { Role::User } else { Role::Assistant };
+        if *role != expected {
+            return refuse(format!(
+                "turn {} is {}, expected {} (roles must alternate)",
+                i + 1,
+                role.as_str(),
+                expected.as_str()
+            ));
+        }
+        if content.trim().is_empty() {
+            return refuse(format!("turn {} has empty content", i + 1));
+        }
+    }
+    Ok(())
+}
+
+impl ExportTransformer for JsonlTransformer {
+    fn begin(&mut self, _out: &mut dyn Write) -> Result<()> {
+        Ok(())
+    }
+
+    fn write_conversation(
+        &mut self,
+        out: &mut dyn Write,
+        conversation: &Conversation,
+    ) -> Result<()> {
+        self.serialize_line(conversation)?;
+        out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut dyn Write) -> Result<()> {
+        Ok(())
+    }
+
+    fn file_extension(&self) -> &'static str {
+        "jsonl"
+    }
+
+    fn mime_type(&self) -> &'static str {
+        "application/x-ndjson"
+    }
+
+    fn wants_sidecar(&self) -> bool {
+        self.config.include_metadata && self.config.jsonl_flavor != JsonlFlavor::Openai
+    }
+
+    fn write_sidecar(&mut self, sidecar: &mut dyn Write, c: &Conversation) -> Result<()> {
+        let truncated = !self.config.include_full_content
+            && c.turns.iter().any(|t| turn_content(&t.content, false).1);
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &Metadata::new(c, &self.config, truncated))?;
+        self.line.push(b'\n');
+        sidecar.write_all(&self.line)?;
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'a str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct OpenaiLine<'a> {
+    messages: Vec<Message<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata<'a>>,
+}
+
+#[derive(Serialize)]
+struct AnthropicLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a str>,
+    messages: Vec<Message<'a>>,
+}
+
+#[derive(Serialize)]
+struct ShareGptTurn<'a> {
+    from: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct ShareGptLine<'a> {
+    conversations: Vec<ShareGptTurn<'a>>,
+}
+
+/// Per-line metadata of the JSONL formats: the same keys with the same types
+/// on every line of one export.
+#[derive(Serialize)]
+struct Metadata<'a> {
+    conversation_id: &'a str,
+    title: &'a str,
+    tier: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review_history: Option<&'a [ReviewAction]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_type: Option<&'a str>,
+    persona: &'a str,
+    emotion: &'a str,
+    topic: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_truncated: Option<bool>,
+}
+
+impl<'a> Metadata<'a> {
+    fn new(c: &'a Conversation, config: &ExportConfig, truncated: bool) -> Self {
+        let ts = config.include_timestamps;
+        let parents = config.include_parent_references;
+        Metadata {
+            conversation_id: &c.conversation_id,
+            title: &c.title,
+            tier: c.tier.as_str(),
+            quality_score: config.include_quality_scores.then_some(c.quality_score),
+            created_at: ts.then(|| c.created_at.as_str()),
+            updated_at: ts.then(|| c.updated_at.as_str()),
+            review_history: config.include_approval_history.then_some(c.review_history.as_slice()),
+            parent_id: parents.then(|| c.parent_id.as_deref().unwrap_or("")),
+            parent_type: parents.then(|| c.parent_type.map_or("", |p| p.as_str())),
+            persona: c.persona.as_deref().unwrap_or(""),
+            emotion: c.emotion.as_deref().unwrap_or(""),
+            topic: c.topic.as_deref().unwrap_or(""),
+            content_truncated: (!config.include_full_content).then_some(truncated),
+        }
+    }
+}

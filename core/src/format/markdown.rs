@@ -1,0 +1,35 @@
+//! STUB — to be replaced by the Markdown transformer.
+#![allow(missing_docs)]
+use std::io::Write;
+
+use super::{ExportTransformer, TransformerSettings};
+use crate::model::Conversation;
+use crate::Result;
+
+#[derive(Debug)]
+pub struct MarkdownTransformer;
+
+impl MarkdownTransformer {
+    pub fn new(_settings: &TransformerSettings) -> Self {
+        MarkdownTransformer
+    }
+}
+
+impl ExportTransformer for MarkdownTransformer {
+    fn begin(&mut self, out: &mut dyn Write) -> Result<()> {
+        out.write_all("\u{FEFF}conversation_id,".as_bytes())?;
+        Ok(())
+    }
+    fn write_conversation(&mut self, _out: &mut dyn Write, _c: &Conversation) -> Result<()> {
+        unimplemented!("markdown stub")
+    }
+    fn finish(&mut self, _out: &mut dyn Write) -> Result<()> {
+        Ok(())
+    }
+    fn file_extension(&self) -> &'static str {
+        "md"
+    }
+    fn mime_type(&self) -> &'static str {
+        "text/markdown; charset=utf-8"
+    }
+}

@@ -1,0 +1,239 @@
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Timestamp;
+
+/// A reviewed training conversation with its turns, as the seeds'
+/// TypeScript `Conversation` (camelCase) or a database row (snake_case).
+///
+/// Required: `conversation_id`, `title`, `status`, `qualityScore`, `tier`,
+/// `createdAt`, `updatedAt`, `turns`. Everything else has a default.
+/// Unknown extra fields are ignored.
+///
+/// ```
+/// use lora_export::model::{Conversation, Role, Tier};
+/// let c: Conversation = serde_json::from_str(r#"{
+///   "conversation_id": "c-1", "title": "Refund", "status": "approved",
+///   "quality_score": 8.5, "tier": "template",
+///   "created_at": "2025-10-29T10:00:00Z", "updatedAt": "2025-10-29T11:00:00Z",
+///   "turns": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+///   "somethingElse": true
+/// }"#).unwrap();
+/// assert_eq!(c.quality_score, 8.5);
+/// assert_eq!(c.tier, Tier::Template);
+/// assert_eq!(c.turns[1].role, Role::Assistant);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Database primary key (often a UUID); empty when not given.
+    #[serde(default)]
+    pub id: String,
+    /// Stable business identifier of the conversation.
+    #[serde(alias = "conversationId")]
+    pub conversation_id: String,
+    /// Human title.
+    pub title: String,
+    /// Categories (`category[]` in the seeds).
+    #[serde(default, alias = "categories", deserialize_with = "null_as_default")]
+    pub category: Vec<String>,
+    /// Review status.
+    pub status: ConversationStatus,
+    /// Reviewer quality score, 0–10.
+    #[serde(rename = "qualityScore", alias = "quality_score")]
+    pub quality_score: f64,
+    /// Persona of the user side, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// Emotion of the user side, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emotion: Option<String>,
+    /// Topic, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Generation tier.
+    pub tier: Tier,
+    /// Declared number of turns (informational; `turns.len()` is what is exported).
+    #[serde(rename = "totalTurns", alias = "total_turns", default)]
+    pub total_turns: u64,
+    /// Declared token count of the whole conversation.
+    #[serde(rename = "tokenCount", alias = "token_count", default)]
+    pub token_count: u64,
+    /// The template or scenario this conversation was generated from.
+    #[serde(
+        rename = "parentId",
+        alias = "parent_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parent_id: Option<String>,
+    /// What `parent_id` refers to.
+    #[serde(
+        rename = "parentType",
+        alias = "parent_type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parent_type: Option<ParentType>,
+    /// Free-form generation parameters.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub parameters: Map<String, Value>,
+    /// Review actions, oldest first.
+    #[serde(
+        rename = "reviewHistory",
+        alias = "review_history",
+        default,
+        deserialize_with = "null_as_default"
+    )]
+    pub review_history: Vec<ReviewAction>,
+    /// Creation instant.
+    #[serde(rename = "createdAt", alias = "created_at")]
+    pub created_at: Timestamp,
+    /// Last update instant.
+    #[serde(rename = "updatedAt", alias = "updated_at")]
+    pub updated_at: Timestamp,
+    /// The turns, in order.
+    pub turns: Vec<ConversationTurn>,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationTurn {
+    /// Who speaks.
+    pub role: Role,
+    /// What is said (never null).
+    pub content: String,
+    /// Token count of this turn, if known.
+    #[serde(
+        rename = "tokenCount",
+        alias = "token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token_count: Option<u64>,
+}
+
+/// The speaker of a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A system prompt.
+    System,
+    /// The human side.
+    User,
+    /// The model side.
+    Assistant,
+}
+
+impl Role {
+    /// The lowercase name, as written in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// Review status of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Not generated yet.
+    Draft,
+    /// Generated, not yet submitted for review.
+    Generated,
+    /// Waiting for a reviewer.
+    PendingReview,
+    /// Approved for training.
+    Approved,
+    /// Rejected by a reviewer.
+    Rejected,
+    /// Sent back for changes.
+    NeedsRevision,
+    /// Generation failed.
+    Failed,
+}
+
+impl ConversationStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Draft => "draft",
+            ConversationStatus::Generated => "generated",
+            ConversationStatus::PendingReview => "pending_review",
+            ConversationStatus::Approved => "approved",
+            ConversationStatus::Rejected => "rejected",
+            ConversationStatus::NeedsRevision => "needs_revision",
+            ConversationStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Generation tier of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Generated from a template.
+    Template,
+    /// Generated from a scenario.
+    Scenario,
+    /// An edge case.
+    EdgeCase,
+}
+
+impl Tier {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Template => "template",
+            Tier::Scenario => "scenario",
+            Tier::EdgeCase => "edge_case",
+        }
+    }
+}
+
+/// What a conversation's `parentId` refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParentType {
+    /// A template.
+    Template,
+    /// A scenario.
+    Scenario,
+}
+
+impl ParentType {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParentType::Template => "template",
+            ParentType::Scenario => "scenario",
+        }
+    }
+}
+
+/// One entry of a conversation's review history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewAction {
+    /// Identifier of the action.
+    pub id: String,
+    /// What was done (`approved`, `rejected`, `revision_requested`, …).
+    pub action: String,
+    /// Who did it.
+    #[serde(rename = "performedBy", alias = "performed_by")]
+    pub performed_by: String,
+    /// When, as given.
+    pub timestamp: String,
+    /// Reviewer's comment, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}

@@ -1,0 +1,19 @@
+//! The data model: conversations as the platform stores them, and the
+//! export request (config, filters, selected ids) that says what to export.
+//!
+//! Every type deserialises from the seeds' camelCase TypeScript shapes and
+//! from the snake_case spellings of database rows, and tolerates unknown
+//! extra fields on conversations. Request types reject unknown fields: a typo
+//! must never silently widen an export.
+
+mod config;
+mod conversation;
+mod filter;
+mod timestamp;
+
+pub use config::{ExportConfig, Format, JsonlFlavor, Scope};
+pub use conversation::{
+    Conversation, ConversationStatus, ConversationTurn, ParentType, ReviewAction, Role, Tier,
+};
+pub use filter::{DateRange, ExportRequest, FilterConfig, QualityRange};
+pub use timestamp::Timestamp;

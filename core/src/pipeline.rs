@@ -1,0 +1,344 @@
+//! The export pipeline: scope selection, a transformer, byte counting and
+//! hashing, and the summary — fed one record at a time.
+//!
+//! [`ExportBuilder`] fixes the options once; [`ExportWriter`] takes records
+//! with [`push`](ExportWriter::push) and ends with
+//! [`finish`](ExportWriter::finish). Memory stays constant whatever the
+//! number of records: one conversation is held at a time.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::format::{ExportTransformer, Registry, TransformerSettings};
+use crate::model::{Conversation, ExportConfig, ExportRequest, Scope};
+use crate::scope::Selector;
+use crate::source::Record;
+use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
+
+/// Options of one export, fixed before the first byte is written.
+///
+/// ```
+/// use lora_export::ExportBuilder;
+/// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+///
+/// let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Csv));
+/// let writer = ExportBuilder::new(request).from_writer(Vec::new()).unwrap();
+/// let (bytes, summary) = writer.finish().unwrap();
+/// assert!(bytes.starts_with("\u{FEFF}conversation_id,".as_bytes()));
+/// assert_eq!(summary.conversations, 0);
+/// assert_eq!(summary.bytes, bytes.len() as u64);
+/// ```
+pub struct ExportBuilder {
+    request: ExportRequest,
+    registry: Registry,
+    format_name: Option<String>,
+    export_date: Option<DateTime<Utc>>,
+    fail_on_malformed: bool,
+    sidecar: Option<Box<dyn Write + Send>>,
+}
+
+impl ExportBuilder {
+    /// An export of `request` with the built-in formats, dated now, that
+    /// skips and lists malformed records.
+    pub fn new(request: ExportRequest) -> Self {
+        ExportBuilder {
+            request,
+            registry: Registry::with_builtins(),
+            format_name: None,
+            export_date: None,
+            fail_on_malformed: false,
+            sidecar: None,
+        }
+    }
+
+    /// Uses `registry` to find the transformer (default: the built-ins).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// Writes with the registry's format `name` instead of `config.format`.
+    pub fn format_name(mut self, name: impl Into<String>) -> Self {
+        self.format_name = Some(name.into());
+        self
+    }
+
+    /// Dates the export (the JSON `export_date`); default: now.
+    pub fn export_date(mut self, date: DateTime<Utc>) -> Self {
+        self.export_date = Some(date);
+        self
+    }
+
+    /// When true, the first malformed or refused record ends the export with
+    /// [`ErrorKind::MalformedRecord`]; default false (skip and list it).
+    pub fn fail_on_malformed(mut self, yes: bool) -> Self {
+        self.fail_on_malformed = yes;
+        self
+    }
+
+    /// Where JSONL flavors that forbid extra keys write each line's metadata
+    /// (one JSON object per written line, in the same order). Without it,
+    /// their metadata is left out and the summary warns about it.
+    pub fn metadata_sidecar(mut self, sidecar: Box<dyn Write + Send>) -> Self {
+        self.sidecar = Some(sidecar);
+        self
+    }
+
+    /// Starts the export into `out`: checks the request's selection, builds
+    /// the transformer and writes the format's opening bytes.
+    pub fn from_writer<W: Write>(self, out: W) -> Result<ExportWriter<W>> {
+        let selector = Selector::new(&self.request)?;
+        let settings = TransformerSettings {
+            config: self.request.config.clone(),
+            export_date: self.export_date.unwrap_or_else(Utc::now),
+        };
+        let name =
+            self.format_name.unwrap_or_else(|| self.request.config.format.as_str().to_owned());
+        let mut transformer = self.registry.create(&name, &settings)?;
+        let mut summary = ExportSummary { format: name, ..ExportSummary::default() };
+        if transformer.wants_sidecar() && self.sidecar.is_none() {
+            summary.warnings.push(format!(
+                "jsonl flavor {} forbids extra keys and no metadata sidecar was given: metadata is not written",
+                settings.config.jsonl_flavor.as_str()
+            ));
+        }
+        let sidecar = self.sidecar.filter(|_| transformer.wants_sidecar());
+        let mut out = HashingWriter::new(out);
+        transformer.begin(&mut out)?;
+        let wanted_ids = match (settings.config.scope, &self.request.conversation_ids) {
+            (Scope::Selected, Some(ids)) => ids.clone(),
+            _ => Vec::new(),
+        };
+        Ok(ExportWriter {
+            out,
+            transformer,
+            selector,
+            sidecar,
+            fail_on_malformed: self.fail_on_malformed,
+            summary,
+            records: 0,
+            found_ids: HashSet::new(),
+            wanted_ids,
+        })
+    }
+
+    /// Exports every record of `records` into `out` and returns the summary.
+    pub fn export<I, W>(self, records: I, out: W) -> Result<ExportSummary>
+    where
+        I: IntoIterator<Item = Record>,
+        W: Write,
+    {
+        let mut writer = self.from_writer(out)?;
+        for record in records {
+            writer.push(record)?;
+        }
+        Ok(writer.finish()?.1)
+    }
+}
+
+impl std::fmt::Debug for ExportBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportBuilder")
+            .field("request", &self.request)
+            .field("format_name", &self.format_name)
+            .field("export_date", &self.export_date)
+            .field("fail_on_malformed", &self.fail_on_malformed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of one pushed record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Written to the output.
+    Written,
+    /// Well-formed but outside the export's scope.
+    Excluded,
+    /// Malformed or refused by the format; listed in the summary.
+    Skipped,
+}
+
+/// An export in progress. Build one with [`ExportBuilder::from_writer`].
+pub struct ExportWriter<W: Write> {
+    out: HashingWriter<W>,
+    transformer: Box<dyn ExportTransformer>,
+    selector: Selector,
+    sidecar: Option<Box<dyn Write + Send>>,
+    fail_on_malformed: bool,
+    summary: ExportSummary,
+    records: u64,
+    found_ids: HashSet<String>,
+    wanted_ids: Vec<String>,
+}
+
+impl<W: Write> ExportWriter<W> {
+    /// Takes one input record: writes it, leaves it out of scope, or lists it
+    /// as skipped (or fails, with [`ExportBuilder::fail_on_malformed`]).
+    pub fn push(&mut self, record: Record) -> Result<Pushed> {
+        self.records += 1;
+        match record {
+            Ok(c) => self.write(&c),
+            Err(skipped) => self.skip(skipped),
+        }
+    }
+
+    /// Takes one conversation (see [`push`](Self::push)).
+    pub fn push_conversation(&mut self, conversation: &Conversation) -> Result<Pushed> {
+        self.records += 1;
+        self.write(conversation)
+    }
+
+    fn write(&mut self, c: &Conversation) -> Result<Pushed> {
+        if !self.selector.matches(c) {
+            self.summary.excluded += 1;
+            return Ok(Pushed::Excluded);
+        }
+        match self.transformer.write_conversation(&mut self.out, c) {
+            Ok(()) => {}
+            Err(e) => match e.into_kind() {
+                ErrorKind::Rejected(reason) => {
+                    return self.skip(SkippedRecord {
+                        location: Location::record(self.records),
+                        conversation_id: Some(c.conversation_id.clone()),
+                        reason,
+                    })
+                }
+                kind => return Err(kind.into()),
+            },
+        }
+        if let Some(sidecar) = self.sidecar.as_mut() {
+            self.transformer.write_sidecar(sidecar.as_mut(), c)?;
+        }
+        if !self.wanted_ids.is_empty() {
+            self.found_ids.insert(c.conversation_id.clone());
+            self.found_ids.insert(c.id.clone());
+        }
+        let s = &mut self.summary;
+        s.conversations += 1;
+        s.turns += c.turns.len() as u64;
+        if !self.selector.config().include_full_content {
+            s.truncated_turns +=
+                c.turns.iter().filter(|t| crate::format::truncate_content(&t.content).1).count()
+                    as u64;
+        }
+        *s.tier_distribution.entry(c.tier.as_str().to_owned()).or_default() += 1;
+        Ok(Pushed::Written)
+    }
+
+    fn skip(&mut self, skipped: SkippedRecord) -> Result<Pushed> {
+        if self.fail_on_malformed {
+            return Err(ErrorKind::MalformedRecord {
+                location: skipped.location,
+                conversation_id: skipped.conversation_id,
+                reason: skipped.reason,
+            }
+            .into());
+        }
+        self.summary.skipped.push(skipped);
+        Ok(Pushed::Skipped)
+    }
+
+    /// The summary so far (bytes and hash are final only after `finish`).
+    pub fn summary(&self) -> &ExportSummary {
+        &self.summary
+    }
+
+    /// Writes the format's closing bytes, flushes, and returns the writer
+    /// and the final summary.
+    pub fn finish(mut self) -> Result<(W, ExportSummary)> {
+        self.transformer.finish(&mut self.out)?;
+        self.out.flush()?;
+        if let Some(sidecar) = self.sidecar.as_mut() {
+            sidecar.flush()?;
+        }
+        let found = &self.found_ids;
+        self.summary.missing_ids =
+            self.wanted_ids.iter().filter(|id| !found.contains(*id)).cloned().collect();
+        let (inner, bytes, sha256) = self.out.into_parts();
+        self.summary.bytes = bytes;
+        self.summary.sha256 = sha256;
+        Ok((inner, self.summary))
+    }
+
+    /// The transformer's file extension (`jsonl`).
+    pub fn file_extension(&self) -> &'static str {
+        self.transformer.file_extension()
+    }
+
+    /// The transformer's MIME type.
+    pub fn mime_type(&self) -> &'static str {
+        self.transformer.mime_type()
+    }
+}
+
+impl<W: Write> std::fmt::Debug for ExportWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportWriter").field("summary", &self.summary).finish_non_exhaustive()
+    }
+}
+
+/// Renders the first `n` of `conversations` exactly as an export with
+/// `config` would (the export modal's preview). The scope is not applied:
+/// the caller passes the conversations it has chosen. Malformed ones are
+/// skipped as in an export.
+///
+/// ```
+/// use lora_export::{preview, model::{ExportConfig, Format, Scope}};
+/// let c: lora_export::model::Conversation = serde_json::from_str(r#"{"conversation_id":"c1",
+///   "title":"T","status":"draft","qualityScore":5,"tier":"scenario","createdAt":"2025-01-01",
+///   "updatedAt":"2025-01-01","turns":[{"role":"user","content":"Hi"}]}"#).unwrap();
+/// let text = preview(vec![c.clone(), c], &ExportConfig::new(Scope::Filtered, Format::Markdown), 1).unwrap();
+/// assert_eq!(text.matches("# Conversation: T").count(), 1);
+/// ```
+pub fn preview<I>(conversations: I, config: &ExportConfig, n: usize) -> Result<String>
+where
+    I: IntoIterator<Item = Conversation>,
+{
+    let mut config = config.clone();
+    config.scope = Scope::AllData;
+    let mut writer = ExportBuilder::new(ExportRequest::new(config)).from_writer(Vec::new())?;
+    for c in conversations {
+        if writer.summary().conversations as usize >= n {
+            break;
+        }
+        writer.push(Ok(c))?;
+    }
+    let (bytes, _) = writer.finish()?;
+    String::from_utf8(bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e).into())
+}
+
+/// Counts and hashes what goes through it.
+struct HashingWriter<W> {
+    inner: W,
+    bytes: u64,
+    hasher: Sha256,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter { inner, bytes: 0, hasher: Sha256::new() }
+    }
+
+    fn into_parts(self) -> (W, u64, String) {
+        let digest = self.hasher.finalize();
+        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (self.inner, self.bytes, hex)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

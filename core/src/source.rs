@@ -1,0 +1,140 @@
+//! Reading conversations: canonical JSONL (one [`Conversation`] per line,
+//! turns embedded) and single JSON values (what the bindings hand over).
+//!
+//! A record that cannot be exported is never dropped silently: it comes out
+//! as an `Err(SkippedRecord)` naming where it was and why, which the export
+//! lists in its summary.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+
+use crate::model::Conversation;
+use crate::{Location, SkippedRecord};
+
+/// One input record: a conversation, or why it was refused.
+pub type Record = std::result::Result<Conversation, SkippedRecord>;
+
+/// Reads canonical JSONL: one conversation per line. Blank lines are
+/// ignored; every other line is one record.
+///
+/// ```
+/// use lora_export::source::JsonlSource;
+/// let text = "{\"conversation_id\":\"c1\"}\n\n[1,2]\n";
+/// let records: Vec<_> = JsonlSource::new(text.as_bytes()).collect();
+/// assert_eq!(records.len(), 2);
+/// let first = records[0].as_ref().unwrap_err();
+/// assert_eq!(first.conversation_id.as_deref(), Some("c1"));
+/// assert_eq!(first.location.line, Some(1));
+/// assert_eq!(records[1].as_ref().unwrap_err().location.line, Some(3));
+/// ```
+#[derive(Debug)]
+pub struct JsonlSource<R> {
+    reader: R,
+    line: u64,
+    buf: Vec<u8>,
+    failed: bool,
+}
+
+impl<R: BufRead> JsonlSource<R> {
+    /// Reads from `reader`.
+    pub fn new(reader: R) -> Self {
+        JsonlSource { reader, line: 0, buf: Vec::with_capacity(8 * 1024), failed: false }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlSource<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            self.buf.clear();
+            self.line += 1;
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(skipped(
+                        Location::line(self.line),
+                        None,
+                        format!("read error: {e}"),
+                    )));
+                }
+            }
+            let text = trim_line(&self.buf);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(parse_line(text, Location::line(self.line)));
+        }
+    }
+}
+
+fn trim_line(buf: &[u8]) -> &[u8] {
+    let buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+    let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
+    buf.strip_suffix(b"\r").unwrap_or(buf)
+}
+
+fn parse_line(text: &[u8], location: Location) -> Record {
+    match serde_json::from_slice::<Conversation>(text) {
+        Ok(c) => check(c, location),
+        Err(e) => {
+            let id =
+                serde_json::from_slice::<Value>(text).ok().as_ref().and_then(conversation_id_of);
+            let reason = if e.is_syntax() || e.is_eof() {
+                format!("not valid JSON: {e}")
+            } else {
+                format!("not a valid conversation: {e}")
+            };
+            Err(skipped(location, id, reason))
+        }
+    }
+}
+
+/// Converts one JSON value into a conversation, or says why it cannot be
+/// one. `location` is where the value was (a record number, say).
+///
+/// ```
+/// use lora_export::{source::from_value, Location};
+/// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": []}), Location::record(4)).unwrap_err();
+/// assert_eq!(err.location.record, Some(4));
+/// assert!(err.reason.starts_with("not a valid conversation"));
+/// ```
+pub fn from_value(value: Value, location: Location) -> Record {
+    let id = conversation_id_of(&value);
+    match serde_json::from_value::<Conversation>(value) {
+        Ok(c) => check(c, location),
+        Err(e) => Err(skipped(location, id, format!("not a valid conversation: {e}"))),
+    }
+}
+
+/// Checks what serde cannot: at least one turn, a score within 0–10.
+fn check(c: Conversation, location: Location) -> Record {
+    let reason = if c.conversation_id.trim().is_empty() {
+        Some("conversation_id is empty".to_owned())
+    } else if c.turns.is_empty() {
+        Some("conversation has no turns".to_owned())
+    } else if !(0.0..=10.0).contains(&c.quality_score) {
+        Some(format!("qualityScore {} is outside 0–10", c.quality_score))
+    } else {
+        None
+    };
+    match reason {
+        None => Ok(c),
+        Some(reason) => Err(skipped(location, Some(c.conversation_id), reason)),
+    }
+}
+
+fn conversation_id_of(value: &Value) -> Option<String> {
+    let v = value.get("conversation_id").or_else(|| value.get("conversationId"))?;
+    v.as_str().map(str::to_owned)
+}
+
+fn skipped(location: Location, conversation_id: Option<String>, reason: String) -> SkippedRecord {
+    SkippedRecord { location, conversation_id, reason }
+}
