@@ -1,15 +1,112 @@
-//! STUB — to be replaced by request validation.
-#![allow(missing_docs)]
+//! Validation of an untrusted export request — the seeds' Zod layer, in Rust.
+//!
+//! [`validate_request`] walks the JSON by hand and reports **every** problem
+//! at once, each as an [`Issue`] with a dotted `path` (`config.format`,
+//! `filters.qualityRange.min`, `conversationIds[3]`), a stable `code` and a
+//! human `message`. Only when there is none is the typed [`ExportRequest`]
+//! returned.
+//!
+//! | code | path | when |
+//! |---|---|---|
+//! | `invalid_json` | `""` | the text is not JSON (the message has line and column) |
+//! | `invalid_type` | the value | wrong JSON type, e.g. a string where a boolean belongs; `null` is accepted only where a field is optional |
+//! | `required` | the missing key | `config`, `config.scope`, `config.format`, `filters.qualityRange.min`/`.max` absent |
+//! | `unknown_key` | the key | a key the schema does not know, at any level; the message suggests the closest known key ("did you mean `qualityRange`?") |
+//! | `invalid_enum` | the value | unknown scope, format, jsonlFlavor, tier or status; the message lists the allowed values |
+//! | `ids_required` | `conversationIds` | scope `selected` without a non-empty `conversationIds` |
+//! | `filters_required` | `filters` | scope `filtered` without `filters` |
+//! | `unused_field` | `conversationIds` or `filters` | given (not `null`) for a scope that does not use it |
+//! | `out_of_range` | `filters.qualityRange.min`/`.max` | a bound outside 0–10 |
+//! | `min_greater_than_max` | `filters.qualityRange` | `min > max` |
+//! | `invalid_date` | `filters.dateRange.from`/`.to` | not an ISO-8601 instant or date ([`Timestamp::parse`](crate::model::Timestamp::parse)) |
+//! | `from_after_to` | `filters.dateRange` | no instant lies between `from` and `to` |
+//! | `too_many_ids` | `conversationIds` | more than [`MAX_SELECTED_IDS`] ids (the items are then not checked one by one) |
+//! | `duplicate_id` | `conversationIds[i]` | the id already appeared; the message names the first index |
+//! | `empty_id` | `conversationIds[i]` | an id that is empty or only whitespace |
+//!
+//! Order: issues follow the schema — `config`, `conversationIds`, `filters`,
+//! each walked in the model's field order, a range's cross-field check after
+//! its bounds, and an object's unknown keys last, alphabetically.
+//!
+//! Decisions:
+//! - `null` for an optional field means "absent", as serde reads it.
+//!   Defaulted options that are not optional types (the `include*` flags,
+//!   `csvFormulaGuard`, `jsonlFlavor`) must be omitted rather than `null`.
+//! - An empty or whitespace-only `searchQuery`, an empty list filter
+//!   (`tierTypes: []`) and an empty `filters: {}` are valid: each means "no
+//!   constraint" (see [`crate::scope`]).
+//! - Config options that a format does not use (`jsonlFlavor` with CSV, …)
+//!   are accepted: one UI sends one config shape for every format, and they
+//!   never change which conversations are exported. Ids and filters do, so
+//!   they are `unused_field` when the scope ignores them.
+//! - JSON has no NaN or infinity; a number too large for `f64` is
+//!   `invalid_json`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
 use crate::model::ExportRequest;
 use crate::Issue;
 
-pub fn validate_request(value: &serde_json::Value) -> Result<ExportRequest, Vec<Issue>> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| vec![Issue::new("", "invalid", e.to_string())])
+mod validation;
+
+#[cfg(test)]
+mod tests;
+
+/// The most ids a `selected` export may list.
+///
+/// ```
+/// use lora_export::request::{validate_request, MAX_SELECTED_IDS};
+/// let ids: Vec<String> = (0..=MAX_SELECTED_IDS).map(|i| format!("c{i}")).collect();
+/// let request = serde_json::json!({
+///     "config": {"scope": "selected", "format": "csv"}, "conversationIds": ids,
+/// });
+/// assert_eq!(validate_request(&request).unwrap_err()[0].code, "too_many_ids");
+/// ```
+pub const MAX_SELECTED_IDS: usize = 10_000;
+
+/// Checks an export request given as a JSON value and returns it typed, or
+/// every problem found (see the [module docs](self) for codes and order).
+///
+/// ```
+/// use lora_export::request::validate_request;
+/// let request = serde_json::json!({
+///     "config": {"scope": "filtered", "format": "jsonl"},
+///     "filters": {"qualityRange": {"min": 7, "max": 11}, "tierType": ["template"]},
+/// });
+/// let issues = validate_request(&request).unwrap_err();
+/// let found: Vec<_> = issues.iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+/// assert_eq!(found, [
+///     ("filters.qualityRange.max", "out_of_range"),
+///     ("filters.tierType", "unknown_key"),
+/// ]);
+/// assert!(issues[1].message.contains("did you mean `tierTypes`?"));
+/// ```
+pub fn validate_request(value: &Value) -> Result<ExportRequest, Vec<Issue>> {
+    let issues = validation::check(value);
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    // A backstop: the walk above accepts exactly what serde accepts.
+    ExportRequest::deserialize(value)
+        .map_err(|e| vec![Issue::new("", "invalid_type", e.to_string())])
 }
 
+/// Parses `text` as JSON and checks it with [`validate_request`]. Text that
+/// is not JSON gives one `invalid_json` issue at path `""`.
+///
+/// ```
+/// use lora_export::model::{Format, Scope};
+/// use lora_export::request::validate_request_json;
+/// let ok = validate_request_json(r#"{"config":{"scope":"all","format":"csv"}}"#).unwrap();
+/// assert_eq!((ok.config.scope, ok.config.format), (Scope::All, Format::Csv));
+///
+/// let bad = validate_request_json("{\"config\":\n  {,}").unwrap_err();
+/// assert_eq!((bad[0].path.as_str(), bad[0].code.as_str()), ("", "invalid_json"));
+/// assert!(bad[0].message.contains("line 2 column 4"));
+/// ```
 pub fn validate_request_json(text: &str) -> Result<ExportRequest, Vec<Issue>> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| vec![Issue::new("", "invalid_json", e.to_string())])?;
-    validate_request(&v)
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| vec![Issue::new("", "invalid_json", format!("not valid JSON: {e}"))])?;
+    validate_request(&value)
 }

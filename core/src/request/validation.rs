@@ -1,0 +1,359 @@
+//! The hand walk over a request's JSON behind [`super::validate_request`].
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::MAX_SELECTED_IDS;
+use crate::model::{ConversationStatus, DateRange, Format, JsonlFlavor, Scope, Tier};
+use crate::scope::DateBounds;
+use crate::Issue;
+
+const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters"];
+const CONFIG_FLAGS: &[&str] = &[
+    "includeMetadata",
+    "includeQualityScores",
+    "includeTimestamps",
+    "includeApprovalHistory",
+    "includeParentReferences",
+    "includeFullContent",
+];
+const CONFIG_KEYS: &[&str] = &[
+    "scope",
+    "format",
+    "includeMetadata",
+    "includeQualityScores",
+    "includeTimestamps",
+    "includeApprovalHistory",
+    "includeParentReferences",
+    "includeFullContent",
+    "jsonlFlavor",
+    "systemPrompt",
+    "csvFormulaGuard",
+];
+const FILTER_KEYS: &[&str] = &[
+    "tierTypes",
+    "statuses",
+    "qualityRange",
+    "dateRange",
+    "categories",
+    "personas",
+    "emotions",
+    "topics",
+    "searchQuery",
+    "parentId",
+];
+const TEXT_LISTS: &[&str] = &["categories", "personas", "emotions", "topics"];
+const QUALITY_KEYS: &[&str] = &["min", "max"];
+const DATE_KEYS: &[&str] = &["from", "to"];
+
+const SCOPES: [Scope; 4] = [Scope::Selected, Scope::Filtered, Scope::All, Scope::AllData];
+const FLAVORS: [JsonlFlavor; 3] =
+    [JsonlFlavor::Openai, JsonlFlavor::Anthropic, JsonlFlavor::Sharegpt];
+const TIERS: [Tier; 3] = [Tier::Template, Tier::Scenario, Tier::EdgeCase];
+const STATUSES: [ConversationStatus; 7] = [
+    ConversationStatus::Draft,
+    ConversationStatus::Generated,
+    ConversationStatus::PendingReview,
+    ConversationStatus::Approved,
+    ConversationStatus::Rejected,
+    ConversationStatus::NeedsRevision,
+    ConversationStatus::Failed,
+];
+
+/// Every issue of `value`, in schema order.
+pub(super) fn check(value: &Value) -> Vec<Issue> {
+    let mut walk = Walk::default();
+    walk.request(value);
+    walk.issues
+}
+
+#[derive(Default)]
+struct Walk {
+    issues: Vec<Issue>,
+}
+
+impl Walk {
+    fn push(&mut self, path: &str, code: &str, message: impl Into<String>) {
+        self.issues.push(Issue::new(path, code, message));
+    }
+
+    fn request(&mut self, value: &Value) {
+        let Some(obj) = self.object("", value) else { return };
+        let scope = match obj.get("config") {
+            Some(config) => self.config(config),
+            None => {
+                self.push("config", "required", "`config` is required");
+                None
+            }
+        };
+        self.conversation_ids(present(obj, "conversationIds"), scope);
+        self.filters(present(obj, "filters"), scope);
+        self.unknown_keys("", obj, REQUEST_KEYS);
+    }
+
+    /// Checks `config` and returns its scope when valid.
+    fn config(&mut self, value: &Value) -> Option<Scope> {
+        let obj = self.object("config", value)?;
+        let scope_names = SCOPES.map(Scope::as_str);
+        let scope = self.required_enum(obj, "config", "scope", &scope_names);
+        self.required_enum(obj, "config", "format", &Format::ALL.map(Format::as_str));
+        for flag in CONFIG_FLAGS {
+            self.boolean(obj, "config", flag);
+        }
+        if let Some(flavor) = obj.get("jsonlFlavor") {
+            self.one_of("config.jsonlFlavor", flavor, &FLAVORS.map(JsonlFlavor::as_str));
+        }
+        if let Some(prompt) = present(obj, "systemPrompt") {
+            self.string("config.systemPrompt", prompt);
+        }
+        self.boolean(obj, "config", "csvFormulaGuard");
+        self.unknown_keys("config", obj, CONFIG_KEYS);
+        scope.map(|index| SCOPES[index])
+    }
+
+    fn conversation_ids(&mut self, value: Option<&Value>, scope: Option<Scope>) {
+        const PATH: &str = "conversationIds";
+        match (scope, value) {
+            (Some(Scope::Selected), None) => {
+                self.push(PATH, "ids_required", "scope `selected` needs `conversationIds`");
+            }
+            (Some(scope), Some(_)) if scope != Scope::Selected => self.unused(PATH, scope),
+            _ => {}
+        }
+        let Some(ids) = value.and_then(|v| self.array(PATH, v)) else { return };
+        if ids.is_empty() && scope == Some(Scope::Selected) {
+            self.push(PATH, "ids_required", "scope `selected` needs at least one conversation id");
+        }
+        if ids.len() > MAX_SELECTED_IDS {
+            let message =
+                format!("{} ids given; at most {MAX_SELECTED_IDS} are allowed", ids.len());
+            return self.push(PATH, "too_many_ids", message);
+        }
+        let mut first_index: HashMap<&str, usize> = HashMap::new();
+        for (index, id) in ids.iter().enumerate() {
+            let path = format!("{PATH}[{index}]");
+            let Some(id) = self.string(&path, id) else { continue };
+            if id.trim().is_empty() {
+                self.push(&path, "empty_id", "a conversation id must not be blank");
+            } else if let Some(first) = first_index.get(id) {
+                let message = format!("`{id}` is listed twice, first at {PATH}[{first}]");
+                self.push(&path, "duplicate_id", message);
+            } else {
+                first_index.insert(id, index);
+            }
+        }
+    }
+
+    fn filters(&mut self, value: Option<&Value>, scope: Option<Scope>) {
+        const PATH: &str = "filters";
+        match (scope, value) {
+            (Some(Scope::Filtered), None) => {
+                self.push(PATH, "filters_required", "scope `filtered` needs `filters`");
+            }
+            (Some(scope), Some(_)) if scope != Scope::Filtered => self.unused(PATH, scope),
+            _ => {}
+        }
+        let Some(obj) = value.and_then(|v| self.object(PATH, v)) else { return };
+        self.enum_list(obj, "tierTypes", &TIERS.map(Tier::as_str));
+        self.enum_list(obj, "statuses", &STATUSES.map(ConversationStatus::as_str));
+        if let Some(range) = present(obj, "qualityRange") {
+            self.quality_range(range);
+        }
+        if let Some(range) = present(obj, "dateRange") {
+            self.date_range(range);
+        }
+        for key in TEXT_LISTS {
+            if let Some(list) = present(obj, key) {
+                let path = format!("{PATH}.{key}");
+                for (index, item) in self.array(&path, list).into_iter().flatten().enumerate() {
+                    self.string(&format!("{path}[{index}]"), item);
+                }
+            }
+        }
+        for key in ["searchQuery", "parentId"] {
+            if let Some(text) = present(obj, key) {
+                self.string(&format!("{PATH}.{key}"), text);
+            }
+        }
+        self.unknown_keys(PATH, obj, FILTER_KEYS);
+    }
+
+    fn quality_range(&mut self, value: &Value) {
+        const PATH: &str = "filters.qualityRange";
+        let Some(obj) = self.object(PATH, value) else { return };
+        let min = self.score(obj, "min");
+        let max = self.score(obj, "max");
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                self.push(
+                    PATH,
+                    "min_greater_than_max",
+                    format!("min {min} is greater than max {max}"),
+                );
+            }
+        }
+        self.unknown_keys(PATH, obj, QUALITY_KEYS);
+    }
+
+    fn score(&mut self, obj: &Map<String, Value>, key: &str) -> Option<f64> {
+        let path = format!("filters.qualityRange.{key}");
+        let Some(value) = obj.get(key) else {
+            self.push(&path, "required", format!("`{key}` is required"));
+            return None;
+        };
+        let Some(score) = value.as_f64() else {
+            return self.wrong_type(&path, "a number", value);
+        };
+        if !(0.0..=10.0).contains(&score) {
+            self.push(&path, "out_of_range", format!("{score} is outside 0–10"));
+            return None;
+        }
+        Some(score)
+    }
+
+    fn date_range(&mut self, value: &Value) {
+        const PATH: &str = "filters.dateRange";
+        let Some(obj) = self.object(PATH, value) else { return };
+        let mut side = |key: &str| {
+            let text = present(obj, key)?;
+            self.string(&format!("{PATH}.{key}"), text).map(str::to_owned)
+        };
+        let range = DateRange { from: side("from"), to: side("to") };
+        if let Err(issues) = DateBounds::parse(&range, PATH) {
+            self.issues.extend(issues);
+        }
+        self.unknown_keys(PATH, obj, DATE_KEYS);
+    }
+
+    fn enum_list(&mut self, obj: &Map<String, Value>, key: &str, allowed: &[&str]) {
+        let Some(list) = present(obj, key) else { return };
+        let path = format!("filters.{key}");
+        for (index, item) in self.array(&path, list).into_iter().flatten().enumerate() {
+            self.one_of(&format!("{path}[{index}]"), item, allowed);
+        }
+    }
+
+    /// Checks a required enum field and returns the index of its value in `allowed`.
+    fn required_enum(
+        &mut self,
+        obj: &Map<String, Value>,
+        parent: &str,
+        key: &str,
+        allowed: &[&str],
+    ) -> Option<usize> {
+        let path = format!("{parent}.{key}");
+        match obj.get(key) {
+            Some(value) => self.one_of(&path, value, allowed),
+            None => {
+                self.push(&path, "required", format!("`{key}` is required"));
+                None
+            }
+        }
+    }
+
+    fn one_of(&mut self, path: &str, value: &Value, allowed: &[&str]) -> Option<usize> {
+        let name = self.string(path, value)?;
+        let index = allowed.iter().position(|a| *a == name);
+        if index.is_none() {
+            let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+            let hint = suggestion(name, allowed);
+            self.push(
+                path,
+                "invalid_enum",
+                format!("unknown value `{name}`; expected one of {list}{hint}"),
+            );
+        }
+        index
+    }
+
+    fn boolean(&mut self, obj: &Map<String, Value>, parent: &str, key: &str) {
+        if let Some(value) = obj.get(key).filter(|v| !v.is_boolean()) {
+            self.wrong_type::<()>(&format!("{parent}.{key}"), "a boolean", value);
+        }
+    }
+
+    fn string<'v>(&mut self, path: &str, value: &'v Value) -> Option<&'v str> {
+        value.as_str().or_else(|| self.wrong_type(path, "a string", value))
+    }
+
+    fn array<'v>(&mut self, path: &str, value: &'v Value) -> Option<&'v Vec<Value>> {
+        value.as_array().or_else(|| self.wrong_type(path, "an array", value))
+    }
+
+    fn object<'v>(&mut self, path: &str, value: &'v Value) -> Option<&'v Map<String, Value>> {
+        value.as_object().or_else(|| self.wrong_type(path, "an object", value))
+    }
+
+    fn wrong_type<T>(&mut self, path: &str, expected: &str, value: &Value) -> Option<T> {
+        self.push(path, "invalid_type", format!("expected {expected}, got {}", type_name(value)));
+        None
+    }
+
+    fn unused(&mut self, path: &str, scope: Scope) {
+        let message = format!("`{path}` is not used by scope `{}`; omit it", scope.as_str());
+        self.push(path, "unused_field", message);
+    }
+
+    fn unknown_keys(&mut self, parent: &str, obj: &Map<String, Value>, known: &[&str]) {
+        let mut unknown: Vec<&String> =
+            obj.keys().filter(|k| !known.contains(&k.as_str())).collect();
+        unknown.sort();
+        for key in unknown {
+            let path = if parent.is_empty() { key.clone() } else { format!("{parent}.{key}") };
+            self.push(
+                &path,
+                "unknown_key",
+                format!("unknown key `{key}`{}", suggestion(key, known)),
+            );
+        }
+    }
+}
+
+/// The value at `key` unless it is absent or `null` (serde's reading of an `Option`).
+fn present<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `"; did you mean `x`?"` for the candidate closest to `word`, or `""` when
+/// none is close: at most a third of the candidate's length in edits,
+/// ignoring case, `_` and `-`.
+fn suggestion(word: &str, candidates: &[&str]) -> String {
+    let fold = |s: &str| -> Vec<char> {
+        s.chars().filter(|c| !matches!(c, '_' | '-')).flat_map(char::to_lowercase).collect()
+    };
+    let word = fold(word);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&word, &fold(c)), *c))
+        .filter(|(distance, c)| *distance <= (c.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
