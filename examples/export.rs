@@ -1,1 +1,273 @@
-fn main() {}
+//! The main job: export canonical JSONL conversations to a training file.
+//!
+//! ```text
+//! cargo run --release --example export -- --input FILE|- --format jsonl|json|csv|markdown \
+//!     --output FILE|- [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] \
+//!     [--ids a,b,…] [--strict]
+//! ```
+//!
+//! With no arguments it exports the bundled sample (`data/sample.jsonl`) to
+//! all four formats under `./exports/`.
+//!
+//! The scope defaults to `selected` with `--ids`, `filtered` with
+//! `--filters`, else `all` (approved conversations only); `--config` may set
+//! it and every other ExportConfig field. The request is validated like an
+//! API request: every problem is printed with its path and the exit code is
+//! 2. The export summary is printed on stderr as one JSON object; skipped
+//! records are named there. `--strict` makes the first malformed record
+//! fatal (exit code 1). Files are written to a temporary name, synced and
+//! renamed, so a failed export never leaves a partial file under the final
+//! name. JSONL flavors that forbid extra keys (anthropic, sharegpt) write
+//! their metadata next to the output as `<output>.metadata.jsonl`.
+
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use lora_export::audit::file_name_for;
+use lora_export::model::{ExportRequest, Format};
+use lora_export::request::validate_request;
+use lora_export::source::JsonlSource;
+use lora_export::{ExportBuilder, ExportSummary};
+use serde_json::{json, Value};
+
+struct Args {
+    input: String,
+    output: String,
+    format: Option<String>,
+    config: Option<String>,
+    filters: Option<String>,
+    ids: Option<String>,
+    strict: bool,
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let code = if argv.is_empty() { run_sample() } else { parse_args(&argv).and_then(run) };
+    if let Err(e) = code {
+        eprintln!("error: {}", e.message);
+        std::process::exit(e.code);
+    }
+}
+
+struct Failure {
+    message: String,
+    code: i32,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure { message: message.into(), code: 2 }
+}
+
+fn failed(message: impl std::fmt::Display) -> Failure {
+    Failure { message: message.to_string(), code: 1 }
+}
+
+fn parse_args(argv: &[String]) -> Result<Args, Failure> {
+    let mut args = Args {
+        input: String::new(),
+        output: String::new(),
+        format: None,
+        config: None,
+        filters: None,
+        ids: None,
+        strict: false,
+    };
+    let mut it = argv.iter();
+    while let Some(flag) = it.next() {
+        if flag == "--strict" {
+            args.strict = true;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| usage(format!("{flag} needs a value")))?.clone();
+        match flag.as_str() {
+            "--input" => args.input = value,
+            "--output" => args.output = value,
+            "--format" => args.format = Some(value),
+            "--config" => args.config = Some(value),
+            "--filters" => args.filters = Some(value),
+            "--ids" => args.ids = Some(value),
+            _ => return Err(usage(format!("unknown flag {flag} (see the comment at the top of examples/export.rs)"))),
+        }
+    }
+    if args.input.is_empty() || args.output.is_empty() {
+        return Err(usage("--input and --output are required (use - for stdin/stdout)"));
+    }
+    Ok(args)
+}
+
+/// Builds the request body exactly as an API client would send it, then
+/// validates it with the library's validator.
+fn build_request(args: &Args) -> Result<ExportRequest, Failure> {
+    let parse = |what: &str, text: &str| {
+        serde_json::from_str::<Value>(text).map_err(|e| usage(format!("{what} is not JSON: {e}")))
+    };
+    let mut config = match &args.config {
+        Some(text) => parse("--config", text)?,
+        None => json!({}),
+    };
+    let mut body = json!({});
+    if let Some(ids) = &args.ids {
+        body["conversationIds"] = json!(ids.split(',').map(str::trim).collect::<Vec<_>>());
+    }
+    if let Some(filters) = &args.filters {
+        body["filters"] = parse("--filters", filters)?;
+    }
+    if let Some(obj) = config.as_object_mut() {
+        if let Some(format) = &args.format {
+            obj.insert("format".into(), json!(format));
+        }
+        if !obj.contains_key("scope") {
+            let scope = if args.ids.is_some() {
+                "selected"
+            } else if args.filters.is_some() {
+                "filtered"
+            } else {
+                "all"
+            };
+            obj.insert("scope".into(), json!(scope));
+        }
+    }
+    body["config"] = config;
+    validate_request(&body).map_err(|issues| {
+        let lines: Vec<String> =
+            issues.iter().map(|i| format!("  {}: {} [{}]", i.path, i.message, i.code)).collect();
+        usage(format!("invalid export request:\n{}", lines.join("\n")))
+    })
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    let request = build_request(&args)?;
+    let input: Box<dyn BufRead> = if args.input == "-" {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        let file = File::open(&args.input).map_err(|e| failed(format!("{}: {e}", args.input)))?;
+        Box::new(BufReader::with_capacity(256 * 1024, file))
+    };
+    let summary = if args.output == "-" {
+        let stdout = io::stdout();
+        export(request, input, BufWriter::new(stdout.lock()), None, args.strict)?
+    } else {
+        let target = PathBuf::from(&args.output);
+        export_to_file(request, input, &target, args.strict, |_| target.clone())?.0
+    };
+    eprintln!("{}", serde_json::to_string(&summary).expect("summary serialises"));
+    Ok(())
+}
+
+fn export<W: Write>(
+    request: ExportRequest,
+    input: Box<dyn BufRead>,
+    out: W,
+    sidecar: Option<Box<dyn Write + Send>>,
+    strict: bool,
+) -> Result<ExportSummary, Failure> {
+    let mut builder = ExportBuilder::new(request).fail_on_malformed(strict);
+    if let Some(sidecar) = sidecar {
+        builder = builder.metadata_sidecar(sidecar);
+    }
+    let mut writer = builder.from_writer(out).map_err(failed)?;
+    for record in JsonlSource::new(input) {
+        writer.push(record).map_err(failed)?;
+    }
+    let (mut out, summary) = writer.finish().map_err(failed)?;
+    out.flush().map_err(failed)?;
+    Ok(summary)
+}
+
+/// A file written under a temporary name, then synced and renamed into
+/// place; dropped before that, it is removed.
+struct StagedFile {
+    temp: PathBuf,
+    file: File,
+}
+
+impl StagedFile {
+    fn create(near: &Path) -> Result<StagedFile, Failure> {
+        let name = near.file_name().ok_or_else(|| usage("--output has no file name"))?;
+        let temp = near.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+        let file = File::create(&temp).map_err(|e| failed(format!("{}: {e}", temp.display())))?;
+        Ok(StagedFile { temp, file })
+    }
+
+    fn writer(&self) -> Result<File, Failure> {
+        self.file.try_clone().map_err(failed)
+    }
+
+    fn commit(self, to: &Path) -> Result<(), Failure> {
+        self.file.sync_all().map_err(failed)?;
+        fs::rename(&self.temp, to).map_err(|e| failed(format!("{}: {e}", to.display())))?;
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.temp);
+    }
+}
+
+/// Exports next to `near` under a temporary name and renames the result to
+/// the path `name` picks from the summary: a failed export leaves nothing.
+fn export_to_file(
+    request: ExportRequest,
+    input: Box<dyn BufRead>,
+    near: &Path,
+    strict: bool,
+    name: impl FnOnce(&ExportSummary) -> PathBuf,
+) -> Result<(ExportSummary, PathBuf), Failure> {
+    let main = StagedFile::create(near)?;
+    let sidecar = StagedFile::create(&near.with_extension("metadata.jsonl"))?;
+    let summary = export(
+        request,
+        input,
+        BufWriter::with_capacity(256 * 1024, main.writer()?),
+        Some(Box::new(BufWriter::new(sidecar.writer()?))),
+        strict,
+    )?;
+    let target = name(&summary);
+    main.commit(&target)?;
+    if sidecar.file.metadata().map_err(failed)?.len() > 0 {
+        sidecar.commit(&PathBuf::from(format!("{}.metadata.jsonl", target.display())))?;
+    }
+    Ok((summary, target))
+}
+
+fn run_sample() -> Result<(), Failure> {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample.jsonl");
+    let dir = Path::new("exports");
+    fs::create_dir_all(dir).map_err(|e| failed(format!("{}: {e}", dir.display())))?;
+    for format in Format::ALL {
+        let args = Args {
+            input: sample.display().to_string(),
+            output: String::new(),
+            format: Some(format.as_str().to_owned()),
+            config: None,
+            filters: None,
+            ids: None,
+            strict: false,
+        };
+        let request = build_request(&args)?;
+        let input = BufReader::new(File::open(&sample).map_err(|e| failed(format!("{}: {e}", sample.display())))?);
+        let ext = if format == Format::Markdown { "md" } else { format.as_str() };
+        let near = dir.join(format!("sample.{ext}"));
+        let (summary, final_path) = export_to_file(request, Box::new(input), &near, false, |s| {
+            dir.join(file_name_for(s, Utc::now(), ext))
+        })?;
+        eprintln!(
+            "{} -> {} ({} conversations, {} bytes, {} excluded by scope, {} skipped)",
+            format,
+            final_path.display(),
+            summary.conversations,
+            summary.bytes,
+            summary.excluded,
+            summary.skipped.len()
+        );
+        for s in &summary.skipped {
+            eprintln!("  skipped {}: {}", s.location, s.reason);
+        }
+    }
+    Ok(())
+}

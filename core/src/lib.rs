@@ -10,7 +10,7 @@
 //! - [`request`]: validation of an untrusted request, every problem with its path;
 //! - [`scope`]: the one predicate engine deciding what is in an export;
 //! - [`source`]: reading canonical JSONL input, reporting malformed records;
-//! - [`format`]: the [`ExportTransformer`](format::ExportTransformer) trait, the four
+//! - [`format`](mod@format): the [`ExportTransformer`](format::ExportTransformer) trait, the four
 //!   formats and a registry for your own;
 //! - [`pipeline`]: [`ExportBuilder`] and [`ExportWriter`], which tie the above together
 //!   and produce an [`ExportSummary`];
@@ -21,10 +21,8 @@
 //! use lora_export::{ExportBuilder, model::{ExportConfig, ExportRequest, Format, Scope}};
 //! use lora_export::source::JsonlSource;
 //!
-//! let input = r#"{"conversation_id":"c1","title":"Greeting","status":"approved","qualityScore":9,
-//! "tier":"template","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z",
-//! "turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]}
-//! not json at all"#;
+//! let good = r#"{"conversation_id":"c1","title":"Greeting","status":"approved","qualityScore":9,"tier":"template","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]}"#;
+//! let input = format!("{good}\n\nnot json at all\n");
 //! let mut config = ExportConfig::new(Scope::All, Format::Jsonl);
 //! config.include_metadata = false;
 //! let mut out = Vec::new();

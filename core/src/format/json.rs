@@ -197,7 +197,7 @@ impl<'a> Metadata<'a> {
             created_at: ts.then(|| c.created_at.as_str()),
             updated_at: ts.then(|| c.updated_at.as_str()),
             review_history: config.include_approval_history.then_some(c.review_history.as_slice()),
-            parent_id: parents.then(|| c.parent_id.as_deref()),
+            parent_id: parents.then_some(c.parent_id.as_deref()),
             parent_type: parents.then(|| c.parent_type.map(|p| p.as_str())),
             parameters: (!c.parameters.is_empty()).then_some(&c.parameters),
         }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and lints, the Rust unit,
+# integration and doc tests, the CSV reader checks in Python, the main job on
+# the bundled sample with its outputs validated, and a compile of the
+# benches. Installs what it needs (Python packages in a venv under target/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "Rust tests (unit, integration, doctests)"
+cargo test --workspace
+
+step "benches compile"
+cargo bench --workspace --no-run
+
+step "main job on the bundled sample, outputs validated"
+cargo build --release --example export --example validate
+rm -rf target/main-job && mkdir -p target/main-job
+(cd target/main-job && ../release/examples/export)
+for f in target/main-job/exports/*; do
+  case "$f" in *.metadata.jsonl) continue ;; esac
+  target/release/examples/validate "$f"
+done
+
+step "CSV through Python csv, pandas, polars and DuckDB"
+venv=target/py-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+LORA_EXPORT_BIN="$PWD/target/release/examples/export" \
+  "$venv/bin/python" -m pytest -q -W error tests/python
+
+step "all tests passed"

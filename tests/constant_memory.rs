@@ -1,0 +1,70 @@
+//! Memory does not grow with the number of conversations: after a warm-up,
+//! exporting 100,000 more conversations raises the process's peak resident
+//! set size (VmHWM, read from /proc) by less than 8 MiB, in every format.
+//!
+//! This file holds a single test so that no other test shares the process
+//! (and its peak RSS). The 1,000,000-conversation figure is measured with
+//! `/usr/bin/time -v` in `benches/README.md`.
+
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use std::io::{self, Write};
+
+use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+use lora_export::ExportBuilder;
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM line")
+}
+
+/// Counts bytes and throws them away, like a socket that keeps up.
+struct Sink(u64);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn peak_memory_is_flat_from_10k_to_110k_conversations() {
+    const WARM_UP: u64 = 10_000;
+    const MORE: u64 = 100_000;
+    const ALLOWED_GROWTH_KIB: u64 = 8 * 1024;
+    for format in Format::ALL {
+        let request = ExportRequest::new(ExportConfig::new(Scope::All, format));
+        let mut writer = ExportBuilder::new(request).from_writer(Sink(0)).expect("builder");
+        for c in synthetic::conversations(WARM_UP) {
+            writer.push(Ok(c)).expect("push");
+        }
+        let after_warm_up = peak_rss_kib();
+        for i in WARM_UP..WARM_UP + MORE {
+            writer.push(Ok(synthetic::conversation(i))).expect("push");
+        }
+        let (sink, summary) = writer.finish().expect("finish");
+        let after_all = peak_rss_kib();
+        assert_eq!(summary.conversations, WARM_UP + MORE);
+        assert_eq!(sink.0, summary.bytes);
+        assert!(summary.bytes > 50_000_000, "{format}: {} bytes is a real workload", summary.bytes);
+        let growth = after_all.saturating_sub(after_warm_up);
+        eprintln!(
+            "{format}: {} MB written, peak RSS {after_warm_up} KiB after {WARM_UP}, {after_all} KiB after {}",
+            summary.bytes / 1_000_000,
+            WARM_UP + MORE
+        );
+        assert!(
+            growth < ALLOWED_GROWTH_KIB,
+            "{format}: peak RSS grew by {growth} KiB while exporting {MORE} more conversations"
+        );
+    }
+}
