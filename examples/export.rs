@@ -254,7 +254,7 @@ fn run_sample() -> Result<(), Failure> {
         let ext = if format == Format::Markdown { "md" } else { format.as_str() };
         let near = dir.join(format!("sample.{ext}"));
         let (summary, final_path) = export_to_file(request, Box::new(input), &near, false, |s| {
-            dir.join(file_name_for(s, Utc::now(), ext))
+            dir.join(file_name_for(s, Utc::now().date_naive(), ext))
         })?;
         eprintln!(
             "{} -> {} ({} conversations, {} bytes, {} excluded by scope, {} skipped)",

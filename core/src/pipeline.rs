@@ -342,3 +342,75 @@ impl<W: Write> Write for HashingWriter<W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Format;
+    use crate::source::JsonlSource;
+
+    const GOOD: &str = r#"{"conversation_id":"a","id":"uuid-a","title":"A","status":"approved","qualityScore":9,"tier":"template","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
+
+    fn input() -> String {
+        let draft = GOOD.replace("\"a\"", "\"b\"").replace("approved", "draft").replace("template", "scenario");
+        format!("{GOOD}\n{draft}\n{{\"conversation_id\":\"c\",\"turns\":[]}}\n")
+    }
+
+    fn request(scope: Scope, ids: Option<Vec<&str>>) -> ExportRequest {
+        let mut r = ExportRequest::new(ExportConfig::new(scope, Format::Jsonl));
+        r.conversation_ids = ids.map(|v| v.into_iter().map(str::to_owned).collect());
+        r
+    }
+
+    #[test]
+    fn every_record_is_written_excluded_or_listed() {
+        let mut out = Vec::new();
+        let summary = ExportBuilder::new(request(Scope::All, None))
+            .export(JsonlSource::new(input().as_bytes()), &mut out)
+            .unwrap();
+        assert_eq!((summary.conversations, summary.excluded, summary.skipped.len()), (1, 1, 1));
+        assert_eq!(summary.skipped[0].conversation_id.as_deref(), Some("c"));
+        assert_eq!(summary.skipped[0].location.line, Some(3));
+        assert_eq!(summary.turns, 2);
+        assert_eq!(summary.bytes, out.len() as u64);
+        assert_eq!(summary.sha256.len(), 64);
+        assert_eq!(summary.tier_label(), "template");
+    }
+
+    #[test]
+    fn selected_ids_match_either_id_and_missing_ones_are_reported() {
+        let summary = ExportBuilder::new(request(Scope::Selected, Some(vec!["uuid-a", "b", "zzz"])))
+            .export(JsonlSource::new(input().as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!(summary.conversations, 2);
+        assert_eq!(summary.missing_ids, ["zzz"]);
+        assert_eq!(summary.tier_label(), "mixed");
+    }
+
+    #[test]
+    fn fail_on_malformed_stops_at_the_first_bad_record() {
+        let err = ExportBuilder::new(request(Scope::AllData, None))
+            .fail_on_malformed(true)
+            .export(JsonlSource::new(input().as_bytes()), std::io::sink())
+            .unwrap_err();
+        assert_eq!(err.code(), "MALFORMED_RECORD");
+        assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn an_invalid_request_is_refused_before_any_byte_is_written() {
+        let err = ExportBuilder::new(request(Scope::Selected, None)).from_writer(Vec::new()).unwrap_err();
+        assert_eq!(err.http_status(), 400);
+        assert!(err.issues().iter().any(|i| i.code == "ids_required"));
+    }
+
+    #[test]
+    fn sidecar_is_missing_a_warning_not_a_silent_drop() {
+        let mut r = request(Scope::All, None);
+        r.config.jsonl_flavor = crate::model::JsonlFlavor::Anthropic;
+        let summary =
+            ExportBuilder::new(r).export(JsonlSource::new(GOOD.as_bytes()), std::io::sink()).unwrap();
+        assert_eq!(summary.warnings.len(), 1);
+        assert!(summary.warnings[0].contains("sidecar"));
+    }
+}

@@ -138,3 +138,50 @@ fn conversation_id_of(value: &Value) -> Option<String> {
 fn skipped(location: Location, conversation_id: Option<String>, reason: String) -> SkippedRecord {
     SkippedRecord { location, conversation_id, reason }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"conversation_id":"ok","title":"T","status":"approved","quality_score":9,"tier":"template","created_at":"2025-10-29 10:00:00+00","updated_at":"2025-10-29T10:00:00Z","review_history":null,"turns":[{"role":"user","content":"Hi","turn_number":1}]}"#;
+
+    fn reasons(text: &[u8]) -> Vec<std::result::Result<String, (u64, Option<String>, String)>> {
+        JsonlSource::new(text)
+            .map(|r| match r {
+                Ok(c) => Ok(c.conversation_id),
+                Err(s) => Err((s.location.line.unwrap(), s.conversation_id, s.reason)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snake_case_rows_and_crlf_lines_are_read() {
+        let text = format!("\u{FEFF}{GOOD}\r\n{GOOD}");
+        assert_eq!(reasons(text.as_bytes()), [Ok("ok".to_owned()), Ok("ok".to_owned())]);
+    }
+
+    #[test]
+    fn each_kind_of_malformed_record_is_reported_with_its_line_and_id() {
+        let cases = [
+            (GOOD.replace("\"user\"", "\"robot\""), "unknown variant `robot`"),
+            (GOOD.replace("\"Hi\"", "null"), "invalid type: null"),
+            (GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""), "invalid type: string"),
+            (GOOD.replace("\"quality_score\":9", "\"quality_score\":11"), "outside 0–10"),
+            (GOOD.replace("\"template\"", "\"premium\""), "unknown variant `premium`"),
+            (GOOD.replace("2025-10-29 10:00:00+00", "last tuesday"), "not an ISO-8601 timestamp"),
+        ];
+        for (line, why) in cases {
+            let got = reasons(format!("\n{line}\n").as_bytes());
+            let (n, id, reason) = got[0].clone().unwrap_err();
+            assert_eq!((n, id.as_deref()), (2, Some("ok")), "{reason}");
+            assert!(reason.contains(why), "{reason} should mention {why}");
+        }
+    }
+
+    #[test]
+    fn a_line_that_is_not_json_or_not_utf8_is_reported() {
+        let got = reasons(b"{\"conversation_id\": \"x\"\n\xff\xfe\n");
+        assert!(got[0].clone().unwrap_err().2.starts_with("not valid JSON"));
+        assert_eq!(got[1].clone().unwrap_err().0, 2);
+    }
+}

@@ -211,3 +211,48 @@ struct Summary<'a> {
     average_quality_score: Option<f64>,
     tier_distribution: &'a BTreeMap<&'static str, u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Format, Scope};
+
+    fn settings(metadata: bool) -> TransformerSettings {
+        let mut config = ExportConfig::new(Scope::All, Format::Json);
+        config.include_metadata = metadata;
+        TransformerSettings { config, export_date: "2025-11-01T12:00:00Z".parse().unwrap() }
+    }
+
+    #[test]
+    fn an_empty_export_is_a_complete_document() {
+        let mut t = JsonTransformer::new(&settings(true));
+        let mut out = Vec::new();
+        t.begin(&mut out).unwrap();
+        t.finish(&mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\n  \"version\": \"1.0\",\n  \"export_date\": \"2025-11-01T12:00:00.000Z\",\n  \"conversations\": [],\n  \"conversation_count\": 0,\n  \"summary\": {\n    \"total_turns\": 0,\n    \"tier_distribution\": {}\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn counts_and_summary_follow_the_streamed_array() {
+        let c: Conversation = serde_json::from_str(r#"{"conversation_id":"c1","title":"T","status":"approved","qualityScore":8,"tier":"edge_case","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"line\nbreak","tokenCount":3},{"role":"assistant","content":"ok"}]}"#).unwrap();
+        let mut t = JsonTransformer::new(&settings(true));
+        let mut out = Vec::new();
+        t.begin(&mut out).unwrap();
+        t.write_conversation(&mut out, &c).unwrap();
+        let mut d = c.clone();
+        d.quality_score = 6.0;
+        t.write_conversation(&mut out, &d).unwrap();
+        t.finish(&mut out).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["conversation_count"], 2);
+        assert_eq!(v["summary"]["total_turns"], 4);
+        assert_eq!(v["summary"]["average_quality_score"], 7.0);
+        assert_eq!(v["summary"]["tier_distribution"]["edge_case"], 2);
+        assert_eq!(v["conversations"][0]["turns"][0]["token_count"], 3);
+        assert_eq!(v["conversations"][0]["turns"][0]["content"], "line\nbreak");
+        assert!(v["conversations"][1]["turns"][1].get("token_count").is_none());
+    }
+}

@@ -259,3 +259,97 @@ impl<'a> Metadata<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConversationTurn, Format, Scope};
+
+    fn conversation(roles: &[Role]) -> Conversation {
+        let turns = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ConversationTurn { role: *r, content: format!("turn {i}"), token_count: None })
+            .collect::<Vec<_>>();
+        serde_json::from_value(serde_json::json!({
+            "conversation_id": "c1", "title": "T", "status": "approved", "qualityScore": 7.5,
+            "tier": "scenario", "createdAt": "2025-10-29T10:00:00Z", "updatedAt": "2025-10-29T10:00:00Z",
+            "turns": turns,
+        }))
+        .unwrap()
+    }
+
+    fn transformer(flavor: JsonlFlavor, metadata: bool, system: Option<&str>) -> JsonlTransformer {
+        let mut config = ExportConfig::new(Scope::All, Format::Jsonl);
+        config.jsonl_flavor = flavor;
+        config.include_metadata = metadata;
+        config.system_prompt = system.map(str::to_owned);
+        JsonlTransformer::new(&TransformerSettings { config, export_date: chrono::Utc::now() })
+    }
+
+    fn line(t: &mut JsonlTransformer, c: &Conversation) -> Result<String> {
+        let mut out = Vec::new();
+        t.write_conversation(&mut out, c)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn openai_puts_the_system_prompt_first_unless_the_conversation_has_one() {
+        let mut t = transformer(JsonlFlavor::Openai, false, Some("Be kind."));
+        let c = conversation(&[Role::User, Role::Assistant]);
+        assert_eq!(
+            line(&mut t, &c).unwrap(),
+            r#"{"messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"turn 0"},{"role":"assistant","content":"turn 1"}]}"#.to_owned() + "\n"
+        );
+        let own = conversation(&[Role::System, Role::User, Role::Assistant]);
+        assert!(line(&mut t, &own).unwrap().starts_with(r#"{"messages":[{"role":"system","content":"turn 0"}"#));
+    }
+
+    #[test]
+    fn openai_metadata_has_the_same_keys_and_types_on_every_line() {
+        let mut t = transformer(JsonlFlavor::Openai, true, None);
+        let mut with = conversation(&[Role::User, Role::Assistant]);
+        with.persona = Some("Student".into());
+        let without = conversation(&[Role::User, Role::Assistant]);
+        let keys = |s: &str| {
+            let v: serde_json::Value = serde_json::from_str(s).unwrap();
+            v["metadata"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.is_string())).collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&line(&mut t, &without).unwrap()), keys(&line(&mut t, &with).unwrap()));
+    }
+
+    #[test]
+    fn anthropic_refuses_conversations_that_do_not_alternate() {
+        let mut t = transformer(JsonlFlavor::Anthropic, false, None);
+        for (roles, why) in [
+            (&[Role::Assistant, Role::User][..], "first turn is assistant"),
+            (&[Role::User, Role::Assistant, Role::User][..], "last turn is user"),
+            (&[Role::User, Role::User, Role::Assistant][..], "turn 2 is user"),
+            (&[Role::System][..], "no user or assistant turn"),
+        ] {
+            let err = line(&mut t, &conversation(roles)).unwrap_err();
+            assert!(matches!(err.kind(), ErrorKind::Rejected(m) if m.contains(why)), "{err}");
+        }
+        let ok = line(&mut t, &conversation(&[Role::System, Role::User, Role::Assistant])).unwrap();
+        assert_eq!(
+            ok,
+            r#"{"system":"turn 0","messages":[{"role":"user","content":"turn 1"},{"role":"assistant","content":"turn 2"}]}"#.to_owned() + "\n"
+        );
+    }
+
+    #[test]
+    fn sharegpt_maps_roles_and_sends_metadata_to_the_sidecar() {
+        let mut t = transformer(JsonlFlavor::Sharegpt, true, Some("S"));
+        assert!(t.wants_sidecar());
+        let c = conversation(&[Role::User, Role::Assistant]);
+        assert_eq!(
+            line(&mut t, &c).unwrap(),
+            r#"{"conversations":[{"from":"system","value":"S"},{"from":"human","value":"turn 0"},{"from":"gpt","value":"turn 1"}]}"#.to_owned() + "\n"
+        );
+        let mut sidecar = Vec::new();
+        t.write_sidecar(&mut sidecar, &c).unwrap();
+        let meta: serde_json::Value = serde_json::from_slice(&sidecar).unwrap();
+        assert_eq!(meta["conversation_id"], "c1");
+        assert!(!transformer(JsonlFlavor::Openai, true, None).wants_sidecar());
+    }
+}
