@@ -1,0 +1,605 @@
+//! JSONL: one example per line, checked in the rules of its flavor.
+
+use std::io::BufRead;
+
+use serde_json::{Map, Value};
+
+use super::{excerpt, next_line, Sink};
+use crate::model::JsonlFlavor;
+use crate::{Location, Result};
+
+/// OpenAI's context limit for fine-tuning examples (gpt-3.5-turbo / 4o-mini).
+const TOKEN_LIMIT: u64 = 16_385;
+const OPENAI_TOP_KEYS: [&str; 5] =
+    ["messages", "metadata", "tools", "functions", "parallel_tool_calls"];
+const OPENAI_MESSAGE_KEYS: [&str; 8] =
+    ["role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id", "refusal"];
+const OPENAI_ROLES: [&str; 5] = ["system", "user", "assistant", "tool", "function"];
+
+pub(super) fn validate(
+    flavor: JsonlFlavor,
+    mut reader: impl BufRead,
+    sink: &mut Sink,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    while next_line(&mut reader, &mut buf)? {
+        line_no += 1;
+        let mut bytes = &buf[..];
+        if line_no == 1 {
+            if let Some(rest) = bytes.strip_prefix("\u{FEFF}".as_bytes()) {
+                sink.error(
+                    Location::line(1),
+                    "unexpected_bom",
+                    "the file starts with a UTF-8 byte order mark, which JSONL readers refuse",
+                );
+                bytes = rest;
+            }
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            sink.error(Location::line(line_no), "invalid_utf8", "the line is not valid UTF-8");
+            continue;
+        };
+        if text.trim().is_empty() {
+            sink.warning(Location::line(line_no), "blank_line", "blank line between examples");
+            continue;
+        }
+        sink.record();
+        let at = |field: &str| Location::line(line_no).with_field(field);
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let msg = format!("not valid JSON at column {}: {}", e.column(), reason(&e));
+                sink.error(Location::line(line_no), "invalid_json", msg);
+                continue;
+            }
+        };
+        let Value::Object(example) = value else {
+            sink.error(
+                Location::line(line_no),
+                "not_an_object",
+                "an example must be a JSON object",
+            );
+            continue;
+        };
+        match flavor {
+            JsonlFlavor::Openai => openai(&example, &at, sink),
+            JsonlFlavor::Anthropic => anthropic(&example, &at, sink),
+            JsonlFlavor::Sharegpt => sharegpt(&example, &at, sink),
+        }
+    }
+    if sink.report.records == 0 {
+        sink.error(Location::default(), "no_examples", "the file holds no example");
+    }
+    Ok(())
+}
+
+/// The non-empty array under `key`, or a `missing_messages_list` error.
+fn message_list<'a>(
+    example: &'a Map<String, Value>,
+    key: &str,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) -> Option<&'a Vec<Value>> {
+    match example.get(key) {
+        Some(Value::Array(items)) if !items.is_empty() => Some(items),
+        Some(Value::Array(_)) => {
+            sink.error(at(key), "missing_messages_list", format!("`{key}` is empty"));
+            None
+        }
+        Some(_) => {
+            sink.error(at(key), "missing_messages_list", format!("`{key}` must be an array"));
+            None
+        }
+        None => {
+            sink.error(at(key), "missing_messages_list", format!("no `{key}` array"));
+            None
+        }
+    }
+}
+
+/// Reports a missing, null, non-string or blank text value at `field`.
+fn check_text(value: Option<&Value>, field: &str, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    match value {
+        None => sink.error(at(field), "message_missing_key", "no content"),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            sink.error(at(field), "missing_content", "content is empty")
+        }
+        Some(Value::String(_)) => {}
+        Some(other) => sink.error(
+            at(field),
+            "missing_content",
+            format!("content must be a string, found {}", kind(other)),
+        ),
+    }
+}
+
+fn openai(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    for key in example.keys().filter(|k| !OPENAI_TOP_KEYS.contains(&k.as_str())) {
+        sink.error(at(key), "unknown_key", format!("`{key}` is not an OpenAI fine-tuning key"));
+    }
+    if let Some(m) = example.get("metadata").filter(|m| !m.is_object()) {
+        sink.error(at("metadata"), "invalid_type", format!("metadata is {}", kind(m)));
+    }
+    let Some(messages) = message_list(example, "messages", at, sink) else { return };
+    let mut chars = 0u64;
+    let mut has_assistant = false;
+    for (i, message) in messages.iter().enumerate() {
+        let path = |key: &str| format!("messages[{i}].{key}");
+        let Value::Object(m) = message else {
+            let msg = format!("a message must be an object, found {}", kind(message));
+            sink.error(at(&format!("messages[{i}]")), "message_not_object", msg);
+            continue;
+        };
+        for key in m.keys().filter(|k| !OPENAI_MESSAGE_KEYS.contains(&k.as_str())) {
+            let msg = format!("`{key}` is not a recognised message key");
+            sink.error(at(&path(key)), "message_unrecognized_key", msg);
+        }
+        match m.get("role") {
+            None => sink.error(at(&path("role")), "message_missing_key", "no role"),
+            Some(Value::String(r)) if OPENAI_ROLES.contains(&r.as_str()) => {
+                has_assistant |= r == "assistant";
+            }
+            Some(r) => sink.error(
+                at(&path("role")),
+                "unrecognized_role",
+                format!("role {} is not system, user, assistant, tool or function", short(r)),
+            ),
+        }
+        let calls = m.contains_key("tool_calls") || m.contains_key("function_call");
+        match m.get("content") {
+            None | Some(Value::Null) if calls => {}
+            content => check_text(content, &path("content"), at, sink),
+        }
+        if let Some(Value::String(s)) = m.get("content") {
+            chars += s.chars().count() as u64;
+        }
+        match m.get("weight") {
+            None => {}
+            Some(w) if w.as_u64() == Some(0) || w.as_u64() == Some(1) => {}
+            Some(w) => sink.error(
+                at(&path("weight")),
+                "invalid_weight",
+                format!("weight must be 0 or 1, found {}", short(w)),
+            ),
+        }
+    }
+    if !has_assistant {
+        sink.error(
+            at("messages"),
+            "example_missing_assistant_message",
+            "an example needs at least one assistant message",
+        );
+    }
+    // The estimate of the module docs: ⌈characters / 4⌉ + 4 per message.
+    let tokens = chars.div_ceil(4) + 4 * messages.len() as u64;
+    if tokens > TOKEN_LIMIT {
+        let msg = format!(
+            "about {tokens} tokens (estimated), over the {TOKEN_LIMIT}-token limit: \
+             the example will be truncated"
+        );
+        sink.warning(at("messages"), "too_many_tokens", msg);
+    }
+}
+
+fn anthropic(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    for key in example.keys().filter(|k| *k != "system" && *k != "messages") {
+        let msg = format!("`{key}` is not allowed: only `system` and `messages`");
+        sink.error(at(key), "unknown_key", msg);
+    }
+    if let Some(s) = example.get("system").filter(|s| !s.is_string()) {
+        sink.error(
+            at("system"),
+            "invalid_system",
+            format!("system must be a string, found {}", kind(s)),
+        );
+    }
+    let Some(messages) = message_list(example, "messages", at, sink) else { return };
+    let mut previous: Option<&str> = None;
+    for (i, message) in messages.iter().enumerate() {
+        let path = |key: &str| format!("messages[{i}].{key}");
+        let Value::Object(m) = message else {
+            let msg = format!("a message must be an object, found {}", kind(message));
+            sink.error(at(&format!("messages[{i}]")), "message_not_object", msg);
+            previous = None;
+            continue;
+        };
+        for key in m.keys().filter(|k| *k != "role" && *k != "content") {
+            let msg = format!("`{key}` is not allowed: a message has only `role` and `content`");
+            sink.error(at(&path(key)), "message_unrecognized_key", msg);
+        }
+        check_text(m.get("content"), &path("content"), at, sink);
+        let role = match m.get("role") {
+            Some(Value::String(r)) if r == "user" || r == "assistant" => r.as_str(),
+            None => {
+                sink.error(at(&path("role")), "message_missing_key", "no role");
+                previous = None;
+                continue;
+            }
+            Some(r) => {
+                let msg = format!("role {} is not user or assistant", short(r));
+                sink.error(at(&path("role")), "unrecognized_role", msg);
+                previous = None;
+                continue;
+            }
+        };
+        if i == 0 && role != "user" {
+            sink.error(
+                at(&path("role")),
+                "first_not_user",
+                "the first message must be from the user",
+            );
+        }
+        if previous == Some(role) {
+            let msg = format!("two {role} messages in a row: roles must alternate");
+            sink.error(at(&path("role")), "roles_not_alternating", msg);
+        }
+        if i + 1 == messages.len() && role != "assistant" {
+            let msg = "the last message must be from the assistant";
+            sink.error(at(&path("role")), "last_not_assistant", msg);
+        }
+        previous = Some(role);
+    }
+}
+
+fn sharegpt(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    for key in example.keys().filter(|k| *k != "conversations") {
+        sink.warning(at(key), "unknown_key", format!("`{key}` is not a ShareGPT key"));
+    }
+    let Some(turns) = message_list(example, "conversations", at, sink) else { return };
+    let mut has_gpt = false;
+    for (i, turn) in turns.iter().enumerate() {
+        let path = |key: &str| format!("conversations[{i}].{key}");
+        let Value::Object(t) = turn else {
+            let msg = format!("a turn must be an object, found {}", kind(turn));
+            sink.error(at(&format!("conversations[{i}]")), "message_not_object", msg);
+            continue;
+        };
+        for key in t.keys().filter(|k| *k != "from" && *k != "value") {
+            let msg = format!("`{key}` is not a ShareGPT turn key");
+            sink.warning(at(&path(key)), "message_unrecognized_key", msg);
+        }
+        match t.get("from") {
+            Some(Value::String(f)) if ["system", "human", "gpt"].contains(&f.as_str()) => {
+                has_gpt |= f == "gpt";
+            }
+            None => sink.error(at(&path("from")), "message_missing_key", "no `from`"),
+            Some(f) => {
+                let msg = format!("from {} is not system, human or gpt", short(f));
+                sink.error(at(&path("from")), "unrecognized_role", msg);
+            }
+        }
+        check_text(t.get("value"), &path("value"), at, sink);
+    }
+    if !has_gpt {
+        let msg = "an example needs at least one gpt turn";
+        sink.error(at("conversations"), "example_missing_assistant_message", msg);
+    }
+}
+
+/// A serde_json error's explanation without its ` at line L column C`.
+pub(super) fn reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// The JSON type of `v`, for messages.
+pub(super) fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A short rendering of `v` for messages.
+pub(super) fn short(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("`{}`", excerpt(s)),
+        other => kind(other).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ExportConfig, ExportRequest, Format, Scope};
+    use crate::source::JsonlSource;
+    use crate::validate::{validate_output, ValidationReport};
+    use crate::ExportBuilder;
+
+    fn check(flavor: JsonlFlavor, text: &str) -> ValidationReport {
+        validate_output(Format::Jsonl, flavor, text.as_bytes()).unwrap()
+    }
+
+    /// The single error of `text`: its code and location.
+    fn only_error(flavor: JsonlFlavor, text: &str) -> (String, String) {
+        let r = check(flavor, text);
+        assert_eq!(r.errors.len(), 1, "{:#?}", r.errors);
+        (r.errors[0].code.clone(), r.errors[0].location.to_string())
+    }
+
+    const INPUT: &str = r#"{"conversation_id":"c1","title":"Greeting, \"quoted\"","status":"approved","qualityScore":9,"tier":"template","persona":"Anxious Investor","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"Hi\nthere ≠ 1"},{"role":"assistant","content":"Hello!"},{"role":"user","content":"More?"},{"role":"assistant","content":"Sure."}]}
+{"conversation_id":"c2","title":"Second","status":"approved","qualityScore":7.5,"tier":"edge_case","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"system","content":"Be brief."},{"role":"user","content":"=1+1"},{"role":"assistant","content":"2"}]}
+"#;
+
+    fn export(flavor: JsonlFlavor, system_prompt: Option<&str>) -> String {
+        let mut config = ExportConfig::new(Scope::All, Format::Jsonl);
+        config.jsonl_flavor = flavor;
+        config.system_prompt = system_prompt.map(str::to_owned);
+        config.include_approval_history = true;
+        config.include_parent_references = true;
+        let mut out = Vec::new();
+        let summary = ExportBuilder::new(ExportRequest::new(config))
+            .export(JsonlSource::new(INPUT.as_bytes()), &mut out)
+            .unwrap();
+        assert_eq!(summary.conversations, 2, "{:?}", summary.skipped);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn exports_of_every_flavor_are_valid() {
+        for flavor in [JsonlFlavor::Openai, JsonlFlavor::Anthropic, JsonlFlavor::Sharegpt] {
+            for prompt in [None, Some("You are kind.")] {
+                let r = check(flavor, &export(flavor, prompt));
+                assert!(r.is_valid(), "{flavor:?}: {:#?}", r.errors);
+                assert!(r.warnings.is_empty(), "{flavor:?}: {:#?}", r.warnings);
+                assert_eq!(r.records, 2);
+            }
+        }
+    }
+
+    #[test]
+    fn openai_tool_calls_without_content_are_valid() {
+        let line = r#"{"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"w","arguments":"{}"}}]},{"role":"tool","tool_call_id":"1","content":"sunny"},{"role":"assistant","content":"Sunny.","weight":1}],"tools":[]}"#;
+        assert!(check(JsonlFlavor::Openai, line).is_valid());
+    }
+
+    #[test]
+    fn empty_file_has_no_examples() {
+        assert_eq!(
+            only_error(JsonlFlavor::Openai, ""),
+            ("no_examples".into(), "start of input".into())
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_warnings() {
+        let ok =
+            r#"{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}"#;
+        let r = check(JsonlFlavor::Openai, &format!("{ok}\n\n{ok}\n"));
+        assert!(r.is_valid());
+        assert_eq!(r.records, 2);
+        assert_eq!(r.warnings[0].code, "blank_line");
+        assert_eq!(r.warnings[0].location, Location::line(2));
+    }
+
+    #[test]
+    fn syntax_errors_bom_and_non_objects() {
+        let ok =
+            r#"{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}"#;
+        let mut text = format!("{ok}\n{{\"messages\": [\n[1]\n").into_bytes();
+        text.extend_from_slice(b"\xFF{}\n");
+        let r = validate_output(Format::Jsonl, JsonlFlavor::Openai, &text[..]).unwrap();
+        let got: Vec<_> = r.errors.iter().map(|f| (f.code.as_str(), f.location.line)).collect();
+        assert_eq!(
+            got,
+            [("invalid_json", Some(2)), ("not_an_object", Some(3)), ("invalid_utf8", Some(4))]
+        );
+        assert_eq!(r.errors[0].message, "not valid JSON at column 14: EOF while parsing a list");
+        let (code, at) = only_error(JsonlFlavor::Openai, &format!("\u{FEFF}{ok}"));
+        assert_eq!((code.as_str(), at.as_str()), ("unexpected_bom", "line 1"));
+    }
+
+    #[test]
+    fn openai_negative_cases() {
+        use JsonlFlavor::Openai;
+        let ok_user = r#"{"role":"user","content":"Hi"}"#;
+        let ok_asst = r#"{"role":"assistant","content":"Hello"}"#;
+        let line = |messages: &str, extra: &str| format!(r#"{{"messages":[{messages}]{extra}}}"#);
+        let cases = [
+            (
+                line(&format!("{ok_user},{ok_asst}"), r#","id":"x""#),
+                "unknown_key",
+                "line 1, field id",
+            ),
+            (
+                line(&format!("{ok_user},{ok_asst}"), r#","metadata":[]"#),
+                "invalid_type",
+                "line 1, field metadata",
+            ),
+            ("{}".into(), "missing_messages_list", "line 1, field messages"),
+            (r#"{"messages":[]}"#.into(), "missing_messages_list", "line 1, field messages"),
+            (r#"{"messages":"hi"}"#.into(), "missing_messages_list", "line 1, field messages"),
+            (
+                line(&format!("{ok_user},\"text\",{ok_asst}"), ""),
+                "message_not_object",
+                "line 1, field messages[1]",
+            ),
+            (
+                line(&format!(r#"{ok_user},{{"role":"assistant","content":"x","mood":1}}"#), ""),
+                "message_unrecognized_key",
+                "line 1, field messages[1].mood",
+            ),
+            (
+                line(&format!(r#"{{"content":"Hi"}},{ok_asst}"#), ""),
+                "message_missing_key",
+                "line 1, field messages[0].role",
+            ),
+            (
+                line(&format!(r#"{{"role":"bot","content":"Hi"}},{ok_asst}"#), ""),
+                "unrecognized_role",
+                "line 1, field messages[0].role",
+            ),
+            (
+                line(&format!(r#"{ok_user},{ok_asst},{ok_user},{{"role":"assistant"}}"#), ""),
+                "message_missing_key",
+                "line 1, field messages[3].content",
+            ),
+            (
+                line(
+                    &format!(r#"{ok_user},{ok_asst},{{"role":"user","content":null}},{ok_asst}"#),
+                    "",
+                ),
+                "missing_content",
+                "line 1, field messages[2].content",
+            ),
+            (
+                line(
+                    &format!(r#"{ok_user},{ok_asst},{{"role":"user","content":" \n"}},{ok_asst}"#),
+                    "",
+                ),
+                "missing_content",
+                "line 1, field messages[2].content",
+            ),
+            (
+                line(
+                    &format!(r#"{ok_user},{{"role":"assistant","content":[{{"type":"text"}}]}}"#),
+                    "",
+                ),
+                "missing_content",
+                "line 1, field messages[1].content",
+            ),
+            (
+                line(
+                    &format!(r#"{ok_user},{{"role":"assistant","content":"x","weight":0.5}}"#),
+                    "",
+                ),
+                "invalid_weight",
+                "line 1, field messages[1].weight",
+            ),
+            (
+                line(&format!("{ok_user},{ok_user}"), ""),
+                "example_missing_assistant_message",
+                "line 1, field messages",
+            ),
+        ];
+        for (text, code, at) in cases {
+            assert_eq!(only_error(Openai, &text), (code.to_owned(), at.to_owned()), "{text}");
+        }
+    }
+
+    #[test]
+    fn openai_token_estimate_warns_over_the_limit() {
+        // 2 messages: 4 × 2 + ⌈chars / 4⌉. 65,509 chars → 16,378 + 8 = 16,386 > 16,385.
+        let line = |n: usize| {
+            let long = "a".repeat(n);
+            format!(
+                r#"{{"messages":[{{"role":"user","content":"{long}"}},{{"role":"assistant","content":"b"}}]}}"#
+            )
+        };
+        let r = check(JsonlFlavor::Openai, &line(65_508));
+        assert!(r.is_valid());
+        assert_eq!(r.warnings.len(), 1);
+        assert_eq!(r.warnings[0].code, "too_many_tokens");
+        assert_eq!(r.warnings[0].location, Location::line(1).with_field("messages"));
+        assert!(r.warnings[0].message.contains("16386"), "{}", r.warnings[0].message);
+        // One character fewer is exactly at the limit.
+        assert!(check(JsonlFlavor::Openai, &line(65_507)).warnings.is_empty());
+    }
+
+    #[test]
+    fn anthropic_negative_cases() {
+        use JsonlFlavor::Anthropic;
+        let u = r#"{"role":"user","content":"Hi"}"#;
+        let a = r#"{"role":"assistant","content":"Hello"}"#;
+        let cases = [
+            (
+                format!(r#"{{"messages":[{u},{a}],"metadata":{{}}}}"#),
+                "unknown_key",
+                "line 1, field metadata",
+            ),
+            (
+                format!(r#"{{"system":7,"messages":[{u},{a}]}}"#),
+                "invalid_system",
+                "line 1, field system",
+            ),
+            (r#"{"system":"s"}"#.to_owned(), "missing_messages_list", "line 1, field messages"),
+            (
+                format!(r#"{{"messages":[{u},{{"role":"assistant","content":"x","weight":1}}]}}"#),
+                "message_unrecognized_key",
+                "line 1, field messages[1].weight",
+            ),
+            (
+                format!(r#"{{"messages":[{u},{{"role":"system","content":"x"}},{u},{a}]}}"#),
+                "unrecognized_role",
+                "line 1, field messages[1].role",
+            ),
+            (
+                format!(r#"{{"messages":[{a},{u},{a}]}}"#),
+                "first_not_user",
+                "line 1, field messages[0].role",
+            ),
+            (
+                format!(r#"{{"messages":[{u},{a},{a}]}}"#),
+                "roles_not_alternating",
+                "line 1, field messages[2].role",
+            ),
+            (
+                format!(r#"{{"messages":[{u},{a},{u}]}}"#),
+                "last_not_assistant",
+                "line 1, field messages[2].role",
+            ),
+            (
+                format!(r#"{{"messages":[{u},{{"role":"assistant","content":""}}]}}"#),
+                "missing_content",
+                "line 1, field messages[1].content",
+            ),
+            (
+                format!(r#"{{"messages":[{{"role":"user"}},{a}]}}"#),
+                "message_missing_key",
+                "line 1, field messages[0].content",
+            ),
+        ];
+        for (text, code, at) in cases {
+            assert_eq!(only_error(Anthropic, &text), (code.to_owned(), at.to_owned()), "{text}");
+        }
+    }
+
+    #[test]
+    fn sharegpt_negative_cases() {
+        use JsonlFlavor::Sharegpt;
+        let h = r#"{"from":"human","value":"Hi"}"#;
+        let g = r#"{"from":"gpt","value":"Hello"}"#;
+        let cases = [
+            (
+                r#"{"messages":[]}"#.to_owned(),
+                "missing_messages_list",
+                "line 1, field conversations",
+            ),
+            (
+                format!(r#"{{"conversations":[{h},{{"from":"user","value":"x"}},{g}]}}"#),
+                "unrecognized_role",
+                "line 1, field conversations[1].from",
+            ),
+            (
+                format!(r#"{{"conversations":[{h},{{"from":"gpt","value":""}}]}}"#),
+                "missing_content",
+                "line 1, field conversations[1].value",
+            ),
+            (
+                format!(r#"{{"conversations":[{h},{{"value":"x"}},{g}]}}"#),
+                "message_missing_key",
+                "line 1, field conversations[1].from",
+            ),
+            (
+                format!(r#"{{"conversations":[{h},{h}]}}"#),
+                "example_missing_assistant_message",
+                "line 1, field conversations",
+            ),
+        ];
+        for (text, code, at) in cases {
+            assert_eq!(only_error(Sharegpt, &text), (code.to_owned(), at.to_owned()), "{text}");
+        }
+        let r = check(Sharegpt, &format!(r#"{{"id":"1","conversations":[{h},{g}]}}"#));
+        assert!(r.is_valid());
+        assert_eq!(r.warnings[0].code, "unknown_key");
+        assert_eq!(r.warnings[0].location, Location::line(1).with_field("id"));
+    }
+}
