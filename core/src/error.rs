@@ -139,6 +139,48 @@ pub enum ErrorKind {
     /// and listed in the export summary).
     #[error("conversation refused by the format: {0}")]
     Rejected(String),
+    /// No user is attached to the request (HTTP 401).
+    #[error("authentication required")]
+    Unauthorized,
+    /// The export belongs to another user (HTTP 403).
+    #[error("export {0} belongs to another user")]
+    Forbidden(String),
+    /// No export has this id (HTTP 404).
+    #[error("export {0} not found")]
+    NotFound(String),
+    /// The export's file has expired (HTTP 410).
+    #[error("export {0} has expired")]
+    Gone(String),
+    /// The export is not finished yet (HTTP 425).
+    #[error("export {id} is {status}, not ready for download")]
+    TooEarly {
+        /// The export id.
+        id: String,
+        /// Its current status.
+        status: String,
+    },
+    /// The export failed; its safe error message (HTTP 409).
+    #[error("export {id} failed: {message}")]
+    ExportFailed {
+        /// The export id.
+        id: String,
+        /// Safe error message recorded for it.
+        message: String,
+    },
+    /// Too many export requests (HTTP 429).
+    #[error("rate limit exceeded: at most {limit} export requests per hour; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Requests allowed per rolling hour.
+        limit: u32,
+        /// Seconds until a request would be accepted.
+        retry_after_secs: u64,
+    },
+    /// A configuration value is missing or invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The database failed; the message is safe to show (HTTP 500).
+    #[error("database error: {0}")]
+    Database(String),
     /// Writing CSV failed.
     #[error("CSV error: {0}")]
     Csv(#[from] csv::Error),
@@ -185,6 +227,15 @@ impl Error {
             ErrorKind::UnknownFormat(_) => "UNKNOWN_FORMAT",
             ErrorKind::Rejected(_) => "REJECTED_BY_FORMAT",
             ErrorKind::InvalidTransition { .. } => "INVALID_TRANSITION",
+            ErrorKind::Unauthorized => "UNAUTHORIZED",
+            ErrorKind::Forbidden(_) => "FORBIDDEN",
+            ErrorKind::NotFound(_) => "NOT_FOUND",
+            ErrorKind::Gone(_) => "GONE",
+            ErrorKind::TooEarly { .. } => "TOO_EARLY",
+            ErrorKind::ExportFailed { .. } => "EXPORT_FAILED",
+            ErrorKind::RateLimited { .. } => "RATE_LIMITED",
+            ErrorKind::Config(_) => "CONFIG_ERROR",
+            ErrorKind::Database(_) => "DATABASE_ERROR",
             ErrorKind::Csv(_) => "CSV_ERROR",
             ErrorKind::Json(_) => "JSON_ERROR",
         }
@@ -197,8 +248,26 @@ impl Error {
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
             | ErrorKind::Rejected(_) => 400,
-            ErrorKind::InvalidTransition { .. } => 409,
-            ErrorKind::Io(_) | ErrorKind::Csv(_) | ErrorKind::Json(_) => 500,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden(_) => 403,
+            ErrorKind::NotFound(_) => 404,
+            ErrorKind::InvalidTransition { .. } | ErrorKind::ExportFailed { .. } => 409,
+            ErrorKind::Gone(_) => 410,
+            ErrorKind::TooEarly { .. } => 425,
+            ErrorKind::RateLimited { .. } => 429,
+            ErrorKind::Io(_)
+            | ErrorKind::Csv(_)
+            | ErrorKind::Json(_)
+            | ErrorKind::Config(_)
+            | ErrorKind::Database(_) => 500,
+        }
+    }
+
+    /// Seconds to wait before retrying, when rate limited.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match &*self.0 {
+            ErrorKind::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
