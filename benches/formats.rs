@@ -13,7 +13,8 @@ const CONVERSATIONS: u64 = 2_000;
 
 fn export(conversations: &[Conversation], config: &ExportConfig, out: &mut Vec<u8>) -> u64 {
     out.clear();
-    let mut writer = ExportBuilder::new(ExportRequest::new(config.clone())).from_writer(out).unwrap();
+    let mut writer =
+        ExportBuilder::new(ExportRequest::new(config.clone())).from_writer(out).unwrap();
     for c in conversations {
         writer.push_conversation(c).unwrap();
     }

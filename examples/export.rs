@@ -88,7 +88,11 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             "--config" => args.config = Some(value),
             "--filters" => args.filters = Some(value),
             "--ids" => args.ids = Some(value),
-            _ => return Err(usage(format!("unknown flag {flag} (see the comment at the top of examples/export.rs)"))),
+            _ => {
+                return Err(usage(format!(
+                    "unknown flag {flag} (see the comment at the top of examples/export.rs)"
+                )))
+            }
         }
     }
     if args.input.is_empty() || args.output.is_empty() {
@@ -250,7 +254,9 @@ fn run_sample() -> Result<(), Failure> {
             strict: false,
         };
         let request = build_request(&args)?;
-        let input = BufReader::new(File::open(&sample).map_err(|e| failed(format!("{}: {e}", sample.display())))?);
+        let input = BufReader::new(
+            File::open(&sample).map_err(|e| failed(format!("{}: {e}", sample.display())))?,
+        );
         let ext = if format == Format::Markdown { "md" } else { format.as_str() };
         let near = dir.join(format!("sample.{ext}"));
         let (summary, final_path) = export_to_file(request, Box::new(input), &near, false, |s| {

@@ -33,7 +33,9 @@ fn run() -> Result<(), String> {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--count" => count = value.parse().map_err(|e| format!("--count: {e}"))?,
-            "--format" => format = Format::parse(&value).ok_or(format!("unknown format {value}"))?,
+            "--format" => {
+                format = Format::parse(&value).ok_or(format!("unknown format {value}"))?
+            }
             "--output" => output = value,
             _ => return Err(format!("unknown flag {flag}")),
         }

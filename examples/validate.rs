@@ -44,8 +44,8 @@ fn run() -> Result<bool, String> {
     }
     let format = format.ok_or("cannot tell the format: pass --format")?;
     let file = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
-    let report =
-        validate_output(format, flavor, BufReader::new(file)).map_err(|e| format!("{path}: {e}"))?;
+    let report = validate_output(format, flavor, BufReader::new(file))
+        .map_err(|e| format!("{path}: {e}"))?;
     for f in &report.warnings {
         println!("{path}: warning at {}: {} [{}]", f.location, f.message, f.code);
     }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use lora_export::request::validate_request;
 use lora_export::source::JsonlSource;
+use lora_export::validate::validate_output;
 use lora_export::ExportBuilder;
 use serde_json::Value;
 
@@ -73,7 +74,11 @@ fn check(path: &Path, actual: &[u8], update: bool, failures: &mut Vec<String>) {
             path.display(),
             expected.len(),
             actual.len(),
-            expected.iter().zip(actual).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()))
+            expected
+                .iter()
+                .zip(actual)
+                .position(|(a, b)| a != b)
+                .unwrap_or(expected.len().min(actual.len()))
         ));
     }
 }
@@ -82,7 +87,8 @@ fn check(path: &Path, actual: &[u8], update: bool, failures: &mut Vec<String>) {
 fn every_case_matches_its_golden_files() {
     let dir = golden_dir();
     let cases: Value =
-        serde_json::from_slice(&fs::read(dir.join("cases.json")).expect("cases.json")).expect("JSON");
+        serde_json::from_slice(&fs::read(dir.join("cases.json")).expect("cases.json"))
+            .expect("JSON");
     let export_date: DateTime<Utc> =
         cases["export_date"].as_str().expect("export_date").parse().expect("RFC 3339");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
@@ -96,9 +102,28 @@ fn every_case_matches_its_golden_files() {
         let ext = case["extension"].as_str().expect("extension");
         let produced = produce(case, export_date);
         assert!(!produced.output.is_empty(), "{name}: output is never empty");
+        let config = &validate_request(&case["request"]).expect("valid").config;
+        let report =
+            validate_output(config.format, config.jsonl_flavor, produced.output.as_slice())
+                .expect("readable");
+        assert!(
+            report.is_valid(),
+            "{name}: the validator refuses our own output: {:?}",
+            report.errors
+        );
         check(&expected.join(format!("{name}.{ext}")), &produced.output, update, &mut failures);
-        check(&expected.join(format!("{name}.summary.json")), produced.summary.as_bytes(), update, &mut failures);
-        check(&expected.join(format!("{name}.metadata.jsonl")), &produced.sidecar, update, &mut failures);
+        check(
+            &expected.join(format!("{name}.summary.json")),
+            produced.summary.as_bytes(),
+            update,
+            &mut failures,
+        );
+        check(
+            &expected.join(format!("{name}.metadata.jsonl")),
+            &produced.sidecar,
+            update,
+            &mut failures,
+        );
     }
     assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
 }
@@ -107,7 +132,8 @@ fn every_case_matches_its_golden_files() {
 fn exporting_twice_is_byte_identical() {
     let dir = golden_dir();
     let cases: Value =
-        serde_json::from_slice(&fs::read(dir.join("cases.json")).expect("cases.json")).expect("JSON");
+        serde_json::from_slice(&fs::read(dir.join("cases.json")).expect("cases.json"))
+            .expect("JSON");
     let date: DateTime<Utc> = "2025-11-01T12:00:00Z".parse().expect("date");
     for case in cases["cases"].as_array().expect("cases") {
         let a = produce(case, date);

@@ -20,7 +20,8 @@ fn sample() -> Vec<Conversation> {
 }
 
 fn export(conversations: &[Conversation], config: ExportConfig) -> Vec<u8> {
-    let mut writer = ExportBuilder::new(ExportRequest::new(config)).from_writer(Vec::new()).unwrap();
+    let mut writer =
+        ExportBuilder::new(ExportRequest::new(config)).from_writer(Vec::new()).unwrap();
     for c in conversations {
         writer.push_conversation(c).unwrap();
     }
@@ -69,7 +70,8 @@ fn check_csv(conversations: &[Conversation]) {
     let mut reader = csv::Reader::from_reader(body);
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (id, title, content, turn) = (col("conversation_id"), col("title"), col("content"), col("turn_number"));
+    let (id, title, content, turn) =
+        (col("conversation_id"), col("title"), col("content"), col("turn_number"));
     let mut rows = reader.records();
     for c in conversations {
         for (n, t) in c.turns.iter().enumerate() {

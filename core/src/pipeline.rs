@@ -352,7 +352,10 @@ mod tests {
     const GOOD: &str = r#"{"conversation_id":"a","id":"uuid-a","title":"A","status":"approved","qualityScore":9,"tier":"template","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
 
     fn input() -> String {
-        let draft = GOOD.replace("\"a\"", "\"b\"").replace("approved", "draft").replace("template", "scenario");
+        let draft = GOOD
+            .replace("\"a\"", "\"b\"")
+            .replace("approved", "draft")
+            .replace("template", "scenario");
         format!("{GOOD}\n{draft}\n{{\"conversation_id\":\"c\",\"turns\":[]}}\n")
     }
 
@@ -379,9 +382,10 @@ mod tests {
 
     #[test]
     fn selected_ids_match_either_id_and_missing_ones_are_reported() {
-        let summary = ExportBuilder::new(request(Scope::Selected, Some(vec!["uuid-a", "b", "zzz"])))
-            .export(JsonlSource::new(input().as_bytes()), std::io::sink())
-            .unwrap();
+        let summary =
+            ExportBuilder::new(request(Scope::Selected, Some(vec!["uuid-a", "b", "zzz"])))
+                .export(JsonlSource::new(input().as_bytes()), std::io::sink())
+                .unwrap();
         assert_eq!(summary.conversations, 2);
         assert_eq!(summary.missing_ids, ["zzz"]);
         assert_eq!(summary.tier_label(), "mixed");
@@ -399,7 +403,8 @@ mod tests {
 
     #[test]
     fn an_invalid_request_is_refused_before_any_byte_is_written() {
-        let err = ExportBuilder::new(request(Scope::Selected, None)).from_writer(Vec::new()).unwrap_err();
+        let err =
+            ExportBuilder::new(request(Scope::Selected, None)).from_writer(Vec::new()).unwrap_err();
         assert_eq!(err.http_status(), 400);
         assert!(err.issues().iter().any(|i| i.code == "ids_required"));
     }
@@ -408,8 +413,9 @@ mod tests {
     fn sidecar_is_missing_a_warning_not_a_silent_drop() {
         let mut r = request(Scope::All, None);
         r.config.jsonl_flavor = crate::model::JsonlFlavor::Anthropic;
-        let summary =
-            ExportBuilder::new(r).export(JsonlSource::new(GOOD.as_bytes()), std::io::sink()).unwrap();
+        let summary = ExportBuilder::new(r)
+            .export(JsonlSource::new(GOOD.as_bytes()), std::io::sink())
+            .unwrap();
         assert_eq!(summary.warnings.len(), 1);
         assert!(summary.warnings[0].contains("sidecar"));
     }

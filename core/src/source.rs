@@ -165,7 +165,10 @@ mod tests {
         let cases = [
             (GOOD.replace("\"user\"", "\"robot\""), "unknown variant `robot`"),
             (GOOD.replace("\"Hi\"", "null"), "invalid type: null"),
-            (GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""), "invalid type: string"),
+            (
+                GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""),
+                "invalid type: string",
+            ),
             (GOOD.replace("\"quality_score\":9", "\"quality_score\":11"), "outside 0–10"),
             (GOOD.replace("\"template\"", "\"premium\""), "unknown variant `premium`"),
             (GOOD.replace("2025-10-29 10:00:00+00", "last tuesday"), "not an ISO-8601 timestamp"),

@@ -269,7 +269,11 @@ mod tests {
         let turns = roles
             .iter()
             .enumerate()
-            .map(|(i, r)| ConversationTurn { role: *r, content: format!("turn {i}"), token_count: None })
+            .map(|(i, r)| ConversationTurn {
+                role: *r,
+                content: format!("turn {i}"),
+                token_count: None,
+            })
             .collect::<Vec<_>>();
         serde_json::from_value(serde_json::json!({
             "conversation_id": "c1", "title": "T", "status": "approved", "qualityScore": 7.5,
@@ -302,7 +306,9 @@ mod tests {
             r#"{"messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"turn 0"},{"role":"assistant","content":"turn 1"}]}"#.to_owned() + "\n"
         );
         let own = conversation(&[Role::System, Role::User, Role::Assistant]);
-        assert!(line(&mut t, &own).unwrap().starts_with(r#"{"messages":[{"role":"system","content":"turn 0"}"#));
+        assert!(line(&mut t, &own)
+            .unwrap()
+            .starts_with(r#"{"messages":[{"role":"system","content":"turn 0"}"#));
     }
 
     #[test]
@@ -313,7 +319,12 @@ mod tests {
         let without = conversation(&[Role::User, Role::Assistant]);
         let keys = |s: &str| {
             let v: serde_json::Value = serde_json::from_str(s).unwrap();
-            v["metadata"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.is_string())).collect::<Vec<_>>()
+            v["metadata"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.is_string()))
+                .collect::<Vec<_>>()
         };
         assert_eq!(keys(&line(&mut t, &without).unwrap()), keys(&line(&mut t, &with).unwrap()));
     }

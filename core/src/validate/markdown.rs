@@ -112,7 +112,14 @@ fn step(
             sink.error(Location::line(at), "missing_separator", msg);
             start_conversation(at, current, sink)
         }
-        State::Metadata if blank || line == "**Metadata:**" || line.starts_with("- ") => state,
+        State::Metadata
+            if blank
+                || line == "**Metadata:**"
+                || line.starts_with("- ")
+                || line.starts_with("  - ") =>
+        {
+            state
+        }
         State::Metadata if line == HEADING => {
             if let Some(c) = current.as_mut() {
                 c.heading = true;
