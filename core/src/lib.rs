@@ -15,7 +15,8 @@
 //! - [`pipeline`]: [`ExportBuilder`] and [`ExportWriter`], which tie the above together
 //!   and produce an [`ExportSummary`];
 //! - [`validate`]: streaming validators of exported files;
-//! - [`audit`]: export log rows, their status lifecycle, file names.
+//! - [`audit`]: export log rows, their status lifecycle, file names;
+//! - `pg` (feature `postgres`): the PostgreSQL schema, RLS, and the export service.
 //!
 //! ```
 //! use lora_export::{ExportBuilder, model::{ExportConfig, ExportRequest, Format, Scope}};
@@ -42,6 +43,8 @@ pub mod audit;
 mod error;
 pub mod format;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod pipeline;
 pub mod request;
 pub mod scope;

@@ -1,0 +1,156 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::{ErrorKind, Result};
+
+/// Configuration of the database-backed export service.
+///
+/// Build it in code ([`ServiceConfig::new`] then set fields) or from the
+/// environment ([`ServiceConfig::from_env`]); [`validate`](Self::validate)
+/// checks it and is called by [`Database::connect`](super::Database::connect).
+///
+/// | field | env | default |
+/// |---|---|---|
+/// | `database_url` | `LORA_EXPORT_DATABASE_URL`, else `DATABASE_URL` | required |
+/// | `storage_root` | `LORA_EXPORT_STORAGE_ROOT` | `./export-files` |
+/// | `expiry_hours` | `LORA_EXPORT_EXPIRY_HOURS` | 24 |
+/// | `sync_threshold` | `LORA_EXPORT_SYNC_THRESHOLD` | 500 (fewer conversations run at once) |
+/// | `rate_limit_per_hour` | `LORA_EXPORT_RATE_LIMIT` | 10 |
+/// | `retention_days` | `LORA_EXPORT_RETENTION_DAYS` | 30 |
+/// | `batch_size` | `LORA_EXPORT_BATCH_SIZE` | 500 conversations per fetch |
+/// | `pool_size` | `LORA_EXPORT_POOL_SIZE` | 16 |
+/// | `max_attempts` | `LORA_EXPORT_MAX_ATTEMPTS` | 3 |
+/// | `stale_after` | `LORA_EXPORT_STALE_AFTER_SECS` | 30 s without heartbeat |
+///
+/// ```
+/// use lora_export::pg::ServiceConfig;
+/// let mut config = ServiceConfig::new("postgres://localhost/app");
+/// config.sync_threshold = 0;
+/// let err = config.validate().unwrap_err();
+/// assert!(err.to_string().contains("sync_threshold"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceConfig {
+    /// PostgreSQL connection string (URL or `key=value` form).
+    pub database_url: String,
+    /// Directory under which export files are stored, one folder per user.
+    pub storage_root: PathBuf,
+    /// Hours a completed export stays downloadable.
+    pub expiry_hours: u32,
+    /// Exports of fewer conversations than this run synchronously.
+    pub sync_threshold: u32,
+    /// Export requests allowed per user per rolling hour.
+    pub rate_limit_per_hour: u32,
+    /// Days export logs and audit events are kept.
+    pub retention_days: u32,
+    /// Conversations fetched per database round trip.
+    pub batch_size: u32,
+    /// Maximum connections in the pool.
+    pub pool_size: usize,
+    /// Attempts a background job gets before it is failed.
+    pub max_attempts: u32,
+    /// A running job without heartbeat for this long is rescued.
+    pub stale_after: Duration,
+}
+
+impl ServiceConfig {
+    /// A configuration with every default and this database URL.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        ServiceConfig {
+            database_url: database_url.into(),
+            storage_root: PathBuf::from("./export-files"),
+            expiry_hours: 24,
+            sync_threshold: 500,
+            rate_limit_per_hour: 10,
+            retention_days: 30,
+            batch_size: 500,
+            pool_size: 16,
+            max_attempts: 3,
+            stale_after: Duration::from_secs(30),
+        }
+    }
+
+    /// Reads the configuration from environment variables (table above).
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, a map …).
+    ///
+    /// ```
+    /// use lora_export::pg::ServiceConfig;
+    /// let env = |k: &str| match k {
+    ///     "DATABASE_URL" => Some("postgres://db/app".to_owned()),
+    ///     "LORA_EXPORT_RATE_LIMIT" => Some("many".to_owned()),
+    ///     _ => None,
+    /// };
+    /// let err = ServiceConfig::from_lookup(env).unwrap_err();
+    /// assert!(err.to_string().contains("LORA_EXPORT_RATE_LIMIT"));
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let url = lookup("LORA_EXPORT_DATABASE_URL")
+            .or_else(|| lookup("DATABASE_URL"))
+            .ok_or_else(|| config_error("LORA_EXPORT_DATABASE_URL (or DATABASE_URL) is not set"))?;
+        let mut config = ServiceConfig::new(url);
+        if let Some(root) = lookup("LORA_EXPORT_STORAGE_ROOT") {
+            config.storage_root = PathBuf::from(root);
+        }
+        let number = |name: &str, into: &mut u32| -> Result<()> {
+            if let Some(v) = lookup(name) {
+                *into = v.trim().parse().map_err(|_| {
+                    config_error(format!("{name} must be a non-negative integer, got `{v}`"))
+                })?;
+            }
+            Ok(())
+        };
+        number("LORA_EXPORT_EXPIRY_HOURS", &mut config.expiry_hours)?;
+        number("LORA_EXPORT_SYNC_THRESHOLD", &mut config.sync_threshold)?;
+        number("LORA_EXPORT_RATE_LIMIT", &mut config.rate_limit_per_hour)?;
+        number("LORA_EXPORT_RETENTION_DAYS", &mut config.retention_days)?;
+        number("LORA_EXPORT_BATCH_SIZE", &mut config.batch_size)?;
+        number("LORA_EXPORT_MAX_ATTEMPTS", &mut config.max_attempts)?;
+        let mut pool = config.pool_size as u32;
+        number("LORA_EXPORT_POOL_SIZE", &mut pool)?;
+        config.pool_size = pool as usize;
+        let mut stale = config.stale_after.as_secs() as u32;
+        number("LORA_EXPORT_STALE_AFTER_SECS", &mut stale)?;
+        config.stale_after = Duration::from_secs(stale.into());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        let positive = [
+            ("expiry_hours", self.expiry_hours),
+            ("sync_threshold", self.sync_threshold),
+            ("rate_limit_per_hour", self.rate_limit_per_hour),
+            ("retention_days", self.retention_days),
+            ("batch_size", self.batch_size),
+            ("max_attempts", self.max_attempts),
+        ];
+        if self.database_url.trim().is_empty() {
+            return Err(config_error("database_url is empty"));
+        }
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(config_error(format!("{name} must be at least 1")));
+        }
+        if self.batch_size > 10_000 {
+            return Err(config_error("batch_size must be at most 10000"));
+        }
+        if self.pool_size < 2 {
+            return Err(config_error("pool_size must be at least 2"));
+        }
+        if self.stale_after < Duration::from_secs(1) {
+            return Err(config_error("stale_after must be at least one second"));
+        }
+        if self.storage_root.as_os_str().is_empty() {
+            return Err(config_error("storage_root is empty"));
+        }
+        Ok(())
+    }
+}
+
+fn config_error(message: impl Into<String>) -> crate::Error {
+    ErrorKind::Config(message.into()).into()
+}

@@ -1,0 +1,51 @@
+use super::Database;
+use crate::Result;
+
+/// The schema migrations, in order: (version, name, SQL). Each runs once, in
+/// its own transaction, recorded in `lora_export_migrations`.
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "supabase_standins", include_str!("migrations/0001_supabase_standins.sql")),
+    (2, "conversations", include_str!("migrations/0002_conversations.sql")),
+    (3, "export_logs", include_str!("migrations/0003_export_logs.sql")),
+    (4, "audit_events", include_str!("migrations/0004_audit_events.sql")),
+    (5, "export_jobs", include_str!("migrations/0005_export_jobs.sql")),
+];
+
+impl Database {
+    /// Applies the migrations not yet applied, under an advisory lock so that
+    /// several processes may call it at once. Returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i32>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('lora_export.migrate', 0))", &[])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS lora_export_migrations (
+               version INTEGER PRIMARY KEY,
+               name TEXT NOT NULL,
+               applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
+        )
+        .await?;
+        let done: Vec<i32> = tx
+            .query("SELECT version FROM lora_export_migrations", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut applied = Vec::new();
+        for (version, name, sql) in MIGRATIONS {
+            if done.contains(version) {
+                continue;
+            }
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO lora_export_migrations (version, name) VALUES ($1, $2)",
+                &[version, name],
+            )
+            .await?;
+            applied.push(*version);
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+}

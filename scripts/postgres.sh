@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL 15 cluster for the tests and prints the
+# environment that points at it:
+#   eval "$(bash scripts/postgres.sh start DIR)"   ... bash scripts/postgres.sh stop DIR
+# The cluster lives in DIR, listens on 127.0.0.1 on a free port, trusts
+# local connections, and runs as the `postgres` user when started as root
+# (initdb refuses root). Installs the server with apt-get when missing.
+set -euo pipefail
+cmd=${1:?start|stop}
+dir=${2:?cluster directory}
+
+find_bin() {
+  for d in "" /usr/lib/postgresql/*/bin/; do
+    if [ -x "${d}initdb" ] || { [ -z "$d" ] && command -v initdb >/dev/null 2>&1; }; then
+      [ -z "$d" ] && d="$(dirname "$(command -v initdb)")/"
+      echo "$d"; return 0
+    fi
+  done
+  return 1
+}
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi
+}
+
+case "$cmd" in
+start)
+  if ! bin=$(find_bin); then
+    echo "PostgreSQL server binaries not found; installing with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
+    bin=$(find_bin)
+  fi
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    useradd --system --home-dir "$dir" --shell /bin/bash postgres
+  fi
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as_owner "'${bin}initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
+  as_owner "'${bin}pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off\" start >&2"
+  echo "$port" > "$dir/port"
+  echo "export LORA_EXPORT_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$port/postgres'"
+  ;;
+stop)
+  if bin=$(find_bin) && [ -d "$dir/data" ]; then
+    as_owner "'${bin}pg_ctl' -D '$dir/data' -m fast stop >/dev/null 2>&1" || true
+  fi
+  rm -rf "$dir"
+  ;;
+*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac

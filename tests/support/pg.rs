@@ -1,0 +1,83 @@
+//! A fresh, migrated database per test, on the PostgreSQL cluster that
+//! `scripts/postgres.sh` started (`LORA_EXPORT_TEST_DATABASE_URL`, a
+//! superuser URL). The migrated schema is built once as a template database
+//! (named after a hash of the migrations) and copied, which is fast and
+//! safe when tests run in parallel processes.
+#![allow(dead_code)]
+
+use lora_export::pg::{Database, ServiceConfig, MIGRATIONS};
+use sha2::{Digest, Sha256};
+use tokio_postgres::NoTls;
+
+/// The admin URL of the test cluster; tests fail loudly without it.
+pub fn admin_url() -> String {
+    std::env::var("LORA_EXPORT_TEST_DATABASE_URL").expect(
+        "LORA_EXPORT_TEST_DATABASE_URL is not set: run the tests through scripts/test.sh, \
+         which starts a PostgreSQL cluster",
+    )
+}
+
+fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b).expect("URL with a database name");
+    format!("{base}/{db}")
+}
+
+async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, conn) =
+        tokio_postgres::connect(url, NoTls).await.expect("connect to test cluster");
+    tokio::spawn(conn);
+    client
+}
+
+/// A new database with every migration applied; returns its URL.
+pub async fn fresh_database() -> String {
+    let digest = Sha256::digest(MIGRATIONS.iter().map(|m| m.2).collect::<String>().as_bytes());
+    let template = format!("lora_tpl_{}", &format!("{digest:x}")[..16]);
+    let client = admin(&admin_url()).await;
+    client.execute("SELECT pg_advisory_lock(727272)", &[]).await.expect("lock");
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template])
+        .await
+        .expect("query")
+        .is_some();
+    if !exists {
+        client
+            .batch_execute(&format!("CREATE DATABASE {template}"))
+            .await
+            .expect("create template");
+        let db = Database::connect(&ServiceConfig::new(url_for(&template))).expect("pool");
+        db.migrate().await.expect("migrations apply");
+        drop(db);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .await
+        .expect("copy template");
+    client.execute("SELECT pg_advisory_unlock(727272)", &[]).await.expect("unlock");
+    url_for(&name)
+}
+
+/// A service config on a fresh database with its own storage directory.
+pub async fn fresh_config() -> ServiceConfig {
+    let mut config = ServiceConfig::new(fresh_database().await);
+    config.storage_root =
+        std::env::temp_dir().join(format!("lora-export-test-{}", uuid::Uuid::new_v4()));
+    config
+}
+
+/// Creates a user in auth.users (the stand-in, or Supabase's) and returns its id.
+pub async fn create_user(db: &Database) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    let client = db.client().await.expect("client");
+    client
+        .execute(
+            "INSERT INTO auth.users (id, email) VALUES ($1, $2)",
+            &[&id, &format!("{id}@example.com")],
+        )
+        .await
+        .expect("insert user");
+    id
+}
