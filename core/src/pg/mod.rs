@@ -19,7 +19,13 @@
 
 mod config;
 mod database;
+pub mod filter_sql;
+mod import;
 mod migrate;
+mod service;
+pub mod source;
+mod storage;
+mod worker;
 
 pub use config::ServiceConfig;
 pub use database::{Database, DbClient, DbTransaction};
