@@ -52,6 +52,11 @@ pub mod source;
 mod summary;
 pub mod validate;
 
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{Error, ErrorKind, Issue, Location, Result};
 pub use pipeline::{preview, ExportBuilder, ExportWriter};
 pub use summary::{ExportSummary, SkippedRecord};

@@ -145,7 +145,10 @@ mod tests {
 
     const GOOD: &str = r#"{"conversation_id":"ok","title":"T","status":"approved","quality_score":9,"tier":"template","created_at":"2025-10-29 10:00:00+00","updated_at":"2025-10-29T10:00:00Z","review_history":null,"turns":[{"role":"user","content":"Hi","turn_number":1}]}"#;
 
-    fn reasons(text: &[u8]) -> Vec<std::result::Result<String, (u64, Option<String>, String)>> {
+    /// A skipped record as (line, conversation_id, reason).
+    type Refusal = (u64, Option<String>, String);
+
+    fn reasons(text: &[u8]) -> Vec<std::result::Result<String, Refusal>> {
         JsonlSource::new(text)
             .map(|r| match r {
                 Ok(c) => Ok(c.conversation_id),

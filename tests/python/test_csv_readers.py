@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import duckdb
 import pandas as pd
@@ -35,6 +36,8 @@ def exported_turns():
 
 
 def read_stdlib(path):
+    # Python's csv module refuses cells over 128 KiB unless told otherwise.
+    csv.field_size_limit(sys.maxsize)
     with open(path, encoding="utf-8-sig", newline="") as f:
         return [(r["conversation_id"], int(r["turn_number"]), r["content"]) for r in csv.DictReader(f)]
 
