@@ -10,11 +10,11 @@ cmd=${1:?start|stop}
 dir=${2:?cluster directory}
 
 find_bin() {
-  for d in "" /usr/lib/postgresql/*/bin/; do
-    if [ -x "${d}initdb" ] || { [ -z "$d" ] && command -v initdb >/dev/null 2>&1; }; then
-      [ -z "$d" ] && d="$(dirname "$(command -v initdb)")/"
-      echo "$d"; return 0
-    fi
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(command -v initdb)"; return 0
+  fi
+  for d in /usr/lib/postgresql/*/bin; do
+    if [ -x "$d/initdb" ]; then echo "$d"; return 0; fi
   done
   return 1
 }
@@ -36,14 +36,14 @@ start)
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  as_owner "'${bin}initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
-  as_owner "'${bin}pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off\" start >&2"
+  as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
+  as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off\" start >&2"
   echo "$port" > "$dir/port"
   echo "export LORA_EXPORT_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$port/postgres'"
   ;;
 stop)
   if bin=$(find_bin) && [ -d "$dir/data" ]; then
-    as_owner "'${bin}pg_ctl' -D '$dir/data' -m fast stop >/dev/null 2>&1" || true
+    as_owner "'$bin/pg_ctl' -D '$dir/data' -m fast stop >/dev/null 2>&1" || true
   fi
   rm -rf "$dir"
   ;;

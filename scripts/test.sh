@@ -8,14 +8,24 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A throwaway PostgreSQL 15 cluster for the database tests, unless the caller
+# points at one (LORA_EXPORT_TEST_DATABASE_URL, a superuser URL).
+if [ -z "${LORA_EXPORT_TEST_DATABASE_URL:-}" ]; then
+  step "start a PostgreSQL cluster"
+  pgdir=$(mktemp -d /tmp/lora-export-pg.XXXXXX)
+  trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT
+  eval "$(bash scripts/postgres.sh start "$pgdir")"
+fi
+export LORA_EXPORT_TEST_DATABASE_URL
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "Rust tests (unit, integration, doctests)"
-cargo test --workspace
+step "Rust tests (unit, integration, doctests), the PostgreSQL layer against the real cluster"
+cargo test --workspace --all-features
 
 step "benches compile"
 cargo bench --workspace --no-run
