@@ -26,9 +26,12 @@ use crate::model::{ExportRequest, Scope};
 use crate::scope::{active_list, DateBounds, SearchQuery, Selector, UpperBound};
 use crate::{ErrorKind, Result};
 
-/// PostgreSQL's earliest `timestamptz`, 4714-11-24 00:00:00 BC (UTC).
-pub(super) const PG_MIN_INSTANT: DateTime<Utc> = match DateTime::from_timestamp(-210_866_803_200, 0)
-{
+/// PostgreSQL's earliest `timestamptz`, 4714-11-24 00:00:00 BC (UTC), in
+/// seconds from the Unix epoch.
+const PG_MIN_SECONDS: i64 = -210_866_803_200;
+
+/// PostgreSQL's earliest `timestamptz` as an instant.
+pub(super) const PG_MIN_INSTANT: DateTime<Utc> = match DateTime::from_timestamp(PG_MIN_SECONDS, 0) {
     Some(t) => t,
     None => panic!("PostgreSQL's earliest instant is within chrono's range"),
 };

@@ -148,8 +148,8 @@ impl ConversationSource {
         };
         self.after = Some((last.try_get("created_at")?, last.try_get("id")?));
 
-        let ids =
-            rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<Vec<Uuid>, _>>()?;
+        let ids: Vec<Uuid> =
+            rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
         let mut turns: HashMap<Uuid, Vec<Row>> = HashMap::with_capacity(ids.len());
         for turn in client.query(TURNS, &[&ids]).await? {
             turns.entry(turn.try_get("conversation_id")?).or_default().push(turn);
@@ -182,6 +182,9 @@ impl From<tokio_postgres::Error> for Problem {
     }
 }
 
+/// A conversion that may find a [`Problem`].
+type Converted<T> = std::result::Result<T, Problem>;
+
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Problem {
     Problem::Data { field: field.into(), reason: reason.into() }
 }
@@ -199,7 +202,7 @@ fn record(row: &Row, turns: &[Row], number: u64) -> Result<Record> {
     }
 }
 
-fn conversation(row: &Row, turns: &[Row]) -> std::result::Result<Conversation, Problem> {
+fn conversation(row: &Row, turns: &[Row]) -> Converted<Conversation> {
     let conversation_id: String = row.try_get("conversation_id")?;
     if conversation_id.trim().is_empty() {
         return Err(invalid("conversation_id", "conversation_id is empty"));
@@ -207,8 +210,7 @@ fn conversation(row: &Row, turns: &[Row]) -> std::result::Result<Conversation, P
     if turns.is_empty() {
         return Err(invalid("turns", "conversation has no turns"));
     }
-    let turns =
-        turns.iter().enumerate().map(|(i, t)| turn(t, i)).collect::<std::result::Result<_, _>>()?;
+    let turns = turns.iter().enumerate().map(|(i, t)| turn(t, i)).collect::<Converted<_>>()?;
     let parameters: Option<Map<String, Value>> = json("parameters", row.try_get("parameters")?)?;
     let history: Option<Vec<ReviewAction>> =
         json("review_history", row.try_get("review_history")?)?;
@@ -235,7 +237,7 @@ fn conversation(row: &Row, turns: &[Row]) -> std::result::Result<Conversation, P
     })
 }
 
-fn turn(row: &Row, index: usize) -> std::result::Result<ConversationTurn, Problem> {
+fn turn(row: &Row, index: usize) -> Converted<ConversationTurn> {
     let token_count = match row.try_get::<_, Option<i32>>("token_count")? {
         Some(n) => Some(unsigned(format!("turns[{index}].token_count"), n)?),
         None => None,
@@ -248,15 +250,12 @@ fn turn(row: &Row, index: usize) -> std::result::Result<ConversationTurn, Proble
 }
 
 /// `value` read as the model's `T` (an enum name, the JSONB columns).
-fn json<T: DeserializeOwned>(
-    field: impl Into<String>,
-    value: Value,
-) -> std::result::Result<T, Problem> {
+fn json<T: DeserializeOwned>(field: impl Into<String>, value: Value) -> Converted<T> {
     let field = field.into();
     serde_json::from_value(value).map_err(|e| invalid(&field, format!("not a valid {field}: {e}")))
 }
 
-fn unsigned<N: Into<i64>>(field: impl Into<String>, n: N) -> std::result::Result<u64, Problem> {
+fn unsigned<N: Into<i64>>(field: impl Into<String>, n: N) -> Converted<u64> {
     let n = n.into();
     u64::try_from(n).map_err(|_| invalid(field, format!("{n} is negative")))
 }
