@@ -29,4 +29,7 @@ mod worker;
 
 pub use config::ServiceConfig;
 pub use database::{Database, DbClient, DbTransaction};
+pub use filter_sql::SqlFilter;
+pub use import::ImportSummary;
 pub use migrate::MIGRATIONS;
+pub use source::{count_selected, ConversationSource};
