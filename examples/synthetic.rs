@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Prints the export summary (without the per-record lists) and the elapsed
-//! time as JSON on stderr.
+//! time as JSON on stderr. With `--format input` it writes the conversations
+//! themselves as canonical JSONL instead (input for the importer and the main
+//! job).
 
 #[path = "../tests/support/synthetic.rs"]
 mod synthetic;
@@ -26,22 +28,26 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let mut count: u64 = 100_000;
-    let mut format = Format::Jsonl;
+    let mut format = Some(Format::Jsonl);
     let mut output = String::from("/dev/null");
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--count" => count = value.parse().map_err(|e| format!("--count: {e}"))?,
+            "--format" if value == "input" => format = None,
             "--format" => {
-                format = Format::parse(&value).ok_or(format!("unknown format {value}"))?
+                format = Some(Format::parse(&value).ok_or(format!("unknown format {value}"))?)
             }
             "--output" => output = value,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
-    let request = ExportRequest::new(ExportConfig::new(Scope::All, format));
     let file = std::fs::File::create(&output).map_err(|e| format!("{output}: {e}"))?;
+    let Some(format) = format else {
+        return write_input(count, BufWriter::with_capacity(256 * 1024, file));
+    };
+    let request = ExportRequest::new(ExportConfig::new(Scope::All, format));
     let started = Instant::now();
     let mut writer = ExportBuilder::new(request)
         .from_writer(BufWriter::with_capacity(256 * 1024, file))
@@ -62,4 +68,13 @@ fn run() -> Result<(), String> {
     });
     eprintln!("{report}");
     Ok(())
+}
+
+/// Writes the conversations as canonical JSONL.
+fn write_input(count: u64, mut out: impl Write) -> Result<(), String> {
+    for c in synthetic::conversations(count) {
+        serde_json::to_writer(&mut out, &c).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
 }
