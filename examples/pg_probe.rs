@@ -1,0 +1,77 @@
+//! Measures a database export: speed, and (under `/usr/bin/time -v`) peak
+//! memory. Exports every conversation of `DATABASE_URL` to JSONL through
+//! the service's synchronous path and prints one JSON line on stdout:
+//! conversations, bytes, seconds, conversations/s, MB/s.
+//!
+//! ```text
+//! DATABASE_URL=… cargo run --release --features postgres --example pg_probe
+//! DATABASE_URL=… cargo run --release --features postgres --example pg_probe -- --copy
+//! ```
+//!
+//! `--copy` instead times `COPY … TO STDOUT` of the same rows (conversations
+//! joined with their turns, in export order) — the floor for reading them.
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use lora_export::pg::{CreateOutcome, ExportService, ServiceConfig};
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = ServiceConfig::from_env()?;
+    config.sync_threshold = u32::MAX;
+    config.rate_limit_per_hour = u32::MAX;
+    let service = ExportService::connect(config)?;
+    let started = Instant::now();
+    let (conversations, bytes) = if std::env::args().any(|a| a == "--copy") {
+        copy_out(&service).await?
+    } else {
+        export(&service).await?
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let report = json!({
+        "mode": if std::env::args().any(|a| a == "--copy") { "copy" } else { "export" },
+        "conversations": conversations,
+        "bytes": bytes,
+        "seconds": seconds,
+        "conversations_per_s": conversations as f64 / seconds,
+        "mb_per_s": bytes as f64 / 1e6 / seconds,
+    });
+    println!("{report}");
+    Ok(())
+}
+
+async fn export(service: &ExportService) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let user = Uuid::new_v4();
+    service
+        .database()
+        .client()
+        .await?
+        .execute("INSERT INTO auth.users (id, email) VALUES ($1, 'probe@example.com')", &[&user])
+        .await?;
+    let body = json!({ "config": { "scope": "all_data", "format": "jsonl" } });
+    match service.create_export(user, &body).await? {
+        CreateOutcome::Completed(done) => Ok((done.conversation_count, done.file_size)),
+        other => Err(format!("expected a synchronous export, got {}", serde_json::to_string(&other)?).into()),
+    }
+}
+
+async fn copy_out(service: &ExportService) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let client = service.database().client().await?;
+    let count: i64 = client.query_one("SELECT count(*) FROM conversations", &[]).await?.get(0);
+    let stream = client
+        .copy_out(
+            "COPY (SELECT c.*, t.turn_number, t.role, t.content, t.token_count
+                   FROM conversations c JOIN conversation_turns t ON t.conversation_id = c.id
+                   ORDER BY c.created_at, c.id, t.turn_number) TO STDOUT",
+        )
+        .await?;
+    let mut stream = std::pin::pin!(stream);
+    let mut bytes = 0u64;
+    while let Some(chunk) = stream.next().await {
+        bytes += chunk?.len() as u64;
+    }
+    Ok((count as u64, bytes))
+}
