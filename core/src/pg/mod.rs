@@ -17,16 +17,32 @@
 //! COMMIT;
 //! ```
 
+mod access;
+mod cleanup;
 mod config;
+mod create;
 mod database;
 pub mod filter_sql;
+mod history;
 mod import;
+mod metrics;
 mod migrate;
+mod rows;
+mod run;
 mod service;
 pub mod source;
 mod storage;
 mod worker;
 
+pub use access::{DeleteReport, Download, ExportStatusView};
+pub use cleanup::{CleanupFailure, CleanupReport, PurgeReport};
 pub use config::ServiceConfig;
+pub use create::{CompletedExport, CreateOutcome};
 pub use database::{Database, DbClient, DbTransaction};
+pub use history::{HistoryItem, HistoryPage, HistoryQuery, MAX_HISTORY_LIMIT};
+pub use import::ImportSummary;
+pub use metrics::{DurationBucket, HourVolume, MetricEvent, MetricsReport, FAILURE_RATE_ALERT};
 pub use migrate::MIGRATIONS;
+pub use service::{ExportService, MetricsSink};
+pub use storage::{FileKey, LocalStorage, StagedFile, Storage};
+pub use worker::{WorkerOptions, WorkerReport};
