@@ -181,8 +181,8 @@ impl ExportService {
             None => false,
         };
         tx.execute(
-            "UPDATE export_logs SET deleted_at = $2,
-               file_deleted_at = CASE WHEN file_url IS NULL THEN NULL ELSE $2 END
+            "UPDATE export_logs SET deleted_at = $2::timestamptz,
+               file_deleted_at = CASE WHEN file_url IS NULL THEN NULL ELSE $2::timestamptz END
              WHERE export_id = $1",
             &[&export_id, &now],
         )

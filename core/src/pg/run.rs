@@ -22,11 +22,12 @@ use uuid::Uuid;
 use super::create::CompletedExport;
 use super::metrics::MetricEvent;
 use super::rows::{audit, file_type, lock_log, save_log};
-use super::source::{ConversationSource, Record};
+use super::source::ConversationSource;
 use super::storage::{FileKey, Storage};
 use super::{Database, ExportService};
 use crate::audit::{file_name_for, safe_error_message, ExportStatus};
 use crate::model::ExportRequest;
+use crate::source::Record;
 use crate::pipeline::ExportBuilder;
 use crate::{ErrorKind, ExportSummary, Result};
 
