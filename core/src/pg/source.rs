@@ -1,1 +1,262 @@
-//! (being written)
+//! Conversations with their turns, streamed out of PostgreSQL in batches.
+//!
+//! Each batch is exactly two queries, whatever its size: the next
+//! `batch_size` conversations in `(created_at, id)` order (keyset
+//! pagination, so a batch costs the same at any depth), then every turn of
+//! those conversations at once:
+//!
+//! ```text
+//! SELECT … FROM conversations c
+//!  WHERE <filter> AND (c.created_at, c.id) > ($a, $b)
+//!  ORDER BY c.created_at, c.id LIMIT $batch;
+//! SELECT … FROM conversation_turns
+//!  WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number;
+//! ```
+//!
+//! Only one batch is in memory at a time. A row that cannot become a valid
+//! [`Conversation`] (no turns, a review history that is not a list of review
+//! actions, …) comes out as an `Err(SkippedRecord)` located at its record
+//! number in the export order and the offending field, so the export lists
+//! it instead of dropping it. Timestamps come out in RFC 3339, UTC, with
+//! `Z` (`2025-10-29T10:00:00.123Z`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::SqlFilter;
+use crate::model::{Conversation, ConversationTurn, ExportRequest, ReviewAction, Timestamp};
+use crate::source::Record;
+use crate::{ErrorKind, Location, Result, SkippedRecord};
+
+const COLUMNS: &str = "c.id, c.conversation_id, c.title, c.category, c.status, \
+    c.quality_score, c.persona, c.emotion, c.topic, c.tier, c.total_turns, c.token_count, \
+    c.parent_id, c.parent_type, c.parameters, c.review_history, c.created_at, c.updated_at";
+
+const TURNS: &str = "SELECT conversation_id, role, content, token_count FROM conversation_turns \
+    WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number";
+
+/// How many conversations `request` selects: one `count(*)` with the same
+/// [`SqlFilter`] the export streams with.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidRequest`] for an invalid request, [`ErrorKind::Database`]
+/// when the query fails.
+pub async fn count_selected<C: GenericClient>(client: &C, request: &ExportRequest) -> Result<u64> {
+    let filter = SqlFilter::for_request(request, 1)?;
+    let sql = format!("SELECT count(*) FROM conversations c WHERE {}", filter.clause);
+    let count: i64 = client.query_one(&sql, &filter.param_refs()).await?.try_get(0)?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// The conversations a request selects, batch by batch, in deterministic
+/// `(created_at, id)` order; see the [module docs](self).
+///
+/// The source holds no connection: each [`next_batch`](Self::next_batch)
+/// runs on the client it is given (a pooled connection, or a transaction
+/// running as the user so that RLS applies).
+///
+/// ```
+/// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+/// use lora_export::pg::ConversationSource;
+///
+/// let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Jsonl));
+/// let source = ConversationSource::new(&request, 500).unwrap();
+/// assert_eq!(source.fetched(), 0);
+/// assert!(ConversationSource::new(&request, 0).is_err());
+/// ```
+#[derive(Debug)]
+pub struct ConversationSource {
+    filter: SqlFilter,
+    first_sql: String,
+    next_sql: String,
+    batch_size: i64,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    fetched: u64,
+    exhausted: bool,
+}
+
+impl ConversationSource {
+    /// A source of what `request` selects, `batch_size` conversations per batch.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidRequest`] for an invalid request,
+    /// [`ErrorKind::Config`] when `batch_size` is 0.
+    pub fn new(request: &ExportRequest, batch_size: u32) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(ErrorKind::Config("batch_size must be at least 1".into()).into());
+        }
+        let filter = SqlFilter::for_request(request, 1)?;
+        let (where_, n) = (&filter.clause, filter.params.len());
+        let first_sql = format!(
+            "SELECT {COLUMNS} FROM conversations c WHERE {where_} \
+             ORDER BY c.created_at, c.id LIMIT ${}",
+            n + 1
+        );
+        let next_sql = format!(
+            "SELECT {COLUMNS} FROM conversations c WHERE {where_} \
+             AND (c.created_at, c.id) > (${}, ${}) ORDER BY c.created_at, c.id LIMIT ${}",
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        Ok(ConversationSource {
+            filter,
+            first_sql,
+            next_sql,
+            batch_size: i64::from(batch_size),
+            after: None,
+            fetched: 0,
+            exhausted: false,
+        })
+    }
+
+    /// Next batch in deterministic (created_at, id) order; None when exhausted.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Database`] when a query fails.
+    pub async fn next_batch<C: GenericClient>(
+        &mut self,
+        client: &C,
+    ) -> Result<Option<Vec<Record>>> {
+        if self.exhausted {
+            return Ok(None);
+        }
+        let mut params = self.filter.param_refs();
+        let rows = match &self.after {
+            None => {
+                params.push(&self.batch_size);
+                client.query(&self.first_sql, &params).await?
+            }
+            Some((created_at, id)) => {
+                params.extend([created_at as &(dyn ToSql + Sync), id, &self.batch_size]);
+                client.query(&self.next_sql, &params).await?
+            }
+        };
+        self.exhausted = (rows.len() as i64) < self.batch_size;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        self.after = Some((last.try_get("created_at")?, last.try_get("id")?));
+
+        let ids =
+            rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<Vec<Uuid>, _>>()?;
+        let mut turns: HashMap<Uuid, Vec<Row>> = HashMap::with_capacity(ids.len());
+        for turn in client.query(TURNS, &[&ids]).await? {
+            turns.entry(turn.try_get("conversation_id")?).or_default().push(turn);
+        }
+        let mut batch = Vec::with_capacity(rows.len());
+        for (row, id) in rows.iter().zip(&ids) {
+            self.fetched += 1;
+            let turns = turns.remove(id).unwrap_or_default();
+            batch.push(record(row, &turns, self.fetched)?);
+        }
+        Ok(Some(batch))
+    }
+
+    /// Conversation rows read so far.
+    pub fn fetched(&self) -> u64 {
+        self.fetched
+    }
+}
+
+/// Why a row is not a valid conversation: a field and a reason (the row is
+/// skipped), or a database error (the export fails).
+enum Problem {
+    Data { field: String, reason: String },
+    Database(tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for Problem {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Problem::Database(e)
+    }
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Problem {
+    Problem::Data { field: field.into(), reason: reason.into() }
+}
+
+/// The row at 1-based position `number` of the export, with its turns.
+fn record(row: &Row, turns: &[Row], number: u64) -> Result<Record> {
+    match conversation(row, turns) {
+        Ok(c) => Ok(Ok(c)),
+        Err(Problem::Database(e)) => Err(e.into()),
+        Err(Problem::Data { field, reason }) => Ok(Err(SkippedRecord {
+            location: Location::record(number).with_field(field),
+            conversation_id: row.try_get("conversation_id").ok(),
+            reason,
+        })),
+    }
+}
+
+fn conversation(row: &Row, turns: &[Row]) -> std::result::Result<Conversation, Problem> {
+    let conversation_id: String = row.try_get("conversation_id")?;
+    if conversation_id.trim().is_empty() {
+        return Err(invalid("conversation_id", "conversation_id is empty"));
+    }
+    if turns.is_empty() {
+        return Err(invalid("turns", "conversation has no turns"));
+    }
+    let turns =
+        turns.iter().enumerate().map(|(i, t)| turn(t, i)).collect::<std::result::Result<_, _>>()?;
+    let parameters: Option<Map<String, Value>> = json("parameters", row.try_get("parameters")?)?;
+    let history: Option<Vec<ReviewAction>> =
+        json("review_history", row.try_get("review_history")?)?;
+    Ok(Conversation {
+        id: row.try_get::<_, Uuid>("id")?.to_string(),
+        conversation_id,
+        title: row.try_get("title")?,
+        category: row.try_get("category")?,
+        status: json("status", Value::String(row.try_get("status")?))?,
+        quality_score: row.try_get("quality_score")?,
+        persona: row.try_get("persona")?,
+        emotion: row.try_get("emotion")?,
+        topic: row.try_get("topic")?,
+        tier: json("tier", Value::String(row.try_get("tier")?))?,
+        total_turns: unsigned("total_turns", row.try_get::<_, i32>("total_turns")?)?,
+        token_count: unsigned("token_count", row.try_get::<_, i64>("token_count")?)?,
+        parent_id: row.try_get("parent_id")?,
+        parent_type: json("parent_type", row.try_get::<_, Option<String>>("parent_type")?.into())?,
+        parameters: parameters.unwrap_or_default(),
+        review_history: history.unwrap_or_default(),
+        created_at: Timestamp::from(row.try_get::<_, DateTime<Utc>>("created_at")?),
+        updated_at: Timestamp::from(row.try_get::<_, DateTime<Utc>>("updated_at")?),
+        turns,
+    })
+}
+
+fn turn(row: &Row, index: usize) -> std::result::Result<ConversationTurn, Problem> {
+    let token_count = match row.try_get::<_, Option<i32>>("token_count")? {
+        Some(n) => Some(unsigned(format!("turns[{index}].token_count"), n)?),
+        None => None,
+    };
+    Ok(ConversationTurn {
+        role: json(format!("turns[{index}].role"), Value::String(row.try_get("role")?))?,
+        content: row.try_get("content")?,
+        token_count,
+    })
+}
+
+/// `value` read as the model's `T` (an enum name, the JSONB columns).
+fn json<T: DeserializeOwned>(
+    field: impl Into<String>,
+    value: Value,
+) -> std::result::Result<T, Problem> {
+    let field = field.into();
+    serde_json::from_value(value).map_err(|e| invalid(&field, format!("not a valid {field}: {e}")))
+}
+
+fn unsigned<N: Into<i64>>(field: impl Into<String>, n: N) -> std::result::Result<u64, Problem> {
+    let n = n.into();
+    u64::try_from(n).map_err(|_| invalid(field, format!("{n} is negative")))
+}
