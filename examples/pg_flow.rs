@@ -64,7 +64,10 @@ async fn main() -> Main {
     println!("7. history: {} export(s), page {}/{}", page.total, page.page, page.total_pages);
     for item in &page.items {
         let name = item.file_name.as_deref().unwrap_or("-");
-        println!("   {} {} {name} downloadable={}", item.log.export_id, item.log.status, item.downloadable);
+        println!(
+            "   {} {} {name} downloadable={}",
+            item.log.export_id, item.log.status, item.downloadable
+        );
     }
     Ok(())
 }
@@ -77,7 +80,10 @@ async fn user(service: &ExportService) -> Result<Uuid, Box<dyn std::error::Error
     let id = Uuid::new_v4();
     let client = service.database().client().await?;
     client
-        .execute("INSERT INTO auth.users (id, email) VALUES ($1, $2)", &[&id, &format!("{id}@example.com")])
+        .execute(
+            "INSERT INTO auth.users (id, email) VALUES ($1, $2)",
+            &[&id, &format!("{id}@example.com")],
+        )
         .await?;
     Ok(id)
 }

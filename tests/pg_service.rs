@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use lora_export::audit::{content_disposition, ExportStatus};
 use lora_export::model::Format;
-use lora_export::pg::{CreateOutcome, FileKey, HistoryQuery, LocalStorage, StagedFile, Storage};
-use lora_export::{ErrorKind, Result};
+use lora_export::pg::{CreateOutcome, FileKey, HistoryQuery, LocalStorage, Storage};
+use lora_export::ErrorKind;
 use support::*;
 use uuid::Uuid;
 
@@ -28,9 +28,19 @@ async fn invalid_request_is_400_with_every_issue() {
     let err = service.create_export(user, &bad).await.unwrap_err();
     assert_eq!((err.http_status(), err.code()), (400, "VALIDATION_ERROR"));
     let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
-    assert!(paths.contains(&"config.format") && paths.contains(&"filters.qualityRange.max"), "{paths:?}");
-    let logs: i64 = service.database().client().await.unwrap()
-        .query_one("SELECT count(*) FROM export_logs", &[]).await.unwrap().get(0);
+    assert!(
+        paths.contains(&"config.format") && paths.contains(&"filters.qualityRange.max"),
+        "{paths:?}"
+    );
+    let logs: i64 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM export_logs", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(logs, 0, "an invalid request leaves no trace");
 }
 
@@ -42,7 +52,10 @@ async fn small_export_is_201_and_downloads_exactly_the_core_bytes() {
     let outcome = service.create_export(user, &body).await.unwrap();
     let CreateOutcome::Completed { status: 201, export } = &outcome else { panic!("{outcome:?}") };
     assert_eq!(export.conversation_count, 3);
-    assert_eq!(export.file_name, format!("training-data-template-{}-3.jsonl", chrono::Utc::now().date_naive()));
+    assert_eq!(
+        export.file_name,
+        format!("training-data-template-{}-3.jsonl", chrono::Utc::now().date_naive())
+    );
     let json = serde_json::to_value(&outcome).unwrap();
     assert_eq!((json["outcome"].as_str(), json["status"].as_u64()), (Some("completed"), Some(201)));
 
@@ -53,7 +66,10 @@ async fn small_export_is_201_and_downloads_exactly_the_core_bytes() {
     let download = service.open_download(user, export.export_id).await.unwrap();
     assert_eq!(download.content_type, "application/x-ndjson");
     assert_eq!(download.content_disposition, content_disposition(&export.file_name));
-    assert_eq!((download.size, download.sha256.as_str()), (export.file_size, export.sha256.as_str()));
+    assert_eq!(
+        (download.size, download.sha256.as_str()),
+        (export.file_size, export.sha256.as_str())
+    );
     let bytes = read_all(download.file).await;
     let page = service.history(user, &HistoryQuery::default()).await.unwrap();
     let logged = &page.items[0].log;
@@ -62,12 +78,13 @@ async fn small_export_is_201_and_downloads_exactly_the_core_bytes() {
     assert_eq!(logged.download_count, 1);
     assert!(logged.last_downloaded_at.is_some());
 
-    assert_eq!(events(service.database(), export.export_id).await,
-        ["requested", "started", "completed", "downloaded"]);
-    let metrics = metrics.lock().unwrap();
+    assert_eq!(
+        events(service.database(), export.export_id).await,
+        ["requested", "started", "completed", "downloaded"]
+    );
+    let metrics = metrics.lock().unwrap().clone();
     assert_eq!(metrics.len(), 1);
     assert_eq!((metrics[0].status.as_str(), metrics[0].file_size), ("completed", export.file_size));
-    drop(metrics);
     assert_audit_chain_intact(service.database()).await;
 }
 
@@ -78,24 +95,39 @@ async fn large_export_is_202_then_425_until_a_worker_completes_it() {
     let outcome = service.create_export(user, &body("all", "csv")).await.unwrap();
     let CreateOutcome::Queued { status: 202, export_id } = outcome else { panic!("{outcome:?}") };
     let status = service.status(user, export_id).await.unwrap();
-    assert_eq!((status.status, status.progress, status.conversation_count), (ExportStatus::Queued, Some(0), 32));
+    assert_eq!(
+        (status.status, status.progress, status.conversation_count),
+        (ExportStatus::Queued, Some(0), 32)
+    );
     let err = service.open_download(user, export_id).await.unwrap_err();
     assert_eq!((err.http_status(), err.code()), (425, "TOO_EARLY"));
 
     assert_eq!(service.process_jobs(10).await.unwrap(), 1);
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!((status.status, status.progress), (ExportStatus::Completed, Some(100)));
-    let progress: i32 = service.database().client().await.unwrap()
+    let progress: i32 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
         .query_one("SELECT progress FROM export_jobs WHERE export_id = $1", &[&export_id])
-        .await.unwrap().get(0);
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(progress, 100);
     let download = service.open_download(user, export_id).await.unwrap();
-    assert_eq!(download.file_name, format!("training-data-mixed-{}-32.csv", chrono::Utc::now().date_naive()));
+    assert_eq!(
+        download.file_name,
+        format!("training-data-mixed-{}-32.csv", chrono::Utc::now().date_naive())
+    );
     let bytes = read_all(download.file).await;
-    let date = service.history(user, &HistoryQuery::default()).await.unwrap().items[0].log.timestamp;
+    let date =
+        service.history(user, &HistoryQuery::default()).await.unwrap().items[0].log.timestamp;
     assert_eq!(bytes, core_bytes(service.database(), &body("all", "csv"), date).await);
-    assert_eq!(events(service.database(), export_id).await,
-        ["requested", "queued", "started", "completed", "downloaded"]);
+    assert_eq!(
+        events(service.database(), export_id).await,
+        ["requested", "queued", "started", "completed", "downloaded"]
+    );
     assert_audit_chain_intact(service.database()).await;
 }
 
@@ -130,36 +162,24 @@ async fn an_expired_export_is_410_and_marked_expired() {
     let (service, _) = service().await;
     let user = user(&service).await;
     let export_id = service.create_export(user, &small_body("markdown")).await.unwrap().export_id();
-    admin_sql(service.database(),
-        "UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = $1", export_id).await;
+    admin_sql(
+        service.database(),
+        "UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = $1",
+        export_id,
+    )
+    .await;
     let err = service.open_download(user, export_id).await.unwrap_err();
     assert_eq!((err.http_status(), err.code()), (410, "GONE"));
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!(status.status, ExportStatus::Expired);
     assert_eq!(status.file_url, None);
-    assert_eq!(events(service.database(), export_id).await, ["requested", "started", "completed", "expired"]);
+    assert_eq!(
+        events(service.database(), export_id).await,
+        ["requested", "started", "completed", "expired"]
+    );
     let report = service.cleanup_expired().await.unwrap();
     assert_eq!((report.marked_expired, report.files_deleted, report.failures.len()), (0, 1, 0));
     assert_audit_chain_intact(service.database()).await;
-}
-
-/// A store whose writes always fail.
-#[derive(Debug)]
-struct BrokenStorage;
-
-impl Storage for BrokenStorage {
-    fn stage(&self, _: &FileKey) -> Result<Box<dyn StagedFile>> {
-        Err(std::io::Error::other("disk full").into())
-    }
-    fn open(&self, _: &FileKey) -> Result<std::fs::File> {
-        Err(std::io::Error::other("no file").into())
-    }
-    fn delete(&self, _: &FileKey) -> Result<bool> {
-        Ok(false)
-    }
-    fn exists(&self, _: &FileKey) -> Result<bool> {
-        Ok(false)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -195,7 +215,10 @@ async fn the_eleventh_request_in_an_hour_is_429_with_retry_after() {
     let retry = err.retry_after_secs().unwrap();
     assert!((3500..=3600).contains(&retry), "{retry}");
     let other = support::user(&service).await;
-    assert_eq!(service.create_export(other, &body("all", "jsonl")).await.unwrap().http_status(), 202);
+    assert_eq!(
+        service.create_export(other, &body("all", "jsonl")).await.unwrap().http_status(),
+        202
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,7 +261,10 @@ async fn history_pages_and_filters_newest_first() {
 
     let page = |page, limit| HistoryQuery { page, limit, ..HistoryQuery::default() };
     let first = service.history(user, &page(1, 3)).await.unwrap();
-    assert_eq!((first.total, first.total_pages, first.has_next, first.has_prev), (8, 3, true, false));
+    assert_eq!(
+        (first.total, first.total_pages, first.has_next, first.has_prev),
+        (8, 3, true, false)
+    );
     let newest: Vec<Uuid> = first.items.iter().map(|i| i.log.export_id).collect();
     assert_eq!(newest, [ids[7], ids[6], ids[5]]);
     assert!(!first.items[0].downloadable && first.items[1].downloadable);
@@ -256,7 +282,10 @@ async fn history_pages_and_filters_newest_first() {
         ..HistoryQuery::default()
     };
     assert_eq!(service.history(user, &completed_csv).await.unwrap().total, 2);
-    let future = HistoryQuery { from: Some(chrono::Utc::now() + chrono::Duration::hours(1)), ..HistoryQuery::default() };
+    let future = HistoryQuery {
+        from: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        ..HistoryQuery::default()
+    };
     assert_eq!(service.history(user, &future).await.unwrap().total, 0);
 
     let err = service.history(user, &page(1, 101)).await.unwrap_err();
@@ -275,7 +304,10 @@ async fn delete_cancels_a_queued_job_and_removes_a_completed_file() {
     assert_eq!(report.status, ExportStatus::Failed);
     assert_eq!(service.process_jobs(10).await.unwrap(), 0, "a cancelled job is never run");
     assert_eq!(service.status(user, queued).await.unwrap_err().http_status(), 404);
-    assert_eq!(events(service.database(), queued).await, ["requested", "queued", "cancelled", "deleted"]);
+    assert_eq!(
+        events(service.database(), queued).await,
+        ["requested", "queued", "cancelled", "deleted"]
+    );
 
     let done = service.create_export(user, &small_body("csv")).await.unwrap().export_id();
     let storage = LocalStorage::new(&service.config().storage_root);
@@ -287,10 +319,20 @@ async fn delete_cancels_a_queued_job_and_removes_a_completed_file() {
     assert!(!storage.exists(&key).unwrap());
     assert_eq!(service.open_download(user, done).await.unwrap_err().http_status(), 404);
     assert_eq!(service.history(user, &HistoryQuery::default()).await.unwrap().total, 0);
-    let kept: i64 = service.database().client().await.unwrap()
-        .query_one("SELECT count(*) FROM export_audit_events", &[]).await.unwrap().get(0);
+    let kept: i64 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM export_audit_events", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(kept, 4 + 4, "audit events stay");
-    assert_eq!(events(service.database(), done).await, ["requested", "started", "completed", "deleted"]);
+    assert_eq!(
+        events(service.database(), done).await,
+        ["requested", "started", "completed", "deleted"]
+    );
     assert_audit_chain_intact(service.database()).await;
 }
 
@@ -303,8 +345,12 @@ async fn cleanup_sweeps_expired_files_and_purges_old_logs() {
         ids.push(service.create_export(user, &small_body("jsonl")).await.unwrap().export_id());
     }
     for id in &ids[..2] {
-        admin_sql(service.database(),
-            "UPDATE export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = $1", *id).await;
+        admin_sql(
+            service.database(),
+            "UPDATE export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = $1",
+            *id,
+        )
+        .await;
     }
     let report = service.cleanup_expired().await.unwrap();
     assert_eq!((report.marked_expired, report.files_deleted), (2, 2));
@@ -316,15 +362,25 @@ async fn cleanup_sweeps_expired_files_and_purges_old_logs() {
     assert_eq!(service.status(user, ids[2]).await.unwrap().status, ExportStatus::Completed);
 
     // Age the first export and its events past the 30-day retention window.
-    admin_sql(service.database(),
-        "UPDATE export_logs SET created_at = now() - interval '40 days' WHERE export_id = $1", ids[0]).await;
+    admin_sql(
+        service.database(),
+        "UPDATE export_logs SET created_at = now() - interval '40 days' WHERE export_id = $1",
+        ids[0],
+    )
+    .await;
     let client = service.database().client().await.unwrap();
-    client.batch_execute("ALTER TABLE export_audit_events DISABLE TRIGGER export_audit_events_guard").await.unwrap();
+    client
+        .batch_execute("ALTER TABLE export_audit_events DISABLE TRIGGER export_audit_events_guard")
+        .await
+        .unwrap();
     client
         .execute("UPDATE export_audit_events SET created_at = now() - interval '40 days' WHERE export_id = $1", &[&ids[0]])
         .await
         .unwrap();
-    client.batch_execute("ALTER TABLE export_audit_events ENABLE TRIGGER export_audit_events_guard").await.unwrap();
+    client
+        .batch_execute("ALTER TABLE export_audit_events ENABLE TRIGGER export_audit_events_guard")
+        .await
+        .unwrap();
     let purge = service.purge_old_logs().await.unwrap();
     assert_eq!(purge.logs_deleted, 1);
     assert!(purge.audit_events_deleted >= 4, "{purge:?}");

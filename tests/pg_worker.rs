@@ -22,8 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lora_export::audit::ExportStatus;
-use lora_export::pg::{FileKey, LocalStorage, StagedFile, Storage, WorkerOptions};
-use lora_export::Result;
+use lora_export::pg::{FileKey, LocalStorage, Storage, WorkerOptions};
 use support::*;
 use uuid::Uuid;
 
@@ -31,7 +30,8 @@ use uuid::Uuid;
 fn worker_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-    let binary = profile_dir.join("examples").join(format!("pg_worker{}", std::env::consts::EXE_SUFFIX));
+    let binary =
+        profile_dir.join("examples").join(format!("pg_worker{}", std::env::consts::EXE_SUFFIX));
     if !binary.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
@@ -113,40 +113,43 @@ async fn a_killed_worker_process_is_rescued_and_no_partial_file_is_ever_visible(
     assert_eq!((report.claimed, report.completed), (1, 1));
 
     let status = service.status(user, export_id).await.unwrap();
-    assert_eq!((status.status, status.progress, status.conversation_count), (ExportStatus::Completed, Some(100), 20_046), "the sample and 20,000 synthetic");
+    assert_eq!(
+        (status.status, status.progress, status.conversation_count),
+        (ExportStatus::Completed, Some(100), 20_046),
+        "the sample and 20,000 synthetic"
+    );
     let download = service.open_download(user, export_id).await.unwrap();
     let bytes = read_all(download.file).await;
     let date = service.history(user, &Default::default()).await.unwrap().items[0].log.timestamp;
     let expected = core_bytes(service.database(), &body, date).await;
     assert_eq!(bytes.len(), expected.len());
-    assert!(bytes == expected, "the rescued file is byte-identical to one uninterrupted core export");
+    assert!(
+        bytes == expected,
+        "the rescued file is byte-identical to one uninterrupted core export"
+    );
+    assert_eq!(
+        storage.sweep_staged(Duration::ZERO).unwrap(),
+        1,
+        "the killed worker's hidden staged file is swept"
+    );
+    assert!(storage.exists(&key).unwrap());
     let events = events(service.database(), export_id).await;
-    assert_eq!(events, ["requested", "queued", "started", "rescued", "started", "completed", "downloaded"]);
-    let attempts: i32 = service.database().client().await.unwrap()
+    assert_eq!(
+        events,
+        ["requested", "queued", "started", "rescued", "started", "completed", "downloaded"]
+    );
+    let attempts: i32 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
         .query_one("SELECT attempts FROM export_jobs WHERE export_id = $1", &[&export_id])
-        .await.unwrap().get(0);
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(attempts, 2);
     assert_audit_chain_intact(service.database()).await;
     eprintln!("total: {:?}", started.elapsed());
-}
-
-/// A store whose writes always fail.
-#[derive(Debug)]
-struct BrokenStorage;
-
-impl Storage for BrokenStorage {
-    fn stage(&self, _: &FileKey) -> Result<Box<dyn StagedFile>> {
-        Err(std::io::Error::other("disk full").into())
-    }
-    fn open(&self, _: &FileKey) -> Result<std::fs::File> {
-        Err(std::io::Error::other("no file").into())
-    }
-    fn delete(&self, _: &FileKey) -> Result<bool> {
-        Ok(false)
-    }
-    fn exists(&self, _: &FileKey) -> Result<bool> {
-        Ok(false)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -164,17 +167,27 @@ async fn failed_attempts_back_off_then_the_export_fails() {
         )
         .await
         .unwrap();
-    assert_eq!((job.get::<_, String>(0).as_str(), job.get::<_, i32>(1), job.get::<_, bool>(3)), ("queued", 1, true));
+    assert_eq!(
+        (job.get::<_, String>(0).as_str(), job.get::<_, i32>(1), job.get::<_, bool>(3)),
+        ("queued", 1, true)
+    );
     assert!(job.get::<_, String>(2).contains("disk full"));
     assert_eq!(service.status(user, export_id).await.unwrap().status, ExportStatus::Processing);
 
-    admin_sql(service.database(), "UPDATE export_jobs SET run_after = now() WHERE export_id = $1", export_id).await;
+    admin_sql(
+        service.database(),
+        "UPDATE export_jobs SET run_after = now() WHERE export_id = $1",
+        export_id,
+    )
+    .await;
     assert_eq!(service.process_jobs(10).await.unwrap(), 1);
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!(status.status, ExportStatus::Failed);
     assert!(status.error_message.unwrap().contains("disk full"));
-    assert_eq!(events(service.database(), export_id).await,
-        ["requested", "queued", "started", "retried", "started", "failed"]);
+    assert_eq!(
+        events(service.database(), export_id).await,
+        ["requested", "queued", "started", "retried", "started", "failed"]
+    );
     assert_eq!(metrics.lock().unwrap().len(), 1, "one metric event per export, not per attempt");
     assert_audit_chain_intact(service.database()).await;
 }
@@ -183,7 +196,8 @@ async fn failed_attempts_back_off_then_the_export_fails() {
 async fn deleting_a_running_export_stops_its_worker_and_leaves_no_file() {
     let (service, _) = service_with(|c| c.batch_size = 4).await;
     let user = user(&service).await;
-    let export_id = service.create_export(user, &body("all_data", "json")).await.unwrap().export_id();
+    let export_id =
+        service.create_export(user, &body("all_data", "json")).await.unwrap().export_id();
     let mut options = WorkerOptions::new("slow");
     options.max_jobs = Some(1);
     options.throttle = Some(Duration::from_millis(150));
@@ -200,11 +214,19 @@ async fn deleting_a_running_export_stops_its_worker_and_leaves_no_file() {
     let worker = worker.await.unwrap().unwrap();
     assert_eq!((worker.claimed, worker.stopped, worker.completed), (1, 1, 0));
     let dir = service.config().storage_root.join(user.to_string());
-    let left: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "no file and no temporary file remain: {left:?}");
-    let job: String = service.database().client().await.unwrap()
+    let job: String = service
+        .database()
+        .client()
+        .await
+        .unwrap()
         .query_one("SELECT status FROM export_jobs WHERE export_id = $1", &[&export_id])
-        .await.unwrap().get(0);
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(job, "cancelled");
     assert_audit_chain_intact(service.database()).await;
 }
@@ -247,7 +269,10 @@ async fn several_workers_share_the_queue_and_run_each_job_once() {
     }
     assert_eq!(claimed, 6, "each job claimed exactly once");
     for (i, id) in ids.iter().enumerate() {
-        assert_eq!(service.status(users[i % 2], *id).await.unwrap().status, ExportStatus::Completed);
+        assert_eq!(
+            service.status(users[i % 2], *id).await.unwrap().status,
+            ExportStatus::Completed
+        );
     }
     assert_audit_chain_intact(service.database()).await;
 }

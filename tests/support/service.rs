@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use lora_export::model::ExportRequest;
 use lora_export::pg::source::ConversationSource;
-use lora_export::pg::{Database, ExportService, MetricEvent, ServiceConfig};
+use lora_export::pg::{
+    Database, ExportService, FileKey, MetricEvent, ServiceConfig, StagedFile, Storage,
+};
 use lora_export::request::validate_request;
 use lora_export::ExportBuilder;
+use lora_export::Result;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
@@ -62,7 +65,11 @@ pub fn small_body(format: &str) -> Value {
 
 /// What the core alone writes for `body` over every conversation of the
 /// database, read back in the export's order, dated like the export.
-pub async fn core_bytes(db: &Database, body: &Value, date: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+pub async fn core_bytes(
+    db: &Database,
+    body: &Value,
+    date: chrono::DateTime<chrono::Utc>,
+) -> Vec<u8> {
     let request: ExportRequest = validate_request(body).unwrap();
     let mut all = ExportRequest::new(request.config.clone());
     all.config.scope = lora_export::model::Scope::AllData;
@@ -88,7 +95,10 @@ pub async fn read_all(mut file: tokio::fs::File) -> Vec<u8> {
 pub async fn events(db: &Database, export_id: Uuid) -> Vec<String> {
     let client = db.client().await.unwrap();
     client
-        .query("SELECT event FROM export_audit_events WHERE export_id = $1 ORDER BY seq", &[&export_id])
+        .query(
+            "SELECT event FROM export_audit_events WHERE export_id = $1 ORDER BY seq",
+            &[&export_id],
+        )
         .await
         .unwrap()
         .iter()
@@ -106,4 +116,26 @@ pub async fn assert_audit_chain_intact(db: &Database) {
 /// Runs SQL as the superuser of the test database.
 pub async fn admin_sql(db: &Database, sql: &str, export_id: Uuid) -> u64 {
     db.client().await.unwrap().execute(sql, &[&export_id]).await.unwrap()
+}
+
+/// A store whose writes always fail.
+#[derive(Debug)]
+pub struct BrokenStorage;
+
+impl Storage for BrokenStorage {
+    fn stage(&self, _: &FileKey) -> Result<Box<dyn StagedFile>> {
+        Err(std::io::Error::other("disk full").into())
+    }
+    fn open(&self, _: &FileKey) -> Result<std::fs::File> {
+        Err(std::io::Error::other("no file").into())
+    }
+    fn delete(&self, _: &FileKey) -> Result<bool> {
+        Ok(false)
+    }
+    fn exists(&self, _: &FileKey) -> Result<bool> {
+        Ok(false)
+    }
+    fn sweep_staged(&self, _: std::time::Duration) -> Result<u64> {
+        Ok(0)
+    }
 }

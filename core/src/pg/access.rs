@@ -85,10 +85,8 @@ impl ExportService {
         let log = &stored.log;
         let progress = match log.status {
             ExportStatus::Queued | ExportStatus::Processing => {
-                let p: Option<i32> = tx
-                    .query_one("SELECT export_job_progress($1)", &[&export_id])
-                    .await?
-                    .get(0);
+                let p: Option<i32> =
+                    tx.query_one("SELECT export_job_progress($1)", &[&export_id]).await?.get(0);
                 Some(p.and_then(|p| u8::try_from(p).ok()).unwrap_or(0))
             }
             ExportStatus::Completed => Some(100),
@@ -141,7 +139,8 @@ impl ExportService {
             .await?;
         tx.commit().await?;
         let (_, content_type) = file_type(&stored.request)?;
-        let file_name = stored.file_name.unwrap_or_else(|| format!("{export_id}.{}", key.extension()));
+        let file_name =
+            stored.file_name.unwrap_or_else(|| format!("{export_id}.{}", key.extension()));
         Ok(Download {
             export_id,
             content_disposition: content_disposition(&file_name),

@@ -16,6 +16,8 @@ pub struct CleanupReport {
     pub marked_expired: u64,
     /// Files removed (or already gone).
     pub files_deleted: u64,
+    /// Staged files of dead writers removed (untouched for 10 × `stale_after`).
+    pub staged_files_deleted: u64,
     /// Files that could not be removed; the sweep went on and retries them next time.
     pub failures: Vec<CleanupFailure>,
 }
@@ -60,10 +62,13 @@ impl ExportService {
     }
 
     /// Marks expired exports, then removes the files of every expired
-    /// export still holding one, continuing past individual failures.
+    /// export still holding one, continuing past individual failures, and
+    /// the staged files that killed workers left behind.
     pub async fn cleanup_expired(&self) -> Result<CleanupReport> {
-        let mut report =
-            CleanupReport { marked_expired: self.mark_expired_exports().await?, ..Default::default() };
+        let mut report = CleanupReport {
+            marked_expired: self.mark_expired_exports().await?,
+            ..Default::default()
+        };
         let client = self.database().client().await?;
         let rows = client
             .query(
@@ -89,6 +94,8 @@ impl ExportService {
                 Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
             }
         }
+        report.staged_files_deleted =
+            self.storage().sweep_staged(self.config().stale_after * 10)?;
         Ok(report)
     }
 

@@ -36,7 +36,7 @@ pub enum CreateOutcome {
         status: u16,
         /// The file's details.
         #[serde(flatten)]
-        export: CompletedExport,
+        export: Box<CompletedExport>,
     },
     /// Queued for a background worker (HTTP 202); poll its status.
     Queued {
@@ -122,10 +122,7 @@ impl ExportService {
         let tx = Database::user_transaction(&mut client, user).await?;
         let limit = i32::try_from(config.rate_limit_per_hour).unwrap_or(i32::MAX);
         let wait: i32 = tx
-            .query_one(
-                "SELECT export_rate_limit_wait($1, $2, interval '1 hour')",
-                &[&user, &limit],
-            )
+            .query_one("SELECT export_rate_limit_wait($1, $2, interval '1 hour')", &[&user, &limit])
             .await?
             .get(0);
         if wait > 0 {
@@ -161,8 +158,11 @@ impl ExportService {
         audit(&tx, export_id, user, "requested", detail).await?;
         if queued {
             let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
-            tx.execute("SELECT export_job_enqueue($1, $2, $3)", &[&export_id, &count_sql, &attempts])
-                .await?;
+            tx.execute(
+                "SELECT export_job_enqueue($1, $2, $3)",
+                &[&export_id, &count_sql, &attempts],
+            )
+            .await?;
             audit(&tx, export_id, user, "queued", json!({ "total_items": count })).await?;
         }
         tx.commit().await?;

@@ -42,8 +42,7 @@ pub(super) fn stored_log(row: &Row) -> Result<StoredLog> {
         export_id: row.get("export_id"),
         user_id: row.get("user_id"),
         timestamp: row.get("timestamp"),
-        format: Format::parse(&format)
-            .ok_or_else(|| ErrorKind::UnknownFormat(format.clone()))?,
+        format: Format::parse(&format).ok_or_else(|| ErrorKind::UnknownFormat(format.clone()))?,
         config,
         conversation_count: non_negative(row.get::<_, i32>("conversation_count").into()),
         file_size: row.get::<_, Option<i64>>("file_size").map(non_negative),

@@ -27,8 +27,8 @@ use super::storage::{FileKey, Storage};
 use super::{Database, ExportService};
 use crate::audit::{file_name_for, safe_error_message, ExportStatus};
 use crate::model::ExportRequest;
-use crate::source::Record;
 use crate::pipeline::ExportBuilder;
+use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Result};
 
 /// The export a run is for, and the job lease when a worker runs it.
@@ -53,7 +53,7 @@ pub(super) struct Lease {
 /// How a run ended without an error.
 #[derive(Debug)]
 pub(super) enum RunEnd {
-    Completed(CompletedExport),
+    Completed(Box<CompletedExport>),
     /// The job was cancelled or another worker took it over.
     Stopped,
 }
@@ -80,8 +80,9 @@ impl ExportService {
         let (feed, batches) = mpsc::channel(2);
         let storage = Arc::clone(self.storage());
         let write_key = key.clone();
-        let writer =
-            tokio::task::spawn_blocking(move || write_file(builder, &*storage, &write_key, batches));
+        let writer = tokio::task::spawn_blocking(move || {
+            write_file(builder, &*storage, &write_key, batches)
+        });
         let fed = self.feed(target, request, &feed).await;
         if matches!(fed, Ok(true)) {
             // A send error means the writer failed; its error comes from the join.
@@ -94,7 +95,9 @@ impl ExportService {
         match (fed?, written?) {
             (false, _) => Ok(RunEnd::Stopped),
             (true, Some(summary)) => self.complete_run(target, &key, summary, started).await,
-            (true, None) => Err(ErrorKind::Io(std::io::Error::other("export writer stopped")).into()),
+            (true, None) => {
+                Err(ErrorKind::Io(std::io::Error::other("export writer stopped")).into())
+            }
         }
     }
 
@@ -228,7 +231,7 @@ impl ExportService {
         tx.commit().await?;
         self.emit(&metric);
         let expires_at = log.expires_at.unwrap_or(now);
-        Ok(RunEnd::Completed(CompletedExport {
+        Ok(RunEnd::Completed(Box::new(CompletedExport {
             export_id: target.export_id,
             file_name,
             file_size: summary.bytes,
@@ -236,7 +239,7 @@ impl ExportService {
             expires_at,
             conversation_count: summary.conversations,
             summary,
-        }))
+        })))
     }
 
     /// A cancelled job's file is removed; a job another worker took over

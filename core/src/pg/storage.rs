@@ -12,12 +12,14 @@
 //! a local temporary file (or a multipart upload), `commit` completes the
 //! upload of the object `key.as_str()`, `abort` discards it, `open` fetches
 //! the object into a local temporary file, `delete` and `exists` map to
-//! `DeleteObject` and `HeadObject`.
+//! `DeleteObject` and `HeadObject`, and `sweep_staged` aborts multipart
+//! uploads left incomplete (`ListMultipartUploads` + `AbortMultipartUpload`).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -120,6 +122,9 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn delete(&self, key: &FileKey) -> Result<bool>;
     /// Whether the committed file `key` exists.
     fn exists(&self, key: &FileKey) -> Result<bool>;
+    /// Removes staged files untouched for `older_than` — left by a writer
+    /// that died (a killed worker) — and returns how many.
+    fn sweep_staged(&self, older_than: Duration) -> Result<u64>;
 }
 
 /// Files under a root directory, one folder per user:
@@ -159,9 +164,7 @@ impl LocalStorage {
 
     /// The final path of `key`.
     pub fn path_of(&self, key: &FileKey) -> PathBuf {
-        self.root
-            .join(key.user_id.to_string())
-            .join(format!("{}.{}", key.export_id, key.extension))
+        self.root.join(key.user_id.to_string()).join(format!("{}.{}", key.export_id, key.extension))
     }
 }
 
@@ -193,6 +196,36 @@ impl Storage for LocalStorage {
 
     fn exists(&self, key: &FileKey) -> Result<bool> {
         Ok(self.path_of(key).try_exists()?)
+    }
+
+    fn sweep_staged(&self, older_than: Duration) -> Result<u64> {
+        let users = match fs::read_dir(&self.root) {
+            Ok(users) => users,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut removed = 0;
+        for user in users {
+            let user = user?;
+            if !user.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(user.path())? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let staged = name.starts_with('.') && name.ends_with(".partial");
+                let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if staged && age >= older_than {
+                    match fs::remove_file(entry.path()) {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

@@ -4,8 +4,9 @@
 //! A worker claims one job at a time with `FOR UPDATE SKIP LOCKED`: a queued
 //! job whose `run_after` has come, or a running job whose heartbeat is older
 //! than `stale_after` (its worker died: the job is *rescued*). While running
-//! it beats the heartbeat after every batch and stops when the job was
-//! cancelled or another worker took it over. A failed attempt is retried
+//! it beats the heartbeat after every batch — so `stale_after` must exceed
+//! the time one batch takes — and stops when the job was cancelled or
+//! another worker took it over. Idle workers poll every `poll_interval`. A failed attempt is retried
 //! after `2^attempt` seconds (at most 5 minutes) until `max_attempts`, then
 //! the export fails.
 
@@ -59,7 +60,7 @@ impl WorkerOptions {
 }
 
 /// What a worker did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerReport {
     /// Jobs claimed.
     pub claimed: u64,
@@ -71,8 +72,11 @@ pub struct WorkerReport {
     pub failed: u64,
     /// Jobs stopped because they were cancelled or taken over.
     pub stopped: u64,
-    /// Database errors met while polling (the worker kept going).
+    /// Errors met outside a job's own run, e.g. the database being down
+    /// (the worker kept going).
     pub errors: u64,
+    /// The last of those errors.
+    pub last_error: Option<String>,
 }
 
 /// One claimed job.
@@ -104,8 +108,9 @@ impl ExportService {
             match self.process_next(&options.worker_id, options.throttle).await {
                 Ok(Some(end)) => tally(&mut report, end),
                 Ok(None) => wait(&mut options).await,
-                Err(_) => {
+                Err(e) => {
                     report.errors += 1;
+                    report.last_error = Some(e.to_string());
                     wait(&mut options).await;
                 }
             }
@@ -151,7 +156,8 @@ impl ExportService {
         };
         let attempt = claim.lease.attempt;
         if let Some(previous) = &claim.rescued_from {
-            let detail = json!({ "previous_worker": previous, "worker": worker_id, "attempt": attempt });
+            let detail =
+                json!({ "previous_worker": previous, "worker": worker_id, "attempt": attempt });
             let client = self.database().client().await?;
             audit(&client, claim.export_id, user_id, "rescued", detail).await?;
         }

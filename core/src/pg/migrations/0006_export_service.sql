@@ -20,7 +20,6 @@ BEGIN
   END IF;
   INSERT INTO export_jobs (export_id, status, total_items, max_attempts)
   VALUES (p_export, 'queued', p_total, p_max_attempts);
-  PERFORM pg_notify('lora_export_jobs', p_export::text);
 END
 $$;
 
