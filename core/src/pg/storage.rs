@@ -5,15 +5,6 @@
 //! can reach outside the store. Writing goes through a [`StagedFile`]: bytes
 //! land under a temporary name and appear under the final name only on
 //! [`commit`](StagedFile::commit), so a partial file is never visible.
-//!
-//! The trait is synchronous because the export writer is a plain
-//! `std::io::Write` running on a blocking thread. An S3-compatible store
-//! (Supabase Storage has one) implements it as: `stage` returns a writer into
-//! a local temporary file (or a multipart upload), `commit` completes the
-//! upload of the object `key.as_str()`, `abort` discards it, `open` fetches
-//! the object into a local temporary file, `delete` and `exists` map to
-//! `DeleteObject` and `HeadObject`, and `sweep_staged` aborts multipart
-//! uploads left incomplete (`ListMultipartUploads` + `AbortMultipartUpload`).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -111,8 +102,17 @@ pub trait StagedFile: Write + Send {
     fn abort(self: Box<Self>) -> Result<()>;
 }
 
-/// A store of export files. See the [module docs](self) for how an
-/// S3-compatible store maps onto it.
+/// A store of export files.
+///
+/// The trait is synchronous because the export writer is a plain
+/// `std::io::Write` running on a blocking thread. An S3-compatible store
+/// (Supabase Storage has one) implements it as: `stage` returns a writer into
+/// a local temporary file (or a multipart upload), `commit` completes the
+/// upload of the object [`key.as_str()`](FileKey::as_str), `abort` (or a
+/// drop) discards it, `open` fetches the object into a local temporary file,
+/// `delete` and `exists` map to `DeleteObject` and `HeadObject`, and
+/// `sweep_staged` aborts multipart uploads left incomplete
+/// (`ListMultipartUploads` + `AbortMultipartUpload`).
 pub trait Storage: Send + Sync + fmt::Debug {
     /// Starts writing the file `key` (replacing it on commit if it exists).
     fn stage(&self, key: &FileKey) -> Result<Box<dyn StagedFile>>;
