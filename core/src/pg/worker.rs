@@ -1,1 +1,278 @@
-//! (being written)
+//! Background workers: any number of them — tasks, processes, machines —
+//! share the `export_jobs` queue of one database.
+//!
+//! A worker claims one job at a time with `FOR UPDATE SKIP LOCKED`: a queued
+//! job whose `run_after` has come, or a running job whose heartbeat is older
+//! than `stale_after` (its worker died: the job is *rescued*). While running
+//! it beats the heartbeat after every batch — so `stale_after` must exceed
+//! the time one batch takes — and stops when the job was cancelled or
+//! another worker took it over. Idle workers poll every `poll_interval`. A failed attempt is retried
+//! after `2^attempt` seconds (at most 5 minutes) until `max_attempts`, then
+//! the export fails.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::rows::audit;
+use super::run::{elapsed_ms, Lease, RunEnd, RunTarget};
+use super::ExportService;
+use crate::audit::safe_error_message;
+use crate::model::ExportRequest;
+use crate::{ErrorKind, Result};
+
+/// How a worker runs.
+///
+/// ```
+/// use lora_export::pg::WorkerOptions;
+/// let options = WorkerOptions::new("worker-1");
+/// assert_eq!(options.poll_interval, std::time::Duration::from_secs(1));
+/// assert!(options.max_jobs.is_none() && options.stop.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Written to `export_jobs.locked_by`; unique per worker.
+    pub worker_id: String,
+    /// Pause when the queue is empty (default 1 s).
+    pub poll_interval: Duration,
+    /// Return after this many jobs (default: never).
+    pub max_jobs: Option<u64>,
+    /// Return when this turns `true` (between jobs; a running job finishes).
+    pub stop: Option<watch::Receiver<bool>>,
+    /// Pause after each batch, to spare a shared database (default none).
+    pub throttle: Option<Duration>,
+}
+
+impl WorkerOptions {
+    /// Options with the defaults above.
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        WorkerOptions {
+            worker_id: worker_id.into(),
+            poll_interval: Duration::from_secs(1),
+            max_jobs: None,
+            stop: None,
+            throttle: None,
+        }
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Exports completed.
+    pub completed: u64,
+    /// Attempts that failed and were scheduled again.
+    pub retried: u64,
+    /// Exports failed for good.
+    pub failed: u64,
+    /// Jobs stopped because they were cancelled or taken over.
+    pub stopped: u64,
+    /// Errors met outside a job's own run, e.g. the database being down
+    /// (the worker kept going).
+    pub errors: u64,
+    /// The last of those errors.
+    pub last_error: Option<String>,
+}
+
+/// One claimed job.
+struct Claim {
+    lease: Lease,
+    export_id: Uuid,
+    max_attempts: u32,
+    rescued_from: Option<String>,
+}
+
+/// How one claimed job ended.
+enum JobEnd {
+    Completed,
+    Retried,
+    Failed,
+    Stopped,
+}
+
+impl ExportService {
+    /// Runs jobs until `options.stop` turns true or `max_jobs` were claimed.
+    pub async fn run_worker(&self, mut options: WorkerOptions) -> Result<WorkerReport> {
+        let mut report = WorkerReport::default();
+        loop {
+            if options.stop.as_ref().is_some_and(|s| *s.borrow())
+                || options.max_jobs.is_some_and(|max| report.claimed >= max)
+            {
+                return Ok(report);
+            }
+            match self.process_next(&options.worker_id, options.throttle).await {
+                Ok(Some(end)) => tally(&mut report, end),
+                Ok(None) => wait(&mut options).await,
+                Err(e) => {
+                    report.errors += 1;
+                    report.last_error = Some(e.to_string());
+                    wait(&mut options).await;
+                }
+            }
+        }
+    }
+
+    /// Runs the jobs runnable now, at most `limit`, one after the other;
+    /// returns how many were claimed.
+    pub async fn process_jobs(&self, limit: u64) -> Result<u64> {
+        let worker_id = format!("process-jobs-{}-{}", std::process::id(), Uuid::new_v4().simple());
+        let mut claimed = 0;
+        while claimed < limit {
+            if self.process_next(&worker_id, None).await?.is_none() {
+                break;
+            }
+            claimed += 1;
+        }
+        Ok(claimed)
+    }
+
+    /// Claims one job and runs it; `None` when nothing is runnable.
+    async fn process_next(
+        &self,
+        worker_id: &str,
+        throttle: Option<Duration>,
+    ) -> Result<Option<JobEnd>> {
+        let Some(claim) = self.claim(worker_id, throttle).await? else {
+            return Ok(None);
+        };
+        let client = self.database().client().await?;
+        let row = client
+            .query_one(
+                "SELECT user_id, request FROM export_logs WHERE export_id = $1",
+                &[&claim.export_id],
+            )
+            .await?;
+        drop(client);
+        let user_id: Uuid = row.get(0);
+        let request: Option<serde_json::Value> = row.get(1);
+        let request: Result<ExportRequest> = match request {
+            Some(r) => serde_json::from_value(r).map_err(Into::into),
+            None => Err(ErrorKind::Database("the export has no stored request".into()).into()),
+        };
+        let attempt = claim.lease.attempt;
+        if let Some(previous) = &claim.rescued_from {
+            let detail =
+                json!({ "previous_worker": previous, "worker": worker_id, "attempt": attempt });
+            let client = self.database().client().await?;
+            audit(&client, claim.export_id, user_id, "rescued", detail).await?;
+        }
+        let target = RunTarget { export_id: claim.export_id, user_id, lease: Some(claim.lease) };
+        let started = Instant::now();
+        let outcome = if attempt > claim.max_attempts {
+            let message = format!(
+                "its worker stopped responding; gave up after {} attempts",
+                claim.max_attempts
+            );
+            Err(ErrorKind::ExportFailed { id: claim.export_id.to_string(), message }.into())
+        } else {
+            match request {
+                Ok(request) => self.run_export(&target, &request).await,
+                Err(e) => Err(e),
+            }
+        };
+        let end = match outcome {
+            Ok(RunEnd::Completed(_)) => JobEnd::Completed,
+            Ok(RunEnd::Stopped) => JobEnd::Stopped,
+            Err(error) if attempt < claim.max_attempts => {
+                self.retry(&target, &error, attempt).await?;
+                JobEnd::Retried
+            }
+            Err(error) => {
+                self.record_failure(&target, &error, elapsed_ms(started)).await?;
+                JobEnd::Failed
+            }
+        };
+        Ok(Some(end))
+    }
+
+    /// The claim of the brief: one queued-and-due or stale running job.
+    async fn claim(&self, worker_id: &str, throttle: Option<Duration>) -> Result<Option<Claim>> {
+        let client = self.database().client().await?;
+        let stale = self.config().stale_after.as_secs_f64();
+        let row = client
+            .query_opt(
+                "WITH c AS (
+                   SELECT id, status AS prev_status, locked_by AS prev_worker FROM export_jobs
+                   WHERE (status = 'queued' AND run_after <= now())
+                      OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))
+                   ORDER BY run_after FOR UPDATE SKIP LOCKED LIMIT 1)
+                 UPDATE export_jobs j SET status = 'running', attempts = j.attempts + 1,
+                   locked_by = $1, heartbeat_at = now(), updated_at = now()
+                 FROM c WHERE j.id = c.id
+                 RETURNING j.id, j.export_id, j.attempts, j.max_attempts, j.total_items,
+                   c.prev_status, c.prev_worker",
+                &[&worker_id, &stale],
+            )
+            .await?;
+        Ok(row.map(|row| {
+            let prev_status: String = row.get(5);
+            Claim {
+                lease: Lease {
+                    job_id: row.get(0),
+                    worker_id: worker_id.to_owned(),
+                    total_items: u64::try_from(row.get::<_, i32>(4)).unwrap_or(0),
+                    attempt: u32::try_from(row.get::<_, i32>(2)).unwrap_or(u32::MAX),
+                    throttle,
+                },
+                export_id: row.get(1),
+                max_attempts: u32::try_from(row.get::<_, i32>(3)).unwrap_or(1),
+                rescued_from: (prev_status == "running")
+                    .then(|| row.get::<_, Option<String>>(6).unwrap_or_default()),
+            }
+        }))
+    }
+
+    /// Puts the job back in the queue after a backoff (audit `retried`).
+    async fn retry(&self, target: &RunTarget, error: &crate::Error, attempt: u32) -> Result<()> {
+        let Some(lease) = &target.lease else {
+            return Ok(());
+        };
+        let backoff = 2f64.powi(i32::try_from(attempt).unwrap_or(8).min(8)).min(300.0);
+        let message = safe_error_message(&error.to_string());
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
+        let held = tx
+            .execute(
+                "UPDATE export_jobs SET status = 'queued', locked_by = NULL, last_error = $3,
+                   run_after = now() + make_interval(secs => $4), updated_at = now()
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                &[&lease.job_id, &lease.worker_id, &message, &backoff],
+            )
+            .await?;
+        if held == 1 {
+            let detail = json!({ "attempt": attempt, "error": message, "retry_in_secs": backoff });
+            audit(&tx, target.export_id, target.user_id, "retried", detail).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn tally(report: &mut WorkerReport, end: JobEnd) {
+    report.claimed += 1;
+    match end {
+        JobEnd::Completed => report.completed += 1,
+        JobEnd::Retried => report.retried += 1,
+        JobEnd::Failed => report.failed += 1,
+        JobEnd::Stopped => report.stopped += 1,
+    }
+}
+
+/// Sleeps `poll_interval`, or less when `stop` changes.
+async fn wait(options: &mut WorkerOptions) {
+    let pause = tokio::time::sleep(options.poll_interval);
+    match options.stop.as_mut() {
+        Some(stop) => {
+            tokio::select! {
+                _ = pause => {}
+                _ = stop.changed() => {}
+            }
+        }
+        None => pause.await,
+    }
+}

@@ -1,0 +1,205 @@
+//! A user's operations on one export: `status`, `open_download`, `delete`.
+//! Each runs in a user transaction (RLS) and follows the seeds' flows:
+//! 404 unknown, 403 another user's, then the export's own state.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::rows::{audit, file_type, save_log, StoredLog};
+use super::storage::FileKey;
+use super::{Database, DbTransaction, ExportService};
+use crate::audit::{content_disposition, ExportStatus};
+use crate::{ErrorKind, Result};
+
+/// The answer of `GET /status/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportStatusView {
+    /// The export.
+    pub export_id: Uuid,
+    /// Its status; a completed export past its expiry reads `expired`.
+    pub status: ExportStatus,
+    /// 0–100 while queued or processing, 100 once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    /// Conversations selected (written, once completed).
+    pub conversation_count: u64,
+    /// Bytes in the file, once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<u64>,
+    /// The file's storage key, once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_url: Option<String>,
+    /// The download file name, once completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// When the file stops being downloadable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An export file opened for download, with the response headers' values.
+#[derive(Debug)]
+pub struct Download {
+    /// The export.
+    pub export_id: Uuid,
+    /// `training-data-{tier}-{date}-{count}.{ext}`.
+    pub file_name: String,
+    /// The format's MIME type.
+    pub content_type: String,
+    /// A safe `Content-Disposition` value for `file_name`.
+    pub content_disposition: String,
+    /// Bytes in the file (`Content-Length`).
+    pub size: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// The file, positioned at its start.
+    pub file: tokio::fs::File,
+}
+
+/// What `delete` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeleteReport {
+    /// The export.
+    pub export_id: Uuid,
+    /// Its status afterwards (`failed` when cancelled, `expired` when it had a file).
+    pub status: ExportStatus,
+    /// Whether a queued or running job was cancelled.
+    pub cancelled: bool,
+    /// Whether a file was removed.
+    pub file_deleted: bool,
+}
+
+impl ExportService {
+    /// The status of `user`'s export; marks a completed export past its
+    /// expiry as expired (audit `expired`). 403 / 404 as the seeds say.
+    pub async fn status(&self, user: Uuid, export_id: Uuid) -> Result<ExportStatusView> {
+        let mut client = self.database().client().await?;
+        let tx = Database::user_transaction(&mut client, user).await?;
+        let stored = self.locate(&tx, user, export_id).await?;
+        let stored = expire_if_due(&tx, stored).await?;
+        let log = &stored.log;
+        let progress = match log.status {
+            ExportStatus::Queued | ExportStatus::Processing => {
+                let p: Option<i32> =
+                    tx.query_one("SELECT export_job_progress($1)", &[&export_id]).await?.get(0);
+                Some(p.and_then(|p| u8::try_from(p).ok()).unwrap_or(0))
+            }
+            ExportStatus::Completed => Some(100),
+            ExportStatus::Failed | ExportStatus::Expired => None,
+        };
+        tx.commit().await?;
+        let completed = log.status == ExportStatus::Completed;
+        Ok(ExportStatusView {
+            export_id,
+            status: log.status,
+            progress,
+            conversation_count: log.conversation_count,
+            file_size: log.file_size.filter(|_| completed),
+            file_url: log.file_url.clone().filter(|_| completed),
+            file_name: stored.file_name.clone().filter(|_| completed),
+            error_message: log.error_message.clone(),
+            expires_at: log.expires_at,
+        })
+    }
+
+    /// Opens `user`'s completed, unexpired export for download, counting the
+    /// download (audit `downloaded`). Expired: 410 (and marked so); queued or
+    /// processing: 425; failed: its safe error (409); 403 / 404.
+    pub async fn open_download(&self, user: Uuid, export_id: Uuid) -> Result<Download> {
+        let mut client = self.database().client().await?;
+        let tx = Database::user_transaction(&mut client, user).await?;
+        let stored = self.locate(&tx, user, export_id).await?;
+        let stored = expire_if_due(&tx, stored).await?;
+        let id = export_id.to_string();
+        match stored.log.status {
+            ExportStatus::Completed => {}
+            ExportStatus::Expired => {
+                tx.commit().await?;
+                return Err(ErrorKind::Gone(id).into());
+            }
+            ExportStatus::Queued | ExportStatus::Processing => {
+                let status = stored.log.status.as_str().to_owned();
+                return Err(ErrorKind::TooEarly { id, status }.into());
+            }
+            ExportStatus::Failed => {
+                let message = stored.log.error_message.clone().unwrap_or_default();
+                return Err(ErrorKind::ExportFailed { id, message }.into());
+            }
+        }
+        let key = FileKey::parse(stored.log.file_url.as_deref().unwrap_or_default())?;
+        let file = self.storage().open(&key)?;
+        let log = stored.log.record_download(Utc::now())?;
+        save_log(&tx, &log).await?;
+        audit(&tx, export_id, user, "downloaded", json!({ "download_count": log.download_count }))
+            .await?;
+        tx.commit().await?;
+        let (_, content_type) = file_type(&stored.request)?;
+        let file_name =
+            stored.file_name.unwrap_or_else(|| format!("{export_id}.{}", key.extension()));
+        Ok(Download {
+            export_id,
+            content_disposition: content_disposition(&file_name),
+            file_name,
+            content_type: content_type.to_owned(),
+            size: log.file_size.unwrap_or(0),
+            sha256: log.file_sha256.clone().unwrap_or_default(),
+            file: tokio::fs::File::from_std(file),
+        })
+    }
+
+    /// Deletes `user`'s export: cancels its queued or running job (a running
+    /// worker stops at its next batch), removes the file, and marks the log
+    /// deleted — `failed` ("cancelled") if unfinished, `expired` if it had a
+    /// file. Audit events stay. 403 / 404.
+    pub async fn delete(&self, user: Uuid, export_id: Uuid) -> Result<DeleteReport> {
+        let mut client = self.database().client().await?;
+        let tx = Database::user_transaction(&mut client, user).await?;
+        let stored = self.locate(&tx, user, export_id).await?;
+        let now = Utc::now();
+        let cancelled: bool =
+            tx.query_one("SELECT export_job_cancel($1)", &[&export_id]).await?.get(0);
+        let log = match stored.log.status {
+            ExportStatus::Queued | ExportStatus::Processing => {
+                let log = stored.log.fail("cancelled", now)?;
+                audit(&tx, export_id, user, "cancelled", json!({ "job_cancelled": cancelled }))
+                    .await?;
+                log
+            }
+            ExportStatus::Completed => stored.log.expire(now)?,
+            ExportStatus::Failed | ExportStatus::Expired => stored.log.clone(),
+        };
+        save_log(&tx, &log).await?;
+        let key = log.file_url.as_deref().map(FileKey::parse).transpose()?;
+        let file_deleted = match &key {
+            Some(key) => self.storage().delete(key)?,
+            None => false,
+        };
+        tx.execute(
+            "UPDATE export_logs SET deleted_at = $2::timestamptz,
+               file_deleted_at = CASE WHEN file_url IS NULL THEN NULL ELSE $2::timestamptz END
+             WHERE export_id = $1",
+            &[&export_id, &now],
+        )
+        .await?;
+        audit(&tx, export_id, user, "deleted", json!({ "file_deleted": file_deleted })).await?;
+        tx.commit().await?;
+        Ok(DeleteReport { export_id, status: log.status, cancelled, file_deleted })
+    }
+}
+
+/// A completed export past its expiry becomes expired (audit `expired`).
+async fn expire_if_due(tx: &DbTransaction<'_>, mut stored: StoredLog) -> Result<StoredLog> {
+    let now = Utc::now();
+    if stored.log.status == ExportStatus::Completed && stored.log.is_expired_at(now) {
+        stored.log = stored.log.expire(now)?;
+        save_log(tx, &stored.log).await?;
+        let detail = json!({ "expires_at": stored.log.expires_at, "reason": "past expiry" });
+        audit(tx, stored.log.export_id, stored.log.user_id, "expired", detail).await?;
+    }
+    Ok(stored)
+}

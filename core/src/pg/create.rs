@@ -1,0 +1,171 @@
+//! `create_export`: validate, rate limit, count, log, then run now or queue.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::rows::audit;
+use std::time::Instant;
+
+use super::run::{elapsed_ms, RunEnd, RunTarget};
+use super::source::count_selected;
+use super::{Database, ExportService};
+use crate::audit::safe_error_message;
+use crate::model::ExportRequest;
+use crate::request::validate_request;
+use crate::{ErrorKind, ExportSummary, Result};
+
+/// What `create_export` answered, ready to serialize for an API response.
+///
+/// ```
+/// use lora_export::pg::CreateOutcome;
+/// let queued = CreateOutcome::Queued { status: 202, export_id: uuid::Uuid::nil() };
+/// assert_eq!(queued.http_status(), 202);
+/// assert_eq!(
+///     serde_json::to_value(&queued).unwrap(),
+///     serde_json::json!({"outcome": "queued", "status": 202, "export_id": uuid::Uuid::nil()})
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CreateOutcome {
+    /// Small enough to run at once: the file is ready (HTTP 201).
+    Completed {
+        /// 201.
+        status: u16,
+        /// The file's details.
+        #[serde(flatten)]
+        export: Box<CompletedExport>,
+    },
+    /// Queued for a background worker (HTTP 202); poll its status.
+    Queued {
+        /// 202.
+        status: u16,
+        /// The export to poll.
+        export_id: Uuid,
+    },
+}
+
+impl CreateOutcome {
+    /// The HTTP status to answer with (201 or 202).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CreateOutcome::Completed { status, .. } | CreateOutcome::Queued { status, .. } => {
+                *status
+            }
+        }
+    }
+
+    /// The export's id.
+    pub fn export_id(&self) -> Uuid {
+        match self {
+            CreateOutcome::Completed { export, .. } => export.export_id,
+            CreateOutcome::Queued { export_id, .. } => *export_id,
+        }
+    }
+}
+
+/// A finished export file, as recorded in its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletedExport {
+    /// The export's id.
+    pub export_id: Uuid,
+    /// The download file name (`training-data-{tier}-{date}-{count}.{ext}`).
+    pub file_name: String,
+    /// Bytes in the file.
+    pub file_size: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// When the file stops being downloadable.
+    pub expires_at: DateTime<Utc>,
+    /// Conversations written.
+    pub conversation_count: u64,
+    /// The core's summary of the export (skipped records, tiers, …).
+    pub summary: ExportSummary,
+}
+
+impl ExportService {
+    /// Creates an export for `user` from an untrusted request body.
+    ///
+    /// Errors: 400 with every validation issue, 429 with retry-after when
+    /// the user made `rate_limit_per_hour` requests in the past hour (held in
+    /// the database, across processes), 409 when a synchronous run fails.
+    /// Fewer than `sync_threshold` conversations run now (201); larger
+    /// exports are queued for a worker (202).
+    pub async fn create_export(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
+        let request = validate_request(body).map_err(ErrorKind::InvalidRequest)?;
+        let (export_id, count) = self.log_request(user, &request).await?;
+        if count >= u64::from(self.config().sync_threshold) {
+            return Ok(CreateOutcome::Queued { status: 202, export_id });
+        }
+        let target = RunTarget { export_id, user_id: user, lease: None };
+        let started = Instant::now();
+        let message = match self.run_export(&target, &request).await {
+            Ok(RunEnd::Completed(export)) => {
+                return Ok(CreateOutcome::Completed { status: 201, export })
+            }
+            Ok(RunEnd::Stopped) => "cancelled".to_owned(),
+            Err(e) => {
+                self.record_failure(&target, &e, elapsed_ms(started)).await?;
+                safe_error_message(&e.to_string())
+            }
+        };
+        Err(ErrorKind::ExportFailed { id: export_id.to_string(), message }.into())
+    }
+
+    /// In one user transaction: rate limit, count, insert the log and its
+    /// `requested` event, and for a large export its job and `queued` event.
+    async fn log_request(&self, user: Uuid, request: &ExportRequest) -> Result<(Uuid, u64)> {
+        let config = self.config();
+        let mut client = self.database().client().await?;
+        let tx = Database::user_transaction(&mut client, user).await?;
+        let limit = i32::try_from(config.rate_limit_per_hour).unwrap_or(i32::MAX);
+        let wait: i32 = tx
+            .query_one("SELECT export_rate_limit_wait($1, $2, interval '1 hour')", &[&user, &limit])
+            .await?
+            .get(0);
+        if wait > 0 {
+            return Err(ErrorKind::RateLimited {
+                limit: config.rate_limit_per_hour,
+                retry_after_secs: u64::try_from(wait).unwrap_or(1),
+            }
+            .into());
+        }
+        let count = count_selected(&tx, request).await?;
+        let queued = count >= u64::from(config.sync_threshold);
+        let count_sql = i32::try_from(count).unwrap_or(i32::MAX);
+        let export_id: Uuid = tx
+            .query_one(
+                "INSERT INTO export_logs (user_id, format, config, request, conversation_count, status)
+                 VALUES ($1, $2, $3, $4, $5, 'queued') RETURNING export_id",
+                &[
+                    &user,
+                    &request.config.format.as_str(),
+                    &serde_json::to_value(&request.config)?,
+                    &serde_json::to_value(request)?,
+                    &count_sql,
+                ],
+            )
+            .await?
+            .get(0);
+        let detail = json!({
+            "format": request.config.format,
+            "scope": request.config.scope,
+            "conversation_count": count,
+            "mode": if queued { "background" } else { "sync" },
+        });
+        audit(&tx, export_id, user, "requested", detail).await?;
+        if queued {
+            let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
+            tx.execute(
+                "SELECT export_job_enqueue($1, $2, $3)",
+                &[&export_id, &count_sql, &attempts],
+            )
+            .await?;
+            audit(&tx, export_id, user, "queued", json!({ "total_items": count })).await?;
+        }
+        tx.commit().await?;
+        Ok((export_id, count))
+    }
+}

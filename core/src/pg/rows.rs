@@ -1,0 +1,128 @@
+//! Reading `export_logs` rows into [`ExportLog`]s and writing audit events:
+//! the SQL shared by every operation of the service.
+
+use deadpool_postgres::GenericClient;
+use serde_json::Value;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::audit::{ExportLog, ExportStatus};
+use crate::model::{ExportConfig, ExportRequest, Format};
+use crate::pipeline::ExportBuilder;
+use crate::{ErrorKind, Result};
+
+/// The `export_logs` columns [`stored_log`] reads, in order.
+pub(super) const LOG_COLUMNS: &str = "id, export_id, user_id, timestamp, format, config, \
+     conversation_count, file_size, status, file_url, expires_at, error_message, created_at, \
+     updated_at, file_sha256, download_count, last_downloaded_at, request, file_name";
+
+/// An export log row with what the service keeps beside seed 003's columns.
+#[derive(Debug, Clone)]
+pub(super) struct StoredLog {
+    pub log: ExportLog,
+    pub request: ExportRequest,
+    pub file_name: Option<String>,
+}
+
+/// Reads a row selected with [`LOG_COLUMNS`] (first column at `0`).
+pub(super) fn stored_log(row: &Row) -> Result<StoredLog> {
+    let status: String = row.get("status");
+    let status = ExportStatus::parse(&status)
+        .ok_or_else(|| ErrorKind::Database(format!("unknown export status `{status}`")))?;
+    let config: Value = row.get("config");
+    let request: Option<Value> = row.get("request");
+    let config: ExportConfig = serde_json::from_value(config)?;
+    let request = match request {
+        Some(r) => serde_json::from_value(r)?,
+        None => ExportRequest::new(config.clone()),
+    };
+    let format: String = row.get("format");
+    let log = ExportLog {
+        id: row.get("id"),
+        export_id: row.get("export_id"),
+        user_id: row.get("user_id"),
+        timestamp: row.get("timestamp"),
+        format: Format::parse(&format).ok_or_else(|| ErrorKind::UnknownFormat(format.clone()))?,
+        config,
+        conversation_count: non_negative(row.get::<_, i32>("conversation_count").into()),
+        file_size: row.get::<_, Option<i64>>("file_size").map(non_negative),
+        status,
+        file_url: row.get("file_url"),
+        expires_at: row.get("expires_at"),
+        error_message: row.get("error_message"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        file_sha256: row.get("file_sha256"),
+        download_count: non_negative(row.get::<_, i32>("download_count").into()),
+        last_downloaded_at: row.get("last_downloaded_at"),
+    };
+    Ok(StoredLog { log, request, file_name: row.get("file_name") })
+}
+
+fn non_negative(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The log of `export_id`, locked for update, as `client` may see it.
+pub(super) async fn lock_log(
+    client: &impl GenericClient,
+    export_id: Uuid,
+) -> Result<Option<StoredLog>> {
+    let sql = format!(
+        "SELECT {LOG_COLUMNS} FROM export_logs WHERE export_id = $1 AND deleted_at IS NULL FOR UPDATE"
+    );
+    client.query_opt(&sql, &[&export_id]).await?.as_ref().map(stored_log).transpose()
+}
+
+/// Writes the status-related fields of `log` back to its row.
+pub(super) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Result<()> {
+    let count = i32::try_from(log.conversation_count).unwrap_or(i32::MAX);
+    let size = log.file_size.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+    let downloads = i32::try_from(log.download_count).unwrap_or(i32::MAX);
+    client
+        .execute(
+            "UPDATE export_logs SET status = $2, conversation_count = $3, file_size = $4,
+               file_url = $5, expires_at = $6, error_message = $7, updated_at = $8,
+               file_sha256 = $9, download_count = $10, last_downloaded_at = $11
+             WHERE export_id = $1",
+            &[
+                &log.export_id,
+                &log.status.as_str(),
+                &count,
+                &size,
+                &log.file_url,
+                &log.expires_at,
+                &log.error_message,
+                &log.updated_at,
+                &log.file_sha256,
+                &downloads,
+                &log.last_downloaded_at,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Appends an audit event; the trigger fills in `seq` and the hash chain.
+pub(super) async fn audit(
+    client: &impl GenericClient,
+    export_id: Uuid,
+    user_id: Uuid,
+    event: &str,
+    detail: Value,
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO export_audit_events (export_id, user_id, event, detail, seq, hash)
+             VALUES ($1, $2, $3, $4, 0, '')",
+            &[&export_id, &user_id, &event, &detail],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The file extension and MIME type the core's transformer gives `request`.
+pub(super) fn file_type(request: &ExportRequest) -> Result<(&'static str, &'static str)> {
+    let probe = ExportBuilder::new(request.clone()).from_writer(std::io::sink())?;
+    Ok((probe.file_extension(), probe.mime_type()))
+}

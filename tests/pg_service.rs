@@ -1,0 +1,419 @@
+//! The export service against a real PostgreSQL: every operation of the
+//! seeds' flows and each of its error answers, the rate limit under
+//! concurrency, history, delete, cleanup, metrics — and after each test the
+//! audit hash chain still verifies.
+
+#[path = "support/pg.rs"]
+mod pg;
+#[path = "support/service.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use lora_export::audit::{content_disposition, ExportStatus};
+use lora_export::model::Format;
+use lora_export::pg::{CreateOutcome, FileKey, HistoryQuery, LocalStorage, Storage};
+use lora_export::ErrorKind;
+use support::*;
+use uuid::Uuid;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_request_is_400_with_every_issue() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let bad = serde_json::json!({
+        "config": { "scope": "filtered", "format": "xml" },
+        "filters": { "qualityRange": { "min": 7, "max": 11 } },
+    });
+    let err = service.create_export(user, &bad).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (400, "VALIDATION_ERROR"));
+    let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
+    assert!(
+        paths.contains(&"config.format") && paths.contains(&"filters.qualityRange.max"),
+        "{paths:?}"
+    );
+    let logs: i64 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM export_logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(logs, 0, "an invalid request leaves no trace");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_export_is_201_and_downloads_exactly_the_core_bytes() {
+    let (service, metrics) = service().await;
+    let user = user(&service).await;
+    let body = small_body("jsonl");
+    let outcome = service.create_export(user, &body).await.unwrap();
+    let CreateOutcome::Completed { status: 201, export } = &outcome else { panic!("{outcome:?}") };
+    assert_eq!(export.conversation_count, 3);
+    assert_eq!(
+        export.file_name,
+        format!("training-data-template-{}-3.jsonl", chrono::Utc::now().date_naive())
+    );
+    let json = serde_json::to_value(&outcome).unwrap();
+    assert_eq!((json["outcome"].as_str(), json["status"].as_u64()), (Some("completed"), Some(201)));
+
+    let status = service.status(user, export.export_id).await.unwrap();
+    assert_eq!((status.status, status.progress), (ExportStatus::Completed, Some(100)));
+    assert_eq!(status.file_size, Some(export.file_size));
+
+    let download = service.open_download(user, export.export_id).await.unwrap();
+    assert_eq!(download.content_type, "application/x-ndjson");
+    assert_eq!(download.content_disposition, content_disposition(&export.file_name));
+    assert_eq!(
+        (download.size, download.sha256.as_str()),
+        (export.file_size, export.sha256.as_str())
+    );
+    let bytes = read_all(download.file).await;
+    let page = service.history(user, &HistoryQuery::default()).await.unwrap();
+    let logged = &page.items[0].log;
+    assert_eq!(bytes, core_bytes(service.database(), &body, logged.timestamp).await);
+    assert_eq!(bytes.len() as u64, export.file_size);
+    assert_eq!(logged.download_count, 1);
+    assert!(logged.last_downloaded_at.is_some());
+
+    assert_eq!(
+        events(service.database(), export.export_id).await,
+        ["requested", "started", "completed", "downloaded"]
+    );
+    let metrics = metrics.lock().unwrap().clone();
+    assert_eq!(metrics.len(), 1);
+    assert_eq!((metrics[0].status.as_str(), metrics[0].file_size), ("completed", export.file_size));
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_export_is_202_then_425_until_a_worker_completes_it() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let outcome = service.create_export(user, &body("all", "csv")).await.unwrap();
+    let CreateOutcome::Queued { status: 202, export_id } = outcome else { panic!("{outcome:?}") };
+    let status = service.status(user, export_id).await.unwrap();
+    assert_eq!(
+        (status.status, status.progress, status.conversation_count),
+        (ExportStatus::Queued, Some(0), 32)
+    );
+    let err = service.open_download(user, export_id).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (425, "TOO_EARLY"));
+
+    assert_eq!(service.process_jobs(10).await.unwrap(), 1);
+    let status = service.status(user, export_id).await.unwrap();
+    assert_eq!((status.status, status.progress), (ExportStatus::Completed, Some(100)));
+    let progress: i32 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT progress FROM export_jobs WHERE export_id = $1", &[&export_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(progress, 100);
+    let download = service.open_download(user, export_id).await.unwrap();
+    assert_eq!(
+        download.file_name,
+        format!("training-data-mixed-{}-32.csv", chrono::Utc::now().date_naive())
+    );
+    let bytes = read_all(download.file).await;
+    let date =
+        service.history(user, &HistoryQuery::default()).await.unwrap().items[0].log.timestamp;
+    assert_eq!(bytes, core_bytes(service.database(), &body("all", "csv"), date).await);
+    assert_eq!(
+        events(service.database(), export_id).await,
+        ["requested", "queued", "started", "completed", "downloaded"]
+    );
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_export_is_403_and_an_unknown_id_404() {
+    let (service, _) = service().await;
+    let (alice, bob) = (user(&service).await, user(&service).await);
+    let export_id = service.create_export(alice, &small_body("json")).await.unwrap().export_id();
+    let statuses = [
+        service.status(bob, export_id).await.unwrap_err(),
+        service.open_download(bob, export_id).await.unwrap_err(),
+        service.delete(bob, export_id).await.unwrap_err(),
+    ];
+    for err in &statuses {
+        assert_eq!((err.http_status(), err.code()), (403, "FORBIDDEN"));
+    }
+    let unknown = Uuid::new_v4();
+    for err in [
+        service.status(alice, unknown).await.unwrap_err(),
+        service.open_download(alice, unknown).await.unwrap_err(),
+        service.delete(alice, unknown).await.unwrap_err(),
+    ] {
+        assert_eq!((err.http_status(), err.code()), (404, "NOT_FOUND"));
+    }
+    assert_eq!(service.history(bob, &HistoryQuery::default()).await.unwrap().total, 0);
+    assert_eq!(service.status(alice, export_id).await.unwrap().status, ExportStatus::Completed);
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_export_is_410_and_marked_expired() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &small_body("markdown")).await.unwrap().export_id();
+    admin_sql(
+        service.database(),
+        "UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = $1",
+        export_id,
+    )
+    .await;
+    let err = service.open_download(user, export_id).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (410, "GONE"));
+    let status = service.status(user, export_id).await.unwrap();
+    assert_eq!(status.status, ExportStatus::Expired);
+    assert_eq!(status.file_url, None);
+    assert_eq!(
+        events(service.database(), export_id).await,
+        ["requested", "started", "completed", "expired"]
+    );
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!((report.marked_expired, report.files_deleted, report.failures.len()), (0, 1, 0));
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_export_reports_a_safe_error_everywhere() {
+    let (service, metrics) = service().await;
+    let service = service.with_storage(Arc::new(BrokenStorage));
+    let user = user(&service).await;
+    let err = service.create_export(user, &small_body("jsonl")).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (409, "EXPORT_FAILED"));
+    assert!(err.to_string().contains("disk full"), "{err}");
+    let page = service.history(user, &HistoryQuery::default()).await.unwrap();
+    let export_id = page.items[0].log.export_id;
+    let status = service.status(user, export_id).await.unwrap();
+    assert_eq!(status.status, ExportStatus::Failed);
+    assert!(status.error_message.unwrap().contains("disk full"));
+    let err = service.open_download(user, export_id).await.unwrap_err();
+    assert_eq!(err.code(), "EXPORT_FAILED");
+    assert_eq!(events(service.database(), export_id).await, ["requested", "started", "failed"]);
+    assert_eq!(metrics.lock().unwrap()[0].status, "failed");
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_eleventh_request_in_an_hour_is_429_with_retry_after() {
+    let (service, _) = service_with(|c| c.sync_threshold = 1).await;
+    let user = user(&service).await;
+    for _ in 0..10 {
+        let outcome = service.create_export(user, &body("all", "jsonl")).await.unwrap();
+        assert_eq!(outcome.http_status(), 202);
+    }
+    let err = service.create_export(user, &body("all", "jsonl")).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (429, "RATE_LIMITED"));
+    let retry = err.retry_after_secs().unwrap();
+    assert!((3500..=3600).contains(&retry), "{retry}");
+    let other = support::user(&service).await;
+    assert_eq!(
+        service.create_export(other, &body("all", "jsonl")).await.unwrap().http_status(),
+        202
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_requests_of_one_user_accept_exactly_ten() {
+    let (service, _) = service_with(|c| {
+        c.sync_threshold = 1;
+        c.pool_size = 24;
+    })
+    .await;
+    let user = user(&service).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let service = service.clone();
+            tokio::spawn(async move { service.create_export(user, &body("all", "jsonl")).await })
+        })
+        .collect();
+    let (mut accepted, mut limited) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(e) if matches!(e.kind(), ErrorKind::RateLimited { .. }) => limited += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((accepted, limited), (10, 40));
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn history_pages_and_filters_newest_first() {
+    let (service, _) = service_with(|c| c.rate_limit_per_hour = 100).await;
+    let user = user(&service).await;
+    let formats = ["jsonl", "csv", "json", "jsonl", "markdown", "jsonl", "csv"];
+    let mut ids = Vec::new();
+    for format in formats {
+        ids.push(service.create_export(user, &small_body(format)).await.unwrap().export_id());
+    }
+    let queued = service.create_export(user, &body("all", "jsonl")).await.unwrap().export_id();
+    ids.push(queued);
+
+    let page = |page, limit| HistoryQuery { page, limit, ..HistoryQuery::default() };
+    let first = service.history(user, &page(1, 3)).await.unwrap();
+    assert_eq!(
+        (first.total, first.total_pages, first.has_next, first.has_prev),
+        (8, 3, true, false)
+    );
+    let newest: Vec<Uuid> = first.items.iter().map(|i| i.log.export_id).collect();
+    assert_eq!(newest, [ids[7], ids[6], ids[5]]);
+    assert!(!first.items[0].downloadable && first.items[1].downloadable);
+    assert!(first.items[1].file_name.as_deref().unwrap().ends_with(".csv"));
+    let last = service.history(user, &page(3, 3)).await.unwrap();
+    assert_eq!((last.items.len(), last.has_next, last.has_prev), (2, false, true));
+    let beyond = service.history(user, &page(9, 3)).await.unwrap();
+    assert_eq!((beyond.items.len(), beyond.total), (0, 8));
+
+    let jsonl = HistoryQuery { format: Some(Format::Jsonl), ..HistoryQuery::default() };
+    assert_eq!(service.history(user, &jsonl).await.unwrap().total, 4);
+    let completed_csv = HistoryQuery {
+        format: Some(Format::Csv),
+        status: Some(ExportStatus::Completed),
+        ..HistoryQuery::default()
+    };
+    assert_eq!(service.history(user, &completed_csv).await.unwrap().total, 2);
+    let future = HistoryQuery {
+        from: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+        ..HistoryQuery::default()
+    };
+    assert_eq!(service.history(user, &future).await.unwrap().total, 0);
+
+    let err = service.history(user, &page(1, 101)).await.unwrap_err();
+    assert_eq!((err.http_status(), err.issues()[0].path.as_str()), (400, "limit"));
+    let json = serde_json::to_value(&first).unwrap();
+    assert!(json["totalPages"].is_u64() && json["items"][1]["file_name"].is_string(), "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_cancels_a_queued_job_and_removes_a_completed_file() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let queued = service.create_export(user, &body("all", "jsonl")).await.unwrap().export_id();
+    let report = service.delete(user, queued).await.unwrap();
+    assert!(report.cancelled && !report.file_deleted);
+    assert_eq!(report.status, ExportStatus::Failed);
+    assert_eq!(service.process_jobs(10).await.unwrap(), 0, "a cancelled job is never run");
+    assert_eq!(service.status(user, queued).await.unwrap_err().http_status(), 404);
+    assert_eq!(
+        events(service.database(), queued).await,
+        ["requested", "queued", "cancelled", "deleted"]
+    );
+
+    let done = service.create_export(user, &small_body("csv")).await.unwrap().export_id();
+    let storage = LocalStorage::new(&service.config().storage_root);
+    let key = FileKey::new(user, done, "csv").unwrap();
+    assert!(storage.exists(&key).unwrap());
+    let report = service.delete(user, done).await.unwrap();
+    assert!(!report.cancelled && report.file_deleted);
+    assert_eq!(report.status, ExportStatus::Expired);
+    assert!(!storage.exists(&key).unwrap());
+    assert_eq!(service.open_download(user, done).await.unwrap_err().http_status(), 404);
+    assert_eq!(service.history(user, &HistoryQuery::default()).await.unwrap().total, 0);
+    let kept: i64 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM export_audit_events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 4 + 4, "audit events stay");
+    assert_eq!(
+        events(service.database(), done).await,
+        ["requested", "started", "completed", "deleted"]
+    );
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_sweeps_expired_files_and_purges_old_logs() {
+    let (service, _) = service_with(|c| c.rate_limit_per_hour = 100).await;
+    let user = user(&service).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(service.create_export(user, &small_body("jsonl")).await.unwrap().export_id());
+    }
+    for id in &ids[..2] {
+        admin_sql(
+            service.database(),
+            "UPDATE export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = $1",
+            *id,
+        )
+        .await;
+    }
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!((report.marked_expired, report.files_deleted), (2, 2));
+    assert!(report.failures.is_empty());
+    let again = service.cleanup_expired().await.unwrap();
+    assert_eq!((again.marked_expired, again.files_deleted), (0, 0), "idempotent");
+    assert_eq!(service.mark_expired_exports().await.unwrap(), 0);
+    assert_eq!(service.open_download(user, ids[0]).await.unwrap_err().http_status(), 410);
+    assert_eq!(service.status(user, ids[2]).await.unwrap().status, ExportStatus::Completed);
+
+    // Age the first export and its events past the 30-day retention window.
+    admin_sql(
+        service.database(),
+        "UPDATE export_logs SET created_at = now() - interval '40 days' WHERE export_id = $1",
+        ids[0],
+    )
+    .await;
+    let client = service.database().client().await.unwrap();
+    client
+        .batch_execute("ALTER TABLE export_audit_events DISABLE TRIGGER export_audit_events_guard")
+        .await
+        .unwrap();
+    client
+        .execute("UPDATE export_audit_events SET created_at = now() - interval '40 days' WHERE export_id = $1", &[&ids[0]])
+        .await
+        .unwrap();
+    client
+        .batch_execute("ALTER TABLE export_audit_events ENABLE TRIGGER export_audit_events_guard")
+        .await
+        .unwrap();
+    let purge = service.purge_old_logs().await.unwrap();
+    assert_eq!(purge.logs_deleted, 1);
+    assert!(purge.audit_events_deleted >= 4, "{purge:?}");
+    assert_eq!(service.status(user, ids[0]).await.unwrap_err().http_status(), 404);
+    assert_audit_chain_intact(service.database()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_aggregate_the_audit_trail() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    for format in ["jsonl", "csv", "jsonl"] {
+        service.create_export(user, &small_body(format)).await.unwrap();
+    }
+    service.create_export(user, &body("all", "json")).await.unwrap();
+    let broken = service.clone().with_storage(Arc::new(BrokenStorage));
+    broken.create_export(user, &small_body("markdown")).await.unwrap_err();
+
+    let report = service.metrics(since).await.unwrap();
+    assert_eq!((report.completed, report.failed), (3, 1));
+    assert!((report.success_rate - 0.75).abs() < 1e-9);
+    assert!(report.failure_rate_alert, "25% failures is above 10%");
+    assert_eq!(report.queue_depth, 1);
+    assert_eq!(report.format_distribution.get("jsonl"), Some(&2));
+    assert_eq!(report.format_distribution.get("markdown"), Some(&1));
+    let jsonl = report.avg_duration_ms.iter().find(|b| b.format == "jsonl").unwrap();
+    assert_eq!((jsonl.size_bucket.as_str(), jsonl.exports), ("<1MB", 2));
+    assert_eq!(report.volume_per_hour.iter().map(|h| h.requested).sum::<u64>(), 5);
+    assert!(report.volume_per_hour.iter().map(|h| h.bytes).sum::<u64>() > 0);
+
+    service.process_jobs(1).await.unwrap();
+    let report = service.metrics(since).await.unwrap();
+    assert_eq!((report.completed, report.queue_depth, report.failure_rate_alert), (4, 0, true));
+    assert_audit_chain_intact(service.database()).await;
+}
