@@ -53,8 +53,13 @@ async fn export(service: &ExportService) -> Result<(u64, u64), Box<dyn std::erro
         .await?;
     let body = json!({ "config": { "scope": "all_data", "format": "jsonl" } });
     match service.create_export(user, &body).await? {
-        CreateOutcome::Completed { export, .. } => Ok((export.conversation_count, export.file_size)),
-        other => Err(format!("expected a synchronous export, got {}", serde_json::to_string(&other)?).into()),
+        CreateOutcome::Completed { export, .. } => {
+            Ok((export.conversation_count, export.file_size))
+        }
+        other => {
+            Err(format!("expected a synchronous export, got {}", serde_json::to_string(&other)?)
+                .into())
+        }
     }
 }
 

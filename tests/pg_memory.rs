@@ -27,7 +27,8 @@ fn probe() -> PathBuf {
 async fn database_with(count: u64) -> String {
     let url = pg::fresh_database().await;
     let mut config = lora_export::pg::ServiceConfig::new(url.clone());
-    config.storage_root = std::env::temp_dir().join(format!("lora-export-mem-{}", uuid::Uuid::new_v4()));
+    config.storage_root =
+        std::env::temp_dir().join(format!("lora-export-mem-{}", uuid::Uuid::new_v4()));
     let db = Database::connect(&config).expect("pool");
     let input = std::env::temp_dir().join(format!("lora-export-mem-{count}.jsonl"));
     let mut out = BufWriter::new(std::fs::File::create(&input).expect("temp input"));
