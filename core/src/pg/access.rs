@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::rows::{audit, file_type, save_log, StoredLog};
 use super::storage::FileKey;
-use super::{Database, DbTransaction, ExportService};
+use super::{Database, DbClient, DbTransaction, ExportService};
 use crate::audit::{content_disposition, ExportStatus};
 use crate::{ErrorKind, Result};
 
@@ -153,9 +153,13 @@ impl ExportService {
     }
 
     /// Deletes `user`'s export: cancels its queued or running job (a running
-    /// worker stops at its next batch), removes the file, and marks the log
-    /// deleted — `failed` ("cancelled") if unfinished, `expired` if it had a
-    /// file. Audit events stay. 403 / 404.
+    /// worker stops at its next batch), marks the log deleted — `failed`
+    /// ("cancelled") if unfinished, `expired` if it had a file — and, once
+    /// that is committed, removes the file. A file that cannot be removed
+    /// then stays recorded as not deleted (`file_deleted: false`) and
+    /// [`cleanup_expired`](Self::cleanup_expired) removes it later, so a log
+    /// never points at a missing file while it is still downloadable.
+    /// Audit events stay. 403 / 404.
     pub async fn delete(&self, user: Uuid, export_id: Uuid) -> Result<DeleteReport> {
         let mut client = self.database().client().await?;
         let tx = Database::user_transaction(&mut client, user).await?;
@@ -174,21 +178,37 @@ impl ExportService {
             ExportStatus::Failed | ExportStatus::Expired => stored.log.clone(),
         };
         save_log(&tx, &log).await?;
-        let key = log.file_url.as_deref().map(FileKey::parse).transpose()?;
-        let file_deleted = match &key {
-            Some(key) => self.storage().delete(key)?,
-            None => false,
-        };
         tx.execute(
-            "UPDATE export_logs SET deleted_at = $2::timestamptz,
-               file_deleted_at = CASE WHEN file_url IS NULL THEN NULL ELSE $2::timestamptz END
-             WHERE export_id = $1",
+            "UPDATE export_logs SET deleted_at = $2::timestamptz WHERE export_id = $1",
             &[&export_id, &now],
         )
         .await?;
-        audit(&tx, export_id, user, "deleted", json!({ "file_deleted": file_deleted })).await?;
+        let key = log.file_url.as_deref().map(FileKey::parse).transpose()?;
+        audit(&tx, export_id, user, "deleted", json!({ "had_file": key.is_some() })).await?;
         tx.commit().await?;
+        let file_deleted = match key {
+            Some(key) => self.remove_file(&client, &key, export_id).await?,
+            None => false,
+        };
         Ok(DeleteReport { export_id, status: log.status, cancelled, file_deleted })
+    }
+}
+
+impl ExportService {
+    /// Removes an expired export's file and records when; false (and the
+    /// file left for `cleanup_expired`) when the storage refuses.
+    async fn remove_file(&self, client: &DbClient, key: &FileKey, export_id: Uuid) -> Result<bool> {
+        let deleted = match self.storage().delete(key) {
+            Ok(deleted) => deleted,
+            Err(_) => return Ok(false),
+        };
+        client
+            .execute(
+                "UPDATE export_logs SET file_deleted_at = now() WHERE export_id = $1",
+                &[&export_id],
+            )
+            .await?;
+        Ok(deleted)
     }
 }
 
