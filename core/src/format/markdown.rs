@@ -403,24 +403,11 @@ mod tests {
     use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 
     use super::*;
+    use crate::format::test_fixture::conversation;
     use crate::model::{Format, ParentType, Scope};
 
     fn config() -> ExportConfig {
         ExportConfig::new(Scope::AllData, Format::Markdown)
-    }
-
-    fn conversation(title: &str, turns: &[(&str, &str)]) -> Conversation {
-        let turns: Vec<_> = turns
-            .iter()
-            .map(|(role, content)| serde_json::json!({"role": role, "content": content}))
-            .collect();
-        serde_json::from_value(serde_json::json!({
-            "conversation_id": "c1", "title": title, "status": "approved",
-            "qualityScore": 8.5, "tier": "template", "persona": "Anxious Investor",
-            "createdAt": "2025-10-29T10:00:00Z", "updatedAt": "2025-10-30T09:30:00Z",
-            "turns": turns,
-        }))
-        .unwrap()
     }
 
     fn export(config: ExportConfig, conversations: &[Conversation]) -> String {

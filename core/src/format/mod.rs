@@ -14,6 +14,8 @@ mod json;
 mod jsonl;
 mod markdown;
 mod registry;
+#[cfg(test)]
+mod test_fixture;
 
 use std::io::Write;
 

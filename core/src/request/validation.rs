@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::MAX_SELECTED_IDS;
+use crate::error::json_type_name;
 use crate::model::{ConversationStatus, DateRange, Format, JsonlFlavor, Scope, Tier};
 use crate::scope::DateBounds;
 use crate::Issue;
@@ -286,7 +287,11 @@ impl Walk {
     }
 
     fn wrong_type<T>(&mut self, path: &str, expected: &str, value: &Value) -> Option<T> {
-        self.push(path, "invalid_type", format!("expected {expected}, got {}", type_name(value)));
+        self.push(
+            path,
+            "invalid_type",
+            format!("expected {expected}, got {}", json_type_name(value)),
+        );
         None
     }
 
@@ -313,17 +318,6 @@ impl Walk {
 /// The value at `key` unless it is absent or `null` (serde's reading of an `Option`).
 fn present<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
     obj.get(key).filter(|v| !v.is_null())
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `"; did you mean `x`?"` for the candidate closest to `word`, or `""` when

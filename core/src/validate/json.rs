@@ -14,8 +14,9 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 
-use super::jsonl::{kind, reason, short};
+use super::jsonl::{reason, short};
 use super::{is_variant, Sink};
+use crate::error::json_type_name;
 use crate::model::{ConversationStatus, Role, Tier};
 use crate::{Location, Result};
 
@@ -142,7 +143,7 @@ impl<'de> Visitor<'de> for Document<'_> {
                 None => sink.error(
                     at,
                     "invalid_type",
-                    format!("conversation_count is {}", kind(&count)),
+                    format!("conversation_count is {}", json_type_name(&count)),
                 ),
             }
         }
@@ -155,7 +156,7 @@ impl<'de> Visitor<'de> for Document<'_> {
 
 fn check_summary(at: Location, summary: &Value, conversations: u64, turns: u64, sink: &mut Sink) {
     let Value::Object(summary) = summary else {
-        sink.error(at, "invalid_type", format!("summary is {}", kind(summary)));
+        sink.error(at, "invalid_type", format!("summary is {}", json_type_name(summary)));
         return;
     };
     let field = |name: &str| at.clone().with_field(format!("summary.{name}"));
@@ -290,7 +291,7 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
         sink.error(
             at(""),
             "invalid_type",
-            format!("a conversation must be an object, found {}", kind(value)),
+            format!("a conversation must be an object, found {}", json_type_name(value)),
         );
         return 0;
     };
@@ -317,7 +318,7 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
             Some(v) => sink.error(
                 at(&path),
                 "invalid_type",
-                format!("{key} must be a string, found {}", kind(v)),
+                format!("{key} must be a string, found {}", json_type_name(v)),
             ),
         }
     }
@@ -326,7 +327,7 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
         sink.error(
             at(".metadata"),
             "invalid_type",
-            format!("metadata must be an object, found {}", kind(m)),
+            format!("metadata must be an object, found {}", json_type_name(m)),
         );
     }
     let turns = match c.get("turns") {
@@ -339,7 +340,7 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
             sink.error(
                 at(".turns"),
                 "invalid_type",
-                format!("turns must be an array, found {}", kind(v)),
+                format!("turns must be an array, found {}", json_type_name(v)),
             );
             return 0;
         }
@@ -354,7 +355,7 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
             sink.error(
                 path(""),
                 "invalid_type",
-                format!("a turn must be an object, found {}", kind(turn)),
+                format!("a turn must be an object, found {}", json_type_name(turn)),
             );
             continue;
         };
@@ -374,16 +375,16 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
             }
             Some(Value::String(_)) => {}
             Some(v) => {
-                let msg = format!("content must be a string, found {}", kind(v));
+                let msg = format!("content must be a string, found {}", json_type_name(v));
                 sink.error(path(".content"), "invalid_type", msg);
             }
         }
         if let Some(n) = t.get("token_count").filter(|n| n.as_u64().is_none()) {
-            let msg = format!("token_count must be a whole number, found {}", kind(n));
+            let msg = format!("token_count must be a whole number, found {}", json_type_name(n));
             sink.error(path(".token_count"), "invalid_type", msg);
         }
         if let Some(b) = t.get("truncated").filter(|b| !b.is_boolean()) {
-            let msg = format!("truncated must be a boolean, found {}", kind(b));
+            let msg = format!("truncated must be a boolean, found {}", json_type_name(b));
             sink.error(path(".truncated"), "invalid_type", msg);
         }
     }

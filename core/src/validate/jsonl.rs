@@ -5,6 +5,7 @@ use std::io::BufRead;
 use serde_json::{Map, Value};
 
 use super::{excerpt, next_line, Sink};
+use crate::error::json_type_name;
 use crate::model::JsonlFlavor;
 use crate::{Location, Result};
 
@@ -109,7 +110,7 @@ fn check_text(value: Option<&Value>, field: &str, at: &dyn Fn(&str) -> Location,
         Some(other) => sink.error(
             at(field),
             "missing_content",
-            format!("content must be a string, found {}", kind(other)),
+            format!("content must be a string, found {}", json_type_name(other)),
         ),
     }
 }
@@ -119,7 +120,7 @@ fn openai(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mu
         sink.error(at(key), "unknown_key", format!("`{key}` is not an OpenAI fine-tuning key"));
     }
     if let Some(m) = example.get("metadata").filter(|m| !m.is_object()) {
-        sink.error(at("metadata"), "invalid_type", format!("metadata is {}", kind(m)));
+        sink.error(at("metadata"), "invalid_type", format!("metadata is {}", json_type_name(m)));
     }
     let Some(messages) = message_list(example, "messages", at, sink) else { return };
     let mut chars = 0u64;
@@ -127,7 +128,7 @@ fn openai(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mu
     for (i, message) in messages.iter().enumerate() {
         let path = |key: &str| format!("messages[{i}].{key}");
         let Value::Object(m) = message else {
-            let msg = format!("a message must be an object, found {}", kind(message));
+            let msg = format!("a message must be an object, found {}", json_type_name(message));
             sink.error(at(&format!("messages[{i}]")), "message_not_object", msg);
             continue;
         };
@@ -191,7 +192,7 @@ fn anthropic(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: 
         sink.error(
             at("system"),
             "invalid_system",
-            format!("system must be a string, found {}", kind(s)),
+            format!("system must be a string, found {}", json_type_name(s)),
         );
     }
     let Some(messages) = message_list(example, "messages", at, sink) else { return };
@@ -199,7 +200,7 @@ fn anthropic(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: 
     for (i, message) in messages.iter().enumerate() {
         let path = |key: &str| format!("messages[{i}].{key}");
         let Value::Object(m) = message else {
-            let msg = format!("a message must be an object, found {}", kind(message));
+            let msg = format!("a message must be an object, found {}", json_type_name(message));
             sink.error(at(&format!("messages[{i}]")), "message_not_object", msg);
             previous = None;
             continue;
@@ -251,7 +252,7 @@ fn sharegpt(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &
     for (i, turn) in turns.iter().enumerate() {
         let path = |key: &str| format!("conversations[{i}].{key}");
         let Value::Object(t) = turn else {
-            let msg = format!("a turn must be an object, found {}", kind(turn));
+            let msg = format!("a turn must be an object, found {}", json_type_name(turn));
             sink.error(at(&format!("conversations[{i}]")), "message_not_object", msg);
             continue;
         };
@@ -286,23 +287,11 @@ pub(super) fn reason(e: &serde_json::Error) -> String {
     }
 }
 
-/// The JSON type of `v`, for messages.
-pub(super) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A short rendering of `v` for messages.
 pub(super) fn short(v: &Value) -> String {
     match v {
         Value::String(s) => format!("`{}`", excerpt(s)),
-        other => kind(other).to_owned(),
+        other => json_type_name(other).to_owned(),
     }
 }
 
