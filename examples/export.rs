@@ -28,7 +28,7 @@ use chrono::Utc;
 use lora_export::audit::file_name_for;
 use lora_export::model::{ExportRequest, Format};
 use lora_export::request::validate_request;
-use lora_export::source::JsonlSource;
+use lora_export::source::BackgroundJsonlSource;
 use lora_export::{ExportBuilder, ExportSummary};
 use serde_json::{json, Value};
 
@@ -143,7 +143,7 @@ fn build_request(args: &Args) -> Result<ExportRequest, Failure> {
 
 fn run(args: Args) -> Result<(), Failure> {
     let request = build_request(&args)?;
-    let input: Box<dyn BufRead> = if args.input == "-" {
+    let input: Box<dyn BufRead + Send> = if args.input == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
         let file = File::open(&args.input).map_err(|e| failed(format!("{}: {e}", args.input)))?;
@@ -162,7 +162,7 @@ fn run(args: Args) -> Result<(), Failure> {
 
 fn export<W: Write>(
     request: ExportRequest,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     out: W,
     sidecar: Option<Box<dyn Write + Send>>,
     strict: bool,
@@ -172,7 +172,7 @@ fn export<W: Write>(
         builder = builder.metadata_sidecar(sidecar);
     }
     let mut writer = builder.from_writer(out).map_err(failed)?;
-    for record in JsonlSource::new(input) {
+    for record in BackgroundJsonlSource::new(input) {
         writer.push(record).map_err(failed)?;
     }
     let (mut out, summary) = writer.finish().map_err(failed)?;
@@ -217,7 +217,7 @@ impl Drop for StagedFile {
 /// the path `name` picks from the summary: a failed export leaves nothing.
 fn export_to_file(
     request: ExportRequest,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     near: &Path,
     strict: bool,
     name: impl FnOnce(&ExportSummary) -> PathBuf,

@@ -3,6 +3,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::content::turn_content;
+use super::json_text;
 use super::{ExportTransformer, TransformerSettings};
 use crate::model::{Conversation, ExportConfig, JsonlFlavor, ReviewAction, Role};
 use crate::{ErrorKind, Result};
@@ -48,48 +49,75 @@ impl JsonlTransformer {
         }
         let system = system_prompt(&self.config, c);
         self.line.clear();
+        let line = &mut self.line;
         match self.config.jsonl_flavor {
             JsonlFlavor::Openai => {
-                let mut all: Vec<Message> = Vec::with_capacity(messages.len() + 1);
-                if let Some(s) = system {
-                    all.push(Message { role: "system", content: s });
+                line.extend_from_slice(b"{\"messages\":");
+                let system = system.map(|s| ("system", s));
+                let rest = messages.iter().map(|(r, c)| (r.as_str(), &**c));
+                write_messages(line, b"role", b"content", system.into_iter().chain(rest));
+                if self.config.include_metadata {
+                    line.extend_from_slice(b",\"metadata\":");
+                    serde_json::to_writer(&mut *line, &Metadata::new(c, &self.config, truncated))?;
                 }
-                all.extend(messages.iter().map(|(r, c)| Message { role: r.as_str(), content: c }));
-                let metadata =
-                    self.config.include_metadata.then(|| Metadata::new(c, &self.config, truncated));
-                serde_json::to_writer(&mut self.line, &OpenaiLine { messages: all, metadata })?;
+                line.push(b'}');
             }
             JsonlFlavor::Anthropic => {
                 let mut rest = &messages[..];
-                let mut system = system.map(str::to_owned);
+                let mut system = system;
                 if let Some(((Role::System, first), tail)) = rest.split_first() {
-                    system = Some(first.to_string());
+                    system = Some(first);
                     rest = tail;
                 }
                 check_alternation(rest)?;
-                let all =
-                    rest.iter().map(|(r, c)| Message { role: r.as_str(), content: c }).collect();
-                serde_json::to_writer(
-                    &mut self.line,
-                    &AnthropicLine { system: system.as_deref(), messages: all },
-                )?;
+                line.push(b'{');
+                if let Some(system) = system {
+                    line.extend_from_slice(b"\"system\":");
+                    json_text::write_str(line, system);
+                    line.push(b',');
+                }
+                line.extend_from_slice(b"\"messages\":");
+                let all = rest.iter().map(|(r, c)| (r.as_str(), &**c));
+                write_messages(line, b"role", b"content", all);
+                line.push(b'}');
             }
             JsonlFlavor::Sharegpt => {
-                let mut all: Vec<ShareGptTurn> = Vec::with_capacity(messages.len() + 1);
-                if let Some(s) = system {
-                    all.push(ShareGptTurn { from: "system", value: s });
-                }
-                all.extend(
-                    messages
-                        .iter()
-                        .map(|(r, c)| ShareGptTurn { from: sharegpt_role(*r), value: c }),
-                );
-                serde_json::to_writer(&mut self.line, &ShareGptLine { conversations: all })?;
+                line.extend_from_slice(b"{\"conversations\":");
+                let system = system.map(|s| ("system", s));
+                let rest = messages.iter().map(|(r, c)| (sharegpt_role(*r), &**c));
+                write_messages(line, b"from", b"value", system.into_iter().chain(rest));
+                line.push(b'}');
             }
         }
         self.line.push(b'\n');
         Ok(())
     }
+}
+
+/// Appends `[{"<who>":"…","<what>":"…"},…]`, the texts escaped by
+/// [`json_text::write_str`] (the bulk of every line).
+fn write_messages<'a>(
+    line: &mut Vec<u8>,
+    who: &[u8],
+    what: &[u8],
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    line.push(b'[');
+    for (i, (speaker, text)) in items.enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        line.extend_from_slice(b"{\"");
+        line.extend_from_slice(who);
+        line.extend_from_slice(b"\":");
+        json_text::write_str(line, speaker);
+        line.extend_from_slice(b",\"");
+        line.extend_from_slice(what);
+        line.extend_from_slice(b"\":");
+        json_text::write_str(line, text);
+        line.push(b'}');
+    }
+    line.push(b']');
 }
 
 /// The configured system prompt, unless the conversation opens with its own.
@@ -179,37 +207,6 @@ impl ExportTransformer for JsonlTransformer {
         sidecar.write_all(&self.line)?;
         Ok(())
     }
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'a str,
-    content: &'a str,
-}
-
-#[derive(Serialize)]
-struct OpenaiLine<'a> {
-    messages: Vec<Message<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<Metadata<'a>>,
-}
-
-#[derive(Serialize)]
-struct AnthropicLine<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    system: Option<&'a str>,
-    messages: Vec<Message<'a>>,
-}
-
-#[derive(Serialize)]
-struct ShareGptTurn<'a> {
-    from: &'a str,
-    value: &'a str,
-}
-
-#[derive(Serialize)]
-struct ShareGptLine<'a> {
-    conversations: Vec<ShareGptTurn<'a>>,
 }
 
 /// Per-line metadata of the JSONL formats: the same keys with the same types

@@ -11,6 +11,7 @@
 mod content;
 mod csv;
 mod json;
+mod json_text;
 mod jsonl;
 mod markdown;
 mod registry;

@@ -5,12 +5,16 @@
 //! as an `Err(SkippedRecord)` naming where it was and why, which the export
 //! lists in its summary.
 
+mod background;
+
 use std::io::BufRead;
 
 use serde_json::Value;
 
 use crate::model::Conversation;
 use crate::{Location, SkippedRecord};
+
+pub use self::background::BackgroundJsonlSource;
 
 /// One input record: a conversation, or why it was refused.
 pub type Record = std::result::Result<Conversation, SkippedRecord>;
@@ -43,10 +47,11 @@ impl<R: BufRead> JsonlSource<R> {
     }
 }
 
-impl<R: BufRead> Iterator for JsonlSource<R> {
-    type Item = Record;
-
-    fn next(&mut self) -> Option<Record> {
+impl<R: BufRead> JsonlSource<R> {
+    /// The next record and the number of input bytes it took (its line,
+    /// and any blank lines before it).
+    fn next_sized(&mut self) -> Option<(Record, usize)> {
+        let mut size = 0;
         loop {
             if self.failed {
                 return None;
@@ -55,22 +60,27 @@ impl<R: BufRead> Iterator for JsonlSource<R> {
             self.line += 1;
             match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
-                Ok(_) => {}
+                Ok(n) => size += n,
                 Err(e) => {
                     self.failed = true;
-                    return Some(Err(skipped(
-                        Location::line(self.line),
-                        None,
-                        format!("read error: {e}"),
-                    )));
+                    let reason = format!("read error: {e}");
+                    return Some((Err(skipped(Location::line(self.line), None, reason)), size));
                 }
             }
             let text = trim_line(&self.buf);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(parse_line(text, Location::line(self.line)));
+            return Some((parse_line(text, Location::line(self.line)), size));
         }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlSource<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        self.next_sized().map(|(record, _)| record)
     }
 }
 
@@ -81,11 +91,18 @@ fn trim_line(buf: &[u8]) -> &[u8] {
 }
 
 fn parse_line(text: &[u8], location: Location) -> Record {
-    match serde_json::from_slice::<Conversation>(text) {
+    let text = match simdutf8::compat::from_utf8(text) {
+        Ok(text) => text,
+        Err(e) => {
+            let reason = format!("not valid JSON: invalid UTF-8 at byte {}", e.valid_up_to() + 1);
+            return Err(skipped(location, None, reason));
+        }
+    };
+    match serde_json::from_str::<Conversation>(text) {
         Ok(c) => check(c, location),
         Err(e) => {
             let id =
-                serde_json::from_slice::<Value>(text).ok().as_ref().and_then(conversation_id_of);
+                serde_json::from_str::<Value>(text).ok().as_ref().and_then(conversation_id_of);
             let reason = if e.is_syntax() || e.is_eof() {
                 format!("not valid JSON: {e}")
             } else {
