@@ -287,7 +287,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let s = rest?;
-        match s.find(['\r', '\n']) {
+        match memchr::memchr2(b'\r', b'\n', s.as_bytes()) {
             None => {
                 rest = None;
                 Some(s)
@@ -381,13 +381,18 @@ fn closing_fence(line: &str, ch: char, len: usize) -> Option<&str> {
 /// `line` with `<` as `&lt;` and each `&` that starts a character reference
 /// as `&amp;`.
 fn push_escaped(buf: &mut String, line: &str) {
-    for (i, ch) in line.char_indices() {
-        match ch {
-            '<' => buf.push_str("&lt;"),
-            '&' if starts_reference(&line[i + 1..]) => buf.push_str("&amp;"),
-            _ => buf.push(ch),
-        }
+    let mut rest = line;
+    while let Some(i) = memchr::memchr2(b'<', b'&', rest.as_bytes()) {
+        buf.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        buf.push_str(match rest.as_bytes()[i] {
+            b'<' => "&lt;",
+            _ if starts_reference(after) => "&amp;",
+            _ => "&",
+        });
+        rest = after;
     }
+    buf.push_str(rest);
 }
 
 /// Whether the text after an `&` would make a character reference: letters,

@@ -1,30 +1,43 @@
-//! Canonical JSONL parsed on a thread of its own, so that reading and
-//! parsing (one core) overlap with formatting, hashing and writing (the
-//! caller's core).
+//! Canonical JSONL parsed on threads of their own, so that reading and
+//! parsing overlap with formatting, hashing and writing on the caller's
+//! thread.
 
 use std::io::BufRead;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::{JsonlSource, Record};
+use super::{skipped, JsonlSource, Record};
+use crate::Location;
 
-/// Input bytes parsed into one batch before it is handed over.
+/// Input bytes (whole lines) in one batch.
 const BATCH_BYTES: usize = 512 * 1024;
 
-/// Batches parsed ahead of the consumer at most. Memory stays bounded by
-/// about `(QUEUED_BATCHES + 2) × BATCH_BYTES` of conversations (plus one
-/// line, however long) whatever the input's size.
-const QUEUED_BATCHES: usize = 4;
+/// Threads parsing batches side by side.
+const PARSERS: usize = 2;
 
-/// [`JsonlSource`] on a background thread: the same records, in the same
-/// order, with the same line numbers, but parsed while the caller exports
-/// the previous ones.
+/// Batches waiting in each queue at most (raw ones before each parser,
+/// parsed ones after it), so memory does not grow with the input.
+const QUEUED_BATCHES: usize = 2;
+
+/// Whole lines of input, numbered from `first_line`, and the read error
+/// that ended the input after them, if any.
+struct RawBatch {
+    first_line: u64,
+    bytes: Vec<u8>,
+    read_error: Option<std::io::Error>,
+}
+
+/// [`JsonlSource`] on background threads: the same records, in the same
+/// order, with the same line numbers, but read and parsed while the caller
+/// exports the previous ones.
 ///
-/// Parsing runs about 512 KiB of input ahead in batches, at most four
-/// batches queued, so memory does not grow with the input. Dropping the
-/// source stops the thread after its current batch. A panic on the parsing
-/// thread is resumed on the caller's thread when the records run out, so an
-/// export can never end early without notice.
+/// One thread reads whole lines in batches of about 512 KiB and deals them
+/// out in turn to two parsing threads; the records come back in input
+/// order. Every queue holds at most two batches, so memory stays at a few
+/// MiB (plus the longest line) whatever the size of the input. Dropping the
+/// source stops the threads after their current batch. A panic on one of
+/// them is resumed on the caller's thread when the records run out, so an
+/// export never ends early without notice.
 ///
 /// ```
 /// use lora_export::source::{BackgroundJsonlSource, JsonlSource};
@@ -35,40 +48,88 @@ const QUEUED_BATCHES: usize = 4;
 /// ```
 #[derive(Debug)]
 pub struct BackgroundJsonlSource {
-    batches: Option<Receiver<Vec<Record>>>,
+    parsed: Vec<Receiver<Vec<Record>>>,
+    turn: usize,
     current: std::vec::IntoIter<Record>,
-    parser: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl BackgroundJsonlSource {
-    /// Starts parsing `reader` on a new thread.
+    /// Starts reading and parsing `reader` on new threads.
     pub fn new<R: BufRead + Send + 'static>(reader: R) -> Self {
-        let (sender, batches) = sync_channel(QUEUED_BATCHES);
-        let parser = std::thread::Builder::new()
-            .name("lora-export-parse".into())
-            .spawn(move || {
-                let mut source = JsonlSource::new(reader);
-                let mut batch = Vec::new();
-                let mut bytes = 0;
-                while let Some((record, size)) = source.next_sized() {
-                    batch.push(record);
-                    bytes += size;
-                    if bytes >= BATCH_BYTES {
-                        if sender.send(std::mem::take(&mut batch)).is_err() {
-                            return;
-                        }
-                        bytes = 0;
-                    }
+        let mut raw_senders = Vec::with_capacity(PARSERS);
+        let mut parsed = Vec::with_capacity(PARSERS);
+        let mut threads = Vec::with_capacity(PARSERS + 1);
+        for _ in 0..PARSERS {
+            let (raw_sender, raw) = sync_channel::<RawBatch>(QUEUED_BATCHES);
+            let (parsed_sender, parsed_receiver) = sync_channel(QUEUED_BATCHES);
+            raw_senders.push(raw_sender);
+            parsed.push(parsed_receiver);
+            threads.push(spawn("lora-export-parse", move || parse_batches(&raw, &parsed_sender)));
+        }
+        threads.push(spawn("lora-export-read", move || read_batches(reader, &raw_senders)));
+        BackgroundJsonlSource { parsed, turn: 0, current: Vec::new().into_iter(), threads }
+    }
+
+    /// Joins the threads, resuming the first panic among them.
+    fn join(&mut self) {
+        self.parsed.clear();
+        let mut panic = None;
+        for thread in self.threads.drain(..) {
+            if let Err(payload) = thread.join() {
+                panic.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
+        }
+    }
+}
+
+fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(work)
+        .expect("the operating system starts a thread")
+}
+
+/// Reads whole lines into batches and deals them out to the parsers in
+/// turn, until the input ends, fails, or nobody listens any more.
+fn read_batches(mut reader: impl BufRead, parsers: &[SyncSender<RawBatch>]) {
+    let mut first_line = 1;
+    for turn in (0..parsers.len()).cycle() {
+        let mut batch = RawBatch { first_line, bytes: Vec::new(), read_error: None };
+        while batch.bytes.len() < BATCH_BYTES {
+            match reader.read_until(b'\n', &mut batch.bytes) {
+                Ok(0) => break,
+                Ok(_) => first_line += 1,
+                Err(e) => {
+                    batch.read_error = Some(e);
+                    break;
                 }
-                if !batch.is_empty() {
-                    let _ = sender.send(batch);
-                }
-            })
-            .expect("the operating system starts a thread");
-        BackgroundJsonlSource {
-            batches: Some(batches),
-            current: Vec::new().into_iter(),
-            parser: Some(parser),
+            }
+        }
+        let last = batch.bytes.len() < BATCH_BYTES;
+        if (batch.bytes.is_empty() && batch.read_error.is_none())
+            || parsers[turn].send(batch).is_err()
+            || last
+        {
+            return;
+        }
+    }
+}
+
+/// Parses each batch it is given into records, in order.
+fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Vec<Record>>) {
+    for batch in raw {
+        let mut source = JsonlSource::after_line(&batch.bytes[..], batch.first_line - 1);
+        let mut records: Vec<Record> = source.by_ref().collect();
+        if let Some(e) = batch.read_error {
+            let line = source.line;
+            records.push(Err(skipped(Location::line(line), None, format!("read error: {e}"))));
+        }
+        if parsed.send(records).is_err() {
+            return;
         }
     }
 }
@@ -81,13 +142,16 @@ impl Iterator for BackgroundJsonlSource {
             if let Some(record) = self.current.next() {
                 return Some(record);
             }
-            match self.batches.as_ref()?.recv() {
-                Ok(batch) => self.current = batch.into_iter(),
+            let Some(parser) = self.parsed.get(self.turn) else {
+                return None;
+            };
+            match parser.recv() {
+                Ok(batch) => {
+                    self.current = batch.into_iter();
+                    self.turn = (self.turn + 1) % self.parsed.len();
+                }
                 Err(_) => {
-                    self.batches = None;
-                    if let Some(Err(panic)) = self.parser.take().map(JoinHandle::join) {
-                        std::panic::resume_unwind(panic);
-                    }
+                    self.join();
                     return None;
                 }
             }
@@ -97,9 +161,9 @@ impl Iterator for BackgroundJsonlSource {
 
 impl Drop for BackgroundJsonlSource {
     fn drop(&mut self) {
-        self.batches = None;
-        if let Some(parser) = self.parser.take() {
-            let _ = parser.join();
+        self.parsed.clear();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }
@@ -122,19 +186,53 @@ mod tests {
     }
 
     #[test]
-    fn gives_the_same_records_as_the_plain_source_across_many_batches() {
+    fn gives_the_same_records_and_lines_as_the_plain_source_across_many_batches() {
         let text = lines(8_000);
-        assert!(text.len() > 3 * QUEUED_BATCHES * BATCH_BYTES);
+        assert!(text.len() > 4 * PARSERS * BATCH_BYTES);
         let here: Vec<_> = JsonlSource::new(text.as_bytes()).collect();
         let there: Vec<_> = BackgroundJsonlSource::new(std::io::Cursor::new(text)).collect();
         assert_eq!(here, there);
     }
 
     #[test]
-    fn dropping_early_stops_the_parser() {
+    fn a_last_line_without_newline_and_an_empty_input_are_read() {
+        for text in ["", "\n", "{\"conversation_id\":\"c1\"}", "[]\n{}"] {
+            let here: Vec<_> = JsonlSource::new(text.as_bytes()).collect();
+            let there: Vec<_> = BackgroundJsonlSource::new(std::io::Cursor::new(text)).collect();
+            assert_eq!(here, there, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn dropping_early_stops_the_threads() {
         let mut source = BackgroundJsonlSource::new(std::io::Cursor::new(lines(20_000)));
         assert!(source.next().is_some());
         drop(source);
+    }
+
+    /// Gives `good` bytes, then fails.
+    struct Failing {
+        good: std::io::Cursor<String>,
+    }
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.good.read(buf)? {
+                0 => Err(std::io::Error::other("disk on fire")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_is_the_last_record_after_everything_read_before_it() {
+        let text = lines(3_000);
+        let good = JsonlSource::new(text.as_bytes()).count();
+        let failing = std::io::BufReader::new(Failing { good: std::io::Cursor::new(text) });
+        let records: Vec<_> = BackgroundJsonlSource::new(failing).collect();
+        assert_eq!(records.len(), good + 1);
+        let last = records.last().unwrap().as_ref().unwrap_err();
+        assert!(last.reason.contains("disk on fire"), "{}", last.reason);
     }
 
     struct Exploding;
@@ -146,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_while_parsing_reaches_the_consumer() {
+    fn a_panic_on_a_background_thread_reaches_the_consumer() {
         let source = BackgroundJsonlSource::new(std::io::BufReader::new(Exploding));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.count()));
         assert!(outcome.is_err());

@@ -43,7 +43,12 @@ pub struct JsonlSource<R> {
 impl<R: BufRead> JsonlSource<R> {
     /// Reads from `reader`.
     pub fn new(reader: R) -> Self {
-        JsonlSource { reader, line: 0, buf: Vec::with_capacity(8 * 1024), failed: false }
+        JsonlSource::after_line(reader, 0)
+    }
+
+    /// Reads from `reader`, whose first line is line `line + 1` of the input.
+    fn after_line(reader: R, line: u64) -> Self {
+        JsonlSource { reader, line, buf: Vec::with_capacity(8 * 1024), failed: false }
     }
 }
 
