@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 README = ROOT / "benches" / "README.md"
 SECTION_TITLE = "## Comparison with the tools users would pick instead"
+TIME = "/usr/bin/time"
 SEED = 7
 MILLION = 1_000_000
 FORMATS = ["jsonl", "csv", "json", "markdown"]
@@ -74,6 +75,8 @@ class ToolFailed(Exception):
 
 def main():
     args = parse_args()
+    if not Path(TIME).exists():
+        sys.exit(f"run.py needs GNU time at {TIME} (Debian, Ubuntu: apt-get install time)")
     binaries, compare_dir = build()
     if args.million:
         run_million(binaries, compare_dir)
@@ -194,7 +197,7 @@ def measure_once(command, output):
         output.unlink(missing_ok=True)
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         proc = subprocess.run(
-            ["/usr/bin/time", "-v", "-o", report.name, *map(str, command)],
+            [TIME, "-v", "-o", report.name, *map(str, command)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         text = report.read()
@@ -350,8 +353,9 @@ def machine(python=None):
 
 def versions(python):
     """rustc's version, and with the venv's python the alternatives' too."""
-    def out(*command, cwd=None):
-        return subprocess.run(command, capture_output=True, text=True, cwd=cwd).stdout.strip()
+
+    def out(*command):
+        return subprocess.run(command, capture_output=True, text=True).stdout.strip()
 
     parts = [out("rustc", "--version")]
     if python is not None:
