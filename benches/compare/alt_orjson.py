@@ -1,0 +1,45 @@
+"""The export as a short Python script with orjson, streaming one
+conversation at a time (JSONL only).
+
+    python3 alt_orjson.py jsonl INPUT OUTPUT
+"""
+
+import argparse
+
+import orjson
+
+
+def export_jsonl(src, dst):
+    for line in src:
+        c = orjson.loads(line)
+        if c["status"] != "approved":
+            continue
+        record = {
+            "messages": [{"role": t["role"], "content": t["content"]} for t in c["turns"]],
+            "metadata": {
+                "conversation_id": c["conversation_id"],
+                "title": c["title"],
+                "tier": c["tier"],
+                "quality_score": c["qualityScore"],
+                "created_at": c["createdAt"],
+                "updated_at": c["updatedAt"],
+                "persona": c.get("persona") or "",
+                "emotion": c.get("emotion") or "",
+                "topic": c.get("topic") or "",
+            },
+        }
+        dst.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("format", choices=["jsonl"])
+    parser.add_argument("input")
+    parser.add_argument("output")
+    args = parser.parse_args()
+    with open(args.input, "rb") as src, open(args.output, "wb") as dst:
+        export_jsonl(src, dst)
+
+
+if __name__ == "__main__":
+    main()

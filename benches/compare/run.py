@@ -1,0 +1,495 @@
+"""The comparison with the tools users would pick instead, in one command.
+
+    python3 benches/compare/run.py [--count 50000] [--runs 5] [--formats jsonl,csv,json,markdown]
+    python3 benches/compare/run.py --million
+
+Builds our exporter and the dataset generator, generates the dataset into
+<target>/compare/ if it is missing, installs the alternatives (a venv from
+requirements.txt, npm ci for Node), then runs every (tool, format) one at a
+time: one warm-up and --runs measured runs under /usr/bin/time -v, the
+output deleted before each. It checks every alternative's output against
+ours with equivalence.py and rewrites the results in benches/README.md
+between <!-- compare:begin --> and <!-- compare:end -->.
+
+--million measures only our exporter, once per format, at 1,000,000
+conversations (an ~8 GB dataset, generated for it and deleted afterwards),
+and rewrites its own block of the same README section.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+README = ROOT / "benches" / "README.md"
+SECTION_TITLE = "## Comparison with the tools users would pick instead"
+TIME = "/usr/bin/time"
+SEED = 7
+MILLION = 1_000_000
+FORMATS = ["jsonl", "csv", "json", "markdown"]
+# `RangeError: …`, `polars.exceptions.ComputeError: …`, `FATAL ERROR: …`, `error: …`
+ERROR_LINE = re.compile(r"[\w.]*(Error|Exception)\b|FATAL ERROR|error:")
+FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "json": "JSON", "markdown": "Markdown"}
+
+
+@dataclass
+class Tool:
+    key: str
+    label: str
+    formats: tuple
+    command: Callable[[str, Path, Path], list]
+
+
+@dataclass
+class Measured:
+    wall: float
+    rss_kib: int
+
+
+@dataclass
+class Cell:
+    """One (tool, format): its medians, or why it failed, and for an
+    alternative what the equivalence check said."""
+
+    measured: Optional[Measured] = None
+    failure: Optional[str] = None
+    equivalence: Optional[str] = None
+    equivalent: Optional[bool] = None
+
+
+class ToolFailed(Exception):
+    pass
+
+
+def main():
+    args = parse_args()
+    if not Path(TIME).exists():
+        sys.exit(f"run.py needs GNU time at {TIME} (Debian, Ubuntu: apt-get install time)")
+    binaries, compare_dir = build()
+    if args.million:
+        run_million(binaries, compare_dir)
+    else:
+        run_comparison(args, binaries, compare_dir)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=50_000, help="conversations in the dataset")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs after the warm-up")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated")
+    parser.add_argument(
+        "--million",
+        action="store_true",
+        help="only our exporter's wall time and peak RSS at 1,000,000 conversations",
+    )
+    args = parser.parse_args()
+    args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    unknown = sorted(set(args.formats) - set(FORMATS))
+    if unknown or not args.formats:
+        parser.error(f"--formats takes some of {','.join(FORMATS)}")
+    if args.count < 1 or args.runs < 1:
+        parser.error("--count and --runs must be at least 1")
+    return args
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# Setup ---------------------------------------------------------------------
+
+
+def build():
+    """Builds export and bench_dataset; returns their folder and the
+    comparison's working folder, both under the target directory cargo uses."""
+    log("building export and bench_dataset (release)")
+    cargo = ["cargo", "build", "--release", "--example", "export", "--example", "bench_dataset"]
+    subprocess.run(cargo, cwd=ROOT, check=True, stdout=sys.stderr)
+    metadata = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    target = Path(json.loads(metadata.stdout)["target_directory"])
+    compare_dir = target / "compare"
+    compare_dir.mkdir(parents=True, exist_ok=True)
+    return target / "release" / "examples", compare_dir
+
+
+def dataset(binaries, compare_dir, count):
+    path = compare_dir / f"dataset-{count}-seed{SEED}.jsonl"
+    if not path.exists():
+        log(f"generating {count:,} conversations into {path}")
+        partial = path.with_suffix(".partial")
+        subprocess.run(
+            [binaries / "bench_dataset", "--count", str(count), "--seed", str(SEED),
+             "--output", partial],
+            check=True, stdout=sys.stderr,
+        )
+        partial.rename(path)
+    return path
+
+
+def python_venv(compare_dir):
+    venv = compare_dir / "venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        log(f"creating {venv}")
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    log("installing benches/compare/requirements.txt")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-r", HERE / "requirements.txt"],
+        check=True, stdout=sys.stderr,
+    )
+    return python
+
+
+def node_modules():
+    log("installing benches/compare/package.json (npm ci)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True,
+                   stdout=sys.stderr)
+
+
+def our_exporter(binaries):
+    def command(fmt, src, dst):
+        return [binaries / "export", "--input", src, "--format", fmt, "--output", dst]
+
+    return Tool("ours", "lora-export (ours)", tuple(FORMATS), command)
+
+
+def tools(binaries, python):
+    """Ours first (the reference), then the alternatives."""
+
+    def script(name):
+        interpreter = "node" if name.endswith(".mjs") else python
+        return lambda fmt, src, dst: [interpreter, HERE / name, fmt, src, dst]
+
+    return [
+        our_exporter(binaries),
+        Tool("node", "the seeds' design in Node (JSON.stringify per conversation + join; "
+             "csv-stringify)", ("jsonl", "csv"), script("alt_node.mjs")),
+        Tool("stdlib", "Python json / csv, streaming", ("jsonl", "csv"), script("alt_stdlib.py")),
+        Tool("orjson", "orjson, streaming", ("jsonl",), script("alt_orjson.py")),
+        Tool("polars", "polars (in memory, every core)", ("jsonl", "csv"),
+             script("alt_polars.py")),
+        Tool("pandas", "pandas (in memory)", ("csv",), script("alt_pandas.py")),
+    ]
+
+
+# Measuring -----------------------------------------------------------------
+
+
+def measure_once(command, output):
+    """One run under /usr/bin/time -v; raises ToolFailed when it fails."""
+    if output is not None:
+        output.unlink(missing_ok=True)
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        proc = subprocess.run(
+            [TIME, "-v", "-o", report.name, *map(str, command)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        text = report.read()
+    if proc.returncode != 0:
+        raise ToolFailed(failure_reason(proc.stderr.decode("utf-8", "replace"), text))
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)
+    return Measured(wall=seconds(wall), rss_kib=int(rss))
+
+
+def seconds(clock):
+    """`1:02:03.45` or `2:03.45` as seconds."""
+    total = 0.0
+    for part in clock.split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+def failure_reason(stderr, time_report):
+    """The line that says why: the first that names an error, else the last
+    one the tool printed, else how it ended."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if ERROR_LINE.match(line)]
+    ended = re.search(r"Command (terminated by signal \d+|exited with non-zero status \d+)",
+                      time_report)
+    if errors:
+        reason = errors[0]
+    elif lines:
+        reason = lines[-1]
+    else:
+        reason = ended.group(1) if ended else "no reason given"
+    return reason if len(reason) <= 120 else reason[:117] + "…"
+
+
+def measure(label, command, output, runs):
+    """One warm-up, then `runs` measured runs; the medians, or the failure."""
+    try:
+        measure_once(command, output)
+        samples = [measure_once(command, output) for _ in range(runs)]
+    except ToolFailed as e:
+        log(f"  {label}: failed: {e}")
+        return Cell(failure=str(e))
+    result = Measured(
+        wall=statistics.median(s.wall for s in samples),
+        rss_kib=int(statistics.median(s.rss_kib for s in samples)),
+    )
+    walls = " ".join(f"{s.wall:.2f}" for s in samples)
+    log(f"  {label}: {result.wall:.2f} s, {mib(result.rss_kib)} (runs: {walls})")
+    return Cell(measured=result)
+
+
+def check_equivalence(cell, fmt, ours, theirs):
+    """Runs equivalence.py; an alternative whose output differs keeps its
+    row, marked. A passing output is deleted to save disk space."""
+    proc = subprocess.run(
+        [sys.executable, HERE / "equivalence.py", fmt, ours, theirs],
+        capture_output=True, text=True,
+    )
+    cell.equivalent = proc.returncode == 0
+    cell.equivalence = (proc.stdout or proc.stderr).strip().splitlines()[-1]
+    log(f"    equivalence: {cell.equivalence}")
+    if cell.equivalent:
+        theirs.unlink()
+
+
+def output_path(out_dir, tool, fmt):
+    extension = "md" if fmt == "markdown" else fmt
+    return out_dir / f"{tool}.{extension}"
+
+
+def run_comparison(args, binaries, compare_dir):
+    data = dataset(binaries, compare_dir, args.count)
+    python = python_venv(compare_dir)
+    node_modules()
+    out_dir = compare_dir / "out"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir()
+    started = datetime.now(timezone.utc)
+    load = os.getloadavg()[0]
+    table = {}
+    all_tools = tools(binaries, python)
+    ours = all_tools[0]
+    log(f"measuring: one warm-up and {args.runs} runs each, one at a time")
+    for tool in all_tools:
+        for fmt in (f for f in args.formats if f in tool.formats):
+            dst = output_path(out_dir, tool.key, fmt)
+            cell = measure(f"{tool.key} {fmt}", tool.command(fmt, data, dst), dst, args.runs)
+            if tool is not ours and cell.measured:
+                reference = table.get((ours.key, fmt))
+                if reference and reference.measured:
+                    check_equivalence(cell, fmt, output_path(out_dir, ours.key, fmt), dst)
+                else:
+                    cell.equivalence = "our export failed"
+            table[(tool.key, fmt)] = cell
+    floor = measure("cat (I/O floor)", ["cat", data], None, args.runs)
+    command = (f"python3 benches/compare/run.py --count {args.count} --runs {args.runs} "
+               f"--formats {','.join(args.formats)}")
+    report = render_comparison(
+        command=command, started=started, load=load, python=python, data=data,
+        count=args.count, runs=args.runs, formats=args.formats, tools=all_tools,
+        table=table, floor=floor,
+    )
+    write_block("compare", report)
+    print(report)
+
+
+def run_million(binaries, compare_dir):
+    data = dataset(binaries, compare_dir, MILLION)
+    out_dir = compare_dir / "out"
+    out_dir.mkdir(exist_ok=True)
+    started = datetime.now(timezone.utc)
+    load = os.getloadavg()[0]
+    ours = our_exporter(binaries)
+    rows = {}
+    try:
+        size = data.stat().st_size
+        log(f"measuring our exporter at {MILLION:,} conversations, one run per format")
+        for fmt in FORMATS:
+            dst = output_path(out_dir, "million", fmt)
+            try:
+                rows[fmt] = measure_once(ours.command(fmt, data, dst), dst)
+                log(f"  {fmt}: {rows[fmt].wall:.2f} s, {mib(rows[fmt].rss_kib)}")
+            except ToolFailed as e:
+                rows[fmt] = f"failed: {e}"
+                log(f"  {fmt}: failed: {e}")
+            finally:
+                dst.unlink(missing_ok=True)
+    finally:
+        data.unlink()
+    report = render_million(started=started, load=load, size=size, rows=rows)
+    write_block("compare-million", report)
+    print(report)
+
+
+# The README ----------------------------------------------------------------
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB" if kib < 1024 * 1024 else f"{kib / 1024 / 1024:.2f} GiB"
+
+
+def machine(python=None):
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    os_name = re.search(r'PRETTY_NAME="([^"]+)"', Path("/etc/os-release").read_text()).group(1)
+    return (f"{cpu}, {os.cpu_count()} cores, {mem_kib / 1024 / 1024:.1f} GiB of memory, "
+            f"{os_name}, Linux {platform.release()}; {versions(python)}")
+
+
+def versions(python):
+    """rustc's version, and with the venv's python the alternatives' too."""
+
+    def out(*command):
+        return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+
+    parts = [out("rustc", "--version")]
+    if python is not None:
+        libraries = out(python, "-c", "import importlib.metadata as m; print(', '.join("
+                        "f'{p} {m.version(p)}' for p in ('orjson', 'polars', 'pandas')))")
+        stringify = json.loads((HERE / "node_modules/csv-stringify/package.json").read_text())
+        parts += [f"{out(python, '--version')} ({libraries})",
+                  f"Node {out('node', '--version')} (csv-stringify {stringify['version']})"]
+    return ", ".join(parts)
+
+
+def provenance(command, started, load, python=None):
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return [
+        f"Measured by `{command}` on {started:%Y-%m-%d %H:%M} UTC, at commit {commit}"
+        + (" with uncommitted changes." if dirty else "."),
+        "",
+        f"- Machine: {machine(python)}.",
+        f"- Load average (1 min) when the run started: {load:.2f}.",
+    ]
+
+
+def cells(values):
+    return " / ".join(values)
+
+
+def speed(size, wall):
+    """MB/s of input; a dash when the run was too short to time."""
+    return f"{size / 1e6 / wall:,.0f}" if wall else "—"
+
+
+def cell_figures(cell, reference, size):
+    """Wall time, peak RSS, MB/s and ratio vs ours of one (tool, format)."""
+    if cell is None:
+        return "—", "—", "—", "—"
+    if cell.failure:
+        return f"failed: {cell.failure.replace('|', '/')}", "—", "—", "—"
+    m = cell.measured
+    ours = reference.measured.wall if reference and reference.measured else 0
+    ratio = f"{m.wall / ours:.1f}×" if ours else "—"
+    return f"{m.wall:.2f} s", mib(m.rss_kib), speed(size, m.wall), ratio
+
+
+def render_comparison(*, command, started, load, python, data, count, runs, formats, tools,
+                      table, floor):
+    size = data.stat().st_size
+    names = [FORMAT_NAMES[f] for f in formats]
+    lines = provenance(command, started, load, python) + [
+        f"- Dataset: {count:,} conversations, {size:,} bytes of canonical JSONL "
+        f"(`bench_dataset --count {count} --seed {SEED}`).",
+        f"- Each figure is the median of {runs} run(s) after one warm-up, whole process, "
+        "file → file, one tool at a time; wall time and peak RSS from `/usr/bin/time -v`. "
+        "MB/s is of input (10^6 bytes); the ratio is the tool's wall time divided by ours.",
+        "",
+        "| tool | " + " | ".join(f"{n} wall" for n in names)
+        + f" | peak RSS ({cells(names)}) | MB/s of input ({cells(names)})"
+        + f" | ratio vs ours ({cells(names)}) | same records as ours |",
+        "|---" * (len(formats) + 5) + "|",
+    ]
+    notes = []
+    for tool in tools:
+        figures, checks = [], []
+        for fmt in formats:
+            cell = table.get((tool.key, fmt))
+            figures.append(cell_figures(cell, table.get(("ours", fmt)), size))
+            if cell and cell.equivalence is not None:
+                if cell.equivalent is None:
+                    mark = f"not checked ({cell.equivalence})"
+                elif cell.equivalent:
+                    mark = "yes"
+                else:
+                    notes.append(f"{tool.label}, {FORMAT_NAMES[fmt]}: {cell.equivalence}")
+                    mark = f"**NO** (note {len(notes)})"
+                checks.append(f"{FORMAT_NAMES[fmt]} {mark}")
+        walls, rss, speeds, ratios = zip(*figures, strict=True)
+        same = "(reference)" if tool.key == "ours" else ", ".join(checks) or "—"
+        lines.append(f"| {tool.label} | " + " | ".join(walls)
+                     + f" | {cells(rss)} | {cells(speeds)} | {cells(ratios)} | {same} |")
+    lines.append("")
+    if floor.measured:
+        m = floor.measured
+        lines.append(f"I/O floor: `cat` of the dataset to /dev/null took {m.wall:.2f} s "
+                     f"({speed(size, m.wall)} MB/s), peak RSS {mib(m.rss_kib)}.")
+    else:
+        lines.append(f"I/O floor: `cat` of the dataset failed: {floor.failure}.")
+    for i, note in enumerate(notes, start=1):
+        lines += ["", f"Note {i}: {note}"]
+    return "\n".join(lines)
+
+
+def render_million(*, started, load, size, rows):
+    lines = provenance("python3 benches/compare/run.py --million", started, load) + [
+        f"- Dataset: {MILLION:,} conversations, {size:,} bytes of canonical JSONL "
+        f"(`bench_dataset --count {MILLION} --seed {SEED}`), deleted afterwards.",
+        "- Our exporter only, one run per format, file → file; wall time and peak RSS from "
+        "`/usr/bin/time -v`.",
+        "",
+        f"| our exporter at {MILLION:,} conversations | wall | MB/s of input | peak RSS |",
+        "|---|---|---|---|",
+    ]
+    for fmt, m in rows.items():
+        if isinstance(m, Measured):
+            lines.append(f"| {FORMAT_NAMES[fmt]} | {m.wall:.2f} s | {speed(size, m.wall)} "
+                         f"| {mib(m.rss_kib)} |")
+        else:
+            lines.append(f"| {FORMAT_NAMES[fmt]} | {m.replace('|', '/')} | — | — |")
+    return "\n".join(lines)
+
+
+def write_block(name, body):
+    """Replaces the text between <!-- name:begin --> and <!-- name:end --> in
+    benches/README.md; creates the section, and the markers at its end, if
+    absent."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    text = README.read_text()
+    if SECTION_TITLE not in text:
+        text = text.rstrip("\n") + (
+            f"\n\n{SECTION_TITLE}\n\n"
+            "Written by `benches/compare/run.py` (see `benches/compare/README.md`); each run "
+            "replaces what is between its markers.\n"
+        )
+    if begin not in text:
+        start = text.index(SECTION_TITLE) + len(SECTION_TITLE)
+        next_section = text.find("\n## ", start)
+        section_end = len(text) if next_section < 0 else next_section
+        text = (text[:section_end].rstrip("\n") + f"\n\n{begin}\n{end}\n"
+                + text[section_end:])
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    README.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+if __name__ == "__main__":
+    main()
