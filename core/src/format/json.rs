@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::content::turn_content;
+use super::json_text;
 use super::{ExportTransformer, TransformerSettings};
 use crate::model::{Conversation, ExportConfig, ReviewAction};
 use crate::Result;
@@ -76,31 +77,41 @@ impl ExportTransformer for JsonTransformer {
     }
 
     fn write_conversation(&mut self, out: &mut dyn Write, c: &Conversation) -> Result<()> {
-        let full = self.config.include_full_content;
-        let turns = c
-            .turns
-            .iter()
-            .map(|t| {
-                let (content, cut) = turn_content(&t.content, full);
-                Turn {
-                    role: t.role.as_str(),
-                    content,
-                    token_count: t.token_count,
-                    truncated: cut.then_some(true),
-                }
-            })
-            .collect();
-        let item = Item {
-            conversation_id: &c.conversation_id,
-            title: &c.title,
-            status: c.status.as_str(),
-            tier: c.tier.as_str(),
-            turns,
-            metadata: self.config.include_metadata.then(|| Metadata::new(c, &self.config)),
-        };
-        self.buf.clear();
-        self.buf.extend_from_slice(if self.count == 0 { b"\n    " } else { b",\n    " });
-        pretty_into(&mut self.buf, &item, "    ")?;
+        let buf = &mut self.buf;
+        buf.clear();
+        buf.extend_from_slice(if self.count == 0 { b"\n    {" } else { b",\n    {" });
+        for (key, value) in [
+            ("conversation_id", c.conversation_id.as_str()),
+            ("title", &c.title),
+            ("status", c.status.as_str()),
+            ("tier", c.tier.as_str()),
+        ] {
+            write!(buf, "\n      \"{key}\": ")?;
+            json_text::write_str(buf, value);
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"\n      \"turns\": [");
+        for (i, turn) in c.turns.iter().enumerate() {
+            let (content, cut) = turn_content(&turn.content, self.config.include_full_content);
+            buf.extend_from_slice(if i == 0 { b"\n        {" } else { b",\n        {" });
+            buf.extend_from_slice(b"\n          \"role\": ");
+            json_text::write_str(buf, turn.role.as_str());
+            buf.extend_from_slice(b",\n          \"content\": ");
+            json_text::write_str(buf, &content);
+            if let Some(tokens) = turn.token_count {
+                write!(buf, ",\n          \"token_count\": {tokens}")?;
+            }
+            if cut {
+                buf.extend_from_slice(b",\n          \"truncated\": true");
+            }
+            buf.extend_from_slice(b"\n        }");
+        }
+        buf.extend_from_slice(if c.turns.is_empty() { b"]" } else { b"\n      ]" });
+        if self.config.include_metadata {
+            buf.extend_from_slice(b",\n      \"metadata\": ");
+            pretty_into(buf, &Metadata::new(c, &self.config), "      ")?;
+        }
+        buf.extend_from_slice(b"\n    }");
         out.write_all(&self.buf)?;
         self.count += 1;
         self.total_turns += c.turns.len() as u64;
@@ -135,27 +146,6 @@ impl ExportTransformer for JsonTransformer {
     fn mime_type(&self) -> &'static str {
         "application/json"
     }
-}
-
-#[derive(Serialize)]
-struct Item<'a> {
-    conversation_id: &'a str,
-    title: &'a str,
-    status: &'a str,
-    tier: &'a str,
-    turns: Vec<Turn<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<Metadata<'a>>,
-}
-
-#[derive(Serialize)]
-struct Turn<'a> {
-    role: &'a str,
-    content: std::borrow::Cow<'a, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    truncated: Option<bool>,
 }
 
 #[derive(Serialize)]

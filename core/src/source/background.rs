@@ -2,11 +2,11 @@
 //! parsing overlap with formatting, hashing and writing on the caller's
 //! thread.
 
-use std::io::BufRead;
+use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::{skipped, JsonlSource, Record};
+use super::{parse_line, skipped, trim_line, Record};
 use crate::Location;
 
 /// Input bytes (whole lines) in one batch.
@@ -27,12 +27,12 @@ struct RawBatch {
     read_error: Option<std::io::Error>,
 }
 
-/// [`JsonlSource`] on background threads: the same records, in the same
+/// [`JsonlSource`](super::JsonlSource) on background threads: the same records, in the same
 /// order, with the same line numbers, but read and parsed while the caller
 /// exports the previous ones.
 ///
-/// One thread reads whole lines in batches of about 512 KiB and deals them
-/// out in turn to two parsing threads; the records come back in input
+/// One thread reads the input in blocks of about 512 KiB, cut after their
+/// last line break, and deals them out in turn to two parsing threads; the records come back in input
 /// order. Every queue holds at most two batches, so memory stays at a few
 /// MiB (plus the longest line) whatever the size of the input. Dropping the
 /// source stops the threads after their current batch. A panic on one of
@@ -56,7 +56,7 @@ pub struct BackgroundJsonlSource {
 
 impl BackgroundJsonlSource {
     /// Starts reading and parsing `reader` on new threads.
-    pub fn new<R: BufRead + Send + 'static>(reader: R) -> Self {
+    pub fn new<R: Read + Send + 'static>(reader: R) -> Self {
         let mut raw_senders = Vec::with_capacity(PARSERS);
         let mut parsed = Vec::with_capacity(PARSERS);
         let mut threads = Vec::with_capacity(PARSERS + 1);
@@ -93,27 +93,46 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
         .expect("the operating system starts a thread")
 }
 
-/// Reads whole lines into batches and deals them out to the parsers in
-/// turn, until the input ends, fails, or nobody listens any more.
-fn read_batches(mut reader: impl BufRead, parsers: &[SyncSender<RawBatch>]) {
+/// Reads the input in blocks, cuts each after its last line break, and
+/// deals the batches of whole lines out to the parsers in turn, until the
+/// input ends, fails, or nobody listens any more.
+fn read_batches(mut reader: impl Read, parsers: &[SyncSender<RawBatch>]) {
     let mut first_line = 1;
+    let mut carry = Vec::new();
     for turn in (0..parsers.len()).cycle() {
-        let mut batch = RawBatch { first_line, bytes: Vec::new(), read_error: None };
-        while batch.bytes.len() < BATCH_BYTES {
-            match reader.read_until(b'\n', &mut batch.bytes) {
-                Ok(0) => break,
-                Ok(_) => first_line += 1,
+        let mut bytes = std::mem::take(&mut carry);
+        bytes.reserve(BATCH_BYTES);
+        let mut read_error = None;
+        let mut at_end = false;
+        loop {
+            let filled = bytes.len();
+            bytes.resize(filled.max(BATCH_BYTES).max(2 * filled), 0);
+            match reader.read(&mut bytes[filled..]) {
+                Ok(0) => at_end = true,
+                Ok(n) => bytes.truncate(filled + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(filled),
                 Err(e) => {
-                    batch.read_error = Some(e);
+                    at_end = true;
+                    read_error = Some(e);
+                }
+            }
+            if at_end {
+                bytes.truncate(filled);
+                break;
+            }
+            if bytes.len() >= BATCH_BYTES {
+                if let Some(last_break) = memchr::memrchr(b'\n', &bytes) {
+                    carry.extend_from_slice(&bytes[last_break + 1..]);
+                    bytes.truncate(last_break + 1);
                     break;
                 }
             }
         }
-        let last = batch.bytes.len() < BATCH_BYTES;
-        if (batch.bytes.is_empty() && batch.read_error.is_none())
-            || parsers[turn].send(batch).is_err()
-            || last
-        {
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        let batch = RawBatch { first_line, bytes, read_error };
+        first_line += lines;
+        let empty = batch.bytes.is_empty() && batch.read_error.is_none();
+        if empty || parsers[turn].send(batch).is_err() || at_end {
             return;
         }
     }
@@ -122,10 +141,19 @@ fn read_batches(mut reader: impl BufRead, parsers: &[SyncSender<RawBatch>]) {
 /// Parses each batch it is given into records, in order.
 fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Vec<Record>>) {
     for batch in raw {
-        let mut source = JsonlSource::after_line(&batch.bytes[..], batch.first_line - 1);
-        let mut records: Vec<Record> = source.by_ref().collect();
+        let mut records = Vec::new();
+        let mut line = batch.first_line;
+        let mut rest = &batch.bytes[..];
+        while !rest.is_empty() {
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            let text = trim_line(&rest[..end]);
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                records.push(parse_line(text, Location::line(line)));
+            }
+            rest = &rest[end..];
+            line += 1;
+        }
         if let Some(e) = batch.read_error {
-            let line = source.line;
             records.push(Err(skipped(Location::line(line), None, format!("read error: {e}"))));
         }
         if parsed.send(records).is_err() {
@@ -142,9 +170,7 @@ impl Iterator for BackgroundJsonlSource {
             if let Some(record) = self.current.next() {
                 return Some(record);
             }
-            let Some(parser) = self.parsed.get(self.turn) else {
-                return None;
-            };
+            let parser = self.parsed.get(self.turn)?;
             match parser.recv() {
                 Ok(batch) => {
                     self.current = batch.into_iter();
@@ -171,6 +197,7 @@ impl Drop for BackgroundJsonlSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::JsonlSource;
 
     fn lines(n: usize) -> String {
         (0..n)
@@ -228,7 +255,7 @@ mod tests {
     fn a_read_error_is_the_last_record_after_everything_read_before_it() {
         let text = lines(3_000);
         let good = JsonlSource::new(text.as_bytes()).count();
-        let failing = std::io::BufReader::new(Failing { good: std::io::Cursor::new(text) });
+        let failing = Failing { good: std::io::Cursor::new(text) };
         let records: Vec<_> = BackgroundJsonlSource::new(failing).collect();
         assert_eq!(records.len(), good + 1);
         let last = records.last().unwrap().as_ref().unwrap_err();
@@ -245,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_panic_on_a_background_thread_reaches_the_consumer() {
-        let source = BackgroundJsonlSource::new(std::io::BufReader::new(Exploding));
+        let source = BackgroundJsonlSource::new(Exploding);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.count()));
         assert!(outcome.is_err());
     }

@@ -43,20 +43,14 @@ pub struct JsonlSource<R> {
 impl<R: BufRead> JsonlSource<R> {
     /// Reads from `reader`.
     pub fn new(reader: R) -> Self {
-        JsonlSource::after_line(reader, 0)
-    }
-
-    /// Reads from `reader`, whose first line is line `line + 1` of the input.
-    fn after_line(reader: R, line: u64) -> Self {
-        JsonlSource { reader, line, buf: Vec::with_capacity(8 * 1024), failed: false }
+        JsonlSource { reader, line: 0, buf: Vec::with_capacity(8 * 1024), failed: false }
     }
 }
 
-impl<R: BufRead> JsonlSource<R> {
-    /// The next record and the number of input bytes it took (its line,
-    /// and any blank lines before it).
-    fn next_sized(&mut self) -> Option<(Record, usize)> {
-        let mut size = 0;
+impl<R: BufRead> Iterator for JsonlSource<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
         loop {
             if self.failed {
                 return None;
@@ -65,27 +59,22 @@ impl<R: BufRead> JsonlSource<R> {
             self.line += 1;
             match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
-                Ok(n) => size += n,
+                Ok(_) => {}
                 Err(e) => {
                     self.failed = true;
-                    let reason = format!("read error: {e}");
-                    return Some((Err(skipped(Location::line(self.line), None, reason)), size));
+                    return Some(Err(skipped(
+                        Location::line(self.line),
+                        None,
+                        format!("read error: {e}"),
+                    )));
                 }
             }
             let text = trim_line(&self.buf);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some((parse_line(text, Location::line(self.line)), size));
+            return Some(parse_line(text, Location::line(self.line)));
         }
-    }
-}
-
-impl<R: BufRead> Iterator for JsonlSource<R> {
-    type Item = Record;
-
-    fn next(&mut self) -> Option<Record> {
-        self.next_sized().map(|(record, _)| record)
     }
 }
 
@@ -106,8 +95,7 @@ fn parse_line(text: &[u8], location: Location) -> Record {
     match serde_json::from_str::<Conversation>(text) {
         Ok(c) => check(c, location),
         Err(e) => {
-            let id =
-                serde_json::from_str::<Value>(text).ok().as_ref().and_then(conversation_id_of);
+            let id = serde_json::from_str::<Value>(text).ok().as_ref().and_then(conversation_id_of);
             let reason = if e.is_syntax() || e.is_eof() {
                 format!("not valid JSON: {e}")
             } else {
