@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example export -- --input FILE|- --format jsonl|json|csv|markdown \
 //!     --output FILE|- [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] \
-//!     [--ids a,b,…] [--strict]
+//!     [--ids a,b,…] [--strict] [--no-sync]
 //! ```
 //!
 //! With no arguments it exports the bundled sample (`data/sample.jsonl`) to
@@ -17,7 +17,9 @@
 //! records are named there. `--strict` makes the first malformed record
 //! fatal (exit code 1). Files are written to a temporary name, synced and
 //! renamed, so a failed export never leaves a partial file under the final
-//! name. JSONL flavors that forbid extra keys (anthropic, sharegpt) write
+//! name (`--no-sync` skips the sync: the file still appears only when
+//! complete, but a power cut soon after may leave it empty; the comparison in
+//! `benches/` measures both). JSONL flavors that forbid extra keys (anthropic, sharegpt) write
 //! their metadata next to the output as `<output>.metadata.jsonl`.
 
 use std::fs::{self, File};
@@ -40,6 +42,7 @@ struct Args {
     filters: Option<String>,
     ids: Option<String>,
     strict: bool,
+    sync: bool,
 }
 
 fn main() {
@@ -73,11 +76,16 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
         filters: None,
         ids: None,
         strict: false,
+        sync: true,
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
         if flag == "--strict" {
             args.strict = true;
+            continue;
+        }
+        if flag == "--no-sync" {
+            args.sync = false;
             continue;
         }
         let value = it.next().ok_or_else(|| usage(format!("{flag} needs a value")))?.clone();
@@ -154,7 +162,7 @@ fn run(args: Args) -> Result<(), Failure> {
         export(request, input, BufWriter::new(stdout.lock()), None, args.strict)?
     } else {
         let target = PathBuf::from(&args.output);
-        export_to_file(request, input, &target, args.strict, |_| target.clone())?.0
+        export_to_file(request, input, &target, args.strict, args.sync, |_| target.clone())?.0
     };
     eprintln!("{}", serde_json::to_string(&summary).expect("summary serialises"));
     Ok(())
@@ -199,8 +207,10 @@ impl StagedFile {
         self.file.try_clone().map_err(failed)
     }
 
-    fn commit(self, to: &Path) -> Result<(), Failure> {
-        self.file.sync_all().map_err(failed)?;
+    fn commit(self, to: &Path, sync: bool) -> Result<(), Failure> {
+        if sync {
+            self.file.sync_all().map_err(failed)?;
+        }
         fs::rename(&self.temp, to).map_err(|e| failed(format!("{}: {e}", to.display())))?;
         std::mem::forget(self);
         Ok(())
@@ -220,6 +230,7 @@ fn export_to_file(
     input: Box<dyn BufRead + Send>,
     near: &Path,
     strict: bool,
+    sync: bool,
     name: impl FnOnce(&ExportSummary) -> PathBuf,
 ) -> Result<(ExportSummary, PathBuf), Failure> {
     let main = StagedFile::create(near)?;
@@ -232,9 +243,10 @@ fn export_to_file(
         strict,
     )?;
     let target = name(&summary);
-    main.commit(&target)?;
+    main.commit(&target, sync)?;
     if sidecar.file.metadata().map_err(failed)?.len() > 0 {
-        sidecar.commit(&PathBuf::from(format!("{}.metadata.jsonl", target.display())))?;
+        let sidecar_path = PathBuf::from(format!("{}.metadata.jsonl", target.display()));
+        sidecar.commit(&sidecar_path, sync)?;
     }
     Ok((summary, target))
 }
@@ -252,6 +264,7 @@ fn run_sample() -> Result<(), Failure> {
             filters: None,
             ids: None,
             strict: false,
+            sync: true,
         };
         let request = build_request(&args)?;
         let input = BufReader::new(
@@ -259,9 +272,10 @@ fn run_sample() -> Result<(), Failure> {
         );
         let ext = if format == Format::Markdown { "md" } else { format.as_str() };
         let near = dir.join(format!("sample.{ext}"));
-        let (summary, final_path) = export_to_file(request, Box::new(input), &near, false, |s| {
-            dir.join(file_name_for(s, Utc::now().date_naive(), ext))
-        })?;
+        let (summary, final_path) =
+            export_to_file(request, Box::new(input), &near, false, true, |s| {
+                dir.join(file_name_for(s, Utc::now().date_naive(), ext))
+            })?;
         eprintln!(
             "{} -> {} ({} conversations, {} bytes, {} excluded by scope, {} skipped)",
             format,

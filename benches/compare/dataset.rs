@@ -25,14 +25,34 @@ use lora_export::model::{
 };
 
 const WORDS: [&str; 24] = [
-    "the", "refund", "account", "charged", "twice", "subscription", "portfolio", "interest",
-    "please", "explain", "balance", "monthly", "statement", "invoice", "support", "customer",
-    "payment", "card", "transfer", "schedule", "because", "within", "business", "days",
+    "the",
+    "refund",
+    "account",
+    "charged",
+    "twice",
+    "subscription",
+    "portfolio",
+    "interest",
+    "please",
+    "explain",
+    "balance",
+    "monthly",
+    "statement",
+    "invoice",
+    "support",
+    "customer",
+    "payment",
+    "card",
+    "transfer",
+    "schedule",
+    "because",
+    "within",
+    "business",
+    "days",
 ];
 
-const HARD: [&str; 16] = [
-    "\"", "\\", "\n", "\t", "é", "ü", "ß", "—", "…", "€", "中", "文", "🙂", "🚀", "ñ", "'",
-];
+const HARD: [&str; 16] =
+    ["\"", "\\", "\n", "\t", "é", "ü", "ß", "—", "…", "€", "中", "文", "🙂", "🚀", "ñ", "'"];
 
 const PERSONAS: [&str; 4] = ["Busy professional", "Retiree", "Student", "Small-business owner"];
 const EMOTIONS: [&str; 3] = ["frustrated", "curious", "anxious"];
@@ -101,9 +121,8 @@ fn conversation(rng: &mut Rng, i: u64) -> Conversation {
         .collect::<Vec<_>>();
     let mut title = rng.pick(&TITLE_STARTS).to_owned();
     let _ = write!(title, "Conversation {i}: {}", text(rng, 24).trim_end());
-    let maybe = |rng: &mut Rng, items: &[&str]| {
-        (rng.next() % 4 != 0).then(|| rng.pick(items).to_owned())
-    };
+    let maybe =
+        |rng: &mut Rng, items: &[&str]| (rng.next() % 4 != 0).then(|| rng.pick(items).to_owned());
     let tier = [Tier::Template, Tier::Scenario, Tier::EdgeCase][(i % 3) as usize];
     let mut parameters = serde_json::Map::new();
     parameters.insert("temperature".into(), serde_json::json!(0.7));
@@ -163,7 +182,8 @@ fn main() {
     let mut out = BufWriter::with_capacity(1 << 20, sink);
     let mut rng = Rng(seed);
     for i in 0..count {
-        serde_json::to_writer(&mut out, &conversation(&mut rng, i)).expect("conversation serialises");
+        serde_json::to_writer(&mut out, &conversation(&mut rng, i))
+            .expect("conversation serialises");
         out.write_all(b"\n").unwrap_or_else(|e| fail(&e.to_string()));
     }
     out.flush().unwrap_or_else(|e| fail(&e.to_string()));

@@ -162,11 +162,18 @@ def node_modules():
                    stdout=sys.stderr)
 
 
-def our_exporter(binaries):
+def our_exporter(binaries, *flags):
     def command(fmt, src, dst):
-        return [binaries / "export", "--input", src, "--format", fmt, "--output", dst]
+        return [binaries / "export", "--input", src, "--format", fmt, "--output", dst, *flags]
 
     return Tool("ours", "lora-export (ours)", tuple(FORMATS), command)
+
+
+def our_exporter_unsynced(binaries):
+    """Ours without the fsync before the rename, as the alternatives write."""
+    tool = our_exporter(binaries, "--no-sync")
+    return Tool("ours-nosync", "lora-export (ours, --no-sync: no fsync, like the others)",
+                ("jsonl", "csv"), tool.command)
 
 
 def tools(binaries, python):
@@ -178,6 +185,7 @@ def tools(binaries, python):
 
     return [
         our_exporter(binaries),
+        our_exporter_unsynced(binaries),
         Tool("node", "the seeds' design in Node (JSON.stringify per conversation + join; "
              "csv-stringify)", ("jsonl", "csv"), script("alt_node.mjs")),
         Tool("stdlib", "Python json / csv, streaming", ("jsonl", "csv"), script("alt_stdlib.py")),
