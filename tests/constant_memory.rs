@@ -1,6 +1,8 @@
 //! Memory does not grow with the number of conversations: after a warm-up,
 //! exporting 100,000 more conversations raises the process's peak resident
-//! set size (VmHWM, read from /proc) by less than 8 MiB, in every format.
+//! set size (VmHWM, read from /proc) by less than 8 MiB, in every format,
+//! and when the conversations come as JSONL text through the background
+//! parser ([`BackgroundJsonlSource`]).
 //!
 //! This file holds a single test so that no other test shares the process
 //! (and its peak RSS). The 1,000,000-conversation figure is measured with
@@ -9,9 +11,10 @@
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+use lora_export::source::BackgroundJsonlSource;
 use lora_export::ExportBuilder;
 
 fn peak_rss_kib() -> u64 {
@@ -33,6 +36,34 @@ impl Write for Sink {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Canonical JSONL of synthetic conversations `next..end`, generated as it
+/// is read.
+struct JsonlStream {
+    next: u64,
+    end: u64,
+    line: Vec<u8>,
+    at: usize,
+}
+
+impl Read for JsonlStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.line.len() {
+            if self.next == self.end {
+                return Ok(0);
+            }
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, &synthetic::conversation(self.next))?;
+            self.line.push(b'\n');
+            self.next += 1;
+            self.at = 0;
+        }
+        let n = buf.len().min(self.line.len() - self.at);
+        buf[..n].copy_from_slice(&self.line[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -67,4 +98,24 @@ fn peak_memory_is_flat_from_10k_to_110k_conversations() {
             "{format}: peak RSS grew by {growth} KiB while exporting {MORE} more conversations"
         );
     }
+    let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Jsonl));
+    let mut writer = ExportBuilder::new(request).from_writer(Sink(0)).expect("builder");
+    let stream = JsonlStream { next: 0, end: WARM_UP + MORE, line: Vec::new(), at: 0 };
+    let mut records = BackgroundJsonlSource::new(stream);
+    for record in records.by_ref().take(WARM_UP as usize) {
+        writer.push(record).expect("push");
+    }
+    let after_warm_up = peak_rss_kib();
+    for record in records {
+        writer.push(record).expect("push");
+    }
+    let (_, summary) = writer.finish().expect("finish");
+    let after_all = peak_rss_kib();
+    assert_eq!((summary.conversations, summary.skipped.len()), (WARM_UP + MORE, 0));
+    let growth = after_all.saturating_sub(after_warm_up);
+    eprintln!("JSONL text through BackgroundJsonlSource: peak RSS {after_warm_up} KiB after {WARM_UP}, {after_all} KiB after {}", WARM_UP + MORE);
+    assert!(
+        growth < ALLOWED_GROWTH_KIB,
+        "background parsing: peak RSS grew by {growth} KiB over {MORE} more conversations"
+    );
 }
