@@ -105,27 +105,22 @@ fn read_batches(mut reader: impl Read, parsers: &[SyncSender<RawBatch>]) {
         let mut read_error = None;
         let mut at_end = false;
         loop {
-            let filled = bytes.len();
-            bytes.resize(filled.max(BATCH_BYTES).max(2 * filled), 0);
-            match reader.read(&mut bytes[filled..]) {
-                Ok(0) => at_end = true,
-                Ok(n) => bytes.truncate(filled + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(filled),
+            let wanted = BATCH_BYTES.max(bytes.len()) as u64;
+            match (&mut reader).take(wanted).read_to_end(&mut bytes) {
+                Ok(n) if (n as u64) < wanted => at_end = true,
+                Ok(_) => {}
                 Err(e) => {
                     at_end = true;
                     read_error = Some(e);
                 }
             }
             if at_end {
-                bytes.truncate(filled);
                 break;
             }
-            if bytes.len() >= BATCH_BYTES {
-                if let Some(last_break) = memchr::memrchr(b'\n', &bytes) {
-                    carry.extend_from_slice(&bytes[last_break + 1..]);
-                    bytes.truncate(last_break + 1);
-                    break;
-                }
+            if let Some(last_break) = memchr::memrchr(b'\n', &bytes) {
+                carry.extend_from_slice(&bytes[last_break + 1..]);
+                bytes.truncate(last_break + 1);
+                break;
             }
         }
         let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
