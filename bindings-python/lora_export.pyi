@@ -12,51 +12,88 @@ from typing import Any, Literal, Protocol, TypedDict, Union, final, type_check_o
 
 from typing_extensions import NotRequired, TypeAlias
 
+__all__ = [
+    "__version__",
+    "export",
+    "iter_export",
+    "to_string",
+    "preview",
+    "validate_output",
+    "validate_request",
+    "ExportSummary",
+    "ExportIterator",
+    "ExportClient",
+    "LoraExportError",
+    "ValidationError",
+    "MalformedRecordError",
+    "UnknownFormatError",
+    "RejectedError",
+    "InvalidTransitionError",
+    "UnauthorizedError",
+    "ForbiddenError",
+    "NotFoundError",
+    "GoneError",
+    "TooEarlyError",
+    "ExportFailedError",
+    "RateLimitedError",
+    "ConfigError",
+    "DatabaseError",
+    "IoError",
+    "CsvError",
+    "JsonError",
+]
+
 __version__: str
 
-Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown"]
-Flavor: TypeAlias = Literal["openai", "anthropic", "sharegpt"]
-StrPath: TypeAlias = Union[str, os.PathLike[str]]
+_Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown"]
+_Flavor: TypeAlias = Literal["openai", "anthropic", "sharegpt"]
+_StrPath: TypeAlias = Union[str, os.PathLike[str]]
 
 @type_check_only
 class _BinaryWriter(Protocol):
     def write(self, data: bytes, /) -> Any: ...
 
-Conversations: TypeAlias = Union[StrPath, bytes, bytearray, Iterable[Mapping[str, Any]]]
+_Conversations: TypeAlias = Union[_StrPath, bytes, bytearray, Iterable[Mapping[str, Any]]]
 """A path to canonical JSONL, JSONL bytes, or an iterable of mappings (camelCase or snake_case keys)."""
-Destination: TypeAlias = Union[StrPath, _BinaryWriter]
+_Destination: TypeAlias = Union[_StrPath, _BinaryWriter]
 """A path (created or truncated) or a binary file object."""
-Progress: TypeAlias = Union[bool, None, Callable[[int, Union[int, None]], object]]
+_Progress: TypeAlias = Union[bool, None, Callable[[int, Union[int, None]], object]]
 """True: a tqdm bar (a line on stderr without tqdm); a callable gets (records_done, total_or_None)."""
-Instant: TypeAlias = Union[datetime, str]
+_Instant: TypeAlias = Union[datetime, str]
 """A timezone-aware datetime or RFC 3339 text."""
 
+@type_check_only
 class Location(TypedDict, total=False):
     line: int
     record: int
     field: str
 
+@type_check_only
 class Issue(TypedDict):
     path: str
     code: str
     message: str
 
+@type_check_only
 class SkippedRecord(TypedDict):
     location: Location
     conversation_id: NotRequired[str]
     reason: str
 
+@type_check_only
 class Finding(TypedDict):
     location: Location
     code: str
     message: str
 
+@type_check_only
 class ValidationReport(TypedDict):
     valid: bool
     records: int
     errors: list[Finding]
     warnings: list[Finding]
 
+@type_check_only
 class ExportSummaryDict(TypedDict):
     format: str
     conversations: int
@@ -110,17 +147,17 @@ class ExportIterator:
     def summary(self) -> ExportSummary | None: ...
 
 def export(
-    conversations: Conversations,
-    dest: Destination,
+    conversations: _Conversations,
+    dest: _Destination,
     *,
-    format: Format | None = None,
+    format: _Format | None = None,
     config: Mapping[str, Any] | None = None,
     filters: Mapping[str, Any] | None = None,
     ids: Iterable[str] | None = None,
-    progress: Progress = None,
-    export_date: Instant | None = None,
+    progress: _Progress = None,
+    export_date: _Instant | None = None,
     strict: bool = False,
-    metadata_dest: Destination | None = None,
+    metadata_dest: _Destination | None = None,
 ) -> ExportSummary:
     """Exports `conversations` into `dest`, streaming.
 
@@ -134,46 +171,49 @@ def export(
     """
 
 def iter_export(
-    conversations: Conversations,
+    conversations: _Conversations,
     *,
-    format: Format | None = None,
+    format: _Format | None = None,
     config: Mapping[str, Any] | None = None,
     filters: Mapping[str, Any] | None = None,
     ids: Iterable[str] | None = None,
-    progress: Progress = None,
-    export_date: Instant | None = None,
+    progress: _Progress = None,
+    export_date: _Instant | None = None,
     strict: bool = False,
+    metadata_dest: _Destination | None = None,
 ) -> ExportIterator:
     """Like `export`, yielding the output as `bytes` chunks."""
 
 def to_string(
-    conversations: Conversations,
+    conversations: _Conversations,
     *,
-    format: Format | None = None,
+    format: _Format | None = None,
     config: Mapping[str, Any] | None = None,
     filters: Mapping[str, Any] | None = None,
     ids: Iterable[str] | None = None,
-    progress: Progress = None,
-    export_date: Instant | None = None,
+    progress: _Progress = None,
+    export_date: _Instant | None = None,
     strict: bool = False,
+    metadata_dest: _Destination | None = None,
 ) -> str:
     """Like `export`, returning the whole output as text (for small sets)."""
 
 def preview(
-    conversations: Conversations,
+    conversations: _Conversations,
     *,
-    format: Format | None = None,
+    format: _Format | None = None,
     config: Mapping[str, Any] | None = None,
     n: int = 3,
 ) -> str:
     """The first `n` conversations rendered as the export would (no scope applied)."""
 
-def validate_output(format: Format, data_or_path: bytes | bytearray | StrPath, *, flavor: Flavor = "openai") -> ValidationReport:
+def validate_output(format: _Format, data_or_path: bytes | bytearray | _StrPath, *, flavor: _Flavor = "openai") -> ValidationReport:
     """Checks an exported file (a path) or exported bytes."""
 
 def validate_request(body: Mapping[str, Any] | str | bytes) -> list[Issue]:
     """Every problem of an export request body; empty when it is valid."""
 
+@type_check_only
 class CompletedOutcome(TypedDict):
     outcome: Literal["completed"]
     status: int
@@ -185,16 +225,18 @@ class CompletedOutcome(TypedDict):
     conversation_count: int
     summary: ExportSummaryDict
 
+@type_check_only
 class QueuedOutcome(TypedDict):
     outcome: Literal["queued"]
     status: int
     export_id: str
 
-ExportStatus: TypeAlias = Literal["queued", "processing", "completed", "failed", "expired"]
+_ExportStatus: TypeAlias = Literal["queued", "processing", "completed", "failed", "expired"]
 
+@type_check_only
 class StatusView(TypedDict):
     export_id: str
-    status: ExportStatus
+    status: _ExportStatus
     progress: NotRequired[int]
     conversation_count: int
     file_size: NotRequired[int]
@@ -203,6 +245,7 @@ class StatusView(TypedDict):
     error_message: NotRequired[str]
     expires_at: NotRequired[str]
 
+@type_check_only
 class DownloadInfo(TypedDict):
     export_id: str
     file_name: str
@@ -211,16 +254,17 @@ class DownloadInfo(TypedDict):
     size: int
     sha256: str
 
+@type_check_only
 class HistoryItem(TypedDict):
     id: str
     export_id: str
     user_id: str
     timestamp: str
-    format: Format
+    format: _Format
     config: dict[str, Any]
     conversation_count: int
     file_size: int | None
-    status: ExportStatus
+    status: _ExportStatus
     file_url: str | None
     expires_at: str | None
     error_message: str | None
@@ -232,31 +276,30 @@ class HistoryItem(TypedDict):
     file_name: str | None
     downloadable: bool
 
-HistoryPage = TypedDict(
-    "HistoryPage",
-    {
-        "items": list[HistoryItem],
-        "total": int,
-        "page": int,
-        "limit": int,
-        "totalPages": int,
-        "hasNext": bool,
-        "hasPrev": bool,
-    },
-)
+@type_check_only
+class HistoryPage(TypedDict):
+    items: list[HistoryItem]
+    total: int
+    page: int
+    limit: int
+    totalPages: int
+    hasNext: bool
+    hasPrev: bool
 
-HistoryQuery = TypedDict(
-    "HistoryQuery",
-    {"format": Format, "status": ExportStatus, "from": Instant, "to": Instant, "page": int, "limit": int},
+_HistoryQuery = TypedDict(
+    "_HistoryQuery",
+    {"format": _Format, "status": _ExportStatus, "from": _Instant, "to": _Instant, "page": int, "limit": int},
     total=False,
 )
 
+@type_check_only
 class DeleteReport(TypedDict):
     export_id: str
-    status: ExportStatus
+    status: _ExportStatus
     cancelled: bool
     file_deleted: bool
 
+@type_check_only
 class WorkerReport(TypedDict):
     claimed: int
     completed: int
@@ -266,24 +309,29 @@ class WorkerReport(TypedDict):
     errors: int
     last_error: str | None
 
+@type_check_only
 class CleanupFailure(TypedDict):
     export_id: str
     error: str
 
+@type_check_only
 class CleanupReport(TypedDict):
     marked_expired: int
     files_deleted: int
     staged_files_deleted: int
     failures: list[CleanupFailure]
 
+@type_check_only
 class PurgeReport(TypedDict):
     logs_deleted: int
     audit_events_deleted: int
 
+@type_check_only
 class ImportSummary(TypedDict):
     imported: int
     skipped: list[SkippedRecord]
 
+@type_check_only
 class MetricsReport(TypedDict):
     since: str
     completed: int
@@ -296,6 +344,7 @@ class MetricsReport(TypedDict):
     running_jobs: int
     failure_rate_alert: bool
 
+@final
 class ExportClient:
     """The export service on PostgreSQL (operations run off the GIL).
 
@@ -307,7 +356,7 @@ class ExportClient:
         cls,
         dsn: str,
         *,
-        storage_root: StrPath = ...,
+        storage_root: _StrPath = ...,
         expiry_hours: int = ...,
         sync_threshold: int = ...,
         rate_limit_per_hour: int = ...,
@@ -318,11 +367,11 @@ class ExportClient:
         stale_after: float = ...,
     ) -> ExportClient: ...
     def migrate(self) -> list[int]: ...
-    def import_conversations(self, source: StrPath | bytes) -> ImportSummary: ...
+    def import_conversations(self, source: _StrPath | bytes) -> ImportSummary: ...
     def create_export(self, user_id: str, body: Mapping[str, Any]) -> CompletedOutcome | QueuedOutcome: ...
     def status(self, user_id: str, export_id: str) -> StatusView: ...
-    def download(self, user_id: str, export_id: str, dest: Destination) -> DownloadInfo: ...
-    def history(self, user_id: str, query: HistoryQuery | None = None) -> HistoryPage: ...
+    def download(self, user_id: str, export_id: str, dest: _Destination) -> DownloadInfo: ...
+    def history(self, user_id: str, query: _HistoryQuery | None = None) -> HistoryPage: ...
     def delete(self, user_id: str, export_id: str) -> DeleteReport: ...
     def run_worker(
         self, worker_id: str, *, max_jobs: int | None = None, poll_interval: float = 1.0, throttle: float | None = None
@@ -330,7 +379,7 @@ class ExportClient:
     def process_jobs(self, limit: int) -> int: ...
     def cleanup_expired(self) -> CleanupReport: ...
     def purge_old_logs(self) -> PurgeReport: ...
-    def metrics(self, since: Instant) -> MetricsReport: ...
+    def metrics(self, since: _Instant) -> MetricsReport: ...
     def close(self) -> None: ...
     def __enter__(self) -> ExportClient: ...
     def __exit__(self, *_exc: object) -> bool: ...

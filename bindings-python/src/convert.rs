@@ -3,16 +3,17 @@
 //! serialisable results come back as plain dicts and lists.
 //!
 //! Python → JSON: `str`, `bool`, `int`, `float`, `None`, any mapping with
-//! string keys, lists, tuples and other sequences; `datetime`/`date` become
-//! their ISO-8601 text; NaN (pandas' missing value) becomes `null`; objects
+//! string keys, lists, tuples and other sequences; a `datetime` becomes
+//! ISO-8601 UTC text (`…Z`; a naive one is taken as UTC, as pandas and Arrow
+//! store instants), a `date` its ISO-8601 date; NaN (pandas' missing value) becomes `null`; objects
 //! with `.item()`/`.tolist()` (NumPy scalars and arrays) are converted
 //! through those. Anything else is refused with the path where it was.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDate, PyDict, PyFloat, PyInt, PyList, PyMapping, PySequence,
-    PyString, PyTuple,
+    IntoPyDict, PyBool, PyByteArray, PyBytes, PyDate, PyDateTime, PyDict, PyFloat, PyInt, PyList,
+    PyMapping, PySequence, PyString, PyTuple, PyTzInfo, PyTzInfoAccess,
 };
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -116,6 +117,9 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     if let Ok(t) = obj.cast::<PyTuple>() {
         return array(t.iter(), depth);
     }
+    if let Ok(dt) = obj.cast::<PyDateTime>() {
+        return utc_text(dt).map(Value::String).map_err(|e| ConvertError::new(e.to_string()));
+    }
     if obj.cast::<PyDate>().is_ok() {
         let text = obj.call_method0("isoformat").map_err(|e| ConvertError::new(e.to_string()))?;
         return convert(&text, depth + 1);
@@ -150,6 +154,21 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     }
     let name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
     Err(ConvertError::new(format!("a value of type {name} has no JSON form")))
+}
+
+/// A datetime as ISO-8601 UTC text ending in `Z`; a naive one is taken as
+/// UTC (as pandas and Arrow store instants).
+fn utc_text(dt: &Bound<'_, PyDateTime>) -> PyResult<String> {
+    let utc = PyTzInfo::utc(dt.py())?;
+    let in_utc = match dt.get_tzinfo() {
+        Some(_) => dt.call_method1("astimezone", (utc,))?,
+        None => dt.call_method("replace", (), Some(&[("tzinfo", utc)].into_py_dict(dt.py())?))?,
+    };
+    let text: String = in_utc.call_method0("isoformat")?.extract()?;
+    Ok(match text.strip_suffix("+00:00") {
+        Some(bare) => format!("{bare}Z"),
+        None => text,
+    })
 }
 
 fn key_of(key: &Bound<'_, PyAny>) -> Result<String, ConvertError> {

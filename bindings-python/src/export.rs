@@ -479,7 +479,7 @@ pub fn export(
 /// Exports `conversations` and returns the output as text (small sets).
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
-    progress=None, export_date=None, strict=false))]
+    progress=None, export_date=None, strict=false, metadata_dest=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn to_string(
     py: Python<'_>,
@@ -491,17 +491,10 @@ pub fn to_string(
     progress: Option<&Bound<'_, PyAny>>,
     export_date: Option<&Bound<'_, PyAny>>,
     strict: bool,
+    metadata_dest: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let options = Options {
-        format,
-        config,
-        filters,
-        ids,
-        progress,
-        export_date,
-        strict,
-        metadata_dest: None,
-    };
+    let options =
+        Options { format, config, filters, ids, progress, export_date, strict, metadata_dest };
     let job = Job::start(py, conversations, None, &options)?;
     let (_, out) = job.run(py)?;
     let Target::Collect(buffer) = out else {
@@ -515,7 +508,7 @@ pub fn to_string(
 /// chunks; `summary` is set once the iterator is exhausted.
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
-    progress=None, export_date=None, strict=false))]
+    progress=None, export_date=None, strict=false, metadata_dest=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn iter_export(
     py: Python<'_>,
@@ -527,17 +520,10 @@ pub fn iter_export(
     progress: Option<&Bound<'_, PyAny>>,
     export_date: Option<&Bound<'_, PyAny>>,
     strict: bool,
+    metadata_dest: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<ExportIterator> {
-    let options = Options {
-        format,
-        config,
-        filters,
-        ids,
-        progress,
-        export_date,
-        strict,
-        metadata_dest: None,
-    };
+    let options =
+        Options { format, config, filters, ids, progress, export_date, strict, metadata_dest };
     let job = Job::start(py, conversations, None, &options)?;
     Ok(ExportIterator { state: Mutex::new(IterState { job: Some(job), summary: None }) })
 }
