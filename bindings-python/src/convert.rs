@@ -9,6 +9,7 @@
 //! with `.item()`/`.tolist()` (NumPy scalars and arrays) are converted
 //! through those. Anything else is refused with the path where it was.
 
+use lora_export::Issue;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{
@@ -218,6 +219,19 @@ pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
             dict.into_any()
         }
     })
+}
+
+/// Validation issues as `[{"path", "code", "message"}]`, keys in that order.
+pub fn issues_to_py<'py>(py: Python<'py>, issues: &[Issue]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for issue in issues {
+        let dict = PyDict::new(py);
+        dict.set_item("path", &issue.path)?;
+        dict.set_item("code", &issue.code)?;
+        dict.set_item("message", &issue.message)?;
+        list.append(dict)?;
+    }
+    Ok(list)
 }
 
 /// Serialises a core value (a report, a summary) into Python dicts and lists.

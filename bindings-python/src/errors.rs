@@ -8,7 +8,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
-use crate::convert::serialize_to_py;
+use crate::convert::{issues_to_py, serialize_to_py};
 
 create_exception!(
     lora_export,
@@ -82,7 +82,7 @@ fn exception(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     let value = class_for(py, error.code()).call1((error.to_string(),))?;
     value.setattr("code", error.code())?;
     value.setattr("status", error.http_status())?;
-    value.setattr("issues", serialize_to_py(py, error.issues())?)?;
+    value.setattr("issues", issues_to_py(py, error.issues())?)?;
     value.setattr("retry_after", error.retry_after_secs())?;
     if let ErrorKind::MalformedRecord { location, conversation_id, .. } = error.kind() {
         value.setattr("location", serialize_to_py(py, location)?)?;

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 use serde_json::Value;
 
-use crate::convert::{serialize_to_py, to_json};
+use crate::convert::{issues_to_py, serialize_to_py, to_json};
 use crate::errors::err;
 
 /// Checks an exported file (a path) or exported `bytes` as `format`; for
@@ -68,5 +68,5 @@ pub fn validate_request<'py>(
         core_validate(&to_json(body).map_err(|e| e.into_value_error("body"))?)
     };
     let issues = checked.err().unwrap_or_default();
-    serialize_to_py(py, &issues)
+    Ok(issues_to_py(py, &issues)?.into_any())
 }

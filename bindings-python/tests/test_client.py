@@ -7,6 +7,10 @@ import datetime
 import hashlib
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
@@ -144,3 +148,26 @@ def test_configuration_and_connection_errors(database, admin_url):
     closed.close()
     with pytest.raises(RuntimeError, match="closed"):
         closed.migrate()
+
+
+WORKER = """
+import sys, lora_export
+client = lora_export.ExportClient(sys.argv[1], storage_root=sys.argv[2])
+print("started", flush=True)
+try:
+    client.run_worker("interrupted-worker", poll_interval=0.05)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_running_worker(client, tmp_path):
+    _, url = client
+    child = subprocess.Popen(
+        [sys.executable, "-c", WORKER, url, str(tmp_path / "files")], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "started"
+    time.sleep(0.5)  # let it poll the empty queue a few times
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=60)
+    assert (child.returncode, out.strip()) == (0, "interrupted")
