@@ -329,16 +329,24 @@ impl Progress {
     }
 }
 
-/// The options every export function shares.
-pub struct Options<'a, 'py> {
-    pub format: Option<&'a str>,
-    pub config: Option<&'a Bound<'py, PyAny>>,
-    pub filters: Option<&'a Bound<'py, PyAny>>,
-    pub ids: Option<&'a Bound<'py, PyAny>>,
-    pub progress: Option<&'a Bound<'py, PyAny>>,
-    pub export_date: Option<&'a Bound<'py, PyAny>>,
-    pub strict: bool,
-    pub metadata_dest: Option<&'a Bound<'py, PyAny>>,
+/// The keyword arguments every export function shares (see the stubs).
+struct Options<'a, 'py> {
+    /// Output format; defaults to `config["format"]`, else `jsonl`.
+    format: Option<&'a str>,
+    /// The API's export config (camelCase keys).
+    config: Option<&'a Bound<'py, PyAny>>,
+    /// Filters of scope `filtered`.
+    filters: Option<&'a Bound<'py, PyAny>>,
+    /// Conversation ids of scope `selected`.
+    ids: Option<&'a Bound<'py, PyAny>>,
+    /// `True`, `False`/`None` or a callable.
+    progress: Option<&'a Bound<'py, PyAny>>,
+    /// The date of the export (JSON `export_date`).
+    export_date: Option<&'a Bound<'py, PyAny>>,
+    /// Raise at the first malformed record.
+    strict: bool,
+    /// Where the metadata sidecar goes.
+    metadata_dest: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// An export in progress.
