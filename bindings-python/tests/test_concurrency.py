@@ -6,6 +6,7 @@ in a subprocess)."""
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def test_another_thread_keeps_running_during_a_large_export(source, big_jsonl, t
 
 INTERRUPTED = textwrap.dedent(
     """
-    import os, sys
+    import os, sys, threading, time
     sys.path.insert(0, {tests!r})
     import lora_export
     from conftest import conversation
@@ -77,28 +78,40 @@ INTERRUPTED = textwrap.dedent(
             yield conversation(i)
             i += 1
 
-    started = False
-    def progress(done, total):
-        global started
-        if not started:
-            started = True
-            print("started", flush=True)
+    def started():
+        time.sleep(0.05)
+        print("started", flush=True)
 
     dest = sys.argv[1]
+    source = sys.argv[2] if len(sys.argv) > 2 else endless()
+    threading.Thread(target=started, daemon=True).start()
     try:
-        lora_export.export(endless(), dest, progress=progress)
+        lora_export.export(source, dest)
     except KeyboardInterrupt:
         print("interrupted", os.path.exists(dest), flush=True)
+    else:
+        print("finished", flush=True)
     """
 )
 
 
-def test_ctrl_c_interrupts_a_long_export_cleanly(tmp_path):
-    script = tmp_path / "endless.py"
+@pytest.mark.parametrize("source", ["endless generator", "jsonl path"])
+def test_ctrl_c_interrupts_a_long_export_cleanly(source, big_jsonl, tmp_path):
+    script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED.format(tests=str(HERE)))
     dest = tmp_path / "out.jsonl"
+    extra = []
+    if source == "jsonl path":
+        # Read and written by Rust without the GIL: only the signal check
+        # between batches can raise KeyboardInterrupt in the main thread.
+        longer = tmp_path / "longer.jsonl"
+        with open(longer, "wb") as out:
+            for _ in range(4):
+                with open(big_jsonl, "rb") as part:
+                    shutil.copyfileobj(part, out)
+        extra = [str(longer)]
     child = subprocess.Popen(
-        [sys.executable, str(script), str(dest)], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(dest), *extra], stdout=subprocess.PIPE, text=True
     )
     assert child.stdout.readline().strip() == "started"
     child.send_signal(signal.SIGINT)
