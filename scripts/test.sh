@@ -48,4 +48,6 @@ fi
 LORA_EXPORT_BIN="$PWD/target/release/examples/export" \
   "$venv/bin/python" -m pytest -q -W error tests/python
 
+bash scripts/test-python.sh
+
 step "all tests passed"

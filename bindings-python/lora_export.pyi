@@ -1,0 +1,419 @@
+"""Streaming export of reviewed LLM training conversations to JSONL, JSON,
+CSV and Markdown, and the database-backed export service.
+
+A thin binding of the Rust core: every export is streamed in batches with
+the GIL released while Rust works; errors are `LoraExportError` subclasses.
+"""
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypedDict, Union, final, type_check_only
+
+from typing_extensions import NotRequired, TypeAlias
+
+__all__ = [
+    "__version__",
+    "export",
+    "iter_export",
+    "to_string",
+    "preview",
+    "validate_output",
+    "validate_request",
+    "ExportSummary",
+    "ExportIterator",
+    "ExportClient",
+    "LoraExportError",
+    "ValidationError",
+    "MalformedRecordError",
+    "UnknownFormatError",
+    "RejectedError",
+    "InvalidTransitionError",
+    "UnauthorizedError",
+    "ForbiddenError",
+    "NotFoundError",
+    "GoneError",
+    "TooEarlyError",
+    "ExportFailedError",
+    "RateLimitedError",
+    "ConfigError",
+    "DatabaseError",
+    "IoError",
+    "CsvError",
+    "JsonError",
+]
+
+__version__: str
+
+_Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown"]
+_Flavor: TypeAlias = Literal["openai", "anthropic", "sharegpt"]
+_StrPath: TypeAlias = Union[str, os.PathLike[str]]
+
+@type_check_only
+class _BinaryWriter(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+_Conversations: TypeAlias = Union[_StrPath, bytes, bytearray, Iterable[Mapping[str, Any]]]
+"""A path to canonical JSONL, JSONL bytes, or an iterable of mappings (camelCase or snake_case keys)."""
+_Destination: TypeAlias = Union[_StrPath, _BinaryWriter]
+"""A path (created or truncated) or a binary file object."""
+_Progress: TypeAlias = Union[bool, None, Callable[[int, Union[int, None]], object]]
+"""True: a tqdm bar (a line on stderr without tqdm); a callable gets (records_done, total_or_None)."""
+_Instant: TypeAlias = Union[datetime, str]
+"""A timezone-aware datetime or RFC 3339 text."""
+
+@type_check_only
+class Location(TypedDict, total=False):
+    line: int
+    record: int
+    field: str
+
+@type_check_only
+class Issue(TypedDict):
+    path: str
+    code: str
+    message: str
+
+@type_check_only
+class SkippedRecord(TypedDict):
+    location: Location
+    conversation_id: NotRequired[str]
+    reason: str
+
+@type_check_only
+class Finding(TypedDict):
+    location: Location
+    code: str
+    message: str
+
+@type_check_only
+class ValidationReport(TypedDict):
+    valid: bool
+    records: int
+    errors: list[Finding]
+    warnings: list[Finding]
+
+@type_check_only
+class ExportSummaryDict(TypedDict):
+    format: str
+    conversations: int
+    turns: int
+    truncated_turns: int
+    bytes: int
+    sha256: str
+    excluded: int
+    skipped: list[SkippedRecord]
+    missing_ids: list[str]
+    tier_distribution: dict[str, int]
+    warnings: list[str]
+
+@final
+class ExportSummary:
+    """What an export did; `to_dict()` gives the core's serialised summary."""
+
+    @property
+    def format(self) -> str: ...
+    @property
+    def conversations(self) -> int: ...
+    @property
+    def turns(self) -> int: ...
+    @property
+    def truncated_turns(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def excluded(self) -> int: ...
+    @property
+    def skipped(self) -> list[SkippedRecord]: ...
+    @property
+    def missing_ids(self) -> list[str]: ...
+    @property
+    def tier_distribution(self) -> dict[str, int]: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def tier_label(self) -> str: ...
+    def to_dict(self) -> ExportSummaryDict: ...
+
+@final
+class ExportIterator:
+    """`bytes` chunks of an export; `summary` is set once exhausted."""
+
+    def __iter__(self) -> ExportIterator: ...
+    def __next__(self) -> bytes: ...
+    @property
+    def summary(self) -> ExportSummary | None: ...
+
+def export(
+    conversations: _Conversations,
+    dest: _Destination,
+    *,
+    format: _Format | None = None,
+    config: Mapping[str, Any] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    ids: Iterable[str] | None = None,
+    progress: _Progress = None,
+    export_date: _Instant | None = None,
+    strict: bool = False,
+    metadata_dest: _Destination | None = None,
+) -> ExportSummary:
+    """Exports `conversations` into `dest`, streaming.
+
+    `format` defaults to `config["format"]`, else "jsonl". `config` takes the
+    API's camelCase keys (`includeMetadata`, `jsonlFlavor`, ...); its scope
+    defaults to "selected" with `ids`, "filtered" with `filters`, else
+    "all_data". `strict` raises `MalformedRecordError` at the first malformed
+    record instead of listing it in `summary.skipped`. `metadata_dest`
+    receives the metadata sidecar of the anthropic and sharegpt flavors.
+    A file created at `dest` is removed again if the export fails.
+    """
+
+def iter_export(
+    conversations: _Conversations,
+    *,
+    format: _Format | None = None,
+    config: Mapping[str, Any] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    ids: Iterable[str] | None = None,
+    progress: _Progress = None,
+    export_date: _Instant | None = None,
+    strict: bool = False,
+    metadata_dest: _Destination | None = None,
+) -> ExportIterator:
+    """Like `export`, yielding the output as `bytes` chunks."""
+
+def to_string(
+    conversations: _Conversations,
+    *,
+    format: _Format | None = None,
+    config: Mapping[str, Any] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    ids: Iterable[str] | None = None,
+    progress: _Progress = None,
+    export_date: _Instant | None = None,
+    strict: bool = False,
+    metadata_dest: _Destination | None = None,
+) -> str:
+    """Like `export`, returning the whole output as text (for small sets)."""
+
+def preview(
+    conversations: _Conversations,
+    *,
+    format: _Format | None = None,
+    config: Mapping[str, Any] | None = None,
+    n: int = 3,
+) -> str:
+    """The first `n` conversations rendered as the export would (no scope applied)."""
+
+def validate_output(format: _Format, data_or_path: bytes | bytearray | _StrPath, *, flavor: _Flavor = "openai") -> ValidationReport:
+    """Checks an exported file (a path) or exported bytes."""
+
+def validate_request(body: Mapping[str, Any] | str | bytes) -> list[Issue]:
+    """Every problem of an export request body; empty when it is valid."""
+
+@type_check_only
+class CompletedOutcome(TypedDict):
+    outcome: Literal["completed"]
+    status: int
+    export_id: str
+    file_name: str
+    file_size: int
+    sha256: str
+    expires_at: str
+    conversation_count: int
+    summary: ExportSummaryDict
+
+@type_check_only
+class QueuedOutcome(TypedDict):
+    outcome: Literal["queued"]
+    status: int
+    export_id: str
+
+_ExportStatus: TypeAlias = Literal["queued", "processing", "completed", "failed", "expired"]
+
+@type_check_only
+class StatusView(TypedDict):
+    export_id: str
+    status: _ExportStatus
+    progress: NotRequired[int]
+    conversation_count: int
+    file_size: NotRequired[int]
+    file_url: NotRequired[str]
+    file_name: NotRequired[str]
+    error_message: NotRequired[str]
+    expires_at: NotRequired[str]
+
+@type_check_only
+class DownloadInfo(TypedDict):
+    export_id: str
+    file_name: str
+    content_type: str
+    content_disposition: str
+    size: int
+    sha256: str
+
+@type_check_only
+class HistoryItem(TypedDict):
+    id: str
+    export_id: str
+    user_id: str
+    timestamp: str
+    format: _Format
+    config: dict[str, Any]
+    conversation_count: int
+    file_size: int | None
+    status: _ExportStatus
+    file_url: str | None
+    expires_at: str | None
+    error_message: str | None
+    created_at: str
+    updated_at: str
+    file_sha256: str | None
+    download_count: int
+    last_downloaded_at: str | None
+    file_name: str | None
+    downloadable: bool
+
+@type_check_only
+class HistoryPage(TypedDict):
+    items: list[HistoryItem]
+    total: int
+    page: int
+    limit: int
+    totalPages: int
+    hasNext: bool
+    hasPrev: bool
+
+_HistoryQuery = TypedDict(
+    "_HistoryQuery",
+    {"format": _Format, "status": _ExportStatus, "from": _Instant, "to": _Instant, "page": int, "limit": int},
+    total=False,
+)
+
+@type_check_only
+class DeleteReport(TypedDict):
+    export_id: str
+    status: _ExportStatus
+    cancelled: bool
+    file_deleted: bool
+
+@type_check_only
+class WorkerReport(TypedDict):
+    claimed: int
+    completed: int
+    retried: int
+    failed: int
+    stopped: int
+    errors: int
+    last_error: str | None
+
+@type_check_only
+class CleanupFailure(TypedDict):
+    export_id: str
+    error: str
+
+@type_check_only
+class CleanupReport(TypedDict):
+    marked_expired: int
+    files_deleted: int
+    staged_files_deleted: int
+    failures: list[CleanupFailure]
+
+@type_check_only
+class PurgeReport(TypedDict):
+    logs_deleted: int
+    audit_events_deleted: int
+
+@type_check_only
+class ImportSummary(TypedDict):
+    imported: int
+    skipped: list[SkippedRecord]
+
+@type_check_only
+class MetricsReport(TypedDict):
+    since: str
+    completed: int
+    failed: int
+    success_rate: float
+    avg_duration_ms: list[dict[str, Any]]
+    format_distribution: dict[str, int]
+    volume_per_hour: list[dict[str, Any]]
+    queue_depth: int
+    running_jobs: int
+    failure_rate_alert: bool
+
+@final
+class ExportClient:
+    """The export service on PostgreSQL (operations run off the GIL).
+
+    Options: storage_root, expiry_hours, sync_threshold, rate_limit_per_hour,
+    retention_days, batch_size, pool_size, max_attempts, stale_after (seconds).
+    """
+
+    def __new__(
+        cls,
+        dsn: str,
+        *,
+        storage_root: _StrPath = ...,
+        expiry_hours: int = ...,
+        sync_threshold: int = ...,
+        rate_limit_per_hour: int = ...,
+        retention_days: int = ...,
+        batch_size: int = ...,
+        pool_size: int = ...,
+        max_attempts: int = ...,
+        stale_after: float = ...,
+    ) -> ExportClient: ...
+    def migrate(self) -> list[int]: ...
+    def import_conversations(self, source: _StrPath | bytes) -> ImportSummary: ...
+    def create_export(self, user_id: str, body: Mapping[str, Any]) -> CompletedOutcome | QueuedOutcome: ...
+    def status(self, user_id: str, export_id: str) -> StatusView: ...
+    def download(self, user_id: str, export_id: str, dest: _Destination) -> DownloadInfo: ...
+    def history(self, user_id: str, query: _HistoryQuery | None = None) -> HistoryPage: ...
+    def delete(self, user_id: str, export_id: str) -> DeleteReport: ...
+    def run_worker(
+        self, worker_id: str, *, max_jobs: int | None = None, poll_interval: float = 1.0, throttle: float | None = None
+    ) -> WorkerReport: ...
+    def process_jobs(self, limit: int) -> int: ...
+    def cleanup_expired(self) -> CleanupReport: ...
+    def purge_old_logs(self) -> PurgeReport: ...
+    def metrics(self, since: _Instant) -> MetricsReport: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> ExportClient: ...
+    def __exit__(self, *_exc: object) -> bool: ...
+
+class LoraExportError(Exception):
+    """Base class of every error of lora_export."""
+
+    code: str
+    """The core's stable error code, e.g. "NOT_FOUND"."""
+    status: int
+    """The HTTP status an API should answer with."""
+    issues: Sequence[Issue]
+    """Validation issues (ValidationError)."""
+    retry_after: int | None
+    """Seconds to wait (RateLimitedError)."""
+    location: Location | None
+    """Where a malformed record was (MalformedRecordError)."""
+    conversation_id: str | None
+    """The malformed record's conversation_id, when it had one."""
+
+class ValidationError(LoraExportError): ...
+class MalformedRecordError(LoraExportError): ...
+class UnknownFormatError(LoraExportError): ...
+class RejectedError(LoraExportError): ...
+class InvalidTransitionError(LoraExportError): ...
+class UnauthorizedError(LoraExportError): ...
+class ForbiddenError(LoraExportError): ...
+class NotFoundError(LoraExportError): ...
+class GoneError(LoraExportError): ...
+class TooEarlyError(LoraExportError): ...
+class ExportFailedError(LoraExportError): ...
+class RateLimitedError(LoraExportError): ...
+class ConfigError(LoraExportError): ...
+class DatabaseError(LoraExportError): ...
+class IoError(LoraExportError): ...
+class CsvError(LoraExportError): ...
+class JsonError(LoraExportError): ...

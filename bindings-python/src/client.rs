@@ -1,0 +1,422 @@
+//! `ExportClient`: the database-backed export service.
+//!
+//! Each operation runs on the client's own tokio runtime while the calling
+//! thread waits without the GIL; it checks for signals every 50 ms, so
+//! Ctrl-C cancels a database call (and asks a worker to stop after its
+//! current job: a second Ctrl-C abandons it).
+
+use std::fs::File;
+use std::future::Future;
+use std::io::{BufReader, Cursor, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lora_export::pg::{Download, ExportService, HistoryQuery, ServiceConfig, WorkerOptions};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use serde::Serialize;
+use tokio::runtime::Runtime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::convert::{serialize_to_py, to_json};
+use crate::errors::err;
+use crate::request::instant;
+
+/// How often a waiting call looks for signals.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// Bytes copied at a time into a Python file object by `download`.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// A client of the export service on PostgreSQL: `ExportClient(dsn, **options)`.
+///
+/// Options (all optional): `storage_root`, `expiry_hours`, `sync_threshold`,
+/// `rate_limit_per_hour`, `retention_days`, `batch_size`, `pool_size`,
+/// `max_attempts`, `stale_after` (seconds).
+#[pyclass(module = "lora_export")]
+pub struct ExportClient {
+    service: Mutex<Option<ExportService>>,
+    runtime: Mutex<Option<Runtime>>,
+}
+
+fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<ServiceConfig> {
+    let mut config = ServiceConfig::new(dsn);
+    let Some(options) = options else {
+        return Ok(config);
+    };
+    for (key, value) in options.iter() {
+        let key: String = key.extract()?;
+        match key.as_str() {
+            "storage_root" => config.storage_root = value.extract::<PathBuf>()?,
+            "expiry_hours" => config.expiry_hours = value.extract()?,
+            "sync_threshold" => config.sync_threshold = value.extract()?,
+            "rate_limit_per_hour" => config.rate_limit_per_hour = value.extract()?,
+            "retention_days" => config.retention_days = value.extract()?,
+            "batch_size" => config.batch_size = value.extract()?,
+            "pool_size" => config.pool_size = value.extract()?,
+            "max_attempts" => config.max_attempts = value.extract()?,
+            "stale_after" => config.stale_after = seconds(&value, "stale_after")?,
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "ExportClient got an unexpected option {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(config)
+}
+
+fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
+    let secs: f64 = value.extract()?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|e| PyValueError::new_err(format!("{what}: {secs} s is not a duration: {e}")))
+}
+
+fn uuid_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Uuid> {
+    let text = value.str()?;
+    let text = text.to_str()?;
+    Uuid::parse_str(text).map_err(|e| PyValueError::new_err(format!("{what}: {text:?}: {e}")))
+}
+
+impl ExportClient {
+    fn service(&self) -> PyResult<ExportService> {
+        self.service
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("client state is poisoned"))?
+            .clone()
+            .ok_or_else(|| PyRuntimeError::new_err("this ExportClient is closed"))
+    }
+
+    /// Runs `fut` on the runtime; waits without the GIL, checking signals.
+    /// With `stop`, the first signal asks the future to stop and the
+    /// interrupt is raised once it has; another signal abandons it.
+    fn wait<T, F>(&self, py: Python<'_>, fut: F, stop: Option<watch::Sender<bool>>) -> PyResult<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = lora_export::Result<T>> + Send + 'static,
+    {
+        let (tx, mut rx) = mpsc::channel();
+        let task = {
+            let runtime = self
+                .runtime
+                .lock()
+                .map_err(|_| PyRuntimeError::new_err("client state is poisoned"))?;
+            let runtime = runtime
+                .as_ref()
+                .ok_or_else(|| PyRuntimeError::new_err("this ExportClient is closed"))?;
+            runtime.spawn(async move {
+                let _ = tx.send(fut.await);
+            })
+        };
+        let mut interrupted: Option<PyErr> = None;
+        loop {
+            let (answer, receiver) = py.detach(move || (rx.recv_timeout(SIGNAL_CHECK), rx));
+            rx = receiver;
+            match answer {
+                Ok(result) => {
+                    return match interrupted {
+                        Some(interrupt) => Err(interrupt),
+                        None => result.map_err(err),
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(PyRuntimeError::new_err(
+                        "the database operation ended without an answer (it panicked)",
+                    ))
+                }
+            }
+            if let Err(signal) = py.check_signals() {
+                match (&stop, interrupted.is_some()) {
+                    (Some(stop), false) => {
+                        stop.send_replace(true);
+                        interrupted = Some(signal);
+                    }
+                    _ => {
+                        task.abort();
+                        return Err(signal);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What `download` answers: the response headers' values.
+#[derive(Serialize)]
+struct DownloadInfo {
+    export_id: Uuid,
+    file_name: String,
+    content_type: String,
+    content_disposition: String,
+    size: u64,
+    sha256: String,
+}
+
+fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    serialize_to_py(py, value)
+}
+
+#[pymethods]
+impl ExportClient {
+    /// Connects lazily to `dsn` (a PostgreSQL URL or `key=value` string).
+    #[new]
+    #[pyo3(signature = (dsn, **options))]
+    fn new(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config = config_from(dsn, options)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("lora-export-db")
+            .enable_all()
+            .build()?;
+        let service = {
+            let _entered = runtime.enter();
+            ExportService::connect(config).map_err(err)?
+        };
+        Ok(ExportClient { service: Mutex::new(Some(service)), runtime: Mutex::new(Some(runtime)) })
+    }
+
+    /// Applies pending schema migrations; returns the versions applied.
+    fn migrate(&self, py: Python<'_>) -> PyResult<Vec<i32>> {
+        let service = self.service()?;
+        self.wait(py, async move { service.migrate().await }, None)
+    }
+
+    /// Loads canonical JSONL conversations (a path or `bytes`) into the
+    /// database. Returns `{"imported", "skipped"}`.
+    fn import_conversations<'py>(
+        &self,
+        py: Python<'py>,
+        source: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service()?;
+        let summary = if let Ok(bytes) = source.cast::<PyBytes>() {
+            let data = Cursor::new(bytes.as_bytes().to_vec());
+            self.wait(py, async move { service.import_conversations(data).await }, None)?
+        } else if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
+            let path: PathBuf = source.extract()?;
+            let reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
+            self.wait(py, async move { service.import_conversations(reader).await }, None)?
+        } else {
+            return Err(PyTypeError::new_err("source must be a path or bytes of canonical JSONL"));
+        };
+        to_py(py, &summary)
+    }
+
+    /// Creates an export for `user_id` from a request body (a mapping, as
+    /// the API takes it). Returns the outcome: `completed` (201) with the
+    /// file's details, or `queued` (202).
+    fn create_export<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &Bound<'py, PyAny>,
+        body: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let user = uuid_of(user_id, "user_id")?;
+        let body = to_json(body).map_err(|e| e.into_value_error("body"))?;
+        let service = self.service()?;
+        let outcome =
+            self.wait(py, async move { service.create_export(user, &body).await }, None)?;
+        to_py(py, &outcome)
+    }
+
+    /// The status of `user_id`'s export `export_id`.
+    fn status<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, export) = (uuid_of(user_id, "user_id")?, uuid_of(export_id, "export_id")?);
+        let service = self.service()?;
+        let view = self.wait(py, async move { service.status(user, export).await }, None)?;
+        to_py(py, &view)
+    }
+
+    /// Writes the export's file into `dest` (a path or a binary file
+    /// object). Returns `{"export_id", "file_name", "content_type",
+    /// "content_disposition", "size", "sha256"}`.
+    fn download<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+        dest: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, export) = (uuid_of(user_id, "user_id")?, uuid_of(export_id, "export_id")?);
+        let service = self.service()?;
+        let to_path = dest.is_instance_of::<PyString>() || dest.hasattr("__fspath__")?;
+        if !to_path && !dest.hasattr("write")? {
+            return Err(PyTypeError::new_err("dest must be a path or a binary file object"));
+        }
+        let target: Option<PathBuf> = if to_path { Some(dest.extract()?) } else { None };
+        let (info, file) = self.wait(
+            py,
+            async move {
+                let Download {
+                    export_id,
+                    file_name,
+                    content_type,
+                    content_disposition,
+                    size,
+                    sha256,
+                    mut file,
+                } = service.open_download(user, export).await?;
+                let info = DownloadInfo {
+                    export_id,
+                    file_name,
+                    content_type,
+                    content_disposition,
+                    size,
+                    sha256,
+                };
+                let Some(path) = target else {
+                    return Ok((info, Some(file.into_std().await)));
+                };
+                let mut out = tokio::fs::File::create(&path).await?;
+                let copied = tokio::io::copy(&mut file, &mut out).await;
+                if let Err(e) = copied.and(out.sync_all().await) {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    return Err(e.into());
+                }
+                Ok((info, None))
+            },
+            None,
+        )?;
+        if let Some(mut file) = file {
+            let mut chunk = vec![0; COPY_CHUNK];
+            loop {
+                let n = py.detach(|| file.read(&mut chunk))?;
+                if n == 0 {
+                    break;
+                }
+                dest.call_method1("write", (PyBytes::new(py, &chunk[..n]),))?;
+                py.check_signals()?;
+            }
+        }
+        to_py(py, &info)
+    }
+
+    /// A page of `user_id`'s exports, newest first. `query` takes `format`,
+    /// `status`, `from`, `to`, `page`, `limit`.
+    #[pyo3(signature = (user_id, query=None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &Bound<'py, PyAny>,
+        query: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let user = uuid_of(user_id, "user_id")?;
+        let query: HistoryQuery = match query {
+            None => HistoryQuery::default(),
+            Some(q) => {
+                let json = to_json(q).map_err(|e| e.into_value_error("query"))?;
+                serde_json::from_value(json)
+                    .map_err(|e| PyValueError::new_err(format!("query: {e}")))?
+            }
+        };
+        let service = self.service()?;
+        let page = self.wait(py, async move { service.history(user, &query).await }, None)?;
+        to_py(py, &page)
+    }
+
+    /// Deletes `user_id`'s export (cancelling it when queued or running).
+    fn delete<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, export) = (uuid_of(user_id, "user_id")?, uuid_of(export_id, "export_id")?);
+        let service = self.service()?;
+        let report = self.wait(py, async move { service.delete(user, export).await }, None)?;
+        to_py(py, &report)
+    }
+
+    /// Runs queued export jobs until `max_jobs` were claimed (forever
+    /// without it; Ctrl-C stops after the current job). Returns the
+    /// worker's report.
+    #[pyo3(signature = (worker_id, *, max_jobs=None, poll_interval=1.0, throttle=None))]
+    fn run_worker<'py>(
+        &self,
+        py: Python<'py>,
+        worker_id: &str,
+        max_jobs: Option<u64>,
+        poll_interval: f64,
+        throttle: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let poll = Duration::try_from_secs_f64(poll_interval)
+            .map_err(|e| PyValueError::new_err(format!("poll_interval: {e}")))?;
+        let throttle = throttle
+            .map(Duration::try_from_secs_f64)
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("throttle: {e}")))?;
+        let (stop, stopped) = watch::channel(false);
+        let mut options = WorkerOptions::new(worker_id);
+        options.max_jobs = max_jobs;
+        options.poll_interval = poll;
+        options.throttle = throttle;
+        options.stop = Some(stopped);
+        let service = self.service()?;
+        let report = self.wait(py, async move { service.run_worker(options).await }, Some(stop))?;
+        to_py(py, &report)
+    }
+
+    /// Runs up to `limit` queued jobs now; returns how many ran.
+    fn process_jobs(&self, py: Python<'_>, limit: u64) -> PyResult<u64> {
+        let service = self.service()?;
+        self.wait(py, async move { service.process_jobs(limit).await }, None)
+    }
+
+    /// Marks expired exports and removes their files.
+    fn cleanup_expired<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service()?;
+        let report = self.wait(py, async move { service.cleanup_expired().await }, None)?;
+        to_py(py, &report)
+    }
+
+    /// Deletes export logs and audit events past the retention window.
+    fn purge_old_logs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service()?;
+        let report = self.wait(py, async move { service.purge_old_logs().await }, None)?;
+        to_py(py, &report)
+    }
+
+    /// Export metrics since `since` (an aware `datetime` or RFC 3339 text).
+    fn metrics<'py>(
+        &self,
+        py: Python<'py>,
+        since: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let since = instant(since, "since")?;
+        let service = self.service()?;
+        let report = self.wait(py, async move { service.metrics(since).await }, None)?;
+        to_py(py, &report)
+    }
+
+    /// Closes the connection pool; the client cannot be used afterwards.
+    fn close(&self) -> PyResult<()> {
+        let service = self.service.lock().map_err(|_| PyRuntimeError::new_err("poisoned"))?.take();
+        drop(service);
+        if let Some(runtime) =
+            self.runtime.lock().map_err(|_| PyRuntimeError::new_err("poisoned"))?.take()
+        {
+            runtime.shutdown_background();
+        }
+        Ok(())
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close()?;
+        Ok(false)
+    }
+}

@@ -1,0 +1,92 @@
+//! The exception hierarchy: `LoraExportError` and one subclass per stable
+//! core error code, each raised with `.code`, `.status`, `.issues`,
+//! `.retry_after`, `.location` and `.conversation_id` set from the core error.
+
+use lora_export::{Error, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+
+use crate::convert::{issues_to_py, serialize_to_py};
+
+create_exception!(
+    lora_export,
+    LoraExportError,
+    PyException,
+    "Base class of every error of lora_export. `code` is the core's stable error code, `status` \
+     the HTTP status an API should answer with, `issues` the validation issues, `retry_after` the \
+     seconds to wait when rate limited, `location` and `conversation_id` where a malformed record was."
+);
+
+macro_rules! error_classes {
+    ($($name:ident = $code:literal : $doc:literal),* $(,)?) => {
+        $(create_exception!(lora_export, $name, LoraExportError, $doc);)*
+
+        /// The exception class for a core error code (the base class for a
+        /// code this binding does not know yet).
+        fn class_for<'py>(py: Python<'py>, code: &str) -> Bound<'py, PyType> {
+            match code {
+                $($code => py.get_type::<$name>(),)*
+                _ => py.get_type::<LoraExportError>(),
+            }
+        }
+
+        /// Adds the hierarchy to the module, each class with its `code`.
+        pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            let py = m.py();
+            let base = py.get_type::<LoraExportError>();
+            base.setattr("code", "LORA_EXPORT_ERROR")?;
+            base.setattr("status", 500)?;
+            base.setattr("issues", PyTuple::empty(py))?;
+            base.setattr("retry_after", py.None())?;
+            base.setattr("location", py.None())?;
+            base.setattr("conversation_id", py.None())?;
+            m.add("LoraExportError", base)?;
+            $(
+                let class = py.get_type::<$name>();
+                class.setattr("code", $code)?;
+                m.add(stringify!($name), class)?;
+            )*
+            Ok(())
+        }
+    };
+}
+
+error_classes! {
+    ValidationError = "VALIDATION_ERROR": "The export request (or history query) is invalid; `issues` lists every problem.",
+    MalformedRecordError = "MALFORMED_RECORD": "An input record is malformed and the export was strict; `location` says where.",
+    UnknownFormatError = "UNKNOWN_FORMAT": "No export format has this name.",
+    RejectedError = "REJECTED_BY_FORMAT": "The format cannot represent a conversation.",
+    InvalidTransitionError = "INVALID_TRANSITION": "An export status change the lifecycle forbids.",
+    UnauthorizedError = "UNAUTHORIZED": "No user is attached to the request (401).",
+    ForbiddenError = "FORBIDDEN": "The export belongs to another user (403).",
+    NotFoundError = "NOT_FOUND": "No export has this id (404).",
+    GoneError = "GONE": "The export's file has expired (410).",
+    TooEarlyError = "TOO_EARLY": "The export is not finished yet (425).",
+    ExportFailedError = "EXPORT_FAILED": "The export failed (409).",
+    RateLimitedError = "RATE_LIMITED": "Too many export requests (429); `retry_after` says how long to wait.",
+    ConfigError = "CONFIG_ERROR": "A configuration value is missing or invalid.",
+    DatabaseError = "DATABASE_ERROR": "The database failed.",
+    IoError = "IO_ERROR": "Reading input or writing output failed.",
+    CsvError = "CSV_ERROR": "Writing CSV failed.",
+    JsonError = "JSON_ERROR": "Serialising JSON failed.",
+}
+
+/// Converts a core error into the exception of its code, with its attributes.
+pub fn err(error: Error) -> PyErr {
+    Python::attach(|py| exception(py, &error).unwrap_or_else(|failed| failed))
+}
+
+fn exception(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
+    let value = class_for(py, error.code()).call1((error.to_string(),))?;
+    value.setattr("code", error.code())?;
+    value.setattr("status", error.http_status())?;
+    value.setattr("issues", issues_to_py(py, error.issues())?)?;
+    value.setattr("retry_after", error.retry_after_secs())?;
+    if let ErrorKind::MalformedRecord { location, conversation_id, .. } = error.kind() {
+        value.setattr("location", serialize_to_py(py, location)?)?;
+        value.setattr("conversation_id", conversation_id.as_deref())?;
+    }
+    Ok(PyErr::from_value(value))
+}

@@ -1,0 +1,112 @@
+//! `ExportSummary`: the core's summary of one export, read-only.
+
+use pyo3::prelude::*;
+
+use crate::convert::serialize_to_py;
+
+/// What an export did: conversations and turns written, bytes and SHA-256
+/// of the output, records excluded by the scope, and every skipped record
+/// with its location and reason.
+#[pyclass(frozen, module = "lora_export")]
+pub struct ExportSummary {
+    inner: lora_export::ExportSummary,
+}
+
+impl From<lora_export::ExportSummary> for ExportSummary {
+    fn from(inner: lora_export::ExportSummary) -> Self {
+        ExportSummary { inner }
+    }
+}
+
+#[pymethods]
+impl ExportSummary {
+    /// Format name (`jsonl`, `json`, `csv`, `markdown`).
+    #[getter]
+    fn format(&self) -> &str {
+        &self.inner.format
+    }
+
+    /// Conversations written.
+    #[getter]
+    fn conversations(&self) -> u64 {
+        self.inner.conversations
+    }
+
+    /// Turns written.
+    #[getter]
+    fn turns(&self) -> u64 {
+        self.inner.turns
+    }
+
+    /// Turns cut to 500 characters (`includeFullContent: False`).
+    #[getter]
+    fn truncated_turns(&self) -> u64 {
+        self.inner.truncated_turns
+    }
+
+    /// Bytes of output.
+    #[getter]
+    fn bytes(&self) -> u64 {
+        self.inner.bytes
+    }
+
+    /// SHA-256 of the output, lowercase hex.
+    #[getter]
+    fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// Well-formed records outside the export's scope.
+    #[getter]
+    fn excluded(&self) -> u64 {
+        self.inner.excluded
+    }
+
+    /// Records not written: `{"location": {...}, "conversation_id"?: str, "reason": str}`.
+    #[getter]
+    fn skipped<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.skipped)
+    }
+
+    /// Ids of scope `selected` that no input record had.
+    #[getter]
+    fn missing_ids(&self) -> Vec<String> {
+        self.inner.missing_ids.clone()
+    }
+
+    /// Conversations written per tier.
+    #[getter]
+    fn tier_distribution<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.tier_distribution)
+    }
+
+    /// Things to know, e.g. metadata left out for want of a sidecar.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings.clone()
+    }
+
+    /// The tier for a file name: the only tier written, `mixed` or `none`.
+    #[getter]
+    fn tier_label(&self) -> &str {
+        self.inner.tier_label()
+    }
+
+    /// The summary as a dict, shaped as the core serialises it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.inner;
+        format!(
+            "ExportSummary(format={:?}, conversations={}, turns={}, bytes={}, excluded={}, skipped={})",
+            s.format,
+            s.conversations,
+            s.turns,
+            s.bytes,
+            s.excluded,
+            s.skipped.len()
+        )
+    }
+}

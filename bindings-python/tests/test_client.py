@@ -1,0 +1,173 @@
+"""ExportClient against the real PostgreSQL that scripts/test.sh starts:
+migrate, import, create (201 and 202), worker, status, download into a path
+and a file object, history, delete, cleanup, metrics, and every error with
+its class, code and status."""
+
+import datetime
+import hashlib
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+import lora_export
+
+from conftest import SAMPLE, create_user, sql
+
+
+def sample_records():
+    records = []
+    for line in SAMPLE.read_text("utf-8").splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            records.append(value)
+    return records
+
+
+@pytest.fixture
+def client(database):
+    url, root = database
+    with lora_export.ExportClient(url, storage_root=root, sync_threshold=20, rate_limit_per_hour=50) as c:
+        applied = c.migrate()
+        assert applied == sorted(applied) and applied
+        assert c.migrate() == []
+        imported = c.import_conversations(SAMPLE)
+        assert imported["imported"] == 46
+        assert [s["location"]["line"] for s in imported["skipped"]] == sorted(
+            s["location"]["line"] for s in imported["skipped"]
+        )
+        assert len(imported["skipped"]) == 4
+        yield c, url
+
+
+def test_the_export_lifecycle(client, tmp_path):
+    c, url = client
+    user, stranger = create_user(url), create_user(url)
+    ids = [r["conversation_id"] for r in sample_records()[:3]]
+
+    small = c.create_export(user, {"config": {"scope": "selected", "format": "csv"}, "conversationIds": ids})
+    assert (small["outcome"], small["status"], small["conversation_count"]) == ("completed", 201, 3)
+    path = tmp_path / small["file_name"]
+    info = c.download(user, small["export_id"], path)
+    data = path.read_bytes()
+    assert info["size"] == len(data) == small["file_size"]
+    assert info["sha256"] == hashlib.sha256(data).hexdigest() == small["sha256"]
+    assert info["content_type"].startswith("text/csv")
+    assert small["file_name"] in info["content_disposition"]
+    buffer = io.BytesIO()
+    c.download(user, uuid.UUID(small["export_id"]), buffer)
+    assert buffer.getvalue() == data
+    assert lora_export.validate_output("csv", data)["valid"]
+
+    large = c.create_export(user, {"config": {"scope": "all_data", "format": "jsonl"}})
+    assert (large["outcome"], large["status"]) == ("queued", 202)
+    with pytest.raises(lora_export.TooEarlyError) as early:
+        c.download(user, large["export_id"], tmp_path / "early.jsonl")
+    assert (early.value.code, early.value.status) == ("TOO_EARLY", 425)
+    assert not (tmp_path / "early.jsonl").exists()
+    report = c.run_worker("py-worker", max_jobs=1, poll_interval=0.05)
+    assert (report["claimed"], report["completed"]) == (1, 1)
+    status = c.status(user, large["export_id"])
+    assert (status["status"], status["progress"], status["conversation_count"]) == ("completed", 100, 46)
+    jsonl = io.BytesIO()
+    c.download(user, large["export_id"], jsonl)
+    assert len(jsonl.getvalue().splitlines()) == 46
+    assert lora_export.validate_output("jsonl", jsonl.getvalue())["valid"]
+
+    with pytest.raises(lora_export.ForbiddenError) as forbidden:
+        c.status(stranger, small["export_id"])
+    assert forbidden.value.status == 403
+    with pytest.raises(lora_export.NotFoundError) as missing:
+        c.download(user, uuid.uuid4(), io.BytesIO())
+    assert (missing.value.code, missing.value.status) == ("NOT_FOUND", 404)
+
+    page = c.history(user, {"format": "csv", "limit": 10})
+    assert (page["total"], page["page"], page["hasNext"]) == (1, 1, False)
+    assert page["items"][0]["export_id"] == small["export_id"]
+    assert c.history(user)["total"] == 2
+    assert c.history(stranger)["total"] == 0
+
+    sql(url, f"UPDATE export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = '{small['export_id']}'")
+    with pytest.raises(lora_export.GoneError) as gone:
+        c.download(user, small["export_id"], io.BytesIO())
+    assert gone.value.status == 410
+    cleanup = c.cleanup_expired()
+    assert cleanup["files_deleted"] >= 1 and cleanup["failures"] == []
+
+    deleted = c.delete(user, large["export_id"])
+    assert deleted["export_id"] == large["export_id"] and deleted["file_deleted"]
+    assert c.process_jobs(5) == 0
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    metrics = c.metrics(since)
+    assert metrics["completed"] == 2 and metrics["format_distribution"] == {"csv": 1, "jsonl": 1}
+    assert c.metrics(since.isoformat()) == metrics
+    assert c.purge_old_logs() == {"logs_deleted": 0, "audit_events_deleted": 0}
+
+
+def test_validation_and_rate_limit_errors_carry_their_attributes(database):
+    url, root = database
+    with lora_export.ExportClient(url, storage_root=root, rate_limit_per_hour=2) as c:
+        c.migrate()
+        user = create_user(url)
+        with pytest.raises(lora_export.ValidationError) as invalid:
+            c.create_export(user, {"config": {"scope": "filtered", "format": "pdf"}})
+        assert invalid.value.status == 400
+        assert {i["code"] for i in invalid.value.issues} == {"invalid_enum", "filters_required"}
+        body = {"config": {"scope": "all", "format": "json"}}
+        c.create_export(user, body)
+        c.create_export(user, body)
+        with pytest.raises(lora_export.RateLimitedError) as limited:
+            c.create_export(user, body)
+        error = limited.value
+        assert (error.code, error.status) == ("RATE_LIMITED", 429)
+        assert isinstance(error.retry_after, int) and 0 < error.retry_after <= 3600
+
+
+def test_configuration_and_connection_errors(database, admin_url):
+    url, root = database
+    with pytest.raises(lora_export.ConfigError) as config:
+        lora_export.ExportClient(url, sync_threshold=0)
+    assert "sync_threshold" in str(config.value)
+    with pytest.raises(TypeError, match="unexpected option"):
+        lora_export.ExportClient(url, sync_treshold=5)
+    with pytest.raises(ValueError, match="user_id"):
+        lora_export.ExportClient(url).status("not-a-uuid", uuid.uuid4())
+    missing = admin_url.rsplit("/", 1)[0] + "/no_such_database_" + uuid.uuid4().hex[:8]
+    with pytest.raises(lora_export.DatabaseError) as down:
+        lora_export.ExportClient(missing, storage_root=root).migrate()
+    assert (down.value.code, down.value.status) == ("DATABASE_ERROR", 500)
+    closed = lora_export.ExportClient(url)
+    closed.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        closed.migrate()
+
+
+WORKER = """
+import sys, lora_export
+client = lora_export.ExportClient(sys.argv[1], storage_root=sys.argv[2])
+print("started", flush=True)
+try:
+    client.run_worker("interrupted-worker", poll_interval=0.05)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_running_worker(client, tmp_path):
+    _, url = client
+    child = subprocess.Popen(
+        [sys.executable, "-c", WORKER, url, str(tmp_path / "files")], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "started"
+    time.sleep(0.5)  # let it poll the empty queue a few times
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=60)
+    assert (child.returncode, out.strip()) == (0, "interrupted")
