@@ -439,6 +439,14 @@ export interface ClientOptions {
 export declare function contentDisposition(fileName: string): string
 
 /**
+ * Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
+ * pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
+ * the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+ * and never ends the process. Not for production use.
+ */
+export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promise<never> | never
+
+/**
  * The seeds' download file name
  * `training-data-{tier}-{YYYY-MM-DD}-{count}.{extension}`, with the tier
  * and extension reduced to safe characters. `date` is `YYYY-MM-DD` or an

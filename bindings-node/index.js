@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.ExportClient = nativeBinding.ExportClient
 module.exports.contentDisposition = nativeBinding.contentDisposition
+module.exports.debugPanic = nativeBinding.debugPanic
 module.exports.exportFileName = nativeBinding.exportFileName
 module.exports.preview = nativeBinding.preview
 module.exports.transform = nativeBinding.transform

@@ -8,6 +8,7 @@ const binding = require('./index.js')
 export const {
   ExportClient,
   contentDisposition,
+  debugPanic,
   exportFileName,
   preview,
   transform,

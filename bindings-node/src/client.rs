@@ -137,9 +137,7 @@ impl ExportClient {
         body: Value,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::CreateOutcome>>>> {
         let service = self.service.clone();
-        spawn(env, async move {
-            Ok(Json(service.create_export(user_of(&user_id)?, &body).await?))
-        })
+        spawn(env, async move { Ok(Json(service.create_export(user_of(&user_id)?, &body).await?)) })
     }
 
     /// The status of one of `userId`'s exports, with progress while it runs
@@ -228,10 +226,7 @@ impl ExportClient {
     /// Runs a background worker on this client until `stopWorkers()` or
     /// `close()` (or `maxJobs`), sharing the queue with every other worker;
     /// resolves with what it did.
-    #[napi(
-        ts_args_type = "options?: RunWorkerOptions",
-        ts_return_type = "Promise<WorkerReport>"
-    )]
+    #[napi(ts_args_type = "options?: RunWorkerOptions", ts_return_type = "Promise<WorkerReport>")]
     pub fn run_worker(
         &self,
         env: &Env,
@@ -346,7 +341,9 @@ impl IntoJs for Opened {
                         buf.truncate(n);
                         Some((Ok(buf), Some(file)))
                     }
-                    Err(e) => Some((Err(napi::Error::from_reason(format!("read error: {e}"))), None)),
+                    Err(e) => {
+                        Some((Err(napi::Error::from_reason(format!("read error: {e}"))), None))
+                    }
                 }
             }));
         let stream = ReadableStream::create_with_stream_bytes(env, chunks)?;
@@ -365,7 +362,10 @@ impl IntoJs for Opened {
 
 /// The service configuration: the environment's, then `options`, with
 /// `database_url` always winning.
-fn config_of(database_url: String, options: Option<ClientOptions>) -> Result<ServiceConfig, Failure> {
+fn config_of(
+    database_url: String,
+    options: Option<ClientOptions>,
+) -> Result<ServiceConfig, Failure> {
     let mut config = ServiceConfig::from_lookup(|name| match name {
         "LORA_EXPORT_DATABASE_URL" => Some(database_url.clone()),
         _ => std::env::var(name).ok(),

@@ -136,7 +136,8 @@ pub fn validate_output(
         let flavor = match jsonl_flavor {
             None => JsonlFlavor::default(),
             Some(name) => serde_json::from_value(Value::String(name.clone())).map_err(|_| {
-                let message = format!("unknown JSONL flavor `{name}` (openai, anthropic, sharegpt)");
+                let message =
+                    format!("unknown JSONL flavor `{name}` (openai, anthropic, sharegpt)");
                 ErrorKind::InvalidRequest(vec![Issue::new("jsonlFlavor", "invalid_enum", message)])
             })?,
         };
@@ -216,7 +217,8 @@ fn request_of(config: Value) -> Result<ExportRequest, Failure> {
 
 fn builder(config: Value, options: Option<TransformOptions>) -> Result<ExportBuilder, Failure> {
     let request = request_of(config)?;
-    let options = options.unwrap_or(TransformOptions { export_date: None, fail_on_malformed: None });
+    let options =
+        options.unwrap_or(TransformOptions { export_date: None, fail_on_malformed: None });
     let mut builder =
         ExportBuilder::new(request).fail_on_malformed(options.fail_on_malformed.unwrap_or(false));
     if let Some(date) = options.export_date {
@@ -239,13 +241,12 @@ fn records_of(values: Vec<Value>) -> impl Iterator<Item = Record> {
 fn export_bytes(builder: ExportBuilder, bytes: &[u8]) -> Result<Transformed, Failure> {
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        let values: Vec<Value> = serde_json::from_slice(text).map_err(|e| {
-            ErrorKind::MalformedRecord {
+        let values: Vec<Value> =
+            serde_json::from_slice(text).map_err(|e| ErrorKind::MalformedRecord {
                 location: Location::line(e.line() as u64),
                 conversation_id: None,
                 reason: format!("not a valid JSON array of conversations: {e}"),
-            }
-        })?;
+            })?;
         return export_records(builder, records_of(values));
     }
     export_records(builder, JsonlSource::new(text))
@@ -279,4 +280,26 @@ fn export_records(
     let (data, summary) = writer.finish()?;
     let metadata = std::mem::take(&mut *sidecar.0.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(Transformed { data, metadata, summary, file_extension, mime_type })
+}
+
+/// Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
+/// pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
+/// the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+/// and never ends the process. Not for production use.
+#[napi(
+    ts_args_type = "where: 'sync' | 'blocking' | 'async'",
+    ts_return_type = "Promise<never> | never"
+)]
+pub fn debug_panic(
+    env: &Env,
+    place: String,
+) -> napi::Result<Either<AsyncBlock<Reply<String>>, Reply<String>>> {
+    let message = format!("deliberate panic ({place})");
+    Ok(match place.as_str() {
+        "blocking" => {
+            Either::A(spawn(env, async move { blocking(move || panic!("{message}")).await })?)
+        }
+        "async" => Either::A(spawn(env, async move { panic!("{message}") })?),
+        _ => Either::B(guarded(|| panic!("{message}"))),
+    })
 }

@@ -9,6 +9,9 @@
 //! `INTERNAL_PANIC` and status 500.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 
 use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, ToNapiValue};
 use napi::{sys, Env, JsValue, Status};
@@ -119,13 +122,20 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
 }
 
 /// Runs `future` on napi's tokio runtime and resolves the returned promise
-/// with its reply (the JavaScript thread only converts the result).
+/// with its reply (the JavaScript thread only converts the result); a panic
+/// in it rejects with [`Failure::Panic`].
 pub fn spawn<T, F>(env: &Env, future: F) -> napi::Result<AsyncBlock<Reply<T>>>
 where
     T: IntoJs,
     F: Future<Output = Result<T, Failure>> + Send + 'static,
 {
-    AsyncBlockBuilder::new(async move { Ok(Reply(future.await)) }).build(env)
+    AsyncBlockBuilder::new(async move {
+        let outcome = AssertUnwindSafe(future).catch_unwind().await;
+        Ok(Reply(
+            outcome.unwrap_or_else(|payload| Err(Failure::Panic(panic_message(payload.as_ref())))),
+        ))
+    })
+    .build(env)
 }
 
 /// Runs the CPU-bound `work` on the runtime's blocking pool (a panic in it
