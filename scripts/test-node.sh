@@ -14,8 +14,8 @@ export LORA_EXPORT_TEST_DATABASE_URL NEXT_TELEMETRY_DISABLED=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "bindings-node: npm ci"
-(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error)
+step "bindings-node: npm install (versions pinned by package-lock.json)"
+(cd bindings-node && npm install --no-audit --no-fund --loglevel=error)
 
 step "bindings-node: build the native module (release) with @napi-rs/cli"
 (cd bindings-node && npx napi build --platform --release)
@@ -29,8 +29,8 @@ step "bindings-node: node:test over the built module"
 step "bindings-node: tsc --noEmit of a typed usage file (ESM and CommonJS) against index.d.ts"
 (cd bindings-node && npx tsc -p test/types)
 
-step "examples/nextjs: npm ci, next build, tsc --noEmit"
-(cd examples/nextjs && npm ci --no-audit --no-fund --loglevel=error && npx next build && npx tsc --noEmit)
+step "examples/nextjs: npm install, next build, tsc --noEmit"
+(cd examples/nextjs && npm install --no-audit --no-fund --loglevel=error && npx next build && npx tsc --noEmit)
 
 step "examples/nextjs: HTTP end to end against next start and PostgreSQL"
 (cd examples/nextjs && node --test test/)

@@ -9,9 +9,11 @@ use lora_export::model::{ExportRequest, Format, JsonlFlavor};
 use lora_export::request::validate_request;
 use lora_export::source::{from_value, JsonlSource, Record};
 use lora_export::{audit, ErrorKind, ExportBuilder, ExportSummary, Issue, Location};
-use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Object, ToNapiValue};
+use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Function, Object, ToNapiValue, Unknown};
 use napi::{sys, Env};
 use napi_derive::napi;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::reply::{blocking, guarded, spawn, Failure, IntoJs, Json, Reply};
@@ -65,22 +67,85 @@ pub struct TransformOptions {
 )]
 pub fn transform(
     env: &Env,
-    conversations: Either<Buffer, Vec<Value>>,
+    conversations: Either<Buffer, Unknown<'_>>,
     config: Value,
     options: Option<TransformOptions>,
 ) -> napi::Result<AsyncBlock<Reply<Transformed>>> {
     let input = match conversations {
         Either::A(buffer) => Input::Bytes(buffer),
-        Either::B(values) => Input::Values(values),
+        Either::B(objects) => Input::Json(stringify(env, objects)?),
     };
     spawn(env, async move {
         let builder = builder(config, options)?;
         blocking(move || match input {
             Input::Bytes(bytes) => export_bytes(builder, &bytes),
-            Input::Values(values) => export_records(builder, records_of(values)),
+            Input::Json(text) => export_array(builder, &text),
         })
         .await
     })
+}
+
+/// The JSON text of `value` by V8's own `JSON.stringify` (on the JavaScript
+/// thread, and much faster than walking the objects through N-API): a
+/// `Date` becomes its ISO string, `undefined` fields are left out.
+fn stringify(env: &Env, value: Unknown<'_>) -> napi::Result<String> {
+    let json: Object = env.get_global()?.get_named_property("JSON")?;
+    let stringify: Function<Unknown<'_>, Option<String>> = json.get_named_property("stringify")?;
+    Ok(stringify.call(value)?.unwrap_or_default())
+}
+
+/// Exports the JSON array text that [`stringify`] made of an array of
+/// objects: each element, written on one line, goes through the core's
+/// JSONL source (which parses straight into a conversation); a malformed
+/// element is reported at its 1-based record number.
+fn export_array(builder: ExportBuilder, text: &str) -> Result<Transformed, Failure> {
+    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| not_an_array(&e))?;
+    let lines = ElementLines { elements: elements.iter(), pending: &[], newline: false };
+    let records = JsonlSource::new(std::io::BufReader::new(lines)).map(|record| {
+        record.map_err(|mut skipped| {
+            skipped.location = Location::record(skipped.location.line.unwrap_or_default());
+            skipped
+        })
+    });
+    export_records(builder, records)
+}
+
+/// Reads JSON elements as JSONL: each element's text, then a newline
+/// (`JSON.stringify` never writes a raw newline inside a value).
+struct ElementLines<'a> {
+    elements: std::slice::Iter<'a, &'a RawValue>,
+    pending: &'a [u8],
+    newline: bool,
+}
+
+impl std::io::Read for ElementLines<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pending.is_empty() && !self.newline {
+            match self.elements.next() {
+                Some(element) => (self.pending, self.newline) = (element.get().as_bytes(), true),
+                None => return Ok(0),
+            }
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending = &self.pending[n..];
+        if self.pending.is_empty() && self.newline && n < buf.len() {
+            buf[n] = b'\n';
+            self.newline = false;
+            return Ok(n + 1);
+        }
+        Ok(n)
+    }
+}
+
+fn not_an_array(e: &serde_json::Error) -> Failure {
+    let message = format!("conversations must be an array of objects or a Buffer: {e}");
+    ErrorKind::InvalidRequest(vec![Issue::new("conversations", "invalid_type", message)]).into()
+}
+
+/// The elements of a JSON array (what [`stringify`] made of an array).
+fn array_of(text: &str) -> Result<Vec<Value>, Failure> {
+    serde_json::from_str(text).map_err(|e| not_an_array(&e))
 }
 
 /// Renders the first `n` (default 3) of `conversations` exactly as an
@@ -92,14 +157,15 @@ pub fn transform(
 )]
 pub fn preview(
     env: &Env,
-    conversations: Vec<Value>,
+    conversations: Unknown<'_>,
     config: Value,
     n: Option<u32>,
 ) -> napi::Result<AsyncBlock<Reply<String>>> {
+    let text = stringify(env, conversations)?;
     spawn(env, async move {
         let config = request_of(config)?.config;
         blocking(move || {
-            let conversations = records_of(conversations)
+            let conversations = records_of(array_of(&text)?)
                 .map(|record| {
                     record.map_err(|s| ErrorKind::MalformedRecord {
                         location: s.location,
@@ -182,7 +248,7 @@ pub fn content_disposition(file_name: String) -> String {
 /// What the functions above were given to read.
 enum Input {
     Bytes(Buffer),
-    Values(Vec<Value>),
+    Json(String),
 }
 
 /// A finished in-memory export: the file, the metadata sidecar and the

@@ -80,8 +80,11 @@ test('preview renders the first n conversations as the export would', async () =
 
 test('validateOutput finds errors with their location', async () => {
   const report = await validateOutput('jsonl', Buffer.from('{"messages":[{"role":"user","content":"Hi"}]}\nnot json\n'))
-  assert.equal(report.errors[0].location.line, 2)
-  assert.ok(report.errors[0].message)
+  assert.equal(report.records, 2)
+  assert.deepEqual(
+    report.errors.map((e) => [e.location.line, e.code]),
+    [[1, 'example_missing_assistant_message'], [2, 'invalid_json']],
+  )
   const fine = await validateOutput('jsonl', '{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}\n', 'openai')
   assert.deepEqual(fine.errors, [])
 })
