@@ -36,6 +36,8 @@ function record(name, figures) {
 }
 
 test(`the event loop keeps ticking during a ${COUNT}-conversation export`, { timeout: 600_000 }, async (t) => {
+  const idle = await whileTicking(() => new Promise((resolve) => setTimeout(resolve, 2000)))
+  record('idle baseline (nothing running, 2 s)', idle)
   const data = jsonl(conversations(COUNT, (i) => (i % 3 ? 'template' : 'scenario')))
   const url = freshDatabase()
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-lag-'))
