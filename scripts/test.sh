@@ -27,6 +27,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "Rust tests (unit, integration, doctests), the PostgreSQL layer against the real cluster"
 cargo test --workspace --all-features
 
+bash scripts/test-node.sh
+
 step "benches compile"
 cargo bench --workspace --no-run
 

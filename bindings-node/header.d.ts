@@ -1,0 +1,330 @@
+/* lora-export: TypeScript types of the Node binding.
+ *
+ * This header is prepended to the index.d.ts that `napi build` generates from
+ * the Rust source (the functions, classes and option objects below it). The
+ * shapes here are the seeds' TypeScript (ExportConfig, FilterConfig,
+ * ExportLog, the status response, a history page) as the core serializes
+ * them; test/shapes.test.mjs checks the runtime values against these keys. */
+
+/* eslint-disable */
+
+/** Which conversations an export takes. `all` = every approved one. */
+export type ExportScope = 'selected' | 'filtered' | 'all' | 'all_data'
+/** The output format. */
+export type ExportFormat = 'json' | 'jsonl' | 'csv' | 'markdown'
+/** The dialect of a JSONL export. */
+export type JsonlFlavor = 'openai' | 'anthropic' | 'sharegpt'
+/** A conversation's tier. */
+export type TierType = 'template' | 'scenario' | 'edge_case'
+/** A conversation's review status. */
+export type ConversationStatus =
+  | 'draft'
+  | 'generated'
+  | 'pending_review'
+  | 'approved'
+  | 'rejected'
+  | 'needs_revision'
+  | 'failed'
+/** An export's lifecycle status. */
+export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'expired'
+
+/** The seeds' ExportConfig; flags left out take the core's defaults. */
+export interface ExportConfig {
+  scope: ExportScope
+  format: ExportFormat
+  includeMetadata?: boolean
+  includeQualityScores?: boolean
+  includeTimestamps?: boolean
+  includeApprovalHistory?: boolean
+  includeParentReferences?: boolean
+  includeFullContent?: boolean
+  jsonlFlavor?: JsonlFlavor
+  systemPrompt?: string
+  csvFormulaGuard?: boolean
+}
+
+/** An ExportConfig with every default filled in (what validation returns). */
+export type ResolvedExportConfig = Required<Omit<ExportConfig, 'systemPrompt'>> & {
+  systemPrompt?: string
+}
+
+/** The seeds' FilterConfig (scope `filtered`). */
+export interface FilterConfig {
+  tierTypes?: TierType[]
+  statuses?: ConversationStatus[]
+  qualityRange?: { min: number; max: number }
+  dateRange?: { from?: string; to?: string }
+  categories?: string[]
+  personas?: string[]
+  emotions?: string[]
+  topics?: string[]
+  searchQuery?: string
+  parentId?: string
+}
+
+/** The body of POST /api/export/conversations. */
+export interface ExportRequest {
+  config: ExportConfig
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+/** A validated request. */
+export interface ResolvedExportRequest {
+  config: ResolvedExportConfig
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+/** One problem of a request: where, a stable code, and a sentence. */
+export interface ValidationIssue {
+  path: string
+  code: string
+  message: string
+}
+
+/** What `validateExportRequest` answers. */
+export type ValidationResult =
+  | { ok: true; request: ResolvedExportRequest }
+  | { ok: false; issues: ValidationIssue[] }
+
+/** One turn of a conversation. */
+export interface ConversationTurnInput {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+  tokenCount?: number
+}
+
+/** A conversation as the platform holds it (camelCase, or the database's snake_case). */
+export interface ConversationInput {
+  id?: string
+  conversation_id: string
+  title: string
+  status: ConversationStatus
+  qualityScore: number
+  tier: TierType
+  createdAt: string
+  updatedAt: string
+  turns: ConversationTurnInput[]
+  category?: string[]
+  persona?: string
+  emotion?: string
+  topic?: string
+  totalTurns?: number
+  tokenCount?: number
+  parentId?: string
+  parentType?: 'template' | 'scenario'
+  parameters?: Record<string, unknown>
+  reviewHistory?: Array<{
+    id: string
+    action: string
+    performedBy: string
+    timestamp: string
+    comment?: string
+  }>
+  [key: string]: unknown
+}
+
+/** Where in an input or output something was found. */
+export interface Location {
+  line?: number
+  record?: number
+  field?: string
+}
+
+/** A record the export could not write, and why. */
+export interface SkippedRecord {
+  location: Location
+  conversation_id?: string
+  reason: string
+}
+
+/** The core's summary of one export. */
+export interface ExportSummary {
+  format: string
+  conversations: number
+  turns: number
+  truncated_turns: number
+  bytes: number
+  sha256: string
+  excluded: number
+  skipped: SkippedRecord[]
+  missing_ids: string[]
+  tier_distribution: Record<string, number>
+  warnings: string[]
+}
+
+/** What `transform` resolves with. */
+export interface TransformResult {
+  /** The exported file. */
+  data: Buffer
+  /** The metadata sidecar (JSONL flavors that forbid extra keys); empty otherwise. */
+  metadata: Buffer
+  summary: ExportSummary
+  fileExtension: string
+  mimeType: string
+}
+
+/** One error or warning of `validateOutput`. */
+export interface Finding {
+  location: Location
+  code: string
+  message: string
+}
+
+/** What `validateOutput` resolves with. */
+export interface ValidationReport {
+  records: number
+  errors: Finding[]
+  warnings: Finding[]
+}
+
+/** The seeds' ExportLog row (plus the file's hash and download count). */
+export interface ExportLog {
+  id: string
+  export_id: string
+  user_id: string
+  timestamp: string
+  format: ExportFormat
+  config: ResolvedExportConfig
+  conversation_count: number
+  file_size: number | null
+  status: ExportStatus
+  file_url: string | null
+  expires_at: string | null
+  error_message: string | null
+  created_at: string
+  updated_at: string
+  file_sha256: string | null
+  download_count: number
+  last_downloaded_at: string | null
+}
+
+/** A finished export file. */
+export interface CompletedExport {
+  export_id: string
+  file_name: string
+  file_size: number
+  sha256: string
+  expires_at: string
+  conversation_count: number
+  summary: ExportSummary
+}
+
+/** What `createExport` resolves with: done now (201) or queued (202). */
+export type CreateExportResult =
+  | ({ outcome: 'completed'; status: 201 } & CompletedExport)
+  | { outcome: 'queued'; status: 202; export_id: string }
+
+/** The seeds' status response (GET /api/export/status/:id). */
+export interface ExportStatusResponse {
+  export_id: string
+  status: ExportStatus
+  /** 0–100 while queued or processing, 100 when completed. */
+  progress?: number
+  conversation_count: number
+  file_size?: number
+  file_url?: string
+  file_name?: string
+  error_message?: string
+  expires_at?: string
+}
+
+/** Filters and page of GET /api/export/history. */
+export interface HistoryQuery {
+  format?: ExportFormat
+  status?: ExportStatus
+  /** RFC 3339; exports created at or after. */
+  from?: string
+  /** RFC 3339; exports created at or before. */
+  to?: string
+  /** From 1 (default 1). */
+  page?: number
+  /** 1–100 (default 20). */
+  limit?: number
+}
+
+/** One export of a history page. */
+export type HistoryItem = ExportLog & { file_name: string | null; downloadable: boolean }
+
+/** A page of a user's exports. */
+export interface HistoryPage {
+  items: HistoryItem[]
+  total: number
+  page: number
+  limit: number
+  totalPages: number
+  hasNext: boolean
+  hasPrev: boolean
+}
+
+/** An opened download; `new Response(stream, { headers })` serves it. */
+export interface DownloadHandle {
+  exportId: string
+  fileName: string
+  contentType: string
+  contentDisposition: string
+  size: number
+  sha256: string
+  stream: ReadableStream<Uint8Array>
+}
+
+/** What `deleteExport` did. */
+export interface DeleteReport {
+  export_id: string
+  status: ExportStatus
+  cancelled: boolean
+  file_deleted: boolean
+}
+
+/** What `importConversations` did. */
+export interface ImportSummary {
+  imported: number
+  skipped: SkippedRecord[]
+}
+
+/** What a worker did. */
+export interface WorkerReport {
+  claimed: number
+  completed: number
+  retried: number
+  failed: number
+  stopped: number
+  errors: number
+  last_error: string | null
+}
+
+/** What `cleanupExpired` did. */
+export interface CleanupReport {
+  marked_expired: number
+  files_deleted: number
+  staged_files_deleted: number
+  failures: Array<{ export_id: string; error: string }>
+}
+
+/** Export metrics since an instant. */
+export interface MetricsReport {
+  since: string
+  completed: number
+  failed: number
+  success_rate: number
+  avg_duration_ms: Array<{ format: string; size_bucket: string; exports: number; avg_duration_ms: number }>
+  format_distribution: Record<string, number>
+  volume_per_hour: Array<{ hour: string; requested: number; bytes: number }>
+  queue_depth: number
+  running_jobs: number
+  failure_rate_alert: boolean
+}
+
+/**
+ * Every function and method rejects (or throws) with this: `code` is the
+ * core's stable code (`VALIDATION_ERROR`, `RATE_LIMITED`, `NOT_FOUND`, …),
+ * `status` the HTTP status a route should answer.
+ */
+export interface LoraExportError extends Error {
+  code: string
+  status: number
+  issues: ValidationIssue[]
+  /** Seconds until a new request is accepted (status 429). */
+  retryAfter?: number
+}

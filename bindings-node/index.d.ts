@@ -1,0 +1,515 @@
+/* lora-export: TypeScript types of the Node binding.
+ *
+ * This header is prepended to the index.d.ts that `napi build` generates from
+ * the Rust source (the functions, classes and option objects below it). The
+ * shapes here are the seeds' TypeScript (ExportConfig, FilterConfig,
+ * ExportLog, the status response, a history page) as the core serializes
+ * them; test/shapes.test.mjs checks the runtime values against these keys. */
+
+/* eslint-disable */
+
+/** Which conversations an export takes. `all` = every approved one. */
+export type ExportScope = 'selected' | 'filtered' | 'all' | 'all_data'
+/** The output format. */
+export type ExportFormat = 'json' | 'jsonl' | 'csv' | 'markdown'
+/** The dialect of a JSONL export. */
+export type JsonlFlavor = 'openai' | 'anthropic' | 'sharegpt'
+/** A conversation's tier. */
+export type TierType = 'template' | 'scenario' | 'edge_case'
+/** A conversation's review status. */
+export type ConversationStatus =
+  | 'draft'
+  | 'generated'
+  | 'pending_review'
+  | 'approved'
+  | 'rejected'
+  | 'needs_revision'
+  | 'failed'
+/** An export's lifecycle status. */
+export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'expired'
+
+/** The seeds' ExportConfig; flags left out take the core's defaults. */
+export interface ExportConfig {
+  scope: ExportScope
+  format: ExportFormat
+  includeMetadata?: boolean
+  includeQualityScores?: boolean
+  includeTimestamps?: boolean
+  includeApprovalHistory?: boolean
+  includeParentReferences?: boolean
+  includeFullContent?: boolean
+  jsonlFlavor?: JsonlFlavor
+  systemPrompt?: string
+  csvFormulaGuard?: boolean
+}
+
+/** An ExportConfig with every default filled in (what validation returns). */
+export type ResolvedExportConfig = Required<Omit<ExportConfig, 'systemPrompt'>> & {
+  systemPrompt?: string
+}
+
+/** The seeds' FilterConfig (scope `filtered`). */
+export interface FilterConfig {
+  tierTypes?: TierType[]
+  statuses?: ConversationStatus[]
+  qualityRange?: { min: number; max: number }
+  dateRange?: { from?: string; to?: string }
+  categories?: string[]
+  personas?: string[]
+  emotions?: string[]
+  topics?: string[]
+  searchQuery?: string
+  parentId?: string
+}
+
+/** The body of POST /api/export/conversations. */
+export interface ExportRequest {
+  config: ExportConfig
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+/** A validated request. */
+export interface ResolvedExportRequest {
+  config: ResolvedExportConfig
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+/** One problem of a request: where, a stable code, and a sentence. */
+export interface ValidationIssue {
+  path: string
+  code: string
+  message: string
+}
+
+/** What `validateExportRequest` answers. */
+export type ValidationResult =
+  | { ok: true; request: ResolvedExportRequest }
+  | { ok: false; issues: ValidationIssue[] }
+
+/** One turn of a conversation. */
+export interface ConversationTurnInput {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+  tokenCount?: number
+}
+
+/** A conversation as the platform holds it (camelCase, or the database's snake_case). */
+export interface ConversationInput {
+  id?: string
+  conversation_id: string
+  title: string
+  status: ConversationStatus
+  qualityScore: number
+  tier: TierType
+  createdAt: string
+  updatedAt: string
+  turns: ConversationTurnInput[]
+  category?: string[]
+  persona?: string
+  emotion?: string
+  topic?: string
+  totalTurns?: number
+  tokenCount?: number
+  parentId?: string
+  parentType?: 'template' | 'scenario'
+  parameters?: Record<string, unknown>
+  reviewHistory?: Array<{
+    id: string
+    action: string
+    performedBy: string
+    timestamp: string
+    comment?: string
+  }>
+  [key: string]: unknown
+}
+
+/** Where in an input or output something was found. */
+export interface Location {
+  line?: number
+  record?: number
+  field?: string
+}
+
+/** A record the export could not write, and why. */
+export interface SkippedRecord {
+  location: Location
+  conversation_id?: string
+  reason: string
+}
+
+/** The core's summary of one export. */
+export interface ExportSummary {
+  format: string
+  conversations: number
+  turns: number
+  truncated_turns: number
+  bytes: number
+  sha256: string
+  excluded: number
+  skipped: SkippedRecord[]
+  missing_ids: string[]
+  tier_distribution: Record<string, number>
+  warnings: string[]
+}
+
+/** What `transform` resolves with. */
+export interface TransformResult {
+  /** The exported file. */
+  data: Buffer
+  /** The metadata sidecar (JSONL flavors that forbid extra keys); empty otherwise. */
+  metadata: Buffer
+  summary: ExportSummary
+  fileExtension: string
+  mimeType: string
+}
+
+/** One error or warning of `validateOutput`. */
+export interface Finding {
+  location: Location
+  code: string
+  message: string
+}
+
+/** What `validateOutput` resolves with. */
+export interface ValidationReport {
+  records: number
+  errors: Finding[]
+  warnings: Finding[]
+}
+
+/** The seeds' ExportLog row (plus the file's hash and download count). */
+export interface ExportLog {
+  id: string
+  export_id: string
+  user_id: string
+  timestamp: string
+  format: ExportFormat
+  config: ResolvedExportConfig
+  conversation_count: number
+  file_size: number | null
+  status: ExportStatus
+  file_url: string | null
+  expires_at: string | null
+  error_message: string | null
+  created_at: string
+  updated_at: string
+  file_sha256: string | null
+  download_count: number
+  last_downloaded_at: string | null
+}
+
+/** A finished export file. */
+export interface CompletedExport {
+  export_id: string
+  file_name: string
+  file_size: number
+  sha256: string
+  expires_at: string
+  conversation_count: number
+  summary: ExportSummary
+}
+
+/** What `createExport` resolves with: done now (201) or queued (202). */
+export type CreateExportResult =
+  | ({ outcome: 'completed'; status: 201 } & CompletedExport)
+  | { outcome: 'queued'; status: 202; export_id: string }
+
+/** The seeds' status response (GET /api/export/status/:id). */
+export interface ExportStatusResponse {
+  export_id: string
+  status: ExportStatus
+  /** 0–100 while queued or processing, 100 when completed. */
+  progress?: number
+  conversation_count: number
+  file_size?: number
+  file_url?: string
+  file_name?: string
+  error_message?: string
+  expires_at?: string
+}
+
+/** Filters and page of GET /api/export/history. */
+export interface HistoryQuery {
+  format?: ExportFormat
+  status?: ExportStatus
+  /** RFC 3339; exports created at or after. */
+  from?: string
+  /** RFC 3339; exports created at or before. */
+  to?: string
+  /** From 1 (default 1). */
+  page?: number
+  /** 1–100 (default 20). */
+  limit?: number
+}
+
+/** One export of a history page. */
+export type HistoryItem = ExportLog & { file_name: string | null; downloadable: boolean }
+
+/** A page of a user's exports. */
+export interface HistoryPage {
+  items: HistoryItem[]
+  total: number
+  page: number
+  limit: number
+  totalPages: number
+  hasNext: boolean
+  hasPrev: boolean
+}
+
+/** An opened download; `new Response(stream, { headers })` serves it. */
+export interface DownloadHandle {
+  exportId: string
+  fileName: string
+  contentType: string
+  contentDisposition: string
+  size: number
+  sha256: string
+  stream: ReadableStream<Uint8Array>
+}
+
+/** What `deleteExport` did. */
+export interface DeleteReport {
+  export_id: string
+  status: ExportStatus
+  cancelled: boolean
+  file_deleted: boolean
+}
+
+/** What `importConversations` did. */
+export interface ImportSummary {
+  imported: number
+  skipped: SkippedRecord[]
+}
+
+/** What a worker did. */
+export interface WorkerReport {
+  claimed: number
+  completed: number
+  retried: number
+  failed: number
+  stopped: number
+  errors: number
+  last_error: string | null
+}
+
+/** What `cleanupExpired` did. */
+export interface CleanupReport {
+  marked_expired: number
+  files_deleted: number
+  staged_files_deleted: number
+  failures: Array<{ export_id: string; error: string }>
+}
+
+/** Export metrics since an instant. */
+export interface MetricsReport {
+  since: string
+  completed: number
+  failed: number
+  success_rate: number
+  avg_duration_ms: Array<{ format: string; size_bucket: string; exports: number; avg_duration_ms: number }>
+  format_distribution: Record<string, number>
+  volume_per_hour: Array<{ hour: string; requested: number; bytes: number }>
+  queue_depth: number
+  running_jobs: number
+  failure_rate_alert: boolean
+}
+
+/**
+ * Every function and method rejects (or throws) with this: `code` is the
+ * core's stable code (`VALIDATION_ERROR`, `RATE_LIMITED`, `NOT_FOUND`, …),
+ * `status` the HTTP status a route should answer.
+ */
+export interface LoraExportError extends Error {
+  code: string
+  status: number
+  issues: ValidationIssue[]
+  /** Seconds until a new request is accepted (status 429). */
+  retryAfter?: number
+}
+
+/**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * The export service: create, status, download, history, delete,
+ * workers, cleanup, metrics, migrations and import. Create one per process
+ * with `await ExportClient.connect(databaseUrl, options)`; every method
+ * returns a promise and runs off the JavaScript thread.
+ */
+export declare class ExportClient {
+  /**
+   * Connects to PostgreSQL (one pool for this client) and checks that a
+   * connection can be made. Options left out come from the environment.
+   */
+  static connect(databaseUrl: string, options?: ClientOptions): Promise<ExportClient>
+  /** Applies pending schema migrations; resolves with the versions applied. */
+  migrate(): Promise<number[]>
+  /**
+   * Loads canonical JSONL conversations from a file path or a `Buffer`
+   * (upserting by `conversation_id`); malformed lines are listed.
+   */
+  importConversations(pathOrBuffer: string | Buffer): Promise<ImportSummary>
+  /**
+   * Creates an export for `userId` from an untrusted request body:
+   * fewer than `syncThreshold` conversations are exported at once
+   * (`{ outcome: 'completed', status: 201, … }`), larger ones are queued
+   * (`{ outcome: 'queued', status: 202, export_id }`). Rejects with
+   * status 400 (with `issues`), 429 (with `retryAfter`) or 409.
+   */
+  createExport(userId: string, body: unknown): Promise<CreateExportResult>
+  /**
+   * The status of one of `userId`'s exports, with progress while it runs
+   * (rejects 403 for another user's export, 404 for an unknown one).
+   */
+  getStatus(userId: string, exportId: string): Promise<ExportStatusResponse>
+  /**
+   * Opens a completed export for download: its file name, headers, size,
+   * SHA-256 and a web `ReadableStream` of its bytes (`new Response(stream)`).
+   * Rejects 410 when expired, 425 while running, 409 when failed, 403, 404.
+   */
+  openDownload(userId: string, exportId: string): Promise<DownloadHandle>
+  /**
+   * A page of `userId`'s exports, newest first, filtered by `format`,
+   * `status`, `from`, `to` (RFC 3339), with `page` (from 1) and `limit`
+   * (1–100, default 20). Rejects 400 with `issues` for a bad query.
+   */
+  listHistory(userId: string, query?: HistoryQuery): Promise<HistoryPage>
+  /**
+   * Deletes one of `userId`'s exports: cancels a queued or running job,
+   * removes the file, keeps the audit trail.
+   */
+  deleteExport(userId: string, exportId: string): Promise<DeleteReport>
+  /**
+   * Runs a background worker on this client until `stopWorkers()` or
+   * `close()` (or `maxJobs`), sharing the queue with every other worker;
+   * resolves with what it did.
+   */
+  runWorker(options?: RunWorkerOptions): Promise<WorkerReport>
+  /** Runs up to `limit` queued jobs now; resolves with how many ran. */
+  processJobs(limit: number): Promise<number>
+  /** Asks every worker of this client to return after its current job. */
+  stopWorkers(): void
+  /** Marks expired exports and deletes their files (and abandoned staged files). */
+  cleanupExpired(): Promise<CleanupReport>
+  /**
+   * Export metrics since `since` (a `Date` or an RFC 3339 string):
+   * success rate, durations, formats, hourly volume, queue depth.
+   */
+  metrics(since: Date | string): Promise<MetricsReport>
+  /** Stops this client's workers and closes its connection pool. */
+  close(): void
+}
+
+/**
+ * Settings of a client; each overrides the environment variable named
+ * in parentheses (read when the option is absent), then the core's default.
+ */
+export interface ClientOptions {
+  /** Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`). */
+  storageRoot?: string
+  /** Hours a file stays downloadable (`LORA_EXPORT_EXPIRY_HOURS`, 24). */
+  expiryHours?: number
+  /** Exports of at least this many conversations are queued (`LORA_EXPORT_SYNC_THRESHOLD`, 500). */
+  syncThreshold?: number
+  /** Export requests per user per rolling hour (`LORA_EXPORT_RATE_LIMIT`, 10). */
+  rateLimitPerHour?: number
+  /** Days export logs are kept (`LORA_EXPORT_RETENTION_DAYS`, 30). */
+  retentionDays?: number
+  /** Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500). */
+  batchSize?: number
+  /** Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16). */
+  poolSize?: number
+  /** Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3). */
+  maxAttempts?: number
+  /** Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30). */
+  staleAfterSecs?: number
+}
+
+/**
+ * A safe `Content-Disposition: attachment` value for `fileName` (an ASCII
+ * `filename` and an RFC 5987 `filename*`).
+ */
+export declare function contentDisposition(fileName: string): string
+
+/**
+ * Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
+ * pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
+ * the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+ * and never ends the process. Not for production use.
+ */
+export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promise<never> | never
+
+/**
+ * The seeds' download file name
+ * `training-data-{tier}-{YYYY-MM-DD}-{count}.{extension}`, with the tier
+ * and extension reduced to safe characters. `date` is `YYYY-MM-DD` or an
+ * RFC 3339 instant (its UTC date is used).
+ */
+export declare function exportFileName(tierLabel: string, date: string, count: number, extension: string): string
+
+/**
+ * Renders the first `n` (default 3) of `conversations` exactly as an
+ * export with `config` would (the export modal's preview). A malformed
+ * conversation rejects with `MALFORMED_RECORD` and its record number.
+ */
+export declare function preview(conversations: ConversationInput[], config: ExportConfig, n?: number): Promise<string>
+
+/** Settings of [`ExportClient::run_worker`]. */
+export interface RunWorkerOptions {
+  /** Unique name of this worker (default `node-<pid>-<random>`). */
+  workerId?: string
+  /** Pause in milliseconds when the queue is empty (default 1000). */
+  pollIntervalMs?: number
+  /** Return after this many jobs (default: run until `stopWorkers()` or `close()`). */
+  maxJobs?: number
+  /** Pause in milliseconds after each batch, to spare a shared database. */
+  throttleMs?: number
+}
+
+/**
+ * Exports a small in-memory set of conversations with `config` (an
+ * `ExportConfig`, or a whole request `{ config, conversationIds?, filters? }`
+ * to apply a selection or filters). `conversations` is an array of
+ * conversation objects, or a `Buffer` of canonical JSONL (or of one JSON
+ * array). The work runs off the JavaScript thread; the promise resolves
+ * with the file's bytes, the metadata sidecar of JSONL flavors that forbid
+ * extra keys, and the export summary. Malformed records are listed in
+ * `summary.skipped` with their line (Buffer) or 1-based record number.
+ */
+export declare function transform(conversations: ConversationInput[] | Buffer, config: ExportConfig | ExportRequest, options?: TransformOptions): Promise<TransformResult>
+
+/** Options of [`transform`]. */
+export interface TransformOptions {
+  /**
+   * The export's date (RFC 3339, e.g. `2025-11-01T12:00:00Z`), written
+   * as the JSON format's `export_date`; default: now.
+   */
+  exportDate?: string
+  /**
+   * Reject at the first malformed record instead of listing it in
+   * `summary.skipped` (default false).
+   */
+  failOnMalformed?: boolean
+}
+
+/**
+ * Checks an untrusted export request body (`{ config, conversationIds?,
+ * filters? }`) exactly as the API does: `{ ok: true, request }` with every
+ * default filled in, or `{ ok: false, issues }` listing every problem with
+ * its path.
+ */
+export declare function validateExportRequest(body: unknown): ValidationResult
+
+/**
+ * Checks an exported file (`data`) against `format`'s rules (and, for
+ * JSONL, `jsonlFlavor`'s, default `openai`), streaming; resolves with every
+ * error and warning found, each with its location.
+ */
+export declare function validateOutput(format: ExportFormat, data: Buffer | string, jsonlFlavor?: JsonlFlavor): Promise<ValidationReport>

@@ -1,0 +1,414 @@
+//! `ExportClient`: the database-backed export service of the core
+//! ([`lora_export::pg::ExportService`]), one connection pool per client.
+
+use std::io::{BufReader, Cursor};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use lora_export::pg::{Download, ExportService, HistoryQuery, ServiceConfig, WorkerOptions};
+use lora_export::{ErrorKind, Issue};
+use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Object, ReadableStream, ToNapiValue};
+use napi::{sys, Env};
+use napi_derive::napi;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::reply::{spawn, Failure, IntoJs, Json, Reply};
+
+/// Settings of a client; each overrides the environment variable named
+/// in parentheses (read when the option is absent), then the core's default.
+#[napi(object)]
+pub struct ClientOptions {
+    /// Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`).
+    pub storage_root: Option<String>,
+    /// Hours a file stays downloadable (`LORA_EXPORT_EXPIRY_HOURS`, 24).
+    pub expiry_hours: Option<u32>,
+    /// Exports of at least this many conversations are queued (`LORA_EXPORT_SYNC_THRESHOLD`, 500).
+    pub sync_threshold: Option<u32>,
+    /// Export requests per user per rolling hour (`LORA_EXPORT_RATE_LIMIT`, 10).
+    pub rate_limit_per_hour: Option<u32>,
+    /// Days export logs are kept (`LORA_EXPORT_RETENTION_DAYS`, 30).
+    pub retention_days: Option<u32>,
+    /// Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500).
+    pub batch_size: Option<u32>,
+    /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16).
+    pub pool_size: Option<u32>,
+    /// Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3).
+    pub max_attempts: Option<u32>,
+    /// Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30).
+    pub stale_after_secs: Option<u32>,
+}
+
+/// Settings of [`ExportClient::run_worker`].
+#[napi(object)]
+pub struct RunWorkerOptions {
+    /// Unique name of this worker (default `node-<pid>-<random>`).
+    pub worker_id: Option<String>,
+    /// Pause in milliseconds when the queue is empty (default 1000).
+    pub poll_interval_ms: Option<u32>,
+    /// Return after this many jobs (default: run until `stopWorkers()` or `close()`).
+    pub max_jobs: Option<u32>,
+    /// Pause in milliseconds after each batch, to spare a shared database.
+    pub throttle_ms: Option<u32>,
+}
+
+/// The export service: create, status, download, history, delete,
+/// workers, cleanup, metrics, migrations and import. Create one per process
+/// with `await ExportClient.connect(databaseUrl, options)`; every method
+/// returns a promise and runs off the JavaScript thread.
+#[napi]
+pub struct ExportClient {
+    service: ExportService,
+    stop: watch::Sender<bool>,
+}
+
+#[napi]
+impl ExportClient {
+    /// Connects to PostgreSQL (one pool for this client) and checks that a
+    /// connection can be made. Options left out come from the environment.
+    #[napi(
+        ts_args_type = "databaseUrl: string, options?: ClientOptions",
+        ts_return_type = "Promise<ExportClient>"
+    )]
+    pub fn connect(
+        env: &Env,
+        database_url: String,
+        options: Option<ClientOptions>,
+    ) -> napi::Result<AsyncBlock<Reply<ExportClient>>> {
+        spawn(env, async move {
+            let config = config_of(database_url, options)?;
+            let service = ExportService::connect(config)?;
+            drop(service.database().client().await?);
+            Ok(ExportClient { service, stop: watch::channel(false).0 })
+        })
+    }
+
+    /// Applies pending schema migrations; resolves with the versions applied.
+    #[napi(ts_return_type = "Promise<number[]>")]
+    pub fn migrate(&self, env: &Env) -> napi::Result<AsyncBlock<Reply<Json<Vec<i32>>>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Json(service.migrate().await?)) })
+    }
+
+    /// Loads canonical JSONL conversations from a file path or a `Buffer`
+    /// (upserting by `conversation_id`); malformed lines are listed.
+    #[napi(
+        ts_args_type = "pathOrBuffer: string | Buffer",
+        ts_return_type = "Promise<ImportSummary>"
+    )]
+    pub fn import_conversations(
+        &self,
+        env: &Env,
+        path_or_buffer: Either<String, Buffer>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::ImportSummary>>>> {
+        let service = self.service.clone();
+        spawn(env, async move {
+            let summary = match path_or_buffer {
+                Either::A(path) => {
+                    let file = std::fs::File::open(&path).map_err(|e| {
+                        ErrorKind::Io(std::io::Error::new(e.kind(), format!("{path}: {e}")))
+                    })?;
+                    service.import_conversations(BufReader::new(file)).await?
+                }
+                Either::B(buffer) => service.import_conversations(Cursor::new(buffer)).await?,
+            };
+            Ok(Json(summary))
+        })
+    }
+
+    /// Creates an export for `userId` from an untrusted request body:
+    /// fewer than `syncThreshold` conversations are exported at once
+    /// (`{ outcome: 'completed', status: 201, … }`), larger ones are queued
+    /// (`{ outcome: 'queued', status: 202, export_id }`). Rejects with
+    /// status 400 (with `issues`), 429 (with `retryAfter`) or 409.
+    #[napi(
+        ts_args_type = "userId: string, body: unknown",
+        ts_return_type = "Promise<CreateExportResult>"
+    )]
+    pub fn create_export(
+        &self,
+        env: &Env,
+        user_id: String,
+        body: Value,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::CreateOutcome>>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Json(service.create_export(user_of(&user_id)?, &body).await?)) })
+    }
+
+    /// The status of one of `userId`'s exports, with progress while it runs
+    /// (rejects 403 for another user's export, 404 for an unknown one).
+    #[napi(
+        ts_args_type = "userId: string, exportId: string",
+        ts_return_type = "Promise<ExportStatusResponse>"
+    )]
+    pub fn get_status(
+        &self,
+        env: &Env,
+        user_id: String,
+        export_id: String,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::ExportStatusView>>>> {
+        let service = self.service.clone();
+        spawn(env, async move {
+            let (user, export) = (user_of(&user_id)?, export_of(&export_id)?);
+            Ok(Json(service.status(user, export).await?))
+        })
+    }
+
+    /// Opens a completed export for download: its file name, headers, size,
+    /// SHA-256 and a web `ReadableStream` of its bytes (`new Response(stream)`).
+    /// Rejects 410 when expired, 425 while running, 409 when failed, 403, 404.
+    #[napi(
+        ts_args_type = "userId: string, exportId: string",
+        ts_return_type = "Promise<DownloadHandle>"
+    )]
+    pub fn open_download(
+        &self,
+        env: &Env,
+        user_id: String,
+        export_id: String,
+    ) -> napi::Result<AsyncBlock<Reply<Opened>>> {
+        let service = self.service.clone();
+        spawn(env, async move {
+            let (user, export) = (user_of(&user_id)?, export_of(&export_id)?);
+            Ok(Opened(service.open_download(user, export).await?))
+        })
+    }
+
+    /// A page of `userId`'s exports, newest first, filtered by `format`,
+    /// `status`, `from`, `to` (RFC 3339), with `page` (from 1) and `limit`
+    /// (1–100, default 20). Rejects 400 with `issues` for a bad query.
+    #[napi(
+        ts_args_type = "userId: string, query?: HistoryQuery",
+        ts_return_type = "Promise<HistoryPage>"
+    )]
+    pub fn list_history(
+        &self,
+        env: &Env,
+        user_id: String,
+        query: Option<Value>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::HistoryPage>>>> {
+        let service = self.service.clone();
+        spawn(env, async move {
+            let query: HistoryQuery = match query {
+                None | Some(Value::Null) => HistoryQuery::default(),
+                Some(value) => serde_json::from_value(value).map_err(|e| {
+                    ErrorKind::InvalidRequest(vec![Issue::new("", "invalid_query", e.to_string())])
+                })?,
+            };
+            Ok(Json(service.history(user_of(&user_id)?, &query).await?))
+        })
+    }
+
+    /// Deletes one of `userId`'s exports: cancels a queued or running job,
+    /// removes the file, keeps the audit trail.
+    #[napi(
+        ts_args_type = "userId: string, exportId: string",
+        ts_return_type = "Promise<DeleteReport>"
+    )]
+    pub fn delete_export(
+        &self,
+        env: &Env,
+        user_id: String,
+        export_id: String,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::DeleteReport>>>> {
+        let service = self.service.clone();
+        spawn(env, async move {
+            let (user, export) = (user_of(&user_id)?, export_of(&export_id)?);
+            Ok(Json(service.delete(user, export).await?))
+        })
+    }
+
+    /// Runs a background worker on this client until `stopWorkers()` or
+    /// `close()` (or `maxJobs`), sharing the queue with every other worker;
+    /// resolves with what it did.
+    #[napi(ts_args_type = "options?: RunWorkerOptions", ts_return_type = "Promise<WorkerReport>")]
+    pub fn run_worker(
+        &self,
+        env: &Env,
+        options: Option<RunWorkerOptions>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::WorkerReport>>>> {
+        let service = self.service.clone();
+        let stop = self.stop.subscribe();
+        spawn(env, async move {
+            let options = options.unwrap_or(RunWorkerOptions {
+                worker_id: None,
+                poll_interval_ms: None,
+                max_jobs: None,
+                throttle_ms: None,
+            });
+            let id = options.worker_id.unwrap_or_else(|| {
+                format!("node-{}-{}", std::process::id(), &Uuid::new_v4().simple().to_string()[..8])
+            });
+            let mut worker = WorkerOptions::new(id);
+            if let Some(ms) = options.poll_interval_ms {
+                worker.poll_interval = Duration::from_millis(ms.into());
+            }
+            worker.max_jobs = options.max_jobs.map(u64::from);
+            worker.throttle = options.throttle_ms.map(|ms| Duration::from_millis(ms.into()));
+            worker.stop = Some(stop);
+            Ok(Json(service.run_worker(worker).await?))
+        })
+    }
+
+    /// Runs up to `limit` queued jobs now; resolves with how many ran.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn process_jobs(
+        &self,
+        env: &Env,
+        limit: u32,
+    ) -> napi::Result<AsyncBlock<Reply<Json<u64>>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Json(service.process_jobs(limit.into()).await?)) })
+    }
+
+    /// Asks every worker of this client to return after its current job.
+    #[napi]
+    pub fn stop_workers(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Marks expired exports and deletes their files (and abandoned staged files).
+    #[napi(ts_return_type = "Promise<CleanupReport>")]
+    pub fn cleanup_expired(
+        &self,
+        env: &Env,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::CleanupReport>>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Json(service.cleanup_expired().await?)) })
+    }
+
+    /// Export metrics since `since` (a `Date` or an RFC 3339 string):
+    /// success rate, durations, formats, hourly volume, queue depth.
+    #[napi(ts_args_type = "since: Date | string", ts_return_type = "Promise<MetricsReport>")]
+    pub fn metrics(
+        &self,
+        env: &Env,
+        since: Either<String, napi::bindgen_prelude::Date>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::MetricsReport>>>> {
+        let since = match since {
+            Either::A(text) => text,
+            Either::B(date) => date_to_rfc3339(&date)?,
+        };
+        let service = self.service.clone();
+        spawn(env, async move {
+            let since = since.parse::<DateTime<Utc>>().map_err(|e| {
+                let message = format!("`{since}` is not an RFC 3339 instant: {e}");
+                ErrorKind::InvalidRequest(vec![Issue::new("since", "invalid_date", message)])
+            })?;
+            Ok(Json(service.metrics(since).await?))
+        })
+    }
+
+    /// Stops this client's workers and closes its connection pool.
+    #[napi]
+    pub fn close(&self) {
+        self.stop.send_replace(true);
+        self.service.database().pool().close();
+    }
+}
+
+impl IntoJs for ExportClient {
+    fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
+        // SAFETY: `env` is the live environment of the current call.
+        unsafe { ExportClient::to_napi_value(env.raw(), self) }
+    }
+}
+
+/// An opened download, turned into `{ fileName, contentType,
+/// contentDisposition, size, sha256, stream }` on the JavaScript thread.
+pub struct Opened(Download);
+
+/// Bytes read from the file per stream chunk.
+const CHUNK: usize = 64 * 1024;
+
+type Chunks = Pin<Box<dyn Stream<Item = napi::Result<Vec<u8>>> + Send>>;
+
+impl IntoJs for Opened {
+    fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
+        let download = self.0;
+        let chunks: Chunks =
+            Box::pin(futures_util::stream::unfold(Some(download.file), |file| async move {
+                let mut file = file?;
+                let mut buf = vec![0; CHUNK];
+                match file.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(buf), Some(file)))
+                    }
+                    Err(e) => {
+                        Some((Err(napi::Error::from_reason(format!("read error: {e}"))), None))
+                    }
+                }
+            }));
+        let stream = ReadableStream::create_with_stream_bytes(env, chunks)?;
+        let mut object = Object::new(env)?;
+        object.set("exportId", download.export_id.to_string())?;
+        object.set("fileName", download.file_name)?;
+        object.set("contentType", download.content_type)?;
+        object.set("contentDisposition", download.content_disposition)?;
+        object.set("size", download.size as f64)?;
+        object.set("sha256", download.sha256)?;
+        object.set("stream", stream)?;
+        // SAFETY: `env` is the live environment of the current call.
+        unsafe { Object::to_napi_value(env.raw(), object) }
+    }
+}
+
+/// The service configuration: the environment's, then `options`, with
+/// `database_url` always winning.
+fn config_of(
+    database_url: String,
+    options: Option<ClientOptions>,
+) -> Result<ServiceConfig, Failure> {
+    let mut config = ServiceConfig::from_lookup(|name| match name {
+        "LORA_EXPORT_DATABASE_URL" => Some(database_url.clone()),
+        _ => std::env::var(name).ok(),
+    })?;
+    if let Some(o) = options {
+        if let Some(root) = o.storage_root {
+            config.storage_root = PathBuf::from(root);
+        }
+        let set = |from: Option<u32>, into: &mut u32| {
+            if let Some(v) = from {
+                *into = v;
+            }
+        };
+        set(o.expiry_hours, &mut config.expiry_hours);
+        set(o.sync_threshold, &mut config.sync_threshold);
+        set(o.rate_limit_per_hour, &mut config.rate_limit_per_hour);
+        set(o.retention_days, &mut config.retention_days);
+        set(o.batch_size, &mut config.batch_size);
+        set(o.max_attempts, &mut config.max_attempts);
+        if let Some(size) = o.pool_size {
+            config.pool_size = size as usize;
+        }
+        if let Some(secs) = o.stale_after_secs {
+            config.stale_after = Duration::from_secs(secs.into());
+        }
+        config.validate()?;
+    }
+    Ok(config)
+}
+
+/// The user id of a request; one that is not a UUID is no user (401).
+fn user_of(id: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(id).map_err(|_| ErrorKind::Unauthorized.into())
+}
+
+/// An export id; one that is not a UUID names no export (404).
+fn export_of(id: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(id).map_err(|_| ErrorKind::NotFound(id.to_owned()).into())
+}
+
+fn date_to_rfc3339(date: &napi::bindgen_prelude::Date) -> napi::Result<String> {
+    let millis = date.value_of()?;
+    DateTime::<Utc>::from_timestamp_millis(millis as i64)
+        .map(|d| d.to_rfc3339())
+        .ok_or_else(|| napi::Error::from_reason(format!("invalid Date ({millis} ms)")))
+}

@@ -1,0 +1,20 @@
+//! The Node.js binding of `lora-export` (the npm package `lora-export`),
+//! built with napi-rs.
+//!
+//! The binding is thin: it converts JavaScript values to the core's types
+//! and back, and the core's [`lora_export::Error`] to a JavaScript `Error`
+//! carrying `code`, `status`, `issues` and `retryAfter`. All logic stays in
+//! the core. Everything that touches the database, a file, or more than a
+//! handful of conversations runs on napi's tokio runtime (CPU-bound work on
+//! its blocking pool), so the JavaScript thread never waits; a panic
+//! anywhere becomes a rejected promise or a thrown error, never a crash.
+//!
+//! - [`pure`]: `validateExportRequest`, `transform`, `preview`,
+//!   `validateOutput`, `exportFileName`, `contentDisposition`;
+//! - [`client`]: `ExportClient`, the database-backed export service;
+//! - [`reply`]: how results and errors cross into JavaScript.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod pure;
+pub mod reply;

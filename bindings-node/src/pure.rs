@@ -1,0 +1,371 @@
+//! The pure functions: request validation, in-memory transforms, preview,
+//! output validation, file names. No database, no files.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use lora_export::model::{ExportRequest, Format, JsonlFlavor};
+use lora_export::request::validate_request;
+use lora_export::source::{from_value, JsonlSource, Record};
+use lora_export::{audit, ErrorKind, ExportBuilder, ExportSummary, Issue, Location};
+use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Function, Object, ToNapiValue, Unknown};
+use napi::{sys, Env};
+use napi_derive::napi;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use crate::reply::{blocking, guarded, spawn, Failure, IntoJs, Json, Reply};
+
+/// Checks an untrusted export request body (`{ config, conversationIds?,
+/// filters? }`) exactly as the API does: `{ ok: true, request }` with every
+/// default filled in, or `{ ok: false, issues }` listing every problem with
+/// its path.
+#[napi(ts_args_type = "body: unknown", ts_return_type = "ValidationResult")]
+pub fn validate_export_request(body: Value) -> Reply<Json<Validated>> {
+    guarded(|| {
+        Ok(Json(match validate_request(&body) {
+            Ok(request) => Validated { ok: true, request: Some(request), issues: None },
+            Err(issues) => Validated { ok: false, request: None, issues: Some(issues) },
+        }))
+    })
+}
+
+/// What [`validate_export_request`] answers: `{ ok, request }` or `{ ok, issues }`.
+#[derive(serde::Serialize)]
+pub struct Validated {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<ExportRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issues: Option<Vec<Issue>>,
+}
+
+/// Options of [`transform`].
+#[napi(object)]
+pub struct TransformOptions {
+    /// The export's date (RFC 3339, e.g. `2025-11-01T12:00:00Z`), written
+    /// as the JSON format's `export_date`; default: now.
+    pub export_date: Option<String>,
+    /// Reject at the first malformed record instead of listing it in
+    /// `summary.skipped` (default false).
+    pub fail_on_malformed: Option<bool>,
+}
+
+/// Exports a small in-memory set of conversations with `config` (an
+/// `ExportConfig`, or a whole request `{ config, conversationIds?, filters? }`
+/// to apply a selection or filters). `conversations` is an array of
+/// conversation objects, or a `Buffer` of canonical JSONL (or of one JSON
+/// array). The work runs off the JavaScript thread; the promise resolves
+/// with the file's bytes, the metadata sidecar of JSONL flavors that forbid
+/// extra keys, and the export summary. Malformed records are listed in
+/// `summary.skipped` with their line (Buffer) or 1-based record number.
+#[napi(
+    ts_args_type = "conversations: ConversationInput[] | Buffer, config: ExportConfig | ExportRequest, options?: TransformOptions",
+    ts_return_type = "Promise<TransformResult>"
+)]
+pub fn transform(
+    env: &Env,
+    conversations: Either<Buffer, Unknown<'_>>,
+    config: Value,
+    options: Option<TransformOptions>,
+) -> napi::Result<AsyncBlock<Reply<Transformed>>> {
+    let input = match conversations {
+        Either::A(buffer) => Input::Bytes(buffer),
+        Either::B(objects) => Input::Json(stringify(env, objects)?),
+    };
+    spawn(env, async move {
+        let builder = builder(config, options)?;
+        blocking(move || match input {
+            Input::Bytes(bytes) => export_bytes(builder, &bytes),
+            Input::Json(text) => export_array(builder, &text),
+        })
+        .await
+    })
+}
+
+/// The JSON text of `value` by V8's own `JSON.stringify` (on the JavaScript
+/// thread, and much faster than walking the objects through N-API): a
+/// `Date` becomes its ISO string, `undefined` fields are left out.
+fn stringify(env: &Env, value: Unknown<'_>) -> napi::Result<String> {
+    let json: Object = env.get_global()?.get_named_property("JSON")?;
+    let stringify: Function<Unknown<'_>, Option<String>> = json.get_named_property("stringify")?;
+    Ok(stringify.call(value)?.unwrap_or_default())
+}
+
+/// Exports the JSON array text that [`stringify`] made of an array of
+/// objects: each element, written on one line, goes through the core's
+/// JSONL source (which parses straight into a conversation); a malformed
+/// element is reported at its 1-based record number.
+fn export_array(builder: ExportBuilder, text: &str) -> Result<Transformed, Failure> {
+    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| not_an_array(&e))?;
+    let lines = ElementLines { elements: elements.iter(), pending: &[], newline: false };
+    let records = JsonlSource::new(std::io::BufReader::new(lines)).map(|record| {
+        record.map_err(|mut skipped| {
+            skipped.location = Location::record(skipped.location.line.unwrap_or_default());
+            skipped
+        })
+    });
+    export_records(builder, records)
+}
+
+/// Reads JSON elements as JSONL: each element's text, then a newline
+/// (`JSON.stringify` never writes a raw newline inside a value).
+struct ElementLines<'a> {
+    elements: std::slice::Iter<'a, &'a RawValue>,
+    pending: &'a [u8],
+    newline: bool,
+}
+
+impl std::io::Read for ElementLines<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pending.is_empty() && !self.newline {
+            match self.elements.next() {
+                Some(element) => (self.pending, self.newline) = (element.get().as_bytes(), true),
+                None => return Ok(0),
+            }
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending = &self.pending[n..];
+        if self.pending.is_empty() && self.newline && n < buf.len() {
+            buf[n] = b'\n';
+            self.newline = false;
+            return Ok(n + 1);
+        }
+        Ok(n)
+    }
+}
+
+fn not_an_array(e: &serde_json::Error) -> Failure {
+    let message = format!("conversations must be an array of objects or a Buffer: {e}");
+    ErrorKind::InvalidRequest(vec![Issue::new("conversations", "invalid_type", message)]).into()
+}
+
+/// The elements of a JSON array (what [`stringify`] made of an array).
+fn array_of(text: &str) -> Result<Vec<Value>, Failure> {
+    serde_json::from_str(text).map_err(|e| not_an_array(&e))
+}
+
+/// Renders the first `n` (default 3) of `conversations` exactly as an
+/// export with `config` would (the export modal's preview). A malformed
+/// conversation rejects with `MALFORMED_RECORD` and its record number.
+#[napi(
+    ts_args_type = "conversations: ConversationInput[], config: ExportConfig, n?: number",
+    ts_return_type = "Promise<string>"
+)]
+pub fn preview(
+    env: &Env,
+    conversations: Unknown<'_>,
+    config: Value,
+    n: Option<u32>,
+) -> napi::Result<AsyncBlock<Reply<String>>> {
+    let text = stringify(env, conversations)?;
+    spawn(env, async move {
+        let config = request_of(config)?.config;
+        blocking(move || {
+            let conversations = records_of(array_of(&text)?)
+                .map(|record| {
+                    record.map_err(|s| ErrorKind::MalformedRecord {
+                        location: s.location,
+                        conversation_id: s.conversation_id,
+                        reason: s.reason,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(lora_export::preview(conversations, &config, n.unwrap_or(3) as usize)?)
+        })
+        .await
+    })
+}
+
+/// Checks an exported file (`data`) against `format`'s rules (and, for
+/// JSONL, `jsonlFlavor`'s, default `openai`), streaming; resolves with every
+/// error and warning found, each with its location.
+#[napi(
+    ts_args_type = "format: ExportFormat, data: Buffer | string, jsonlFlavor?: JsonlFlavor",
+    ts_return_type = "Promise<ValidationReport>"
+)]
+pub fn validate_output(
+    env: &Env,
+    format: String,
+    data: Either<Buffer, String>,
+    jsonl_flavor: Option<String>,
+) -> napi::Result<AsyncBlock<Reply<Json<lora_export::validate::ValidationReport>>>> {
+    let data = match data {
+        Either::A(buffer) => buffer,
+        Either::B(text) => Buffer::from(text.into_bytes()),
+    };
+    spawn(env, async move {
+        let format = Format::parse(&format).ok_or(ErrorKind::UnknownFormat(format))?;
+        let flavor = match jsonl_flavor {
+            None => JsonlFlavor::default(),
+            Some(name) => serde_json::from_value(Value::String(name.clone())).map_err(|_| {
+                let message =
+                    format!("unknown JSONL flavor `{name}` (openai, anthropic, sharegpt)");
+                ErrorKind::InvalidRequest(vec![Issue::new("jsonlFlavor", "invalid_enum", message)])
+            })?,
+        };
+        blocking(move || {
+            Ok(Json(lora_export::validate::validate_output(format, flavor, &data[..])?))
+        })
+        .await
+    })
+}
+
+/// The seeds' download file name
+/// `training-data-{tier}-{YYYY-MM-DD}-{count}.{extension}`, with the tier
+/// and extension reduced to safe characters. `date` is `YYYY-MM-DD` or an
+/// RFC 3339 instant (its UTC date is used).
+#[napi(catch_unwind, ts_return_type = "string")]
+pub fn export_file_name(
+    tier_label: String,
+    date: String,
+    count: u32,
+    extension: String,
+) -> Reply<String> {
+    guarded(|| {
+        let day = date
+            .parse::<NaiveDate>()
+            .ok()
+            .or_else(|| date.parse::<DateTime<Utc>>().ok().map(|d| d.date_naive()))
+            .ok_or_else(|| {
+                let message = format!("`{date}` is neither YYYY-MM-DD nor an RFC 3339 instant");
+                ErrorKind::InvalidRequest(vec![Issue::new("date", "invalid_date", message)])
+            })?;
+        Ok(audit::export_file_name(&tier_label, day, count.into(), &extension))
+    })
+}
+
+/// A safe `Content-Disposition: attachment` value for `fileName` (an ASCII
+/// `filename` and an RFC 5987 `filename*`).
+#[napi(catch_unwind)]
+pub fn content_disposition(file_name: String) -> String {
+    audit::content_disposition(&file_name)
+}
+
+/// What the functions above were given to read.
+enum Input {
+    Bytes(Buffer),
+    Json(String),
+}
+
+/// A finished in-memory export: the file, the metadata sidecar and the
+/// summary.
+pub struct Transformed {
+    data: Vec<u8>,
+    metadata: Vec<u8>,
+    summary: ExportSummary,
+    file_extension: &'static str,
+    mime_type: &'static str,
+}
+
+impl IntoJs for Transformed {
+    fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
+        let mut object = Object::new(env)?;
+        object.set("data", Buffer::from(self.data))?;
+        object.set("metadata", Buffer::from(self.metadata))?;
+        object.set("summary", env.to_js_value(&self.summary)?)?;
+        object.set("fileExtension", self.file_extension)?;
+        object.set("mimeType", self.mime_type)?;
+        // SAFETY: `env` is the live environment of the current call.
+        unsafe { Object::to_napi_value(env.raw(), object) }
+    }
+}
+
+/// The request `config` stands for: a whole request when it has a
+/// `config` key, else an `ExportConfig` alone; validated by the core.
+fn request_of(config: Value) -> Result<ExportRequest, Failure> {
+    let body = if config.get("config").is_some() { config } else { json!({ "config": config }) };
+    Ok(validate_request(&body).map_err(ErrorKind::InvalidRequest)?)
+}
+
+fn builder(config: Value, options: Option<TransformOptions>) -> Result<ExportBuilder, Failure> {
+    let request = request_of(config)?;
+    let options =
+        options.unwrap_or(TransformOptions { export_date: None, fail_on_malformed: None });
+    let mut builder =
+        ExportBuilder::new(request).fail_on_malformed(options.fail_on_malformed.unwrap_or(false));
+    if let Some(date) = options.export_date {
+        let date = date.parse::<DateTime<Utc>>().map_err(|e| {
+            let message = format!("`{date}` is not an RFC 3339 instant: {e}");
+            ErrorKind::InvalidRequest(vec![Issue::new("exportDate", "invalid_date", message)])
+        })?;
+        builder = builder.export_date(date);
+    }
+    Ok(builder)
+}
+
+/// Conversation objects as records, numbered from 1.
+fn records_of(values: Vec<Value>) -> impl Iterator<Item = Record> {
+    values.into_iter().zip(1..).map(|(value, n)| from_value(value, Location::record(n)))
+}
+
+/// Exports a byte buffer: canonical JSONL, or one JSON array when its first
+/// non-blank character is `[`.
+fn export_bytes(builder: ExportBuilder, bytes: &[u8]) -> Result<Transformed, Failure> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let values: Vec<Value> =
+            serde_json::from_slice(text).map_err(|e| ErrorKind::MalformedRecord {
+                location: Location::line(e.line() as u64),
+                conversation_id: None,
+                reason: format!("not a valid JSON array of conversations: {e}"),
+            })?;
+        return export_records(builder, records_of(values));
+    }
+    export_records(builder, JsonlSource::new(text))
+}
+
+/// A writer whose bytes stay readable after the export took it.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn export_records(
+    builder: ExportBuilder,
+    records: impl Iterator<Item = Record>,
+) -> Result<Transformed, Failure> {
+    let sidecar = Shared::default();
+    let mut writer = builder.metadata_sidecar(Box::new(sidecar.clone())).from_writer(Vec::new())?;
+    let (file_extension, mime_type) = (writer.file_extension(), writer.mime_type());
+    for record in records {
+        writer.push(record)?;
+    }
+    let (data, summary) = writer.finish()?;
+    let metadata = std::mem::take(&mut *sidecar.0.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(Transformed { data, metadata, summary, file_extension, mime_type })
+}
+
+/// Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
+/// pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
+/// the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+/// and never ends the process. Not for production use.
+#[napi(
+    ts_args_type = "where: 'sync' | 'blocking' | 'async'",
+    ts_return_type = "Promise<never> | never"
+)]
+pub fn debug_panic(
+    env: &Env,
+    place: String,
+) -> napi::Result<Either<AsyncBlock<Reply<String>>, Reply<String>>> {
+    let message = format!("deliberate panic ({place})");
+    Ok(match place.as_str() {
+        "blocking" => {
+            Either::A(spawn(env, async move { blocking(move || panic!("{message}")).await })?)
+        }
+        "async" => Either::A(spawn(env, async move { panic!("{message}") })?),
+        _ => Either::B(guarded(|| panic!("{message}"))),
+    })
+}

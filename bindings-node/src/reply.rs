@@ -1,0 +1,158 @@
+//! How results and errors cross into JavaScript.
+//!
+//! Every exported function produces a [`Reply`]: the core's result, turned
+//! into a JavaScript value on the JavaScript thread. A core error becomes an
+//! `Error` whose `code` is [`lora_export::Error::code`], `status` the HTTP
+//! status a route should answer ([`lora_export::Error::http_status`]),
+//! `issues` the validation issues (`[{ path, code, message }]`) and, for a
+//! rate limit, `retryAfter` in seconds. A panic becomes an `Error` with code
+//! `INTERNAL_PANIC` and status 500.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+
+use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, ToNapiValue};
+use napi::{sys, Env, JsValue, Status};
+use serde::Serialize;
+
+/// Why an operation failed: the core said so, or Rust code panicked.
+#[derive(Debug)]
+pub enum Failure {
+    /// A core error, with its stable code and HTTP status.
+    Core(lora_export::Error),
+    /// A panic, caught before it could reach JavaScript.
+    Panic(String),
+}
+
+impl From<lora_export::Error> for Failure {
+    fn from(e: lora_export::Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl From<lora_export::ErrorKind> for Failure {
+    fn from(kind: lora_export::ErrorKind) -> Self {
+        Failure::Core(kind.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for Failure {
+    fn from(e: tokio::task::JoinError) -> Self {
+        match e.try_into_panic() {
+            Ok(payload) => Failure::Panic(panic_message(payload.as_ref())),
+            Err(e) => Failure::Panic(format!("task ended before finishing: {e}")),
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}
+
+/// A value that becomes a JavaScript value on the JavaScript thread.
+pub trait IntoJs: Send + 'static {
+    /// Creates the JavaScript value.
+    fn into_js(self, env: &Env) -> napi::Result<sys::napi_value>;
+}
+
+/// A serializable core value, converted field by field (its serde names).
+pub struct Json<S>(pub S);
+
+impl<S: Serialize + Send + 'static> IntoJs for Json<S> {
+    fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
+        Ok(env.to_js_value(&self.0)?.raw())
+    }
+}
+
+impl IntoJs for String {
+    fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
+        // SAFETY: `env` is the live environment of the current call.
+        unsafe { String::to_napi_value(env.raw(), self) }
+    }
+}
+
+/// The outcome of an operation, resolved (or thrown) as a JavaScript value.
+pub struct Reply<T>(pub Result<T, Failure>);
+
+impl<T> From<Result<T, Failure>> for Reply<T> {
+    fn from(result: Result<T, Failure>) -> Self {
+        Reply(result)
+    }
+}
+
+impl<T: IntoJs> ToNapiValue for Reply<T> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(env);
+        match val.0 {
+            Ok(value) => value.into_js(&env),
+            Err(failure) => Err(js_error(&env, &failure)),
+        }
+    }
+}
+
+/// A JavaScript `Error` for `failure`, with `code`, `status`, `issues` and
+/// `retryAfter`, wrapped so napi throws (or rejects with) that very object.
+pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
+    let (message, code, status) = match failure {
+        Failure::Core(e) => (e.to_string(), e.code(), e.http_status()),
+        Failure::Panic(m) => (format!("internal error (panic): {m}"), "INTERNAL_PANIC", 500),
+    };
+    let build = || -> napi::Result<napi::Error> {
+        let mut error = env.create_error(napi::Error::new(Status::GenericFailure, &message))?;
+        error.set("code", code)?;
+        error.set("status", status)?;
+        if let Failure::Core(e) = failure {
+            error.set("issues", env.to_js_value(&e.issues())?)?;
+            if let Some(secs) = e.retry_after_secs() {
+                error.set("retryAfter", secs as f64)?;
+            }
+        }
+        Ok(napi::Error::from(error.to_unknown()))
+    };
+    build().unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, message))
+}
+
+/// Runs `future` on napi's tokio runtime and resolves the returned promise
+/// with its reply (the JavaScript thread only converts the result); a panic
+/// in it rejects with [`Failure::Panic`].
+pub fn spawn<T, F>(env: &Env, future: F) -> napi::Result<AsyncBlock<Reply<T>>>
+where
+    T: IntoJs,
+    F: Future<Output = Result<T, Failure>> + Send + 'static,
+{
+    AsyncBlockBuilder::new(async move {
+        let outcome = AssertUnwindSafe(future).catch_unwind().await;
+        Ok(Reply(
+            outcome.unwrap_or_else(|payload| Err(Failure::Panic(panic_message(payload.as_ref())))),
+        ))
+    })
+    .build(env)
+}
+
+/// Runs the CPU-bound `work` on the runtime's blocking pool (a panic in it
+/// becomes a [`Failure::Panic`]).
+pub async fn blocking<T, W>(work: W) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    W: FnOnce() -> Result<T, Failure> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await?
+}
+
+/// Runs `work` on the JavaScript thread, turning a panic into a
+/// [`Failure::Panic`] (for the quick synchronous functions).
+pub fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Reply<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(result) => Reply(result),
+        Err(payload) => Reply(Err(Failure::Panic(panic_message(payload.as_ref())))),
+    }
+}

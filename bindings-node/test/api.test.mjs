@@ -1,0 +1,107 @@
+// The pure functions, errors, panics, and the two module systems.
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import * as esm from 'lora-export'
+import { contentDisposition, debugPanic, exportFileName, preview, transform, validateExportRequest, validateOutput } from 'lora-export'
+import { conversation, conversations } from './support.mjs'
+
+const require = createRequire(import.meta.url)
+
+test('CommonJS require and ESM import give the same native functions', () => {
+  const cjs = require('lora-export')
+  for (const name of ['transform', 'preview', 'validateExportRequest', 'validateOutput', 'exportFileName', 'contentDisposition', 'ExportClient']) {
+    assert.equal(typeof esm[name], 'function', name)
+    assert.equal(esm[name], cjs[name], name)
+  }
+  assert.equal(esm.default, cjs)
+})
+
+test('validateExportRequest: ok with every default filled in, or every issue with its path', () => {
+  const ok = validateExportRequest({ config: { scope: 'all', format: 'csv' } })
+  assert.equal(ok.ok, true)
+  assert.equal(ok.request.config.includeMetadata, true)
+  assert.equal(ok.request.config.jsonlFlavor, 'openai')
+  const bad = validateExportRequest({ config: { scope: 'filtered', format: 'xml' }, filters: { qualityRange: { min: 7, max: 11 }, tierType: [] } })
+  assert.equal(bad.ok, false)
+  assert.deepEqual(
+    bad.issues.map((i) => [i.path, i.code]),
+    [['config.format', 'invalid_enum'], ['filters.qualityRange.max', 'out_of_range'], ['filters.tierType', 'unknown_key']],
+  )
+  assert.match(bad.issues[2].message, /did you mean `tierTypes`/)
+  assert.equal(validateExportRequest('not an object').ok, false)
+})
+
+test('errors reject with code, status and issues', async () => {
+  await assert.rejects(transform([conversation(1)], { scope: 'all', format: 'xml' }), (e) => {
+    assert.ok(e instanceof Error)
+    assert.equal(e.code, 'VALIDATION_ERROR')
+    assert.equal(e.status, 400)
+    assert.deepEqual(e.issues.map((i) => i.path), ['config.format'])
+    return true
+  })
+  const bad = { ...conversation(2), turns: [] }
+  await assert.rejects(transform([conversation(1), bad], { scope: 'all', format: 'jsonl' }, { failOnMalformed: true }), (e) => {
+    assert.equal(e.code, 'MALFORMED_RECORD')
+    assert.equal(e.status, 400)
+    assert.match(e.message, /record 2/)
+    return true
+  })
+  await assert.rejects(transform([], { scope: 'all', format: 'jsonl' }, { exportDate: 'yesterday' }), (e) => e.issues[0].path === 'exportDate')
+  await assert.rejects(validateOutput('xml', 'x'), (e) => e.code === 'UNKNOWN_FORMAT' && e.status === 400)
+  assert.throws(() => exportFileName('template', 'not a date', 1, 'csv'), (e) => e.code === 'VALIDATION_ERROR' && e.issues[0].path === 'date')
+})
+
+test('malformed objects are listed with their record number, never dropped', async () => {
+  const list = [conversation(1), { conversation_id: 'x', turns: [] }, conversation(3), 42]
+  const out = await transform(list, { scope: 'all_data', format: 'jsonl' })
+  assert.equal(out.summary.conversations, 2)
+  assert.deepEqual(out.summary.skipped.map((s) => s.location.record), [2, 4])
+  assert.equal(out.summary.skipped[0].conversation_id, 'x')
+})
+
+test('transform applies the scope, filters and selection of a whole request', async () => {
+  const list = conversations(20, (i) => (i % 4 === 0 ? 'edge_case' : 'template'))
+  const filtered = await transform(list, { config: { scope: 'filtered', format: 'csv' }, filters: { tierTypes: ['edge_case'] } })
+  assert.equal(filtered.summary.conversations, 5)
+  assert.equal(filtered.summary.excluded, 15)
+  const selected = await transform(list, { config: { scope: 'selected', format: 'json' }, conversationIds: ['conv-0000003', 'nope'] })
+  assert.equal(selected.summary.conversations, 1)
+  assert.deepEqual(selected.summary.missing_ids, ['nope'])
+  assert.equal(selected.mimeType, 'application/json')
+})
+
+test('preview renders the first n conversations as the export would', async () => {
+  const text = await preview(conversations(5), { scope: 'all', format: 'markdown' }, 2)
+  assert.equal(text.match(/^# Conversation: /gm).length, 2)
+  assert.equal((await preview(conversations(5), { scope: 'all', format: 'markdown' })).match(/^# Conversation: /gm).length, 3)
+  await assert.rejects(preview([conversation(1), { title: 'no id' }], { scope: 'all', format: 'csv' }), (e) => e.code === 'MALFORMED_RECORD')
+})
+
+test('validateOutput finds errors with their location', async () => {
+  const report = await validateOutput('jsonl', Buffer.from('{"messages":[{"role":"user","content":"Hi"}]}\nnot json\n'))
+  assert.equal(report.records, 2)
+  assert.deepEqual(
+    report.errors.map((e) => [e.location.line, e.code]),
+    [[1, 'example_missing_assistant_message'], [2, 'invalid_json']],
+  )
+  const fine = await validateOutput('jsonl', '{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}\n', 'openai')
+  assert.deepEqual(fine.errors, [])
+})
+
+test('file names and Content-Disposition come from the core', () => {
+  assert.equal(exportFileName('template', '2025-10-29', 42, 'jsonl'), 'training-data-template-2025-10-29-42.jsonl')
+  assert.equal(exportFileName('../../etc', '2025-10-29T23:30:00Z', 1, 'md'), 'training-data-etc-2025-10-29-1.md')
+  assert.equal(
+    contentDisposition('training-data-template-2025-10-29-42.jsonl'),
+    `attachment; filename="training-data-template-2025-10-29-42.jsonl"; filename*=UTF-8''training-data-template-2025-10-29-42.jsonl`,
+  )
+})
+
+test('a panic becomes an INTERNAL_PANIC error and the process goes on', async () => {
+  assert.throws(() => debugPanic('sync'), (e) => e.code === 'INTERNAL_PANIC' && e.status === 500 && /deliberate panic \(sync\)/.test(e.message))
+  await assert.rejects(debugPanic('blocking'), (e) => e.code === 'INTERNAL_PANIC' && /blocking/.test(e.message))
+  await assert.rejects(debugPanic('async'), (e) => e.code === 'INTERNAL_PANIC' && /async/.test(e.message))
+  const out = await transform([conversation(1)], { scope: 'all', format: 'jsonl' })
+  assert.equal(out.summary.conversations, 1, 'the module still works')
+})

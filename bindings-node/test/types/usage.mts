@@ -1,0 +1,91 @@
+// Typed usage of lora-export from an ES module, checked by `tsc --noEmit`
+// against the generated index.d.ts (never run: it only has to type-check).
+import {
+  ExportClient,
+  contentDisposition,
+  exportFileName,
+  preview,
+  transform,
+  validateExportRequest,
+  validateOutput,
+  type ConversationInput,
+  type CreateExportResult,
+  type DownloadHandle,
+  type ExportConfig,
+  type ExportLog,
+  type ExportStatusResponse,
+  type FilterConfig,
+  type HistoryPage,
+  type LoraExportError,
+  type TransformResult,
+} from 'lora-export'
+
+export async function usage(conversations: ConversationInput[], jsonl: Buffer): Promise<Response> {
+  const config: ExportConfig = { scope: 'filtered', format: 'jsonl', jsonlFlavor: 'anthropic', includeMetadata: false }
+  const filters: FilterConfig = { tierTypes: ['template', 'edge_case'], qualityRange: { min: 7, max: 10 } }
+
+  const checked = validateExportRequest({ config, filters })
+  if (checked.ok) {
+    const flavor: 'openai' | 'anthropic' | 'sharegpt' = checked.request.config.jsonlFlavor
+    void flavor
+  } else {
+    for (const issue of checked.issues) console.log(issue.path, issue.code, issue.message)
+  }
+
+  const fromObjects: TransformResult = await transform(conversations, config, { exportDate: '2025-11-01T12:00:00Z' })
+  const fromBuffer = await transform(jsonl, { config, filters, conversationIds: ['a'] }, { failOnMalformed: true })
+  const bytes: Buffer = fromBuffer.data
+  const conversationsWritten: number = fromObjects.summary.conversations + bytes.length
+  void conversationsWritten
+  const text: string = await preview(conversations, config, 3)
+  const report = await validateOutput('jsonl', fromObjects.data, 'anthropic')
+  const firstLine: number | undefined = report.errors[0]?.location.line
+  void [text, firstLine]
+  const name: string = exportFileName('template', '2025-10-29', 42, 'jsonl')
+  const header: string = contentDisposition(name)
+  void header
+
+  // @ts-expect-error: 'xml' is not an ExportFormat
+  await transform(conversations, { scope: 'all', format: 'xml' })
+  // @ts-expect-error: a scope is required
+  const noScope: ExportConfig = { format: 'csv' }
+  void noScope
+
+  const client: ExportClient = await ExportClient.connect('postgres://localhost/app', { storageRoot: '/tmp/exports', syncThreshold: 500 })
+  await client.migrate()
+  await client.importConversations('/data/conversations.jsonl')
+  const created: CreateExportResult = await client.createExport('user-id', { config })
+  if (created.outcome === 'completed') {
+    const fileName: string = created.file_name
+    void fileName
+  } else {
+    const status: 202 = created.status
+    void status
+  }
+  const status: ExportStatusResponse = await client.getStatus('user-id', created.export_id)
+  const progress: number | undefined = status.progress
+  void progress
+  const page: HistoryPage = await client.listHistory('user-id', { format: 'csv', status: 'completed', page: 1, limit: 20 })
+  const log: ExportLog = page.items[0]
+  const downloadable: boolean = page.items[0].downloadable && page.hasNext
+  void [log, downloadable]
+  await client.deleteExport('user-id', created.export_id)
+  void client.runWorker({ pollIntervalMs: 500, throttleMs: 10 })
+  const jobs: number = await client.processJobs(10)
+  const metrics = await client.metrics(new Date())
+  const rate: number = metrics.success_rate + jobs
+  void rate
+  await client.cleanupExpired()
+  client.stopWorkers()
+  client.close()
+
+  try {
+    const file: DownloadHandle = await client.openDownload('user-id', created.export_id)
+    const stream: ReadableStream<Uint8Array> = file.stream
+    return new Response(stream, { headers: { 'Content-Type': file.contentType, 'Content-Disposition': file.contentDisposition } })
+  } catch (e) {
+    const error = e as LoraExportError
+    const headers: Record<string, string> = error.retryAfter ? { 'Retry-After': String(error.retryAfter) } : {}
+    return Response.json({ error: error.code, issues: error.issues }, { status: error.status, headers })
+  }
+}

@@ -1,0 +1,11 @@
+import { answer, exportClient, userOf } from '@/lib/export'
+
+export const runtime = 'nodejs'
+
+/** Deletes an export: cancels its job if running, removes its file, keeps its audit trail. */
+export async function DELETE(request: Request, { params }: { params: Promise<{ id: string }> }) {
+  return answer(async () => {
+    const { id } = await params
+    return Response.json(await (await exportClient()).deleteExport(userOf(request), id))
+  })
+}

@@ -1,0 +1,188 @@
+// The Next.js example end to end: `next start` (after `next build`) serving
+// the seeds' routes over HTTP, backed by a real PostgreSQL, checked against
+// the core's output for the same data.
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { ExportClient, contentDisposition, exportFileName, transform } from 'lora-export'
+import { conversations, createUser, freshDatabase, jsonl, sql } from '../../../bindings-node/test/support.mjs'
+
+const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const nextBin = createRequire(path.join(appDir, 'package.json')).resolve('next/dist/bin/next')
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+test('the Next.js app serves the export API end to end', { timeout: 300_000 }, async (t) => {
+  // 600 approved conversations: 40 edge cases (a small export), all (a large one).
+  const data = conversations(600, (i) => (i % 15 === 0 ? 'edge_case' : 'template'))
+  const url = freshDatabase()
+  const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-next-'))
+  const setup = await ExportClient.connect(url, { storageRoot })
+  await setup.migrate()
+  assert.equal((await setup.importConversations(jsonl(data))).imported, 600)
+  setup.close()
+  const [alice, bob, carol] = [createUser(url), createUser(url), createUser(url)]
+
+  const port = await freePort()
+  const server = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: appDir,
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      LORA_EXPORT_STORAGE_ROOT: storageRoot,
+      LORA_EXPORT_BATCH_SIZE: '100',
+      LORA_EXPORT_WORKER_THROTTLE_MS: '150',
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let serverLog = ''
+  server.stdout.on('data', (d) => (serverLog += d))
+  server.stderr.on('data', (d) => (serverLog += d))
+  t.after(async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve))
+      server.kill('SIGTERM')
+      await exited
+    }
+  })
+  const base = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(base)).ok) break
+    } catch {}
+    assert.ok(i < 600 && server.exitCode === null, `next start did not come up:\n${serverLog}`)
+    await sleep(100)
+  }
+
+  const call = (method, route, user, body) =>
+    fetch(base + route, {
+      method,
+      headers: { ...(user ? { 'x-user-id': user } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    })
+  const post = (user, body) => call('POST', '/api/export/conversations', user, body)
+  const today = new Date().toISOString()
+
+  await t.test('401 without a user, 400 with every issue', async () => {
+    const anonymous = await post(undefined, { config: { scope: 'all', format: 'csv' } })
+    assert.equal(anonymous.status, 401)
+    assert.equal((await anonymous.json()).error, 'UNAUTHORIZED')
+    const invalid = await post(carol, { config: { scope: 'filtered', format: 'xml' }, filters: { qualityRange: { min: 7, max: 11 } } })
+    assert.equal(invalid.status, 400)
+    assert.deepEqual((await invalid.json()).issues.map((i) => i.path), ['config.format', 'filters.qualityRange.max'])
+  })
+
+  const smallRequest = { config: { scope: 'filtered', format: 'csv' }, filters: { tierTypes: ['edge_case'] } }
+  let small
+  await t.test('a small export answers 201 and downloads byte-identical to the core', async () => {
+    const response = await post(alice, smallRequest)
+    assert.equal(response.status, 201)
+    small = await response.json()
+    assert.equal(small.outcome, 'completed')
+    assert.equal(small.conversation_count, 40)
+    assert.equal(small.file_name, exportFileName('edge_case', today, 40, 'csv'))
+    const download = await call('GET', `/api/export/download/${small.export_id}`, alice)
+    assert.equal(download.status, 200)
+    assert.equal(download.headers.get('content-type'), 'text/csv; charset=utf-8')
+    assert.equal(download.headers.get('content-disposition'), contentDisposition(small.file_name))
+    const bytes = Buffer.from(await download.arrayBuffer())
+    const core = await transform(jsonl(data), smallRequest)
+    assert.ok(bytes.equals(core.data), 'the download is the core output for the same data')
+    assert.equal(download.headers.get('x-content-sha256'), core.summary.sha256)
+  })
+
+  let large
+  await t.test('a large export answers 202, status polls to completed with progress, then downloads', async () => {
+    const response = await post(alice, { config: { scope: 'all', format: 'jsonl' } })
+    assert.equal(response.status, 202)
+    large = await response.json()
+    assert.deepEqual(Object.keys(large).sort(), ['export_id', 'outcome', 'status'])
+    const seen = []
+    for (let i = 0; i < 2000; i++) {
+      const status = await (await call('GET', `/api/export/status/${large.export_id}`, alice)).json()
+      seen.push([status.status, status.progress])
+      if (status.status === 'completed' || status.status === 'failed') break
+      await sleep(25)
+    }
+    const last = seen.at(-1)
+    assert.deepEqual(last, ['completed', 100], `statuses seen: ${JSON.stringify(seen)}`)
+    assert.ok(['queued', 'processing'].includes(seen[0][0]), 'the first poll finds it still running')
+    const progress = seen.map(([, p]) => p)
+    assert.ok(progress.every((p, i) => typeof p === 'number' && p >= 0 && p <= 100 && (i === 0 || p >= progress[i - 1])), `progress ${progress}`)
+    t.diagnostic(`status polls: ${seen.length}, progress values seen: ${[...new Set(progress)].join(', ')}`)
+    const download = await call('GET', `/api/export/download/${large.export_id}`, alice)
+    assert.equal(download.status, 200)
+    assert.equal(download.headers.get('content-type'), 'application/x-ndjson')
+    const name = exportFileName('template', today, 600, 'jsonl').replace('-template-', '-mixed-')
+    assert.equal(download.headers.get('content-disposition'), contentDisposition(name))
+    const bytes = Buffer.from(await download.arrayBuffer())
+    assert.ok(bytes.equals((await transform(jsonl(data), { scope: 'all', format: 'jsonl' })).data))
+  })
+
+  await t.test('history pages and filters', async () => {
+    const first = await (await call('GET', '/api/export/history?page=1&limit=1', alice)).json()
+    assert.equal(first.total, 2)
+    assert.equal(first.totalPages, 2)
+    assert.equal(first.hasNext, true)
+    assert.equal(first.items[0].export_id, large.export_id, 'newest first')
+    const second = await (await call('GET', '/api/export/history?page=2&limit=1', alice)).json()
+    assert.equal(second.items[0].export_id, small.export_id)
+    assert.equal(second.hasPrev, true)
+    const csv = await (await call('GET', '/api/export/history?format=csv', alice)).json()
+    assert.deepEqual(csv.items.map((i) => i.export_id), [small.export_id])
+    const completed = await (await call('GET', '/api/export/history?status=completed', alice)).json()
+    assert.equal(completed.total, 2)
+    assert.equal((await (await call('GET', '/api/export/history', bob)).json()).total, 0, 'only the user’s own exports')
+    assert.equal((await call('GET', '/api/export/history?limit=500', alice)).status, 400)
+  })
+
+  await t.test('another user gets 403', async () => {
+    for (const route of [`/api/export/status/${small.export_id}`, `/api/export/download/${small.export_id}`]) {
+      const response = await call('GET', route, bob)
+      assert.equal(response.status, 403)
+      assert.equal((await response.json()).error, 'FORBIDDEN')
+    }
+    assert.equal((await call('DELETE', `/api/export/${small.export_id}`, bob)).status, 403)
+    assert.equal((await call('GET', '/api/export/status/00000000-0000-4000-8000-000000000000', alice)).status, 404)
+  })
+
+  await t.test('an expired export answers 410', async () => {
+    sql(url, `UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = '${small.export_id}'`)
+    const response = await call('GET', `/api/export/download/${small.export_id}`, alice)
+    assert.equal(response.status, 410)
+    assert.equal((await response.json()).error, 'GONE')
+    assert.equal((await (await call('GET', `/api/export/status/${small.export_id}`, alice)).json()).status, 'expired')
+  })
+
+  await t.test('DELETE removes an export', async () => {
+    const response = await call('DELETE', `/api/export/${large.export_id}`, alice)
+    assert.equal(response.status, 200)
+    assert.equal((await response.json()).file_deleted, true)
+    assert.ok([404, 410].includes((await call('GET', `/api/export/download/${large.export_id}`, alice)).status))
+  })
+
+  await t.test('the 11th request within an hour answers 429 with Retry-After', async () => {
+    const one = { config: { scope: 'selected', format: 'jsonl' }, conversationIds: ['conv-0000001'] }
+    for (let i = 1; i <= 10; i++) assert.equal((await post(carol, one)).status, 201, `request ${i}`)
+    const limited = await post(carol, one)
+    assert.equal(limited.status, 429)
+    assert.equal((await limited.json()).error, 'RATE_LIMITED')
+    assert.ok(Number(limited.headers.get('retry-after')) > 0)
+  })
+})
