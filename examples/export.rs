@@ -34,6 +34,12 @@ use lora_export::source::BackgroundJsonlSource;
 use lora_export::{ExportBuilder, ExportSummary};
 use serde_json::{json, Value};
 
+/// mimalloc: the parser threads allocate the conversations and this thread
+/// frees them, which glibc's allocator does with lock contention between
+/// arenas (measured in `benches/README.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     input: String,
     output: String,
