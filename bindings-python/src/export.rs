@@ -8,12 +8,12 @@
 //! pending signals are checked, so Ctrl-C stops a long export.
 
 use std::fs::File;
-use std::io::{BufWriter, Cursor, Write};
+use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lora_export::model::Conversation;
-use lora_export::source::{from_value, BackgroundJsonlSource, Record};
+use lora_export::source::{from_value, JsonlSource, Record};
 use lora_export::{ExportBuilder, ExportWriter, Location, SkippedRecord};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -28,11 +28,13 @@ use crate::summary::ExportSummary;
 /// Records converted or read per batch.
 const BATCH: usize = 1024;
 
+/// Bytes read from a JSONL file at a time.
+const READ_BUFFER: usize = 256 * 1024;
+
 /// Where the conversations come from.
 enum Input {
-    /// Canonical JSONL, read and parsed by the core on its own threads
-    /// (from a file or from bytes).
-    Jsonl(BackgroundJsonlSource),
+    /// Canonical JSONL, read by the core (from a file or from bytes).
+    Jsonl(JsonlSource<Box<dyn BufRead + Send>>),
     /// A Python iterable of mappings; `record` counts the items taken.
     Python { items: Py<PyIterator>, record: u64 },
 }
@@ -48,15 +50,17 @@ impl Input {
         if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
             let path: PathBuf = conversations.extract()?;
             let file = File::open(&path)?;
-            return Ok((Input::Jsonl(BackgroundJsonlSource::new(file)), None));
+            let reader: Box<dyn BufRead + Send> =
+                Box::new(BufReader::with_capacity(READ_BUFFER, file));
+            return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
         }
         if let Ok(bytes) = conversations.cast::<PyBytes>() {
-            let reader = Cursor::new(bytes.as_bytes().to_vec());
-            return Ok((Input::Jsonl(BackgroundJsonlSource::new(reader)), None));
+            let reader: Box<dyn BufRead + Send> = Box::new(Cursor::new(bytes.as_bytes().to_vec()));
+            return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
         }
         if let Ok(bytes) = conversations.cast::<PyByteArray>() {
-            let reader = Cursor::new(bytes.to_vec());
-            return Ok((Input::Jsonl(BackgroundJsonlSource::new(reader)), None));
+            let reader: Box<dyn BufRead + Send> = Box::new(Cursor::new(bytes.to_vec()));
+            return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
         }
         if conversations.cast::<PyMapping>().is_ok() {
             return Err(PyTypeError::new_err(
