@@ -39,6 +39,13 @@ struct RawBatch {
 /// them is resumed on the caller's thread when the records run out, so an
 /// export never ends early without notice.
 ///
+/// The records are allocated on the parsing threads and usually freed on
+/// the caller's. glibc's allocator serialises such frees on its arena locks,
+/// which can cost more than the parallel parsing gains; with an allocator
+/// built for it (the export CLI uses mimalloc) the CLI's JSONL export went
+/// from 1.9 to 1.4 s on the comparison dataset (`benches/README.md`). Under
+/// glibc, measure before choosing this over [`JsonlSource`](super::JsonlSource).
+///
 /// ```
 /// use lora_export::source::{BackgroundJsonlSource, JsonlSource};
 /// let text = "{\"conversation_id\":\"c1\"}\n\n[1,2]\n";
