@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use lora_export::audit::{content_disposition, ExportStatus};
 use lora_export::model::Format;
-use lora_export::pg::{CreateOutcome, FileKey, HistoryQuery, LocalStorage, Storage};
+use lora_export::pg::{CreateOutcome, ErrorReport, FileKey, HistoryQuery, LocalStorage, Storage};
 use lora_export::ErrorKind;
 use support::*;
 use uuid::Uuid;
@@ -185,16 +185,25 @@ async fn an_expired_export_is_410_and_marked_expired() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_export_reports_a_safe_error_everywhere() {
     let (service, metrics) = service().await;
-    let service = service.with_storage(Arc::new(BrokenStorage));
+    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reports);
+    let service = service
+        .with_storage(Arc::new(BrokenStorage))
+        .with_error_sink(Arc::new(move |r: &ErrorReport| sink.lock().unwrap().push(r.clone())));
     let user = user(&service).await;
     let err = service.create_export(user, &small_body("jsonl")).await.unwrap_err();
     assert_eq!((err.http_status(), err.code()), (409, "EXPORT_FAILED"));
-    assert!(err.to_string().contains("disk full"), "{err}");
+    let message = err.to_string();
+    assert!(!message.contains("disk full"), "the storage's words stay on the server: {message}");
+    let report = reports.lock().unwrap()[0].clone();
+    assert_eq!((report.operation, report.code), ("create_export", "IO_ERROR"));
+    assert!(report.detail.contains("disk full"), "{report:?}");
+    assert!(message.contains(&format!("error id {}", report.error_id)), "{message}");
     let page = service.history(user, &HistoryQuery::default()).await.unwrap();
     let export_id = page.items[0].log.export_id;
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!(status.status, ExportStatus::Failed);
-    assert!(status.error_message.unwrap().contains("disk full"));
+    assert!(status.error_message.unwrap().contains(&report.error_id.to_string()));
     let err = service.open_download(user, export_id).await.unwrap_err();
     assert_eq!(err.code(), "EXPORT_FAILED");
     assert_eq!(events(service.database(), export_id).await, ["requested", "started", "failed"]);

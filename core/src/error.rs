@@ -181,6 +181,33 @@ pub enum ErrorKind {
     /// The database failed; the message is safe to show (HTTP 500).
     #[error("database error: {0}")]
     Database(String),
+    /// A failure whose detail must not reach a client (a database or
+    /// storage error in the service): the message names only its code and
+    /// an error id; the detail is for the server's log (HTTP 500).
+    #[error("internal error {code} (error id {error_id}); the detail is in the server log")]
+    Internal {
+        /// The stable code (`DATABASE_ERROR`, `IO_ERROR`, …).
+        code: &'static str,
+        /// The id the server's log records the detail under.
+        error_id: uuid::Uuid,
+        /// What happened, for the log only.
+        detail: String,
+    },
+    /// The service is overloaded or its database unreachable for now
+    /// (HTTP 503, with `Retry-After`).
+    #[error("service unavailable: {reason}; retry in {retry_after_secs} s")]
+    Unavailable {
+        /// Why, safe to show.
+        reason: String,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
+    /// The signed-in user is not a user of this project (HTTP 401).
+    #[error("unknown user {0}: sign in again")]
+    UnknownUser(String),
+    /// The database has no (or an outdated) lora-export schema.
+    #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the SQL of MIGRATIONS")]
+    NotMigrated,
     /// Writing CSV failed.
     #[error("CSV error: {0}")]
     Csv(#[from] csv::Error),
@@ -249,6 +276,10 @@ impl Error {
             ErrorKind::RateLimited { .. } => "RATE_LIMITED",
             ErrorKind::Config(_) => "CONFIG_ERROR",
             ErrorKind::Database(_) => "DATABASE_ERROR",
+            ErrorKind::Internal { code, .. } => code,
+            ErrorKind::Unavailable { .. } => "SERVICE_UNAVAILABLE",
+            ErrorKind::UnknownUser(_) => "UNKNOWN_USER",
+            ErrorKind::NotMigrated => "DATABASE_NOT_MIGRATED",
             ErrorKind::Csv(_) => "CSV_ERROR",
             ErrorKind::Json(_) => "JSON_ERROR",
         }
@@ -261,7 +292,7 @@ impl Error {
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
             | ErrorKind::Rejected(_) => 400,
-            ErrorKind::Unauthorized => 401,
+            ErrorKind::Unauthorized | ErrorKind::UnknownUser(_) => 401,
             ErrorKind::Forbidden(_) => 403,
             ErrorKind::NotFound(_) => 404,
             ErrorKind::InvalidTransition { .. } | ErrorKind::ExportFailed { .. } => 409,
@@ -272,16 +303,42 @@ impl Error {
             | ErrorKind::Csv(_)
             | ErrorKind::Json(_)
             | ErrorKind::Config(_)
-            | ErrorKind::Database(_) => 500,
+            | ErrorKind::Database(_)
+            | ErrorKind::Internal { .. }
+            | ErrorKind::NotMigrated => 500,
+            ErrorKind::Unavailable { .. } => 503,
         }
     }
 
-    /// Seconds to wait before retrying, when rate limited.
+    /// Seconds to wait before retrying, when rate limited or unavailable.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match &*self.0 {
-            ErrorKind::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            ErrorKind::RateLimited { retry_after_secs, .. }
+            | ErrorKind::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         }
+    }
+
+    /// The id under which the server logged the detail of an internal error.
+    ///
+    /// ```
+    /// use lora_export::{Error, ErrorKind};
+    /// let err = Error::internal("DATABASE_ERROR", "relation \"x\" does not exist");
+    /// assert!(err.error_id().is_some());
+    /// assert!(!err.to_string().contains("relation"), "the detail stays out of the message");
+    /// assert_eq!((err.code(), err.http_status()), ("DATABASE_ERROR", 500));
+    /// ```
+    pub fn error_id(&self) -> Option<uuid::Uuid> {
+        match &*self.0 {
+            ErrorKind::Internal { error_id, .. } => Some(*error_id),
+            _ => None,
+        }
+    }
+
+    /// An internal error with a fresh error id; `detail` is kept for the log
+    /// ([`ErrorKind::Internal`]) and never shown by `Display`.
+    pub fn internal(code: &'static str, detail: impl Into<String>) -> Error {
+        ErrorKind::Internal { code, error_id: uuid::Uuid::new_v4(), detail: detail.into() }.into()
     }
 
     /// The validation issues, when this is an invalid request.

@@ -81,3 +81,11 @@ pub async fn create_user(db: &Database) -> uuid::Uuid {
         .expect("insert user");
     id
 }
+
+/// A new database with nothing in it (no migration applied); returns its URL.
+pub async fn empty_database() -> String {
+    let client = admin(&admin_url()).await;
+    let name = format!("e_{}", uuid::Uuid::new_v4().simple());
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    url_for(&name)
+}

@@ -1,15 +1,16 @@
 //! A user's operations on one export: `status`, `open_download`, `delete`.
-//! Each runs in a user transaction (RLS) and follows the seeds' flows:
-//! 404 unknown, 403 another user's, then the export's own state.
+//! Each runs in one transaction on the service's own connection, which
+//! locks the log and checks that it is the user's, and follows the seeds'
+//! flows: 404 unknown, 403 another user's, then the export's own state.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::rows::{audit, file_type, save_log, StoredLog};
+use super::rows::{audit, file_key, file_type, lock_owned_log, save_log, StoredLog};
 use super::storage::FileKey;
-use super::{Database, DbClient, DbTransaction, ExportService};
+use super::{DbClient, DbTransaction, ExportService};
 use crate::audit::{content_disposition, ExportStatus};
 use crate::{ErrorKind, Result};
 
@@ -78,15 +79,25 @@ impl ExportService {
     /// The status of `user`'s export; marks a completed export past its
     /// expiry as expired (audit `expired`). 403 / 404 as the seeds say.
     pub async fn status(&self, user: Uuid, export_id: Uuid) -> Result<ExportStatusView> {
+        let answer = self.status_of(user, export_id).await;
+        self.observe("status", answer)
+    }
+
+    async fn status_of(&self, user: Uuid, export_id: Uuid) -> Result<ExportStatusView> {
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
-        let stored = self.locate(&tx, user, export_id).await?;
+        let tx = client.transaction().await?;
+        let stored = lock_owned_log(&tx, user, export_id).await?;
         let stored = expire_if_due(&tx, stored).await?;
         let log = &stored.log;
         let progress = match log.status {
             ExportStatus::Queued | ExportStatus::Processing => {
-                let p: Option<i32> =
-                    tx.query_one("SELECT export_job_progress($1)", &[&export_id]).await?.get(0);
+                let p: Option<i32> = tx
+                    .query_opt(
+                        "SELECT progress FROM export_jobs WHERE export_id = $1",
+                        &[&export_id],
+                    )
+                    .await?
+                    .map(|row| row.get(0));
                 Some(p.and_then(|p| u8::try_from(p).ok()).unwrap_or(0))
             }
             ExportStatus::Completed => Some(100),
@@ -94,13 +105,14 @@ impl ExportService {
         };
         tx.commit().await?;
         let completed = log.status == ExportStatus::Completed;
+        let key = file_key(&stored)?;
         Ok(ExportStatusView {
             export_id,
             status: log.status,
             progress,
             conversation_count: log.conversation_count,
             file_size: log.file_size.filter(|_| completed),
-            file_url: log.file_url.clone().filter(|_| completed),
+            file_url: completed.then(|| key.as_str().to_owned()),
             file_name: stored.file_name.clone().filter(|_| completed),
             error_message: log.error_message.clone(),
             expires_at: log.expires_at,
@@ -110,10 +122,19 @@ impl ExportService {
     /// Opens `user`'s completed, unexpired export for download, counting the
     /// download (audit `downloaded`). Expired: 410 (and marked so); queued or
     /// processing: 425; failed: its safe error (409); 403 / 404.
+    ///
+    /// The file is the one its owner, id and format name (never a column's
+    /// value); its size is the file's own, and a file whose size differs
+    /// from the one recorded at completion is refused (500).
     pub async fn open_download(&self, user: Uuid, export_id: Uuid) -> Result<Download> {
+        let answer = self.download_of(user, export_id).await;
+        self.observe("open_download", answer)
+    }
+
+    async fn download_of(&self, user: Uuid, export_id: Uuid) -> Result<Download> {
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
-        let stored = self.locate(&tx, user, export_id).await?;
+        let tx = client.transaction().await?;
+        let stored = lock_owned_log(&tx, user, export_id).await?;
         let stored = expire_if_due(&tx, stored).await?;
         let id = export_id.to_string();
         match stored.log.status {
@@ -131,8 +152,18 @@ impl ExportService {
                 return Err(ErrorKind::ExportFailed { id, message }.into());
             }
         }
-        let key = FileKey::parse(stored.log.file_url.as_deref().unwrap_or_default())?;
+        let key = file_key(&stored)?;
         let file = self.storage().open(&key)?;
+        let size = file.metadata()?.len();
+        if stored.log.file_size != Some(size) {
+            return Err(crate::Error::internal(
+                "STORAGE_ERROR",
+                format!(
+                    "file {key} has {size} bytes, its log recorded {:?}: refused",
+                    stored.log.file_size
+                ),
+            ));
+        }
         let log = stored.log.record_download(Utc::now())?;
         save_log(&tx, &log).await?;
         audit(&tx, export_id, user, "downloaded", json!({ "download_count": log.download_count }))
@@ -146,27 +177,43 @@ impl ExportService {
             content_disposition: content_disposition(&file_name),
             file_name,
             content_type: content_type.to_owned(),
-            size: log.file_size.unwrap_or(0),
+            size,
             sha256: log.file_sha256.clone().unwrap_or_default(),
             file: tokio::fs::File::from_std(file),
         })
     }
 
     /// Deletes `user`'s export: cancels its queued or running job (a running
-    /// worker stops at its next batch), marks the log deleted — `failed`
+    /// run stops at its next batch, and cannot complete: completion checks
+    /// its lease under the same lock), marks the log deleted — `failed`
     /// ("cancelled") if unfinished, `expired` if it had a file — and, once
     /// that is committed, removes the file. A file that cannot be removed
     /// then stays recorded as not deleted (`file_deleted: false`) and
     /// [`cleanup_expired`](Self::cleanup_expired) removes it later, so a log
     /// never points at a missing file while it is still downloadable.
     /// Audit events stay. 403 / 404.
+    ///
+    /// Locks are taken in one order everywhere: the log, then its job.
     pub async fn delete(&self, user: Uuid, export_id: Uuid) -> Result<DeleteReport> {
+        let answer = self.delete_of(user, export_id).await;
+        self.observe("delete", answer)
+    }
+
+    async fn delete_of(&self, user: Uuid, export_id: Uuid) -> Result<DeleteReport> {
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
-        let stored = self.locate(&tx, user, export_id).await?;
+        let tx = client.transaction().await?;
+        let stored = lock_owned_log(&tx, user, export_id).await?;
         let now = Utc::now();
-        let cancelled: bool =
-            tx.query_one("SELECT export_job_cancel($1)", &[&export_id]).await?.get(0);
+        let cancelled = tx
+            .execute(
+                "UPDATE export_jobs SET status = 'cancelled', updated_at = now()
+                 WHERE export_id = $1 AND status IN ('queued', 'running')",
+                &[&export_id],
+            )
+            .await?
+            > 0;
+        let had_file = stored.log.status == ExportStatus::Completed
+            || (stored.log.status == ExportStatus::Expired && stored.log.file_url.is_some());
         let log = match stored.log.status {
             ExportStatus::Queued | ExportStatus::Processing => {
                 let log = stored.log.fail("cancelled", now)?;
@@ -183,20 +230,17 @@ impl ExportService {
             &[&export_id, &now],
         )
         .await?;
-        let key = log.file_url.as_deref().map(FileKey::parse).transpose()?;
-        audit(&tx, export_id, user, "deleted", json!({ "had_file": key.is_some() })).await?;
+        audit(&tx, export_id, user, "deleted", json!({ "had_file": had_file })).await?;
         tx.commit().await?;
-        let file_deleted = match key {
-            Some(key) => self.remove_file(&client, &key, export_id).await?,
-            None => false,
-        };
+        let key = file_key(&stored)?;
+        let file_deleted = self.remove_file(&client, &key, export_id).await?;
         Ok(DeleteReport { export_id, status: log.status, cancelled, file_deleted })
     }
 }
 
 impl ExportService {
-    /// Removes an expired export's file and records when; false (and the
-    /// file left for `cleanup_expired`) when the storage refuses.
+    /// Removes an export's file and records when; false (and the file left
+    /// for `cleanup_expired`) when the storage refuses.
     async fn remove_file(&self, client: &DbClient, key: &FileKey, export_id: Uuid) -> Result<bool> {
         let deleted = match self.storage().delete(key) {
             Ok(deleted) => deleted,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::storage::FileKey;
+use super::rows::{file_key, stored_log, LOG_COLUMNS};
 use super::ExportService;
 use crate::Result;
 
@@ -14,7 +14,7 @@ use crate::Result;
 pub struct CleanupReport {
     /// Completed exports past their expiry, now marked expired.
     pub marked_expired: u64,
-    /// Files removed (or already gone).
+    /// Files removed (or already gone) of expired and failed exports.
     pub files_deleted: u64,
     /// Staged files of dead writers removed (untouched for 10 × `stale_after`).
     pub staged_files_deleted: u64,
@@ -44,6 +44,11 @@ impl ExportService {
     /// Marks every completed export past its expiry as expired, each with an
     /// `expired` audit event, in one statement. Returns how many.
     pub async fn mark_expired_exports(&self) -> Result<u64> {
+        let answer = self.mark_expired().await;
+        self.observe("mark_expired_exports", answer)
+    }
+
+    async fn mark_expired(&self) -> Result<u64> {
         let client = self.database().client().await?;
         let marked = client
             .execute(
@@ -61,35 +66,42 @@ impl ExportService {
         Ok(marked)
     }
 
-    /// Marks expired exports, then removes the files of every expired
-    /// export still holding one, continuing past individual failures, and
-    /// the staged files that killed workers left behind.
+    /// Marks expired exports, then removes the files of every expired or
+    /// failed export whose file is not recorded as removed (a failed run
+    /// whose process died after its file appeared leaves one), continuing
+    /// past individual failures, and the staged files that killed workers
+    /// left behind. Each file is the one its owner, id and format name.
     pub async fn cleanup_expired(&self) -> Result<CleanupReport> {
-        let mut report = CleanupReport {
-            marked_expired: self.mark_expired_exports().await?,
-            ..Default::default()
-        };
+        let answer = self.cleanup().await;
+        self.observe("cleanup_expired", answer)
+    }
+
+    async fn cleanup(&self) -> Result<CleanupReport> {
+        let mut report =
+            CleanupReport { marked_expired: self.mark_expired().await?, ..Default::default() };
         let client = self.database().client().await?;
         let rows = client
             .query(
-                "SELECT export_id, file_url FROM export_logs
-                 WHERE status = 'expired' AND file_url IS NOT NULL AND file_deleted_at IS NULL",
+                &format!(
+                    "SELECT {LOG_COLUMNS} FROM export_logs
+                     WHERE status IN ('expired', 'failed') AND file_deleted_at IS NULL"
+                ),
                 &[],
             )
             .await?;
         for row in rows {
-            let export_id: Uuid = row.get(0);
-            let url: String = row.get(1);
-            let removed = FileKey::parse(&url).and_then(|key| self.storage().delete(&key));
+            let stored = stored_log(&row)?;
+            let export_id = stored.log.export_id;
+            let removed = file_key(&stored).and_then(|key| self.storage().delete(&key));
             match removed {
-                Ok(_) => {
+                Ok(deleted) => {
                     client
                         .execute(
                             "UPDATE export_logs SET file_deleted_at = now() WHERE export_id = $1",
                             &[&export_id],
                         )
                         .await?;
-                    report.files_deleted += 1;
+                    report.files_deleted += u64::from(deleted || stored.log.file_url.is_some());
                 }
                 Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
             }
@@ -100,31 +112,52 @@ impl ExportService {
     }
 
     /// Deletes export logs (with their jobs) and audit events older than
-    /// `retention_days`. Unfinished exports are kept. The audit trail's
-    /// guard allows exactly this purge (`lora_export.audit_retention_days`).
+    /// `retention_days`. Unfinished exports are kept, and so is a log whose
+    /// file could not be removed (the next purge retries): the files of the
+    /// logs to purge are removed first. Audit events go only through
+    /// `export_audit_purge`, which leaves an anchor so the rest of each
+    /// chain still verifies.
     pub async fn purge_old_logs(&self) -> Result<PurgeReport> {
+        let answer = self.purge().await;
+        self.observe("purge_old_logs", answer)
+    }
+
+    async fn purge(&self) -> Result<PurgeReport> {
         let days = i32::try_from(self.config().retention_days).unwrap_or(i32::MAX);
-        let mut client = self.database().client().await?;
-        let tx = client.transaction().await?;
-        tx.execute(
-            "SELECT set_config('lora_export.audit_retention_days', $1, true)",
-            &[&days.to_string()],
-        )
-        .await?;
-        let audit_events_deleted = tx
-            .execute(
-                "DELETE FROM export_audit_events WHERE created_at < now() - make_interval(days => $1)",
+        let client = self.database().client().await?;
+        let old = client
+            .query(
+                &format!(
+                    "SELECT {LOG_COLUMNS} FROM export_logs
+                     WHERE created_at < now() - make_interval(days => $1)
+                       AND status NOT IN ('queued', 'processing') AND file_deleted_at IS NULL"
+                ),
                 &[&days],
             )
             .await?;
-        let logs_deleted = tx
+        for row in old {
+            let stored = stored_log(&row)?;
+            if file_key(&stored).and_then(|key| self.storage().delete(&key)).is_ok() {
+                client
+                    .execute(
+                        "UPDATE export_logs SET file_deleted_at = now() WHERE export_id = $1",
+                        &[&stored.log.export_id],
+                    )
+                    .await?;
+            }
+        }
+        let audit_events_deleted: i64 =
+            client.query_one("SELECT export_audit_purge($1)", &[&days]).await?.get(0);
+        let logs_deleted = client
             .execute(
                 "DELETE FROM export_logs WHERE created_at < now() - make_interval(days => $1)
-                   AND status NOT IN ('queued', 'processing')",
+                   AND status NOT IN ('queued', 'processing') AND file_deleted_at IS NOT NULL",
                 &[&days],
             )
             .await?;
-        tx.commit().await?;
-        Ok(PurgeReport { logs_deleted, audit_events_deleted })
+        Ok(PurgeReport {
+            logs_deleted,
+            audit_events_deleted: u64::try_from(audit_events_deleted).unwrap_or(0),
+        })
     }
 }

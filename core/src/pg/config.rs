@@ -21,6 +21,9 @@ use crate::{ErrorKind, Result};
 /// | `pool_size` | `LORA_EXPORT_POOL_SIZE` | 16 |
 /// | `max_attempts` | `LORA_EXPORT_MAX_ATTEMPTS` | 3 |
 /// | `stale_after` | `LORA_EXPORT_STALE_AFTER_SECS` | 30 s without heartbeat |
+/// | `pool_wait_timeout` | `LORA_EXPORT_POOL_WAIT_TIMEOUT_MS` | 5 s (then 503 with `Retry-After`) |
+/// | `statement_timeout` | `LORA_EXPORT_STATEMENT_TIMEOUT_MS` | 30 s per statement |
+/// | `idle_in_transaction_timeout` | `LORA_EXPORT_IDLE_IN_TRANSACTION_TIMEOUT_MS` | 60 s |
 ///
 /// ```
 /// use lora_export::pg::ServiceConfig;
@@ -51,6 +54,14 @@ pub struct ServiceConfig {
     pub max_attempts: u32,
     /// A running job without heartbeat for this long is rescued.
     pub stale_after: Duration,
+    /// How long a request waits for a pooled connection before it is
+    /// answered 503 with `Retry-After` (no request can wait forever).
+    pub pool_wait_timeout: Duration,
+    /// `statement_timeout` of the service's connections.
+    pub statement_timeout: Duration,
+    /// `idle_in_transaction_session_timeout` of the service's connections:
+    /// a connection left in a transaction is closed by the server.
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl ServiceConfig {
@@ -67,6 +78,9 @@ impl ServiceConfig {
             pool_size: 16,
             max_attempts: 3,
             stale_after: Duration::from_secs(30),
+            pool_wait_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            idle_in_transaction_timeout: Duration::from_secs(60),
         }
     }
 
@@ -115,6 +129,18 @@ impl ServiceConfig {
         let mut stale = config.stale_after.as_secs() as u32;
         number("LORA_EXPORT_STALE_AFTER_SECS", &mut stale)?;
         config.stale_after = Duration::from_secs(stale.into());
+        let millis = |name: &str, into: &mut Duration| -> Result<()> {
+            let mut ms = u32::try_from(into.as_millis()).unwrap_or(u32::MAX);
+            number(name, &mut ms)?;
+            *into = Duration::from_millis(ms.into());
+            Ok(())
+        };
+        millis("LORA_EXPORT_POOL_WAIT_TIMEOUT_MS", &mut config.pool_wait_timeout)?;
+        millis("LORA_EXPORT_STATEMENT_TIMEOUT_MS", &mut config.statement_timeout)?;
+        millis(
+            "LORA_EXPORT_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            &mut config.idle_in_transaction_timeout,
+        )?;
         config.validate()?;
         Ok(config)
     }
@@ -143,6 +169,14 @@ impl ServiceConfig {
         }
         if self.stale_after < Duration::from_secs(1) {
             return Err(config_error("stale_after must be at least one second"));
+        }
+        let timeouts = [
+            ("pool_wait_timeout", self.pool_wait_timeout),
+            ("statement_timeout", self.statement_timeout),
+            ("idle_in_transaction_timeout", self.idle_in_transaction_timeout),
+        ];
+        if let Some((name, _)) = timeouts.iter().find(|(_, t)| t.as_millis() < 10) {
+            return Err(config_error(format!("{name} must be at least 10 ms")));
         }
         if self.storage_root.as_os_str().is_empty() {
             return Err(config_error("storage_root is empty"));

@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::rows::audit;
 use std::time::Instant;
 
-use super::run::{elapsed_ms, RunEnd, RunTarget};
+use super::database::{act_as_service, act_as_user};
+use super::run::{elapsed_ms, Lease, RunEnd, RunTarget};
 use super::source::count_selected;
-use super::{Database, ExportService};
+use super::ExportService;
 use crate::audit::safe_error_message;
 use crate::model::ExportRequest;
 use crate::request::validate_request;
@@ -88,18 +89,27 @@ pub struct CompletedExport {
 impl ExportService {
     /// Creates an export for `user` from an untrusted request body.
     ///
-    /// Errors: 400 with every validation issue, 429 with retry-after when
-    /// the user made `rate_limit_per_hour` requests in the past hour (held in
-    /// the database, across processes), 409 when a synchronous run fails.
-    /// Fewer than `sync_threshold` conversations run now (201); larger
-    /// exports are queued for a worker (202).
+    /// Errors: 400 with every validation issue, 401 for a user the project
+    /// does not know, 429 with retry-after when the user made
+    /// `rate_limit_per_hour` requests in the past hour (held in the database,
+    /// across processes), 409 when a synchronous run fails. Fewer than
+    /// `sync_threshold` conversations run now (201); larger exports are
+    /// queued for a worker (202). A synchronous run holds a job lease like a
+    /// worker's: if its process dies, a worker rescues it after
+    /// `stale_after`.
     pub async fn create_export(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
+        let answer = self.create(user, body).await;
+        self.observe("create_export", answer)
+    }
+
+    async fn create(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
         let request = validate_request(body).map_err(ErrorKind::InvalidRequest)?;
-        let (export_id, count) = self.log_request(user, &request).await?;
-        if count >= u64::from(self.config().sync_threshold) {
-            return Ok(CreateOutcome::Queued { status: 202, export_id });
-        }
-        let target = RunTarget { export_id, user_id: user, lease: None };
+        let logged = self.log_request(user, &request).await?;
+        let Some(lease) = logged.lease else {
+            return Ok(CreateOutcome::Queued { status: 202, export_id: logged.export_id });
+        };
+        let export_id = logged.export_id;
+        let target = RunTarget { export_id, user_id: user, lease };
         let started = Instant::now();
         let message = match self.run_export(&target, &request).await {
             Ok(RunEnd::Completed(export)) => {
@@ -107,6 +117,7 @@ impl ExportService {
             }
             Ok(RunEnd::Stopped) => "cancelled".to_owned(),
             Err(e) => {
+                let e = self.observe("create_export", Err::<(), _>(e)).unwrap_err();
                 self.record_failure(&target, &e, elapsed_ms(started)).await?;
                 safe_error_message(&e.to_string())
             }
@@ -114,12 +125,18 @@ impl ExportService {
         Err(ErrorKind::ExportFailed { id: export_id.to_string(), message }.into())
     }
 
-    /// In one user transaction: rate limit, count, insert the log and its
-    /// `requested` event, and for a large export its job and `queued` event.
-    async fn log_request(&self, user: Uuid, request: &ExportRequest) -> Result<(Uuid, u64)> {
+    /// In one transaction on the service's connection: the user exists, the
+    /// rate limit, the count (read as the user), the log and its `requested`
+    /// event, and the job — queued for a worker, or running under this
+    /// process's lease for a synchronous run.
+    async fn log_request(&self, user: Uuid, request: &ExportRequest) -> Result<Logged> {
         let config = self.config();
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let tx = client.transaction().await?;
+        let known = tx.query_opt("SELECT 1 FROM auth.users WHERE id = $1", &[&user]).await?;
+        if known.is_none() {
+            return Err(ErrorKind::UnknownUser(user.to_string()).into());
+        }
         let limit = i32::try_from(config.rate_limit_per_hour).unwrap_or(i32::MAX);
         let wait: i32 = tx
             .query_one("SELECT export_rate_limit_wait($1, $2, interval '1 hour')", &[&user, &limit])
@@ -132,7 +149,9 @@ impl ExportService {
             }
             .into());
         }
+        act_as_user(&tx, user).await?;
         let count = count_selected(&tx, request).await?;
+        act_as_service(&tx).await?;
         let queued = count >= u64::from(config.sync_threshold);
         let count_sql = i32::try_from(count).unwrap_or(i32::MAX);
         let export_id: Uuid = tx
@@ -156,16 +175,36 @@ impl ExportService {
             "mode": if queued { "background" } else { "sync" },
         });
         audit(&tx, export_id, user, "requested", detail).await?;
-        if queued {
-            let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
+        let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
+        let lease = if queued {
             tx.execute(
-                "SELECT export_job_enqueue($1, $2, $3)",
+                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts)
+                 VALUES ($1, 'queued', $2, $3)",
                 &[&export_id, &count_sql, &attempts],
             )
             .await?;
             audit(&tx, export_id, user, "queued", json!({ "total_items": count })).await?;
-        }
+            None
+        } else {
+            let worker_id = format!("sync-{}-{}", std::process::id(), Uuid::new_v4().simple());
+            let job_id: Uuid = tx
+                .query_one(
+                    "INSERT INTO export_jobs (export_id, status, total_items, max_attempts,
+                       attempts, locked_by, heartbeat_at)
+                     VALUES ($1, 'running', $2, $3, 1, $4, now()) RETURNING id",
+                    &[&export_id, &count_sql, &attempts, &worker_id],
+                )
+                .await?
+                .get(0);
+            Some(Lease { job_id, worker_id, total_items: count, attempt: 1, throttle: None })
+        };
         tx.commit().await?;
-        Ok((export_id, count))
+        Ok(Logged { export_id, lease })
     }
+}
+
+/// A logged request: its export, and the lease of a synchronous run.
+struct Logged {
+    export_id: Uuid,
+    lease: Option<Lease>,
 }

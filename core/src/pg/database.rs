@@ -1,4 +1,5 @@
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
@@ -13,6 +14,11 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 
 /// The connection pool (deadpool-postgres) and the two ways of using it: as
 /// a user, under RLS, or as the service.
+///
+/// Every connection runs with the configured `statement_timeout` and
+/// `idle_in_transaction_session_timeout`, and a request waits at most
+/// `pool_wait_timeout` for one (then [`ErrorKind::Unavailable`], HTTP 503).
+/// The service never waits for a second connection while it holds one.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
@@ -28,10 +34,17 @@ impl Database {
     /// Builds the pool for `config` (no connection is opened yet).
     pub fn connect(config: &ServiceConfig) -> Result<Database> {
         config.validate()?;
-        let pg: tokio_postgres::Config = config
+        let mut pg: tokio_postgres::Config = config
             .database_url
             .parse()
             .map_err(|e| ErrorKind::Config(format!("database_url: {e}")))?;
+        let options = format!(
+            "{} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+            pg.get_options().unwrap_or_default(),
+            config.statement_timeout.as_millis(),
+            config.idle_in_transaction_timeout.as_millis(),
+        );
+        pg.options(options.trim_start());
         let manager = Manager::from_config(
             pg,
             NoTls,
@@ -39,6 +52,9 @@ impl Database {
         );
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
+            .wait_timeout(Some(config.pool_wait_timeout))
+            .create_timeout(Some(config.statement_timeout))
+            .recycle_timeout(Some(config.statement_timeout))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| ErrorKind::Config(format!("connection pool: {e}")))?;
@@ -46,8 +62,21 @@ impl Database {
     }
 
     /// A connection from the pool, with the service's own privileges.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unavailable`] when none frees up within
+    /// `pool_wait_timeout`; an internal `DATABASE_ERROR` when connecting fails.
     pub async fn client(&self) -> Result<DbClient> {
-        self.pool.get().await.map_err(|e| database_error(&e.to_string()))
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(_) => ErrorKind::Unavailable {
+                reason: "every database connection is busy".into(),
+                retry_after_secs: 1,
+            }
+            .into(),
+            PoolError::Backend(e) => e.into(),
+            other => Error::internal("DATABASE_ERROR", other.to_string()),
+        })
     }
 
     /// Opens a transaction on `client` that runs as `user`: the
@@ -55,9 +84,7 @@ impl Database {
     /// JWT claims, so that `auth.uid()` is the user and RLS applies.
     pub async fn user_transaction(client: &mut DbClient, user: Uuid) -> Result<DbTransaction<'_>> {
         let tx = client.transaction().await?;
-        let claims = serde_json::json!({ "sub": user, "role": "authenticated" }).to_string();
-        tx.execute("SELECT set_config('request.jwt.claims', $1, true)", &[&claims]).await?;
-        tx.batch_execute("SET LOCAL ROLE authenticated").await?;
+        act_as_user(&tx, user).await?;
         Ok(tx)
     }
 
@@ -67,17 +94,53 @@ impl Database {
     }
 }
 
-/// A database error with a message safe to show to an API client: the
-/// SQLSTATE and the server's message, never connection details.
-fn database_error(message: &str) -> Error {
-    ErrorKind::Database(message.lines().next().unwrap_or("database error").to_owned()).into()
+/// Switches the rest of `tx` to `user` (see [`Database::user_transaction`]).
+/// Both claim settings are set for the transaction, so a value a pooled
+/// connection kept from an earlier session never decides the user.
+pub(super) async fn act_as_user(tx: &DbTransaction<'_>, user: Uuid) -> Result<()> {
+    let claims = serde_json::json!({ "sub": user, "role": "authenticated" }).to_string();
+    tx.execute(
+        "SELECT set_config('request.jwt.claims', $1, true),
+                set_config('request.jwt.claim.sub', $2, true),
+                set_config('request.jwt.claim.role', 'authenticated', true)",
+        &[&claims, &user.to_string()],
+    )
+    .await?;
+    tx.batch_execute("SET LOCAL ROLE authenticated").await?;
+    Ok(())
 }
+
+/// Switches the rest of `tx` back to the service's own role.
+pub(super) async fn act_as_service(tx: &DbTransaction<'_>) -> Result<()> {
+    tx.batch_execute("RESET ROLE").await?;
+    Ok(())
+}
+
+/// SQLSTATEs that mean the library's schema (or Supabase's roles) is missing.
+const NOT_MIGRATED: [SqlState; 4] = [
+    SqlState::UNDEFINED_TABLE,
+    SqlState::UNDEFINED_OBJECT,
+    SqlState::UNDEFINED_FUNCTION,
+    SqlState::INVALID_SCHEMA_NAME,
+];
 
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => database_error(&format!("{} ({})", db.message(), db.code().code())),
-            None => database_error(&e.to_string()),
+        let Some(db) = e.as_db_error() else {
+            return Error::internal("DATABASE_ERROR", e.to_string());
+        };
+        let code = db.code();
+        if NOT_MIGRATED.contains(code) {
+            return ErrorKind::NotMigrated.into();
         }
+        if *code == SqlState::QUERY_CANCELED || *code == SqlState::TOO_MANY_CONNECTIONS {
+            let reason = if *code == SqlState::QUERY_CANCELED {
+                "a database statement timed out"
+            } else {
+                "the database has no free connection"
+            };
+            return ErrorKind::Unavailable { reason: reason.into(), retry_after_secs: 5 }.into();
+        }
+        Error::internal("DATABASE_ERROR", format!("{} ({})", db.message(), code.code()))
     }
 }

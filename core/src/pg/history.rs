@@ -115,7 +115,13 @@ const FILTERED: &str = "FROM (SELECT *, CASE WHEN status = 'completed' AND expir
 impl ExportService {
     /// `user`'s exports matching `query`, newest first (400 with every
     /// problem of an invalid query).
+    /// Read as the user, under RLS.
     pub async fn history(&self, user: Uuid, query: &HistoryQuery) -> Result<HistoryPage> {
+        let answer = self.history_page(user, query).await;
+        self.observe("history", answer)
+    }
+
+    async fn history_page(&self, user: Uuid, query: &HistoryQuery) -> Result<HistoryPage> {
         query.validate().map_err(ErrorKind::InvalidRequest)?;
         let mut client = self.database().client().await?;
         let tx = Database::user_transaction(&mut client, user).await?;

@@ -86,8 +86,14 @@ pub struct HourVolume {
 }
 
 impl ExportService {
-    /// Aggregates the audit trail since `since` (service privileges).
+    /// Aggregates the audit trail since `since` (service privileges). Only
+    /// well-typed metric details count, so no event can make it fail.
     pub async fn metrics(&self, since: DateTime<Utc>) -> Result<MetricsReport> {
+        let answer = self.aggregate(since).await;
+        self.observe("metrics", answer)
+    }
+
+    async fn aggregate(&self, since: DateTime<Utc>) -> Result<MetricsReport> {
         let client = self.database().client().await?;
         let outcome = client
             .query_one(
@@ -101,13 +107,16 @@ impl ExportService {
         let avg_duration_ms = client
             .query(
                 "SELECT detail->'metric'->>'format' AS format,
-                   CASE WHEN (detail->'metric'->>'file_size')::bigint < 1048576 THEN '<1MB'
-                        WHEN (detail->'metric'->>'file_size')::bigint < 10485760 THEN '1-10MB'
-                        WHEN (detail->'metric'->>'file_size')::bigint < 104857600 THEN '10-100MB'
+                   CASE WHEN (detail->'metric'->>'file_size')::numeric < 1048576 THEN '<1MB'
+                        WHEN (detail->'metric'->>'file_size')::numeric < 10485760 THEN '1-10MB'
+                        WHEN (detail->'metric'->>'file_size')::numeric < 104857600 THEN '10-100MB'
                         ELSE '>=100MB' END AS bucket,
                    count(*), avg((detail->'metric'->>'duration_ms')::float8)
                  FROM export_audit_events
                  WHERE event = 'completed' AND created_at >= $1 AND detail ? 'metric'
+                   AND jsonb_typeof(detail->'metric'->'file_size') = 'number'
+                   AND jsonb_typeof(detail->'metric'->'duration_ms') = 'number'
+                   AND jsonb_typeof(detail->'metric'->'format') = 'string'
                  GROUP BY 1, 2 ORDER BY 1, 2",
                 &[&since],
             )
@@ -133,8 +142,9 @@ impl ExportService {
             .query(
                 "SELECT date_trunc('hour', created_at) AS hour,
                    count(*) FILTER (WHERE event = 'requested'),
-                   COALESCE(sum((detail->'metric'->>'file_size')::bigint)
-                            FILTER (WHERE event = 'completed'), 0)::bigint
+                   COALESCE(sum((detail->'metric'->>'file_size')::numeric)
+                            FILTER (WHERE event = 'completed'
+                              AND jsonb_typeof(detail->'metric'->'file_size') = 'number'), 0)::bigint
                  FROM export_audit_events
                  WHERE created_at >= $1 AND event IN ('requested', 'completed')
                  GROUP BY 1 ORDER BY 1",

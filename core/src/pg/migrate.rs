@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "audit_events", include_str!("migrations/0004_audit_events.sql")),
     (5, "export_jobs", include_str!("migrations/0005_export_jobs.sql")),
     (6, "export_service", include_str!("migrations/0006_export_service.sql")),
+    (7, "privilege_model", include_str!("migrations/0007_privilege_model.sql")),
 ];
 
 impl Database {

@@ -14,15 +14,62 @@
 //! - [`Storage`]: where files live ([`LocalStorage`] by default), written
 //!   through a staged file so a partial file is never visible.
 //!
-//! Every operation made for a user runs through [`Database::user_transaction`]:
+//! # The privilege model
+//!
+//! Who may do what, for every object the migrations create. The *service* is
+//! the role the library connects as (it owns these objects: the migrating
+//! role); `authenticated` and `anon` are what any browser reaches through
+//! PostgREST with the public anon key. Tested in `tests/pg_hardening.rs`
+//! (catalog check over every table, sequence and function, on a database
+//! whose default privileges grant everything, as Supabase's `public` does,
+//! and each attack of the hardening issue as `authenticated` with claims).
+//!
+//! | object | `anon` | `authenticated` | `service_role` | the service |
+//! |---|---|---|---|---|
+//! | `conversations`, `conversation_turns` | — | SELECT (all rows: one workspace) | ALL (importer) | ALL |
+//! | `export_logs` | — | SELECT own rows (RLS) | SELECT | ALL |
+//! | `export_audit_events` | — | SELECT own rows (RLS) | SELECT | INSERT (trigger chains it); UPDATE never; DELETE only through `export_audit_purge` |
+//! | `export_jobs`, `export_audit_heads`, `export_audit_anchors`, `lora_export_migrations` | — | — | SELECT (not the migrations) | ALL (heads and anchors: the triggers and the purge) |
+//! | `export_audit_verify(uuid)` | — | — | EXECUTE | EXECUTE |
+//! | every other `export_*` function | — | — | — | EXECUTE |
+//!
+//! Every state change — create, status (expiry), download count, delete,
+//! job claims, heartbeats, completion, cleanup — runs on the service's own
+//! connection, after the service itself checked that the export is the
+//! user's (one locked read: 403 another user's, 404 none). The reads of a
+//! user's data run as the user, so RLS applies as well as our checks:
+//! history, and the conversations an export reads, batch by batch:
 //!
 //! ```text
 //! BEGIN;
-//! SELECT set_config('request.jwt.claims', '{"sub":"<user>","role":"authenticated"}', true);
+//! SELECT set_config('request.jwt.claims', '{"sub":"<user>","role":"authenticated"}', true),
+//!        set_config('request.jwt.claim.sub', '<user>', true);  -- a stale session value never wins
 //! SET LOCAL ROLE authenticated;
 //! …
 //! COMMIT;
 //! ```
+//!
+//! No column decides which file is served or deleted: an export's file is
+//! named by its owner, its id and its format's extension ([`FileKey`]);
+//! `file_url` only records it. The audit trail keeps a head per export and
+//! an anchor per purged prefix, so `export_audit_verify` reports a modified
+//! event, a removed event, a removed tail and a whole removed chain; no
+//! session setting opens its guard.
+//!
+//! Every run, synchronous or in a worker, holds a job lease: a run whose
+//! process died is rescued by a worker after `stale_after`; the file appears
+//! under its key only inside the transaction that checks the lease; a
+//! delete cancels the lease, so the run stops at its next batch and leaves
+//! no file. The service never holds a pooled connection while it waits for
+//! another; a request waits at most `pool_wait_timeout` (then 503 with
+//! `Retry-After`), and every connection has a `statement_timeout` and an
+//! `idle_in_transaction_session_timeout`.
+//!
+//! Errors: a database or storage failure answers with a stable code, a
+//! safe message and an error id ([`ErrorKind::Internal`](crate::ErrorKind::Internal));
+//! the detail goes to the [`ErrorSink`] (stderr without one). An unknown
+//! user is `UNKNOWN_USER` (401); a database without the schema is
+//! `DATABASE_NOT_MIGRATED`, naming `migrate()`.
 
 mod access;
 mod cleanup;
@@ -51,7 +98,7 @@ pub use history::{HistoryItem, HistoryPage, HistoryQuery, MAX_HISTORY_LIMIT};
 pub use import::ImportSummary;
 pub use metrics::{DurationBucket, HourVolume, MetricEvent, MetricsReport, FAILURE_RATE_ALERT};
 pub use migrate::MIGRATIONS;
-pub use service::{ExportService, MetricsSink};
+pub use service::{ErrorReport, ErrorSink, ExportService, MetricsSink};
 pub use source::{count_selected, ConversationSource};
 pub use storage::{FileKey, LocalStorage, StagedFile, Storage};
 pub use worker::{WorkerOptions, WorkerReport};

@@ -6,8 +6,9 @@ use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::storage::FileKey;
 use crate::audit::{ExportLog, ExportStatus};
-use crate::model::{ExportConfig, ExportRequest, Format};
+use crate::model::{ExportConfig, ExportRequest, Format, Scope};
 use crate::pipeline::ExportBuilder;
 use crate::{ErrorKind, Result};
 
@@ -63,7 +64,7 @@ fn non_negative(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// The log of `export_id`, locked for update, as `client` may see it.
+/// The live (not deleted) log of `export_id`, locked for update.
 pub(super) async fn lock_log(
     client: &impl GenericClient,
     export_id: Uuid,
@@ -72,6 +73,37 @@ pub(super) async fn lock_log(
         "SELECT {LOG_COLUMNS} FROM export_logs WHERE export_id = $1 AND deleted_at IS NULL FOR UPDATE"
     );
     client.query_opt(&sql, &[&export_id]).await?.as_ref().map(stored_log).transpose()
+}
+
+/// `user`'s live log of `export_id`, locked for update in one statement:
+/// 403 when the export is someone else's, 404 when there is none (or it
+/// was deleted). The service checks ownership itself, on its own
+/// connection, so no second connection is ever needed.
+pub(super) async fn lock_owned_log(
+    client: &impl GenericClient,
+    user: Uuid,
+    export_id: Uuid,
+) -> Result<StoredLog> {
+    let sql = format!(
+        "SELECT {LOG_COLUMNS}, deleted_at IS NOT NULL AS deleted FROM export_logs
+         WHERE export_id = $1 FOR UPDATE"
+    );
+    let row = client.query_opt(&sql, &[&export_id]).await?;
+    let id = export_id.to_string();
+    match row {
+        None => Err(ErrorKind::NotFound(id).into()),
+        Some(row) if row.get::<_, Uuid>("user_id") != user => Err(ErrorKind::Forbidden(id).into()),
+        Some(row) if row.get::<_, bool>("deleted") => Err(ErrorKind::NotFound(id).into()),
+        Some(row) => stored_log(&row),
+    }
+}
+
+/// The key of an export's file, derived from its owner, its id and the
+/// extension of its format — never read from a column that names a file.
+pub(super) fn file_key(stored: &StoredLog) -> Result<FileKey> {
+    let probe = ExportRequest::new(ExportConfig::new(Scope::AllData, stored.log.format));
+    let (extension, _) = file_type(&probe)?;
+    FileKey::new(stored.log.user_id, stored.log.export_id, extension)
 }
 
 /// Writes the status-related fields of `log` back to its row.

@@ -3,12 +3,20 @@
 //! thread, into a staged file that becomes visible only once complete.
 //!
 //! ```text
-//! async reader (user transaction, RLS) ──batches──▶ bounded channel (2)
-//!     │ heartbeat + progress per batch                  │
-//!     ▼                                                 ▼
-//! export_jobs                       spawn_blocking: ExportWriter → StagedFile
-//!                                   Finish → finish, fsync, rename (commit)
+//! async reader: per batch, one short user transaction (RLS) ──▶ bounded channel (2)
+//!     │ then, on the same connection, heartbeat + progress     │
+//!     ▼                                                        ▼
+//! export_jobs                         spawn_blocking: ExportWriter → StagedFile
+//!                                     Finish → finish, flush (file still staged)
+//! completion, one transaction: lock log → lock job held by this lease →
+//!     commit the staged file (fsync, rename) → log completed → COMMIT
 //! ```
+//!
+//! Every run — a worker's or a synchronous one — holds a job lease, and a
+//! run holds one pooled connection at a time. The file appears under its
+//! key only inside the transaction that checked the lease, with the job
+//! row locked, so a rescued run's file is never overwritten or removed by
+//! the run that lost its lease: that run only discards its staged file.
 
 use std::io::BufWriter;
 use std::sync::Arc;
@@ -23,24 +31,24 @@ use super::create::CompletedExport;
 use super::metrics::MetricEvent;
 use super::rows::{audit, file_type, lock_log, save_log};
 use super::source::ConversationSource;
-use super::storage::{FileKey, Storage};
-use super::{Database, ExportService};
+use super::storage::{FileKey, StagedFile, Storage};
+use super::{Database, DbClient, ExportService};
 use crate::audit::{file_name_for, safe_error_message, ExportStatus};
 use crate::model::ExportRequest;
 use crate::pipeline::ExportBuilder;
 use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Result};
 
-/// The export a run is for, and the job lease when a worker runs it.
+/// The export a run is for, and the job lease the run holds.
 #[derive(Debug, Clone)]
 pub(super) struct RunTarget {
     pub export_id: Uuid,
     pub user_id: Uuid,
-    pub lease: Option<Lease>,
+    pub lease: Lease,
 }
 
-/// A worker's claim on a job: valid while the job is `running` and
-/// `locked_by` is still this worker.
+/// A run's claim on a job: valid while the job is `running` and
+/// `locked_by` is still this run's worker id.
 #[derive(Debug, Clone)]
 pub(super) struct Lease {
     pub job_id: Uuid,
@@ -57,6 +65,10 @@ pub(super) enum RunEnd {
     /// The job was cancelled or another worker took it over.
     Stopped,
 }
+
+/// What the blocking writer hands back: the summary and the staged file,
+/// not yet visible.
+type Written = (ExportSummary, Box<dyn StagedFile>);
 
 /// What the reader sends the blocking writer.
 enum Feed {
@@ -93,8 +105,14 @@ impl ExportService {
             .await
             .map_err(|e| ErrorKind::Io(std::io::Error::other(format!("export writer: {e}"))))?;
         match (fed?, written?) {
-            (false, _) => Ok(RunEnd::Stopped),
-            (true, Some(summary)) => self.complete_run(target, &key, summary, started).await,
+            (false, Some((_, staged))) => {
+                discard(staged).await?;
+                Ok(RunEnd::Stopped)
+            }
+            (false, None) => Ok(RunEnd::Stopped),
+            (true, Some((summary, staged))) => {
+                self.complete_run(target, &key, summary, staged, started).await
+            }
             (true, None) => {
                 Err(ErrorKind::Io(std::io::Error::other("export writer stopped")).into())
             }
@@ -113,16 +131,17 @@ impl ExportService {
         if stored.log.status != ExportStatus::Processing {
             save_log(&tx, &stored.log.start(Utc::now())?).await?;
         }
-        let attempt = target.lease.as_ref().map_or(1, |l| l.attempt);
-        let worker = target.lease.as_ref().map(|l| l.worker_id.as_str());
-        let detail = json!({ "attempt": attempt, "worker": worker });
+        let detail = json!({ "attempt": target.lease.attempt, "worker": target.lease.worker_id });
         audit(&tx, target.export_id, target.user_id, "started", detail).await?;
         tx.commit().await?;
         Ok(stored.log.timestamp)
     }
 
-    /// Reads every batch as the user and sends it to the writer, beating the
-    /// job's heartbeat after each. `Ok(false)`: the lease was lost.
+    /// Reads every batch as the user, each in its own short transaction, and
+    /// sends it to the writer; after each, beats the job's heartbeat on the
+    /// same connection. `Ok(false)`: the lease was lost (cancelled, or
+    /// rescued by another worker). No transaction stays open while the
+    /// writer is waited for.
     async fn feed(
         &self,
         target: &RunTarget,
@@ -130,74 +149,63 @@ impl ExportService {
         feed: &mpsc::Sender<Feed>,
     ) -> Result<bool> {
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, target.user_id).await?;
         let mut source = ConversationSource::new(request, self.config().batch_size)?;
-        while let Some(batch) = source.next_batch(&tx).await? {
+        loop {
+            let tx = Database::user_transaction(&mut client, target.user_id).await?;
+            let batch = source.next_batch(&tx).await?;
+            tx.commit().await?;
+            let Some(batch) = batch else {
+                return Ok(true);
+            };
+            if !heartbeat(&client, &target.lease, source.fetched()).await? {
+                return Ok(false);
+            }
             if feed.send(Feed::Batch(batch)).await.is_err() {
                 return Ok(true);
             }
-            if let Some(lease) = &target.lease {
-                if !self.heartbeat(lease, source.fetched()).await? {
-                    return Ok(false);
-                }
-                if let Some(pause) = lease.throttle {
-                    tokio::time::sleep(pause).await;
-                }
+            if let Some(pause) = target.lease.throttle {
+                tokio::time::sleep(pause).await;
             }
         }
-        Ok(true)
     }
 
-    /// Records progress (capped at 99 until completion) and the heartbeat;
-    /// `false` when the job is no longer this worker's running job.
-    async fn heartbeat(&self, lease: &Lease, fetched: u64) -> Result<bool> {
-        let progress = (fetched * 100).checked_div(lease.total_items).unwrap_or(0).min(99);
-        let client = self.database().client().await?;
-        let updated = client
-            .execute(
-                "UPDATE export_jobs SET heartbeat_at = now(), updated_at = now(),
-                   processed_items = $3, progress = $4
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-                &[
-                    &lease.job_id,
-                    &lease.worker_id,
-                    &i32::try_from(fetched).unwrap_or(i32::MAX),
-                    &i32::try_from(progress).unwrap_or(99),
-                ],
-            )
-            .await?;
-        Ok(updated == 1)
-    }
-
-    /// Records a committed file: job completed (if the lease still holds),
-    /// log completed with size, hash, key and expiry, audit `completed`.
+    /// Completes the run in one transaction, locking the log, then the job
+    /// (the order every operation uses): only while the job is still this
+    /// lease's running job does the staged file become visible (inside the
+    /// transaction, with the job row locked) and the log completed with
+    /// size, hash, key and expiry (audit `completed`). A run that lost its
+    /// lease discards its staged file and touches nothing else.
     async fn complete_run(
         &self,
         target: &RunTarget,
         key: &FileKey,
         summary: ExportSummary,
+        staged: Box<dyn StagedFile>,
         started: Instant,
     ) -> Result<RunEnd> {
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
-        if let Some(lease) = &target.lease {
-            let held = tx
-                .execute(
-                    "UPDATE export_jobs SET status = 'completed', progress = 100,
-                       processed_items = total_items, heartbeat_at = now(), updated_at = now()
-                     WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-                    &[&lease.job_id, &lease.worker_id],
-                )
-                .await?;
-            if held == 0 {
+        let stored = lock_log(&tx, target.export_id).await?;
+        let lease = &target.lease;
+        let held = tx
+            .execute(
+                "UPDATE export_jobs SET status = 'completed', progress = 100,
+                   processed_items = total_items, heartbeat_at = now(), updated_at = now()
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                &[&lease.job_id, &lease.worker_id],
+            )
+            .await?;
+        let stored = match stored {
+            Some(stored) if held == 1 => stored,
+            _ => {
                 drop(tx);
-                self.discard_if_cancelled(lease, key).await?;
+                discard(staged).await?;
                 return Ok(RunEnd::Stopped);
             }
-        }
-        let stored = lock_log(&tx, target.export_id)
-            .await?
-            .ok_or_else(|| ErrorKind::NotFound(target.export_id.to_string()))?;
+        };
+        tokio::task::spawn_blocking(move || staged.commit())
+            .await
+            .map_err(|e| ErrorKind::Io(std::io::Error::other(format!("file commit: {e}"))))??;
         let now = Utc::now();
         let expiry = chrono::Duration::hours(i64::from(self.config().expiry_hours));
         let log = stored.log.complete(&summary, key.as_str(), now, expiry)?;
@@ -242,20 +250,6 @@ impl ExportService {
         })))
     }
 
-    /// A cancelled job's file is removed; a job another worker took over
-    /// keeps the file that worker writes.
-    async fn discard_if_cancelled(&self, lease: &Lease, key: &FileKey) -> Result<()> {
-        let client = self.database().client().await?;
-        let status: Option<String> = client
-            .query_opt("SELECT status FROM export_jobs WHERE id = $1", &[&lease.job_id])
-            .await?
-            .map(|r| r.get(0));
-        if status.as_deref() != Some("running") {
-            self.storage().delete(key)?;
-        }
-        Ok(())
-    }
-
     /// Fails the export: log failed with a safe message, job failed (if the
     /// lease holds), audit `failed` with its metric event.
     pub(super) async fn record_failure(
@@ -267,21 +261,20 @@ impl ExportService {
         let message = safe_error_message(&error.to_string());
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
-        if let Some(lease) = &target.lease {
-            let held = tx
-                .execute(
-                    "UPDATE export_jobs SET status = 'failed', last_error = $3, updated_at = now()
-                     WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-                    &[&lease.job_id, &lease.worker_id, &message],
-                )
-                .await?;
-            if held == 0 {
-                return Ok(());
-            }
-        }
         let Some(stored) = lock_log(&tx, target.export_id).await? else {
             return Ok(());
         };
+        let lease = &target.lease;
+        let held = tx
+            .execute(
+                "UPDATE export_jobs SET status = 'failed', last_error = $3, updated_at = now()
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                &[&lease.job_id, &lease.worker_id, &message],
+            )
+            .await?;
+        if held == 0 {
+            return Ok(());
+        }
         if !matches!(stored.log.status, ExportStatus::Queued | ExportStatus::Processing) {
             return Ok(());
         }
@@ -312,13 +305,14 @@ impl ExportService {
 }
 
 /// The blocking half: writes every batch through the core writer into a
-/// staged file; commits on `Finish`, discards when the feed ends without it.
+/// staged file; on `Finish` hands back the summary and the staged file
+/// (flushed, not yet visible); discards it when the feed ends without it.
 fn write_file(
     builder: ExportBuilder,
     storage: &dyn Storage,
     key: &FileKey,
     mut batches: mpsc::Receiver<Feed>,
-) -> Result<Option<ExportSummary>> {
+) -> Result<Option<Written>> {
     let staged = storage.stage(key)?;
     let mut writer = builder.from_writer(BufWriter::with_capacity(256 * 1024, staged))?;
     loop {
@@ -330,8 +324,8 @@ fn write_file(
             }
             Some(Feed::Finish) => {
                 let (buffered, summary) = writer.finish()?;
-                buffered.into_inner().map_err(|e| e.into_error())?.commit()?;
-                return Ok(Some(summary));
+                let staged = buffered.into_inner().map_err(|e| e.into_error())?;
+                return Ok(Some((summary, staged)));
             }
             None => {
                 let (buffered, _) = writer.finish()?;
@@ -340,6 +334,33 @@ fn write_file(
             }
         }
     }
+}
+
+/// Discards a staged file on a blocking thread.
+async fn discard(staged: Box<dyn StagedFile>) -> Result<()> {
+    tokio::task::spawn_blocking(move || staged.abort())
+        .await
+        .map_err(|e| ErrorKind::Io(std::io::Error::other(format!("file discard: {e}"))))?
+}
+
+/// Records progress (capped at 99 until completion) and the heartbeat on
+/// `client`; `false` when the job is no longer this lease's running job.
+async fn heartbeat(client: &DbClient, lease: &Lease, fetched: u64) -> Result<bool> {
+    let progress = (fetched * 100).checked_div(lease.total_items).unwrap_or(0).min(99);
+    let updated = client
+        .execute(
+            "UPDATE export_jobs SET heartbeat_at = now(), updated_at = now(),
+               processed_items = $3, progress = $4
+             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+            &[
+                &lease.job_id,
+                &lease.worker_id,
+                &i32::try_from(fetched).unwrap_or(i32::MAX),
+                &i32::try_from(progress).unwrap_or(99),
+            ],
+        )
+        .await?;
+    Ok(updated == 1)
 }
 
 pub(super) fn elapsed_ms(started: Instant) -> u64 {

@@ -7,22 +7,41 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::metrics::MetricEvent;
-use super::rows::{lock_log, StoredLog};
 use super::storage::{LocalStorage, Storage};
-use super::{Database, DbTransaction, ImportSummary, ServiceConfig};
+use super::{Database, ImportSummary, ServiceConfig};
 use crate::{ErrorKind, Result};
 
 /// A callback receiving one [`MetricEvent`] per completed or failed export.
 pub type MetricsSink = Arc<dyn Fn(&MetricEvent) + Send + Sync>;
 
+/// A callback receiving the detail of every internal error the service
+/// answered with a safe message (see [`ExportService::with_error_sink`]).
+pub type ErrorSink = Arc<dyn Fn(&ErrorReport) + Send + Sync>;
+
+/// The detail of an internal error: what the client got only as a code and
+/// an error id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorReport {
+    /// When it happened.
+    pub timestamp: chrono::DateTime<chrono::Utc>,
+    /// The service operation (`create_export`, `status`, …).
+    pub operation: &'static str,
+    /// The stable code the client got.
+    pub code: &'static str,
+    /// The error id the client got.
+    pub error_id: Uuid,
+    /// What happened (database message, I/O error): for operators only.
+    pub detail: String,
+}
+
 /// The database-backed export service: create, run, status, download,
 /// history, delete, cleanup, metrics, and background workers.
 ///
 /// Cheap to clone (a pool handle and two `Arc`s); share one per process.
-/// Every operation made for a user runs in
-/// [`Database::user_transaction`], so RLS keeps users apart; the service's
-/// own privileges are used only to tell "another user's export" (403) from
-/// "no such export" (404), and by workers and the cleanup jobs.
+/// Every state change runs on the service's own connection, after the
+/// service checked that the export is the user's (403 / 404); the reads of
+/// a user's data (conversations, history) run as the user, under RLS. See
+/// the privilege model in the [module docs](super).
 ///
 /// ```
 /// use lora_export::pg::{ExportService, ServiceConfig};
@@ -36,6 +55,7 @@ pub struct ExportService {
     config: Arc<ServiceConfig>,
     storage: Arc<dyn Storage>,
     metrics_sink: Option<MetricsSink>,
+    error_sink: Option<ErrorSink>,
 }
 
 impl std::fmt::Debug for ExportService {
@@ -54,7 +74,13 @@ impl ExportService {
     pub fn connect(config: ServiceConfig) -> Result<ExportService> {
         let db = Database::connect(&config)?;
         let storage = Arc::new(LocalStorage::new(&config.storage_root));
-        Ok(ExportService { db, config: Arc::new(config), storage, metrics_sink: None })
+        Ok(ExportService {
+            db,
+            config: Arc::new(config),
+            storage,
+            metrics_sink: None,
+            error_sink: None,
+        })
     }
 
     /// The same service with another file store.
@@ -69,9 +95,17 @@ impl ExportService {
         self
     }
 
+    /// The same service, sending the detail of every internal error it
+    /// answers (a database or storage failure, shown to the client only as
+    /// a code and an error id) to `sink` instead of stderr.
+    pub fn with_error_sink(mut self, sink: ErrorSink) -> ExportService {
+        self.error_sink = Some(sink);
+        self
+    }
+
     /// Applies pending schema migrations (see [`Database::migrate`]).
     pub async fn migrate(&self) -> Result<Vec<i32>> {
-        self.db.migrate().await
+        self.observe("migrate", self.db.migrate().await)
     }
 
     /// Loads canonical JSONL conversations (see [`Database::import_conversations`]).
@@ -79,7 +113,7 @@ impl ExportService {
         &self,
         reader: impl std::io::BufRead + Send,
     ) -> Result<ImportSummary> {
-        self.db.import_conversations(reader).await
+        self.observe("import_conversations", self.db.import_conversations(reader).await)
     }
 
     /// The database handle.
@@ -103,26 +137,35 @@ impl ExportService {
         }
     }
 
-    /// The user's live export `export_id`, locked for update in `tx` (a user
-    /// transaction); otherwise 403 when it belongs to someone else, else 404.
-    pub(super) async fn locate(
-        &self,
-        tx: &DbTransaction<'_>,
-        user: Uuid,
-        export_id: Uuid,
-    ) -> Result<StoredLog> {
-        if let Some(found) = lock_log(tx, export_id).await? {
-            return Ok(found);
+    /// Reports `result`'s internal error (database, storage, I/O) with its
+    /// error id — to the error sink, or to stderr when there is none — and
+    /// turns every such error into one whose message is safe for a client.
+    pub(super) fn observe<T>(&self, operation: &'static str, result: Result<T>) -> Result<T> {
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let error = match error.kind() {
+            ErrorKind::Io(_) | ErrorKind::Csv(_) | ErrorKind::Json(_) => {
+                crate::Error::internal(error.code(), error.to_string())
+            }
+            _ => error,
+        };
+        if let ErrorKind::Internal { code, error_id, detail } = error.kind() {
+            let report = ErrorReport {
+                timestamp: chrono::Utc::now(),
+                operation,
+                code,
+                error_id: *error_id,
+                detail: detail.clone(),
+            };
+            match &self.error_sink {
+                Some(sink) => sink(&report),
+                None => eprintln!(
+                    "lora-export: {operation} failed with {code} (error id {error_id}): {detail}"
+                ),
+            }
         }
-        let client = self.db.client().await?;
-        let owner: Option<Uuid> = client
-            .query_opt("SELECT user_id FROM export_logs WHERE export_id = $1", &[&export_id])
-            .await?
-            .map(|row| row.get(0));
-        Err(match owner {
-            Some(owner) if owner != user => ErrorKind::Forbidden(export_id.to_string()),
-            _ => ErrorKind::NotFound(export_id.to_string()),
-        }
-        .into())
+        Err(error)
     }
 }

@@ -22,6 +22,7 @@ use super::run::{elapsed_ms, Lease, RunEnd, RunTarget};
 use super::ExportService;
 use crate::audit::safe_error_message;
 use crate::model::ExportRequest;
+use crate::request::validate_request;
 use crate::{ErrorKind, Result};
 
 /// How a worker runs.
@@ -120,6 +121,11 @@ impl ExportService {
     /// Runs the jobs runnable now, at most `limit`, one after the other;
     /// returns how many were claimed.
     pub async fn process_jobs(&self, limit: u64) -> Result<u64> {
+        let answer = self.process_some(limit).await;
+        self.observe("process_jobs", answer)
+    }
+
+    async fn process_some(&self, limit: u64) -> Result<u64> {
         let worker_id = format!("process-jobs-{}-{}", std::process::id(), Uuid::new_v4().simple());
         let mut claimed = 0;
         while claimed < limit {
@@ -150,8 +156,14 @@ impl ExportService {
         drop(client);
         let user_id: Uuid = row.get(0);
         let request: Option<serde_json::Value> = row.get(1);
+        // The stored request is validated again, exactly as `create_export`
+        // validates a body: a row the service did not write runs nothing.
         let request: Result<ExportRequest> = match request {
-            Some(r) => serde_json::from_value(r).map_err(Into::into),
+            Some(r) => validate_request(&r).map_err(|issues| {
+                let reasons: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                let message = format!("the stored request is invalid: {}", reasons.join("; "));
+                ErrorKind::ExportFailed { id: claim.export_id.to_string(), message }.into()
+            }),
             None => Err(ErrorKind::Database("the export has no stored request".into()).into()),
         };
         let attempt = claim.lease.attempt;
@@ -161,7 +173,7 @@ impl ExportService {
             let client = self.database().client().await?;
             audit(&client, claim.export_id, user_id, "rescued", detail).await?;
         }
-        let target = RunTarget { export_id: claim.export_id, user_id, lease: Some(claim.lease) };
+        let target = RunTarget { export_id: claim.export_id, user_id, lease: claim.lease };
         let started = Instant::now();
         let outcome = if attempt > claim.max_attempts {
             let message = format!(
@@ -175,10 +187,14 @@ impl ExportService {
                 Err(e) => Err(e),
             }
         };
+        let outcome = self.observe("run_worker", outcome);
         let end = match outcome {
             Ok(RunEnd::Completed(_)) => JobEnd::Completed,
             Ok(RunEnd::Stopped) => JobEnd::Stopped,
-            Err(error) if attempt < claim.max_attempts => {
+            Err(error)
+                if attempt < claim.max_attempts
+                    && !matches!(error.kind(), ErrorKind::ExportFailed { .. }) =>
+            {
                 self.retry(&target, &error, attempt).await?;
                 JobEnd::Retried
             }
@@ -229,9 +245,7 @@ impl ExportService {
 
     /// Puts the job back in the queue after a backoff (audit `retried`).
     async fn retry(&self, target: &RunTarget, error: &crate::Error, attempt: u32) -> Result<()> {
-        let Some(lease) = &target.lease else {
-            return Ok(());
-        };
+        let lease = &target.lease;
         let backoff = 2f64.powi(i32::try_from(attempt).unwrap_or(8).min(8)).min(300.0);
         let message = safe_error_message(&error.to_string());
         let mut client = self.database().client().await?;
