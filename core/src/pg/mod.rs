@@ -71,34 +71,27 @@
 //! user is `UNKNOWN_USER` (401); a database without the schema is
 //! `DATABASE_NOT_MIGRATED`, naming `migrate()`.
 
-mod access;
-mod cleanup;
+mod api;
 mod config;
-mod create;
-mod database;
-pub mod filter_sql;
-mod history;
-mod import;
-mod metrics;
-mod migrate;
-mod rows;
-mod run;
+mod db;
+mod jobs;
+mod ops;
 mod service;
-pub mod source;
 mod storage;
-mod worker;
 
-pub use access::{DeleteReport, Download, ExportStatusView};
-pub use cleanup::{CleanupFailure, CleanupReport, PurgeReport};
+pub use api::{
+    CreateOutcome, DeleteReport, Download, ExportStatusView, HistoryItem, HistoryPage,
+    HistoryQuery, MAX_HISTORY_LIMIT,
+};
 pub use config::ServiceConfig;
-pub use create::{CompletedExport, CreateOutcome};
-pub use database::{Database, DbClient, DbTransaction};
-pub use filter_sql::SqlFilter;
-pub use history::{HistoryItem, HistoryPage, HistoryQuery, MAX_HISTORY_LIMIT};
-pub use import::ImportSummary;
-pub use metrics::{DurationBucket, HourVolume, MetricEvent, MetricsReport, FAILURE_RATE_ALERT};
-pub use migrate::MIGRATIONS;
+pub use db::filter_sql::SqlFilter;
+pub use db::source::{count_selected, ConversationSource};
+pub use db::{filter_sql, source};
+pub use db::{Database, DbClient, DbTransaction, ImportSummary, MIGRATIONS};
+pub use jobs::{CompletedExport, WorkerOptions, WorkerReport};
+pub use ops::{
+    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricEvent, MetricsReport,
+    PurgeReport, FAILURE_RATE_ALERT,
+};
 pub use service::{ErrorReport, ErrorSink, ExportService, MetricsSink};
-pub use source::{count_selected, ConversationSource};
 pub use storage::{FileKey, LocalStorage, StagedFile, Storage};
-pub use worker::{WorkerOptions, WorkerReport};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::metrics::MetricEvent;
-use super::storage::{LocalStorage, Storage};
-use super::{Database, ImportSummary, ServiceConfig};
+use crate::pg::storage::{LocalStorage, Storage};
+use crate::pg::MetricEvent;
+use crate::pg::{Database, ImportSummary, ServiceConfig};
 use crate::{ErrorKind, Result};
 
 /// A callback receiving one [`MetricEvent`] per completed or failed export.
@@ -131,7 +131,7 @@ impl ExportService {
         &self.storage
     }
 
-    pub(super) fn emit(&self, event: &MetricEvent) {
+    pub(crate) fn emit(&self, event: &MetricEvent) {
         if let Some(sink) = &self.metrics_sink {
             sink(event);
         }
@@ -140,7 +140,7 @@ impl ExportService {
     /// Reports `result`'s internal error (database, storage, I/O) with its
     /// error id — to the error sink, or to stderr when there is none — and
     /// turns every such error into one whose message is safe for a client.
-    pub(super) fn observe<T>(&self, operation: &'static str, result: Result<T>) -> Result<T> {
+    pub(crate) fn observe<T>(&self, operation: &'static str, result: Result<T>) -> Result<T> {
         let error = match result {
             Ok(value) => return Ok(value),
             Err(error) => error,

@@ -31,7 +31,7 @@ use crate::{ErrorKind, Result};
 const PG_MIN_SECONDS: i64 = -210_866_803_200;
 
 /// PostgreSQL's earliest `timestamptz` as an instant.
-pub(super) const PG_MIN_INSTANT: DateTime<Utc> = match DateTime::from_timestamp(PG_MIN_SECONDS, 0) {
+pub(crate) const PG_MIN_INSTANT: DateTime<Utc> = match DateTime::from_timestamp(PG_MIN_SECONDS, 0) {
     Some(t) => t,
     None => panic!("PostgreSQL's earliest instant is within chrono's range"),
 };

@@ -1,21 +1,20 @@
 //! `create_export`: validate, rate limit, count, log, then run now or queue.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::rows::audit;
+use crate::pg::db::rows::audit;
 use std::time::Instant;
 
-use super::database::{act_as_service, act_as_user};
-use super::run::{elapsed_ms, Lease, RunEnd, RunTarget};
-use super::source::count_selected;
-use super::ExportService;
 use crate::audit::safe_error_message;
 use crate::model::ExportRequest;
+use crate::pg::db::source::count_selected;
+use crate::pg::db::{act_as_service, act_as_user};
+use crate::pg::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
+use crate::pg::{CompletedExport, ExportService};
 use crate::request::validate_request;
-use crate::{ErrorKind, ExportSummary, Result};
+use crate::{ErrorKind, Result};
 
 /// What `create_export` answered, ready to serialize for an API response.
 ///
@@ -65,25 +64,6 @@ impl CreateOutcome {
             CreateOutcome::Queued { export_id, .. } => *export_id,
         }
     }
-}
-
-/// A finished export file, as recorded in its log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CompletedExport {
-    /// The export's id.
-    pub export_id: Uuid,
-    /// The download file name (`training-data-{tier}-{date}-{count}.{ext}`).
-    pub file_name: String,
-    /// Bytes in the file.
-    pub file_size: u64,
-    /// SHA-256 of the file, lowercase hex.
-    pub sha256: String,
-    /// When the file stops being downloadable.
-    pub expires_at: DateTime<Utc>,
-    /// Conversations written.
-    pub conversation_count: u64,
-    /// The core's summary of the export (skipped records, tiers, …).
-    pub summary: ExportSummary,
 }
 
 impl ExportService {

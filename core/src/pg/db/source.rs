@@ -30,8 +30,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::SqlFilter;
 use crate::model::{Conversation, ConversationTurn, ExportRequest, ReviewAction, Timestamp};
+use crate::pg::SqlFilter;
 use crate::source::Record;
 use crate::{ErrorKind, Location, Result, SkippedRecord};
 

@@ -17,11 +17,11 @@ use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::rows::audit;
-use super::run::{elapsed_ms, Lease, RunEnd, RunTarget};
-use super::ExportService;
 use crate::audit::safe_error_message;
 use crate::model::ExportRequest;
+use crate::pg::db::rows::audit;
+use crate::pg::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
+use crate::pg::ExportService;
 use crate::request::validate_request;
 use crate::{ErrorKind, Result};
 

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::rows::{audit, file_key, file_type, lock_owned_log, save_log, StoredLog};
-use super::storage::FileKey;
-use super::{DbClient, DbTransaction, ExportService};
 use crate::audit::{content_disposition, ExportStatus};
+use crate::pg::db::rows::{audit, file_key, file_type, lock_owned_log, save_log, StoredLog};
+use crate::pg::storage::FileKey;
+use crate::pg::{DbClient, DbTransaction, ExportService};
 use crate::{ErrorKind, Result};
 
 /// The answer of `GET /status/{id}`.

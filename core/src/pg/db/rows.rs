@@ -6,27 +6,27 @@ use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::storage::FileKey;
 use crate::audit::{ExportLog, ExportStatus};
 use crate::model::{ExportConfig, ExportRequest, Format, Scope};
+use crate::pg::storage::FileKey;
 use crate::pipeline::ExportBuilder;
 use crate::{ErrorKind, Result};
 
 /// The `export_logs` columns [`stored_log`] reads, in order.
-pub(super) const LOG_COLUMNS: &str = "id, export_id, user_id, timestamp, format, config, \
+pub(crate) const LOG_COLUMNS: &str = "id, export_id, user_id, timestamp, format, config, \
      conversation_count, file_size, status, file_url, expires_at, error_message, created_at, \
      updated_at, file_sha256, download_count, last_downloaded_at, request, file_name";
 
 /// An export log row with what the service keeps beside seed 003's columns.
 #[derive(Debug, Clone)]
-pub(super) struct StoredLog {
+pub(crate) struct StoredLog {
     pub log: ExportLog,
     pub request: ExportRequest,
     pub file_name: Option<String>,
 }
 
 /// Reads a row selected with [`LOG_COLUMNS`] (first column at `0`).
-pub(super) fn stored_log(row: &Row) -> Result<StoredLog> {
+pub(crate) fn stored_log(row: &Row) -> Result<StoredLog> {
     let status: String = row.get("status");
     let status = ExportStatus::parse(&status)
         .ok_or_else(|| ErrorKind::Database(format!("unknown export status `{status}`")))?;
@@ -65,7 +65,7 @@ fn non_negative(n: i64) -> u64 {
 }
 
 /// The live (not deleted) log of `export_id`, locked for update.
-pub(super) async fn lock_log(
+pub(crate) async fn lock_log(
     client: &impl GenericClient,
     export_id: Uuid,
 ) -> Result<Option<StoredLog>> {
@@ -79,7 +79,7 @@ pub(super) async fn lock_log(
 /// 403 when the export is someone else's, 404 when there is none (or it
 /// was deleted). The service checks ownership itself, on its own
 /// connection, so no second connection is ever needed.
-pub(super) async fn lock_owned_log(
+pub(crate) async fn lock_owned_log(
     client: &impl GenericClient,
     user: Uuid,
     export_id: Uuid,
@@ -100,14 +100,14 @@ pub(super) async fn lock_owned_log(
 
 /// The key of an export's file, derived from its owner, its id and the
 /// extension of its format — never read from a column that names a file.
-pub(super) fn file_key(stored: &StoredLog) -> Result<FileKey> {
+pub(crate) fn file_key(stored: &StoredLog) -> Result<FileKey> {
     let probe = ExportRequest::new(ExportConfig::new(Scope::AllData, stored.log.format));
     let (extension, _) = file_type(&probe)?;
     FileKey::new(stored.log.user_id, stored.log.export_id, extension)
 }
 
 /// Writes the status-related fields of `log` back to its row.
-pub(super) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Result<()> {
+pub(crate) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Result<()> {
     let count = i32::try_from(log.conversation_count).unwrap_or(i32::MAX);
     let size = log.file_size.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
     let downloads = i32::try_from(log.download_count).unwrap_or(i32::MAX);
@@ -136,7 +136,7 @@ pub(super) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Re
 }
 
 /// Appends an audit event; the trigger fills in `seq` and the hash chain.
-pub(super) async fn audit(
+pub(crate) async fn audit(
     client: &impl GenericClient,
     export_id: Uuid,
     user_id: Uuid,
@@ -154,7 +154,7 @@ pub(super) async fn audit(
 }
 
 /// The file extension and MIME type the core's transformer gives `request`.
-pub(super) fn file_type(request: &ExportRequest) -> Result<(&'static str, &'static str)> {
+pub(crate) fn file_type(request: &ExportRequest) -> Result<(&'static str, &'static str)> {
     let probe = ExportBuilder::new(request.clone()).from_writer(std::io::sink())?;
     Ok((probe.file_extension(), probe.mime_type()))
 }

@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::filter_sql::PG_MIN_INSTANT;
-use super::{Database, DbClient};
 use crate::model::{Conversation, ParentType, Timestamp};
+use crate::pg::db::filter_sql::PG_MIN_INSTANT;
+use crate::pg::{Database, DbClient};
 use crate::source::JsonlSource;
 use crate::{Location, Result, SkippedRecord};
 

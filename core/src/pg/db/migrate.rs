@@ -1,4 +1,4 @@
-use super::Database;
+use crate::pg::Database;
 use crate::Result;
 
 /// The schema migrations, in order: (version, name, SQL). Each runs once, in

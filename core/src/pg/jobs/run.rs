@@ -22,26 +22,26 @@ use std::io::BufWriter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::create::CompletedExport;
-use super::metrics::MetricEvent;
-use super::rows::{audit, file_type, lock_log, save_log};
-use super::source::ConversationSource;
-use super::storage::{FileKey, StagedFile, Storage};
-use super::{Database, DbClient, ExportService};
 use crate::audit::{file_name_for, safe_error_message, ExportStatus};
 use crate::model::ExportRequest;
+use crate::pg::db::rows::{audit, file_type, lock_log, save_log};
+use crate::pg::db::source::ConversationSource;
+use crate::pg::storage::{FileKey, StagedFile, Storage};
+use crate::pg::MetricEvent;
+use crate::pg::{Database, DbClient, ExportService};
 use crate::pipeline::ExportBuilder;
 use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Result};
 
 /// The export a run is for, and the job lease the run holds.
 #[derive(Debug, Clone)]
-pub(super) struct RunTarget {
+pub(crate) struct RunTarget {
     pub export_id: Uuid,
     pub user_id: Uuid,
     pub lease: Lease,
@@ -50,7 +50,7 @@ pub(super) struct RunTarget {
 /// A run's claim on a job: valid while the job is `running` and
 /// `locked_by` is still this run's worker id.
 #[derive(Debug, Clone)]
-pub(super) struct Lease {
+pub(crate) struct Lease {
     pub job_id: Uuid,
     pub worker_id: String,
     pub total_items: u64,
@@ -60,10 +60,29 @@ pub(super) struct Lease {
 
 /// How a run ended without an error.
 #[derive(Debug)]
-pub(super) enum RunEnd {
+pub(crate) enum RunEnd {
     Completed(Box<CompletedExport>),
     /// The job was cancelled or another worker took it over.
     Stopped,
+}
+
+/// A finished export file, as recorded in its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletedExport {
+    /// The export's id.
+    pub export_id: Uuid,
+    /// The download file name (`training-data-{tier}-{date}-{count}.{ext}`).
+    pub file_name: String,
+    /// Bytes in the file.
+    pub file_size: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// When the file stops being downloadable.
+    pub expires_at: DateTime<Utc>,
+    /// Conversations written.
+    pub conversation_count: u64,
+    /// The core's summary of the export (skipped records, tiers, …).
+    pub summary: ExportSummary,
 }
 
 /// What the blocking writer hands back: the summary and the staged file,
@@ -79,7 +98,7 @@ enum Feed {
 impl ExportService {
     /// Runs `target` to completion; on `Err` the log is left for the caller
     /// to fail or retry ([`record_failure`](Self::record_failure)).
-    pub(super) async fn run_export(
+    pub(crate) async fn run_export(
         &self,
         target: &RunTarget,
         request: &ExportRequest,
@@ -252,7 +271,7 @@ impl ExportService {
 
     /// Fails the export: log failed with a safe message, job failed (if the
     /// lease holds), audit `failed` with its metric event.
-    pub(super) async fn record_failure(
+    pub(crate) async fn record_failure(
         &self,
         target: &RunTarget,
         error: &crate::Error,
@@ -363,6 +382,6 @@ async fn heartbeat(client: &DbClient, lease: &Lease, fetched: u64) -> Result<boo
     Ok(updated == 1)
 }
 
-pub(super) fn elapsed_ms(started: Instant) -> u64 {
+pub(crate) fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::rows::{file_key, stored_log, LOG_COLUMNS};
-use super::ExportService;
+use crate::pg::db::rows::{file_key, stored_log, LOG_COLUMNS};
+use crate::pg::ExportService;
 use crate::Result;
 
 /// What an expired-file sweep did.

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::rows::{stored_log, LOG_COLUMNS};
-use super::{Database, ExportService};
 use crate::audit::{ExportLog, ExportStatus};
 use crate::model::Format;
+use crate::pg::db::rows::{stored_log, LOG_COLUMNS};
+use crate::pg::{Database, ExportService};
 use crate::{ErrorKind, Issue, Result};
 
 /// The largest page size [`HistoryQuery::limit`] accepts.

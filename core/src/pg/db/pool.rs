@@ -3,7 +3,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use super::ServiceConfig;
+use crate::pg::ServiceConfig;
 use crate::{Error, ErrorKind, Result};
 
 /// A pooled connection.
@@ -97,7 +97,7 @@ impl Database {
 /// Switches the rest of `tx` to `user` (see [`Database::user_transaction`]).
 /// Both claim settings are set for the transaction, so a value a pooled
 /// connection kept from an earlier session never decides the user.
-pub(super) async fn act_as_user(tx: &DbTransaction<'_>, user: Uuid) -> Result<()> {
+pub(crate) async fn act_as_user(tx: &DbTransaction<'_>, user: Uuid) -> Result<()> {
     let claims = serde_json::json!({ "sub": user, "role": "authenticated" }).to_string();
     tx.execute(
         "SELECT set_config('request.jwt.claims', $1, true),
@@ -111,7 +111,7 @@ pub(super) async fn act_as_user(tx: &DbTransaction<'_>, user: Uuid) -> Result<()
 }
 
 /// Switches the rest of `tx` back to the service's own role.
-pub(super) async fn act_as_service(tx: &DbTransaction<'_>) -> Result<()> {
+pub(crate) async fn act_as_service(tx: &DbTransaction<'_>) -> Result<()> {
     tx.batch_execute("RESET ROLE").await?;
     Ok(())
 }

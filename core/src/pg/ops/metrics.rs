@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::ExportService;
+use crate::pg::ExportService;
 use crate::Result;
 
 /// The failure rate above which [`MetricsReport::failure_rate_alert`] is set.

@@ -1,0 +1,16 @@
+//! The database: the connection pool and the two ways of using it (as a
+//! user under RLS, or as the service), the schema migrations, the rows the
+//! service reads and writes, the SQL of the export scopes, the streaming of
+//! conversations out of PostgreSQL, and the importer.
+
+pub mod filter_sql;
+mod import;
+mod migrate;
+mod pool;
+pub(crate) mod rows;
+pub mod source;
+
+pub use import::ImportSummary;
+pub use migrate::MIGRATIONS;
+pub(crate) use pool::{act_as_service, act_as_user};
+pub use pool::{Database, DbClient, DbTransaction};
