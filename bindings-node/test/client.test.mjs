@@ -2,6 +2,7 @@
 // they answer (the keys index.d.ts declares), and the errors a route maps.
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -108,6 +109,16 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
 test('connect fails with a clear error when the database cannot be reached', async () => {
   await assert.rejects(ExportClient.connect('postgres://nobody@127.0.0.1:1/none'), (e) => e.code === 'DATABASE_ERROR' && e.status === 500)
   await assert.rejects(ExportClient.connect('postgres://x@127.0.0.1/x', { expiryHours: 0 }), (e) => e.code === 'CONFIG_ERROR')
+})
+
+test('first-run errors: an unmigrated database names migrate(), an unknown user is 401, no database text', async (t) => {
+  const url = freshDatabase()
+  const client = await ExportClient.connect(url, { storageRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-')) })
+  t.after(() => client.close())
+  const body = { config: { scope: 'all', format: 'jsonl' } }
+  await assert.rejects(client.createExport(randomUUID(), body), (e) => e.code === 'DATABASE_NOT_MIGRATED' && e.status === 500 && e.message.includes('migrate()'))
+  await client.migrate()
+  await assert.rejects(client.createExport(randomUUID(), body), (e) => e.code === 'UNKNOWN_USER' && e.status === 401 && !e.message.includes('constraint'))
 })
 
 test('stopWorkers ends a running worker', async (t) => {
