@@ -5,6 +5,10 @@
 # The cluster lives in DIR, listens on 127.0.0.1 on a free port, trusts
 # local connections, and runs as the `postgres` user when started as root
 # (initdb refuses root). Installs the server with apt-get when missing.
+# TLS is on, with a throwaway CA and a server certificate for `localhost`
+# (DNS name only) generated with openssl: LORA_EXPORT_TEST_SSL_ROOT_CERT is
+# that CA, LORA_EXPORT_TEST_SSL_WRONG_CA an unrelated one. Plain
+# connections are still accepted.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?cluster directory}
@@ -35,11 +39,25 @@ start)
   fi
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  tls="$dir/tls"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=lora-export test CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.crt" >/dev/null 2>&1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=unrelated CA" \
+    -keyout "$tls/wrong-ca.key" -out "$tls/wrong-ca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$tls/server.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+    -days 2 -extfile "$tls/server.ext" -out "$tls/server.crt" >/dev/null 2>&1
+  chmod 600 "$tls/server.key"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$tls"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
-  as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off\" start >&2"
+  as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start >&2"
   echo "$port" > "$dir/port"
   echo "export LORA_EXPORT_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$port/postgres'"
+  echo "export LORA_EXPORT_TEST_SSL_ROOT_CERT='$tls/ca.crt' LORA_EXPORT_TEST_SSL_WRONG_CA='$tls/wrong-ca.crt'"
   ;;
 stop)
   if bin=$(find_bin) && [ -d "$dir/data" ]; then

@@ -34,7 +34,10 @@ use crate::{ErrorKind, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceConfig {
-    /// PostgreSQL connection string (URL or `key=value` form).
+    /// PostgreSQL connection string (URL or `key=value` form). `sslmode`
+    /// (`disable`, `prefer` — the default —, `require`, `verify-ca`,
+    /// `verify-full`) and `sslrootcert` are read as libpq reads them, also
+    /// from `PGSSLMODE`/`PGSSLROOTCERT` (see [`SslMode`](super::SslMode)).
     pub database_url: String,
     /// Directory under which export files are stored, one folder per user.
     pub storage_root: PathBuf,

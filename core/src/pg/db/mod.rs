@@ -9,8 +9,10 @@ mod migrate;
 mod pool;
 pub(crate) mod rows;
 pub mod source;
+mod tls;
 
 pub use import::ImportSummary;
 pub use migrate::MIGRATIONS;
 pub(crate) use pool::{act_as_service, act_as_user};
 pub use pool::{Database, DbClient, DbTransaction};
+pub use tls::SslMode;

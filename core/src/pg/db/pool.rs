@@ -3,6 +3,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
+use super::tls::{SslMode, TlsSettings};
 use crate::pg::ServiceConfig;
 use crate::{Error, ErrorKind, Result};
 
@@ -19,6 +20,7 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 /// `idle_in_transaction_session_timeout`, and a request waits at most
 /// `pool_wait_timeout` for one (then [`ErrorKind::Unavailable`], HTTP 503).
 /// The service never waits for a second connection while it holds one.
+/// TLS follows `sslmode`/`sslrootcert` as libpq reads them (see [`SslMode`]).
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
@@ -34,10 +36,11 @@ impl Database {
     /// Builds the pool for `config` (no connection is opened yet).
     pub fn connect(config: &ServiceConfig) -> Result<Database> {
         config.validate()?;
-        let mut pg: tokio_postgres::Config = config
-            .database_url
-            .parse()
-            .map_err(|e| ErrorKind::Config(format!("database_url: {e}")))?;
+        let tls =
+            TlsSettings::from_connection_string(&config.database_url, |k| std::env::var(k).ok())?;
+        let mut pg: tokio_postgres::Config =
+            tls.rest.parse().map_err(|e| ErrorKind::Config(format!("database_url: {e}")))?;
+        pg.ssl_mode(tls.wire_mode());
         let options = format!(
             "{} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
             pg.get_options().unwrap_or_default(),
@@ -45,11 +48,11 @@ impl Database {
             config.idle_in_transaction_timeout.as_millis(),
         );
         pg.options(options.trim_start());
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match tls.mode {
+            SslMode::Disable => Manager::from_config(pg, NoTls, manager_config),
+            _ => Manager::from_config(pg, tls.connector()?, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.pool_wait_timeout))
@@ -127,7 +130,17 @@ const NOT_MIGRATED: [SqlState; 4] = [
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            return Error::internal("DATABASE_ERROR", e.to_string());
+            let mut detail = e.to_string();
+            let mut tls = false;
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                let inner = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+                tls |= cause.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>());
+                detail = format!("{detail}: {cause}");
+                source = cause.source();
+            }
+            let code = if tls { "DATABASE_TLS_ERROR" } else { "DATABASE_ERROR" };
+            return Error::internal(code, detail);
         };
         let code = db.code();
         if NOT_MIGRATED.contains(code) {
