@@ -39,6 +39,10 @@ start)
   fi
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "openssl not found; installing with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl) >&2
+  fi
   tls="$dir/tls"
   mkdir -p "$tls"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=lora-export test CA" \
