@@ -654,3 +654,95 @@ async fn a_database_failure_answers_a_safe_message_with_an_error_id() {
     assert!(!message.contains("file_name"), "no database text: {message}");
     assert!(message.contains("error id"), "{message}");
 }
+
+/// Migration 7 also repairs a database migrated with the earlier schema:
+/// its users' write grants and policies go, its audit chains get their
+/// heads (and an anchor where a purge already removed a prefix), and every
+/// chain still verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_privilege_migration_repairs_a_database_of_the_earlier_schema() {
+    let url = pg::empty_database().await;
+    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    admin
+        .batch_execute(
+            "CREATE TABLE lora_export_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+               applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
+        )
+        .await
+        .unwrap();
+    for (version, name, sql) in &lora_export::pg::MIGRATIONS[..6] {
+        admin.batch_execute(sql).await.unwrap();
+        admin
+            .execute("INSERT INTO lora_export_migrations VALUES ($1, $2)", &[version, name])
+            .await
+            .unwrap();
+    }
+    let user = Uuid::new_v4();
+    admin.execute("INSERT INTO auth.users (id) VALUES ($1)", &[&user]).await.unwrap();
+    let mut exports = Vec::new();
+    for _ in 0..2 {
+        let id: Uuid = admin
+            .query_one(
+                "INSERT INTO export_logs (user_id, format, config, conversation_count, status)
+                 VALUES ($1, 'jsonl', '{}', 1, 'queued') RETURNING export_id",
+                &[&user],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        for event in ["requested", "queued", "started"] {
+            admin
+                .execute(
+                    "INSERT INTO export_audit_events (export_id, user_id, event, detail, seq, hash)
+                     VALUES ($1, $2, $3, '{}', 0, '')",
+                    &[&id, &user, &event],
+                )
+                .await
+                .unwrap();
+        }
+        exports.push(id);
+    }
+    // The earlier purge removed the first event of the second export.
+    admin
+        .batch_execute(&format!(
+            "BEGIN; SET LOCAL lora_export.audit_retention_days = '-1';
+             DELETE FROM export_audit_events WHERE export_id = '{}' AND seq = 1; COMMIT;",
+            exports[1]
+        ))
+        .await
+        .unwrap();
+    let db = lora_export::pg::Database::connect(&ServiceConfig::new(url.clone())).unwrap();
+    assert_eq!(db.migrate().await.unwrap(), vec![7]);
+    let problems = admin.query("SELECT * FROM export_audit_verify(NULL)", &[]).await.unwrap();
+    assert!(problems.is_empty(), "{} problems after the repair", problems.len());
+    let heads: i64 =
+        admin.query_one("SELECT count(*) FROM export_audit_heads", &[]).await.unwrap().get(0);
+    assert_eq!(heads, 2);
+    let policies: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_policies WHERE tablename IN ('export_logs', 'export_audit_events')
+               AND cmd <> 'SELECT'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(policies, 0, "no policy lets a user write");
+    let writable: bool = admin
+        .query_one("SELECT has_table_privilege('authenticated', 'export_logs', 'UPDATE')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!writable);
+    admin
+        .execute(
+            "INSERT INTO export_audit_events (export_id, user_id, event, detail, seq, hash)
+             VALUES ($1, $2, 'failed', '{}', 0, '')",
+            &[&exports[1], &user],
+        )
+        .await
+        .unwrap();
+    let problems = admin.query("SELECT * FROM export_audit_verify(NULL)", &[]).await.unwrap();
+    assert!(problems.is_empty(), "new events chain on from the repaired head");
+}

@@ -21,9 +21,8 @@ fn wrong_ca() -> String {
 async fn encrypted(url: &str) -> lora_export::Result<bool> {
     let db = Database::connect(&ServiceConfig::new(url))?;
     let client = db.client().await?;
-    let row = client
-        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
-        .await?;
+    let row =
+        client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await?;
     Ok(row.get(0))
 }
 
@@ -62,9 +61,8 @@ async fn verification_failures_are_clear_errors() {
         .await
         .unwrap_err();
     assert!(tls_detail(&wrong).contains("UnknownIssuer"), "{}", tls_detail(&wrong));
-    let host = encrypted(&format!("{url}?sslmode=verify-full&sslrootcert={}", ca()))
-        .await
-        .unwrap_err();
+    let host =
+        encrypted(&format!("{url}?sslmode=verify-full&sslrootcert={}", ca())).await.unwrap_err();
     assert!(tls_detail(&host).contains("not valid for name"), "{}", tls_detail(&host));
     let require_with_ca = format!("{by_name}?sslmode=require&sslrootcert={}", wrong_ca());
     assert!(

@@ -135,7 +135,8 @@ impl From<tokio_postgres::Error> for Error {
             let mut source = std::error::Error::source(&e);
             while let Some(cause) = source {
                 let inner = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
-                tls |= cause.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>());
+                tls |=
+                    cause.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>());
                 detail = format!("{detail}: {cause}");
                 source = cause.source();
             }

@@ -49,10 +49,11 @@ SELECT DISTINCT ON (export_id) export_id, user_id, seq, hash
 FROM export_audit_events ORDER BY export_id, seq DESC
 ON CONFLICT (export_id) DO NOTHING;
 INSERT INTO export_audit_anchors (export_id, up_to_seq, hash, purged_before)
-SELECT DISTINCT ON (export_id) export_id, seq - 1, prev_hash, created_at
-FROM export_audit_events WHERE prev_hash IS NOT NULL ORDER BY export_id, seq
+SELECT export_id, seq - 1, prev_hash, created_at FROM (
+  SELECT DISTINCT ON (export_id) export_id, seq, prev_hash, created_at
+  FROM export_audit_events ORDER BY export_id, seq) first_left
+WHERE seq > 1 AND prev_hash IS NOT NULL
 ON CONFLICT (export_id) DO NOTHING;
-DELETE FROM export_audit_anchors a WHERE a.up_to_seq < 1;
 
 CREATE OR REPLACE FUNCTION export_audit_events_chain() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
