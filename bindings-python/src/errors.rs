@@ -4,11 +4,25 @@
 
 use lora_export::{Error, ErrorKind};
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
 use crate::convert::{issues_to_py, serialize_to_py};
+
+create_exception!(
+    lora_export,
+    LoraExportWarning,
+    PyUserWarning,
+    "What an export's caller should know but that did not stop it: duplicate conversation ids, \
+     more skipped records than `max_skipped_share` with `too_many_skipped=\"warn\"`."
+);
+
+/// Emits `message` as a `LoraExportWarning` (raised under `-W error`).
+pub fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
+    let category = py.get_type::<LoraExportWarning>();
+    PyErr::warn(py, category.as_any(), &std::ffi::CString::new(message)?, 1)
+}
 
 create_exception!(
     lora_export,
@@ -43,6 +57,7 @@ macro_rules! error_classes {
             base.setattr("location", py.None())?;
             base.setattr("conversation_id", py.None())?;
             m.add("LoraExportError", base)?;
+            m.add("LoraExportWarning", py.get_type::<LoraExportWarning>())?;
             $(
                 let class = py.get_type::<$name>();
                 class.setattr("code", $code)?;
@@ -56,6 +71,7 @@ macro_rules! error_classes {
 error_classes! {
     ValidationError = "VALIDATION_ERROR": "The export request (or history query) is invalid; `issues` lists every problem.",
     MalformedRecordError = "MALFORMED_RECORD": "An input record is malformed and the export was strict; `location` says where.",
+    TooManySkippedError = "TOO_MANY_SKIPPED": "More input records were skipped than allowed (by default: every one); no file was left at `dest`.",
     UnknownFormatError = "UNKNOWN_FORMAT": "No export format has this name.",
     RejectedError = "REJECTED_BY_FORMAT": "The format cannot represent a conversation.",
     InvalidTransitionError = "INVALID_TRANSITION": "An export status change the lifecycle forbids.",

@@ -1,11 +1,19 @@
 //! Arrow input (feature `arrow`): record batches, one record per row.
 
 use std::io;
+use std::sync::Arc;
 
-use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_array::cast::AsArray;
+use arrow_array::temporal_conversions::as_datetime;
+use arrow_array::types::{
+    ArrowTimestampType, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader, StringArray};
 use arrow_json::writer::LineDelimited;
 use arrow_json::WriterBuilder;
-use arrow_schema::ArrowError;
+use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
+use chrono::{SecondsFormat, TimeZone, Utc};
 
 use super::{parse_line, trim_line, Record};
 use crate::{Location, Result};
@@ -15,8 +23,8 @@ use crate::{Location, Result};
 /// Hugging Face `Dataset`'s table): each row is one record whose columns are
 /// the conversation's fields, as in [`Conversation`](crate::model::Conversation)
 /// — `turns` (or `messages`) a list of structs, `category` a list of
-/// strings, timestamps as Arrow timestamps, dates or strings. Null cells
-/// count as absent fields.
+/// strings, timestamps as Arrow timestamps (read as RFC 3339 UTC text,
+/// `…Z`), dates or strings. Null cells count as absent fields.
 ///
 /// Each batch is encoded to JSON lines by `arrow-json` and read as
 /// [`JsonlSource`](super::JsonlSource) reads a line, without an object per
@@ -56,13 +64,61 @@ impl<R: RecordBatchReader> ArrowSource<R> {
     fn encode(&mut self, batch: &RecordBatch) -> Result<()> {
         self.lines.clear();
         self.at = 0;
+        let batch = instants_as_text(batch).map_err(arrow_error)?;
         let mut writer = WriterBuilder::new()
             .with_explicit_nulls(false)
             .build::<_, LineDelimited>(&mut self.lines);
-        writer.write(batch).map_err(arrow_error)?;
+        writer.write(&batch).map_err(arrow_error)?;
         writer.finish().map_err(arrow_error)?;
         Ok(())
     }
+}
+
+/// The batch with its timestamp columns as RFC 3339 UTC text (`…Z`, with 0,
+/// 3, 6 or 9 fractional digits), as the bindings write a `datetime`, whatever
+/// the column's zone: Arrow stores instants as UTC; a naive one is read as
+/// UTC.
+fn instants_as_text(batch: &RecordBatch) -> std::result::Result<RecordBatch, ArrowError> {
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| matches!(f.data_type(), DataType::Timestamp(..))) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let text = match field.data_type() {
+            DataType::Timestamp(TimeUnit::Second, _) => utc_text::<TimestampSecondType>(column),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                utc_text::<TimestampMillisecondType>(column)
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                utc_text::<TimestampMicrosecondType>(column)
+            }
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                utc_text::<TimestampNanosecondType>(column)
+            }
+            _ => {
+                fields.push(field.clone());
+                columns.push(column.clone());
+                continue;
+            }
+        };
+        fields.push(Arc::new(Field::new(field.name(), DataType::Utf8, true)));
+        columns.push(text);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+fn utc_text<T: ArrowTimestampType>(column: &ArrayRef) -> ArrayRef {
+    let text: StringArray = column
+        .as_primitive::<T>()
+        .iter()
+        .map(|v| {
+            let instant = as_datetime::<T>(v?)?;
+            Some(Utc.from_utc_datetime(&instant).to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        })
+        .collect();
+    Arc::new(text)
 }
 
 fn arrow_error(e: ArrowError) -> crate::Error {
