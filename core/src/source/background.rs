@@ -23,7 +23,7 @@ const QUEUED_BATCHES: usize = 2;
 /// ones, say) holds tens of thousands of records, each the size of a
 /// conversation slot; sent whole, the queues held 75 MiB on 1,000,000
 /// malformed lines.
-const RECORDS_PER_MESSAGE: usize = 1024;
+const RECORDS_PER_MESSAGE: usize = 256;
 
 /// Parsed records of one raw batch, in order; `last` marks the batch's end.
 struct Parsed {
@@ -156,7 +156,7 @@ fn read_batches(mut reader: impl Read, parsers: &[SyncSender<RawBatch>]) {
 /// [`RECORDS_PER_MESSAGE`] at a time.
 fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Parsed>) {
     for batch in raw {
-        let mut records = Vec::new();
+        let mut records = Vec::with_capacity(RECORDS_PER_MESSAGE);
         let mut line = batch.first_line;
         let mut rest = &batch.bytes[..];
         while !rest.is_empty() {
@@ -165,7 +165,8 @@ fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Parsed>) {
             if !text.iter().all(u8::is_ascii_whitespace) {
                 records.push(parse_line(text, Location::line(line)));
                 if records.len() == RECORDS_PER_MESSAGE {
-                    let full = std::mem::take(&mut records);
+                    let full =
+                        std::mem::replace(&mut records, Vec::with_capacity(RECORDS_PER_MESSAGE));
                     if parsed.send(Parsed { records: full, last: false }).is_err() {
                         return;
                     }
