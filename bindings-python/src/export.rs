@@ -128,11 +128,15 @@ impl Input {
 }
 
 /// The object whose Arrow C stream holds the rows: the object itself when it
-/// has `__arrow_c_stream__` (pyarrow, polars, pandas ≥ 2.2 with pyarrow), a
+/// has `__arrow_c_stream__` (pyarrow, polars, pandas ≥ 2.2 — whose method
+/// needs pyarrow, so without it a DataFrame is read row by row), a
 /// `datasets.Dataset`'s Arrow table (its rows in order, after any
 /// `select`/`shuffle`), else none.
 fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if obj.hasattr("__arrow_c_stream__")? {
+        if is_from(obj, "pandas") && obj.py().import("pyarrow").is_err() {
+            return Ok(None);
+        }
         return Ok(Some(obj.clone()));
     }
     if is_from(obj, "datasets") && obj.hasattr("with_format")? && obj.hasattr("num_rows")? {
@@ -144,8 +148,8 @@ fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny
     Ok(None)
 }
 
-/// A pandas DataFrame without the Arrow interface (no pyarrow installed):
-/// its rows as dicts, a batch at a time.
+/// A pandas DataFrame without the Arrow interface (pyarrow not installed,
+/// or pandas < 2.2): its rows as dicts, a batch at a time.
 fn pandas_rows<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyIterator>>> {
     if !(is_from(obj, "pandas") && obj.hasattr("to_dict")? && obj.hasattr("columns")?) {
         return Ok(None);

@@ -5,6 +5,8 @@ correctly or refused loudly, with errors that say where."""
 
 import datetime
 import json
+import subprocess
+import sys
 import warnings
 
 import datasets
@@ -311,3 +313,17 @@ def test_datetime_values_of_a_dataframe_column():
     df = pd.DataFrame([{"conversation_id": "d1", "turns": turns("Hi", "Hello"), "createdAt": datetime.datetime(2025, 10, 29, 10, 0, tzinfo=datetime.timezone.utc)}])
     meta = lines(lora_export.to_string(df))[0]["metadata"]
     assert meta["created_at"].startswith("2025-10-29T10:00:00")
+
+
+def test_a_pandas_dataframe_without_pyarrow_is_read_row_by_row():
+    script = (
+        "import sys; sys.modules['pyarrow'] = None\n"  # as if pyarrow were not installed
+        "import pandas as pd, numpy as np, lora_export\n"
+        "df = pd.DataFrame({'conversation_id': ['a', 'b'], 'category': [np.array(['x', 'y']), np.array(['z'])],\n"
+        "    'turns': [[{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello'}]] * 2})\n"
+        "s = lora_export.export(df, '/dev/null', format='csv')\n"
+        "print(s.conversations, s.skipped_total, 'pyarrow' in sys.modules and sys.modules['pyarrow'] is not None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "0", "False"]
