@@ -148,7 +148,16 @@ export interface ExportSummary {
   bytes: number
   sha256: string
   excluded: number
+  /** The first skipped records (1,000 by default). */
   skipped: SkippedRecord[]
+  /** Every record not written (`skipped` may list fewer). */
+  skipped_total: number
+  /** Skipped records by the kind of their reason (its text up to the first colon). */
+  skipped_by_reason: Record<string, number>
+  /** Conversations written whose status is not `approved`. */
+  not_approved: number
+  /** Conversations written whose `conversation_id` an earlier one had. */
+  duplicate_ids: number
   missing_ids: string[]
   tier_distribution: Record<string, number>
   warnings: string[]

@@ -26,6 +26,8 @@ __all__ = [
     "LoraExportError",
     "ValidationError",
     "MalformedRecordError",
+    "TooManySkippedError",
+    "LoraExportWarning",
     "UnknownFormatError",
     "RejectedError",
     "InvalidTransitionError",
@@ -53,8 +55,111 @@ _StrPath: TypeAlias = Union[str, os.PathLike[str]]
 class _BinaryWriter(Protocol):
     def write(self, data: bytes, /) -> Any: ...
 
-_Conversations: TypeAlias = Union[_StrPath, bytes, bytearray, Iterable[Mapping[str, Any]]]
-"""A path to canonical JSONL, JSONL bytes, or an iterable of mappings (camelCase or snake_case keys)."""
+@type_check_only
+class _ArrowStream(Protocol):
+    """pyarrow Tables and RecordBatchReaders, polars and pandas DataFrames."""
+
+    def __arrow_c_stream__(self, requested_schema: Any = ..., /) -> object: ...
+
+@type_check_only
+class _DataFrame(Protocol):
+    """A pandas DataFrame (read row by row without pyarrow)."""
+
+    @property
+    def columns(self) -> Any: ...
+    def to_dict(self, orient: Any = ..., /) -> Any: ...
+
+@type_check_only
+class _Dataset(Protocol):
+    """A Hugging Face `datasets.Dataset` (read through its Arrow table)."""
+
+    @property
+    def num_rows(self) -> int: ...
+    def with_format(self, type: str, /) -> Any: ...
+
+@type_check_only
+class Turn(TypedDict, total=False):
+    """One turn of a record: `role` and `content` are required."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+    tokenCount: int | None
+    token_count: int | None
+
+_Status: TypeAlias = Literal["draft", "generated", "pending_review", "approved", "rejected", "needs_revision", "failed"]
+_Tier: TypeAlias = Literal["template", "scenario", "edge_case"]
+
+@type_check_only
+class Record(TypedDict, total=False):
+    """A conversation record: only `conversation_id` (or `conversationId`)
+    and `turns` (or `messages`) are required; see the README's
+    record table for the defaults. camelCase and snake_case keys alike."""
+
+    conversation_id: str
+    conversationId: str
+    id: str
+    turns: Sequence[Turn]
+    messages: Sequence[Turn]
+    title: str
+    status: _Status
+    qualityScore: float
+    quality_score: float
+    tier: _Tier
+    category: Sequence[str] | None
+    persona: str | None
+    emotion: str | None
+    topic: str | None
+    createdAt: str | datetime
+    created_at: str | datetime
+    updatedAt: str | datetime
+    updated_at: str | datetime
+
+_Conversations: TypeAlias = Union[
+    _StrPath, bytes, bytearray, _ArrowStream, _DataFrame, _Dataset, Iterable[Record], Iterable[Mapping[str, Any]]
+]
+"""A DataFrame, an Arrow stream, a Dataset, an iterable of records (camelCase or snake_case keys), a path to canonical JSONL, or JSONL bytes."""
+
+_Scope: TypeAlias = Literal["selected", "filtered", "all", "all_data"]
+
+@type_check_only
+class ExportConfig(TypedDict, total=False):
+    """The export config (the API's camelCase keys); every key is optional here
+    (`scope` and `format` have the binding's defaults). Unknown keys raise
+    `ValidationError`."""
+
+    scope: _Scope
+    format: _Format
+    includeMetadata: bool
+    includeQualityScores: bool
+    includeTimestamps: bool
+    includeApprovalHistory: bool
+    includeParentReferences: bool
+    includeFullContent: bool
+    jsonlFlavor: _Flavor
+    systemPrompt: str | None
+    csvFormulaGuard: bool
+
+@type_check_only
+class QualityRange(TypedDict):
+    min: float
+    max: float
+
+_DateRange = TypedDict("_DateRange", {"from": Union[str, None], "to": Union[str, None]}, total=False)
+
+@type_check_only
+class FilterConfig(TypedDict, total=False):
+    """Filters of scope "filtered"; all present conditions must hold."""
+
+    tierTypes: Sequence[_Tier]
+    statuses: Sequence[_Status]
+    qualityRange: QualityRange
+    dateRange: _DateRange
+    categories: Sequence[str]
+    personas: Sequence[str]
+    emotions: Sequence[str]
+    topics: Sequence[str]
+    searchQuery: str
+    parentId: str
 _Destination: TypeAlias = Union[_StrPath, _BinaryWriter]
 """A path (created or truncated) or a binary file object."""
 _Progress: TypeAlias = Union[bool, None, Callable[[int, Union[int, None]], object]]
@@ -103,6 +208,10 @@ class ExportSummaryDict(TypedDict):
     sha256: str
     excluded: int
     skipped: list[SkippedRecord]
+    skipped_total: int
+    skipped_by_reason: dict[str, int]
+    not_approved: int
+    duplicate_ids: int
     missing_ids: list[str]
     tier_distribution: dict[str, int]
     warnings: list[str]
@@ -128,6 +237,14 @@ class ExportSummary:
     @property
     def skipped(self) -> list[SkippedRecord]: ...
     @property
+    def skipped_total(self) -> int: ...
+    @property
+    def skipped_by_reason(self) -> dict[str, int]: ...
+    @property
+    def not_approved(self) -> int: ...
+    @property
+    def duplicate_ids(self) -> int: ...
+    @property
     def missing_ids(self) -> list[str]: ...
     @property
     def tier_distribution(self) -> dict[str, int]: ...
@@ -151,36 +268,40 @@ def export(
     dest: _Destination,
     *,
     format: _Format | None = None,
-    config: Mapping[str, Any] | None = None,
-    filters: Mapping[str, Any] | None = None,
+    config: ExportConfig | None = None,
+    filters: FilterConfig | None = None,
     ids: Iterable[str] | None = None,
     progress: _Progress = None,
     export_date: _Instant | None = None,
     strict: bool = False,
     metadata_dest: _Destination | None = None,
+    dedupe: bool = False,
+    max_skipped_share: float | None = None,
+    too_many_skipped: Literal["raise", "warn"] = "raise",
+    keep_skipped: int = 1000,
 ) -> ExportSummary:
-    """Exports `conversations` into `dest`, streaming.
+    """Exports `conversations` into `dest` and returns the summary (see `help()` for every argument).
 
-    `format` defaults to `config["format"]`, else "jsonl". `config` takes the
-    API's camelCase keys (`includeMetadata`, `jsonlFlavor`, ...); its scope
-    defaults to "selected" with `ids`, "filtered" with `filters`, else
-    "all_data". `strict` raises `MalformedRecordError` at the first malformed
-    record instead of listing it in `summary.skipped`. `metadata_dest`
-    receives the metadata sidecar of the anthropic and sharegpt flavors.
-    A file created at `dest` is removed again if the export fails.
+    A path `dest` is written beside itself and renamed into place on success;
+    a `.gz`/`.zst`/... path is refused. The default scope takes every
+    conversation given; `summary.not_approved` says how many are not approved.
     """
 
 def iter_export(
     conversations: _Conversations,
     *,
     format: _Format | None = None,
-    config: Mapping[str, Any] | None = None,
-    filters: Mapping[str, Any] | None = None,
+    config: ExportConfig | None = None,
+    filters: FilterConfig | None = None,
     ids: Iterable[str] | None = None,
     progress: _Progress = None,
     export_date: _Instant | None = None,
     strict: bool = False,
     metadata_dest: _Destination | None = None,
+    dedupe: bool = False,
+    max_skipped_share: float | None = None,
+    too_many_skipped: Literal["raise", "warn"] = "raise",
+    keep_skipped: int = 1000,
 ) -> ExportIterator:
     """Like `export`, yielding the output as `bytes` chunks."""
 
@@ -188,13 +309,17 @@ def to_string(
     conversations: _Conversations,
     *,
     format: _Format | None = None,
-    config: Mapping[str, Any] | None = None,
-    filters: Mapping[str, Any] | None = None,
+    config: ExportConfig | None = None,
+    filters: FilterConfig | None = None,
     ids: Iterable[str] | None = None,
     progress: _Progress = None,
     export_date: _Instant | None = None,
     strict: bool = False,
     metadata_dest: _Destination | None = None,
+    dedupe: bool = False,
+    max_skipped_share: float | None = None,
+    too_many_skipped: Literal["raise", "warn"] = "raise",
+    keep_skipped: int = 1000,
 ) -> str:
     """Like `export`, returning the whole output as text (for small sets)."""
 
@@ -202,7 +327,7 @@ def preview(
     conversations: _Conversations,
     *,
     format: _Format | None = None,
-    config: Mapping[str, Any] | None = None,
+    config: ExportConfig | None = None,
     n: int = 3,
 ) -> str:
     """The first `n` conversations rendered as the export would (no scope applied)."""
@@ -394,6 +519,7 @@ class LoraExportError(Exception):
     issues: Sequence[Issue]
     """Validation issues (ValidationError)."""
     retry_after: int | None
+    error_id: str | None
     """Seconds to wait (RateLimitedError)."""
     location: Location | None
     """Where a malformed record was (MalformedRecordError)."""
@@ -402,6 +528,10 @@ class LoraExportError(Exception):
 
 class ValidationError(LoraExportError): ...
 class MalformedRecordError(LoraExportError): ...
+class TooManySkippedError(LoraExportError): ...
+
+class LoraExportWarning(UserWarning):
+    """Duplicate ids written, or more records skipped than allowed with too_many_skipped="warn"."""
 class UnknownFormatError(LoraExportError): ...
 class RejectedError(LoraExportError): ...
 class InvalidTransitionError(LoraExportError): ...
@@ -417,3 +547,8 @@ class DatabaseError(LoraExportError): ...
 class IoError(LoraExportError): ...
 class CsvError(LoraExportError): ...
 class JsonError(LoraExportError): ...
+class UnknownUserError(LoraExportError): ...
+class ServiceUnavailableError(LoraExportError): ...
+class NotMigratedError(LoraExportError): ...
+class StorageError(LoraExportError): ...
+class DatabaseTlsError(LoraExportError): ...

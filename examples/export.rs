@@ -289,10 +289,17 @@ fn run_sample() -> Result<(), Failure> {
             summary.conversations,
             summary.bytes,
             summary.excluded,
-            summary.skipped.len()
+            summary.skipped_total
         );
         for s in &summary.skipped {
             eprintln!("  skipped {}: {}", s.location, s.reason);
+        }
+        if summary.skipped_total > summary.skipped.len() as u64 {
+            eprintln!(
+                "  … and {} more skipped; by reason: {:?}",
+                summary.skipped_total - summary.skipped.len() as u64,
+                summary.skipped_by_reason
+            );
         }
     }
     Ok(())

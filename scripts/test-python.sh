@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds the Python binding the way a user installs it
-# (`pip install ./bindings-python`: maturin, release) into the venv under
-# target/, then runs its pytest suite with warnings as errors: golden files,
-# round trips (json, csv, pandas, Hugging Face datasets), the GIL, Ctrl-C and
-# flat-memory tests, the stubs (mypy.stubtest), the database client against
-# PostgreSQL, and the notebook-style example. Called by scripts/test.sh,
-# which exports LORA_EXPORT_TEST_DATABASE_URL; run alone, it starts its own
-# throwaway cluster.
+# Builds the Python binding as the wheel users install — one abi3 wheel for
+# every CPython ≥ 3.10, built once by maturin (release, stripped) into
+# target/wheels, cargo's incremental build under target/ making a rebuild
+# quick — installs that wheel into the venv under target/, then runs the
+# pytest suite with warnings as errors: golden files, round trips (json,
+# csv, pandas, polars, pyarrow, NumPy, Hugging Face datasets), the GIL,
+# Ctrl-C and flat-memory tests, the stubs (mypy.stubtest), the database
+# client against PostgreSQL, and the notebook-style example. Called by
+# scripts/test.sh, which exports LORA_EXPORT_TEST_DATABASE_URL; run alone, it
+# starts its own throwaway cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,11 +28,17 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 
-step "Python binding: test requirements (pytest, pandas, datasets, tqdm, mypy)"
+step "Python binding: test requirements (pytest, pandas, polars, pyarrow, numpy, datasets, tqdm, mypy, maturin)"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r bindings-python/tests/requirements.txt
 
-step "Python binding: pip install ./bindings-python"
-"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
+step "Python binding: maturin build (abi3 wheel, release, stripped) into target/wheels"
+wheels=target/wheels
+rm -f "$wheels"/lora_export-*.whl
+"$venv/bin/maturin" build --release --strip --manifest-path bindings-python/Cargo.toml --out "$wheels"
+wheel=$(ls "$wheels"/lora_export-*-abi3-*.whl)
+
+step "Python binding: pip install $wheel"
+"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 step "Python binding: pytest"
 "$venv/bin/python" -m pytest -q -W error -p no:cacheprovider bindings-python/tests

@@ -5,9 +5,12 @@
 //! Python → JSON: `str`, `bool`, `int`, `float`, `None`, any mapping with
 //! string keys, lists, tuples and other sequences; a `datetime` becomes
 //! ISO-8601 UTC text (`…Z`; a naive one is taken as UTC, as pandas and Arrow
-//! store instants), a `date` its ISO-8601 date; NaN (pandas' missing value) becomes `null`; objects
-//! with `.item()`/`.tolist()` (NumPy scalars and arrays) are converted
-//! through those. Anything else is refused with the path where it was.
+//! store instants), a `date` its ISO-8601 date; NaN, `pd.NA` and `NaT`
+//! (pandas' missing values) become `null`; a NumPy `datetime64` its ISO-8601
+//! text; a pandas `Series` (a row of `df.iterrows()`) its dict; other objects
+//! with `.tolist()` (NumPy arrays and scalars: an array stays a list, even of
+//! one element) or `.item()` are converted through those. Anything else is
+//! refused with the path where it was.
 
 use lora_export::Issue;
 use pyo3::exceptions::PyValueError;
@@ -118,6 +121,18 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     if let Ok(t) = obj.cast::<PyTuple>() {
         return array(t.iter(), depth);
     }
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    match type_name.as_str() {
+        "NAType" | "NaTType" => return Ok(Value::Null),
+        "datetime64" => {
+            let text: String = obj
+                .str()
+                .and_then(|s| s.extract())
+                .map_err(|e| ConvertError::new(e.to_string()))?;
+            return Ok(if text == "NaT" { Value::Null } else { Value::String(text) });
+        }
+        _ => {}
+    }
     if let Ok(dt) = obj.cast::<PyDateTime>() {
         return utc_text(dt).map(Value::String).map_err(|e| ConvertError::new(e.to_string()));
     }
@@ -145,7 +160,11 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
         let items = s.to_list().map_err(|e| ConvertError::new(e.to_string()))?;
         return array(items.iter(), depth);
     }
-    for method in ["item", "tolist"] {
+    if type_name == "Series" && obj.hasattr("to_dict").unwrap_or(false) {
+        let dict = obj.call_method0("to_dict").map_err(|e| ConvertError::new(e.to_string()))?;
+        return convert(&dict, depth + 1);
+    }
+    for method in ["tolist", "item"] {
         if obj.hasattr(method).unwrap_or(false) {
             let plain = obj.call_method0(method).map_err(|e| ConvertError::new(e.to_string()))?;
             if !plain.is(obj) {

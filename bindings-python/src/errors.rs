@@ -4,11 +4,25 @@
 
 use lora_export::{Error, ErrorKind};
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{PyException, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
 use crate::convert::{issues_to_py, serialize_to_py};
+
+create_exception!(
+    lora_export,
+    LoraExportWarning,
+    PyUserWarning,
+    "What an export's caller should know but that did not stop it: duplicate conversation ids, \
+     more skipped records than `max_skipped_share` with `too_many_skipped=\"warn\"`."
+);
+
+/// Emits `message` as a `LoraExportWarning` (raised under `-W error`).
+pub fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
+    let category = py.get_type::<LoraExportWarning>();
+    PyErr::warn(py, category.as_any(), &std::ffi::CString::new(message)?, 1)
+}
 
 create_exception!(
     lora_export,
@@ -40,9 +54,11 @@ macro_rules! error_classes {
             base.setattr("status", 500)?;
             base.setattr("issues", PyTuple::empty(py))?;
             base.setattr("retry_after", py.None())?;
+            base.setattr("error_id", py.None())?;
             base.setattr("location", py.None())?;
             base.setattr("conversation_id", py.None())?;
             m.add("LoraExportError", base)?;
+            m.add("LoraExportWarning", py.get_type::<LoraExportWarning>())?;
             $(
                 let class = py.get_type::<$name>();
                 class.setattr("code", $code)?;
@@ -56,6 +72,7 @@ macro_rules! error_classes {
 error_classes! {
     ValidationError = "VALIDATION_ERROR": "The export request (or history query) is invalid; `issues` lists every problem.",
     MalformedRecordError = "MALFORMED_RECORD": "An input record is malformed and the export was strict; `location` says where.",
+    TooManySkippedError = "TOO_MANY_SKIPPED": "More input records were skipped than allowed (by default: every one); no file was left at `dest`.",
     UnknownFormatError = "UNKNOWN_FORMAT": "No export format has this name.",
     RejectedError = "REJECTED_BY_FORMAT": "The format cannot represent a conversation.",
     InvalidTransitionError = "INVALID_TRANSITION": "An export status change the lifecycle forbids.",
@@ -71,6 +88,11 @@ error_classes! {
     IoError = "IO_ERROR": "Reading input or writing output failed.",
     CsvError = "CSV_ERROR": "Writing CSV failed.",
     JsonError = "JSON_ERROR": "Serialising JSON failed.",
+    UnknownUserError = "UNKNOWN_USER": "The user is not a user of this project (401).",
+    ServiceUnavailableError = "SERVICE_UNAVAILABLE": "The service is busy or its database unreachable for now (503); `retry_after` says when to retry.",
+    NotMigratedError = "DATABASE_NOT_MIGRATED": "The database has no lora-export schema: run `ExportClient.migrate()` once.",
+    StorageError = "STORAGE_ERROR": "An export file disagrees with its log, and is not served (500).",
+    DatabaseTlsError = "DATABASE_TLS_ERROR": "The TLS handshake with the database failed (see `sslmode` and `sslrootcert`).",
 }
 
 /// Converts a core error into the exception of its code, with its attributes.
@@ -84,6 +106,7 @@ fn exception(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     value.setattr("status", error.http_status())?;
     value.setattr("issues", issues_to_py(py, error.issues())?)?;
     value.setattr("retry_after", error.retry_after_secs())?;
+    value.setattr("error_id", error.error_id().map(|id| id.to_string()))?;
     if let ErrorKind::MalformedRecord { location, conversation_id, .. } = error.kind() {
         value.setattr("location", serialize_to_py(py, location)?)?;
         value.setattr("conversation_id", conversation_id.as_deref())?;

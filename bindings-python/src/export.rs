@@ -7,21 +7,23 @@
 //! for a Python file object are handed to it, progress is reported, and
 //! pending signals are checked, so Ctrl-C stops a long export.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use lora_export::model::Conversation;
-use lora_export::source::{from_value, JsonlSource, Record};
-use lora_export::{ExportBuilder, ExportWriter, Location, SkippedRecord};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use lora_export::source::{from_value, ArrowSource, JsonlSource, Record};
+use lora_export::{ExportBuilder, ExportWriter, Location, SkippedRecord, TooManySkipped};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyIterator, PyMapping, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyIterator, PyMapping, PyString};
 use serde_json::Value;
 
 use crate::convert::to_json;
-use crate::errors::err;
+use crate::errors::{err, warn};
 use crate::request;
 use crate::summary::ExportSummary;
 
@@ -37,7 +39,14 @@ enum Input {
     Jsonl(JsonlSource<Box<dyn BufRead + Send>>),
     /// A Python iterable of mappings; `record` counts the items taken.
     Python { items: Py<PyIterator>, record: u64 },
+    /// Arrow record batches (the Arrow C stream interface), read by the core.
+    Arrow(Box<ArrowSource<ArrowArrayStreamReader>>),
 }
+
+/// What `conversations` may be, for the `TypeError` of anything else.
+const ACCEPTED: &str = "a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader \
+    (anything with __arrow_c_stream__), a datasets.Dataset, an iterable of mappings (a list of \
+    dicts, a generator), a path to canonical JSONL or bytes of it";
 
 /// One item of a Python batch: its JSON value and 1-based record number, or
 /// why it could not be converted.
@@ -49,7 +58,7 @@ impl Input {
     fn open(conversations: &Bound<'_, PyAny>) -> PyResult<(Input, Option<u64>)> {
         if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
             let path: PathBuf = conversations.extract()?;
-            let file = File::open(&path)?;
+            let file = File::open(&path).map_err(|e| os_error(&e, &path))?;
             let reader: Box<dyn BufRead + Send> =
                 Box::new(BufReader::with_capacity(READ_BUFFER, file));
             return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
@@ -63,16 +72,23 @@ impl Input {
             return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
         }
         if conversations.cast::<PyMapping>().is_ok() {
-            return Err(PyTypeError::new_err(
-                "conversations must be an iterable of mappings (a list of dicts, a generator, \
-                 a Dataset), a path to canonical JSONL or bytes of it; got one mapping",
-            ));
+            return Err(PyTypeError::new_err(format!(
+                "conversations must be {ACCEPTED}; got one mapping (wrap it in a list)"
+            )));
         }
         let total = conversations.len().ok().map(|n| n as u64);
+        if let Some(table) = arrow_table(conversations)? {
+            let reader = arrow_stream(&table)?;
+            return Ok((Input::Arrow(Box::new(ArrowSource::new(reader))), total));
+        }
+        if let Some(rows) = pandas_rows(conversations)? {
+            return Ok((Input::Python { items: rows.unbind(), record: 0 }, total));
+        }
         let items = conversations.try_iter().map_err(|_| {
-            PyTypeError::new_err(
-                "conversations must be an iterable of mappings, a path to canonical JSONL or bytes of it",
-            )
+            PyTypeError::new_err(format!(
+                "conversations must be {ACCEPTED}; got {}",
+                type_name(conversations)
+            ))
         })?;
         Ok((Input::Python { items: items.unbind(), record: 0 }, total))
     }
@@ -111,6 +127,89 @@ impl Input {
     }
 }
 
+/// The object whose Arrow C stream holds the rows: the object itself when it
+/// has `__arrow_c_stream__` (pyarrow, polars, pandas ≥ 2.2 — whose method
+/// needs pyarrow, so without it a DataFrame is read row by row), a
+/// `datasets.Dataset`'s Arrow table (its rows in order, after any
+/// `select`/`shuffle`), else none.
+fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if obj.hasattr("__arrow_c_stream__")? {
+        if is_from(obj, "pandas") && obj.py().import("pyarrow").is_err() {
+            return Ok(None);
+        }
+        return Ok(Some(obj.clone()));
+    }
+    if is_from(obj, "datasets") && obj.hasattr("with_format")? && obj.hasattr("num_rows")? {
+        let table = obj
+            .call_method1("with_format", ("arrow",))?
+            .get_item(pyo3::types::PySlice::full(obj.py()))?;
+        return Ok(Some(table));
+    }
+    Ok(None)
+}
+
+/// A pandas DataFrame without the Arrow interface (pyarrow not installed,
+/// or pandas < 2.2): its rows as dicts, a batch at a time.
+fn pandas_rows<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyIterator>>> {
+    if !(is_from(obj, "pandas") && obj.hasattr("to_dict")? && obj.hasattr("columns")?) {
+        return Ok(None);
+    }
+    let code = c"lambda df, n: (row for i in range(0, len(df), n) for row in df.iloc[i:i + n].to_dict('records'))";
+    let rows = obj.py().eval(code, None, None)?.call1((obj, BATCH))?;
+    Ok(Some(rows.try_iter()?))
+}
+
+/// Whether `obj`'s class comes from the top-level package `package`.
+fn is_from(obj: &Bound<'_, PyAny>, package: &str) -> bool {
+    obj.get_type()
+        .module()
+        .ok()
+        .and_then(|m| m.extract::<String>().ok())
+        .is_some_and(|m| m == package || m.starts_with(&format!("{package}.")))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// Imports `obj.__arrow_c_stream__()`: the stream moves into the reader,
+/// which the core reads without the GIL (producers take the GIL themselves
+/// when they need it).
+fn arrow_stream(obj: &Bound<'_, PyAny>) -> PyResult<ArrowArrayStreamReader> {
+    let capsule = obj.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast::<PyCapsule>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{}.__arrow_c_stream__() did not return a PyCapsule",
+            type_name(obj)
+        ))
+    })?;
+    let pointer = capsule.pointer_checked(Some(c"arrow_array_stream")).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{}.__arrow_c_stream__() did not return an arrow_array_stream capsule",
+            type_name(obj)
+        ))
+    })?;
+    let pointer = pointer.cast::<FFI_ArrowArrayStream>().as_ptr();
+    // SAFETY: a capsule named `arrow_array_stream` holds a valid
+    // `ArrowArrayStream` (the Arrow PyCapsule interface). `from_raw` moves it
+    // out and leaves a released stream behind, which the capsule's
+    // destructor then skips, as the interface specifies.
+    unsafe { ArrowArrayStreamReader::from_raw(pointer) }
+        .map_err(|e| PyValueError::new_err(format!("cannot read the Arrow stream: {e}")))
+}
+
+/// An I/O error on `path` as the `OSError` subclass of its errno, with
+/// `filename` set (`FileNotFoundError: [Errno 2] …: 'in.jsonl'`).
+fn os_error(e: &std::io::Error, path: &Path) -> PyErr {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let message = match e.raw_os_error() {
+        Some(_) => std::io::Error::from_raw_os_error(errno).to_string(),
+        None => e.to_string(),
+    };
+    let message = message.split(" (os error").next().unwrap_or_default().to_owned();
+    PyOSError::new_err((errno, message, path.display().to_string()))
+}
+
 fn conversation_id_of(item: &Bound<'_, PyAny>) -> Option<String> {
     ["conversation_id", "conversationId"]
         .into_iter()
@@ -133,6 +232,15 @@ fn push_batch(
                     return Ok((taken, false));
                 };
                 writer.push(record)?;
+            }
+            Ok((BATCH as u64, true))
+        }
+        Input::Arrow(source) => {
+            for taken in 0..BATCH as u64 {
+                let Some(record) = source.next() else {
+                    return Ok((taken, false));
+                };
+                writer.push(record?)?;
             }
             Ok((BATCH as u64, true))
         }
@@ -202,8 +310,12 @@ impl Write for Sink {
 
 /// Where the bytes end up.
 enum Target {
-    /// A file this export created (removed again if the export fails).
-    Path(PathBuf),
+    /// A file at `dest`, written as `staged` in the same directory and
+    /// renamed over `dest` once the export succeeded (removed if it fails,
+    /// leaving any earlier file at `dest` as it was). `staged` is none for
+    /// a destination that is not a regular file (`/dev/null`, a FIFO),
+    /// written in place.
+    Path { dest: PathBuf, staged: Option<PathBuf> },
     /// A binary file object: its `write` gets each batch's bytes.
     PyFile(Py<PyAny>, Buffer),
     /// Kept for the caller (`iter_export`, `to_string`).
@@ -220,8 +332,10 @@ impl Target {
         };
         if dest.is_instance_of::<PyString>() || dest.hasattr("__fspath__")? {
             let path: PathBuf = dest.extract()?;
-            let file = File::create(&path)?;
-            return Ok((Target::Path(path), Sink::File(BufWriter::with_capacity(1 << 20, file))));
+            refuse_compressed(&path, what)?;
+            let (staged, file) = stage(&path)?;
+            let target = Target::Path { dest: path, staged };
+            return Ok((target, Sink::File(BufWriter::with_capacity(1 << 20, file))));
         }
         if dest.hasattr("write")? {
             let buffer = Buffer::default();
@@ -250,12 +364,60 @@ impl Target {
         Ok(())
     }
 
-    /// Removes a file this export created.
+    /// Removes the staged file of a failed export.
     fn discard(&self) {
-        if let Target::Path(path) = self {
-            let _ = std::fs::remove_file(path);
+        if let Target::Path { staged: Some(staged), .. } = self {
+            let _ = std::fs::remove_file(staged);
         }
     }
+
+    /// Puts the staged file of a successful export in its place.
+    fn commit(&self) -> PyResult<()> {
+        if let Target::Path { dest, staged: Some(staged) } = self {
+            std::fs::rename(staged, dest).map_err(|e| os_error(&e, dest))?;
+        }
+        Ok(())
+    }
+}
+
+/// Suffixes of compressed files: a destination named so would get
+/// uncompressed bytes, so it is refused.
+const COMPRESSED: [&str; 6] = ["gz", "zst", "bz2", "xz", "zip", "lz4"];
+
+fn refuse_compressed(path: &Path, what: &str) -> PyResult<()> {
+    let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+        return Ok(());
+    };
+    if !COMPRESSED.contains(&ext.to_ascii_lowercase().as_str()) {
+        return Ok(());
+    }
+    Err(PyValueError::new_err(format!(
+        "{what} {:?} names a .{ext} file, but lora_export writes uncompressed output; \
+         pass an open compressed file instead (e.g. `with gzip.open(path, \"wb\") as f: \
+         export(conversations, f)`) or drop the .{ext}",
+        path.display().to_string()
+    )))
+}
+
+/// A new file beside `dest` (same directory, so the final rename is
+/// atomic); `dest` itself when it exists and is not a regular file.
+fn stage(dest: &Path) -> PyResult<(Option<PathBuf>, File)> {
+    static STAGED: AtomicU64 = AtomicU64::new(0);
+    if std::fs::metadata(dest).is_ok_and(|m| !m.is_file()) {
+        let file = OpenOptions::new().write(true).open(dest).map_err(|e| os_error(&e, dest))?;
+        return Ok((None, file));
+    }
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| {
+        PyValueError::new_err(format!("{:?} is not a file path", dest.display().to_string()))
+    })?;
+    let n = STAGED.fetch_add(1, Ordering::Relaxed);
+    let staged = dest.with_file_name(format!(".{name}.{}-{n}.partial", std::process::id()));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staged)
+        .map_err(|e| os_error(&e, dest))?;
+    Ok((Some(staged), file))
 }
 
 /// How progress is shown.
@@ -298,30 +460,47 @@ impl Progress {
         Err(PyTypeError::new_err("progress must be a bool or a callable(done, total)"))
     }
 
-    fn update(&self, py: Python<'_>, done: u64, step: u64, total: Option<u64>) -> PyResult<()> {
+    /// After a batch: `done` records read, `step` in this batch; the bar
+    /// and the text line also show what was skipped and how many written
+    /// conversations are not approved.
+    fn update(
+        &self,
+        py: Python<'_>,
+        done: u64,
+        step: u64,
+        total: Option<u64>,
+        summary: &lora_export::ExportSummary,
+    ) -> PyResult<()> {
         match self {
             Progress::Off => {}
             Progress::Bar(bar) => {
-                bar.bind(py).call_method1("update", (step,))?;
+                let bar = bar.bind(py);
+                let kwargs = pyo3::types::PyDict::new(py);
+                kwargs.set_item("skipped", summary.skipped_total)?;
+                kwargs.set_item("not_approved", summary.not_approved)?;
+                kwargs.set_item("refresh", false)?;
+                bar.call_method("set_postfix", (), Some(&kwargs))?;
+                bar.call_method1("update", (step,))?;
             }
             Progress::Call(f) => {
                 f.bind(py).call1((done, total))?;
             }
             Progress::Text => {
-                let line = format!("\rlora_export: {done} records");
+                let line = format!("\rlora_export: {}", progress_text(done, summary));
                 py.import("sys")?.getattr("stderr")?.call_method1("write", (line,))?;
             }
         }
         Ok(())
     }
 
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    fn close(&self, py: Python<'_>, summary: &lora_export::ExportSummary) -> PyResult<()> {
         match self {
             Progress::Bar(bar) => {
                 bar.bind(py).call_method0("close")?;
             }
             Progress::Text => {
-                py.import("sys")?.getattr("stderr")?.call_method1("write", ("\n",))?;
+                let line = format!("\rlora_export: {} — done\n", progress_text(u64::MAX, summary));
+                py.import("sys")?.getattr("stderr")?.call_method1("write", (line,))?;
             }
             Progress::Off | Progress::Call(_) => {}
         }
@@ -347,6 +526,71 @@ struct Options<'a, 'py> {
     strict: bool,
     /// Where the metadata sidecar goes.
     metadata_dest: Option<&'a Bound<'py, PyAny>>,
+    /// What is tolerated: duplicates, skipped records.
+    limits: Limits,
+}
+
+/// The keyword arguments about what an export tolerates.
+#[derive(Clone, Copy)]
+struct Limits {
+    dedupe: bool,
+    max_skipped_share: Option<f64>,
+    warn_on_too_many_skipped: bool,
+    keep_skipped: usize,
+}
+
+impl Limits {
+    fn new(
+        dedupe: bool,
+        max_skipped_share: Option<f64>,
+        too_many_skipped: &str,
+        keep_skipped: usize,
+    ) -> PyResult<Self> {
+        let warn_on_too_many_skipped = match too_many_skipped {
+            "raise" => false,
+            "warn" => true,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "too_many_skipped must be \"raise\" or \"warn\", got {other:?}"
+                )))
+            }
+        };
+        Ok(Limits { dedupe, max_skipped_share, warn_on_too_many_skipped, keep_skipped })
+    }
+
+    fn apply(self, mut builder: ExportBuilder) -> ExportBuilder {
+        builder = builder.dedupe(self.dedupe).max_skipped_records(self.keep_skipped);
+        if let Some(share) = self.max_skipped_share {
+            builder = builder.max_skipped_share(share);
+        }
+        if self.warn_on_too_many_skipped {
+            builder = builder.on_too_many_skipped(TooManySkipped::Warn);
+        }
+        builder
+    }
+}
+
+/// `12,000 records, 3 skipped, 40 not approved` (`done` unknown: u64::MAX).
+fn progress_text(done: u64, summary: &lora_export::ExportSummary) -> String {
+    let mut text = if done == u64::MAX {
+        format!("{} conversations written", summary.conversations)
+    } else {
+        format!("{done} records")
+    };
+    text.push_str(&format!(
+        ", {} skipped, {} not approved",
+        summary.skipped_total, summary.not_approved
+    ));
+    text
+}
+
+/// The summary's warnings that Python raises as `LoraExportWarning`:
+/// duplicate ids and a share of skipped records above the limit (in
+/// `too_many_skipped="warn"` mode). The others stay in `summary.warnings`.
+fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
+    summary.warnings.iter().map(String::as_str).filter(|w| {
+        w.contains("repeat a conversation_id") || w.contains("input records were skipped")
+    })
 }
 
 /// An export in progress.
@@ -368,7 +612,8 @@ impl Job {
         options: &Options<'_, '_>,
     ) -> PyResult<Job> {
         let request = request::build(options.format, options.config, options.filters, options.ids)?;
-        let mut builder = ExportBuilder::new(request).fail_on_malformed(options.strict);
+        let mut builder =
+            options.limits.apply(ExportBuilder::new(request).fail_on_malformed(options.strict));
         if let Some(date) = options.export_date {
             builder = builder.export_date(request::instant(date, "export_date")?);
         }
@@ -411,7 +656,9 @@ impl Job {
         let (taken, more) = py.detach(|| push_batch(writer, input, items, more)).map_err(err)?;
         self.done += taken;
         self.drain(py)?;
-        self.progress.update(py, self.done, taken, self.total)?;
+        if let Some(writer) = self.writer.as_ref() {
+            self.progress.update(py, self.done, taken, self.total, writer.summary())?;
+        }
         py.check_signals()?;
         Ok(more)
     }
@@ -429,17 +676,27 @@ impl Job {
             .ok_or_else(|| PyRuntimeError::new_err("this export has already ended"))?;
         let (sink, summary) = py.detach(|| writer.finish()).map_err(err)?;
         if let Sink::File(file) = sink {
-            file.into_inner().map_err(|e| PyErr::from(e.into_error()))?;
+            let file = file.into_inner().map_err(|e| PyErr::from(e.into_error()))?;
+            if let Target::Path { staged: Some(_), .. } = &self.out {
+                file.sync_all()?;
+            }
         }
         self.drain(py)?;
-        self.progress.close(py)?;
+        if let Some(sidecar) = self.sidecar.as_ref() {
+            sidecar.commit()?;
+        }
+        self.out.commit()?;
+        self.progress.close(py, &summary)?;
+        for warning in python_warnings(&summary) {
+            warn(py, warning)?;
+        }
         Ok(summary)
     }
 
     /// After a failure: closes the progress bar and removes created files.
     fn abandon(&mut self, py: Python<'_>) {
-        self.writer = None;
-        let _ = self.progress.close(py);
+        let summary = self.writer.take().map(|w| w.summary().clone()).unwrap_or_default();
+        let _ = self.progress.close(py, &summary);
         self.out.discard();
         self.sidecar.iter().for_each(Target::discard);
     }
@@ -460,10 +717,73 @@ impl Job {
     }
 }
 
-/// Exports `conversations` into `dest` (a path or a binary file object).
+/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000)
+/// --
+///
+/// Exports ``conversations`` into ``dest`` and returns the ``ExportSummary``.
+///
+/// dest: a path (``str`` or ``os.PathLike``) or a binary file object with
+///     ``write()``. A path is written as a temporary file beside it and
+///     renamed into place on success, so a failed export leaves any earlier
+///     file untouched. A path ending in ``.gz``, ``.zst``, ``.bz2``, ``.xz``,
+///     ``.zip`` or ``.lz4`` is refused (``ValueError``): pass an open
+///     compressed file (``gzip.open(path, "wb")``) instead.
+/// conversations: what to export, read record by record:
+///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
+///     anything else with ``__arrow_c_stream__`` (read batch by batch in
+///     Rust, without a Python object per row), a ``datasets.Dataset``, an
+///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
+///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
+///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
+///     A record needs only ``conversation_id`` (or ``id``) and ``turns`` (or
+///     OpenAI-style ``messages``); see the README's record table for the
+///     other fields and their defaults. Anything else is a ``TypeError``.
+/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
+/// config: the export config (``ExportConfig``, camelCase keys); unknown
+///     keys raise ``ValidationError``. Without ``scope``: ``"selected"`` when
+///     ``ids`` are given, ``"filtered"`` with ``filters``, else
+///     ``"all_data"`` — every conversation given, whatever its status; the
+///     summary's ``not_approved`` and ``warnings`` (and the progress line)
+///     say how many non-approved ones went in. ``{"scope": "all"}`` takes
+///     approved ones only.
+/// filters: ``FilterConfig`` of scope ``"filtered"`` (e.g.
+///     ``{"statuses": ["approved"], "qualityRange": {"min": 8, "max": 10}}``).
+/// ids: conversation ids (or database ids) of scope ``"selected"``.
+/// progress: ``True`` for a tqdm bar (a line on stderr without tqdm), or a
+///     callable ``(records_done, total_or_None)``.
+/// export_date: the JSON format's ``export_date`` (aware ``datetime`` or
+///     RFC 3339 text); default now.
+/// strict: raise ``MalformedRecordError`` at the first malformed record
+///     instead of skipping and listing it.
+/// metadata_dest: where the metadata of JSONL flavors that forbid extra keys
+///     goes (a path or a binary file object).
+/// dedupe: skip conversations whose ``conversation_id`` was already written
+///     (default ``False``: write them, count them in ``duplicate_ids`` and
+///     warn with ``LoraExportWarning``).
+/// max_skipped_share: the largest share (0–1) of records that may be
+///     skipped; default ``None``: only an export that skips every record is
+///     refused.
+/// too_many_skipped: ``"raise"`` (default: ``TooManySkippedError``, and no
+///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
+/// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
+///     (default 1000); all are counted in ``skipped_total``.
+///
+/// Conversations the format's trainer would refuse (no assistant turn, an
+/// empty turn) are skipped with that reason, as are malformed records; each
+/// is listed with its record (or line), field path and reason.
+///
+/// Example::
+///
+///     import pandas as pd, lora_export
+///     df = pd.DataFrame({"conversation_id": ["c1"],
+///                        "turns": [[{"role": "user", "content": "Hi"},
+///                                  {"role": "assistant", "content": "Hello!"}]]})
+///     summary = lora_export.export(df, "train.jsonl")
+///     assert summary.conversations == 1
 #[pyfunction]
 #[pyo3(signature = (conversations, dest, *, format=None, config=None, filters=None, ids=None,
-    progress=None, export_date=None, strict=false, metadata_dest=None))]
+    progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000))]
 #[allow(clippy::too_many_arguments)]
 pub fn export(
     py: Python<'_>,
@@ -477,17 +797,80 @@ pub fn export(
     export_date: Option<&Bound<'_, PyAny>>,
     strict: bool,
     metadata_dest: Option<&Bound<'_, PyAny>>,
+    dedupe: bool,
+    max_skipped_share: Option<f64>,
+    too_many_skipped: &str,
+    keep_skipped: usize,
 ) -> PyResult<ExportSummary> {
-    let options =
-        Options { format, config, filters, ids, progress, export_date, strict, metadata_dest };
+    let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
+    let options = Options {
+        format,
+        config,
+        filters,
+        ids,
+        progress,
+        export_date,
+        strict,
+        metadata_dest,
+        limits,
+    };
     let job = Job::start(py, conversations, Some(dest), &options)?;
     Ok(job.run(py)?.0.into())
 }
 
-/// Exports `conversations` and returns the output as text (small sets).
+/// to_string(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000)
+/// --
+///
+/// Exports ``conversations`` and returns the output as ``str`` (for small
+/// sets and notebooks); the arguments are those of ``export``.
+///
+/// conversations: what to export, read record by record:
+///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
+///     anything else with ``__arrow_c_stream__`` (read batch by batch in
+///     Rust, without a Python object per row), a ``datasets.Dataset``, an
+///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
+///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
+///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
+///     A record needs only ``conversation_id`` (or ``id``) and ``turns`` (or
+///     OpenAI-style ``messages``); see the README's record table for the
+///     other fields and their defaults. Anything else is a ``TypeError``.
+/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
+/// config: the export config (``ExportConfig``, camelCase keys); unknown
+///     keys raise ``ValidationError``. Without ``scope``: ``"selected"`` when
+///     ``ids`` are given, ``"filtered"`` with ``filters``, else
+///     ``"all_data"`` — every conversation given, whatever its status; the
+///     summary's ``not_approved`` and ``warnings`` (and the progress line)
+///     say how many non-approved ones went in. ``{"scope": "all"}`` takes
+///     approved ones only.
+/// filters: ``FilterConfig`` of scope ``"filtered"`` (e.g.
+///     ``{"statuses": ["approved"], "qualityRange": {"min": 8, "max": 10}}``).
+/// ids: conversation ids (or database ids) of scope ``"selected"``.
+/// progress: ``True`` for a tqdm bar (a line on stderr without tqdm), or a
+///     callable ``(records_done, total_or_None)``.
+/// export_date: the JSON format's ``export_date`` (aware ``datetime`` or
+///     RFC 3339 text); default now.
+/// strict: raise ``MalformedRecordError`` at the first malformed record
+///     instead of skipping and listing it.
+/// metadata_dest: where the metadata of JSONL flavors that forbid extra keys
+///     goes (a path or a binary file object).
+/// dedupe: skip conversations whose ``conversation_id`` was already written
+///     (default ``False``: write them, count them in ``duplicate_ids`` and
+///     warn with ``LoraExportWarning``).
+/// max_skipped_share: the largest share (0–1) of records that may be
+///     skipped; default ``None``: only an export that skips every record is
+///     refused.
+/// too_many_skipped: ``"raise"`` (default: ``TooManySkippedError``, and no
+///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
+/// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
+///     (default 1000); all are counted in ``skipped_total``.
+///
+/// Conversations the format's trainer would refuse (no assistant turn, an
+/// empty turn) are skipped with that reason, as are malformed records; each
+/// is listed with its record (or line), field path and reason.
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
-    progress=None, export_date=None, strict=false, metadata_dest=None))]
+    progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000))]
 #[allow(clippy::too_many_arguments)]
 pub fn to_string(
     py: Python<'_>,
@@ -500,9 +883,23 @@ pub fn to_string(
     export_date: Option<&Bound<'_, PyAny>>,
     strict: bool,
     metadata_dest: Option<&Bound<'_, PyAny>>,
+    dedupe: bool,
+    max_skipped_share: Option<f64>,
+    too_many_skipped: &str,
+    keep_skipped: usize,
 ) -> PyResult<String> {
-    let options =
-        Options { format, config, filters, ids, progress, export_date, strict, metadata_dest };
+    let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
+    let options = Options {
+        format,
+        config,
+        filters,
+        ids,
+        progress,
+        export_date,
+        strict,
+        metadata_dest,
+        limits,
+    };
     let job = Job::start(py, conversations, None, &options)?;
     let (_, out) = job.run(py)?;
     let Target::Collect(buffer) = out else {
@@ -512,11 +909,61 @@ pub fn to_string(
         .map_err(|e| PyRuntimeError::new_err(format!("export output is not UTF-8: {e}")))
 }
 
-/// Exports `conversations` lazily: iterating yields the output as `bytes`
-/// chunks; `summary` is set once the iterator is exhausted.
+/// iter_export(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000)
+/// --
+///
+/// Exports ``conversations`` lazily: iterating the returned
+/// ``ExportIterator`` yields the output as ``bytes`` chunks (for an HTTP
+/// response or an upload); its ``summary`` is set once it is exhausted. The
+/// arguments are those of ``export``.
+///
+/// conversations: what to export, read record by record:
+///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
+///     anything else with ``__arrow_c_stream__`` (read batch by batch in
+///     Rust, without a Python object per row), a ``datasets.Dataset``, an
+///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
+///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
+///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
+///     A record needs only ``conversation_id`` (or ``id``) and ``turns`` (or
+///     OpenAI-style ``messages``); see the README's record table for the
+///     other fields and their defaults. Anything else is a ``TypeError``.
+/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
+/// config: the export config (``ExportConfig``, camelCase keys); unknown
+///     keys raise ``ValidationError``. Without ``scope``: ``"selected"`` when
+///     ``ids`` are given, ``"filtered"`` with ``filters``, else
+///     ``"all_data"`` — every conversation given, whatever its status; the
+///     summary's ``not_approved`` and ``warnings`` (and the progress line)
+///     say how many non-approved ones went in. ``{"scope": "all"}`` takes
+///     approved ones only.
+/// filters: ``FilterConfig`` of scope ``"filtered"`` (e.g.
+///     ``{"statuses": ["approved"], "qualityRange": {"min": 8, "max": 10}}``).
+/// ids: conversation ids (or database ids) of scope ``"selected"``.
+/// progress: ``True`` for a tqdm bar (a line on stderr without tqdm), or a
+///     callable ``(records_done, total_or_None)``.
+/// export_date: the JSON format's ``export_date`` (aware ``datetime`` or
+///     RFC 3339 text); default now.
+/// strict: raise ``MalformedRecordError`` at the first malformed record
+///     instead of skipping and listing it.
+/// metadata_dest: where the metadata of JSONL flavors that forbid extra keys
+///     goes (a path or a binary file object).
+/// dedupe: skip conversations whose ``conversation_id`` was already written
+///     (default ``False``: write them, count them in ``duplicate_ids`` and
+///     warn with ``LoraExportWarning``).
+/// max_skipped_share: the largest share (0–1) of records that may be
+///     skipped; default ``None``: only an export that skips every record is
+///     refused.
+/// too_many_skipped: ``"raise"`` (default: ``TooManySkippedError``, and no
+///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
+/// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
+///     (default 1000); all are counted in ``skipped_total``.
+///
+/// Conversations the format's trainer would refuse (no assistant turn, an
+/// empty turn) are skipped with that reason, as are malformed records; each
+/// is listed with its record (or line), field path and reason.
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
-    progress=None, export_date=None, strict=false, metadata_dest=None))]
+    progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000))]
 #[allow(clippy::too_many_arguments)]
 pub fn iter_export(
     py: Python<'_>,
@@ -529,9 +976,23 @@ pub fn iter_export(
     export_date: Option<&Bound<'_, PyAny>>,
     strict: bool,
     metadata_dest: Option<&Bound<'_, PyAny>>,
+    dedupe: bool,
+    max_skipped_share: Option<f64>,
+    too_many_skipped: &str,
+    keep_skipped: usize,
 ) -> PyResult<ExportIterator> {
-    let options =
-        Options { format, config, filters, ids, progress, export_date, strict, metadata_dest };
+    let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
+    let options = Options {
+        format,
+        config,
+        filters,
+        ids,
+        progress,
+        export_date,
+        strict,
+        metadata_dest,
+        limits,
+    };
     let job = Job::start(py, conversations, None, &options)?;
     Ok(ExportIterator { state: Mutex::new(IterState { job: Some(job), summary: None }) })
 }
@@ -601,8 +1062,13 @@ fn collected(job: &Job) -> Vec<u8> {
     }
 }
 
-/// Renders the first `n` conversations exactly as an export with `config`
-/// would (no scope is applied; malformed records are skipped).
+/// preview(conversations, *, format=None, config=None, n=3)
+/// --
+///
+/// Renders the first ``n`` conversations exactly as an export with
+/// ``config`` would, as ``str`` (the export modal's preview). No scope is
+/// applied; malformed records are skipped. ``conversations``, ``format``
+/// and ``config`` are those of ``export``.
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, n=3))]
 pub fn preview(
@@ -616,6 +1082,19 @@ pub fn preview(
     match Input::open(conversations)?.0 {
         Input::Jsonl(source) => py
             .detach(|| lora_export::preview(source.filter_map(Result::ok), &config, n))
+            .map_err(err),
+        Input::Arrow(source) => py
+            .detach(|| {
+                let mut failure = None;
+                let conversations = source
+                    .map_while(|record| record.map_err(|e| failure = Some(e)).ok())
+                    .filter_map(Result::ok);
+                let text = lora_export::preview(conversations, &config, n);
+                match failure {
+                    Some(e) => Err(e),
+                    None => text,
+                }
+            })
             .map_err(err),
         Input::Python { items, .. } => {
             let mut failure = None;

@@ -5,8 +5,10 @@ use pyo3::prelude::*;
 use crate::convert::serialize_to_py;
 
 /// What an export did: conversations and turns written, bytes and SHA-256
-/// of the output, records excluded by the scope, and every skipped record
-/// with its location and reason.
+/// of the output, records excluded by the scope, how many were skipped (the
+/// first ones in full, with location, field path and reason; all of them
+/// counted by reason), non-approved conversations and duplicate ids written,
+/// and warnings.
 #[pyclass(frozen, module = "lora_export")]
 pub struct ExportSummary {
     inner: lora_export::ExportSummary,
@@ -62,10 +64,36 @@ impl ExportSummary {
         self.inner.excluded
     }
 
-    /// Records not written: `{"location": {...}, "conversation_id"?: str, "reason": str}`.
+    /// The first skipped records (``keep_skipped``, default 1000):
+    /// ``{"location": {"line"|"record", "field"?}, "conversation_id"?: str, "reason": str}``.
     #[getter]
     fn skipped<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         serialize_to_py(py, &self.inner.skipped)
+    }
+
+    /// Every record not written (``skipped`` may list fewer).
+    #[getter]
+    fn skipped_total(&self) -> u64 {
+        self.inner.skipped_total
+    }
+
+    /// Skipped records counted by the kind of their reason (its text up to
+    /// the first colon, e.g. ``"not a valid conversation"``).
+    #[getter]
+    fn skipped_by_reason<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.skipped_by_reason)
+    }
+
+    /// Conversations written whose status is not ``approved``.
+    #[getter]
+    fn not_approved(&self) -> u64 {
+        self.inner.not_approved
+    }
+
+    /// Conversations written whose ``conversation_id`` an earlier one had.
+    #[getter]
+    fn duplicate_ids(&self) -> u64 {
+        self.inner.duplicate_ids
     }
 
     /// Ids of scope `selected` that no input record had.
@@ -100,13 +128,14 @@ impl ExportSummary {
     fn __repr__(&self) -> String {
         let s = &self.inner;
         format!(
-            "ExportSummary(format={:?}, conversations={}, turns={}, bytes={}, excluded={}, skipped={})",
+            "ExportSummary(format={:?}, conversations={}, turns={}, bytes={}, excluded={}, skipped={}, not_approved={})",
             s.format,
             s.conversations,
             s.turns,
             s.bytes,
             s.excluded,
-            s.skipped.len()
+            s.skipped_total,
+            s.not_approved
         )
     }
 }

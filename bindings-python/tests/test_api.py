@@ -82,7 +82,7 @@ def test_malformed_dict_in_strict_mode_names_record_and_field():
     bad["turns"][0]["role"] = "robot"
     with pytest.raises(lora_export.MalformedRecordError) as caught:
         lora_export.to_string([conversation(6), bad], strict=True)
-    assert caught.value.location == {"record": 2}
+    assert caught.value.location == {"record": 2, "field": "turns[0].role"}
     assert caught.value.conversation_id == "syn-0000007"
     assert "robot" in str(caught.value)
 

@@ -144,6 +144,7 @@ def test_configuration_and_connection_errors(database, admin_url):
     with pytest.raises(lora_export.DatabaseError) as down:
         lora_export.ExportClient(missing, storage_root=root).migrate()
     assert (down.value.code, down.value.status) == ("DATABASE_ERROR", 500)
+    assert down.value.error_id and down.value.error_id in str(down.value)
     closed = lora_export.ExportClient(url)
     closed.close()
     with pytest.raises(RuntimeError, match="closed"):
@@ -171,3 +172,17 @@ def test_ctrl_c_stops_a_running_worker(client, tmp_path):
     child.send_signal(signal.SIGINT)
     out, _ = child.communicate(timeout=60)
     assert (child.returncode, out.strip()) == (0, "interrupted")
+
+
+def test_first_run_errors_say_what_to_do(database):
+    url, root = database
+    with lora_export.ExportClient(url, storage_root=root) as c:
+        body = {"config": {"scope": "all", "format": "jsonl"}}
+        with pytest.raises(lora_export.NotMigratedError) as unmigrated:
+            c.create_export(str(uuid.uuid4()), body)
+        assert "migrate()" in str(unmigrated.value)
+        c.migrate()
+        with pytest.raises(lora_export.UnknownUserError) as unknown:
+            c.create_export(str(uuid.uuid4()), body)
+        assert unknown.value.status == 401
+        assert "constraint" not in str(unknown.value)

@@ -55,10 +55,18 @@ def test_json_document_round_trips_through_json(tmp_path):
 
 def test_jsonl_round_trips_through_json():
     records = tricky_records()
-    lines = lora_export.to_string(records).splitlines()
+    chunks = lora_export.iter_export(records)
+    lines = b"".join(chunks).decode().splitlines()
+    # The record with an empty turn is what OpenAI's trainer refuses: it is
+    # skipped and listed, not written.
+    written = [r for r in records if all(t["content"] for t in r["turns"])]
     assert [[m["content"] for m in json.loads(line)["messages"]] for line in lines] == [
-        [t["content"] for t in r["turns"]] for r in records
+        [t["content"] for t in r["turns"]] for r in written
     ]
+    assert chunks.summary is not None
+    (skipped,) = chunks.summary.skipped
+    assert skipped["conversation_id"] == "syn-0000004"
+    assert skipped["reason"] == "openai flavor: turn 1 has empty content (missing_content)"
 
 
 CSV_CONFIG = {"csvFormulaGuard": False}

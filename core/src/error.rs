@@ -124,6 +124,20 @@ pub enum ErrorKind {
         /// Why it was refused.
         reason: String,
     },
+    /// More of the input was skipped than the export allows (by default:
+    /// every record), so the output would be empty or misleading.
+    #[error("{skipped} of {records} input records were skipped ({limit}); the first at {first}")]
+    TooManySkipped {
+        /// Records skipped.
+        skipped: u64,
+        /// Records read.
+        records: u64,
+        /// The limit that was passed, in words (`nothing was written`,
+        /// `more than 10% of the records`).
+        limit: String,
+        /// The first skipped record's location and reason.
+        first: String,
+    },
     /// A format name that no transformer is registered for.
     #[error("unknown export format `{0}`")]
     UnknownFormat(String),
@@ -264,6 +278,7 @@ impl Error {
             ErrorKind::Io(_) => "IO_ERROR",
             ErrorKind::InvalidRequest(_) => "VALIDATION_ERROR",
             ErrorKind::MalformedRecord { .. } => "MALFORMED_RECORD",
+            ErrorKind::TooManySkipped { .. } => "TOO_MANY_SKIPPED",
             ErrorKind::UnknownFormat(_) => "UNKNOWN_FORMAT",
             ErrorKind::Rejected(_) => "REJECTED_BY_FORMAT",
             ErrorKind::InvalidTransition { .. } => "INVALID_TRANSITION",
@@ -297,6 +312,7 @@ impl Error {
             ErrorKind::NotFound(_) => 404,
             ErrorKind::InvalidTransition { .. } | ErrorKind::ExportFailed { .. } => 409,
             ErrorKind::Gone(_) => 410,
+            ErrorKind::TooManySkipped { .. } => 422,
             ErrorKind::TooEarly { .. } => 425,
             ErrorKind::RateLimited { .. } => 429,
             ErrorKind::Io(_)

@@ -58,5 +58,5 @@ pub mod validate;
 pub struct ReadmeDoctests;
 
 pub use error::{Error, ErrorKind, Issue, Location, Result};
-pub use pipeline::{preview, ExportBuilder, ExportWriter};
-pub use summary::{ExportSummary, SkippedRecord};
+pub use pipeline::{preview, ExportBuilder, ExportWriter, TooManySkipped};
+pub use summary::{ExportSummary, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS};

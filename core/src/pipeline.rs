@@ -7,16 +7,19 @@
 //! number of records: one conversation is held at a time.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
-use crate::model::{Conversation, ExportConfig, ExportRequest, Scope};
+use crate::model::{Conversation, ConversationStatus, ExportConfig, ExportRequest, Scope};
 use crate::scope::Selector;
 use crate::source::Record;
-use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
+use crate::{
+    ErrorKind, ExportSummary, Location, Result, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS,
+};
 
 /// Options of one export, fixed before the first byte is written.
 ///
@@ -38,6 +41,28 @@ pub struct ExportBuilder {
     export_date: Option<DateTime<Utc>>,
     fail_on_malformed: bool,
     sidecar: Option<Box<dyn Write + Send>>,
+    limits: Limits,
+}
+
+/// What an export tolerates; fixed by the builder.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_skipped_records: usize,
+    max_skipped_share: Option<f64>,
+    warn_on_too_many_skipped: bool,
+    dedupe: bool,
+}
+
+/// What [`ExportBuilder::on_too_many_skipped`] does when more records were
+/// skipped than allowed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TooManySkipped {
+    /// [`finish`](ExportWriter::finish) fails with
+    /// [`ErrorKind::TooManySkipped`] (the default).
+    #[default]
+    Fail,
+    /// The export succeeds and the summary's `warnings` say what happened.
+    Warn,
 }
 
 impl ExportBuilder {
@@ -51,7 +76,70 @@ impl ExportBuilder {
             export_date: None,
             fail_on_malformed: false,
             sidecar: None,
+            limits: Limits {
+                max_skipped_records: DEFAULT_MAX_SKIPPED_RECORDS,
+                max_skipped_share: None,
+                warn_on_too_many_skipped: false,
+                dedupe: false,
+            },
         }
+    }
+
+    /// Keeps at most `n` skipped records in full in the summary (default
+    /// 1,000); the others are still counted in `skipped_total` and
+    /// `skipped_by_reason`, so memory stays bounded whatever the input.
+    ///
+    /// ```
+    /// use lora_export::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
+    /// let good = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
+    /// let input = format!("{good}\nnot json\nnot json\nnot json\n");
+    /// let summary = ExportBuilder::new(ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl)))
+    ///     .max_skipped_records(2)
+    ///     .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+    ///     .unwrap();
+    /// assert_eq!((summary.skipped.len(), summary.skipped_total), (2, 3));
+    /// ```
+    pub fn max_skipped_records(mut self, n: usize) -> Self {
+        self.limits.max_skipped_records = n;
+        self
+    }
+
+    /// The largest share (0–1) of the records read that may be skipped
+    /// before the export is refused (see [`on_too_many_skipped`](Self::on_too_many_skipped)).
+    /// Default: none, only an export that skipped every record it read is
+    /// refused. Duplicates dropped by [`dedupe`](Self::dedupe) do not count.
+    /// A share outside 0–1 makes [`from_writer`](Self::from_writer) fail with
+    /// [`ErrorKind::Config`].
+    ///
+    /// ```
+    /// use lora_export::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
+    /// let good = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
+    /// let input = format!("{good}\nnot json\n");
+    /// let request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
+    /// let err = ExportBuilder::new(request).max_skipped_share(0.1)
+    ///     .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+    ///     .unwrap_err();
+    /// assert_eq!(err.code(), "TOO_MANY_SKIPPED");
+    /// ```
+    pub fn max_skipped_share(mut self, share: f64) -> Self {
+        self.limits.max_skipped_share = Some(share);
+        self
+    }
+
+    /// What happens when more records were skipped than allowed: fail (the
+    /// default) or warn in the summary.
+    pub fn on_too_many_skipped(mut self, what: TooManySkipped) -> Self {
+        self.limits.warn_on_too_many_skipped = what == TooManySkipped::Warn;
+        self
+    }
+
+    /// When true, a conversation whose `conversation_id` was already written
+    /// is skipped (reason `duplicate conversation_id`); default false: it is
+    /// written, counted in `duplicate_ids` and warned about. Either way the
+    /// export keeps 8 bytes (a hash) per conversation written.
+    pub fn dedupe(mut self, yes: bool) -> Self {
+        self.limits.dedupe = yes;
+        self
     }
 
     /// Uses `registry` to find the transformer (default: the built-ins).
@@ -90,6 +178,14 @@ impl ExportBuilder {
     /// Starts the export into `out`: checks the request's selection, builds
     /// the transformer and writes the format's opening bytes.
     pub fn from_writer<W: Write>(self, out: W) -> Result<ExportWriter<W>> {
+        if let Some(share) = self.limits.max_skipped_share {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(ErrorKind::Config(format!(
+                    "max_skipped_share must be between 0 and 1, got {share}"
+                ))
+                .into());
+            }
+        }
         let selector = Selector::new(&self.request)?;
         let settings = TransformerSettings {
             config: self.request.config.clone(),
@@ -108,6 +204,13 @@ impl ExportBuilder {
         let sidecar = self.sidecar.filter(|_| transformer.wants_sidecar());
         let mut out = HashingWriter::new(out);
         transformer.begin(&mut out)?;
+        // Scopes that may take conversations of any status without the
+        // caller having chosen the statuses.
+        let warn_not_approved = match settings.config.scope {
+            Scope::AllData => true,
+            Scope::Filtered => !matches!(&self.request.filters, Some(f) if f.statuses.is_some()),
+            Scope::All | Scope::Selected => false,
+        };
         let wanted_ids = match (settings.config.scope, &self.request.conversation_ids) {
             (Scope::Selected, Some(ids)) => ids.clone(),
             _ => Vec::new(),
@@ -118,8 +221,13 @@ impl ExportBuilder {
             selector,
             sidecar,
             fail_on_malformed: self.fail_on_malformed,
+            limits: self.limits,
+            warn_not_approved,
             summary,
             records: 0,
+            written_ids: HashSet::new(),
+            first_duplicate: None,
+            dropped_duplicates: 0,
             found_ids: HashSet::new(),
             wanted_ids,
         })
@@ -146,6 +254,7 @@ impl std::fmt::Debug for ExportBuilder {
             .field("format_name", &self.format_name)
             .field("export_date", &self.export_date)
             .field("fail_on_malformed", &self.fail_on_malformed)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -168,8 +277,14 @@ pub struct ExportWriter<W: Write> {
     selector: Selector,
     sidecar: Option<Box<dyn Write + Send>>,
     fail_on_malformed: bool,
+    limits: Limits,
+    warn_not_approved: bool,
     summary: ExportSummary,
     records: u64,
+    /// Hashes of the `conversation_id`s written (duplicate detection).
+    written_ids: HashSet<u64>,
+    first_duplicate: Option<String>,
+    dropped_duplicates: u64,
     found_ids: HashSet<String>,
     wanted_ids: Vec<String>,
 }
@@ -196,6 +311,17 @@ impl<W: Write> ExportWriter<W> {
             self.summary.excluded += 1;
             return Ok(Pushed::Excluded);
         }
+        let mut hasher = DefaultHasher::new();
+        c.conversation_id.hash(&mut hasher);
+        let duplicate = !self.written_ids.insert(hasher.finish());
+        if duplicate && self.limits.dedupe {
+            self.dropped_duplicates += 1;
+            return self.skip(SkippedRecord {
+                location: Location::record(self.records),
+                conversation_id: Some(c.conversation_id.clone()),
+                reason: "duplicate conversation_id: one with this id was already written".into(),
+            });
+        }
         match self.transformer.write_conversation(&mut self.out, c) {
             Ok(()) => {}
             Err(e) => match e.into_kind() {
@@ -217,6 +343,15 @@ impl<W: Write> ExportWriter<W> {
             self.found_ids.insert(c.id.clone());
         }
         let s = &mut self.summary;
+        if duplicate {
+            s.duplicate_ids += 1;
+            if self.first_duplicate.is_none() {
+                self.first_duplicate = Some(c.conversation_id.clone());
+            }
+        }
+        if c.status != ConversationStatus::Approved {
+            s.not_approved += 1;
+        }
         s.conversations += 1;
         s.turns += c.turns.len() as u64;
         if !self.selector.config().include_full_content {
@@ -237,7 +372,7 @@ impl<W: Write> ExportWriter<W> {
             }
             .into());
         }
-        self.summary.skipped.push(skipped);
+        self.summary.record_skipped(skipped, self.limits.max_skipped_records);
         Ok(Pushed::Skipped)
     }
 
@@ -249,6 +384,8 @@ impl<W: Write> ExportWriter<W> {
     /// Writes the format's closing bytes, flushes, and returns the writer
     /// and the final summary.
     pub fn finish(mut self) -> Result<(W, ExportSummary)> {
+        self.check_skipped()?;
+        self.warn_about_duplicates_and_status();
         self.transformer.finish(&mut self.out)?;
         self.out.flush()?;
         if let Some(sidecar) = self.sidecar.as_mut() {
@@ -261,6 +398,57 @@ impl<W: Write> ExportWriter<W> {
         self.summary.bytes = bytes;
         self.summary.sha256 = sha256;
         Ok((inner, self.summary))
+    }
+
+    /// Fails (or warns) when more was skipped than the limits allow.
+    fn check_skipped(&mut self) -> Result<()> {
+        let skipped = self.summary.skipped_total - self.dropped_duplicates;
+        let records = self.records - self.dropped_duplicates;
+        if skipped == 0 {
+            return Ok(());
+        }
+        let limit = if skipped == records {
+            "nothing was written".to_owned()
+        } else {
+            match self.limits.max_skipped_share {
+                Some(share) if skipped as f64 > share * records as f64 => {
+                    format!("more than {}% of the records", share * 100.0)
+                }
+                _ => return Ok(()),
+            }
+        };
+        let first = self
+            .summary
+            .skipped
+            .iter()
+            .find(|s| !s.reason.starts_with("duplicate conversation_id"))
+            .map(|s| format!("{}: {}", s.location, s.reason))
+            .unwrap_or_default();
+        let kind = ErrorKind::TooManySkipped { skipped, records, limit, first };
+        if self.limits.warn_on_too_many_skipped {
+            self.summary.warnings.push(kind.to_string());
+            Ok(())
+        } else {
+            Err(kind.into())
+        }
+    }
+
+    fn warn_about_duplicates_and_status(&mut self) {
+        let s = &mut self.summary;
+        if let Some(first) = &self.first_duplicate {
+            s.warnings.push(format!(
+                "{} conversations repeat a conversation_id written before them (the first: {first}); \
+                 export with dedupe to skip them",
+                s.duplicate_ids
+            ));
+        }
+        if s.not_approved > 0 && self.warn_not_approved {
+            s.warnings.push(format!(
+                "{} of the {} conversations written are not approved (draft, rejected, …): \
+                 scope `all` exports approved ones only",
+                s.not_approved, s.conversations
+            ));
+        }
     }
 
     /// The transformer's file extension (`jsonl`).
@@ -407,6 +595,123 @@ mod tests {
             ExportBuilder::new(request(Scope::Selected, None)).from_writer(Vec::new()).unwrap_err();
         assert_eq!(err.http_status(), 400);
         assert!(err.issues().iter().any(|i| i.code == "ids_required"));
+    }
+
+    #[test]
+    fn a_million_malformed_lines_keep_a_bounded_summary() {
+        let mut input = String::from(GOOD);
+        input.push('\n');
+        for i in 0..1_000_000 {
+            input.push_str(if i % 2 == 0 { "not json\n" } else { "{\"conversation_id\":\"x\"}\n" });
+        }
+        let summary = ExportBuilder::new(request(Scope::AllData, None))
+            .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!(summary.conversations, 1);
+        assert_eq!(summary.skipped_total, 1_000_000);
+        assert_eq!(summary.skipped.len(), crate::DEFAULT_MAX_SKIPPED_RECORDS);
+        assert_eq!(summary.skipped_by_reason["not valid JSON"], 500_000);
+        assert_eq!(summary.skipped_by_reason["not a valid conversation"], 500_000);
+        let size = serde_json::to_vec(&summary).unwrap().len();
+        assert!(size < 200_000, "the summary serialises to {size} bytes");
+    }
+
+    #[test]
+    fn an_export_that_skips_everything_fails_or_warns() {
+        let input = "not json\n{\"conversation_id\":\"x\"}\n";
+        let err = ExportBuilder::new(request(Scope::AllData, None))
+            .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+            .unwrap_err();
+        assert_eq!((err.code(), err.http_status()), ("TOO_MANY_SKIPPED", 422));
+        assert!(err.to_string().contains("2 of 2 input records were skipped"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
+        let summary = ExportBuilder::new(request(Scope::AllData, None))
+            .on_too_many_skipped(TooManySkipped::Warn)
+            .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!(summary.conversations, 0);
+        assert!(summary.warnings[0].contains("nothing was written"), "{:?}", summary.warnings);
+    }
+
+    #[test]
+    fn a_share_of_skipped_records_above_the_limit_fails() {
+        let input = format!("{GOOD}\n{GOOD}\nnot json\n");
+        let export = |share: f64| {
+            ExportBuilder::new(request(Scope::AllData, None))
+                .max_skipped_share(share)
+                .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+        };
+        assert_eq!(export(0.25).unwrap_err().code(), "TOO_MANY_SKIPPED");
+        assert_eq!(export(0.5).unwrap().skipped_total, 1);
+        let err = export(1.5).unwrap_err();
+        assert_eq!(err.code(), "CONFIG_ERROR");
+        assert!(err.to_string().contains("between 0 and 1"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_warned_about_or_dropped() {
+        let input = format!("{GOOD}\n{GOOD}\n{GOOD}\n");
+        let summary = ExportBuilder::new(request(Scope::AllData, None))
+            .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!((summary.conversations, summary.duplicate_ids), (3, 2));
+        assert!(summary.warnings[0].starts_with("2 conversations repeat a conversation_id"));
+        let summary = ExportBuilder::new(request(Scope::AllData, None))
+            .dedupe(true)
+            .export(JsonlSource::new(input.as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!(
+            (summary.conversations, summary.skipped_total, summary.duplicate_ids),
+            (1, 2, 0)
+        );
+        assert_eq!(summary.skipped[0].location.record, Some(2));
+        assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+    }
+
+    #[test]
+    fn non_approved_conversations_written_are_counted_and_warned_about() {
+        let summary = ExportBuilder::new(request(Scope::AllData, None))
+            .export(JsonlSource::new(input().as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!((summary.conversations, summary.not_approved), (2, 1));
+        assert!(summary
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("1 of the 2 conversations written are not approved")));
+        let summary = ExportBuilder::new(request(Scope::All, None))
+            .export(JsonlSource::new(input().as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!(summary.not_approved, 0);
+        assert!(summary.warnings.is_empty());
+    }
+
+    #[test]
+    fn conversations_the_trainer_refuses_are_skipped_with_the_reason() {
+        let no_answer = GOOD.replace(",{\"role\":\"assistant\",\"content\":\"Hello\"}", "");
+        let blank = GOOD.replace("\"Hello\"", "\"  \"");
+        let input = format!("{GOOD}\n{no_answer}\n{blank}\n");
+        for flavor in [crate::model::JsonlFlavor::Openai, crate::model::JsonlFlavor::Sharegpt] {
+            let mut r = request(Scope::AllData, None);
+            r.config.jsonl_flavor = flavor;
+            r.config.include_metadata = false;
+            let mut out = Vec::new();
+            let summary =
+                ExportBuilder::new(r).export(JsonlSource::new(input.as_bytes()), &mut out).unwrap();
+            assert_eq!((summary.conversations, summary.skipped_total), (1, 2));
+            assert!(
+                summary.skipped[0].reason.contains("no assistant turn"),
+                "{:?}",
+                summary.skipped
+            );
+            assert!(summary.skipped[1].reason.contains("turn 2 has empty content"));
+            let report = crate::validate::validate_output(
+                crate::model::Format::Jsonl,
+                flavor,
+                out.as_slice(),
+            )
+            .unwrap();
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+        }
     }
 
     #[test]

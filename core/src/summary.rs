@@ -4,10 +4,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::Location;
 
+/// Skipped records a summary keeps in full, unless the builder says
+/// otherwise ([`ExportBuilder::max_skipped_records`](crate::ExportBuilder::max_skipped_records)).
+pub const DEFAULT_MAX_SKIPPED_RECORDS: usize = 1_000;
+
 /// What an export did: the figures the export log and the metrics use.
 ///
 /// Nothing is dropped silently: every input record is either written,
-/// `excluded` by the scope, or listed in `skipped` with its reason.
+/// `excluded` by the scope, or counted in `skipped_total` with its reason.
+/// Memory stays bounded however many records are malformed: `skipped` keeps
+/// the first ones in full (1,000 by default), `skipped_by_reason` counts
+/// them all by the kind of their reason.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExportSummary {
     /// Format name (`jsonl`, …).
@@ -24,8 +31,22 @@ pub struct ExportSummary {
     pub sha256: String,
     /// Well-formed records left out because the scope does not cover them.
     pub excluded: u64,
-    /// Records not written, each with where it was and why.
+    /// The first skipped records, each with where it was and why.
     pub skipped: Vec<SkippedRecord>,
+    /// Records not written, all of them (`skipped` may hold fewer).
+    #[serde(default)]
+    pub skipped_total: u64,
+    /// Every skipped record counted by the kind of its reason: the reason's
+    /// text up to its first colon (`not a valid conversation`, …).
+    #[serde(default)]
+    pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Conversations written whose status is not `approved`.
+    #[serde(default)]
+    pub not_approved: u64,
+    /// Conversations written whose `conversation_id` an earlier written one
+    /// had (with `dedupe`, they are skipped instead and not counted here).
+    #[serde(default)]
+    pub duplicate_ids: u64,
     /// Ids of scope `selected` that no input record had.
     pub missing_ids: Vec<String>,
     /// Conversations written per tier.
@@ -45,6 +66,33 @@ impl ExportSummary {
             _ => "mixed",
         }
     }
+
+    /// Counts a skipped record and keeps it in `skipped` while fewer than
+    /// `keep` are kept.
+    ///
+    /// ```
+    /// use lora_export::{ExportSummary, Location, SkippedRecord};
+    /// let mut summary = ExportSummary::default();
+    /// for line in 1..=3 {
+    ///     let reason = format!("not valid JSON: at column {line}");
+    ///     summary.record_skipped(SkippedRecord { location: Location::line(line), conversation_id: None, reason }, 2);
+    /// }
+    /// assert_eq!((summary.skipped.len(), summary.skipped_total), (2, 3));
+    /// assert_eq!(summary.skipped_by_reason["not valid JSON"], 3);
+    /// ```
+    pub fn record_skipped(&mut self, skipped: SkippedRecord, keep: usize) {
+        self.skipped_total += 1;
+        let kind = skipped.reason_kind();
+        match self.skipped_by_reason.get_mut(kind) {
+            Some(n) => *n += 1,
+            None => {
+                self.skipped_by_reason.insert(kind.to_owned(), 1);
+            }
+        }
+        if self.skipped.len() < keep {
+            self.skipped.push(skipped);
+        }
+    }
 }
 
 /// An input record that was not exported, and why.
@@ -57,4 +105,18 @@ pub struct SkippedRecord {
     pub conversation_id: Option<String>,
     /// Why it was skipped.
     pub reason: String,
+}
+
+impl SkippedRecord {
+    /// The kind of the reason: its text up to the first colon.
+    ///
+    /// ```
+    /// use lora_export::{Location, SkippedRecord};
+    /// let s = SkippedRecord { location: Location::record(1), conversation_id: None,
+    ///     reason: "not a valid conversation: turns[0].content: invalid type".into() };
+    /// assert_eq!(s.reason_kind(), "not a valid conversation");
+    /// ```
+    pub fn reason_kind(&self) -> &str {
+        self.reason.split(':').next().unwrap_or_default().trim()
+    }
 }

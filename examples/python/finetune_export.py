@@ -34,7 +34,8 @@ args = parser.parse_args()
 out = pathlib.Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 exported = out / "approved.jsonl"
-config = {
+# Typed by the stubs' ExportConfig: a misspelt key (`jsonlFlavour`) fails mypy.
+config: lora_export.ExportConfig = {
     "scope": "all",
     "format": "jsonl",
     "jsonlFlavor": "openai",

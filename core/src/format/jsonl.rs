@@ -47,6 +47,9 @@ impl JsonlTransformer {
             truncated |= cut;
             messages.push((t.role, content));
         }
+        if self.config.jsonl_flavor != JsonlFlavor::Anthropic {
+            check_trainable(self.config.jsonl_flavor, &messages)?;
+        }
         let system = system_prompt(&self.config, c);
         self.line.clear();
         let line = &mut self.line;
@@ -134,6 +137,22 @@ fn sharegpt_role(role: Role) -> &'static str {
         Role::User => "human",
         Role::Assistant => "gpt",
     }
+}
+
+/// What the OpenAI and ShareGPT trainers refuse, as `validate_output`
+/// reports it: an example without an assistant turn, or a blank turn.
+fn check_trainable(flavor: JsonlFlavor, turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> {
+    let refuse =
+        |why: String| Err(ErrorKind::Rejected(format!("{} flavor: {why}", flavor.as_str())).into());
+    if !turns.iter().any(|(role, _)| *role == Role::Assistant) {
+        return refuse(
+            "no assistant turn, which trainers require (example_missing_assistant_message)".into(),
+        );
+    }
+    if let Some(i) = turns.iter().position(|(_, content)| content.trim().is_empty()) {
+        return refuse(format!("turn {} has empty content (missing_content)", i + 1));
+    }
+    Ok(())
 }
 
 fn check_alternation(turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> {

@@ -4,14 +4,19 @@ use serde_json::{Map, Value};
 use super::Timestamp;
 
 /// A reviewed training conversation with its turns, as the seeds'
-/// TypeScript `Conversation` (camelCase) or a database row (snake_case).
+/// TypeScript `Conversation` (camelCase), a database row (snake_case), or a
+/// minimal record of your own.
 ///
-/// Required: `conversation_id`, `title`, `status`, `qualityScore`, `tier`,
-/// `createdAt`, `updatedAt`, `turns`. Everything else has a default.
-/// Unknown extra fields are ignored.
+/// Only an identifier and the turns are required: `conversation_id` (or
+/// `conversationId`) and `turns` (or `messages`, OpenAI chat style). Every other field has a default: `title` `""`,
+/// `status` `approved` (a record without a review status is taken as your
+/// own curated data), `qualityScore` `0`, `tier` `template`, `createdAt`
+/// and `updatedAt` `1970-01-01T00:00:00Z`, lists and maps empty, the rest
+/// none. Every field is read in camelCase and in snake_case. Unknown extra
+/// fields are ignored.
 ///
 /// ```
-/// use lora_export::model::{Conversation, Role, Tier};
+/// use lora_export::model::{Conversation, ConversationStatus, Role, Tier};
 /// let c: Conversation = serde_json::from_str(r#"{
 ///   "conversation_id": "c-1", "title": "Refund", "status": "approved",
 ///   "quality_score": 8.5, "tier": "template",
@@ -22,6 +27,11 @@ use super::Timestamp;
 /// assert_eq!(c.quality_score, 8.5);
 /// assert_eq!(c.tier, Tier::Template);
 /// assert_eq!(c.turns[1].role, Role::Assistant);
+///
+/// let minimal: Conversation = serde_json::from_str(r#"{"conversation_id": "m-1",
+///   "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}"#).unwrap();
+/// assert_eq!((minimal.status, minimal.tier, minimal.quality_score), (ConversationStatus::Approved, Tier::Template, 0.0));
+/// assert_eq!(minimal.created_at.as_str(), "1970-01-01T00:00:00Z");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -29,17 +39,21 @@ pub struct Conversation {
     #[serde(default)]
     pub id: String,
     /// Stable business identifier of the conversation.
-    #[serde(alias = "conversationId")]
+    /// Required: empty when absent, which the readers refuse (see
+    /// [`source::from_value`](crate::source::from_value)).
+    #[serde(alias = "conversationId", default)]
     pub conversation_id: String,
-    /// Human title.
+    /// Human title (default `""`).
+    #[serde(default)]
     pub title: String,
     /// Categories (`category[]` in the seeds).
     #[serde(default, alias = "categories", deserialize_with = "null_as_default")]
     pub category: Vec<String>,
-    /// Review status.
+    /// Review status (default `approved`).
+    #[serde(default = "approved")]
     pub status: ConversationStatus,
-    /// Reviewer quality score, 0–10.
-    #[serde(rename = "qualityScore", alias = "quality_score")]
+    /// Reviewer quality score, 0–10 (default 0).
+    #[serde(rename = "qualityScore", alias = "quality_score", default)]
     pub quality_score: f64,
     /// Persona of the user side, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +64,8 @@ pub struct Conversation {
     /// Topic, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
-    /// Generation tier.
+    /// Generation tier (default `template`).
+    #[serde(default = "template")]
     pub tier: Tier,
     /// Declared number of turns (informational; `turns.len()` is what is exported).
     #[serde(rename = "totalTurns", alias = "total_turns", default)]
@@ -85,14 +100,27 @@ pub struct Conversation {
         deserialize_with = "null_as_default"
     )]
     pub review_history: Vec<ReviewAction>,
-    /// Creation instant.
-    #[serde(rename = "createdAt", alias = "created_at")]
+    /// Creation instant (default `1970-01-01T00:00:00Z`).
+    #[serde(rename = "createdAt", alias = "created_at", default = "epoch")]
     pub created_at: Timestamp,
-    /// Last update instant.
-    #[serde(rename = "updatedAt", alias = "updated_at")]
+    /// Last update instant (default `1970-01-01T00:00:00Z`).
+    #[serde(rename = "updatedAt", alias = "updated_at", default = "epoch")]
     pub updated_at: Timestamp,
-    /// The turns, in order.
+    /// The turns, in order (`messages` is read too).
+    #[serde(alias = "messages")]
     pub turns: Vec<ConversationTurn>,
+}
+
+fn approved() -> ConversationStatus {
+    ConversationStatus::Approved
+}
+
+fn template() -> Tier {
+    Tier::Template
+}
+
+fn epoch() -> Timestamp {
+    Timestamp::from(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>

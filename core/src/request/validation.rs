@@ -296,7 +296,17 @@ impl Walk {
     }
 
     fn unused(&mut self, path: &str, scope: Scope) {
-        let message = format!("`{path}` is not used by scope `{}`; omit it", scope.as_str());
+        let message = match (path, scope) {
+            ("filters", Scope::All) => "`filters` is not used by scope `all` (every approved \
+                conversation); for approved conversations that match filters, use scope \
+                `filtered` with `filters.statuses: [\"approved\"]` beside the other filters \
+                (e.g. `qualityRange: {min: 8, max: 10}`)"
+                .to_owned(),
+            ("filters", Scope::AllData) => "`filters` is not used by scope `all_data` (every \
+                conversation); to export those matching filters, use scope `filtered`"
+                .to_owned(),
+            _ => format!("`{path}` is not used by scope `{}`; omit it", scope.as_str()),
+        };
         self.push(path, "unused_field", message);
     }
 

@@ -5,6 +5,8 @@
 //! as an `Err(SkippedRecord)` naming where it was and why, which the export
 //! lists in its summary.
 
+#[cfg(feature = "arrow")]
+mod arrow;
 mod background;
 
 use std::io::BufRead;
@@ -14,6 +16,8 @@ use serde_json::Value;
 use crate::model::Conversation;
 use crate::{Location, SkippedRecord};
 
+#[cfg(feature = "arrow")]
+pub use self::arrow::ArrowSource;
 pub use self::background::BackgroundJsonlSource;
 
 /// One input record: a conversation, or why it was refused.
@@ -78,13 +82,13 @@ impl<R: BufRead> Iterator for JsonlSource<R> {
     }
 }
 
-fn trim_line(buf: &[u8]) -> &[u8] {
+pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
     let buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
     let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
     buf.strip_suffix(b"\r").unwrap_or(buf)
 }
 
-fn parse_line(text: &[u8], location: Location) -> Record {
+pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
     let text = match simdutf8::compat::from_utf8(text) {
         Ok(text) => text,
         Err(e) => {
@@ -94,55 +98,96 @@ fn parse_line(text: &[u8], location: Location) -> Record {
     };
     match serde_json::from_str::<Conversation>(text) {
         Ok(c) => check(c, location),
-        Err(e) => {
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            let reason = format!("not valid JSON: {} at column {}", bare(&e), e.column());
+            Err(skipped(location, None, reason))
+        }
+        Err(_) => {
+            // The fast parse failed on the data: parse again, tracking the
+            // path, to say which field was wrong.
             let id = serde_json::from_str::<Value>(text).ok().as_ref().and_then(conversation_id_of);
-            let reason = if e.is_syntax() || e.is_eof() {
-                format!("not valid JSON: {e}")
-            } else {
-                format!("not a valid conversation: {e}")
-            };
-            Err(skipped(location, id, reason))
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize::<_, Conversation>(&mut de) {
+                Ok(c) => check(c, location),
+                Err(e) => Err(refusal(location, id, &e)),
+            }
         }
     }
 }
 
 /// Converts one JSON value into a conversation, or says why it cannot be
-/// one. `location` is where the value was (a record number, say).
+/// one, naming the field. `location` is where the value was (a record
+/// number, say).
 ///
 /// ```
 /// use lora_export::{source::from_value, Location};
-/// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": []}), Location::record(4)).unwrap_err();
+/// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": [{"role": "user", "content": 5}]}), Location::record(4)).unwrap_err();
 /// assert_eq!(err.location.record, Some(4));
-/// assert!(err.reason.starts_with("not a valid conversation"));
+/// assert_eq!(err.location.field.as_deref(), Some("turns[0].content"));
+/// assert_eq!(err.reason, "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string");
+/// let minimal = from_value(serde_json::json!({"conversation_id": "m-1", "messages": [{"role": "user", "content": "Hi"}]}), Location::record(1)).unwrap();
+/// assert_eq!(minimal.conversation_id, "m-1");
 /// ```
 pub fn from_value(value: Value, location: Location) -> Record {
     let id = conversation_id_of(&value);
-    match serde_json::from_value::<Conversation>(value) {
+    match serde_path_to_error::deserialize::<_, Conversation>(value) {
         Ok(c) => check(c, location),
-        Err(e) => Err(skipped(location, id, format!("not a valid conversation: {e}"))),
+        Err(e) => Err(refusal(location, id, &e)),
     }
 }
 
-/// Checks what serde cannot: at least one turn, a score within 0–10.
+/// A record refused by serde, with the path of the offending field.
+fn refusal(
+    location: Location,
+    id: Option<String>,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> SkippedRecord {
+    let path = e.path().to_string();
+    let why = bare(e.inner());
+    if path == "." || path.is_empty() {
+        return skipped(location, id, format!("not a valid conversation: {why}"));
+    }
+    let reason = format!("not a valid conversation: {path}: {why}");
+    skipped(location.with_field(path), id, reason)
+}
+
+/// A serde_json error's explanation without its ` at line L column C`
+/// (always line 1 of a JSONL line, and meaningless for a value).
+fn bare(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&position) {
+        Some(bare) => bare.to_owned(),
+        None => text,
+    }
+}
+
+/// Checks what serde cannot: a `conversation_id`, at least one turn, a
+/// score within 0–10.
 fn check(c: Conversation, location: Location) -> Record {
     let reason = if c.conversation_id.trim().is_empty() {
-        Some("conversation_id is empty".to_owned())
+        Some("no conversation_id: it is missing or empty".to_owned())
     } else if c.turns.is_empty() {
         Some("conversation has no turns".to_owned())
     } else if !(0.0..=10.0).contains(&c.quality_score) {
-        Some(format!("qualityScore {} is outside 0–10", c.quality_score))
+        Some(format!("qualityScore outside 0–10: {}", c.quality_score))
     } else {
         None
     };
     match reason {
         None => Ok(c),
-        Some(reason) => Err(skipped(location, Some(c.conversation_id), reason)),
+        Some(reason) => {
+            let id = Some(c.conversation_id).filter(|id| !id.is_empty());
+            Err(skipped(location, id, reason))
+        }
     }
 }
 
 fn conversation_id_of(value: &Value) -> Option<String> {
-    let v = value.get("conversation_id").or_else(|| value.get("conversationId"))?;
-    v.as_str().map(str::to_owned)
+    ["conversation_id", "conversationId"]
+        .into_iter()
+        .find_map(|key| value.get(key)?.as_str().filter(|id| !id.is_empty()))
+        .map(str::to_owned)
 }
 
 fn skipped(location: Location, conversation_id: Option<String>, reason: String) -> SkippedRecord {
@@ -182,7 +227,7 @@ mod tests {
                 GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""),
                 "invalid type: string",
             ),
-            (GOOD.replace("\"quality_score\":9", "\"quality_score\":11"), "outside 0–10"),
+            (GOOD.replace("\"quality_score\":9", "\"quality_score\":11"), "outside 0–10: 11"),
             (GOOD.replace("\"template\"", "\"premium\""), "unknown variant `premium`"),
             (GOOD.replace("2025-10-29 10:00:00+00", "last tuesday"), "not an ISO-8601 timestamp"),
         ];
@@ -192,6 +237,42 @@ mod tests {
             assert_eq!((n, id.as_deref()), (2, Some("ok")), "{reason}");
             assert!(reason.contains(why), "{reason} should mention {why}");
         }
+    }
+
+    #[test]
+    fn minimal_records_need_only_a_conversation_id_and_turns() {
+        let text = concat!(
+            r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"}]}"#,
+            "\n",
+            r#"{"conversationId":"b","messages":[{"role":"user","content":"Hi"}]}"#,
+            "\n",
+            r#"{"conversation_id":"c","messages":[{"role":"user","content":"Hi"}],"created_at":"2025-01-02","qualityScore":7}"#,
+            "\n",
+            r#"{"id":"d","title":"no conversation_id","turns":[{"role":"user","content":"Hi"}]}"#,
+            "\n",
+        );
+        let got = reasons(text.as_bytes());
+        assert_eq!(got[..3], [Ok("a".to_owned()), Ok("b".to_owned()), Ok("c".to_owned())]);
+        assert!(got[3].clone().unwrap_err().2.starts_with("no conversation_id"));
+        let c = JsonlSource::new(text.as_bytes()).nth(2).unwrap().unwrap();
+        assert_eq!(
+            (c.created_at.as_str(), c.updated_at.as_str()),
+            ("2025-01-02", "1970-01-01T00:00:00Z")
+        );
+        assert_eq!(c.quality_score, 7.0);
+    }
+
+    #[test]
+    fn a_refused_field_is_named_by_its_path_without_a_misleading_position() {
+        let line = GOOD.replace("\"Hi\"", "5");
+        let record = JsonlSource::new(line.as_bytes()).next().unwrap().unwrap_err();
+        assert_eq!(record.location.field.as_deref(), Some("turns[0].content"));
+        assert_eq!(
+            record.reason,
+            "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string"
+        );
+        let broken = JsonlSource::new(&b"{\"a\": tru}"[..]).next().unwrap().unwrap_err();
+        assert_eq!(broken.reason, "not valid JSON: expected ident at column 10");
     }
 
     #[test]

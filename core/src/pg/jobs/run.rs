@@ -250,7 +250,7 @@ impl ExportService {
             "file_size": summary.bytes,
             "conversation_count": summary.conversations,
             "format": summary.format,
-            "skipped": summary.skipped.len(),
+            "skipped": summary.skipped_total,
             "sha256": summary.sha256,
             "metric": metric,
         });
