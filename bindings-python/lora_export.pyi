@@ -43,6 +43,11 @@ __all__ = [
     "IoError",
     "CsvError",
     "JsonError",
+    "UnknownUserError",
+    "ServiceUnavailableError",
+    "NotMigratedError",
+    "StorageError",
+    "DatabaseTlsError",
 ]
 
 __version__: str
