@@ -735,7 +735,7 @@ impl Job {
 ///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
-///     A record needs only ``conversation_id`` (or ``id``) and ``turns`` (or
+///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
 ///     OpenAI-style ``messages``); see the README's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
 /// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
@@ -831,7 +831,7 @@ pub fn export(
 ///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
-///     A record needs only ``conversation_id`` (or ``id``) and ``turns`` (or
+///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
 ///     OpenAI-style ``messages``); see the README's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
 /// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
@@ -924,7 +924,7 @@ pub fn to_string(
 ///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
-///     A record needs only ``conversation_id`` (or ``id``) and ``turns`` (or
+///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
 ///     OpenAI-style ``messages``); see the README's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
 /// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
