@@ -216,6 +216,10 @@ pub enum ErrorKind {
         /// Seconds to wait before retrying.
         retry_after_secs: u64,
     },
+    /// An access token was missing or refused (HTTP 401); the
+    /// [`TokenRefusal`] says why ([`Error::reason`]).
+    #[error("sign-in refused: {0}")]
+    InvalidToken(TokenRefusal),
     /// The signed-in user is not a user of this project (HTTP 401).
     #[error("unknown user {0}: sign in again")]
     UnknownUser(String),
@@ -228,6 +232,90 @@ pub enum ErrorKind {
     /// Serialising JSON failed.
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// Why an access token was refused: each has a stable [`code`](Self::code)
+/// and a message that says what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenRefusal {
+    /// No token: neither `Authorization: Bearer …` nor the auth cookie.
+    Missing,
+    /// Not a JWT (three base64url parts, a JSON header and claims).
+    Malformed,
+    /// `alg: none`, or an algorithm this key or project does not use
+    /// (HS256 without a configured secret, RS256 for an EC key, …).
+    AlgorithmNotAllowed,
+    /// The `kid` is in no key of the project's JWKS, even after a refresh.
+    UnknownKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// Past `exp` (beyond the leeway), or no `exp` at all.
+    Expired,
+    /// Before `nbf` (beyond the leeway).
+    NotYetValid,
+    /// `iss` is not this project's auth server.
+    WrongIssuer,
+    /// `aud` is not `authenticated`.
+    WrongAudience,
+    /// `role` is not `authenticated` (the anon key, the service-role key).
+    WrongRole,
+    /// `sub` is missing or not a user id (UUID).
+    BadSubject,
+}
+
+impl TokenRefusal {
+    /// The stable reason code (`missing`, `malformed`,
+    /// `algorithm_not_allowed`, `unknown_key`, `bad_signature`, `expired`,
+    /// `not_yet_valid`, `wrong_issuer`, `wrong_audience`, `wrong_role`,
+    /// `bad_subject`).
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenRefusal::Missing => "missing",
+            TokenRefusal::Malformed => "malformed",
+            TokenRefusal::AlgorithmNotAllowed => "algorithm_not_allowed",
+            TokenRefusal::UnknownKey => "unknown_key",
+            TokenRefusal::BadSignature => "bad_signature",
+            TokenRefusal::Expired => "expired",
+            TokenRefusal::NotYetValid => "not_yet_valid",
+            TokenRefusal::WrongIssuer => "wrong_issuer",
+            TokenRefusal::WrongAudience => "wrong_audience",
+            TokenRefusal::WrongRole => "wrong_role",
+            TokenRefusal::BadSubject => "bad_subject",
+        }
+    }
+}
+
+impl fmt::Display for TokenRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenRefusal::Missing => {
+                "no access token (send `Authorization: Bearer <token>` or the Supabase auth cookie)"
+            }
+            TokenRefusal::Malformed => "the access token is not a JWT",
+            TokenRefusal::AlgorithmNotAllowed => {
+                "the token's algorithm is not one this project signs with"
+            }
+            TokenRefusal::UnknownKey => {
+                "the token is signed by a key this project does not publish; sign in again"
+            }
+            TokenRefusal::BadSignature => "the token's signature is invalid",
+            TokenRefusal::Expired => "the token has expired; refresh the session",
+            TokenRefusal::NotYetValid => "the token is not valid yet (check the clock)",
+            TokenRefusal::WrongIssuer => "the token was issued by another auth server",
+            TokenRefusal::WrongAudience => "the token's audience is not `authenticated`",
+            TokenRefusal::WrongRole => {
+                "the token is not a signed-in user's (role is not `authenticated`)"
+            }
+            TokenRefusal::BadSubject => "the token's subject is not a user id",
+        })
+    }
+}
+
+impl From<TokenRefusal> for Error {
+    fn from(refusal: TokenRefusal) -> Self {
+        ErrorKind::InvalidToken(refusal).into()
+    }
 }
 
 /// The JSON type of `value` as a phrase for messages ("a string", "null").
@@ -293,6 +381,7 @@ impl Error {
             ErrorKind::Database(_) => "DATABASE_ERROR",
             ErrorKind::Internal { code, .. } => code,
             ErrorKind::Unavailable { .. } => "SERVICE_UNAVAILABLE",
+            ErrorKind::InvalidToken(_) => "INVALID_TOKEN",
             ErrorKind::UnknownUser(_) => "UNKNOWN_USER",
             ErrorKind::NotMigrated => "DATABASE_NOT_MIGRATED",
             ErrorKind::Csv(_) => "CSV_ERROR",
@@ -307,7 +396,7 @@ impl Error {
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
             | ErrorKind::Rejected(_) => 400,
-            ErrorKind::Unauthorized | ErrorKind::UnknownUser(_) => 401,
+            ErrorKind::Unauthorized | ErrorKind::InvalidToken(_) | ErrorKind::UnknownUser(_) => 401,
             ErrorKind::Forbidden(_) => 403,
             ErrorKind::NotFound(_) => 404,
             ErrorKind::InvalidTransition { .. } | ErrorKind::ExportFailed { .. } => 409,
@@ -355,6 +444,21 @@ impl Error {
     /// ([`ErrorKind::Internal`]) and never shown by `Display`.
     pub fn internal(code: &'static str, detail: impl Into<String>) -> Error {
         ErrorKind::Internal { code, error_id: uuid::Uuid::new_v4(), detail: detail.into() }.into()
+    }
+
+    /// Why an access token was refused (`expired`, `wrong_audience`, …: see
+    /// [`TokenRefusal::code`]), when this is [`ErrorKind::InvalidToken`].
+    ///
+    /// ```
+    /// use lora_export::{Error, ErrorKind, TokenRefusal};
+    /// let err = Error::from(ErrorKind::InvalidToken(TokenRefusal::Expired));
+    /// assert_eq!((err.code(), err.reason(), err.http_status()), ("INVALID_TOKEN", Some("expired"), 401));
+    /// ```
+    pub fn reason(&self) -> Option<&'static str> {
+        match &*self.0 {
+            ErrorKind::InvalidToken(refusal) => Some(refusal.code()),
+            _ => None,
+        }
     }
 
     /// The validation issues, when this is an invalid request.

@@ -57,6 +57,6 @@ pub mod validate;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use error::{Error, ErrorKind, Issue, Location, Result};
+pub use error::{Error, ErrorKind, Issue, Location, Result, TokenRefusal};
 pub use pipeline::{preview, ExportBuilder, ExportWriter, TooManySkipped};
 pub use summary::{ExportSummary, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS};

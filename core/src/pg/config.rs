@@ -24,6 +24,11 @@ use crate::{ErrorKind, Result};
 /// | `pool_wait_timeout` | `LORA_EXPORT_POOL_WAIT_TIMEOUT_MS` | 5 s (then 503 with `Retry-After`) |
 /// | `statement_timeout` | `LORA_EXPORT_STATEMENT_TIMEOUT_MS` | 30 s per statement |
 /// | `idle_in_transaction_timeout` | `LORA_EXPORT_IDLE_IN_TRANSACTION_TIMEOUT_MS` | 60 s |
+/// | `supabase_url` | `SUPABASE_URL` (else `NEXT_PUBLIC_SUPABASE_URL`) | none: the token's `iss`, the JWKS URL and the auth cookie's name derive from it |
+/// | `jwt_secret` | `SUPABASE_JWT_SECRET` | none: HS256 tokens are refused |
+/// | `jwks_url` | `LORA_EXPORT_JWKS_URL` | `$SUPABASE_URL/auth/v1/.well-known/jwks.json` |
+/// | `jwks_json` | `LORA_EXPORT_JWKS` | none: the keys are fetched from `jwks_url` |
+/// | `jwt_leeway` | `LORA_EXPORT_JWT_LEEWAY_SECS` | 30 s of clock skew on `exp`/`nbf` (at most 300) |
 ///
 /// ```
 /// use lora_export::pg::ServiceConfig;
@@ -65,6 +70,59 @@ pub struct ServiceConfig {
     /// `idle_in_transaction_session_timeout` of the service's connections:
     /// a connection left in a transaction is closed by the server.
     pub idle_in_transaction_timeout: Duration,
+    /// The Supabase project URL (`https://<ref>.supabase.co`): tokens must
+    /// be issued by `<url>/auth/v1`, its JWKS is fetched from there, and its
+    /// auth cookie is `sb-<ref>-auth-token` (see [`SignIn`](super::SignIn)).
+    pub supabase_url: Option<String>,
+    /// The project's JWT secret, for HS256 tokens (Supabase's legacy keys).
+    pub jwt_secret: Option<Secret>,
+    /// Where the project's public keys are fetched (overrides the URL
+    /// derived from `supabase_url`).
+    pub jwks_url: Option<String>,
+    /// The project's public keys as JWKS JSON, instead of fetching them.
+    pub jwks_json: Option<String>,
+    /// Clock skew allowed on a token's `exp` and `nbf`.
+    pub jwt_leeway: Duration,
+}
+
+/// A secret that `Debug` never prints.
+///
+/// ```
+/// use lora_export::pg::Secret;
+/// let secret = Secret::from("hunter2-but-longer");
+/// assert_eq!(format!("{secret:?}"), "Secret(..)");
+/// assert_eq!(secret.expose(), "hunter2-but-longer");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Secret(secret)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(secret: &str) -> Self {
+        Secret(secret.to_owned())
+    }
 }
 
 impl ServiceConfig {
@@ -84,6 +142,11 @@ impl ServiceConfig {
             pool_wait_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             idle_in_transaction_timeout: Duration::from_secs(60),
+            supabase_url: None,
+            jwt_secret: None,
+            jwks_url: None,
+            jwks_json: None,
+            jwt_leeway: Duration::from_secs(30),
         }
     }
 
@@ -144,6 +207,14 @@ impl ServiceConfig {
             "LORA_EXPORT_IDLE_IN_TRANSACTION_TIMEOUT_MS",
             &mut config.idle_in_transaction_timeout,
         )?;
+        let text = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        config.supabase_url = text("SUPABASE_URL").or_else(|| text("NEXT_PUBLIC_SUPABASE_URL"));
+        config.jwt_secret = text("SUPABASE_JWT_SECRET").map(Secret::from);
+        config.jwks_url = text("LORA_EXPORT_JWKS_URL");
+        config.jwks_json = text("LORA_EXPORT_JWKS");
+        let mut leeway = config.jwt_leeway.as_secs() as u32;
+        number("LORA_EXPORT_JWT_LEEWAY_SECS", &mut leeway)?;
+        config.jwt_leeway = Duration::from_secs(leeway.into());
         config.validate()?;
         Ok(config)
     }
@@ -183,6 +254,28 @@ impl ServiceConfig {
         }
         if self.storage_root.as_os_str().is_empty() {
             return Err(config_error("storage_root is empty"));
+        }
+        self.validate_sign_in()
+    }
+
+    /// Checks the sign-in fields (called by [`validate`](Self::validate)).
+    pub(crate) fn validate_sign_in(&self) -> Result<()> {
+        for (name, url) in [("supabase_url", &self.supabase_url), ("jwks_url", &self.jwks_url)] {
+            if let Some(url) = url {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(config_error(format!(
+                        "{name} must be an http(s) URL, got `{url}`"
+                    )));
+                }
+            }
+        }
+        if self.jwt_secret.as_ref().is_some_and(|s| s.as_bytes().len() < 32) {
+            return Err(config_error(
+                "jwt_secret (SUPABASE_JWT_SECRET) is shorter than 32 bytes: use the project's JWT secret",
+            ));
+        }
+        if self.jwt_leeway > Duration::from_secs(300) {
+            return Err(config_error("jwt_leeway must be at most 300 seconds"));
         }
         Ok(())
     }

@@ -6,6 +6,8 @@
 //! - [`Database`]: the connection pool, [`migrate`](Database::migrate), and
 //!   transactions run *as a user* (`authenticated` role with the user's JWT
 //!   claims, so RLS — not only our code — keeps users apart) or as the service.
+//! - [`SignIn`]: Supabase access tokens verified (HS256 secret, ES256/RS256
+//!   JWKS) into a [`Session`], which every user operation takes;
 //! - [`ExportService`]: the seeds' operations — create (rate limit, count,
 //!   run now or queue), status, download, history, delete/cancel, cleanup,
 //!   retention, metrics — and background workers
@@ -72,6 +74,7 @@
 //! `DATABASE_NOT_MIGRATED`, naming `migrate()`.
 
 mod api;
+mod auth;
 mod config;
 mod db;
 mod jobs;
@@ -83,7 +86,8 @@ pub use api::{
     CreateOutcome, DeleteReport, Download, ExportStatusView, HistoryItem, HistoryPage,
     HistoryQuery, MAX_HISTORY_LIMIT,
 };
-pub use config::ServiceConfig;
+pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
+pub use config::{Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource};
 pub use db::{filter_sql, source};

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::pg::storage::{LocalStorage, Storage};
-use crate::pg::MetricEvent;
 use crate::pg::{Database, ImportSummary, ServiceConfig};
+use crate::pg::{MetricEvent, Session, SignIn};
 use crate::{ErrorKind, Result};
 
 /// A callback receiving one [`MetricEvent`] per completed or failed export.
@@ -54,6 +54,7 @@ pub struct ExportService {
     db: Database,
     config: Arc<ServiceConfig>,
     storage: Arc<dyn Storage>,
+    sign_in: Option<Arc<SignIn>>,
     metrics_sink: Option<MetricsSink>,
     error_sink: Option<ErrorSink>,
 }
@@ -64,20 +65,25 @@ impl std::fmt::Debug for ExportService {
             .field("db", &self.db)
             .field("config", &self.config)
             .field("storage", &self.storage)
+            .field("sign_in", &self.sign_in)
             .finish_non_exhaustive()
     }
 }
 
 impl ExportService {
     /// A service for `config`, storing files in a [`LocalStorage`] at
-    /// `config.storage_root`. Validates the config; connects lazily.
+    /// `config.storage_root`, verifying sign-ins as its `supabase_url`,
+    /// `jwt_secret`, `jwks_url` and `jwks_json` say. Validates the config;
+    /// connects lazily.
     pub fn connect(config: ServiceConfig) -> Result<ExportService> {
         let db = Database::connect(&config)?;
         let storage = Arc::new(LocalStorage::new(&config.storage_root));
+        let sign_in = SignIn::from_config(&config)?.map(Arc::new);
         Ok(ExportService {
             db,
             config: Arc::new(config),
             storage,
+            sign_in,
             metrics_sink: None,
             error_sink: None,
         })
@@ -101,6 +107,39 @@ impl ExportService {
     pub fn with_error_sink(mut self, sink: ErrorSink) -> ExportService {
         self.error_sink = Some(sink);
         self
+    }
+
+    /// Verifies a Supabase access token (see [`SignIn::verify`]).
+    ///
+    /// # Errors
+    ///
+    /// `INVALID_TOKEN` (401) with its reason; `CONFIG_ERROR` when no
+    /// sign-in is configured.
+    pub async fn verify_session(&self, token: &str) -> Result<Session> {
+        let result = match &self.sign_in {
+            Some(sign_in) => sign_in.verify(token).await,
+            None => Err(no_sign_in()),
+        };
+        self.observe("verify_session", result)
+    }
+
+    /// Verifies the access token of a request: `Authorization: Bearer …`,
+    /// else the `@supabase/ssr` auth cookie (see [`SignIn::authenticate`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_session`](Self::verify_session); reason `missing`
+    /// without either.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Session> {
+        let result = match &self.sign_in {
+            Some(sign_in) => sign_in.authenticate(authorization, cookie).await,
+            None => Err(no_sign_in()),
+        };
+        self.observe("authenticate", result)
     }
 
     /// Applies pending schema migrations (see [`Database::migrate`]).
@@ -168,4 +207,13 @@ impl ExportService {
         }
         Err(error)
     }
+}
+
+fn no_sign_in() -> crate::Error {
+    ErrorKind::Config(
+        "sign-in is not configured: set SUPABASE_URL (keys from its JWKS), SUPABASE_JWT_SECRET \
+         (HS256) or LORA_EXPORT_JWKS"
+            .into(),
+    )
+    .into()
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::audit::{content_disposition, ExportStatus};
 use crate::pg::db::rows::{audit, file_key, file_type, lock_owned_log, save_log, StoredLog};
 use crate::pg::storage::FileKey;
-use crate::pg::{DbClient, DbTransaction, ExportService};
+use crate::pg::{Actor, DbClient, DbTransaction, ExportService};
 use crate::{ErrorKind, Result};
 
 /// The answer of `GET /status/{id}`.
@@ -78,7 +78,8 @@ pub struct DeleteReport {
 impl ExportService {
     /// The status of `user`'s export; marks a completed export past its
     /// expiry as expired (audit `expired`). 403 / 404 as the seeds say.
-    pub async fn status(&self, user: Uuid, export_id: Uuid) -> Result<ExportStatusView> {
+    pub async fn status(&self, user: impl Actor, export_id: Uuid) -> Result<ExportStatusView> {
+        let user = user.user_id();
         let answer = self.status_of(user, export_id).await;
         self.observe("status", answer)
     }
@@ -126,7 +127,8 @@ impl ExportService {
     /// The file is the one its owner, id and format name (never a column's
     /// value); its size is the file's own, and a file whose size differs
     /// from the one recorded at completion is refused (500).
-    pub async fn open_download(&self, user: Uuid, export_id: Uuid) -> Result<Download> {
+    pub async fn open_download(&self, user: impl Actor, export_id: Uuid) -> Result<Download> {
+        let user = user.user_id();
         let answer = self.download_of(user, export_id).await;
         self.observe("open_download", answer)
     }
@@ -194,7 +196,8 @@ impl ExportService {
     /// Audit events stay. 403 / 404.
     ///
     /// Locks are taken in one order everywhere: the log, then its job.
-    pub async fn delete(&self, user: Uuid, export_id: Uuid) -> Result<DeleteReport> {
+    pub async fn delete(&self, user: impl Actor, export_id: Uuid) -> Result<DeleteReport> {
+        let user = user.user_id();
         let answer = self.delete_of(user, export_id).await;
         self.observe("delete", answer)
     }

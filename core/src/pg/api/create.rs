@@ -12,7 +12,7 @@ use crate::model::ExportRequest;
 use crate::pg::db::source::count_selected;
 use crate::pg::db::{act_as_service, act_as_user};
 use crate::pg::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
-use crate::pg::{CompletedExport, ExportService};
+use crate::pg::{Actor, CompletedExport, ExportService};
 use crate::request::validate_request;
 use crate::{ErrorKind, Result};
 
@@ -77,7 +77,8 @@ impl ExportService {
     /// queued for a worker (202). A synchronous run holds a job lease like a
     /// worker's: if its process dies, a worker rescues it after
     /// `stale_after`.
-    pub async fn create_export(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
+    pub async fn create_export(&self, user: impl Actor, body: &Value) -> Result<CreateOutcome> {
+        let user = user.user_id();
         let answer = self.create(user, body).await;
         self.observe("create_export", answer)
     }

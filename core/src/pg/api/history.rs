@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::audit::{ExportLog, ExportStatus};
 use crate::model::Format;
 use crate::pg::db::rows::{stored_log, LOG_COLUMNS};
-use crate::pg::{Database, ExportService};
+use crate::pg::{Actor, Database, ExportService};
 use crate::{ErrorKind, Issue, Result};
 
 /// The largest page size [`HistoryQuery::limit`] accepts.
@@ -116,7 +116,8 @@ impl ExportService {
     /// `user`'s exports matching `query`, newest first (400 with every
     /// problem of an invalid query).
     /// Read as the user, under RLS.
-    pub async fn history(&self, user: Uuid, query: &HistoryQuery) -> Result<HistoryPage> {
+    pub async fn history(&self, user: impl Actor, query: &HistoryQuery) -> Result<HistoryPage> {
+        let user = user.user_id();
         let answer = self.history_page(user, query).await;
         self.observe("history", answer)
     }
