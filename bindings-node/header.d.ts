@@ -336,4 +336,11 @@ export interface LoraExportError extends Error {
   issues: ValidationIssue[]
   /** Seconds until a new request is accepted (status 429). */
   retryAfter?: number
+  /**
+   * Why a sign-in was refused (`code: 'INVALID_TOKEN'`, status 401):
+   * `missing`, `malformed`, `algorithm_not_allowed`, `unknown_key`,
+   * `bad_signature`, `expired`, `not_yet_valid`, `wrong_issuer`,
+   * `wrong_audience`, `wrong_role` or `bad_subject`.
+   */
+  reason?: string
 }

@@ -336,6 +336,13 @@ export interface LoraExportError extends Error {
   issues: ValidationIssue[]
   /** Seconds until a new request is accepted (status 429). */
   retryAfter?: number
+  /**
+   * Why a sign-in was refused (`code: 'INVALID_TOKEN'`, status 401):
+   * `missing`, `malformed`, `algorithm_not_allowed`, `unknown_key`,
+   * `bad_signature`, `expired`, `not_yet_valid`, `wrong_issuer`,
+   * `wrong_audience`, `wrong_role` or `bad_subject`.
+   */
+  reason?: string
 }
 
 /**
@@ -366,35 +373,50 @@ export declare class ExportClient {
    */
   importConversations(pathOrBuffer: string | Buffer): Promise<ImportSummary>
   /**
-   * Creates an export for `userId` from an untrusted request body:
+   * Verifies a Supabase access token (HS256 with `jwtSecret`, ES256/RS256
+   * with the project's JWKS) and resolves with its `Session`. Rejects 401
+   * with `code: 'INVALID_TOKEN'` and a `reason` (`expired`,
+   * `wrong_audience`, `algorithm_not_allowed`, …).
+   */
+  verifySession(token: string): Promise<Session>
+  /**
+   * The `Session` of a request: its `Authorization: Bearer` token, else
+   * the auth cookie `@supabase/ssr` sets (chunked or not), verified as
+   * `verifySession` does. Pass `request.headers.get('authorization')`
+   * and `request.headers.get('cookie')`. Rejects 401 (`reason:
+   * 'missing'` without either).
+   */
+  authenticate(authorization?: string | null, cookie?: string | null): Promise<Session>
+  /**
+   * Creates an export for `user` from an untrusted request body:
    * fewer than `syncThreshold` conversations are exported at once
    * (`{ outcome: 'completed', status: 201, … }`), larger ones are queued
    * (`{ outcome: 'queued', status: 202, export_id }`). Rejects with
    * status 400 (with `issues`), 429 (with `retryAfter`) or 409.
    */
-  createExport(userId: string, body: unknown): Promise<CreateExportResult>
+  createExport(user: Session | string, body: unknown): Promise<CreateExportResult>
   /**
-   * The status of one of `userId`'s exports, with progress while it runs
+   * The status of one of `user`'s exports, with progress while it runs
    * (rejects 403 for another user's export, 404 for an unknown one).
    */
-  getStatus(userId: string, exportId: string): Promise<ExportStatusResponse>
+  getStatus(user: Session | string, exportId: string): Promise<ExportStatusResponse>
   /**
    * Opens a completed export for download: its file name, headers, size,
    * SHA-256 and a web `ReadableStream` of its bytes (`new Response(stream)`).
    * Rejects 410 when expired, 425 while running, 409 when failed, 403, 404.
    */
-  openDownload(userId: string, exportId: string): Promise<DownloadHandle>
+  openDownload(user: Session | string, exportId: string): Promise<DownloadHandle>
   /**
-   * A page of `userId`'s exports, newest first, filtered by `format`,
+   * A page of `user`'s exports, newest first, filtered by `format`,
    * `status`, `from`, `to` (RFC 3339), with `page` (from 1) and `limit`
    * (1–100, default 20). Rejects 400 with `issues` for a bad query.
    */
-  listHistory(userId: string, query?: HistoryQuery): Promise<HistoryPage>
+  listHistory(user: Session | string, query?: HistoryQuery): Promise<HistoryPage>
   /**
-   * Deletes one of `userId`'s exports: cancels a queued or running job,
+   * Deletes one of `user`'s exports: cancels a queued or running job,
    * removes the file, keeps the audit trail.
    */
-  deleteExport(userId: string, exportId: string): Promise<DeleteReport>
+  deleteExport(user: Session | string, exportId: string): Promise<DeleteReport>
   /**
    * Runs a background worker on this client until `stopWorkers()` or
    * `close()` (or `maxJobs`), sharing the queue with every other worker;
@@ -414,6 +436,18 @@ export declare class ExportClient {
   metrics(since: Date | string): Promise<MetricsReport>
   /** Stops this client's workers and closes its connection pool. */
   close(): void
+}
+
+/** A verified sign-in. Pass it wherever a method takes `user`. */
+export declare class Session {
+  /** The user's id (the token's `sub`). */
+  get userId(): string
+  /** The user's email, when the token carries one. */
+  get email(): string | null
+  /** When the token expires (RFC 3339). */
+  get expiresAt(): string
+  /** Whether the user signed in anonymously. */
+  get isAnonymous(): boolean
 }
 
 /**
@@ -439,6 +473,20 @@ export interface ClientOptions {
   maxAttempts?: number
   /** Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30). */
   staleAfterSecs?: number
+  /**
+   * The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
+   * location and the auth cookie's name derive from it.
+   */
+  supabaseUrl?: string
+  /** The project's JWT secret, for HS256 tokens (`SUPABASE_JWT_SECRET`). */
+  jwtSecret?: string
+  /**
+   * Where the project's JWKS is fetched (`LORA_EXPORT_JWKS_URL`, default
+   * `$SUPABASE_URL/auth/v1/.well-known/jwks.json`).
+   */
+  jwksUrl?: string
+  /** The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`). */
+  jwks?: string
 }
 
 /**

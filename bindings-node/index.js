@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ExportClient = nativeBinding.ExportClient
+module.exports.Session = nativeBinding.Session
 module.exports.contentDisposition = nativeBinding.contentDisposition
 module.exports.debugPanic = nativeBinding.debugPanic
 module.exports.exportFileName = nativeBinding.exportFileName

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use lora_export::pg::{Download, ExportService, HistoryQuery, ServiceConfig, WorkerOptions};
 use lora_export::{ErrorKind, Issue};
-use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Object, ReadableStream, ToNapiValue};
+use napi::bindgen_prelude::{
+    AsyncBlock, Buffer, ClassInstance, Either, Object, ReadableStream, ToNapiValue,
+};
 use napi::{sys, Env};
 use napi_derive::napi;
 use serde_json::Value;
@@ -19,6 +21,11 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::reply::{spawn, Failure, IntoJs, Json, Reply};
+use crate::session::Session;
+
+/// Who a user operation is for: a verified `Session`, or a user id (for
+/// trusted server code only: never an id taken from a request).
+type User<'env> = Either<String, ClassInstance<'env, Session>>;
 
 /// Settings of a client; each overrides the environment variable named
 /// in parentheses (read when the option is absent), then the core's default.
@@ -42,6 +49,16 @@ pub struct ClientOptions {
     pub max_attempts: Option<u32>,
     /// Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30).
     pub stale_after_secs: Option<u32>,
+    /// The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
+    /// location and the auth cookie's name derive from it.
+    pub supabase_url: Option<String>,
+    /// The project's JWT secret, for HS256 tokens (`SUPABASE_JWT_SECRET`).
+    pub jwt_secret: Option<String>,
+    /// Where the project's JWKS is fetched (`LORA_EXPORT_JWKS_URL`, default
+    /// `$SUPABASE_URL/auth/v1/.well-known/jwks.json`).
+    pub jwks_url: Option<String>,
+    /// The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`).
+    pub jwks: Option<String>,
 }
 
 /// Settings of [`ExportClient::run_worker`].
@@ -121,40 +138,77 @@ impl ExportClient {
         })
     }
 
-    /// Creates an export for `userId` from an untrusted request body:
+    /// Verifies a Supabase access token (HS256 with `jwtSecret`, ES256/RS256
+    /// with the project's JWKS) and resolves with its `Session`. Rejects 401
+    /// with `code: 'INVALID_TOKEN'` and a `reason` (`expired`,
+    /// `wrong_audience`, `algorithm_not_allowed`, …).
+    #[napi(ts_args_type = "token: string", ts_return_type = "Promise<Session>")]
+    pub fn verify_session(
+        &self,
+        env: &Env,
+        token: String,
+    ) -> napi::Result<AsyncBlock<Reply<Session>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Session { inner: service.verify_session(&token).await? }) })
+    }
+
+    /// The `Session` of a request: its `Authorization: Bearer` token, else
+    /// the auth cookie `@supabase/ssr` sets (chunked or not), verified as
+    /// `verifySession` does. Pass `request.headers.get('authorization')`
+    /// and `request.headers.get('cookie')`. Rejects 401 (`reason:
+    /// 'missing'` without either).
+    #[napi(
+        ts_args_type = "authorization?: string | null, cookie?: string | null",
+        ts_return_type = "Promise<Session>"
+    )]
+    pub fn authenticate(
+        &self,
+        env: &Env,
+        authorization: Option<String>,
+        cookie: Option<String>,
+    ) -> napi::Result<AsyncBlock<Reply<Session>>> {
+        let service = self.service.clone();
+        spawn(env, async move {
+            let session = service.authenticate(authorization.as_deref(), cookie.as_deref()).await?;
+            Ok(Session { inner: session })
+        })
+    }
+
+    /// Creates an export for `user` from an untrusted request body:
     /// fewer than `syncThreshold` conversations are exported at once
     /// (`{ outcome: 'completed', status: 201, … }`), larger ones are queued
     /// (`{ outcome: 'queued', status: 202, export_id }`). Rejects with
     /// status 400 (with `issues`), 429 (with `retryAfter`) or 409.
     #[napi(
-        ts_args_type = "userId: string, body: unknown",
+        ts_args_type = "user: Session | string, body: unknown",
         ts_return_type = "Promise<CreateExportResult>"
     )]
-    pub fn create_export(
+    pub fn create_export<'env>(
         &self,
-        env: &Env,
-        user_id: String,
+        env: &'env Env,
+        user: User<'env>,
         body: Value,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::CreateOutcome>>>> {
         let service = self.service.clone();
-        spawn(env, async move { Ok(Json(service.create_export(user_of(&user_id)?, &body).await?)) })
+        let user = user_of(&user);
+        spawn(env, async move { Ok(Json(service.create_export(user?, &body).await?)) })
     }
 
-    /// The status of one of `userId`'s exports, with progress while it runs
+    /// The status of one of `user`'s exports, with progress while it runs
     /// (rejects 403 for another user's export, 404 for an unknown one).
     #[napi(
-        ts_args_type = "userId: string, exportId: string",
+        ts_args_type = "user: Session | string, exportId: string",
         ts_return_type = "Promise<ExportStatusResponse>"
     )]
-    pub fn get_status(
+    pub fn get_status<'env>(
         &self,
-        env: &Env,
-        user_id: String,
+        env: &'env Env,
+        user: User<'env>,
         export_id: String,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::ExportStatusView>>>> {
-        let service = self.service.clone();
+        let (service, user) = (self.service.clone(), user_of(&user));
         spawn(env, async move {
-            let (user, export) = (user_of(&user_id)?, export_of(&export_id)?);
+            let (user, export) = (user?, export_of(&export_id)?);
             Ok(Json(service.status(user, export).await?))
         })
     }
@@ -163,36 +217,36 @@ impl ExportClient {
     /// SHA-256 and a web `ReadableStream` of its bytes (`new Response(stream)`).
     /// Rejects 410 when expired, 425 while running, 409 when failed, 403, 404.
     #[napi(
-        ts_args_type = "userId: string, exportId: string",
+        ts_args_type = "user: Session | string, exportId: string",
         ts_return_type = "Promise<DownloadHandle>"
     )]
-    pub fn open_download(
+    pub fn open_download<'env>(
         &self,
-        env: &Env,
-        user_id: String,
+        env: &'env Env,
+        user: User<'env>,
         export_id: String,
     ) -> napi::Result<AsyncBlock<Reply<Opened>>> {
-        let service = self.service.clone();
+        let (service, user) = (self.service.clone(), user_of(&user));
         spawn(env, async move {
-            let (user, export) = (user_of(&user_id)?, export_of(&export_id)?);
+            let (user, export) = (user?, export_of(&export_id)?);
             Ok(Opened(service.open_download(user, export).await?))
         })
     }
 
-    /// A page of `userId`'s exports, newest first, filtered by `format`,
+    /// A page of `user`'s exports, newest first, filtered by `format`,
     /// `status`, `from`, `to` (RFC 3339), with `page` (from 1) and `limit`
     /// (1–100, default 20). Rejects 400 with `issues` for a bad query.
     #[napi(
-        ts_args_type = "userId: string, query?: HistoryQuery",
+        ts_args_type = "user: Session | string, query?: HistoryQuery",
         ts_return_type = "Promise<HistoryPage>"
     )]
-    pub fn list_history(
+    pub fn list_history<'env>(
         &self,
-        env: &Env,
-        user_id: String,
+        env: &'env Env,
+        user: User<'env>,
         query: Option<Value>,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::HistoryPage>>>> {
-        let service = self.service.clone();
+        let (service, user) = (self.service.clone(), user_of(&user));
         spawn(env, async move {
             let query: HistoryQuery = match query {
                 None | Some(Value::Null) => HistoryQuery::default(),
@@ -200,25 +254,25 @@ impl ExportClient {
                     ErrorKind::InvalidRequest(vec![Issue::new("", "invalid_query", e.to_string())])
                 })?,
             };
-            Ok(Json(service.history(user_of(&user_id)?, &query).await?))
+            Ok(Json(service.history(user?, &query).await?))
         })
     }
 
-    /// Deletes one of `userId`'s exports: cancels a queued or running job,
+    /// Deletes one of `user`'s exports: cancels a queued or running job,
     /// removes the file, keeps the audit trail.
     #[napi(
-        ts_args_type = "userId: string, exportId: string",
+        ts_args_type = "user: Session | string, exportId: string",
         ts_return_type = "Promise<DeleteReport>"
     )]
-    pub fn delete_export(
+    pub fn delete_export<'env>(
         &self,
-        env: &Env,
-        user_id: String,
+        env: &'env Env,
+        user: User<'env>,
         export_id: String,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::DeleteReport>>>> {
-        let service = self.service.clone();
+        let (service, user) = (self.service.clone(), user_of(&user));
         spawn(env, async move {
-            let (user, export) = (user_of(&user_id)?, export_of(&export_id)?);
+            let (user, export) = (user?, export_of(&export_id)?);
             Ok(Json(service.delete(user, export).await?))
         })
     }
@@ -391,14 +445,22 @@ fn config_of(
         if let Some(secs) = o.stale_after_secs {
             config.stale_after = Duration::from_secs(secs.into());
         }
+        config.supabase_url = o.supabase_url.or(config.supabase_url);
+        config.jwt_secret = o.jwt_secret.map(Into::into).or(config.jwt_secret);
+        config.jwks_url = o.jwks_url.or(config.jwks_url);
+        config.jwks_json = o.jwks.or(config.jwks_json);
         config.validate()?;
     }
     Ok(config)
 }
 
-/// The user id of a request; one that is not a UUID is no user (401).
-fn user_of(id: &str) -> Result<Uuid, Failure> {
-    Uuid::parse_str(id).map_err(|_| ErrorKind::Unauthorized.into())
+/// The user of an operation: a verified session's, or a user id (one that
+/// is not a UUID is no user: 401).
+fn user_of(user: &User<'_>) -> Result<Uuid, Failure> {
+    match user {
+        Either::A(id) => Uuid::parse_str(id).map_err(|_| ErrorKind::Unauthorized.into()),
+        Either::B(session) => Ok(session.inner.user_id()),
+    }
 }
 
 /// An export id; one that is not a UUID names no export (404).

@@ -12,9 +12,11 @@
 //! - [`pure`]: `validateExportRequest`, `transform`, `preview`,
 //!   `validateOutput`, `exportFileName`, `contentDisposition`;
 //! - [`client`]: `ExportClient`, the database-backed export service;
+//! - [`session`]: `Session`, a verified sign-in;
 //! - [`reply`]: how results and errors cross into JavaScript.
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod pure;
 pub mod reply;
+pub mod session;

@@ -112,6 +112,9 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
         error.set("status", status)?;
         if let Failure::Core(e) = failure {
             error.set("issues", env.to_js_value(&e.issues())?)?;
+            if let Some(reason) = e.reason() {
+                error.set("reason", reason)?;
+            }
             if let Some(secs) = e.retry_after_secs() {
                 error.set("retryAfter", secs as f64)?;
             }
