@@ -1,6 +1,6 @@
 // The one ExportClient of this server process, and the two helpers every
-// route uses: who the user is, and how an error becomes a response.
-import { ExportClient, type LoraExportError } from 'lora-export'
+// route uses: who the signed-in user is, and how an error becomes a response.
+import { ExportClient, type LoraExportError, type Session } from 'lora-export'
 
 declare global {
   // Survives Next.js dev-mode module reloads: one pool per process.
@@ -19,9 +19,16 @@ export function exportClient(): Promise<ExportClient> {
   return globalThis.loraExportClient
 }
 
-/** The seeds' dev mode: the user id comes from `x-user-id` (the client answers 401 without one). */
-export function userOf(request: Request): string {
-  return request.headers.get('x-user-id') ?? ''
+/**
+ * The signed-in user of a request, as a Supabase app has it: the access
+ * token from `Authorization: Bearer …` or from the auth cookie that
+ * `@supabase/ssr` sets (chunked or not), verified by lora-export against
+ * SUPABASE_URL's JWKS or SUPABASE_JWT_SECRET. Rejects 401 (`INVALID_TOKEN`,
+ * with a `reason`) without a valid one: no header names the user.
+ */
+export async function sessionOf(request: Request): Promise<Session> {
+  const client = await exportClient()
+  return client.authenticate(request.headers.get('authorization'), request.headers.get('cookie'))
 }
 
 /** Runs a route body; a lora-export error answers with its own status, code and issues. */
@@ -33,7 +40,8 @@ export async function answer(route: () => Promise<Response>): Promise<Response> 
     if (typeof error.status !== 'number' || typeof error.code !== 'string') throw e
     const headers: Record<string, string> = {}
     if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
-    const body = { error: error.code, message: error.message, issues: error.issues }
+    if (error.status === 401) headers['WWW-Authenticate'] = `Bearer error="invalid_token"`
+    const body = { error: error.code, reason: error.reason, message: error.message, issues: error.issues }
     return Response.json(body, { status: error.status, headers })
   }
 }

@@ -4,6 +4,7 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -12,10 +13,12 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { ExportClient, contentDisposition, exportFileName, transform } from 'lora-export'
 import { conversations, createUser, freshDatabase, jsonl, sql } from '../../../bindings-node/test/support.mjs'
+import { SECRET, claims, es256, es256Key, hs256, serveJwks, ssrCookie, tampered, unsigned } from '../../../bindings-node/test/tokens.mjs'
 
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const nextBin = createRequire(path.join(appDir, 'package.json')).resolve('next/dist/bin/next')
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const randomId = () => crypto.randomUUID()
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -37,6 +40,11 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
   assert.equal((await setup.importConversations(jsonl(data))).imported, 600)
   setup.close()
   const [alice, bob, carol] = [createUser(url), createUser(url), createUser(url)]
+  // The project's signing key, published as a JWKS on 127.0.0.1 (SUPABASE_URL).
+  const key = es256Key()
+  const jwks = await serveJwks([key])
+  t.after(() => jwks.close())
+  const { supabaseUrl } = jwks
 
   const port = await freePort()
   const server = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
@@ -44,6 +52,8 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     env: {
       ...process.env,
       DATABASE_URL: url,
+      SUPABASE_URL: supabaseUrl,
+      SUPABASE_JWT_SECRET: SECRET,
       LORA_EXPORT_STORAGE_ROOT: storageRoot,
       LORA_EXPORT_BATCH_SIZE: '100',
       LORA_EXPORT_WORKER_THROTTLE_MS: '150',
@@ -70,19 +80,45 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     await sleep(100)
   }
 
-  const call = (method, route, user, body) =>
+  // Each user signs in as a Supabase app's users do: alice with an ES256
+  // token (new signing keys) as a Bearer header, bob with the @supabase/ssr
+  // cookie in chunks, carol with an HS256 token (legacy JWT secret).
+  const signIn = {
+    [alice]: { authorization: `Bearer ${es256(claims(alice, supabaseUrl), key)}` },
+    [bob]: { cookie: ssrCookie(supabaseUrl, es256(claims(bob, supabaseUrl), key), 400) },
+    [carol]: { authorization: `Bearer ${hs256(claims(carol, supabaseUrl))}` },
+  }
+  const call = (method, route, user, body, headers = signIn[user] ?? {}) =>
     fetch(base + route, {
       method,
-      headers: { ...(user ? { 'x-user-id': user } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     })
   const post = (user, body) => call('POST', '/api/export/conversations', user, body)
   const today = new Date().toISOString()
 
-  await t.test('401 without a user, 400 with every issue', async () => {
-    const anonymous = await post(undefined, { config: { scope: 'all', format: 'csv' } })
-    assert.equal(anonymous.status, 401)
-    assert.equal((await anonymous.json()).error, 'UNAUTHORIZED')
+  await t.test('401 for a missing, expired, tampered, unsigned or wrong-audience token; x-user-id is no sign-in', async () => {
+    const good = claims(alice, supabaseUrl)
+    const now = Math.floor(Date.now() / 1000)
+    const cases = [
+      ['missing', {}],
+      ['missing', { 'x-user-id': alice }],
+      ['expired', { authorization: `Bearer ${es256({ ...good, exp: now - 300 }, key)}` }],
+      ['bad_signature', { authorization: `Bearer ${tampered(es256(claims(bob, supabaseUrl), key), good)}` }],
+      ['algorithm_not_allowed', { authorization: `Bearer ${unsigned(good)}` }],
+      ['wrong_audience', { authorization: `Bearer ${es256({ ...good, aud: 'anon' }, key)}` }],
+      ['wrong_role', { authorization: `Bearer ${hs256({ ...good, role: 'anon' })}` }],
+      ['unknown_key', { authorization: `Bearer ${es256(good, es256Key())}` }],
+      ['expired', { cookie: ssrCookie(supabaseUrl, hs256({ ...good, exp: now - 300 })) }],
+    ]
+    for (const [reason, headers] of cases) {
+      for (const [method, route] of [['POST', '/api/export/conversations'], ['GET', '/api/export/history'], ['DELETE', `/api/export/${randomId()}`]]) {
+        const response = await call(method, route, undefined, method === 'POST' ? { config: { scope: 'all', format: 'csv' } } : undefined, headers)
+        assert.equal(response.status, 401, `${reason} ${method} ${route}`)
+        assert.equal(response.headers.get('www-authenticate'), 'Bearer error="invalid_token"')
+        assert.deepEqual(await response.json().then(({ error, reason }) => ({ error, reason })), { error: 'INVALID_TOKEN', reason })
+      }
+    }
     const invalid = await post(carol, { config: { scope: 'filtered', format: 'xml' }, filters: { qualityRange: { min: 7, max: 11 } } })
     assert.equal(invalid.status, 400)
     assert.deepEqual((await invalid.json()).issues.map((i) => i.path), ['config.format', 'filters.qualityRange.max'])
@@ -160,6 +196,7 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     }
     assert.equal((await call('DELETE', `/api/export/${small.export_id}`, bob)).status, 403)
     assert.equal((await call('GET', '/api/export/status/00000000-0000-4000-8000-000000000000', alice)).status, 404)
+    assert.equal((await call('GET', `/api/export/status/${small.export_id}`, undefined, undefined, { 'x-user-id': alice })).status, 401, 'the owner\'s id in a header is not her sign-in')
   })
 
   await t.test('an expired export answers 410', async () => {
