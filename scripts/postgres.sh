@@ -9,6 +9,10 @@
 # (DNS name only) generated with openssl: LORA_EXPORT_TEST_SSL_ROOT_CERT is
 # that CA, LORA_EXPORT_TEST_SSL_WRONG_CA an unrelated one. Plain
 # connections are still accepted.
+# Two PgBouncers in transaction mode (the way Supabase's Supavisor on port
+# 6543 pools) sit in front of it: LORA_EXPORT_TEST_POOLER_URL refuses the
+# startup parameter `options` (PgBouncer's default), and
+# LORA_EXPORT_TEST_POOLER_IGNORING_URL drops it (`ignore_startup_parameters`).
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?cluster directory}
@@ -60,10 +64,43 @@ start)
   as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
   as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start >&2"
   echo "$port" > "$dir/port"
+  if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+    echo "pgbouncer not found; installing with apt-get" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer) >&2
+  fi
+  pgbouncer_bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+  pooler_urls=()
+  for name in refusing ignoring; do
+    bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    ignore="extra_float_digits"
+    [ "$name" = ignoring ] && ignore="extra_float_digits,options"
+    echo '"postgres" ""' > "$dir/pgbouncer-users.txt"
+    cat > "$dir/pgbouncer-$name.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bport
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/pgbouncer-users.txt
+pool_mode = transaction
+ignore_startup_parameters = $ignore
+logfile = $dir/pgbouncer-$name.log
+pidfile = $dir/pgbouncer-$name.pid
+INI
+    [ "$(id -u)" = 0 ] && chown postgres "$dir/pgbouncer-$name.ini" "$dir/pgbouncer-users.txt"
+    as_owner "'$pgbouncer_bin' -d '$dir/pgbouncer-$name.ini'"
+    pooler_urls+=("postgres://postgres@127.0.0.1:$bport/postgres")
+  done
   echo "export LORA_EXPORT_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$port/postgres'"
   echo "export LORA_EXPORT_TEST_SSL_ROOT_CERT='$tls/ca.crt' LORA_EXPORT_TEST_SSL_WRONG_CA='$tls/wrong-ca.crt'"
+  echo "export LORA_EXPORT_TEST_POOLER_URL='${pooler_urls[0]}' LORA_EXPORT_TEST_POOLER_IGNORING_URL='${pooler_urls[1]}'"
   ;;
 stop)
+  for pid in "$dir"/pgbouncer-*.pid; do
+    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  done
   if bin=$(find_bin) && [ -d "$dir/data" ]; then
     as_owner "'$bin/pg_ctl' -D '$dir/data' -m fast stop >/dev/null 2>&1" || true
   fi

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::convert::{serialize_to_py, to_json};
 use crate::errors::err;
 use crate::request::instant;
+use crate::session::Session;
 
 /// How often a waiting call looks for signals.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
@@ -45,6 +46,11 @@ pub struct ExportClient {
 
 fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<ServiceConfig> {
     let mut config = ServiceConfig::new(dsn);
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    config.supabase_url = env("SUPABASE_URL");
+    config.jwt_secret = env("SUPABASE_JWT_SECRET").map(Into::into);
+    config.jwks_url = env("LORA_EXPORT_JWKS_URL");
+    config.jwks_json = env("LORA_EXPORT_JWKS");
     let Some(options) = options else {
         return Ok(config);
     };
@@ -60,6 +66,10 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
             "pool_size" => config.pool_size = value.extract()?,
             "max_attempts" => config.max_attempts = value.extract()?,
             "stale_after" => config.stale_after = seconds(&value, "stale_after")?,
+            "supabase_url" => config.supabase_url = Some(value.extract()?),
+            "jwt_secret" => config.jwt_secret = Some(value.extract::<String>()?.into()),
+            "jwks_url" => config.jwks_url = Some(value.extract()?),
+            "jwks" => config.jwks_json = Some(value.extract()?),
             other => {
                 return Err(PyTypeError::new_err(format!(
                     "ExportClient got an unexpected option {other:?}"
@@ -74,6 +84,15 @@ fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
     let secs: f64 = value.extract()?;
     Duration::try_from_secs_f64(secs)
         .map_err(|e| PyValueError::new_err(format!("{what}: {secs} s is not a duration: {e}")))
+}
+
+/// The user of an operation: a verified `Session`'s, or a user id (for
+/// trusted code only: never an id taken from a request).
+fn user_of(value: &Bound<'_, PyAny>) -> PyResult<Uuid> {
+    match value.cast::<Session>() {
+        Ok(session) => Ok(session.get().inner.user_id()),
+        Err(_) => uuid_of(value, "user"),
+    }
 }
 
 fn uuid_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Uuid> {
@@ -180,6 +199,33 @@ impl ExportClient {
         Ok(ExportClient { service: Mutex::new(Some(service)), runtime: Mutex::new(Some(runtime)) })
     }
 
+    /// Verifies a Supabase access token (HS256 with `jwt_secret`,
+    /// ES256/RS256 with the project's JWKS) and returns its `Session`.
+    /// Raises `InvalidTokenError` (401) with a `reason`.
+    fn verify_session(&self, py: Python<'_>, token: String) -> PyResult<Session> {
+        let service = self.service()?;
+        let inner = self.wait(py, async move { service.verify_session(&token).await }, None)?;
+        Ok(Session { inner })
+    }
+
+    /// The `Session` of a request: its `Authorization: Bearer` token, else
+    /// the `@supabase/ssr` auth cookie in the `Cookie` header, verified.
+    #[pyo3(signature = (authorization=None, cookie=None))]
+    fn authenticate(
+        &self,
+        py: Python<'_>,
+        authorization: Option<String>,
+        cookie: Option<String>,
+    ) -> PyResult<Session> {
+        let service = self.service()?;
+        let inner = self.wait(
+            py,
+            async move { service.authenticate(authorization.as_deref(), cookie.as_deref()).await },
+            None,
+        )?;
+        Ok(Session { inner })
+    }
+
     /// Applies pending schema migrations; returns the versions applied.
     fn migrate(&self, py: Python<'_>) -> PyResult<Vec<i32>> {
         let service = self.service()?;
@@ -207,16 +253,16 @@ impl ExportClient {
         to_py(py, &summary)
     }
 
-    /// Creates an export for `user_id` from a request body (a mapping, as
+    /// Creates an export for `user` (a `Session`, or a user id from trusted code) from a request body (a mapping, as
     /// the API takes it). Returns the outcome: `completed` (201) with the
     /// file's details, or `queued` (202).
     fn create_export<'py>(
         &self,
         py: Python<'py>,
-        user_id: &Bound<'py, PyAny>,
+        user: &Bound<'py, PyAny>,
         body: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let user = uuid_of(user_id, "user_id")?;
+        let user = user_of(user)?;
         let body = to_json(body).map_err(|e| e.into_value_error("body"))?;
         let service = self.service()?;
         let outcome =
@@ -224,14 +270,14 @@ impl ExportClient {
         to_py(py, &outcome)
     }
 
-    /// The status of `user_id`'s export `export_id`.
+    /// The status of `user`'s export `export_id`.
     fn status<'py>(
         &self,
         py: Python<'py>,
-        user_id: &Bound<'py, PyAny>,
+        user: &Bound<'py, PyAny>,
         export_id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (user, export) = (uuid_of(user_id, "user_id")?, uuid_of(export_id, "export_id")?);
+        let (user, export) = (user_of(user)?, uuid_of(export_id, "export_id")?);
         let service = self.service()?;
         let view = self.wait(py, async move { service.status(user, export).await }, None)?;
         to_py(py, &view)
@@ -243,11 +289,11 @@ impl ExportClient {
     fn download<'py>(
         &self,
         py: Python<'py>,
-        user_id: &Bound<'py, PyAny>,
+        user: &Bound<'py, PyAny>,
         export_id: &Bound<'py, PyAny>,
         dest: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (user, export) = (uuid_of(user_id, "user_id")?, uuid_of(export_id, "export_id")?);
+        let (user, export) = (user_of(user)?, uuid_of(export_id, "export_id")?);
         let service = self.service()?;
         let to_path = dest.is_instance_of::<PyString>() || dest.hasattr("__fspath__")?;
         if !to_path && !dest.hasattr("write")? {
@@ -301,16 +347,16 @@ impl ExportClient {
         to_py(py, &info)
     }
 
-    /// A page of `user_id`'s exports, newest first. `query` takes `format`,
+    /// A page of `user`'s exports, newest first. `query` takes `format`,
     /// `status`, `from`, `to`, `page`, `limit`.
-    #[pyo3(signature = (user_id, query=None))]
+    #[pyo3(signature = (user, query=None))]
     fn history<'py>(
         &self,
         py: Python<'py>,
-        user_id: &Bound<'py, PyAny>,
+        user: &Bound<'py, PyAny>,
         query: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let user = uuid_of(user_id, "user_id")?;
+        let user = user_of(user)?;
         let query: HistoryQuery = match query {
             None => HistoryQuery::default(),
             Some(q) => {
@@ -324,14 +370,14 @@ impl ExportClient {
         to_py(py, &page)
     }
 
-    /// Deletes `user_id`'s export (cancelling it when queued or running).
+    /// Deletes `user`'s export (cancelling it when queued or running).
     fn delete<'py>(
         &self,
         py: Python<'py>,
-        user_id: &Bound<'py, PyAny>,
+        user: &Bound<'py, PyAny>,
         export_id: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (user, export) = (uuid_of(user_id, "user_id")?, uuid_of(export_id, "export_id")?);
+        let (user, export) = (user_of(user)?, uuid_of(export_id, "export_id")?);
         let service = self.service()?;
         let report = self.wait(py, async move { service.delete(user, export).await }, None)?;
         to_py(py, &report)

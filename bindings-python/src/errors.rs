@@ -55,6 +55,7 @@ macro_rules! error_classes {
             base.setattr("issues", PyTuple::empty(py))?;
             base.setattr("retry_after", py.None())?;
             base.setattr("error_id", py.None())?;
+            base.setattr("reason", py.None())?;
             base.setattr("location", py.None())?;
             base.setattr("conversation_id", py.None())?;
             m.add("LoraExportError", base)?;
@@ -88,10 +89,12 @@ error_classes! {
     IoError = "IO_ERROR": "Reading input or writing output failed.",
     CsvError = "CSV_ERROR": "Writing CSV failed.",
     JsonError = "JSON_ERROR": "Serialising JSON failed.",
+    InvalidTokenError = "INVALID_TOKEN": "An access token was missing or refused (401); `reason` says why (`expired`, `wrong_audience`, `algorithm_not_allowed`, …).",
     UnknownUserError = "UNKNOWN_USER": "The user is not a user of this project (401).",
     ServiceUnavailableError = "SERVICE_UNAVAILABLE": "The service is busy or its database unreachable for now (503); `retry_after` says when to retry.",
     NotMigratedError = "DATABASE_NOT_MIGRATED": "The database has no lora-export schema: run `ExportClient.migrate()` once.",
     StorageError = "STORAGE_ERROR": "An export file disagrees with its log, and is not served (500).",
+    PoolerUnsupportedError = "DATABASE_POOLER_UNSUPPORTED": "The database URL reaches a transaction-mode pooler (PgBouncer, Supavisor on port 6543): connect directly or through Supavisor's session mode (port 5432).",
     DatabaseTlsError = "DATABASE_TLS_ERROR": "The TLS handshake with the database failed (see `sslmode` and `sslrootcert`).",
 }
 
@@ -107,6 +110,7 @@ fn exception(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     value.setattr("issues", issues_to_py(py, error.issues())?)?;
     value.setattr("retry_after", error.retry_after_secs())?;
     value.setattr("error_id", error.error_id().map(|id| id.to_string()))?;
+    value.setattr("reason", error.reason())?;
     if let ErrorKind::MalformedRecord { location, conversation_id, .. } = error.kind() {
         value.setattr("location", serialize_to_py(py, location)?)?;
         value.setattr("conversation_id", conversation_id.as_deref())?;

@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod export;
 mod request;
+mod session;
 mod summary;
 mod validate;
 
@@ -28,5 +29,6 @@ fn lora_export_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<summary::ExportSummary>()?;
     m.add_class::<export::ExportIterator>()?;
     m.add_class::<client::ExportClient>()?;
+    m.add_class::<session::Session>()?;
     errors::register(m)
 }

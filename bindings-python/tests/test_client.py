@@ -3,8 +3,10 @@ migrate, import, create (201 and 202), worker, status, download into a path
 and a file object, history, delete, cleanup, metrics, and every error with
 its class, code and status."""
 
+import base64
 import datetime
 import hashlib
+import hmac
 import io
 import json
 import signal
@@ -17,7 +19,7 @@ import pytest
 
 import lora_export
 
-from conftest import SAMPLE, create_user, sql
+from conftest import SAMPLE, conversation, create_user, sql
 
 
 def sample_records():
@@ -186,3 +188,58 @@ def test_first_run_errors_say_what_to_do(database):
             c.create_export(str(uuid.uuid4()), body)
         assert unknown.value.status == 401
         assert "constraint" not in str(unknown.value)
+
+
+SECRET = "test-jwt-secret-of-at-least-32-characters-long"
+PROJECT = "http://127.0.0.1:9"
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256(claims, secret=SECRET, alg="HS256"):
+    """A Supabase-shaped token signed with `secret` (stdlib hmac, no JWT library)."""
+    signed = _b64(json.dumps({"alg": alg, "typ": "JWT"}).encode()) + "." + _b64(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest()
+    return signed + "." + ("" if alg == "none" else _b64(signature))
+
+
+def claims_of(user, **overrides):
+    now = int(time.time())
+    base = {"iss": f"{PROJECT}/auth/v1", "sub": user, "aud": "authenticated", "role": "authenticated", "exp": now + 3600}
+    return {**base, **overrides}
+
+
+def test_sessions_from_verified_tokens_drive_the_user_operations(database):
+    url, root = database
+    with lora_export.ExportClient(url, storage_root=root, supabase_url=PROJECT, jwt_secret=SECRET) as c:
+        c.migrate()
+        c.import_conversations(b"".join(json.dumps(conversation(i)).encode() + b"\n" for i in range(3)))
+        alice, bob = create_user(url), create_user(url)
+        session = c.verify_session(hs256(claims_of(alice, email="ada@example.com")))
+        assert isinstance(session, lora_export.Session)
+        assert (session.user_id, session.email, session.is_anonymous) == (alice, "ada@example.com", False)
+        assert session.expires_at.tzinfo is not None
+        created = c.create_export(session, {"config": {"scope": "all", "format": "jsonl"}})
+        assert c.status(session, created["export_id"])["status"] == "completed"
+        other = c.authenticate(cookie="sb-127-auth-token=" + json.dumps({"access_token": hs256(claims_of(bob))}))
+        with pytest.raises(lora_export.ForbiddenError):
+            c.status(other, created["export_id"])
+        assert c.history(session)["total"] == 1
+        with pytest.raises(TypeError):
+            lora_export.Session()
+        for reason, token in [
+            ("expired", hs256(claims_of(alice, exp=int(time.time()) - 120))),
+            ("algorithm_not_allowed", hs256(claims_of(alice), alg="none")),
+            ("wrong_audience", hs256(claims_of(alice, aud="anon"))),
+            ("wrong_role", hs256(claims_of(alice, role="service_role"))),
+            ("bad_signature", hs256(claims_of(alice), secret="x" * 40)),
+            ("wrong_issuer", hs256(claims_of(alice, iss="https://evil.supabase.co/auth/v1"))),
+        ]:
+            with pytest.raises(lora_export.InvalidTokenError) as refused:
+                c.verify_session(token)
+            assert (refused.value.status, refused.value.reason) == (401, reason)
+        with pytest.raises(lora_export.InvalidTokenError) as missing:
+            c.authenticate()
+        assert missing.value.reason == "missing"

@@ -223,6 +223,12 @@ pub enum ErrorKind {
     /// The signed-in user is not a user of this project (HTTP 401).
     #[error("unknown user {0}: sign in again")]
     UnknownUser(String),
+    /// The database URL reaches a connection pooler that refuses or drops
+    /// the connection's startup settings: a transaction-mode pooler
+    /// (PgBouncer, Supabase's Supavisor on port 6543), which the service
+    /// does not support.
+    #[error("the database URL reaches a transaction-mode connection pooler ({0}); lora-export needs a connection that keeps its session settings: connect directly (db.<ref>.supabase.co:5432) or through Supavisor's session mode (port 5432 of <region>.pooler.supabase.com)")]
+    UnsupportedPooler(String),
     /// The database has no (or an outdated) lora-export schema.
     #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the SQL of MIGRATIONS")]
     NotMigrated,
@@ -384,6 +390,7 @@ impl Error {
             ErrorKind::InvalidToken(_) => "INVALID_TOKEN",
             ErrorKind::UnknownUser(_) => "UNKNOWN_USER",
             ErrorKind::NotMigrated => "DATABASE_NOT_MIGRATED",
+            ErrorKind::UnsupportedPooler(_) => "DATABASE_POOLER_UNSUPPORTED",
             ErrorKind::Csv(_) => "CSV_ERROR",
             ErrorKind::Json(_) => "JSON_ERROR",
         }
@@ -410,7 +417,8 @@ impl Error {
             | ErrorKind::Config(_)
             | ErrorKind::Database(_)
             | ErrorKind::Internal { .. }
-            | ErrorKind::NotMigrated => 500,
+            | ErrorKind::NotMigrated
+            | ErrorKind::UnsupportedPooler(_) => 500,
             ErrorKind::Unavailable { .. } => 503,
         }
     }

@@ -1,6 +1,8 @@
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
+use deadpool_postgres::{
+    Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod,
+};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
 use uuid::Uuid;
 
 use super::tls::{SslMode, TlsSettings};
@@ -48,6 +50,12 @@ impl Database {
             config.idle_in_transaction_timeout.as_millis(),
         );
         pg.options(options.trim_start());
+        if pg.get_ports().contains(&SUPAVISOR_TRANSACTION_PORT) {
+            return Err(ErrorKind::UnsupportedPooler(
+                "port 6543 is Supavisor's transaction mode".into(),
+            )
+            .into());
+        }
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
         let manager = match tls.mode {
             SslMode::Disable => Manager::from_config(pg, NoTls, manager_config),
@@ -59,6 +67,7 @@ impl Database {
             .create_timeout(Some(config.statement_timeout))
             .recycle_timeout(Some(config.statement_timeout))
             .runtime(deadpool_postgres::Runtime::Tokio1)
+            .post_create(settings_check(config.statement_timeout.as_millis().to_string()))
             .build()
             .map_err(|e| ErrorKind::Config(format!("connection pool: {e}")))?;
         Ok(Database { pool })
@@ -77,7 +86,10 @@ impl Database {
                 retry_after_secs: 1,
             }
             .into(),
-            PoolError::Backend(e) => e.into(),
+            PoolError::Backend(e) | PoolError::PostCreateHook(HookError::Backend(e)) => e.into(),
+            PoolError::PostCreateHook(HookError::Message(why)) => {
+                ErrorKind::UnsupportedPooler(why.into_owned()).into()
+            }
             other => Error::internal("DATABASE_ERROR", other.to_string()),
         })
     }
@@ -95,6 +107,35 @@ impl Database {
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
+}
+
+/// Supabase's transaction-mode pooler port.
+const SUPAVISOR_TRANSACTION_PORT: u16 = 6543;
+
+/// Checks each new connection kept its startup settings: a pooler that
+/// drops them (PgBouncer with `ignore_startup_parameters = options`) would
+/// also share the session between clients, so the service refuses it.
+fn settings_check(expected_ms: String) -> Hook {
+    Hook::async_fn(move |client, _| {
+        let expected = expected_ms.clone();
+        Box::pin(async move {
+            let messages = client
+                .simple_query("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+                .await
+                .map_err(HookError::Backend)?;
+            let setting = messages.iter().find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            });
+            if setting.as_deref() == Some(expected.as_str()) {
+                return Ok(());
+            }
+            Err(HookError::message(format!(
+                "the startup setting statement_timeout={expected}ms was dropped (the server has {})",
+                setting.as_deref().unwrap_or("none")
+            )))
+        })
+    })
 }
 
 /// Switches the rest of `tx` to `user` (see [`Database::user_transaction`]).
@@ -144,6 +185,11 @@ impl From<tokio_postgres::Error> for Error {
             return Error::internal(code, detail);
         };
         let code = db.code();
+        if *code == SqlState::PROTOCOL_VIOLATION
+            && db.message().contains("unsupported startup parameter")
+        {
+            return ErrorKind::UnsupportedPooler(format!("it refused: {}", db.message())).into();
+        }
         if NOT_MIGRATED.contains(code) {
             return ErrorKind::NotMigrated.into();
         }
