@@ -373,6 +373,12 @@ export declare class ExportClient {
    */
   importConversations(pathOrBuffer: string | Buffer): Promise<ImportSummary>
   /**
+   * The id of the `auth.users` user with `email`, created when there is
+   * none: a test user for a local or development database (on a hosted
+   * Supabase project, create users with Supabase Auth instead).
+   */
+  createDevUser(email: string): Promise<string>
+  /**
    * Verifies a Supabase access token (HS256 with `jwtSecret`, ES256/RS256
    * with the project's JWKS) and resolves with its `Session`. Rejects 401
    * with `code: 'INVALID_TOKEN'` and a `reason` (`expired`,

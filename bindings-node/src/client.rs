@@ -138,6 +138,19 @@ impl ExportClient {
         })
     }
 
+    /// The id of the `auth.users` user with `email`, created when there is
+    /// none: a test user for a local or development database (on a hosted
+    /// Supabase project, create users with Supabase Auth instead).
+    #[napi(ts_args_type = "email: string", ts_return_type = "Promise<string>")]
+    pub fn create_dev_user(
+        &self,
+        env: &Env,
+        email: String,
+    ) -> napi::Result<AsyncBlock<Reply<String>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(service.create_dev_user(&email).await?.to_string()) })
+    }
+
     /// Verifies a Supabase access token (HS256 with `jwtSecret`, ES256/RS256
     /// with the project's JWKS) and resolves with its `Session`. Rejects 401
     /// with `code: 'INVALID_TOKEN'` and a `reason` (`expired`,

@@ -140,7 +140,7 @@ def test_configuration_and_connection_errors(database, admin_url):
     assert "sync_threshold" in str(config.value)
     with pytest.raises(TypeError, match="unexpected option"):
         lora_export.ExportClient(url, sync_treshold=5)
-    with pytest.raises(ValueError, match="user_id"):
+    with pytest.raises(ValueError, match="user: \"not-a-uuid\""):
         lora_export.ExportClient(url).status("not-a-uuid", uuid.uuid4())
     missing = admin_url.rsplit("/", 1)[0] + "/no_such_database_" + uuid.uuid4().hex[:8]
     with pytest.raises(lora_export.DatabaseError) as down:

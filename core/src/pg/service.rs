@@ -155,6 +155,42 @@ impl ExportService {
         self.observe("import_conversations", self.db.import_conversations(reader).await)
     }
 
+    /// The id of the user with `email` in `auth.users`, created when there is
+    /// none: a test user for a local or development database, so an app can
+    /// run without hand-written SQL. On a hosted Supabase project, create
+    /// users with Supabase Auth (the dashboard or its admin API) instead.
+    ///
+    /// # Errors
+    ///
+    /// `VALIDATION_ERROR` for an email without `@`; an internal database error.
+    pub async fn create_dev_user(&self, email: &str) -> Result<Uuid> {
+        let result = async {
+            let email = email.trim();
+            if !email.contains('@') || email.len() > 254 {
+                return Err(ErrorKind::InvalidRequest(vec![crate::Issue::new(
+                    "email",
+                    "invalid_email",
+                    "an email address is needed",
+                )])
+                .into());
+            }
+            let client = self.db.client().await?;
+            let row = client
+                .query_one(
+                    "WITH existing AS (SELECT id FROM auth.users WHERE email = $1 LIMIT 1),
+                          created AS (INSERT INTO auth.users (id, email)
+                                      SELECT gen_random_uuid(), $1
+                                      WHERE NOT EXISTS (SELECT 1 FROM existing) RETURNING id)
+                     SELECT id FROM existing UNION ALL SELECT id FROM created",
+                    &[&email],
+                )
+                .await?;
+            Ok(row.get(0))
+        }
+        .await;
+        self.observe("create_dev_user", result)
+    }
+
     /// The database handle.
     pub fn database(&self) -> &Database {
         &self.db

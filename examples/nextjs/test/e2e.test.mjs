@@ -223,3 +223,35 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     assert.ok(Number(limited.headers.get('retry-after')) > 0)
   })
 })
+
+test('npm run setup migrates, imports the sample and creates a user whose token signs in', { timeout: 120_000 }, async () => {
+  const url = freshDatabase()
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const run = () =>
+    new Promise((resolve, reject) => {
+      const child = spawn(npm, ['run', '--silent', 'setup'], {
+        cwd: appDir,
+        env: { ...process.env, DATABASE_URL: url, SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_JWT_SECRET: SECRET },
+      })
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.stderr.on('data', (d) => (out += d))
+      child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`setup exited ${code}:\n${out}`))))
+    })
+  const first = await run()
+  assert.match(first, /sample conversations imported: 46 \(4 malformed lines skipped\)/)
+  const again = await run()
+  assert.match(again, /migrations applied: none/, 'setup can run twice')
+  const userId = first.match(/test user: \S+ ([0-9a-f-]{36})/)[1]
+  assert.equal(again.match(/test user: \S+ ([0-9a-f-]{36})/)[1], userId, 'the same user both times')
+  const token = first.match(/access token \(1 h\): (\S+)/)[1]
+  const client = await ExportClient.connect(url, { supabaseUrl: 'http://127.0.0.1:9', jwtSecret: SECRET })
+  try {
+    const session = await client.verifySession(token)
+    assert.equal(session.userId, userId)
+    const created = await client.createExport(session, { config: { scope: 'all', format: 'jsonl' } })
+    assert.equal(created.conversation_count, 32)
+  } finally {
+    client.close()
+  }
+})
