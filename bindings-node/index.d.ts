@@ -518,6 +518,13 @@ export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promis
 export declare function exportFileName(tierLabel: string, date: string, count: number, extension: string): string
 
 /**
+ * The lora-export schema as one SQL script, to commit under
+ * `supabase/migrations` instead of calling `client.migrate()` at run time;
+ * it records each migration, so a later `migrate()` applies nothing twice.
+ */
+export declare function migrationSql(): string
+
+/**
  * Renders the first `n` (default 3) of `conversations` exactly as an
  * export with `config` would (the export modal's preview). A malformed
  * conversation rejects with `MALFORMED_RECORD` and its record number.

@@ -7,9 +7,11 @@ const binding = require('./index.js')
 
 export const {
   ExportClient,
+  Session,
   contentDisposition,
   debugPanic,
   exportFileName,
+  migrationSql,
   preview,
   transform,
   validateExportRequest,

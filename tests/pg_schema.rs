@@ -165,3 +165,35 @@ async fn futures_util_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandl
     }
     out
 }
+
+/// The printed schema, applied by psql as the Supabase CLI would apply a
+/// committed migration file, leaves `migrate()` nothing to do and a working
+/// service.
+#[tokio::test]
+async fn the_printed_migration_sql_applied_by_psql_is_what_migrate_would_do() {
+    let url = pg::empty_database().await;
+    let file = std::env::temp_dir().join(format!("lora-export-schema-{}.sql", Uuid::new_v4()));
+    std::fs::write(&file, lora_export::pg::migration_sql()).unwrap();
+    let psql = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", &url, "-f"])
+        .arg(&file)
+        .output()
+        .expect("psql runs");
+    std::fs::remove_file(&file).unwrap();
+    assert!(psql.status.success(), "psql failed: {}", String::from_utf8_lossy(&psql.stderr));
+    let mut config = lora_export::pg::ServiceConfig::new(&url);
+    config.storage_root = std::env::temp_dir().join("lora-export-schema-sql");
+    let service = lora_export::pg::ExportService::connect(config).unwrap();
+    assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new(), "nothing left to apply");
+    let sample =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.jsonl")).unwrap();
+    assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
+    let user = pg::create_user(service.database()).await;
+    let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
+    match service.create_export(user, &body).await.unwrap() {
+        lora_export::pg::CreateOutcome::Completed { export, .. } => {
+            assert_eq!(export.conversation_count, 32)
+        }
+        other => panic!("a 32-conversation export runs at once, got {other:?}"),
+    }
+}

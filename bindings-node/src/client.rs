@@ -427,6 +427,14 @@ impl IntoJs for Opened {
     }
 }
 
+/// The lora-export schema as one SQL script, to commit under
+/// `supabase/migrations` instead of calling `client.migrate()` at run time;
+/// it records each migration, so a later `migrate()` applies nothing twice.
+#[napi]
+pub fn migration_sql() -> String {
+    lora_export::pg::migration_sql()
+}
+
 /// The service configuration: the environment's, then `options`, with
 /// `database_url` always winning.
 fn config_of(

@@ -63,3 +63,11 @@ test('a client without sign-in configuration says how to configure it', async (t
   await assert.rejects(client.verifySession('a.b.c'), (e) => e.code === 'CONFIG_ERROR' && e.message.includes('SUPABASE_URL'))
   await assert.rejects(ExportClient.connect(url, { jwtSecret: 'short' }), (e) => e.code === 'CONFIG_ERROR' && e.message.includes('32 bytes'))
 })
+
+test('migrationSql() is the schema script the Rust example prints', async () => {
+  const { migrationSql, Session: EsmSession } = await import('../index.mjs')
+  assert.equal(EsmSession, Session, 'the ESM entry exports Session too')
+  const sql = migrationSql()
+  assert.ok(sql.startsWith('-- lora-export schema, migrations 1 to '))
+  assert.match(sql, /INSERT INTO lora_export_migrations \(version, name\) VALUES \(7, 'privilege_model'\)/)
+})

@@ -230,7 +230,7 @@ pub enum ErrorKind {
     #[error("the database URL reaches a transaction-mode connection pooler ({0}); lora-export needs a connection that keeps its session settings: connect directly (db.<ref>.supabase.co:5432) or through Supavisor's session mode (port 5432 of <region>.pooler.supabase.com)")]
     UnsupportedPooler(String),
     /// The database has no (or an outdated) lora-export schema.
-    #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the SQL of MIGRATIONS")]
+    #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the script of migration_sql() (cargo run --features postgres --example migration_sql)")]
     NotMigrated,
     /// Writing CSV failed.
     #[error("CSV error: {0}")]

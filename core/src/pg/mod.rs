@@ -91,7 +91,9 @@ pub use config::{Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource};
 pub use db::{filter_sql, source};
-pub use db::{Database, DbClient, DbTransaction, ImportSummary, SslMode, MIGRATIONS};
+pub use db::{
+    migration_sql, Database, DbClient, DbTransaction, ImportSummary, SslMode, MIGRATIONS,
+};
 pub use jobs::{CompletedExport, WorkerOptions, WorkerReport};
 pub use ops::{
     CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricEvent, MetricsReport,

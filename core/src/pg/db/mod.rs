@@ -12,7 +12,7 @@ pub mod source;
 mod tls;
 
 pub use import::ImportSummary;
-pub use migrate::MIGRATIONS;
+pub use migrate::{migration_sql, MIGRATIONS};
 pub(crate) use pool::{act_as_service, act_as_user};
 pub use pool::{Database, DbClient, DbTransaction};
 pub use tls::SslMode;
