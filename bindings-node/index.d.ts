@@ -493,6 +493,18 @@ export interface ClientOptions {
   jwksUrl?: string
   /** The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`). */
   jwks?: string
+  /** The schema of the library's tables and functions (`LORA_EXPORT_SCHEMA`, `lora_export`). */
+  schema?: string
+  /**
+   * The app's table or view of conversations, `schema.name`, read instead of the
+   * library's own (`LORA_EXPORT_CONVERSATIONS_TABLE`); its columns are in the README.
+   */
+  conversationsTable?: string
+  /**
+   * The app's table or view of turns, `schema.name`, with `conversationsTable`
+   * (`LORA_EXPORT_TURNS_TABLE`).
+   */
+  turnsTable?: string
 }
 
 /**
@@ -518,11 +530,12 @@ export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promis
 export declare function exportFileName(tierLabel: string, date: string, count: number, extension: string): string
 
 /**
- * The lora-export schema as one SQL script, to commit under
- * `supabase/migrations` instead of calling `client.migrate()` at run time;
- * it records each migration, so a later `migrate()` applies nothing twice.
+ * The lora-export schema as one SQL script for the library's `schema`
+ * (default `lora_export`), to commit under `supabase/migrations` instead of
+ * calling `client.migrate()` at run time; it records each migration, so a
+ * later `migrate()` applies nothing twice.
  */
-export declare function migrationSql(): string
+export declare function migrationSql(schema?: string | undefined | null): string
 
 /**
  * Renders the first `n` (default 3) of `conversations` exactly as an

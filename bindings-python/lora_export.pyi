@@ -484,7 +484,10 @@ class ExportClient:
     Options: storage_root, expiry_hours, sync_threshold, rate_limit_per_hour,
     retention_days, batch_size, pool_size, max_attempts, stale_after (seconds);
     sign-in: supabase_url, jwt_secret, jwks_url, jwks (JSON), each else read
-    from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS.
+    from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS;
+    where things live: schema (the library's own, default lora_export),
+    conversations_table and turns_table (the app's relations, "schema.name"),
+    else LORA_EXPORT_SCHEMA, LORA_EXPORT_CONVERSATIONS_TABLE, LORA_EXPORT_TURNS_TABLE.
     A user operation takes a verified `Session`, or a user id string from
     trusted code (never an id a request carries).
     """
@@ -506,6 +509,9 @@ class ExportClient:
         jwt_secret: str = ...,
         jwks_url: str = ...,
         jwks: str = ...,
+        schema: str = ...,
+        conversations_table: str = ...,
+        turns_table: str = ...,
     ) -> ExportClient: ...
     def verify_session(self, token: str) -> Session: ...
     def authenticate(self, authorization: str | None = None, cookie: str | None = None) -> Session: ...

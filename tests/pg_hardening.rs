@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lora_export::audit::ExportStatus;
+use lora_export::pg::schema::render_migration;
 use lora_export::pg::{
     ExportService, FileKey, HistoryQuery, LocalStorage, ServiceConfig, StagedFile, Storage,
     WorkerOptions,
@@ -259,9 +260,10 @@ async fn a_postgrest_user_cannot_write_around_the_service() {
 }
 
 /// The privilege model in one table, checked in the catalog over every
-/// table, sequence and function the migrations create, on a database whose
-/// default privileges grant everything to `anon` and `authenticated` — as
-/// Supabase's `public` schema does.
+/// table, sequence and function the migrations create in the library's
+/// schema, on a database whose default privileges grant everything to
+/// `anon` and `authenticated` — in `public`, as Supabase's does, and in
+/// every schema. Nothing lands in `public`.
 #[tokio::test(flavor = "multi_thread")]
 async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
     let url = pg::empty_database().await;
@@ -275,7 +277,10 @@ async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated;
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated;
-             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated;",
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated;
+             ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO anon, authenticated;
+             ALTER DEFAULT PRIVILEGES GRANT ALL ON SEQUENCES TO anon, authenticated;
+             ALTER DEFAULT PRIVILEGES GRANT ALL ON FUNCTIONS TO anon, authenticated;",
         )
         .await
         .unwrap();
@@ -289,7 +294,7 @@ async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
                has_table_privilege(r.role, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
                   (VALUES ('anon'), ('authenticated')) r(role)
-             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'S')",
+             WHERE n.nspname = 'lora_export' AND c.relkind IN ('r', 'v', 'm', 'S')",
             &[],
         )
         .await
@@ -308,7 +313,7 @@ async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
             "SELECT p.oid::regprocedure::text, r.role
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
                   (VALUES ('anon'), ('authenticated')) r(role)
-             WHERE n.nspname = 'public' AND p.proname LIKE 'export%'
+             WHERE n.nspname = 'lora_export' AND p.proname LIKE 'export%'
                AND has_function_privilege(r.role, p.oid, 'EXECUTE')",
             &[],
         )
@@ -322,13 +327,38 @@ async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
     let rls: i64 = admin
         .query_one(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT c.relrowsecurity",
+             WHERE n.nspname = 'lora_export' AND c.relkind = 'r' AND NOT c.relrowsecurity",
             &[],
         )
         .await
         .unwrap()
         .get(0);
     assert_eq!(rls, 0, "every table has row-level security");
+    let in_public: i64 = admin
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+                  + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(in_public, 0, "the migrations create nothing in public");
+    let schema_usage: Vec<bool> = admin
+        .query_one(
+            "SELECT ARRAY[has_schema_privilege('anon', 'lora_export', 'USAGE'),
+                          has_schema_privilege('authenticated', 'lora_export', 'USAGE'),
+                          has_schema_privilege('authenticated', 'lora_export', 'CREATE')]",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        schema_usage,
+        [false, true, false],
+        "anon, authenticated usage, authenticated create"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -666,13 +696,14 @@ async fn the_privilege_migration_repairs_a_database_of_the_earlier_schema() {
     tokio::spawn(conn);
     admin
         .batch_execute(
-            "CREATE TABLE lora_export_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+            "CREATE SCHEMA lora_export; SET search_path = lora_export;
+             CREATE TABLE lora_export_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
                applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
         )
         .await
         .unwrap();
     for (version, name, sql) in &lora_export::pg::MIGRATIONS[..6] {
-        admin.batch_execute(sql).await.unwrap();
+        admin.batch_execute(&render_migration(sql, "lora_export")).await.unwrap();
         admin
             .execute("INSERT INTO lora_export_migrations VALUES ($1, $2)", &[version, name])
             .await
@@ -713,7 +744,7 @@ async fn the_privilege_migration_repairs_a_database_of_the_earlier_schema() {
         .await
         .unwrap();
     let db = lora_export::pg::Database::connect(&ServiceConfig::new(url.clone())).unwrap();
-    assert_eq!(db.migrate().await.unwrap(), vec![7]);
+    assert_eq!(db.migrate().await.unwrap(), vec![7, 8]);
     let problems = admin.query("SELECT * FROM export_audit_verify(NULL)", &[]).await.unwrap();
     assert!(problems.is_empty(), "{} problems after the repair", problems.len());
     let heads: i64 =

@@ -173,7 +173,7 @@ async fn futures_util_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandl
 async fn the_printed_migration_sql_applied_by_psql_is_what_migrate_would_do() {
     let url = pg::empty_database().await;
     let file = std::env::temp_dir().join(format!("lora-export-schema-{}.sql", Uuid::new_v4()));
-    std::fs::write(&file, lora_export::pg::migration_sql()).unwrap();
+    std::fs::write(&file, lora_export::pg::migration_sql("lora_export").unwrap()).unwrap();
     let psql = std::process::Command::new("psql")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", &url, "-f"])
         .arg(&file)

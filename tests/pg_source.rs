@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, TimeDelta, Utc};
 use lora_export::model::{Conversation, ExportRequest, Timestamp};
-use lora_export::pg::{count_selected, ConversationSource, Database, SqlFilter};
+use lora_export::pg::{count_selected, ConversationSource, Database, SourceTables, SqlFilter};
 use lora_export::scope::Selector;
 use lora_export::source::{JsonlSource, Record};
 use serde_json::{json, Value};
@@ -27,6 +27,11 @@ fn request(value: Value) -> ExportRequest {
     serde_json::from_value(value).unwrap()
 }
 
+/// The library's own conversation tables.
+fn library() -> SourceTables {
+    SourceTables::library("lora_export").unwrap()
+}
+
 fn all_data() -> ExportRequest {
     request(json!({"config": {"scope": "all_data", "format": "jsonl"}}))
 }
@@ -35,7 +40,7 @@ fn all_data() -> ExportRequest {
 /// returns the number of batches.
 async fn export(db: &Database, request: &ExportRequest, batch_size: u32) -> (Vec<Record>, usize) {
     let client = db.client().await.unwrap();
-    let mut source = ConversationSource::new(request, batch_size).unwrap();
+    let mut source = ConversationSource::new(request, batch_size, &library()).unwrap();
     let (mut records, mut batches) = (Vec::new(), 0);
     while let Some(batch) = source.next_batch(&client).await.unwrap() {
         assert!(!batch.is_empty() && batch.len() <= batch_size as usize);
@@ -105,14 +110,14 @@ async fn the_source_streams_every_conversation_once_in_order_in_batches() {
     let mut client = db.client().await.unwrap();
     let tx = Database::user_transaction(&mut client, user).await.unwrap();
     let approved = request(json!({"config": {"scope": "all", "format": "csv"}}));
-    let mut source = ConversationSource::new(&approved, 10).unwrap();
+    let mut source = ConversationSource::new(&approved, 10, &library()).unwrap();
     let mut seen = 0;
     while let Some(batch) = source.next_batch(&tx).await.unwrap() {
         seen += batch.len();
     }
     let expected = exported.iter().filter(|c| c.status.as_str() == "approved").count();
     assert_eq!(seen, expected, "a user reads conversations under RLS");
-    assert_eq!(count_selected(&tx, &approved).await.unwrap(), expected as u64);
+    assert_eq!(count_selected(&tx, &approved, &library()).await.unwrap(), expected as u64);
 }
 
 #[tokio::test]
@@ -145,7 +150,7 @@ async fn a_row_that_cannot_be_a_conversation_is_reported_not_dropped() {
     assert_eq!(history.conversation_id.as_deref(), Some("bad-history"));
     assert_eq!(history.location.to_string(), "record 4, field review_history");
     assert!(history.reason.starts_with("not a valid review_history"), "{}", history.reason);
-    assert_eq!(count_selected(&client, &all_data()).await.unwrap(), 4);
+    assert_eq!(count_selected(&client, &all_data(), &library()).await.unwrap(), 4);
 }
 
 /// SplitMix64: a small seeded generator, so every run draws the same cases.
@@ -374,15 +379,16 @@ async fn the_sql_selection_equals_the_predicate_engines_for_random_requests() {
     let (mut compared, mut refused, mut partial) = (0, 0, 0);
     while compared < 250 {
         let request = random_request(&mut rng, &stored);
-        let selector = match (Selector::new(&request), SqlFilter::for_request(&request, 1)) {
-            (Ok(selector), Ok(_)) => selector,
-            (Err(a), Err(b)) => {
-                assert_eq!(a.issues(), b.issues());
-                refused += 1;
-                continue;
-            }
-            (a, b) => panic!("{request:?}: engine {:?}, SQL {:?}", a.err(), b.err()),
-        };
+        let selector =
+            match (Selector::new(&request), SqlFilter::for_request(&request, 1, &library())) {
+                (Ok(selector), Ok(_)) => selector,
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.issues(), b.issues());
+                    refused += 1;
+                    continue;
+                }
+                (a, b) => panic!("{request:?}: engine {:?}, SQL {:?}", a.err(), b.err()),
+            };
         let expected: BTreeSet<&str> = stored
             .iter()
             .filter(|c| selector.matches(c))
@@ -393,7 +399,10 @@ async fn the_sql_selection_equals_the_predicate_engines_for_random_requests() {
         let got: BTreeSet<&str> = selected.iter().map(|c| c.conversation_id.as_str()).collect();
         assert_eq!(got.len(), selected.len(), "no conversation twice");
         assert_eq!(got, expected, "{}", serde_json::to_string(&request).unwrap());
-        assert_eq!(count_selected(&client, &request).await.unwrap(), expected.len() as u64);
+        assert_eq!(
+            count_selected(&client, &request, &library()).await.unwrap(),
+            expected.len() as u64
+        );
         compared += 1;
         partial += usize::from(!expected.is_empty() && expected.len() < stored.len());
     }

@@ -59,6 +59,14 @@ pub struct ClientOptions {
     pub jwks_url: Option<String>,
     /// The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`).
     pub jwks: Option<String>,
+    /// The schema of the library's tables and functions (`LORA_EXPORT_SCHEMA`, `lora_export`).
+    pub schema: Option<String>,
+    /// The app's table or view of conversations, `schema.name`, read instead of the
+    /// library's own (`LORA_EXPORT_CONVERSATIONS_TABLE`); its columns are in the README.
+    pub conversations_table: Option<String>,
+    /// The app's table or view of turns, `schema.name`, with `conversationsTable`
+    /// (`LORA_EXPORT_TURNS_TABLE`).
+    pub turns_table: Option<String>,
 }
 
 /// Settings of [`ExportClient::run_worker`].
@@ -427,12 +435,16 @@ impl IntoJs for Opened {
     }
 }
 
-/// The lora-export schema as one SQL script, to commit under
-/// `supabase/migrations` instead of calling `client.migrate()` at run time;
-/// it records each migration, so a later `migrate()` applies nothing twice.
+/// The lora-export schema as one SQL script for the library's `schema`
+/// (default `lora_export`), to commit under `supabase/migrations` instead of
+/// calling `client.migrate()` at run time; it records each migration, so a
+/// later `migrate()` applies nothing twice.
 #[napi]
-pub fn migration_sql() -> String {
-    lora_export::pg::migration_sql()
+pub fn migration_sql(schema: Option<String>) -> Reply<String> {
+    Reply(
+        lora_export::pg::migration_sql(schema.as_deref().unwrap_or("lora_export"))
+            .map_err(Failure::Core),
+    )
 }
 
 /// The service configuration: the environment's, then `options`, with
@@ -470,6 +482,11 @@ fn config_of(
         config.jwt_secret = o.jwt_secret.map(Into::into).or(config.jwt_secret);
         config.jwks_url = o.jwks_url.or(config.jwks_url);
         config.jwks_json = o.jwks.or(config.jwks_json);
+        if let Some(schema) = o.schema {
+            config.schema = schema;
+        }
+        config.conversations_table = o.conversations_table.or(config.conversations_table);
+        config.turns_table = o.turns_table.or(config.turns_table);
         config.validate()?;
     }
     Ok(config)

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ExportClient, Session } from '../index.js'
-import { conversations, createUser, freshDatabase, jsonl } from './support.mjs'
+import { conversations, createUser, freshDatabase, jsonl, sql } from './support.mjs'
 import { SECRET, claims, es256, es256Key, hs256, serveJwks, ssrCookie, tampered, unsigned } from './tokens.mjs'
 
 test('sessions from verified tokens drive the user operations; bad tokens are 401 with a reason', async (t) => {
@@ -64,10 +64,26 @@ test('a client without sign-in configuration says how to configure it', async (t
   await assert.rejects(ExportClient.connect(url, { jwtSecret: 'short' }), (e) => e.code === 'CONFIG_ERROR' && e.message.includes('32 bytes'))
 })
 
-test('migrationSql() is the schema script the Rust example prints', async () => {
+test('migrationSql(schema) is the schema script the Rust example prints, for the library\'s schema only', async () => {
   const { migrationSql, Session: EsmSession } = await import('../index.mjs')
   assert.equal(EsmSession, Session, 'the ESM entry exports Session too')
   const sql = migrationSql()
-  assert.ok(sql.startsWith('-- lora-export schema, migrations 1 to '))
-  assert.match(sql, /INSERT INTO lora_export_migrations \(version, name\) VALUES \(7, 'privilege_model'\)/)
+  assert.ok(sql.startsWith('-- lora-export schema "lora_export", migrations 1 to '))
+  assert.match(sql, /INSERT INTO lora_export_migrations \(version, name\) VALUES \(8, 'own_schema'\)/)
+  assert.match(migrationSql('training_export'), /CREATE SCHEMA IF NOT EXISTS "training_export"/)
+  assert.throws(() => migrationSql('public'), (e) => e.code === 'CONFIG_ERROR' && /belongs to the app/.test(e.message))
+  assert.throws(() => migrationSql('x"; DROP SCHEMA auth; --'), (e) => e.code === 'CONFIG_ERROR')
+})
+
+test('the app\'s relations are configured in pairs of qualified names, and a configured schema holds the library', async (t) => {
+  const url = freshDatabase()
+  const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-'))
+  await assert.rejects(ExportClient.connect(url, { storageRoot, conversationsTable: 'public.chats' }),
+    (e) => e.code === 'CONFIG_ERROR' && e.message.includes('turns_table'))
+  await assert.rejects(ExportClient.connect(url, { storageRoot, conversationsTable: 'chats', turnsTable: 'public.turns' }),
+    (e) => e.code === 'CONFIG_ERROR' && e.message.includes('schema-qualified'))
+  const client = await ExportClient.connect(url, { storageRoot, schema: 'node_export' })
+  t.after(() => client.close())
+  assert.deepEqual(await client.migrate(), [1, 2, 3, 4, 5, 6, 7, 8])
+  assert.equal(sql(url, `SELECT to_regclass('node_export.export_logs') IS NOT NULL, to_regnamespace('lora_export') IS NULL`), 't|t')
 })

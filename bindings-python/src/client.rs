@@ -37,7 +37,10 @@ const COPY_CHUNK: usize = 1 << 20;
 ///
 /// Options (all optional): `storage_root`, `expiry_hours`, `sync_threshold`,
 /// `rate_limit_per_hour`, `retention_days`, `batch_size`, `pool_size`,
-/// `max_attempts`, `stale_after` (seconds).
+/// `max_attempts`, `stale_after` (seconds), `supabase_url`, `jwt_secret`,
+/// `jwks_url`, `jwks`, `schema` (the library's own, default `lora_export`),
+/// `conversations_table` and `turns_table` (the app's relations to export
+/// from, `schema.name`).
 #[pyclass(module = "lora_export")]
 pub struct ExportClient {
     service: Mutex<Option<ExportService>>,
@@ -51,6 +54,11 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
     config.jwt_secret = env("SUPABASE_JWT_SECRET").map(Into::into);
     config.jwks_url = env("LORA_EXPORT_JWKS_URL");
     config.jwks_json = env("LORA_EXPORT_JWKS");
+    if let Some(schema) = env("LORA_EXPORT_SCHEMA") {
+        config.schema = schema;
+    }
+    config.conversations_table = env("LORA_EXPORT_CONVERSATIONS_TABLE");
+    config.turns_table = env("LORA_EXPORT_TURNS_TABLE");
     let Some(options) = options else {
         return Ok(config);
     };
@@ -70,6 +78,9 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
             "jwt_secret" => config.jwt_secret = Some(value.extract::<String>()?.into()),
             "jwks_url" => config.jwks_url = Some(value.extract()?),
             "jwks" => config.jwks_json = Some(value.extract()?),
+            "schema" => config.schema = value.extract()?,
+            "conversations_table" => config.conversations_table = Some(value.extract()?),
+            "turns_table" => config.turns_table = Some(value.extract()?),
             other => {
                 return Err(PyTypeError::new_err(format!(
                     "ExportClient got an unexpected option {other:?}"

@@ -97,7 +97,7 @@ def test_the_export_lifecycle(client, tmp_path):
     assert c.history(user)["total"] == 2
     assert c.history(stranger)["total"] == 0
 
-    sql(url, f"UPDATE export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = '{small['export_id']}'")
+    sql(url, f"UPDATE lora_export.export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = '{small['export_id']}'")
     with pytest.raises(lora_export.GoneError) as gone:
         c.download(user, small["export_id"], io.BytesIO())
     assert gone.value.status == 410
@@ -151,6 +151,19 @@ def test_configuration_and_connection_errors(database, admin_url):
     closed.close()
     with pytest.raises(RuntimeError, match="closed"):
         closed.migrate()
+
+
+def test_the_library_lives_in_its_schema_and_reads_the_apps_relations_by_name(database):
+    url, root = database
+    with pytest.raises(lora_export.ConfigError, match="belongs to the app"):
+        lora_export.ExportClient(url, schema="public")
+    with pytest.raises(lora_export.ConfigError, match="turns_table"):
+        lora_export.ExportClient(url, conversations_table="public.chats")
+    client = lora_export.ExportClient(url, storage_root=root, schema="py_export")
+    assert client.migrate() == list(range(1, 9))
+    assert sql(url, "SELECT to_regclass('py_export.export_logs') IS NOT NULL, count(*) FROM pg_class "
+                    "WHERE relnamespace = 'public'::regnamespace") == "t|0"
+    client.close()
 
 
 WORKER = """

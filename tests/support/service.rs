@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use lora_export::model::ExportRequest;
 use lora_export::pg::source::ConversationSource;
 use lora_export::pg::{
-    Database, ExportService, FileKey, MetricEvent, ServiceConfig, StagedFile, Storage,
+    Database, ExportService, FileKey, MetricEvent, ServiceConfig, SourceTables, StagedFile, Storage,
 };
 use lora_export::request::validate_request;
 use lora_export::ExportBuilder;
@@ -74,7 +74,8 @@ pub async fn core_bytes(
     let mut all = ExportRequest::new(request.config.clone());
     all.config.scope = lora_export::model::Scope::AllData;
     let client = db.client().await.unwrap();
-    let mut source = ConversationSource::new(&all, 1000).unwrap();
+    let mut source =
+        ConversationSource::new(&all, 1000, &SourceTables::library(db.schema()).unwrap()).unwrap();
     let mut records = Vec::new();
     while let Some(batch) = source.next_batch(&client).await.unwrap() {
         records.extend(batch);

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::db::schema::{check_schema_name, SourceTables};
 use crate::{ErrorKind, Result};
 
 /// Configuration of the database-backed export service.
@@ -29,6 +30,9 @@ use crate::{ErrorKind, Result};
 /// | `jwks_url` | `LORA_EXPORT_JWKS_URL` | `$SUPABASE_URL/auth/v1/.well-known/jwks.json` |
 /// | `jwks_json` | `LORA_EXPORT_JWKS` | none: the keys are fetched from `jwks_url` |
 /// | `jwt_leeway` | `LORA_EXPORT_JWT_LEEWAY_SECS` | 30 s of clock skew on `exp`/`nbf` (at most 300) |
+/// | `schema` | `LORA_EXPORT_SCHEMA` | `lora_export`: the schema of the library's tables and functions |
+/// | `conversations_table` | `LORA_EXPORT_CONVERSATIONS_TABLE` | none: the library's own `conversations`; else the app's `schema.table` or view ([`SourceTables`]) |
+/// | `turns_table` | `LORA_EXPORT_TURNS_TABLE` | none: the library's own `conversation_turns`; set with `conversations_table` |
 ///
 /// ```
 /// use lora_export::pg::ServiceConfig;
@@ -83,6 +87,13 @@ pub struct ServiceConfig {
     pub jwks_json: Option<String>,
     /// Clock skew allowed on a token's `exp` and `nbf`.
     pub jwt_leeway: Duration,
+    /// The schema of the library's own tables, functions and policies.
+    pub schema: String,
+    /// The app's table or view of conversations (`schema.name`), read
+    /// instead of the library's own; see [`SourceTables`].
+    pub conversations_table: Option<String>,
+    /// The app's table or view of turns (`schema.name`), with `conversations_table`.
+    pub turns_table: Option<String>,
 }
 
 /// A secret that `Debug` never prints.
@@ -147,6 +158,9 @@ impl ServiceConfig {
             jwks_url: None,
             jwks_json: None,
             jwt_leeway: Duration::from_secs(30),
+            schema: "lora_export".to_owned(),
+            conversations_table: None,
+            turns_table: None,
         }
     }
 
@@ -215,6 +229,11 @@ impl ServiceConfig {
         let mut leeway = config.jwt_leeway.as_secs() as u32;
         number("LORA_EXPORT_JWT_LEEWAY_SECS", &mut leeway)?;
         config.jwt_leeway = Duration::from_secs(leeway.into());
+        if let Some(schema) = text("LORA_EXPORT_SCHEMA") {
+            config.schema = schema;
+        }
+        config.conversations_table = text("LORA_EXPORT_CONVERSATIONS_TABLE");
+        config.turns_table = text("LORA_EXPORT_TURNS_TABLE");
         config.validate()?;
         Ok(config)
     }
@@ -255,7 +274,36 @@ impl ServiceConfig {
         if self.storage_root.as_os_str().is_empty() {
             return Err(config_error("storage_root is empty"));
         }
+        self.source_tables()?;
         self.validate_sign_in()
+    }
+
+    /// The relations exports read: the app's (`conversations_table` and
+    /// `turns_table`, both or neither) or the library's own in `schema`.
+    ///
+    /// ```
+    /// use lora_export::pg::ServiceConfig;
+    /// let mut config = ServiceConfig::new("postgres://localhost/app");
+    /// assert_eq!(config.source_tables().unwrap().conversations(), "\"lora_export\".\"conversations\"");
+    /// config.conversations_table = Some("public.chats".into());
+    /// assert!(config.source_tables().unwrap_err().to_string().contains("turns_table"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for a bad schema or relation name, or only one
+    /// of the two relations.
+    pub fn source_tables(&self) -> Result<SourceTables> {
+        match (&self.conversations_table, &self.turns_table) {
+            (None, None) => SourceTables::library(&self.schema),
+            (Some(conversations), Some(turns)) => {
+                check_schema_name(&self.schema)?;
+                SourceTables::app(conversations, turns)
+            }
+            _ => Err(config_error(
+                "conversations_table and turns_table go together: set both (the app's relations) or neither (the library's own)",
+            )),
+        }
     }
 
     /// Checks the sign-in fields (called by [`validate`](Self::validate)).

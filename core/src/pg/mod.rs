@@ -18,7 +18,10 @@
 //!
 //! # The privilege model
 //!
-//! Who may do what, for every object the migrations create. The *service* is
+//! Who may do what, for every object the migrations create — all in the
+//! library's own schema (`lora_export` by default, [`ServiceConfig::schema`];
+//! see [`schema`]), which `authenticated` and `service_role` may use and
+//! `anon` may not; nothing goes into `public`. The *service* is
 //! the role the library connects as (it owns these objects: the migrating
 //! role); `authenticated` and `anon` are what any browser reaches through
 //! PostgREST with the public anon key. Tested in `tests/pg_hardening.rs`
@@ -33,6 +36,7 @@
 //! | `export_audit_events` | — | SELECT own rows (RLS) | SELECT | INSERT (trigger chains it); UPDATE never; DELETE only through `export_audit_purge` |
 //! | `export_jobs`, `export_audit_heads`, `export_audit_anchors`, `lora_export_migrations` | — | — | SELECT (not the migrations) | ALL (heads and anchors: the triggers and the purge) |
 //! | `export_audit_verify(uuid)` | — | — | EXECUTE | EXECUTE |
+//! | the app's relations named in `conversations_table` / `turns_table` | the app's grants | the app's grants and RLS (exports read as the user) | the app's | SELECT as `authenticated` only |
 //! | every other `export_*` function | — | — | — | EXECUTE |
 //!
 //! Every state change — create, status (expiry), download count, delete,
@@ -90,9 +94,10 @@ pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
 pub use config::{Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource};
-pub use db::{filter_sql, source};
+pub use db::{filter_sql, schema, source};
 pub use db::{
-    migration_sql, Database, DbClient, DbTransaction, ImportSummary, SslMode, MIGRATIONS,
+    migration_sql, Database, DbClient, DbTransaction, ImportSummary, SourceTables, SslMode,
+    MIGRATIONS,
 };
 pub use jobs::{CompletedExport, WorkerOptions, WorkerReport};
 pub use ops::{

@@ -2,12 +2,13 @@
 //! export lifecycle. The operations live in their own files (`create`,
 //! `access`, `history`, `run`, `cleanup`, `metrics`, `worker`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use crate::pg::storage::{LocalStorage, Storage};
-use crate::pg::{Database, ImportSummary, ServiceConfig};
+use crate::pg::{Database, ImportSummary, ServiceConfig, SourceTables};
 use crate::pg::{MetricEvent, Session, SignIn};
 use crate::{ErrorKind, Result};
 
@@ -55,8 +56,16 @@ pub struct ExportService {
     config: Arc<ServiceConfig>,
     storage: Arc<dyn Storage>,
     sign_in: Option<Arc<SignIn>>,
+    source: Arc<Source>,
     metrics_sink: Option<MetricsSink>,
     error_sink: Option<ErrorSink>,
+}
+
+/// The relations exports read, and whether they were found as documented.
+#[derive(Debug)]
+struct Source {
+    tables: SourceTables,
+    checked: AtomicBool,
 }
 
 impl std::fmt::Debug for ExportService {
@@ -79,11 +88,17 @@ impl ExportService {
         let db = Database::connect(&config)?;
         let storage = Arc::new(LocalStorage::new(&config.storage_root));
         let sign_in = SignIn::from_config(&config)?.map(Arc::new);
+        let tables = config.source_tables()?;
+        // The library's own tables are as documented once migrated (and
+        // missing ones are DATABASE_NOT_MIGRATED); only the app's are checked.
+        let own = tables == SourceTables::library(&config.schema)?;
+        let source = Source { tables, checked: AtomicBool::new(own) };
         Ok(ExportService {
             db,
             config: Arc::new(config),
             storage,
             sign_in,
+            source: Arc::new(source),
             metrics_sink: None,
             error_sink: None,
         })
@@ -199,6 +214,31 @@ impl ExportService {
     /// The configuration.
     pub fn config(&self) -> &ServiceConfig {
         &self.config
+    }
+
+    /// The relations exports read (the config's `conversations_table` and
+    /// `turns_table`, else the library's own).
+    pub fn source_tables(&self) -> &SourceTables {
+        &self.source.tables
+    }
+
+    /// Checks, once per service, that the app's relations exports read have
+    /// the documented columns and that `authenticated` may read them
+    /// ([`SourceTables::check`]); create calls it before it counts. A no-op
+    /// for the library's own tables.
+    ///
+    /// # Errors
+    ///
+    /// `CONFIG_ERROR` naming every missing or mistyped column.
+    pub async fn check_source(&self) -> Result<()> {
+        if self.source.checked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let client = self.db.client().await?;
+        let checked = self.source.tables.check(&client).await;
+        self.observe("check_source", checked)?;
+        self.source.checked.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// The file store.

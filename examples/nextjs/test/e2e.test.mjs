@@ -200,7 +200,7 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
   })
 
   await t.test('an expired export answers 410', async () => {
-    sql(url, `UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = '${small.export_id}'`)
+    sql(url, `UPDATE lora_export.export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = '${small.export_id}'`)
     const response = await call('GET', `/api/export/download/${small.export_id}`, alice)
     assert.equal(response.status, 410)
     assert.equal((await response.json()).error, 'GONE')

@@ -111,6 +111,7 @@ impl ExportService {
     /// event, and the job — queued for a worker, or running under this
     /// process's lease for a synchronous run.
     async fn log_request(&self, user: Uuid, request: &ExportRequest) -> Result<Logged> {
+        self.check_source().await?;
         let config = self.config();
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
@@ -131,7 +132,7 @@ impl ExportService {
             .into());
         }
         act_as_user(&tx, user).await?;
-        let count = count_selected(&tx, request).await?;
+        let count = count_selected(&tx, request, self.source_tables()).await?;
         act_as_service(&tx).await?;
         let queued = count >= u64::from(config.sync_threshold);
         let count_sql = i32::try_from(count).unwrap_or(i32::MAX);

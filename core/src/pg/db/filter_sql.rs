@@ -1,5 +1,6 @@
 //! An export request's scope and filters as one parameterized SQL condition
-//! over `conversations c`, selecting exactly what [`Selector`] keeps.
+//! over `conversations c` (the relation of [`SourceTables`]), selecting
+//! exactly what [`Selector`] keeps.
 //!
 //! The translation follows the table of [`crate::scope`] row by row. Values
 //! from the request never enter the SQL text: each is a `$n` parameter
@@ -22,6 +23,7 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use tokio_postgres::types::ToSql;
 
+use super::schema::SourceTables;
 use crate::model::{ExportRequest, Scope};
 use crate::scope::{active_list, DateBounds, SearchQuery, Selector, UpperBound};
 use crate::{ErrorKind, Result};
@@ -41,18 +43,19 @@ pub(crate) const PG_MIN_INSTANT: DateTime<Utc> = match DateTime::from_timestamp(
 ///
 /// ```
 /// use lora_export::model::ExportRequest;
-/// use lora_export::pg::SqlFilter;
+/// use lora_export::pg::{SourceTables, SqlFilter};
 ///
+/// let tables = SourceTables::library("lora_export").unwrap();
 /// let request: ExportRequest = serde_json::from_str(r#"{
 ///   "config": {"scope": "filtered", "format": "jsonl"},
 ///   "filters": {"tierTypes": ["template"], "qualityRange": {"min": 7.5, "max": 10},
 ///               "categories": [], "searchQuery": " 100% ÄRGER "}
 /// }"#).unwrap();
-/// let filter = SqlFilter::for_request(&request, 3).unwrap();
+/// let filter = SqlFilter::for_request(&request, 3, &tables).unwrap();
 /// assert_eq!(
 ///     filter.clause,
 ///     "c.tier = ANY($3) AND c.quality_score BETWEEN $4 AND $5 AND (lower(c.title) LIKE $6 \
-///      ESCAPE '\\' OR EXISTS (SELECT 1 FROM conversation_turns t \
+///      ESCAPE '\\' OR EXISTS (SELECT 1 FROM \"lora_export\".\"conversation_turns\" t \
 ///      WHERE t.conversation_id = c.id AND lower(t.content) LIKE $6 ESCAPE '\\'))"
 /// );
 /// assert_eq!(format!("{:?}", filter.params[3]), r#""%100\\% ärger%""#);
@@ -72,7 +75,8 @@ pub struct SqlFilter {
 
 impl SqlFilter {
     /// Translates `request`, numbering parameters from `$first_param` (so the
-    /// caller can put its own parameters first).
+    /// caller can put its own parameters first); the search looks into the
+    /// turns of `tables`.
     ///
     /// # Errors
     ///
@@ -81,24 +85,34 @@ impl SqlFilter {
     ///
     /// ```
     /// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
-    /// use lora_export::pg::SqlFilter;
+    /// use lora_export::pg::{SourceTables, SqlFilter};
     ///
+    /// let tables = SourceTables::library("lora_export").unwrap();
     /// let all_data = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Csv));
-    /// assert_eq!(SqlFilter::for_request(&all_data, 1).unwrap().clause, "TRUE");
+    /// assert_eq!(SqlFilter::for_request(&all_data, 1, &tables).unwrap().clause, "TRUE");
     /// let all = ExportRequest::new(ExportConfig::new(Scope::All, Format::Csv));
-    /// assert_eq!(SqlFilter::for_request(&all, 1).unwrap().clause, "c.status = 'approved'");
+    /// assert_eq!(SqlFilter::for_request(&all, 1, &tables).unwrap().clause, "c.status = 'approved'");
     ///
     /// let mut selected = ExportRequest::new(ExportConfig::new(Scope::Selected, Format::Csv));
     /// selected.conversation_ids = Some(vec!["c-1".into()]);
-    /// let filter = SqlFilter::for_request(&selected, 2).unwrap();
+    /// let filter = SqlFilter::for_request(&selected, 2, &tables).unwrap();
     /// assert_eq!(filter.clause, "(c.conversation_id = ANY($2) OR c.id::text = ANY($2))");
     /// ```
-    pub fn for_request(request: &ExportRequest, first_param: usize) -> Result<SqlFilter> {
+    pub fn for_request(
+        request: &ExportRequest,
+        first_param: usize,
+        tables: &SourceTables,
+    ) -> Result<SqlFilter> {
         if first_param == 0 {
             return Err(ErrorKind::Config("SQL parameters are numbered from $1".into()).into());
         }
         Selector::new(request)?;
-        let mut sql = Builder { next: first_param, conditions: Vec::new(), params: Vec::new() };
+        let mut sql = Builder {
+            next: first_param,
+            conditions: Vec::new(),
+            params: Vec::new(),
+            turns: tables.turns(),
+        };
         match request.config.scope {
             Scope::Selected => {
                 let ids = sql.param(request.conversation_ids.clone().unwrap_or_default());
@@ -127,6 +141,8 @@ struct Builder {
     next: usize,
     conditions: Vec<String>,
     params: Vec<Box<dyn ToSql + Sync + Send>>,
+    /// The turns relation, quoted.
+    turns: String,
 }
 
 impl Builder {
@@ -175,8 +191,9 @@ impl Builder {
         self.one_of("c.topic", f.topics.as_deref());
         if let Some(query) = f.search_query.as_deref().and_then(SearchQuery::new) {
             let p = self.param(like_pattern(query.needle()));
+            let turns = &self.turns;
             self.push(format!(
-                "(lower(c.title) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM conversation_turns t \
+                "(lower(c.title) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM {turns} t \
                  WHERE t.conversation_id = c.id AND lower(t.content) LIKE {p} ESCAPE '\\'))"
             ));
         }
@@ -245,10 +262,14 @@ mod tests {
 
     use super::*;
 
+    fn library() -> SourceTables {
+        SourceTables::library("lora_export").unwrap()
+    }
+
     fn filter(filters: serde_json::Value) -> SqlFilter {
         let request =
             json!({"config": {"scope": "filtered", "format": "jsonl"}, "filters": filters});
-        SqlFilter::for_request(&serde_json::from_value(request).unwrap(), 1).unwrap()
+        SqlFilter::for_request(&serde_json::from_value(request).unwrap(), 1, &library()).unwrap()
     }
 
     #[test]
@@ -300,9 +321,12 @@ mod tests {
         let request: ExportRequest =
             serde_json::from_value(json!({"config": {"scope": "selected", "format": "csv"}}))
                 .unwrap();
-        assert_eq!(SqlFilter::for_request(&request, 1).unwrap_err().code(), "VALIDATION_ERROR");
+        assert_eq!(
+            SqlFilter::for_request(&request, 1, &library()).unwrap_err().code(),
+            "VALIDATION_ERROR"
+        );
         let all = json!({"config": {"scope": "all", "format": "csv"}});
         let all: ExportRequest = serde_json::from_value(all).unwrap();
-        assert_eq!(SqlFilter::for_request(&all, 0).unwrap_err().code(), "CONFIG_ERROR");
+        assert_eq!(SqlFilter::for_request(&all, 0, &library()).unwrap_err().code(), "CONFIG_ERROR");
     }
 }

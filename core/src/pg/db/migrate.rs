@@ -1,8 +1,11 @@
+use super::schema::{check_schema_name, render_migration};
 use crate::pg::Database;
 use crate::Result;
 
-/// The schema migrations, in order: (version, name, SQL). Each runs once, in
-/// its own transaction, recorded in `lora_export_migrations`.
+/// The schema migrations, in order: (version, name, SQL). Each SQL text is
+/// a template: `@schema@` stands for the library's schema (see
+/// [`render_migration`]). All run in one transaction, with `search_path`
+/// set to the schema, each recorded in its `lora_export_migrations`.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "supabase_standins", include_str!("migrations/0001_supabase_standins.sql")),
     (2, "conversations", include_str!("migrations/0002_conversations.sql")),
@@ -11,7 +14,12 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "export_jobs", include_str!("migrations/0005_export_jobs.sql")),
     (6, "export_service", include_str!("migrations/0006_export_service.sql")),
     (7, "privilege_model", include_str!("migrations/0007_privilege_model.sql")),
+    (8, "own_schema", include_str!("migrations/0008_own_schema.sql")),
 ];
+
+/// Moves the objects of a database migrated before the library had its own
+/// schema out of `public` (a no-op otherwise).
+const RELOCATE_FROM_PUBLIC: &str = include_str!("migrations/relocate_from_public.sql");
 
 /// The table that records which migrations a database has.
 const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS lora_export_migrations (
@@ -19,42 +27,73 @@ const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS lora_export_migration
   name TEXT NOT NULL,
   applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())";
 
-/// Every migration as one SQL script, for a team that commits its schema
-/// (`supabase/migrations/<timestamp>_lora_export.sql`, applied by the
-/// Supabase CLI) instead of calling [`Database::migrate`] at run time. The
-/// script also records each version in `lora_export_migrations`, so a later
-/// `migrate()` applies nothing it already holds. Write it for a database
-/// without the lora-export schema; later versions of the library print the
-/// same script with the new migrations appended (apply the new part only).
+/// What runs before the migrations: the schema, the search path (`SET
+/// LOCAL` in `migrate()`'s transaction, `SET` in the script, which resets
+/// it at its end) and, for a database of the earlier layout, the move out
+/// of `public`.
+fn preamble(schema: &str, set: &str) -> String {
+    render_migration(
+        &format!(
+            "CREATE SCHEMA IF NOT EXISTS @schema@;\n{set} search_path = @schema@;\n{RELOCATE_FROM_PUBLIC}"
+        ),
+        schema,
+    )
+}
+
+/// Every migration as one SQL script for the library's `schema`, for a
+/// team that commits its schema (`supabase/migrations/<timestamp>_lora_export.sql`,
+/// applied by the Supabase CLI) instead of calling [`Database::migrate`] at
+/// run time. Apply it in one transaction (`psql -1 -f`, as the Supabase CLI
+/// applies a migration file); it sets `search_path` for its statements and
+/// resets it at the end. It also records each
+/// version in `<schema>.lora_export_migrations`, so a later `migrate()`
+/// applies nothing it already holds. Later versions of the library print
+/// the same script with the new migrations appended (apply the new part
+/// only).
 ///
 /// ```
-/// let sql = lora_export::pg::migration_sql();
-/// assert!(sql.contains("CREATE TABLE IF NOT EXISTS lora_export_migrations"));
-/// assert!(sql.contains("VALUES (7, 'privilege_model')"));
+/// let sql = lora_export::pg::migration_sql("lora_export").unwrap();
+/// assert!(sql.contains("CREATE SCHEMA IF NOT EXISTS \"lora_export\""));
+/// assert!(sql.contains("VALUES (8, 'own_schema')"));
+/// assert!(lora_export::pg::migration_sql("public").is_err());
 /// ```
-pub fn migration_sql() -> String {
+///
+/// # Errors
+///
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) when `schema` is not a
+/// schema the library may own ([`check_schema_name`]).
+pub fn migration_sql(schema: &str) -> Result<String> {
+    check_schema_name(schema)?;
     let mut script = format!(
-        "-- lora-export schema, migrations 1 to {} (lora_export::pg::migration_sql)\n{MIGRATIONS_TABLE};\n",
-        MIGRATIONS.len()
+        "-- lora-export schema \"{schema}\", migrations 1 to {} (lora_export::pg::migration_sql)\n{}\n{MIGRATIONS_TABLE};\n",
+        MIGRATIONS.len(),
+        preamble(schema, "SET").trim_end()
     );
     for (version, name, sql) in MIGRATIONS {
-        script.push_str(&format!("\n-- migration {version}: {name}\n{}\n", sql.trim_end()));
+        script.push_str(&format!(
+            "\n-- migration {version}: {name}\n{}\n",
+            render_migration(sql, schema).trim_end()
+        ));
         script.push_str(&format!(
             "INSERT INTO lora_export_migrations (version, name) VALUES ({version}, '{name}') \
              ON CONFLICT (version) DO NOTHING;\n"
         ));
     }
-    script
+    script.push_str("RESET search_path;\n");
+    Ok(script)
 }
 
 impl Database {
-    /// Applies the migrations not yet applied, under an advisory lock so that
-    /// several processes may call it at once. Returns the versions applied.
+    /// Applies the migrations not yet applied to the configured schema, under
+    /// an advisory lock so that several processes may call it at once.
+    /// Returns the versions applied.
     pub async fn migrate(&self) -> Result<Vec<i32>> {
+        let schema = self.schema();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('lora_export.migrate', 0))", &[])
             .await?;
+        tx.batch_execute(&preamble(schema, "SET LOCAL")).await?;
         tx.batch_execute(MIGRATIONS_TABLE).await?;
         let done: Vec<i32> = tx
             .query("SELECT version FROM lora_export_migrations", &[])
@@ -67,7 +106,7 @@ impl Database {
             if done.contains(version) {
                 continue;
             }
-            tx.batch_execute(sql).await?;
+            tx.batch_execute(&render_migration(sql, schema)).await?;
             tx.execute(
                 "INSERT INTO lora_export_migrations (version, name) VALUES ($1, $2)",
                 &[version, name],

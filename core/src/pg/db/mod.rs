@@ -8,6 +8,7 @@ mod import;
 mod migrate;
 mod pool;
 pub(crate) mod rows;
+pub mod schema;
 pub mod source;
 mod tls;
 
@@ -15,4 +16,5 @@ pub use import::ImportSummary;
 pub use migrate::{migration_sql, MIGRATIONS};
 pub(crate) use pool::{act_as_service, act_as_user};
 pub use pool::{Database, DbClient, DbTransaction};
+pub use schema::SourceTables;
 pub use tls::SslMode;

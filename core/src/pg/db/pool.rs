@@ -18,7 +18,8 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 /// The connection pool (deadpool-postgres) and the two ways of using it: as
 /// a user, under RLS, or as the service.
 ///
-/// Every connection runs with the configured `statement_timeout` and
+/// Every connection runs with `search_path` set to the library's schema
+/// (`lora_export` by default), the configured `statement_timeout` and
 /// `idle_in_transaction_session_timeout`, and a request waits at most
 /// `pool_wait_timeout` for one (then [`ErrorKind::Unavailable`], HTTP 503).
 /// The service never waits for a second connection while it holds one.
@@ -26,6 +27,7 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
+    schema: String,
 }
 
 impl std::fmt::Debug for Database {
@@ -44,8 +46,9 @@ impl Database {
             tls.rest.parse().map_err(|e| ErrorKind::Config(format!("database_url: {e}")))?;
         pg.ssl_mode(tls.wire_mode());
         let options = format!(
-            "{} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+            "{} -c search_path={} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
             pg.get_options().unwrap_or_default(),
+            config.schema,
             config.statement_timeout.as_millis(),
             config.idle_in_transaction_timeout.as_millis(),
         );
@@ -70,7 +73,7 @@ impl Database {
             .post_create(settings_check(config.statement_timeout.as_millis().to_string()))
             .build()
             .map_err(|e| ErrorKind::Config(format!("connection pool: {e}")))?;
-        Ok(Database { pool })
+        Ok(Database { pool, schema: config.schema.clone() })
     }
 
     /// A connection from the pool, with the service's own privileges.
@@ -101,6 +104,12 @@ impl Database {
         let tx = client.transaction().await?;
         act_as_user(&tx, user).await?;
         Ok(tx)
+    }
+
+    /// The schema of the library's objects; every pooled connection has it
+    /// as its `search_path`.
+    pub fn schema(&self) -> &str {
+        &self.schema
     }
 
     /// The pool itself, for callers that manage connections by hand.

@@ -1,4 +1,6 @@
-//! Conversations with their turns, streamed out of PostgreSQL in batches.
+//! Conversations with their turns, streamed out of PostgreSQL in batches,
+//! from the relations of [`SourceTables`] (the library's own tables, or the
+//! app's).
 //!
 //! Each batch is exactly two queries, whatever its size: the next
 //! `batch_size` conversations in `(created_at, id)` order (keyset
@@ -6,10 +8,10 @@
 //! those conversations at once:
 //!
 //! ```text
-//! SELECT … FROM conversations c
+//! SELECT … FROM <conversations> c
 //!  WHERE <filter> AND (c.created_at, c.id) > ($a, $b)
 //!  ORDER BY c.created_at, c.id LIMIT $batch;
-//! SELECT … FROM conversation_turns
+//! SELECT … FROM <turns>
 //!  WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number;
 //! ```
 //!
@@ -30,6 +32,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::schema::SourceTables;
 use crate::model::{Conversation, ConversationTurn, ExportRequest, ReviewAction, Timestamp};
 use crate::pg::SqlFilter;
 use crate::source::Record;
@@ -39,19 +42,29 @@ const COLUMNS: &str = "c.id, c.conversation_id, c.title, c.category, c.status, \
     c.quality_score, c.persona, c.emotion, c.topic, c.tier, c.total_turns, c.token_count, \
     c.parent_id, c.parent_type, c.parameters, c.review_history, c.created_at, c.updated_at";
 
-const TURNS: &str = "SELECT conversation_id, role, content, token_count FROM conversation_turns \
-    WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number";
+/// The turns of a batch, from the turns relation of `tables`.
+fn turns_sql(tables: &SourceTables) -> String {
+    format!(
+        "SELECT conversation_id, role, content, token_count FROM {} \
+         WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number",
+        tables.turns()
+    )
+}
 
-/// How many conversations `request` selects: one `count(*)` with the same
-/// [`SqlFilter`] the export streams with.
+/// How many conversations of `tables` `request` selects: one `count(*)`
+/// with the same [`SqlFilter`] the export streams with.
 ///
 /// # Errors
 ///
 /// [`ErrorKind::InvalidRequest`] for an invalid request, [`ErrorKind::Database`]
 /// when the query fails.
-pub async fn count_selected<C: GenericClient>(client: &C, request: &ExportRequest) -> Result<u64> {
-    let filter = SqlFilter::for_request(request, 1)?;
-    let sql = format!("SELECT count(*) FROM conversations c WHERE {}", filter.clause);
+pub async fn count_selected<C: GenericClient>(
+    client: &C,
+    request: &ExportRequest,
+    tables: &SourceTables,
+) -> Result<u64> {
+    let filter = SqlFilter::for_request(request, 1, tables)?;
+    let sql = format!("SELECT count(*) FROM {} c WHERE {}", tables.conversations(), filter.clause);
     let count: i64 = client.query_one(&sql, &filter.param_refs()).await?.try_get(0)?;
     Ok(u64::try_from(count).unwrap_or_default())
 }
@@ -65,18 +78,20 @@ pub async fn count_selected<C: GenericClient>(client: &C, request: &ExportReques
 ///
 /// ```
 /// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
-/// use lora_export::pg::ConversationSource;
+/// use lora_export::pg::{ConversationSource, SourceTables};
 ///
+/// let tables = SourceTables::library("lora_export").unwrap();
 /// let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Jsonl));
-/// let source = ConversationSource::new(&request, 500).unwrap();
+/// let source = ConversationSource::new(&request, 500, &tables).unwrap();
 /// assert_eq!(source.fetched(), 0);
-/// assert!(ConversationSource::new(&request, 0).is_err());
+/// assert!(ConversationSource::new(&request, 0, &tables).is_err());
 /// ```
 #[derive(Debug)]
 pub struct ConversationSource {
     filter: SqlFilter,
     first_sql: String,
     next_sql: String,
+    turns_sql: String,
     batch_size: i64,
     after: Option<(DateTime<Utc>, Uuid)>,
     fetched: u64,
@@ -84,25 +99,27 @@ pub struct ConversationSource {
 }
 
 impl ConversationSource {
-    /// A source of what `request` selects, `batch_size` conversations per batch.
+    /// A source of what `request` selects from `tables`, `batch_size`
+    /// conversations per batch.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidRequest`] for an invalid request,
     /// [`ErrorKind::Config`] when `batch_size` is 0.
-    pub fn new(request: &ExportRequest, batch_size: u32) -> Result<Self> {
+    pub fn new(request: &ExportRequest, batch_size: u32, tables: &SourceTables) -> Result<Self> {
         if batch_size == 0 {
             return Err(ErrorKind::Config("batch_size must be at least 1".into()).into());
         }
-        let filter = SqlFilter::for_request(request, 1)?;
+        let filter = SqlFilter::for_request(request, 1, tables)?;
         let (where_, n) = (&filter.clause, filter.params.len());
+        let from = tables.conversations();
         let first_sql = format!(
-            "SELECT {COLUMNS} FROM conversations c WHERE {where_} \
+            "SELECT {COLUMNS} FROM {from} c WHERE {where_} \
              ORDER BY c.created_at, c.id LIMIT ${}",
             n + 1
         );
         let next_sql = format!(
-            "SELECT {COLUMNS} FROM conversations c WHERE {where_} \
+            "SELECT {COLUMNS} FROM {from} c WHERE {where_} \
              AND (c.created_at, c.id) > (${}, ${}) ORDER BY c.created_at, c.id LIMIT ${}",
             n + 1,
             n + 2,
@@ -112,6 +129,7 @@ impl ConversationSource {
             filter,
             first_sql,
             next_sql,
+            turns_sql: turns_sql(tables),
             batch_size: i64::from(batch_size),
             after: None,
             fetched: 0,
@@ -151,7 +169,7 @@ impl ConversationSource {
         let ids: Vec<Uuid> =
             rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
         let mut turns: HashMap<Uuid, Vec<Row>> = HashMap::with_capacity(ids.len());
-        for turn in client.query(TURNS, &[&ids]).await? {
+        for turn in client.query(&self.turns_sql, &[&ids]).await? {
             turns.entry(turn.try_get("conversation_id")?).or_default().push(turn);
         }
         let mut batch = Vec::with_capacity(rows.len());

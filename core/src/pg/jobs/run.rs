@@ -168,7 +168,8 @@ impl ExportService {
         feed: &mpsc::Sender<Feed>,
     ) -> Result<bool> {
         let mut client = self.database().client().await?;
-        let mut source = ConversationSource::new(request, self.config().batch_size)?;
+        let mut source =
+            ConversationSource::new(request, self.config().batch_size, self.source_tables())?;
         loop {
             let tx = Database::user_transaction(&mut client, target.user_id).await?;
             let batch = source.next_batch(&tx).await?;

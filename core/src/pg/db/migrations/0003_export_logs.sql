@@ -31,7 +31,8 @@ CREATE INDEX IF NOT EXISTS idx_export_logs_user_created ON export_logs(user_id, 
 
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'fk_export_logs_user') THEN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'fk_export_logs_user'
+                 AND conrelid = 'export_logs'::regclass) THEN
     ALTER TABLE export_logs
       ADD CONSTRAINT fk_export_logs_user
       FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;

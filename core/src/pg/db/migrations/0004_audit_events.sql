@@ -29,7 +29,7 @@ CREATE OR REPLACE FUNCTION export_audit_event_hash(
 $$;
 
 CREATE OR REPLACE FUNCTION export_audit_events_chain() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
 DECLARE
   v_prev export_audit_events%ROWTYPE;
 BEGIN

@@ -11,7 +11,7 @@ CREATE INDEX IF NOT EXISTS idx_export_logs_file_sweep ON export_logs (status)
 -- ways a user's transaction touches the queue, each limited to the user's
 -- own exports (auth.uid()).
 CREATE OR REPLACE FUNCTION export_job_enqueue(p_export UUID, p_total INTEGER, p_max_attempts INTEGER)
-RETURNS VOID LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+RETURNS VOID LANGUAGE plpgsql SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM export_logs
                  WHERE export_id = p_export AND user_id = auth.uid() AND status = 'queued') THEN
@@ -24,7 +24,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION export_job_cancel(p_export UUID)
-RETURNS BOOLEAN LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+RETURNS BOOLEAN LANGUAGE plpgsql SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
 BEGIN
   UPDATE export_jobs j SET status = 'cancelled', updated_at = NOW()
   FROM export_logs l
@@ -35,7 +35,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION export_job_progress(p_export UUID)
-RETURNS INTEGER LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+RETURNS INTEGER LANGUAGE sql STABLE SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
   SELECT j.progress FROM export_jobs j JOIN export_logs l ON l.export_id = j.export_id
   WHERE j.export_id = p_export AND l.user_id = auth.uid()
 $$;

@@ -56,7 +56,7 @@ WHERE seq > 1 AND prev_hash IS NOT NULL
 ON CONFLICT (export_id) DO NOTHING;
 
 CREATE OR REPLACE FUNCTION export_audit_events_chain() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
 DECLARE
   v_head export_audit_heads%ROWTYPE;
   v_owner UUID;
@@ -84,7 +84,7 @@ $$;
 -- covers it and it is older than a day (export_audit_purge() writes the
 -- anchor first); nothing can be updated.
 CREATE OR REPLACE FUNCTION export_audit_events_guard() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
 BEGIN
   IF TG_OP = 'DELETE' AND OLD.created_at < clock_timestamp() - interval '1 day' AND EXISTS (
        SELECT 1 FROM export_audit_anchors a
@@ -100,7 +100,7 @@ $$;
 -- The one retention purge: anchors, then deletes, every event older than
 -- p_days (at least 1). Returns how many events it removed.
 CREATE OR REPLACE FUNCTION export_audit_purge(p_days INTEGER)
-RETURNS BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+RETURNS BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path = @schema@, pg_temp AS $$
 DECLARE
   v_before TIMESTAMPTZ;
   v_deleted BIGINT;
@@ -223,8 +223,8 @@ BEGIN
     EXECUTE format('REVOKE ALL ON %I FROM PUBLIC, anon, authenticated', t);
   END LOOP;
   FOR f IN
-    SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'public' AND p.proname IN ('export_rate_limit_wait', 'export_audit_event_hash',
+    SELECT p.oid::regprocedure FROM pg_proc p
+    WHERE p.pronamespace = '@schema@'::regnamespace AND p.proname IN ('export_rate_limit_wait', 'export_audit_event_hash',
       'export_audit_events_chain', 'export_audit_events_guard', 'export_audit_events_no_truncate',
       'export_audit_verify', 'export_audit_purge')
   LOOP

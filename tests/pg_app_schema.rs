@@ -1,0 +1,314 @@
+//! Living beside the app's schema, against a real PostgreSQL: the library's
+//! objects go into a schema of their own (`lora_export`, or the one
+//! configured), a database that already has its own `conversations` table
+//! migrates without touching it, exports read the app's data through views
+//! named in the config (under the app's own row-level security), and a
+//! database of the earlier layout moves out of `public`.
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::sync::{Arc, Mutex};
+
+use lora_export::pg::schema::render_migration;
+use lora_export::pg::{CreateOutcome, ErrorReport, ExportService, ServiceConfig, MIGRATIONS};
+use lora_export::ErrorKind;
+use tokio::io::AsyncReadExt;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+/// The app's own schema, as a Supabase project has it before adopting the
+/// library: its roles, a `conversations` table of another shape with its
+/// own row-level security (reviewers see published chats only), and
+/// Supabase's default privileges on `public`.
+const APP_SCHEMA: &str = "
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated;
+CREATE TABLE public.conversations (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid UUID NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+  slug TEXT NOT NULL UNIQUE,
+  headline TEXT NOT NULL,
+  state TEXT NOT NULL,
+  published BOOLEAN NOT NULL DEFAULT true,
+  score NUMERIC(3,1) NOT NULL,
+  kind TEXT NOT NULL,
+  messages JSONB NOT NULL,
+  inserted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+ALTER TABLE public.conversations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY \"reviewers read published chats\" ON public.conversations
+  FOR SELECT TO authenticated USING (published);
+REVOKE ALL ON public.conversations FROM anon;
+INSERT INTO public.conversations (slug, headline, state, published, score, kind, messages) VALUES
+  ('refund-1', 'Refund request', 'approved', true, 8.5, 'template',
+   '[{\"role\":\"user\",\"text\":\"I want a refund\"},{\"role\":\"assistant\",\"text\":\"Sure, let me help.\"}]'),
+  ('refund-2', 'Second refund', 'approved', true, 7.0, 'scenario',
+   '[{\"role\":\"user\",\"text\":\"Again?\"},{\"role\":\"assistant\",\"text\":\"Yes, again.\"}]'),
+  ('draft-1', 'A draft', 'draft', true, 5.0, 'template',
+   '[{\"role\":\"user\",\"text\":\"hi\"},{\"role\":\"assistant\",\"text\":\"hello\"}]'),
+  ('hidden-1', 'Unpublished', 'approved', false, 9.0, 'template',
+   '[{\"role\":\"user\",\"text\":\"secret\"},{\"role\":\"assistant\",\"text\":\"hidden\"}]');
+";
+
+/// The column mapping of the README: two views onto the app's table, run
+/// with the invoker's rights so that its row-level security applies.
+const APP_VIEWS: &str = "
+CREATE VIEW public.training_conversations WITH (security_invoker = true) AS
+SELECT c.uid AS id, c.slug AS conversation_id, c.headline AS title, ARRAY[]::text[] AS category,
+       c.state AS status, c.score::double precision AS quality_score,
+       NULL::text AS persona, NULL::text AS emotion, NULL::text AS topic, c.kind AS tier,
+       jsonb_array_length(c.messages) AS total_turns, 0::bigint AS token_count,
+       NULL::text AS parent_id, NULL::text AS parent_type, '{}'::jsonb AS parameters,
+       '[]'::jsonb AS review_history, c.inserted_at AS created_at, c.inserted_at AS updated_at
+FROM public.conversations c;
+CREATE VIEW public.training_turns WITH (security_invoker = true) AS
+SELECT c.uid AS conversation_id, m.n::integer AS turn_number, m.value->>'role' AS role,
+       m.value->>'text' AS content, NULL::integer AS token_count
+FROM public.conversations c, jsonb_array_elements(c.messages) WITH ORDINALITY AS m(value, n);
+GRANT SELECT ON public.training_conversations, public.training_turns TO authenticated;
+";
+
+async fn admin(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// The app table's grants, policies and row-level security flag.
+async fn app_table_state(admin: &Client) -> String {
+    admin
+        .query_one(
+            "SELECT concat_ws(' | ', c.relacl::text, c.relrowsecurity::text,
+               (SELECT string_agg(policyname || ':' || qual, ',' ORDER BY policyname)
+                  FROM pg_policies WHERE schemaname = 'public' AND tablename = 'conversations'),
+               (SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position)
+                  FROM information_schema.columns
+                  WHERE table_schema = 'public' AND table_name = 'conversations'))
+             FROM pg_class c WHERE c.oid = 'public.conversations'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn config(url: &str) -> ServiceConfig {
+    let mut config = ServiceConfig::new(url);
+    config.storage_root = std::env::temp_dir().join(format!("lora-export-app-{}", Uuid::new_v4()));
+    config
+}
+
+async fn export_text(service: &ExportService, user: Uuid, scope: &str) -> (u64, String) {
+    let body = serde_json::json!({ "config": { "scope": scope, "format": "jsonl" } });
+    let export = match service.create_export(user, &body).await.unwrap() {
+        CreateOutcome::Completed { export, .. } => export,
+        other => panic!("a small export runs at once, got {other:?}"),
+    };
+    let mut download = service.open_download(user, export.export_id).await.unwrap();
+    let mut text = String::new();
+    download.file.read_to_string(&mut text).await.unwrap();
+    (export.conversation_count, text)
+}
+
+/// Seen failing on the earlier main: `migrate()` stopped at `column
+/// "status" does not exist` on the app's table and would have added a
+/// read-everything policy to it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apps_own_conversations_table_is_left_alone_and_exported_through_its_views() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    admin.batch_execute(APP_SCHEMA).await.unwrap();
+    let before = app_table_state(&admin).await;
+
+    let service = ExportService::connect(config(&url)).unwrap();
+    assert_eq!(service.migrate().await.unwrap(), (1..=8).collect::<Vec<_>>());
+    assert_eq!(app_table_state(&admin).await, before, "the app's table is untouched");
+    let own: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'lora_export'
+               AND tablename IN ('conversations', 'conversation_turns', 'export_logs', 'export_jobs')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(own, 4, "the library's tables are in its own schema");
+
+    admin.batch_execute(APP_VIEWS).await.unwrap();
+    let mut app = config(&url);
+    app.conversations_table = Some("public.training_conversations".into());
+    app.turns_table = Some("public.training_turns".into());
+    let service = ExportService::connect(app).unwrap();
+    let user = pg::create_user(service.database()).await;
+
+    let (count, text) = export_text(&service, user, "all").await;
+    assert_eq!(count, 2, "approved and published: the app's RLS hides hidden-1");
+    let lines: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(text.contains("I want a refund") && text.contains("Yes, again."), "{text}");
+    assert!(!text.contains("secret") && !text.contains("hello"), "{text}");
+    let (count, text) = export_text(&service, user, "all_data").await;
+    assert_eq!(count, 3, "every published chat, drafts included");
+    assert!(text.contains("hello") && !text.contains("secret"), "{text}");
+    assert_eq!(app_table_state(&admin).await, before, "still untouched after exports");
+}
+
+/// A view that does not have the documented columns is named with every
+/// problem before anything is counted or logged.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_without_the_documented_columns_is_refused_with_each_problem() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    admin.batch_execute(APP_SCHEMA).await.unwrap();
+    admin
+        .batch_execute(
+            "CREATE VIEW public.bad_conversations AS
+               SELECT uid AS id, slug AS conversation_id, score AS quality_score FROM public.conversations;
+             CREATE VIEW public.bad_turns AS SELECT uid AS conversation_id FROM public.conversations;
+             REVOKE ALL ON public.bad_conversations FROM authenticated;",
+        )
+        .await
+        .unwrap();
+    let mut bad = config(&url);
+    bad.conversations_table = Some("public.bad_conversations".into());
+    bad.turns_table = Some("public.bad_turns".into());
+    let reports = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&reports);
+    let service =
+        ExportService::connect(bad).unwrap().with_error_sink(Arc::new(move |r: &ErrorReport| {
+            sink.lock().unwrap().push(format!("{r:?}"))
+        }));
+    service.migrate().await.unwrap();
+    let user = pg::create_user(service.database()).await;
+    let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
+    let err = service.create_export(user, &body).await.unwrap_err();
+    assert_eq!((err.code(), err.http_status()), ("SOURCE_MISCONFIGURED", 500));
+    assert!(!err.to_string().contains("bad_conversations"), "no schema detail for users: {err}");
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    for problem in [
+        "\"public\".\"bad_conversations\" has no column title (text)",
+        "\"public\".\"bad_conversations\".quality_score is numeric, expected double precision",
+        "\"public\".\"bad_conversations\" is not readable by authenticated",
+        "\"public\".\"bad_turns\" has no column content (text)",
+    ] {
+        assert!(detail.contains(problem), "{problem} in {detail}");
+    }
+    assert!(reports.lock().unwrap().iter().any(|r| r.contains("SOURCE_MISCONFIGURED")));
+    let logs: i64 =
+        admin.query_one("SELECT count(*) FROM lora_export.export_logs", &[]).await.unwrap().get(0);
+    assert_eq!(logs, 0, "nothing was logged");
+
+    let mut missing = config(&url);
+    missing.conversations_table = Some("public.nothing_here".into());
+    missing.turns_table = Some("public.training_turns".into());
+    let err = ExportService::connect(missing).unwrap().check_source().await.unwrap_err();
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    assert!(detail.contains("\"public\".\"nothing_here\" does not exist"), "{detail}");
+    assert!(detail.contains("\"public\".\"training_turns\" does not exist"), "{detail}");
+}
+
+/// A configured schema holds every object of the library; `lora_export`
+/// and `public` stay empty, and the service works in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_schema_holds_everything() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    let mut config = config(&url);
+    config.schema = "training_export".into();
+    let service = ExportService::connect(config).unwrap();
+    assert_eq!(service.migrate().await.unwrap().len(), MIGRATIONS.len());
+    let sample =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.jsonl")).unwrap();
+    assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
+    let user = pg::create_user(service.database()).await;
+    assert_eq!(export_text(&service, user, "all").await.0, 32);
+    let placed: Vec<i64> = admin
+        .query_one(
+            "SELECT ARRAY[
+               (SELECT count(*) FROM pg_class WHERE relnamespace = 'training_export'::regnamespace AND relkind = 'r'),
+               (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace),
+               (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace),
+               (SELECT count(*) FROM pg_namespace WHERE nspname = 'lora_export')]",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(placed, [8, 0, 0, 0], "tables in training_export; public and lora_export empty");
+    let mut reserved = ServiceConfig::new(&url);
+    reserved.schema = "public".into();
+    assert_eq!(ExportService::connect(reserved).unwrap_err().code(), "CONFIG_ERROR");
+}
+
+/// A database migrated by the earlier library (everything in `public`)
+/// moves into the library's schema on `migrate()`, with its data, and its
+/// audit chains still verify.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_of_the_earlier_layout_moves_out_of_public() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    admin
+        .batch_execute(
+            "CREATE TABLE public.lora_export_migrations (version INTEGER PRIMARY KEY,
+               name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
+        )
+        .await
+        .unwrap();
+    for (version, name, sql) in &MIGRATIONS[..7] {
+        admin.batch_execute(&render_migration(sql, "public")).await.unwrap();
+        admin
+            .execute("INSERT INTO public.lora_export_migrations VALUES ($1, $2)", &[version, name])
+            .await
+            .unwrap();
+    }
+    let user = Uuid::new_v4();
+    admin.execute("INSERT INTO auth.users (id) VALUES ($1)", &[&user]).await.unwrap();
+    let old: Uuid = admin
+        .query_one(
+            "INSERT INTO public.export_logs (user_id, format, config, conversation_count, status)
+             VALUES ($1, 'jsonl', '{\"scope\":\"all\",\"format\":\"jsonl\"}', 1, 'failed')
+             RETURNING export_id",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for event in ["requested", "failed"] {
+        admin
+            .execute(
+                "INSERT INTO public.export_audit_events (export_id, user_id, event, seq, hash)
+                 VALUES ($1, $2, $3, 0, '')",
+                &[&old, &user, &event],
+            )
+            .await
+            .unwrap();
+    }
+
+    let service = ExportService::connect(config(&url)).unwrap();
+    assert_eq!(service.migrate().await.unwrap(), vec![8]);
+    let left: i64 = admin
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+                  + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "nothing of the library is left in public");
+    let problems =
+        admin.query("SELECT * FROM lora_export.export_audit_verify(NULL)", &[]).await.unwrap();
+    assert!(problems.is_empty(), "{} audit problems after the move", problems.len());
+    let page = service.history(user, &Default::default()).await.unwrap();
+    assert_eq!(page.items.iter().map(|i| i.log.export_id).collect::<Vec<_>>(), [old]);
+    let sample =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.jsonl")).unwrap();
+    assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
+    assert_eq!(export_text(&service, user, "all").await.0, 32, "the moved schema works");
+    assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new());
+}
