@@ -20,7 +20,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::reply::{spawn, Failure, IntoJs, Json, Reply};
+use crate::reply::{guarded, spawn, Failure, IntoJs, Json, Reply};
 use crate::session::Session;
 
 /// Who a user operation is for: a verified `Session`, or a user id (for
@@ -439,12 +439,9 @@ impl IntoJs for Opened {
 /// (default `lora_export`), to commit under `supabase/migrations` instead of
 /// calling `client.migrate()` at run time; it records each migration, so a
 /// later `migrate()` applies nothing twice.
-#[napi]
+#[napi(catch_unwind, ts_return_type = "string")]
 pub fn migration_sql(schema: Option<String>) -> Reply<String> {
-    Reply(
-        lora_export::pg::migration_sql(schema.as_deref().unwrap_or("lora_export"))
-            .map_err(Failure::Core),
-    )
+    guarded(|| Ok(lora_export::pg::migration_sql(schema.as_deref().unwrap_or("lora_export"))?))
 }
 
 /// The service configuration: the environment's, then `options`, with
