@@ -239,18 +239,22 @@ export interface ExportStatusResponse {
   expires_at?: string
 }
 
-/** Filters and page of GET /api/export/history. */
+/**
+ * Filters and page of GET /api/export/history, typed or as the URL has them
+ * (`Object.fromEntries(url.searchParams)`): an empty string is the default,
+ * an unknown key or a bad value a 400 with its path.
+ */
 export interface HistoryQuery {
-  format?: ExportFormat
-  status?: ExportStatus
-  /** RFC 3339; exports created at or after. */
+  format?: ExportFormat | ''
+  status?: ExportStatus | ''
+  /** RFC 3339, or `YYYY-MM-DD` (that day's start, UTC); exports created at or after. */
   from?: string
-  /** RFC 3339; exports created at or before. */
+  /** RFC 3339, or `YYYY-MM-DD` (that day's end, UTC); exports created at or before. */
   to?: string
-  /** From 1 (default 1). */
-  page?: number
-  /** 1–100 (default 20). */
-  limit?: number
+  /** From 1 (default 1); a number or its decimal string. */
+  page?: number | string
+  /** 1–100 (default 20); a number or its decimal string. */
+  limit?: number | string
 }
 
 /** One export of a history page. */
@@ -328,9 +332,11 @@ export interface MetricsReport {
 /**
  * Every function and method rejects (or throws) with this: `code` is the
  * core's stable code (`VALIDATION_ERROR`, `RATE_LIMITED`, `NOT_FOUND`, …),
- * `status` the HTTP status a route should answer.
+ * `status` the HTTP status a route should answer; `name` is
+ * `'LoraExportError'`. Check for it at run time with `isLoraExportError(e)`.
  */
 export interface LoraExportError extends Error {
+  name: 'LoraExportError'
   code: string
   status: number
   issues: ValidationIssue[]

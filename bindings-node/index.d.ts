@@ -239,18 +239,22 @@ export interface ExportStatusResponse {
   expires_at?: string
 }
 
-/** Filters and page of GET /api/export/history. */
+/**
+ * Filters and page of GET /api/export/history, typed or as the URL has them
+ * (`Object.fromEntries(url.searchParams)`): an empty string is the default,
+ * an unknown key or a bad value a 400 with its path.
+ */
 export interface HistoryQuery {
-  format?: ExportFormat
-  status?: ExportStatus
-  /** RFC 3339; exports created at or after. */
+  format?: ExportFormat | ''
+  status?: ExportStatus | ''
+  /** RFC 3339, or `YYYY-MM-DD` (that day's start, UTC); exports created at or after. */
   from?: string
-  /** RFC 3339; exports created at or before. */
+  /** RFC 3339, or `YYYY-MM-DD` (that day's end, UTC); exports created at or before. */
   to?: string
-  /** From 1 (default 1). */
-  page?: number
-  /** 1–100 (default 20). */
-  limit?: number
+  /** From 1 (default 1); a number or its decimal string. */
+  page?: number | string
+  /** 1–100 (default 20); a number or its decimal string. */
+  limit?: number | string
 }
 
 /** One export of a history page. */
@@ -328,9 +332,11 @@ export interface MetricsReport {
 /**
  * Every function and method rejects (or throws) with this: `code` is the
  * core's stable code (`VALIDATION_ERROR`, `RATE_LIMITED`, `NOT_FOUND`, …),
- * `status` the HTTP status a route should answer.
+ * `status` the HTTP status a route should answer; `name` is
+ * `'LoraExportError'`. Check for it at run time with `isLoraExportError(e)`.
  */
 export interface LoraExportError extends Error {
+  name: 'LoraExportError'
   code: string
   status: number
   issues: ValidationIssue[]
@@ -459,6 +465,7 @@ export declare class Session {
 /**
  * Settings of a client; each overrides the environment variable named
  * in parentheses (read when the option is absent), then the core's default.
+ * An unknown key, or a value of the wrong type or range, is a `CONFIG_ERROR`.
  */
 export interface ClientOptions {
   /** Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`). */
@@ -530,6 +537,13 @@ export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promis
 export declare function exportFileName(tierLabel: string, date: string, count: number, extension: string): string
 
 /**
+ * Whether `value` is an error this package threw or rejected with (its
+ * `name` is `LoraExportError`, and it has a string `code` and a numeric
+ * `status`): the run-time check behind the `LoraExportError` type.
+ */
+export declare function isLoraExportError(value: unknown): value is LoraExportError
+
+/**
  * The lora-export schema as one SQL script for the library's `schema`
  * (default `lora_export`), to commit under `supabase/migrations` instead of
  * calling `client.migrate()` at run time; it records each migration, so a
@@ -544,7 +558,7 @@ export declare function migrationSql(schema?: string | undefined | null): string
  */
 export declare function preview(conversations: ConversationInput[], config: ExportConfig, n?: number): Promise<string>
 
-/** Settings of [`ExportClient::run_worker`]. */
+/** Settings of [`ExportClient::run_worker`]; an unknown key is a `CONFIG_ERROR`. */
 export interface RunWorkerOptions {
   /** Unique name of this worker (default `node-<pid>-<random>`). */
   workerId?: string

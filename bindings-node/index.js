@@ -840,6 +840,7 @@ module.exports.Session = nativeBinding.Session
 module.exports.contentDisposition = nativeBinding.contentDisposition
 module.exports.debugPanic = nativeBinding.debugPanic
 module.exports.exportFileName = nativeBinding.exportFileName
+module.exports.isLoraExportError = nativeBinding.isLoraExportError
 module.exports.migrationSql = nativeBinding.migrationSql
 module.exports.preview = nativeBinding.preview
 module.exports.transform = nativeBinding.transform

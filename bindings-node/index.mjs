@@ -11,6 +11,7 @@ export const {
   contentDisposition,
   debugPanic,
   exportFileName,
+  isLoraExportError,
   migrationSql,
   preview,
   transform,

@@ -10,11 +10,14 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use lora_export::pg::{Download, ExportService, HistoryQuery, ServiceConfig, WorkerOptions};
 use lora_export::{ErrorKind, Issue};
+use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{
-    AsyncBlock, Buffer, ClassInstance, Either, Object, ReadableStream, ToNapiValue,
+    AsyncBlock, Buffer, ClassInstance, Either, Object, ReadableStream, ToNapiValue, Unknown,
 };
 use napi::{sys, Env};
 use napi_derive::napi;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
@@ -29,7 +32,10 @@ type User<'env> = Either<String, ClassInstance<'env, Session>>;
 
 /// Settings of a client; each overrides the environment variable named
 /// in parentheses (read when the option is absent), then the core's default.
+/// An unknown key, or a value of the wrong type or range, is a `CONFIG_ERROR`.
 #[napi(object)]
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClientOptions {
     /// Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`).
     pub storage_root: Option<String>,
@@ -69,8 +75,10 @@ pub struct ClientOptions {
     pub turns_table: Option<String>,
 }
 
-/// Settings of [`ExportClient::run_worker`].
+/// Settings of [`ExportClient::run_worker`]; an unknown key is a `CONFIG_ERROR`.
 #[napi(object)]
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RunWorkerOptions {
     /// Unique name of this worker (default `node-<pid>-<random>`).
     pub worker_id: Option<String>,
@@ -103,10 +111,11 @@ impl ExportClient {
     pub fn connect(
         env: &Env,
         database_url: String,
-        options: Option<ClientOptions>,
+        options: Option<Unknown<'_>>,
     ) -> napi::Result<AsyncBlock<Reply<ExportClient>>> {
+        let options = options_of::<ClientOptions>(env, "ExportClient.connect options", options);
         spawn(env, async move {
-            let config = config_of(database_url, options)?;
+            let config = config_of(database_url, options?)?;
             let service = ExportService::connect(config)?;
             drop(service.database().client().await?);
             Ok(ExportClient { service, stop: watch::channel(false).0 })
@@ -265,16 +274,18 @@ impl ExportClient {
         &self,
         env: &'env Env,
         user: User<'env>,
-        query: Option<Value>,
+        query: Option<Unknown<'env>>,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::HistoryPage>>>> {
         let (service, user) = (self.service.clone(), user_of(&user));
+        let query = match query {
+            None => Ok(Value::Null),
+            Some(query) => plain_value(env, query).map_err(|(path, message)| {
+                let issue = Issue::new(path, "invalid_query", message);
+                Failure::from(ErrorKind::InvalidRequest(vec![issue]))
+            }),
+        };
         spawn(env, async move {
-            let query: HistoryQuery = match query {
-                None | Some(Value::Null) => HistoryQuery::default(),
-                Some(value) => serde_json::from_value(value).map_err(|e| {
-                    ErrorKind::InvalidRequest(vec![Issue::new("", "invalid_query", e.to_string())])
-                })?,
-            };
+            let query = HistoryQuery::parse(&query?)?;
             Ok(Json(service.history(user?, &query).await?))
         })
     }
@@ -305,17 +316,13 @@ impl ExportClient {
     pub fn run_worker(
         &self,
         env: &Env,
-        options: Option<RunWorkerOptions>,
+        options: Option<Unknown<'_>>,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::WorkerReport>>>> {
         let service = self.service.clone();
         let stop = self.stop.subscribe();
+        let options = options_of::<RunWorkerOptions>(env, "runWorker options", options);
         spawn(env, async move {
-            let options = options.unwrap_or(RunWorkerOptions {
-                worker_id: None,
-                poll_interval_ms: None,
-                max_jobs: None,
-                throttle_ms: None,
-            });
+            let options = options?;
             let id = options.worker_id.unwrap_or_else(|| {
                 format!("node-{}-{}", std::process::id(), &Uuid::new_v4().simple().to_string()[..8])
             });
@@ -444,48 +451,88 @@ pub fn migration_sql(schema: Option<String>) -> Reply<String> {
     guarded(|| Ok(lora_export::pg::migration_sql(schema.as_deref().unwrap_or("lora_export"))?))
 }
 
+/// An options object (absent: the defaults) as `T`. An unknown key, or a
+/// value of the wrong type or range, is a `CONFIG_ERROR` naming the key.
+fn options_of<T: DeserializeOwned + Default>(
+    env: &Env,
+    what: &str,
+    options: Option<Unknown<'_>>,
+) -> Result<T, Failure> {
+    let Some(options) = options else {
+        return Ok(T::default());
+    };
+    let value = plain_value(env, options).map_err(|(path, message)| {
+        let at = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
+        ErrorKind::Config(format!("{what}{at}: {message}"))
+    })?;
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { String::new() } else { format!(" at `{path}`") };
+        ErrorKind::Config(format!("{what}{at}: {}", e.into_inner())).into()
+    })
+}
+
+/// A JavaScript value as JSON, or the key and the reason it cannot be:
+/// a top-level number that is not finite (JSON would make it `null`, a
+/// silent default), or a value JSON cannot hold.
+fn plain_value(env: &Env, value: Unknown<'_>) -> Result<Value, (String, String)> {
+    if value.get_type().ok() == Some(napi::ValueType::Object) {
+        // SAFETY: the value was just checked to be an object.
+        let object: Object = unsafe { value.cast() }.map_err(|e| (String::new(), e.reason))?;
+        let keys = object.get_property_names().map_err(|e| (String::new(), e.reason))?;
+        for i in 0..keys.get_array_length().map_err(|e| (String::new(), e.reason))? {
+            let key: String = keys.get_element(i).map_err(|e| (String::new(), e.reason))?;
+            if let Ok(Some(n)) = object.get::<f64>(&key) {
+                if !n.is_finite() {
+                    return Err((key, format!("{n} is not a finite number")));
+                }
+            }
+        }
+    }
+    env.from_js_value(value)
+        .map_err(|e| (String::new(), format!("not a plain object: {}", e.reason)))
+}
+
 /// The service configuration: the environment's, then `options`, with
 /// `database_url` always winning.
-fn config_of(
-    database_url: String,
-    options: Option<ClientOptions>,
-) -> Result<ServiceConfig, Failure> {
+fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Failure> {
     let mut config = ServiceConfig::from_lookup(|name| match name {
         "LORA_EXPORT_DATABASE_URL" => Some(database_url.clone()),
         _ => std::env::var(name).ok(),
     })?;
-    if let Some(o) = options {
-        if let Some(root) = o.storage_root {
-            config.storage_root = PathBuf::from(root);
-        }
-        let set = |from: Option<u32>, into: &mut u32| {
-            if let Some(v) = from {
-                *into = v;
-            }
-        };
-        set(o.expiry_hours, &mut config.expiry_hours);
-        set(o.sync_threshold, &mut config.sync_threshold);
-        set(o.rate_limit_per_hour, &mut config.rate_limit_per_hour);
-        set(o.retention_days, &mut config.retention_days);
-        set(o.batch_size, &mut config.batch_size);
-        set(o.max_attempts, &mut config.max_attempts);
-        if let Some(size) = o.pool_size {
-            config.pool_size = size as usize;
-        }
-        if let Some(secs) = o.stale_after_secs {
-            config.stale_after = Duration::from_secs(secs.into());
-        }
-        config.supabase_url = o.supabase_url.or(config.supabase_url);
-        config.jwt_secret = o.jwt_secret.map(Into::into).or(config.jwt_secret);
-        config.jwks_url = o.jwks_url.or(config.jwks_url);
-        config.jwks_json = o.jwks.or(config.jwks_json);
-        if let Some(schema) = o.schema {
-            config.schema = schema;
-        }
-        config.conversations_table = o.conversations_table.or(config.conversations_table);
-        config.turns_table = o.turns_table.or(config.turns_table);
-        config.validate()?;
+    if let Some(root) = o.storage_root {
+        config.storage_root = PathBuf::from(root);
     }
+    let set = |from: Option<u32>, into: &mut u32| {
+        if let Some(v) = from {
+            *into = v;
+        }
+    };
+    set(o.expiry_hours, &mut config.expiry_hours);
+    set(o.sync_threshold, &mut config.sync_threshold);
+    set(o.rate_limit_per_hour, &mut config.rate_limit_per_hour);
+    set(o.retention_days, &mut config.retention_days);
+    set(o.batch_size, &mut config.batch_size);
+    set(o.max_attempts, &mut config.max_attempts);
+    if let Some(size) = o.pool_size {
+        config.pool_size = size as usize;
+    }
+    if let Some(secs) = o.stale_after_secs {
+        config.stale_after = Duration::from_secs(secs.into());
+    }
+    config.supabase_url = o.supabase_url.or(config.supabase_url);
+    config.jwt_secret = o.jwt_secret.map(Into::into).or(config.jwt_secret);
+    config.jwks_url = o.jwks_url.or(config.jwks_url);
+    config.jwks_json = o.jwks.or(config.jwks_json);
+    if let Some(schema) = o.schema {
+        config.schema = schema;
+    }
+    config.conversations_table = o.conversations_table.or(config.conversations_table);
+    config.turns_table = o.turns_table.or(config.turns_table);
+    config.validate()?;
     Ok(config)
 }
 

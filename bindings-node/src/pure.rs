@@ -16,7 +16,30 @@ use napi_derive::napi;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::reply::{blocking, guarded, spawn, Failure, IntoJs, Json, Reply};
+use crate::reply::{blocking, guarded, spawn, Failure, IntoJs, Json, Reply, ERROR_NAME};
+
+/// Whether `value` is an error this package threw or rejected with (its
+/// `name` is `LoraExportError`, and it has a string `code` and a numeric
+/// `status`): the run-time check behind the `LoraExportError` type.
+#[napi(ts_args_type = "value: unknown", ts_return_type = "value is LoraExportError")]
+pub fn is_lora_export_error(value: Unknown<'_>) -> napi::Result<bool> {
+    if value.get_type()? != napi::ValueType::Object {
+        return Ok(false);
+    }
+    // SAFETY: the value was just checked to be an object.
+    let object: Object = unsafe { value.cast()? };
+    let name = object.get::<Unknown>("name")?;
+    let code = object.get::<Unknown>("code")?;
+    let status = object.get::<Unknown>("status")?;
+    let is = |v: Option<Unknown>, t| v.and_then(|v| v.get_type().ok()) == Some(t);
+    if !(is(name, napi::ValueType::String)
+        && is(code, napi::ValueType::String)
+        && is(status, napi::ValueType::Number))
+    {
+        return Ok(false);
+    }
+    Ok(object.get::<String>("name")?.as_deref() == Some(ERROR_NAME))
+}
 
 /// Checks an untrusted export request body (`{ config, conversationIds?,
 /// filters? }`) exactly as the API does: `{ ok: true, request }` with every

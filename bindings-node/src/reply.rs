@@ -99,6 +99,9 @@ impl<T: IntoJs> ToNapiValue for Reply<T> {
     }
 }
 
+/// The `name` of every error the binding throws (`isLoraExportError` checks it).
+pub const ERROR_NAME: &str = "LoraExportError";
+
 /// A JavaScript `Error` for `failure`, with `code`, `status`, `issues` and
 /// `retryAfter`, wrapped so napi throws (or rejects with) that very object.
 pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
@@ -108,6 +111,7 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
     };
     let build = || -> napi::Result<napi::Error> {
         let mut error = env.create_error(napi::Error::new(Status::GenericFailure, &message))?;
+        error.set("name", ERROR_NAME)?;
         error.set("code", code)?;
         error.set("status", status)?;
         if let Failure::Core(e) = failure {

@@ -257,8 +257,11 @@ impl ServiceConfig {
         if self.batch_size > 10_000 {
             return Err(config_error("batch_size must be at most 10000"));
         }
-        if self.pool_size < 2 {
-            return Err(config_error("pool_size must be at least 2"));
+        if !(2..=MAX_POOL_SIZE).contains(&self.pool_size) {
+            return Err(config_error(format!(
+                "pool_size must be between 2 and {MAX_POOL_SIZE}, got {}",
+                self.pool_size
+            )));
         }
         if self.stale_after < Duration::from_secs(1) {
             return Err(config_error("stale_after must be at least one second"));
@@ -328,6 +331,9 @@ impl ServiceConfig {
         Ok(())
     }
 }
+
+/// The largest connection pool a service may ask for.
+const MAX_POOL_SIZE: usize = 1000;
 
 fn config_error(message: impl Into<String>) -> crate::Error {
     ErrorKind::Config(message.into()).into()

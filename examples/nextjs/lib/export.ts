@@ -1,6 +1,6 @@
 // The one ExportClient of this server process, and the two helpers every
 // route uses: who the signed-in user is, and how an error becomes a response.
-import { ExportClient, type LoraExportError, type Session } from 'lora-export'
+import { ExportClient, isLoraExportError, type Session } from 'lora-export'
 
 declare global {
   // Survives Next.js dev-mode module reloads: one pool per process.
@@ -35,13 +35,18 @@ export async function sessionOf(request: Request): Promise<Session> {
 export async function answer(route: () => Promise<Response>): Promise<Response> {
   try {
     return await route()
-  } catch (e) {
-    const error = e as Partial<LoraExportError>
-    if (typeof error.status !== 'number' || typeof error.code !== 'string') throw e
+  } catch (error) {
+    if (!isLoraExportError(error)) throw error
     const headers: Record<string, string> = {}
     if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
     if (error.status === 401) headers['WWW-Authenticate'] = `Bearer error="invalid_token"`
-    const body = { error: error.code, reason: error.reason, message: error.message, issues: error.issues }
+    const body = {
+      error: error.code,
+      reason: error.reason,
+      message: error.message,
+      issues: error.issues,
+      retry_after: error.retryAfter,
+    }
     return Response.json(body, { status: error.status, headers })
   }
 }

@@ -186,6 +186,18 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     assert.equal(completed.total, 2)
     assert.equal((await (await call('GET', '/api/export/history', bob)).json()).total, 0, 'only the user’s own exports')
     assert.equal((await call('GET', '/api/export/history?limit=500', alice)).status, 400)
+    // What a date input sends, and query strings a client gets wrong: each a
+    // JSON 400 naming the parameter (on the earlier main: 500 with an empty
+    // body for limit=abc, 400 with path "" for from=2026-12-01).
+    const today = new Date().toISOString().slice(0, 10)
+    const dated = await call('GET', `/api/export/history?from=${today}&to=${today}&format=`, alice)
+    assert.equal(dated.status, 200)
+    assert.equal((await dated.json()).total, 2)
+    const bad = await call('GET', '/api/export/history?limit=abc&from=yesterday&sort=name', alice)
+    assert.equal(bad.status, 400)
+    const body = await bad.json()
+    assert.equal(body.error, 'VALIDATION_ERROR')
+    assert.deepEqual(body.issues.map((i) => i.path).sort(), ['from', 'limit', 'sort'])
   })
 
   await t.test('another user gets 403', async () => {
@@ -219,8 +231,10 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     for (let i = 1; i <= 10; i++) assert.equal((await post(carol, one)).status, 201, `request ${i}`)
     const limited = await post(carol, one)
     assert.equal(limited.status, 429)
-    assert.equal((await limited.json()).error, 'RATE_LIMITED')
+    const limit = await limited.json()
+    assert.equal(limit.error, 'RATE_LIMITED')
     assert.ok(Number(limited.headers.get('retry-after')) > 0)
+    assert.equal(limit.retry_after, Number(limited.headers.get('retry-after')), 'the seconds are in the body too')
   })
 })
 

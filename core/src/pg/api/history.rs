@@ -1,75 +1,16 @@
 //! `history`: a user's exports, filtered and paginated, newest first, in two
 //! queries (count, page) — never one per row.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::{ExportLog, ExportStatus};
 use crate::model::Format;
 use crate::pg::db::rows::{stored_log, LOG_COLUMNS};
+use crate::pg::HistoryQuery;
 use crate::pg::{Actor, Database, ExportService};
-use crate::{ErrorKind, Issue, Result};
-
-/// The largest page size [`HistoryQuery::limit`] accepts.
-pub const MAX_HISTORY_LIMIT: u32 = 100;
-
-/// Filters and page of a history request (`GET /history`).
-///
-/// ```
-/// use lora_export::pg::HistoryQuery;
-/// let q: HistoryQuery = serde_json::from_str(r#"{"status":"completed","limit":50}"#).unwrap();
-/// assert_eq!((q.page, q.limit), (1, 50));
-/// let bad = HistoryQuery { page: 0, limit: 101, ..HistoryQuery::default() };
-/// let issues = bad.validate().unwrap_err();
-/// assert_eq!(issues.iter().map(|i| i.path.as_str()).collect::<Vec<_>>(), ["page", "limit"]);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct HistoryQuery {
-    /// Only this format.
-    pub format: Option<Format>,
-    /// Only this status (a completed export past its expiry counts as expired).
-    pub status: Option<ExportStatus>,
-    /// Only exports created at or after this instant.
-    pub from: Option<DateTime<Utc>>,
-    /// Only exports created at or before this instant.
-    pub to: Option<DateTime<Utc>>,
-    /// 1-based page number (default 1).
-    pub page: u32,
-    /// Rows per page, 1–100 (default 20).
-    pub limit: u32,
-}
-
-impl Default for HistoryQuery {
-    fn default() -> Self {
-        HistoryQuery { format: None, status: None, from: None, to: None, page: 1, limit: 20 }
-    }
-}
-
-impl HistoryQuery {
-    /// Every problem with the query (each an [`Issue`] with its path).
-    pub fn validate(&self) -> std::result::Result<(), Vec<Issue>> {
-        let mut issues = Vec::new();
-        if self.page == 0 {
-            issues.push(Issue::new("page", "out_of_range", "page must be at least 1"));
-        }
-        if !(1..=MAX_HISTORY_LIMIT).contains(&self.limit) {
-            let message = format!("limit must be between 1 and {MAX_HISTORY_LIMIT}");
-            issues.push(Issue::new("limit", "out_of_range", message));
-        }
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from > to {
-                issues.push(Issue::new("from", "invalid_range", "from must not be after to"));
-            }
-        }
-        if issues.is_empty() {
-            Ok(())
-        } else {
-            Err(issues)
-        }
-    }
-}
+use crate::{ErrorKind, Result};
 
 /// One export of a history page: its log row, file name, and whether it
 /// can still be downloaded.

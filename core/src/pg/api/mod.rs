@@ -4,7 +4,9 @@
 mod access;
 mod create;
 mod history;
+mod history_query;
 
 pub use access::{DeleteReport, Download, ExportStatusView};
 pub use create::CreateOutcome;
-pub use history::{HistoryItem, HistoryPage, HistoryQuery, MAX_HISTORY_LIMIT};
+pub use history::{HistoryItem, HistoryPage};
+pub use history_query::{HistoryQuery, MAX_HISTORY_LIMIT};

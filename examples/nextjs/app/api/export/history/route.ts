@@ -1,4 +1,3 @@
-import type { HistoryQuery } from 'lora-export'
 import { answer, exportClient, sessionOf } from '@/lib/export'
 
 export const runtime = 'nodejs'
@@ -7,9 +6,9 @@ export const runtime = 'nodejs'
 export async function GET(request: Request) {
   return answer(async () => {
     const session = await sessionOf(request) // first: who is asking (401 otherwise)
-    const params = new URL(request.url).searchParams
-    const query: Record<string, unknown> = Object.fromEntries(params)
-    for (const key of ['page', 'limit']) if (params.has(key)) query[key] = Number(params.get(key))
-    return Response.json(await (await exportClient()).listHistory(session, query as HistoryQuery))
+    // The parameters as the URL has them: the library parses and checks
+    // them (400 with each bad one's path; a date input's YYYY-MM-DD works).
+    const query = Object.fromEntries(new URL(request.url).searchParams)
+    return Response.json(await (await exportClient()).listHistory(session, query))
   })
 }
