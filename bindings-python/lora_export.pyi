@@ -421,7 +421,7 @@ class HistoryPage(TypedDict):
 
 _HistoryQuery = TypedDict(
     "_HistoryQuery",
-    {"format": _Format, "status": _ExportStatus, "from": _Instant, "to": _Instant, "page": int, "limit": int},
+    {"format": _Format, "status": _ExportStatus, "from": _Instant, "to": _Instant, "page": int | str, "limit": int | str},
     total=False,
 )
 

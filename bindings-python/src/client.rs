@@ -368,12 +368,11 @@ impl ExportClient {
         query: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let user = user_of(user)?;
-        let query: HistoryQuery = match query {
+        let query = match query {
             None => HistoryQuery::default(),
             Some(q) => {
                 let json = to_json(q).map_err(|e| e.into_value_error("query"))?;
-                serde_json::from_value(json)
-                    .map_err(|e| PyValueError::new_err(format!("query: {e}")))?
+                HistoryQuery::parse(&json).map_err(err)?
             }
         };
         let service = self.service()?;

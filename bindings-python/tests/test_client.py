@@ -96,6 +96,11 @@ def test_the_export_lifecycle(client, tmp_path):
     assert page["items"][0]["export_id"] == small["export_id"]
     assert c.history(user)["total"] == 2
     assert c.history(stranger)["total"] == 0
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert c.history(user, {"from": today, "to": today, "limit": "5", "format": ""})["total"] == 2
+    with pytest.raises(lora_export.ValidationError) as bad_query:
+        c.history(user, {"limit": "abc", "from": "yesterday", "sort": "name"})
+    assert sorted(i["path"] for i in bad_query.value.issues) == ["from", "limit", "sort"]
 
     sql(url, f"UPDATE lora_export.export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = '{small['export_id']}'")
     with pytest.raises(lora_export.GoneError) as gone:
