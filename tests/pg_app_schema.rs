@@ -291,16 +291,7 @@ async fn a_database_of_the_earlier_layout_moves_out_of_public() {
 
     let service = ExportService::connect(config(&url)).unwrap();
     assert_eq!(service.migrate().await.unwrap(), vec![8]);
-    let left: i64 = admin
-        .query_one(
-            "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
-                  + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(left, 0, "nothing of the library is left in public");
+    assert_eq!(pg::objects_in_public(&admin).await, 0, "nothing of the library is left in public");
     let problems =
         admin.query("SELECT * FROM lora_export.export_audit_verify(NULL)", &[]).await.unwrap();
     assert!(problems.is_empty(), "{} audit problems after the move", problems.len());

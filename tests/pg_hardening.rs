@@ -334,16 +334,7 @@ async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
         .unwrap()
         .get(0);
     assert_eq!(rls, 0, "every table has row-level security");
-    let in_public: i64 = admin
-        .query_one(
-            "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
-                  + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(in_public, 0, "the migrations create nothing in public");
+    assert_eq!(pg::objects_in_public(&admin).await, 0, "the migrations create nothing in public");
     let schema_usage: Vec<bool> = admin
         .query_one(
             "SELECT ARRAY[has_schema_privilege('anon', 'lora_export', 'USAGE'),

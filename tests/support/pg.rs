@@ -89,3 +89,16 @@ pub async fn empty_database() -> String {
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
     url_for(&name)
 }
+
+/// How many relations and functions the database's `public` schema holds.
+pub async fn objects_in_public(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+                  + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)",
+            &[],
+        )
+        .await
+        .expect("count the objects in public")
+        .get(0)
+}
