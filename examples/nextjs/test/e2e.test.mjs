@@ -133,7 +133,8 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     assert.equal(small.outcome, 'completed')
     assert.equal(small.conversation_count, 40)
     assert.equal(small.file_name, exportFileName('edge_case', today, 40, 'csv'))
-    const download = await call('GET', `/api/export/download/${small.export_id}`, alice)
+    assert.equal(small.download_url, `/api/export/download/${small.export_id}`, 'the 201 answer says where to download')
+    const download = await call('GET', small.download_url, alice)
     assert.equal(download.status, 200)
     assert.equal(download.headers.get('content-type'), 'text/csv; charset=utf-8')
     assert.equal(download.headers.get('content-disposition'), contentDisposition(small.file_name))
@@ -148,7 +149,8 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     const response = await post(alice, { config: { scope: 'all', format: 'jsonl' } })
     assert.equal(response.status, 202)
     large = await response.json()
-    assert.deepEqual(Object.keys(large).sort(), ['export_id', 'outcome', 'status'])
+    assert.deepEqual(Object.keys(large).sort(), ['export_id', 'outcome', 'status', 'status_url'])
+    assert.equal(large.status_url, `/api/export/status/${large.export_id}`)
     const seen = []
     for (let i = 0; i < 2000; i++) {
       const status = await (await call('GET', `/api/export/status/${large.export_id}`, alice)).json()
