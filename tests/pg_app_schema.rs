@@ -10,7 +10,6 @@ mod pg;
 
 use std::sync::{Arc, Mutex};
 
-use lora_export::pg::schema::render_migration;
 use lora_export::pg::{CreateOutcome, ErrorReport, ExportService, ServiceConfig, MIGRATIONS};
 use lora_export::ErrorKind;
 use tokio::io::AsyncReadExt;
@@ -252,20 +251,7 @@ async fn a_configured_schema_holds_everything() {
 async fn a_database_of_the_earlier_layout_moves_out_of_public() {
     let url = pg::empty_database().await;
     let admin = admin(&url).await;
-    admin
-        .batch_execute(
-            "CREATE TABLE public.lora_export_migrations (version INTEGER PRIMARY KEY,
-               name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
-        )
-        .await
-        .unwrap();
-    for (version, name, sql) in &MIGRATIONS[..7] {
-        admin.batch_execute(&render_migration(sql, "public")).await.unwrap();
-        admin
-            .execute("INSERT INTO public.lora_export_migrations VALUES ($1, $2)", &[version, name])
-            .await
-            .unwrap();
-    }
+    pg::apply_first_migrations(&admin, "public", 7).await;
     let user = Uuid::new_v4();
     admin.execute("INSERT INTO auth.users (id) VALUES ($1)", &[&user]).await.unwrap();
     let old: Uuid = admin

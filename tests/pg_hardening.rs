@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lora_export::audit::ExportStatus;
-use lora_export::pg::schema::render_migration;
 use lora_export::pg::{
     ExportService, FileKey, HistoryQuery, LocalStorage, ServiceConfig, StagedFile, Storage,
     WorkerOptions,
@@ -685,21 +684,7 @@ async fn the_privilege_migration_repairs_a_database_of_the_earlier_schema() {
     let url = pg::empty_database().await;
     let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    admin
-        .batch_execute(
-            "CREATE SCHEMA lora_export; SET search_path = lora_export;
-             CREATE TABLE lora_export_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-               applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
-        )
-        .await
-        .unwrap();
-    for (version, name, sql) in &lora_export::pg::MIGRATIONS[..6] {
-        admin.batch_execute(&render_migration(sql, "lora_export")).await.unwrap();
-        admin
-            .execute("INSERT INTO lora_export_migrations VALUES ($1, $2)", &[version, name])
-            .await
-            .unwrap();
-    }
+    pg::apply_first_migrations(&admin, "lora_export", 6).await;
     let user = Uuid::new_v4();
     admin.execute("INSERT INTO auth.users (id) VALUES ($1)", &[&user]).await.unwrap();
     let mut exports = Vec::new();

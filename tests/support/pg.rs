@@ -5,6 +5,7 @@
 //! safe when tests run in parallel processes.
 #![allow(dead_code)]
 
+use lora_export::pg::schema::render_migration;
 use lora_export::pg::{Database, ServiceConfig, MIGRATIONS};
 use sha2::{Digest, Sha256};
 use tokio_postgres::NoTls;
@@ -101,4 +102,25 @@ pub async fn objects_in_public(client: &tokio_postgres::Client) -> i64 {
         .await
         .expect("count the objects in public")
         .get(0)
+}
+
+/// Makes `admin`'s database one that an earlier library migrated: the first
+/// `count` migrations applied in `schema` and recorded there as `migrate()`
+/// records them. Leaves the session's `search_path` at `schema`.
+pub async fn apply_first_migrations(admin: &tokio_postgres::Client, schema: &str, count: usize) {
+    admin
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path = {schema};
+             CREATE TABLE lora_export_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+               applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())"
+        ))
+        .await
+        .expect("create the migrations table");
+    for (version, name, sql) in &MIGRATIONS[..count] {
+        admin.batch_execute(&render_migration(sql, schema)).await.expect("apply a migration");
+        admin
+            .execute("INSERT INTO lora_export_migrations VALUES ($1, $2)", &[version, name])
+            .await
+            .expect("record a migration");
+    }
 }
