@@ -229,7 +229,9 @@ impl ExportService {
     ///
     /// # Errors
     ///
-    /// `CONFIG_ERROR` naming every missing or mistyped column.
+    /// An internal `SOURCE_MISCONFIGURED` (500; the client sees an error id,
+    /// the error sink the detail naming every missing relation, missing or
+    /// mistyped column, and a relation `authenticated` cannot read).
     pub async fn check_source(&self) -> Result<()> {
         if self.source.checked.load(Ordering::Acquire) {
             return Ok(());
