@@ -222,8 +222,8 @@ export interface CompletedExport {
 
 /** What `createExport` resolves with: done now (201) or queued (202). */
 export type CreateExportResult =
-  | ({ outcome: 'completed'; status: 201 } & CompletedExport)
-  | { outcome: 'queued'; status: 202; export_id: string }
+  | ({ status: 'completed'; http_status: 201 } & CompletedExport)
+  | { status: 'queued'; http_status: 202; export_id: string }
 
 /** The seeds' status response (GET /api/export/status/:id). */
 export interface ExportStatusResponse {

@@ -50,14 +50,19 @@ async fn small_export_is_201_and_downloads_exactly_the_core_bytes() {
     let user = user(&service).await;
     let body = small_body("jsonl");
     let outcome = service.create_export(user, &body).await.unwrap();
-    let CreateOutcome::Completed { status: 201, export } = &outcome else { panic!("{outcome:?}") };
+    let CreateOutcome::Completed { http_status: 201, export } = &outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(export.conversation_count, 3);
     assert_eq!(
         export.file_name,
         format!("training-data-template-{}-3.jsonl", chrono::Utc::now().date_naive())
     );
     let json = serde_json::to_value(&outcome).unwrap();
-    assert_eq!((json["outcome"].as_str(), json["status"].as_u64()), (Some("completed"), Some(201)));
+    assert_eq!(
+        (json["status"].as_str(), json["http_status"].as_u64()),
+        (Some("completed"), Some(201))
+    );
 
     let status = service.status(user, export.export_id).await.unwrap();
     assert_eq!((status.status, status.progress), (ExportStatus::Completed, Some(100)));
@@ -93,7 +98,9 @@ async fn large_export_is_202_then_425_until_a_worker_completes_it() {
     let (service, _) = service().await;
     let user = user(&service).await;
     let outcome = service.create_export(user, &body("all", "csv")).await.unwrap();
-    let CreateOutcome::Queued { status: 202, export_id } = outcome else { panic!("{outcome:?}") };
+    let CreateOutcome::Queued { http_status: 202, export_id } = outcome else {
+        panic!("{outcome:?}")
+    };
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!(
         (status.status, status.progress, status.conversation_count),

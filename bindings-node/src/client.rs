@@ -206,8 +206,8 @@ impl ExportClient {
 
     /// Creates an export for `user` from an untrusted request body:
     /// fewer than `syncThreshold` conversations are exported at once
-    /// (`{ outcome: 'completed', status: 201, … }`), larger ones are queued
-    /// (`{ outcome: 'queued', status: 202, export_id }`). Rejects with
+    /// (`{ status: 'completed', http_status: 201, … }`), larger ones are queued
+    /// (`{ status: 'queued', http_status: 202, export_id }`). Rejects with
     /// status 400 (with `issues`), 429 (with `retryAfter`) or 409.
     #[napi(
         ts_args_type = "user: Session | string, body: unknown",

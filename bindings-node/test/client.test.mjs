@@ -37,9 +37,9 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   // Small: done at once (201), downloadable, byte-identical to transform.
   const small = { config: { scope: 'filtered', format: 'csv' }, filters: { tierTypes: ['edge_case'] } }
   const created = await client.createExport(user, small)
-  assert.equal(created.outcome, 'completed')
-  assert.equal(created.status, 201)
-  assert.deepEqual(keys(created), keys({ outcome: 0, status: 0, export_id: 0, file_name: 0, file_size: 0, sha256: 0, expires_at: 0, conversation_count: 0, summary: 0 }))
+  assert.equal(created.status, 'completed', 'status is the export status, as in getStatus')
+  assert.equal(created.http_status, 201)
+  assert.deepEqual(keys(created), keys({ http_status: 0, status: 0, export_id: 0, file_name: 0, file_size: 0, sha256: 0, expires_at: 0, conversation_count: 0, summary: 0 }))
   assert.equal(created.conversation_count, 10)
   const download = await client.openDownload(user, created.export_id)
   assert.deepEqual(keys(download), ['contentDisposition', 'contentType', 'exportId', 'fileName', 'sha256', 'size', 'stream'])
@@ -54,7 +54,7 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
 
   // Large: queued (202), a worker runs it, status shows it completed.
   const queued = await client.createExport(user, { config: { scope: 'all', format: 'jsonl' } })
-  assert.deepEqual(queued, { outcome: 'queued', status: 202, export_id: queued.export_id })
+  assert.deepEqual(queued, { status: 'queued', http_status: 202, export_id: queued.export_id })
   const waiting = await client.getStatus(user, queued.export_id)
   assert.equal(waiting.status, 'queued')
   assert.equal(waiting.progress, 0)

@@ -50,7 +50,7 @@ test(`the event loop keeps ticking during a ${COUNT}-conversation export`, { tim
 
   const user = createUser(url)
   const queued = await client.createExport(user, { config: { scope: 'all', format: 'jsonl' } })
-  assert.equal(queued.status, 202)
+  assert.equal(queued.http_status, 202)
   const exported = await whileTicking(() => client.processJobs(1))
   assert.equal(exported.result, 1)
   const status = await client.getStatus(user, queued.export_id)

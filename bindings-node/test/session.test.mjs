@@ -35,7 +35,7 @@ test('sessions from verified tokens drive the user operations; bad tokens are 40
   assert.equal((await client.authenticate(`Bearer ${hs256(claims(bob, supabaseUrl))}`, null)).userId, bob)
 
   const created = await client.createExport(viaSecret, { config: { scope: 'all', format: 'jsonl' } })
-  assert.equal(created.outcome, 'completed')
+  assert.equal(created.status, 'completed')
   assert.equal((await client.getStatus(viaCookie, created.export_id)).status, 'completed')
   await assert.rejects(client.getStatus(viaJwks, created.export_id), (e) => e.status === 403)
   assert.equal((await client.listHistory(viaSecret)).total, 1)

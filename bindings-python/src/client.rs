@@ -266,7 +266,7 @@ impl ExportClient {
 
     /// Creates an export for `user` (a `Session`, or a user id from trusted code) from a request body (a mapping, as
     /// the API takes it). Returns the outcome: `completed` (201) with the
-    /// file's details, or `queued` (202).
+    /// file's details, or `queued` (202): `status` is the export's, `http_status` the HTTP one.
     fn create_export<'py>(
         &self,
         py: Python<'py>,

@@ -56,7 +56,7 @@ def test_the_export_lifecycle(client, tmp_path):
     ids = [r["conversation_id"] for r in sample_records()[:3]]
 
     small = c.create_export(user, {"config": {"scope": "selected", "format": "csv"}, "conversationIds": ids})
-    assert (small["outcome"], small["status"], small["conversation_count"]) == ("completed", 201, 3)
+    assert (small["status"], small["http_status"], small["conversation_count"]) == ("completed", 201, 3)
     path = tmp_path / small["file_name"]
     info = c.download(user, small["export_id"], path)
     data = path.read_bytes()
@@ -70,7 +70,7 @@ def test_the_export_lifecycle(client, tmp_path):
     assert lora_export.validate_output("csv", data)["valid"]
 
     large = c.create_export(user, {"config": {"scope": "all_data", "format": "jsonl"}})
-    assert (large["outcome"], large["status"]) == ("queued", 202)
+    assert (large["status"], large["http_status"]) == ("queued", 202)
     with pytest.raises(lora_export.TooEarlyError) as early:
         c.download(user, large["export_id"], tmp_path / "early.jsonl")
     assert (early.value.code, early.value.status) == ("TOO_EARLY", 425)

@@ -181,6 +181,18 @@ pub enum ErrorKind {
         /// Safe error message recorded for it.
         message: String,
     },
+    /// The export cannot be retried: only a failed or expired one can (HTTP 409).
+    #[error("export {id} is {status}: only a failed or expired export can be retried")]
+    NotRetryable {
+        /// The export id.
+        id: String,
+        /// Its current status.
+        status: String,
+    },
+    /// The operation is for an administrator (a token whose
+    /// `app_metadata.role` is `admin`) (HTTP 403).
+    #[error("{0} is for an administrator only")]
+    AdminRequired(String),
     /// Too many export requests (HTTP 429).
     #[error("rate limit exceeded: at most {limit} export requests per hour; retry in {retry_after_secs} s")]
     RateLimited {
@@ -382,6 +394,8 @@ impl Error {
             ErrorKind::Gone(_) => "GONE",
             ErrorKind::TooEarly { .. } => "TOO_EARLY",
             ErrorKind::ExportFailed { .. } => "EXPORT_FAILED",
+            ErrorKind::NotRetryable { .. } => "NOT_RETRYABLE",
+            ErrorKind::AdminRequired(_) => "ADMIN_REQUIRED",
             ErrorKind::RateLimited { .. } => "RATE_LIMITED",
             ErrorKind::Config(_) => "CONFIG_ERROR",
             ErrorKind::Database(_) => "DATABASE_ERROR",
@@ -404,9 +418,11 @@ impl Error {
             | ErrorKind::UnknownFormat(_)
             | ErrorKind::Rejected(_) => 400,
             ErrorKind::Unauthorized | ErrorKind::InvalidToken(_) | ErrorKind::UnknownUser(_) => 401,
-            ErrorKind::Forbidden(_) => 403,
+            ErrorKind::Forbidden(_) | ErrorKind::AdminRequired(_) => 403,
             ErrorKind::NotFound(_) => 404,
-            ErrorKind::InvalidTransition { .. } | ErrorKind::ExportFailed { .. } => 409,
+            ErrorKind::InvalidTransition { .. }
+            | ErrorKind::ExportFailed { .. }
+            | ErrorKind::NotRetryable { .. } => 409,
             ErrorKind::Gone(_) => 410,
             ErrorKind::TooManySkipped { .. } => 422,
             ErrorKind::TooEarly { .. } => 425,

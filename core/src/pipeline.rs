@@ -485,6 +485,18 @@ pub fn preview<I>(conversations: I, config: &ExportConfig, n: usize) -> Result<S
 where
     I: IntoIterator<Item = Conversation>,
 {
+    render_preview(conversations, config, n).map(|(text, _)| text)
+}
+
+/// [`preview`], with how many conversations it rendered.
+pub(crate) fn render_preview<I>(
+    conversations: I,
+    config: &ExportConfig,
+    n: usize,
+) -> Result<(String, u64)>
+where
+    I: IntoIterator<Item = Conversation>,
+{
     let mut config = config.clone();
     config.scope = Scope::AllData;
     let mut writer = ExportBuilder::new(ExportRequest::new(config)).from_writer(Vec::new())?;
@@ -494,9 +506,10 @@ where
         }
         writer.push(Ok(c))?;
     }
-    let (bytes, _) = writer.finish()?;
-    String::from_utf8(bytes)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e).into())
+    let (bytes, summary) = writer.finish()?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    Ok((text, summary.conversations))
 }
 
 /// Counts and hashes what goes through it.

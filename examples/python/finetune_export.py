@@ -49,7 +49,7 @@ if args.dsn:
         parser.error("--dsn needs --user")
     with lora_export.ExportClient(args.dsn, storage_root=out / "files") as client:
         outcome = client.create_export(args.user, {"config": config})
-        if outcome["outcome"] == "queued":
+        if outcome["status"] == "queued":
             client.run_worker(f"finetune-example-{os.getpid()}", max_jobs=1, poll_interval=0.1)
         info = client.download(args.user, outcome["export_id"], exported)
         print(f"downloaded {info['file_name']}: {info['size']} bytes, sha256 {info['sha256'][:12]}…")

@@ -87,8 +87,9 @@ mod service;
 mod storage;
 
 pub use api::{
-    CreateOutcome, DeleteReport, Download, ExportStatusView, HistoryItem, HistoryPage,
-    HistoryQuery, MAX_HISTORY_LIMIT,
+    AuditScope, ConversationPage, ConversationRow, CreateOutcome, DeleteReport, Download,
+    ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, ScopeCounts,
+    AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
 pub use config::{Secret, ServiceConfig};

@@ -129,11 +129,20 @@ impl ExportService {
     /// from the one recorded at completion is refused (500).
     pub async fn open_download(&self, user: impl Actor, export_id: Uuid) -> Result<Download> {
         let user = user.user_id();
-        let answer = self.download_of(user, export_id).await;
+        let answer = self.download_of(user, export_id, Counted::Yes).await;
         self.observe("open_download", answer)
     }
 
-    async fn download_of(&self, user: Uuid, export_id: Uuid) -> Result<Download> {
+    /// What [`open_download`](Self::open_download) would answer — the same
+    /// checks, errors and headers, the file opened but not read — without
+    /// counting a download or auditing one: the answer to `HEAD`.
+    pub async fn inspect_download(&self, user: impl Actor, export_id: Uuid) -> Result<Download> {
+        let user = user.user_id();
+        let answer = self.download_of(user, export_id, Counted::No).await;
+        self.observe("inspect_download", answer)
+    }
+
+    async fn download_of(&self, user: Uuid, export_id: Uuid, counted: Counted) -> Result<Download> {
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let stored = lock_owned_log(&tx, user, export_id).await?;
@@ -166,10 +175,12 @@ impl ExportService {
                 ),
             ));
         }
-        let log = stored.log.record_download(Utc::now())?;
-        save_log(&tx, &log).await?;
-        audit(&tx, export_id, user, "downloaded", json!({ "download_count": log.download_count }))
-            .await?;
+        if counted == Counted::Yes {
+            let log = stored.log.record_download(Utc::now())?;
+            save_log(&tx, &log).await?;
+            let detail = json!({ "download_count": log.download_count });
+            audit(&tx, export_id, user, "downloaded", detail).await?;
+        }
         tx.commit().await?;
         let (_, content_type) = file_type(&stored.request)?;
         let file_name =
@@ -180,7 +191,7 @@ impl ExportService {
             file_name,
             content_type: content_type.to_owned(),
             size,
-            sha256: log.file_sha256.clone().unwrap_or_default(),
+            sha256: stored.log.file_sha256.clone().unwrap_or_default(),
             file: tokio::fs::File::from_std(file),
         })
     }
@@ -259,8 +270,18 @@ impl ExportService {
     }
 }
 
+/// Whether opening a download counts as one (GET) or not (HEAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Yes,
+    No,
+}
+
 /// A completed export past its expiry becomes expired (audit `expired`).
-async fn expire_if_due(tx: &DbTransaction<'_>, mut stored: StoredLog) -> Result<StoredLog> {
+pub(super) async fn expire_if_due(
+    tx: &DbTransaction<'_>,
+    mut stored: StoredLog,
+) -> Result<StoredLog> {
     let now = Utc::now();
     if stored.log.status == ExportStatus::Completed && stored.log.is_expired_at(now) {
         stored.log = stored.log.expire(now)?;

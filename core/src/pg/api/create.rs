@@ -16,24 +16,26 @@ use crate::pg::{Actor, CompletedExport, ExportService};
 use crate::request::validate_request;
 use crate::{ErrorKind, Result};
 
-/// What `create_export` answered, ready to serialize for an API response.
+/// What `create_export` answered, ready to serialize for an API response:
+/// `status` is the export's status (`completed` or `queued`), as in every
+/// other answer; `http_status` the HTTP status to answer with.
 ///
 /// ```
 /// use lora_export::pg::CreateOutcome;
-/// let queued = CreateOutcome::Queued { status: 202, export_id: uuid::Uuid::nil() };
+/// let queued = CreateOutcome::Queued { http_status: 202, export_id: uuid::Uuid::nil() };
 /// assert_eq!(queued.http_status(), 202);
 /// assert_eq!(
 ///     serde_json::to_value(&queued).unwrap(),
-///     serde_json::json!({"outcome": "queued", "status": 202, "export_id": uuid::Uuid::nil()})
+///     serde_json::json!({"status": "queued", "http_status": 202, "export_id": uuid::Uuid::nil()})
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum CreateOutcome {
     /// Small enough to run at once: the file is ready (HTTP 201).
     Completed {
         /// 201.
-        status: u16,
+        http_status: u16,
         /// The file's details.
         #[serde(flatten)]
         export: Box<CompletedExport>,
@@ -41,7 +43,7 @@ pub enum CreateOutcome {
     /// Queued for a background worker (HTTP 202); poll its status.
     Queued {
         /// 202.
-        status: u16,
+        http_status: u16,
         /// The export to poll.
         export_id: Uuid,
     },
@@ -51,9 +53,8 @@ impl CreateOutcome {
     /// The HTTP status to answer with (201 or 202).
     pub fn http_status(&self) -> u16 {
         match self {
-            CreateOutcome::Completed { status, .. } | CreateOutcome::Queued { status, .. } => {
-                *status
-            }
+            CreateOutcome::Completed { http_status, .. }
+            | CreateOutcome::Queued { http_status, .. } => *http_status,
         }
     }
 
@@ -83,18 +84,18 @@ impl ExportService {
         self.observe("create_export", answer)
     }
 
-    async fn create(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
+    pub(super) async fn create(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
         let request = validate_request(body).map_err(ErrorKind::InvalidRequest)?;
         let logged = self.log_request(user, &request).await?;
         let Some(lease) = logged.lease else {
-            return Ok(CreateOutcome::Queued { status: 202, export_id: logged.export_id });
+            return Ok(CreateOutcome::Queued { http_status: 202, export_id: logged.export_id });
         };
         let export_id = logged.export_id;
         let target = RunTarget { export_id, user_id: user, lease };
         let started = Instant::now();
         let message = match self.run_export(&target, &request).await {
             Ok(RunEnd::Completed(export)) => {
-                return Ok(CreateOutcome::Completed { status: 201, export })
+                return Ok(CreateOutcome::Completed { http_status: 201, export })
             }
             Ok(RunEnd::Stopped) => "cancelled".to_owned(),
             Err(e) => {

@@ -1,12 +1,24 @@
 //! The operations a user's request makes: create an export, read its
-//! status, download it, delete it, list the history.
+//! status, download it, delete it, retry it, list the history; and the
+//! export modal's reads: the conversations table, the counts per scope and
+//! the preview.
 
 mod access;
+mod audit_trail;
+mod body;
+mod conversation_list;
 mod create;
 mod history;
 mod history_query;
+mod preview;
+mod retry;
+mod scope_counts;
 
 pub use access::{DeleteReport, Download, ExportStatusView};
+pub use audit_trail::{AuditScope, AUDIT_CSV_HEADER};
+pub use conversation_list::{ConversationPage, ConversationRow, MAX_CONVERSATION_PAGE};
 pub use create::CreateOutcome;
 pub use history::{HistoryItem, HistoryPage};
 pub use history_query::{HistoryQuery, MAX_HISTORY_LIMIT};
+pub use preview::{ExportPreview, MAX_PREVIEW};
+pub use scope_counts::ScopeCounts;

@@ -39,6 +39,7 @@ use std::time::Duration;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::pg::ServiceConfig;
 use crate::{ErrorKind, Result, TokenRefusal};
@@ -90,6 +91,8 @@ struct Claims {
     session_id: Option<String>,
     #[serde(default)]
     is_anonymous: bool,
+    #[serde(default)]
+    app_metadata: Value,
 }
 
 impl SignIn {
@@ -177,7 +180,15 @@ impl SignIn {
             .exp
             .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0))
             .ok_or(TokenRefusal::Expired)?;
-        Ok(Session::new(user_id, claims.email, expires_at, claims.session_id, claims.is_anonymous))
+        let app_role = claims.app_metadata.get("role").and_then(Value::as_str).map(str::to_owned);
+        Ok(Session::new(
+            user_id,
+            claims.email,
+            expires_at,
+            claims.session_id,
+            claims.is_anonymous,
+            app_role,
+        ))
     }
 
     /// Finds the access token of a request — `Authorization: Bearer …`, else

@@ -13,6 +13,7 @@ pub struct Session {
     expires_at: DateTime<Utc>,
     session_id: Option<String>,
     is_anonymous: bool,
+    app_role: Option<String>,
 }
 
 impl Session {
@@ -22,8 +23,9 @@ impl Session {
         expires_at: DateTime<Utc>,
         session_id: Option<String>,
         is_anonymous: bool,
+        app_role: Option<String>,
     ) -> Session {
-        Session { user_id, email, expires_at, session_id, is_anonymous }
+        Session { user_id, email, expires_at, session_id, is_anonymous, app_role }
     }
 
     /// The user (`sub`).
@@ -50,6 +52,13 @@ impl Session {
     pub fn is_anonymous(&self) -> bool {
         self.is_anonymous
     }
+
+    /// The token's `app_metadata.role`, when it has one. Supabase lets only
+    /// the service role (or a custom access token hook) set `app_metadata`;
+    /// a user cannot change it, unlike `user_metadata`.
+    pub fn app_role(&self) -> Option<&str> {
+        self.app_role.as_deref()
+    }
 }
 
 /// Who a user operation runs for: a verified [`Session`], or a bare user id
@@ -64,6 +73,12 @@ impl Session {
 pub trait Actor {
     /// The user the operation runs for.
     fn user_id(&self) -> Uuid;
+
+    /// Whether the user may read every user's audit trail: a [`Session`]
+    /// whose `app_metadata.role` is `admin`; never a bare user id.
+    fn is_admin(&self) -> bool {
+        false
+    }
 }
 
 impl Actor for Uuid {
@@ -76,10 +91,18 @@ impl Actor for Session {
     fn user_id(&self) -> Uuid {
         self.user_id
     }
+
+    fn is_admin(&self) -> bool {
+        self.app_role.as_deref() == Some("admin")
+    }
 }
 
 impl<T: Actor + ?Sized> Actor for &T {
     fn user_id(&self) -> Uuid {
         (**self).user_id()
+    }
+
+    fn is_admin(&self) -> bool {
+        (**self).is_admin()
     }
 }

@@ -298,3 +298,20 @@ fn the_token_is_found_in_the_header_or_the_ssr_cookie_chunks() {
     );
     assert_eq!(access_token(None, None, None), Err(TokenRefusal::Missing));
 }
+
+#[test]
+fn only_app_metadata_makes_an_administrator() {
+    use crate::pg::Actor;
+    let sign_in = secret_sign_in();
+    let admin = json!({ "role": "admin" });
+    let session = block(sign_in.verify(&hs256(&with(claims(), "app_metadata", admin.clone()))));
+    let session = session.unwrap();
+    assert_eq!((session.app_role(), session.is_admin()), (Some("admin"), true));
+    // user_metadata is the user's to write: it never makes an administrator.
+    let user_set = block(sign_in.verify(&hs256(&with(claims(), "user_metadata", admin)))).unwrap();
+    assert_eq!((user_set.app_role(), user_set.is_admin()), (None, false));
+    let other_role = json!({ "role": "reviewer", "provider": "email" });
+    let reviewer = block(sign_in.verify(&hs256(&with(claims(), "app_metadata", other_role))));
+    assert!(!reviewer.unwrap().is_admin());
+    assert!(!uuid::Uuid::nil().is_admin(), "a bare user id is never an administrator");
+}

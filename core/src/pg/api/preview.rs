@@ -1,0 +1,74 @@
+//! `preview_export`: the export modal's preview — the first conversations a
+//! request selects, rendered by the core exactly as the export would write them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::model::Format;
+use crate::pg::db::source::ConversationSource;
+use crate::pg::{Actor, Database, ExportService};
+use crate::pipeline::render_preview;
+use crate::request::validate_request;
+use crate::{ErrorKind, Issue, Result};
+
+/// The most conversations a preview renders.
+pub const MAX_PREVIEW: u32 = 10;
+
+/// A preview of an export request.
+///
+/// ```
+/// use lora_export::{model::Format, pg::ExportPreview};
+/// let preview = ExportPreview { format: Format::Csv, preview: "id\n".into(), count: 0 };
+/// assert_eq!(serde_json::to_value(&preview).unwrap()["format"], "csv");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportPreview {
+    /// The request's format.
+    pub format: Format,
+    /// The first conversations as the export writes them (a CSV preview has
+    /// its header; a JSON one is a whole array).
+    pub preview: String,
+    /// Conversations rendered (at most the number asked for).
+    pub count: u64,
+}
+
+impl ExportService {
+    /// The first `n` (1–[`MAX_PREVIEW`]) conversations that the export
+    /// request `body` (untrusted) selects, in export order, rendered with its
+    /// format and options. Read as `user` (RLS applies); nothing is logged
+    /// or counted against the rate limit. 400 with every issue of the body.
+    pub async fn preview_export(
+        &self,
+        user: impl Actor,
+        body: &Value,
+        n: u32,
+    ) -> Result<ExportPreview> {
+        let user = user.user_id();
+        let answer = self.preview_of(user, body, n).await;
+        self.observe("preview_export", answer)
+    }
+
+    async fn preview_of(&self, user: Uuid, body: &Value, n: u32) -> Result<ExportPreview> {
+        let (request, mut issues) = match validate_request(body) {
+            Ok(request) => (Some(request), Vec::new()),
+            Err(issues) => (None, issues),
+        };
+        if !(1..=MAX_PREVIEW).contains(&n) {
+            let message = format!("a preview shows 1 to {MAX_PREVIEW} conversations, not {n}");
+            issues.push(Issue::new("n", "out_of_range", message));
+        }
+        let Some(request) = request.filter(|_| issues.is_empty()) else {
+            return Err(ErrorKind::InvalidRequest(issues).into());
+        };
+        self.check_source().await?;
+        let mut source = ConversationSource::new(&request, n, self.source_tables())?;
+        let mut client = self.database().client().await?;
+        let tx = Database::user_transaction(&mut client, user).await?;
+        let batch = source.next_batch(&tx).await?.unwrap_or_default();
+        tx.commit().await?;
+        let conversations = batch.into_iter().filter_map(|record| record.ok());
+        let (preview, count) = render_preview(conversations, &request.config, n as usize)?;
+        Ok(ExportPreview { format: request.config.format, preview, count })
+    }
+}
