@@ -1,0 +1,243 @@
+// Typed fetch helpers for the example's HTTP API. Every call is same-origin,
+// so the browser sends the @supabase/ssr auth cookie that /signin wrote; no
+// header names the user. A non-2xx answer rejects with an ApiError carrying
+// the body's code, message, per-field issues and retry_after.
+
+export type ExportScope = 'selected' | 'filtered' | 'all' | 'all_data'
+export type ExportFormat = 'jsonl' | 'json' | 'csv' | 'markdown'
+export type JsonlFlavor = 'openai' | 'anthropic' | 'sharegpt'
+export type TierType = 'template' | 'scenario' | 'edge_case'
+export type ConversationStatus =
+  | 'draft'
+  | 'generated'
+  | 'pending_review'
+  | 'approved'
+  | 'rejected'
+  | 'needs_revision'
+  | 'failed'
+export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'expired'
+
+export interface FilterConfig {
+  tierTypes?: TierType[]
+  statuses?: ConversationStatus[]
+  qualityRange?: { min: number; max: number }
+  dateRange?: { from?: string; to?: string }
+  categories?: string[]
+  personas?: string[]
+  emotions?: string[]
+  topics?: string[]
+  searchQuery?: string
+}
+
+/** The six include flags of an ExportConfig. */
+export interface IncludeOptions {
+  includeMetadata: boolean
+  includeQualityScores: boolean
+  includeTimestamps: boolean
+  includeApprovalHistory: boolean
+  includeParentReferences: boolean
+  includeFullContent: boolean
+}
+
+export interface ExportConfig extends IncludeOptions {
+  scope: ExportScope
+  format: ExportFormat
+  jsonlFlavor?: JsonlFlavor
+  systemPrompt?: string
+}
+
+export interface ExportRequest {
+  config: ExportConfig
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+export interface Issue {
+  path: string
+  code: string
+  message: string
+}
+
+export interface ConversationRow {
+  conversation_id: string
+  title: string
+  tier: TierType
+  status: ConversationStatus
+  quality_score: number
+  persona?: string | null
+  emotion?: string | null
+  topic?: string | null
+  category?: string[] | null
+  turn_count: number
+  created_at: string
+}
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  page: number
+  limit: number
+  totalPages: number
+}
+
+export interface ExportCounts {
+  selected: number
+  filtered: number
+  all: number
+  all_data: number
+}
+
+export interface PreviewAnswer {
+  format: ExportFormat
+  preview: string
+  count: number
+}
+
+export interface CompletedExport {
+  outcome: 'completed'
+  status: 'completed'
+  http_status: 201
+  export_id: string
+  file_name: string
+  file_size: number
+  sha256: string
+  expires_at: string
+  conversation_count: number
+  summary?: unknown
+  download_url: string
+}
+
+export interface QueuedExport {
+  outcome: 'queued'
+  status: 'queued'
+  http_status: 202
+  export_id: string
+  status_url: string
+}
+
+export type CreatedExport = CompletedExport | QueuedExport
+
+export interface StatusAnswer {
+  export_id: string
+  status: ExportStatus
+  progress?: number
+  conversation_count: number
+  file_size?: number | null
+  file_name?: string | null
+  error_message?: string | null
+  expires_at?: string | null
+}
+
+export interface HistoryItem {
+  export_id: string
+  user_id: string
+  format: ExportFormat
+  status: ExportStatus
+  conversation_count: number
+  file_size: number | null
+  file_url: string | null
+  download_count: number
+  error_message: string | null
+  created_at: string
+  completed_at: string | null
+  expires_at: string | null
+  config: unknown
+  file_name: string | null
+  downloadable: boolean
+}
+
+export interface HistoryPage extends Page<HistoryItem> {
+  hasNext: boolean
+  hasPrev: boolean
+}
+
+export interface DeleteAnswer {
+  export_id: string
+  status: ExportStatus
+  cancelled: boolean
+  file_deleted: boolean
+}
+
+/** A non-2xx answer of the API. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues: Issue[] = [],
+    readonly retryAfter?: number,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  /** The user has no valid sign-in (no cookie, or an expired token). */
+  get unauthorized(): boolean {
+    return this.status === 401
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  })
+  const text = await response.text()
+  let json: unknown = undefined
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    // not JSON: reported below when the status is an error
+  }
+  if (!response.ok) {
+    const e = (json ?? {}) as { error?: string; message?: string; issues?: Issue[]; retry_after?: number }
+    const header = Number(response.headers.get('retry-after'))
+    const retryAfter = e.retry_after ?? (Number.isFinite(header) && header > 0 ? header : undefined)
+    throw new ApiError(response.status, e.error ?? `HTTP_${response.status}`, e.message ?? (text || response.statusText), e.issues ?? [], retryAfter)
+  }
+  return json as T
+}
+
+export const listConversations = (body: { filters?: FilterConfig; page?: number; limit?: number }, signal?: AbortSignal) =>
+  call<Page<ConversationRow>>('POST', '/api/conversations', body, signal)
+
+export const countExport = (body: { conversationIds?: string[]; filters?: FilterConfig }, signal?: AbortSignal) =>
+  call<ExportCounts>('POST', '/api/export/count', body, signal)
+
+export const previewExport = (request: ExportRequest, signal?: AbortSignal) =>
+  call<PreviewAnswer>('POST', '/api/export/preview', request, signal)
+
+export const createExport = (request: ExportRequest) => call<CreatedExport>('POST', '/api/export/conversations', request)
+
+export const exportStatus = (id: string, signal?: AbortSignal) =>
+  call<StatusAnswer>('GET', `/api/export/status/${encodeURIComponent(id)}`, undefined, signal)
+
+export const exportHistory = (query: { page: number; limit: number; format?: string; status?: string }, signal?: AbortSignal) => {
+  const params = new URLSearchParams({ page: String(query.page), limit: String(query.limit) })
+  if (query.format) params.set('format', query.format)
+  if (query.status) params.set('status', query.status)
+  return call<HistoryPage>('GET', `/api/export/history?${params}`, undefined, signal)
+}
+
+export const deleteExport = (id: string) => call<DeleteAnswer>('DELETE', `/api/export/${encodeURIComponent(id)}`)
+
+export const retryExport = (id: string) => call<CreatedExport>('POST', `/api/export/retry/${encodeURIComponent(id)}`)
+
+export const downloadUrl = (id: string) => `/api/export/download/${encodeURIComponent(id)}`
+
+/** Bytes as a person reads them: 512 B, 1.5 KB, 2.3 MB. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '—'
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KB', 'MB', 'GB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]}`
+}

@@ -1,0 +1,82 @@
+// The export modal's settings: the seeds' defaults, the request they make,
+// and the last used ones kept in localStorage.
+import type { ExportFormat, ExportRequest, ExportScope, FilterConfig, IncludeOptions, JsonlFlavor } from './api'
+
+export interface ExportSettings {
+  scope: ExportScope
+  format: ExportFormat
+  jsonlFlavor: JsonlFlavor
+  systemPrompt: string
+  includes: IncludeOptions
+}
+
+/** The seeds' defaults: metadata, quality scores, timestamps and full content on; approval history and parent references off. */
+export const DEFAULT_INCLUDES: IncludeOptions = {
+  includeMetadata: true,
+  includeQualityScores: true,
+  includeTimestamps: true,
+  includeApprovalHistory: false,
+  includeParentReferences: false,
+  includeFullContent: true,
+}
+
+export const DEFAULT_SETTINGS: ExportSettings = {
+  scope: 'filtered',
+  format: 'jsonl',
+  jsonlFlavor: 'openai',
+  systemPrompt: '',
+  includes: DEFAULT_INCLUDES,
+}
+
+export const STORAGE_KEY = 'lora-export:last-export-settings'
+
+const SCOPES: ExportScope[] = ['selected', 'filtered', 'all', 'all_data']
+const FORMATS: ExportFormat[] = ['jsonl', 'json', 'csv', 'markdown']
+const FLAVORS: JsonlFlavor[] = ['openai', 'anthropic', 'sharegpt']
+
+/** The last used settings, each field checked (anything unknown falls back to the default). */
+export function loadSettings(): ExportSettings {
+  try {
+    const raw = JSON.parse(window.localStorage.getItem(STORAGE_KEY) ?? 'null') as Partial<ExportSettings> | null
+    if (!raw || typeof raw !== 'object') return DEFAULT_SETTINGS
+    const includes = { ...DEFAULT_INCLUDES }
+    for (const key of Object.keys(DEFAULT_INCLUDES) as (keyof IncludeOptions)[]) {
+      const value = raw.includes?.[key]
+      if (typeof value === 'boolean') includes[key] = value
+    }
+    return {
+      scope: SCOPES.includes(raw.scope as ExportScope) ? (raw.scope as ExportScope) : DEFAULT_SETTINGS.scope,
+      format: FORMATS.includes(raw.format as ExportFormat) ? (raw.format as ExportFormat) : DEFAULT_SETTINGS.format,
+      jsonlFlavor: FLAVORS.includes(raw.jsonlFlavor as JsonlFlavor) ? (raw.jsonlFlavor as JsonlFlavor) : DEFAULT_SETTINGS.jsonlFlavor,
+      systemPrompt: typeof raw.systemPrompt === 'string' ? raw.systemPrompt : '',
+      includes,
+    }
+  } catch {
+    return DEFAULT_SETTINGS
+  }
+}
+
+export function saveSettings(settings: ExportSettings): void {
+  try {
+    window.localStorage.setItem(STORAGE_KEY, JSON.stringify(settings))
+  } catch {
+    // storage full or disabled: the settings just are not remembered
+  }
+}
+
+/**
+ * The export request for `settings`: the ids only for scope `selected`, the
+ * filters only for `filtered` (the API rejects either beside another scope),
+ * the flavor and system prompt only for JSONL.
+ */
+export function buildRequest(settings: ExportSettings, selectedIds: string[], filters: FilterConfig): ExportRequest {
+  const config: ExportRequest['config'] = { scope: settings.scope, format: settings.format, ...settings.includes }
+  if (settings.format === 'jsonl') {
+    config.jsonlFlavor = settings.jsonlFlavor
+    if (settings.systemPrompt.trim() !== '') config.systemPrompt = settings.systemPrompt
+  }
+  const request: ExportRequest = { config }
+  if (settings.scope === 'selected') request.conversationIds = selectedIds
+  if (settings.scope === 'filtered') request.filters = filters
+  return request
+}
