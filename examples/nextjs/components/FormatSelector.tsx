@@ -57,13 +57,14 @@ export default function FormatSelector({
               name="export-format"
               value={format.value}
               checked={value === format.value}
+              aria-labelledby={`format-name-${format.value}`}
               aria-describedby={`format-use-${format.value}`}
               onChange={() => onChange(format.value)}
             />
             <span className="option-icon" aria-hidden="true">
               {format.icon}
             </span>
-            <span className="option-label">
+            <span className="option-label" id={`format-name-${format.value}`}>
               {format.label}
               {format.recommended && <span className="badge recommended"> Recommended</span>}
             </span>

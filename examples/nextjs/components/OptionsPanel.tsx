@@ -37,9 +37,6 @@ export default function OptionsPanel({
         aria-controls={panelId}
         onClick={() => setOpen(!open)}
       >
-        <span aria-hidden="true" className="chevron">
-          {open || issues.length > 0 ? '▾' : '▸'}
-        </span>
         Options
         <span className="muted small">{changed === 0 ? ' (defaults)' : ` (${changed} changed)`}</span>
       </button>
