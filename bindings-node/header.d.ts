@@ -271,15 +271,73 @@ export interface HistoryPage {
   hasPrev: boolean
 }
 
-/** An opened download; `new Response(stream, { headers })` serves it. */
-export interface DownloadHandle {
+/** A checked download's headers (`inspectDownload`, the answer to HEAD). */
+export interface DownloadInfo {
   exportId: string
   fileName: string
   contentType: string
   contentDisposition: string
   size: number
   sha256: string
+}
+
+/** An opened download; `new Response(stream, { headers })` serves it. */
+export interface DownloadHandle extends DownloadInfo {
   stream: ReadableStream<Uint8Array>
+}
+
+/** What the modal counts per scope (`countScopes`). */
+export interface ScopeSelection {
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+/** Conversations each scope would export, by the export's own SQL. */
+export interface ScopeCounts {
+  selected: number
+  filtered: number
+  all: number
+  all_data: number
+}
+
+/** A preview of an export request (`previewExport`). */
+export interface ExportPreview {
+  format: ExportFormat
+  preview: string
+  count: number
+}
+
+/** A page query of `listConversations`. */
+export interface ConversationQuery {
+  filters?: FilterConfig
+  /** From 1. */
+  page?: number
+  /** 1–100, default 25. */
+  limit?: number
+}
+
+/** One row of the conversations table. */
+export interface ConversationRow {
+  conversation_id: string
+  title: string
+  tier: TierType
+  status: ConversationStatus
+  quality_score: number
+  persona: string | null
+  emotion: string | null
+  topic: string | null
+  category: string[]
+  turn_count: number
+  created_at: string
+}
+
+/** A page of conversations, newest first. */
+export interface ConversationPage {
+  items: ConversationRow[]
+  total: number
+  page: number
+  limit: number
+  totalPages: number
 }
 
 /** What `deleteExport` did. */

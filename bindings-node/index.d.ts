@@ -222,8 +222,8 @@ export interface CompletedExport {
 
 /** What `createExport` resolves with: done now (201) or queued (202). */
 export type CreateExportResult =
-  | ({ outcome: 'completed'; status: 201 } & CompletedExport)
-  | { outcome: 'queued'; status: 202; export_id: string }
+  | ({ status: 'completed'; http_status: 201 } & CompletedExport)
+  | { status: 'queued'; http_status: 202; export_id: string }
 
 /** The seeds' status response (GET /api/export/status/:id). */
 export interface ExportStatusResponse {
@@ -271,15 +271,73 @@ export interface HistoryPage {
   hasPrev: boolean
 }
 
-/** An opened download; `new Response(stream, { headers })` serves it. */
-export interface DownloadHandle {
+/** A checked download's headers (`inspectDownload`, the answer to HEAD). */
+export interface DownloadInfo {
   exportId: string
   fileName: string
   contentType: string
   contentDisposition: string
   size: number
   sha256: string
+}
+
+/** An opened download; `new Response(stream, { headers })` serves it. */
+export interface DownloadHandle extends DownloadInfo {
   stream: ReadableStream<Uint8Array>
+}
+
+/** What the modal counts per scope (`countScopes`). */
+export interface ScopeSelection {
+  conversationIds?: string[]
+  filters?: FilterConfig
+}
+
+/** Conversations each scope would export, by the export's own SQL. */
+export interface ScopeCounts {
+  selected: number
+  filtered: number
+  all: number
+  all_data: number
+}
+
+/** A preview of an export request (`previewExport`). */
+export interface ExportPreview {
+  format: ExportFormat
+  preview: string
+  count: number
+}
+
+/** A page query of `listConversations`. */
+export interface ConversationQuery {
+  filters?: FilterConfig
+  /** From 1. */
+  page?: number
+  /** 1–100, default 25. */
+  limit?: number
+}
+
+/** One row of the conversations table. */
+export interface ConversationRow {
+  conversation_id: string
+  title: string
+  tier: TierType
+  status: ConversationStatus
+  quality_score: number
+  persona: string | null
+  emotion: string | null
+  topic: string | null
+  category: string[]
+  turn_count: number
+  created_at: string
+}
+
+/** A page of conversations, newest first. */
+export interface ConversationPage {
+  items: ConversationRow[]
+  total: number
+  page: number
+  limit: number
+  totalPages: number
 }
 
 /** What `deleteExport` did. */
@@ -402,8 +460,8 @@ export declare class ExportClient {
   /**
    * Creates an export for `user` from an untrusted request body:
    * fewer than `syncThreshold` conversations are exported at once
-   * (`{ outcome: 'completed', status: 201, … }`), larger ones are queued
-   * (`{ outcome: 'queued', status: 202, export_id }`). Rejects with
+   * (`{ status: 'completed', http_status: 201, … }`), larger ones are queued
+   * (`{ status: 'queued', http_status: 202, export_id }`). Rejects with
    * status 400 (with `issues`), 429 (with `retryAfter`) or 409.
    */
   createExport(user: Session | string, body: unknown): Promise<CreateExportResult>
@@ -448,6 +506,42 @@ export declare class ExportClient {
   metrics(since: Date | string): Promise<MetricsReport>
   /** Stops this client's workers and closes its connection pool. */
   close(): void
+  /**
+   * A page of the conversations `user` can read, newest first: `body` is
+   * `{ filters?, page?, limit? }` (filters as an export request's; limit
+   * 1–100, default 25). Rejects 400 with `issues` at their paths.
+   */
+  listConversations(user: Session | string, body?: ConversationQuery): Promise<ConversationPage>
+  /**
+   * How many conversations each scope would export for `body`
+   * (`{ conversationIds?, filters? }`), counted by the export's own SQL:
+   * `{ selected, filtered, all, all_data }`. Rejects 400 with `issues`.
+   */
+  countScopes(user: Session | string, body?: ScopeSelection): Promise<ScopeCounts>
+  /**
+   * The first `n` (1–10, default 3) conversations the export request
+   * `body` selects, rendered exactly as the export writes them:
+   * `{ format, preview, count }`. Logs nothing. Rejects 400 with `issues`.
+   */
+  previewExport(user: Session | string, body: unknown, n?: number): Promise<ExportPreview>
+  /**
+   * A new export from `user`'s failed or expired export's stored request,
+   * answered like `createExport` (and rate-limited like it). Rejects 409
+   * `NOT_RETRYABLE` for one that is queued, processing or completed.
+   */
+  retryExport(user: Session | string, exportId: string): Promise<CreateExportResult>
+  /**
+   * What `openDownload` would answer — the same checks and rejections,
+   * the same headers' values — without counting a download or opening a
+   * stream: the answer to `HEAD`.
+   */
+  inspectDownload(user: Session | string, exportId: string): Promise<DownloadInfo>
+  /**
+   * The audit trail as CSV text (header `created_at,export_id,user_id,
+   * seq,event,detail,prev_hash,hash`, oldest first): the user's own, or
+   * with `{ allUsers: true }` every user's, for an administrator's session.
+   */
+  auditTrailCsv(user: Session | string, options?: AuditTrailOptions): Promise<string>
 }
 
 /** A verified sign-in. Pass it wherever a method takes `user`. */
@@ -460,6 +554,19 @@ export declare class Session {
   get expiresAt(): string
   /** Whether the user signed in anonymously. */
   get isAnonymous(): boolean
+  /** The token's `app_metadata.role` (which only the project can set), if any. */
+  get appRole(): string | null
+  /** Whether `app_metadata.role` is `admin`: may read every user's audit trail. */
+  get isAdmin(): boolean
+}
+
+/** Options of `auditTrailCsv`; an unknown key is a `CONFIG_ERROR`. */
+export interface AuditTrailOptions {
+  /**
+   * Every user's events instead of the user's own: an administrator's
+   * session only (`app_metadata.role` is `admin`), else 403 `ADMIN_REQUIRED`.
+   */
+  allUsers?: boolean
 }
 
 /**

@@ -23,16 +23,34 @@ step "bindings-node: build the native module (release) with @napi-rs/cli"
 step "bindings-node: the committed index.js and index.d.ts are what napi generates"
 git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts
 
+# The example installs the package as an adopter's app does: a packed
+# tarball (copied into node_modules, so `next build`'s tracing and Turbopack
+# see a plain package). Its lockfile entry has no integrity, so `npm ci`
+# installs the tarball just built and never rewrites the lockfile.
+step "bindings-node: npm pack into target/npm"
+mkdir -p target/npm
+(cd bindings-node && npm pack --silent --pack-destination ../target/npm >/dev/null)
+
 step "bindings-node: node:test over the built module"
 (cd bindings-node && node --test test/)
 
 step "bindings-node: tsc --noEmit of a typed usage file (ESM and CommonJS) against index.d.ts"
 (cd bindings-node && npx tsc -p test/types)
 
-step "examples/nextjs: npm install, next build, tsc --noEmit"
-(cd examples/nextjs && npm install --no-audit --no-fund --loglevel=error && npx next build && npx tsc --noEmit)
+step "examples/nextjs: npm ci (the packed lora-export), next build, tsc --noEmit"
+(cd examples/nextjs && npm ci --no-audit --no-fund --loglevel=error && npx next build && npx tsc --noEmit)
 
-step "examples/nextjs: HTTP end to end against next start and PostgreSQL"
+step "examples/nextjs: the committed lockfile is unchanged by install and build"
+git diff --exit-code -- examples/nextjs/package.json examples/nextjs/package-lock.json
+
+# Debian's Chromium for the browser tests (playwright-core drives it).
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
+  step "apt-get install chromium"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
+fi
+
+step "examples/nextjs: HTTP end to end and the browser tests (Chromium) against next start and PostgreSQL"
 (cd examples/nextjs && node --test test/)
 
 step "transform of 10,000 conversations vs JSON.stringify (measured, not asserted)"

@@ -28,7 +28,7 @@ use crate::session::Session;
 
 /// Who a user operation is for: a verified `Session`, or a user id (for
 /// trusted server code only: never an id taken from a request).
-type User<'env> = Either<String, ClassInstance<'env, Session>>;
+pub(crate) type User<'env> = Either<String, ClassInstance<'env, Session>>;
 
 /// Settings of a client; each overrides the environment variable named
 /// in parentheses (read when the option is absent), then the core's default.
@@ -96,7 +96,7 @@ pub struct RunWorkerOptions {
 /// returns a promise and runs off the JavaScript thread.
 #[napi]
 pub struct ExportClient {
-    service: ExportService,
+    pub(crate) service: ExportService,
     stop: watch::Sender<bool>,
 }
 
@@ -412,9 +412,9 @@ type Chunks = Pin<Box<dyn Stream<Item = napi::Result<Vec<u8>>> + Send>>;
 
 impl IntoJs for Opened {
     fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
-        let download = self.0;
+        let mut object = download_object(env, &self.0)?;
         let chunks: Chunks =
-            Box::pin(futures_util::stream::unfold(Some(download.file), |file| async move {
+            Box::pin(futures_util::stream::unfold(Some(self.0.file), |file| async move {
                 let mut file = file?;
                 let mut buf = vec![0; CHUNK];
                 match file.read(&mut buf).await {
@@ -428,18 +428,26 @@ impl IntoJs for Opened {
                     }
                 }
             }));
-        let stream = ReadableStream::create_with_stream_bytes(env, chunks)?;
-        let mut object = Object::new(env)?;
-        object.set("exportId", download.export_id.to_string())?;
-        object.set("fileName", download.file_name)?;
-        object.set("contentType", download.content_type)?;
-        object.set("contentDisposition", download.content_disposition)?;
-        object.set("size", download.size as f64)?;
-        object.set("sha256", download.sha256)?;
-        object.set("stream", stream)?;
+        object.set("stream", ReadableStream::create_with_stream_bytes(env, chunks)?)?;
         // SAFETY: `env` is the live environment of the current call.
         unsafe { Object::to_napi_value(env.raw(), object) }
     }
+}
+
+/// `{ exportId, fileName, contentType, contentDisposition, size, sha256 }`
+/// of a checked download: what its response headers say.
+pub(crate) fn download_object<'env>(
+    env: &'env Env,
+    download: &Download,
+) -> napi::Result<Object<'env>> {
+    let mut object = Object::new(env)?;
+    object.set("exportId", download.export_id.to_string())?;
+    object.set("fileName", download.file_name.as_str())?;
+    object.set("contentType", download.content_type.as_str())?;
+    object.set("contentDisposition", download.content_disposition.as_str())?;
+    object.set("size", download.size as f64)?;
+    object.set("sha256", download.sha256.as_str())?;
+    Ok(object)
 }
 
 /// The lora-export schema as one SQL script for the library's `schema`
@@ -453,7 +461,7 @@ pub fn migration_sql(schema: Option<String>) -> Reply<String> {
 
 /// An options object (absent: the defaults) as `T`. An unknown key, or a
 /// value of the wrong type or range, is a `CONFIG_ERROR` naming the key.
-fn options_of<T: DeserializeOwned + Default>(
+pub(crate) fn options_of<T: DeserializeOwned + Default>(
     env: &Env,
     what: &str,
     options: Option<Unknown<'_>>,
@@ -478,7 +486,7 @@ fn options_of<T: DeserializeOwned + Default>(
 /// A JavaScript value as JSON, or the key and the reason it cannot be:
 /// a top-level number that is not finite (JSON would make it `null`, a
 /// silent default), or a value JSON cannot hold.
-fn plain_value(env: &Env, value: Unknown<'_>) -> Result<Value, (String, String)> {
+pub(crate) fn plain_value(env: &Env, value: Unknown<'_>) -> Result<Value, (String, String)> {
     if value.get_type().ok() == Some(napi::ValueType::Object) {
         // SAFETY: the value was just checked to be an object.
         let object: Object = unsafe { value.cast() }.map_err(|e| (String::new(), e.reason))?;
@@ -538,7 +546,7 @@ fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Fa
 
 /// The user of an operation: a verified session's, or a user id (one that
 /// is not a UUID is no user: 401).
-fn user_of(user: &User<'_>) -> Result<Uuid, Failure> {
+pub(crate) fn user_of(user: &User<'_>) -> Result<Uuid, Failure> {
     match user {
         Either::A(id) => Uuid::parse_str(id).map_err(|_| ErrorKind::Unauthorized.into()),
         Either::B(session) => Ok(session.inner.user_id()),
@@ -546,7 +554,7 @@ fn user_of(user: &User<'_>) -> Result<Uuid, Failure> {
 }
 
 /// An export id; one that is not a UUID names no export (404).
-fn export_of(id: &str) -> Result<Uuid, Failure> {
+pub(crate) fn export_of(id: &str) -> Result<Uuid, Failure> {
     Uuid::parse_str(id).map_err(|_| ErrorKind::NotFound(id.to_owned()).into())
 }
 

@@ -12,11 +12,13 @@
 //! - [`pure`]: `validateExportRequest`, `transform`, `preview`,
 //!   `validateOutput`, `exportFileName`, `contentDisposition`;
 //! - [`client`]: `ExportClient`, the database-backed export service;
+//! - [`modal`]: the export modal's and history page's operations on `ExportClient`;
 //! - [`session`]: `Session`, a verified sign-in;
 //! - [`reply`]: how results and errors cross into JavaScript.
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod modal;
 pub mod pure;
 pub mod reply;
 pub mod session;

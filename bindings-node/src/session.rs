@@ -36,6 +36,18 @@ impl Session {
     pub fn is_anonymous(&self) -> bool {
         self.inner.is_anonymous()
     }
+
+    /// The token's `app_metadata.role` (which only the project can set), if any.
+    #[napi(getter)]
+    pub fn app_role(&self) -> Option<String> {
+        self.inner.app_role().map(str::to_owned)
+    }
+
+    /// Whether `app_metadata.role` is `admin`: may read every user's audit trail.
+    #[napi(getter)]
+    pub fn is_admin(&self) -> bool {
+        lora_export::pg::Actor::is_admin(&self.inner)
+    }
 }
 
 impl crate::reply::IntoJs for Session {

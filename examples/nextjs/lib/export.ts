@@ -1,6 +1,7 @@
-// The one ExportClient of this server process, and the two helpers every
-// route uses: who the signed-in user is, and how an error becomes a response.
-import { ExportClient, isLoraExportError, type Session } from 'lora-export'
+// The one ExportClient of this server process, and the export routes built
+// on it by lora-export/next: each route file re-exports one of them.
+import { ExportClient } from 'lora-export'
+import { exportRoutes } from 'lora-export/next'
 
 declare global {
   // Survives Next.js dev-mode module reloads: one pool per process.
@@ -20,33 +21,10 @@ export function exportClient(): Promise<ExportClient> {
 }
 
 /**
- * The signed-in user of a request, as a Supabase app has it: the access
- * token from `Authorization: Bearer …` or from the auth cookie that
- * `@supabase/ssr` sets (chunked or not), verified by lora-export against
- * SUPABASE_URL's JWKS or SUPABASE_JWT_SECRET. Rejects 401 (`INVALID_TOKEN`,
- * with a `reason`) without a valid one: no header names the user.
+ * The export API's handlers. Every route signs the user in as a Supabase app
+ * does — the access token from `Authorization: Bearer …` or from the auth
+ * cookie `@supabase/ssr` sets, verified against SUPABASE_URL's JWKS or
+ * SUPABASE_JWT_SECRET — and answers 401 without a valid one: no header
+ * names the user.
  */
-export async function sessionOf(request: Request): Promise<Session> {
-  const client = await exportClient()
-  return client.authenticate(request.headers.get('authorization'), request.headers.get('cookie'))
-}
-
-/** Runs a route body; a lora-export error answers with its own status, code and issues. */
-export async function answer(route: () => Promise<Response>): Promise<Response> {
-  try {
-    return await route()
-  } catch (error) {
-    if (!isLoraExportError(error)) throw error
-    const headers: Record<string, string> = {}
-    if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
-    if (error.status === 401) headers['WWW-Authenticate'] = `Bearer error="invalid_token"`
-    const body = {
-      error: error.code,
-      reason: error.reason,
-      message: error.message,
-      issues: error.issues,
-      retry_after: error.retryAfter,
-    }
-    return Response.json(body, { status: error.status, headers })
-  }
-}
+export const routes = exportRoutes({ client: exportClient })

@@ -130,7 +130,8 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     const response = await post(alice, smallRequest)
     assert.equal(response.status, 201)
     small = await response.json()
-    assert.equal(small.outcome, 'completed')
+    assert.equal(small.status, 'completed', 'status is the export status, as in GET /status')
+    assert.equal(small.http_status, 201)
     assert.equal(small.conversation_count, 40)
     assert.equal(small.file_name, exportFileName('edge_case', today, 40, 'csv'))
     assert.equal(small.download_url, `/api/export/download/${small.export_id}`, 'the 201 answer says where to download')
@@ -142,6 +143,47 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     const core = await transform(jsonl(data), smallRequest)
     assert.ok(bytes.equals(core.data), 'the download is the core output for the same data')
     assert.equal(download.headers.get('x-content-sha256'), core.summary.sha256)
+    assert.equal(download.headers.get('content-length'), String(bytes.length), 'Content-Length reaches the client')
+    assert.equal(download.headers.get('content-encoding'), null, 'no compression changes the bytes on the way')
+
+    // HEAD: the same headers, no body, and not a download.
+    const head = await call('HEAD', small.download_url, alice)
+    assert.equal(head.status, 200)
+    assert.equal(head.headers.get('content-length'), String(bytes.length))
+    assert.equal(head.headers.get('content-disposition'), contentDisposition(small.file_name))
+    assert.equal((await head.arrayBuffer()).byteLength, 0)
+    assert.equal((await call('HEAD', small.download_url, bob)).status, 403)
+    const logged = (await (await call('GET', '/api/export/history', alice)).json()).items[0]
+    assert.equal(logged.download_count, 1, 'the GET counted, the HEADs did not')
+  })
+
+  await t.test('the modal routes: counts per scope, preview, the conversations page', async () => {
+    const selection = { conversationIds: [data[0].conversation_id, data[1].conversation_id], filters: { tierTypes: ['edge_case'] } }
+    const counts = await (await call('POST', '/api/export/count', alice, selection)).json()
+    assert.deepEqual(counts, { selected: 2, filtered: 40, all: 600, all_data: 600 })
+    const bad = await call('POST', '/api/export/count', alice, { filters: { qualityRange: { min: 7, max: 11 } }, sort: 1 })
+    assert.equal(bad.status, 400)
+    assert.deepEqual((await bad.json()).issues.map((i) => i.path), ['sort'])
+    const notJson = await fetch(base + '/api/export/count', { method: 'POST', headers: signIn[alice], body: '{"filters":' })
+    assert.equal(notJson.status, 400)
+    assert.deepEqual((await notJson.json()).issues.map((i) => [i.path, i.code]), [['', 'invalid_json']])
+
+    const preview = await (await call('POST', '/api/export/preview', alice, smallRequest)).json()
+    assert.equal(preview.format, 'csv')
+    assert.equal(preview.count, 3)
+    const core = await transform(jsonl(data), smallRequest)
+    const firstRows = core.data.toString('utf8').split('\r\n').slice(0, 4).join('\r\n')
+    assert.ok(preview.preview.startsWith(firstRows), 'the preview is the first rows of the export')
+    const markdown = await (await call('POST', '/api/export/preview?n=1', alice, { ...smallRequest, config: { scope: 'filtered', format: 'markdown' } })).json()
+    assert.equal((markdown.preview.match(/^# Conversation: /gm) ?? []).length, 1)
+    assert.equal((await call('POST', '/api/export/preview?n=abc', alice, smallRequest)).status, 400)
+
+    const page = await (await call('POST', '/api/conversations', alice, { filters: { tierTypes: ['edge_case'] }, limit: 15 })).json()
+    assert.equal(page.total, 40)
+    assert.equal(page.totalPages, 3)
+    assert.equal(page.items.length, 15)
+    assert.ok(page.items.every((c) => c.tier === 'edge_case'))
+    assert.equal((await call('POST', '/api/conversations', alice, { limit: 500 })).status, 400)
   })
 
   let large
@@ -149,7 +191,8 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     const response = await post(alice, { config: { scope: 'all', format: 'jsonl' } })
     assert.equal(response.status, 202)
     large = await response.json()
-    assert.deepEqual(Object.keys(large).sort(), ['export_id', 'outcome', 'status', 'status_url'])
+    assert.deepEqual(Object.keys(large).sort(), ['export_id', 'http_status', 'status', 'status_url'])
+    assert.equal(large.status, 'queued')
     assert.equal(large.status_url, `/api/export/status/${large.export_id}`)
     const seen = []
     for (let i = 0; i < 2000; i++) {
@@ -219,6 +262,35 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     assert.equal(response.status, 410)
     assert.equal((await response.json()).error, 'GONE')
     assert.equal((await (await call('GET', `/api/export/status/${small.export_id}`, alice)).json()).status, 'expired')
+  })
+
+  await t.test('retry makes a new export from an expired one; the audit trail is CSV', async () => {
+    assert.equal((await call('POST', `/api/export/retry/${small.export_id}`, bob)).status, 403)
+    const response = await call('POST', `/api/export/retry/${small.export_id}`, alice)
+    assert.equal(response.status, 201)
+    const retried = await response.json()
+    assert.notEqual(retried.export_id, small.export_id)
+    const bytes = Buffer.from(await (await call('GET', retried.download_url, alice)).arrayBuffer())
+    assert.ok(bytes.equals((await transform(jsonl(data), smallRequest)).data))
+    const again = await call('POST', `/api/export/retry/${retried.export_id}`, alice)
+    assert.equal(again.status, 409)
+    assert.equal((await again.json()).error, 'NOT_RETRYABLE')
+
+    const audit = await call('GET', '/api/export/audit', alice)
+    assert.equal(audit.status, 200)
+    assert.match(audit.headers.get('content-disposition'), /^attachment; filename="audit-trail-\d{4}-\d{2}-\d{2}\.csv"$/)
+    const rows = (await audit.text()).trim().split('\n')
+    assert.equal(rows[0], 'created_at,export_id,user_id,seq,event,detail,prev_hash,hash')
+    assert.ok(rows.slice(1).every((row) => row.split(',')[2] === alice), 'only her own events')
+    assert.ok(rows.some((row) => row.includes(',retried,')), 'the retry is in the trail')
+    const refused = await call('GET', '/api/export/audit?all=1', alice)
+    assert.equal(refused.status, 403)
+    assert.equal((await refused.json()).error, 'ADMIN_REQUIRED')
+    const admin = { authorization: `Bearer ${es256({ ...claims(carol, supabaseUrl), app_metadata: { role: 'admin' } }, key)}` }
+    const everyone = await (await call('GET', '/api/export/audit?all=1', carol, undefined, admin)).text()
+    assert.ok(everyone.includes(alice) && everyone.includes(small.export_id), 'an administrator reads every user\'s trail')
+    const forged = { authorization: `Bearer ${es256({ ...claims(carol, supabaseUrl), user_metadata: { role: 'admin' } }, key)}` }
+    assert.equal((await call('GET', '/api/export/audit?all=1', carol, undefined, forged)).status, 403, 'user_metadata is the user\'s own to write')
   })
 
   await t.test('DELETE removes an export', async () => {

@@ -1,0 +1,64 @@
+/* lora-export/next: the seeds' export routes for the Next.js App Router in one call. */
+import type { ExportClient, Session } from './index'
+
+/**
+ * A route handler as a `route.ts` file exports it. `params` is typed `any`
+ * because Next.js checks that it fits each route's own segment params
+ * (`{}` for a static route, `{ id: string }` for `[id]`); the handlers read
+ * only `id`, and the core checks it.
+ */
+export type RouteHandler = (
+  request: Request,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  context: { params: Promise<any> },
+) => Promise<Response>
+
+/** Options of `exportRoutes`; an unknown key throws a TypeError. */
+export interface ExportRoutesOptions {
+  /** The process's ExportClient, or a function returning it (or its promise). */
+  client: ExportClient | (() => ExportClient | Promise<ExportClient>)
+  /**
+   * The verified user of a request. Default: the Supabase access token from
+   * `Authorization: Bearer` or the `@supabase/ssr` cookie, verified by
+   * `client.authenticate` (401 `INVALID_TOKEN` without a valid one).
+   */
+  session?: (request: Request, client: ExportClient) => Promise<Session>
+  /** Where the routes are mounted (default `/api/export`), for `download_url` / `status_url`. */
+  basePath?: string
+  /** Receives every error that is not a lora-export error (default `console.error`). */
+  onError?: (error: unknown) => void
+}
+
+/** The handlers, one object per route file. */
+export interface ExportRoutes {
+  /** `POST /api/export/conversations`: 201 with `download_url`, 202 with `status_url`. */
+  create: { POST: RouteHandler }
+  /** `GET /api/export/status/[id]`. */
+  status: { GET: RouteHandler }
+  /** `GET /api/export/download/[id]` streams the file; `HEAD` answers its headers without counting a download. */
+  download: { GET: RouteHandler; HEAD: RouteHandler }
+  /**
+   * The download as a Pages Router API route, GET and HEAD
+   * (`pages/api/export/download/[id].ts`: `export default routes.pagesDownload`,
+   * with `export const config = { api: { responseLimit: false } }`). Next.js 15
+   * drops `Content-Length` from App Router responses; this route keeps it.
+   */
+  pagesDownload: (req: import('node:http').IncomingMessage & { query?: Record<string, string | string[] | undefined> }, res: import('node:http').ServerResponse) => Promise<void>
+  /** `GET /api/export/history?page=&limit=&format=&status=&from=&to=`. */
+  history: { GET: RouteHandler }
+  /** `DELETE /api/export/[id]`. */
+  remove: { DELETE: RouteHandler }
+  /** `POST /api/export/count` with `{ conversationIds?, filters? }`. */
+  count: { POST: RouteHandler }
+  /** `POST /api/export/preview[?n=3]` with an export request. */
+  preview: { POST: RouteHandler }
+  /** `POST /api/export/retry/[id]`: a new export from a failed or expired one. */
+  retry: { POST: RouteHandler }
+  /** `GET /api/export/audit[?all=1]`: the audit trail as CSV. */
+  audit: { GET: RouteHandler }
+  /** `POST /api/conversations` with `{ filters?, page?, limit? }`. */
+  conversations: { POST: RouteHandler }
+}
+
+/** The route handlers of the export API, configured once. */
+export declare function exportRoutes(options: ExportRoutesOptions): ExportRoutes

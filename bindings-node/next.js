@@ -1,0 +1,219 @@
+'use strict'
+// lora-export/next: the seeds' export routes for the Next.js App Router in
+// one call. Each handler signs the user in first (401 otherwise), calls the
+// native ExportClient, and answers JSON — every error too, with `error`
+// (a stable code), `message`, `issues` and, for 429, `retry_after`.
+const { Readable } = require('node:stream')
+const { pipeline } = require('node:stream/promises')
+const { isLoraExportError } = require('./index.js')
+
+const OPTIONS = ['client', 'session', 'basePath', 'onError']
+
+/**
+ * The route handlers of the export API, to re-export from `route.ts` files:
+ *
+ *   // app/api/export/conversations/route.ts
+ *   export const { POST } = routes.create
+ *
+ * `client`: an ExportClient, or a function returning one (or its promise).
+ * `session(request, client)`: the verified user of a request (default: the
+ * Supabase access token from `Authorization: Bearer` or the `@supabase/ssr`
+ * cookie, verified by `client.authenticate`). `basePath` (default
+ * `/api/export`) builds the `download_url` / `status_url` of create answers.
+ * `onError(error)` receives every error that is not a lora-export error
+ * (default `console.error`); the client gets a 500 without its detail.
+ */
+function exportRoutes(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('exportRoutes: pass an options object with `client`')
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTIONS.includes(key)) {
+      throw new TypeError(`exportRoutes: unknown option \`${key}\` (known: ${OPTIONS.join(', ')})`)
+    }
+  }
+  const { client, session, basePath = '/api/export', onError = (e) => console.error(e) } = options
+  if (client === undefined || client === null) throw new TypeError('exportRoutes: `client` is required')
+  for (const [key, value] of [['session', session], ['onError', onError]]) {
+    if (value !== undefined && typeof value !== 'function') {
+      throw new TypeError(`exportRoutes: \`${key}\` must be a function`)
+    }
+  }
+  if (typeof basePath !== 'string' || !basePath.startsWith('/')) {
+    throw new TypeError('exportRoutes: `basePath` must be a path starting with `/`')
+  }
+  const base = basePath.replace(/\/+$/, '')
+  const clientOf = typeof client === 'function' ? client : () => client
+  const signIn =
+    session ?? ((request, c) => c.authenticate(request.headers.get('authorization'), request.headers.get('cookie')))
+
+  // Runs a handler for a signed-in user; every failure answers JSON.
+  const route = (handler) => async (request, context) => {
+    try {
+      const c = await clientOf()
+      const user = await signIn(request, c)
+      const params = (await context?.params) ?? {}
+      return await handler({ request, client: c, user, params })
+    } catch (error) {
+      return errorResponse(error, onError)
+    }
+  }
+  const created = (result) => {
+    const id = encodeURIComponent(result.export_id)
+    const link =
+      result.status === 'completed' ? { download_url: `${base}/download/${id}` } : { status_url: `${base}/status/${id}` }
+    return Response.json({ ...result, ...link }, { status: result.http_status })
+  }
+  const download = (counted) =>
+    route(async ({ client: c, user, params }) => {
+      const file = counted ? await c.openDownload(user, params.id) : await c.inspectDownload(user, params.id)
+      const headers = {
+        'Content-Type': file.contentType,
+        'Content-Disposition': file.contentDisposition,
+        'Content-Length': String(file.size),
+        'X-Content-SHA256': file.sha256,
+        // no-transform: no compression on the way, so Content-Length and the
+        // SHA-256 stay those of the bytes the client receives.
+        'Cache-Control': 'private, no-store, no-transform',
+      }
+      return new Response(counted ? file.stream : null, { headers })
+    })
+
+  return {
+    /** POST: create an export (201 with `download_url`, 202 with `status_url`). */
+    create: { POST: route(async ({ request, client: c, user }) => created(await c.createExport(user, await jsonBody(request)))) },
+    /** GET: an export's status and progress. */
+    status: { GET: route(async ({ client: c, user, params }) => Response.json(await c.getStatus(user, params.id))) },
+    /** GET streams the file (counted, audited); HEAD answers its headers only. */
+    download: { GET: download(true), HEAD: download(false) },
+    /**
+     * The download as a Pages Router API route (`pages/api/export/download/[id].ts`:
+     * `export default routes.pagesDownload`), GET and HEAD. Next.js 15 drops
+     * `Content-Length` from every App Router response; a Pages API route
+     * writes the Node response itself, so the length reaches the client.
+     */
+    pagesDownload: async (req, res) => {
+      const method = req.method ?? 'GET'
+      if (method !== 'GET' && method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD')
+        return sendNode(res, Response.json({ error: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed` }, { status: 405 }))
+      }
+      const id = Array.isArray(req.query?.id) ? req.query.id[0] : req.query?.id
+      const response = await download(method === 'GET')(nodeRequest(req), { params: Promise.resolve({ id }) })
+      return sendNode(res, response, method === 'HEAD')
+    },
+    /** GET: the user's exports, from the URL's query (`page`, `limit`, `format`, `status`, `from`, `to`). */
+    history: {
+      GET: route(async ({ request, client: c, user }) =>
+        Response.json(await c.listHistory(user, Object.fromEntries(new URL(request.url).searchParams))),
+      ),
+    },
+    /** DELETE: deletes an export (cancels its job, removes its file). */
+    remove: { DELETE: route(async ({ client: c, user, params }) => Response.json(await c.deleteExport(user, params.id))) },
+    /** POST `{ conversationIds?, filters? }`: the count of each scope. */
+    count: { POST: route(async ({ request, client: c, user }) => Response.json(await c.countScopes(user, await jsonBody(request)))) },
+    /** POST an export request (`?n=` 1–10, default 3): its first conversations as the export writes them. */
+    preview: {
+      POST: route(async ({ request, client: c, user }) => {
+        const n = new URL(request.url).searchParams.get('n')
+        return Response.json(await c.previewExport(user, await jsonBody(request), n === null ? undefined : positive(n, 'n')))
+      }),
+    },
+    /** POST: a new export from a failed or expired one (answers like create). */
+    retry: { POST: route(async ({ client: c, user, params }) => created(await c.retryExport(user, params.id))) },
+    /** GET: the audit trail as CSV; `?all=1` every user's (an administrator only). */
+    audit: {
+      GET: route(async ({ request, client: c, user }) => {
+        const all = new URL(request.url).searchParams.get('all')
+        if (all !== null && all !== '0' && all !== '1') {
+          throw badRequest('all', 'invalid_query', '`all` is 1 (every user, an administrator only) or 0')
+        }
+        const csv = await c.auditTrailCsv(user, { allUsers: all === '1' })
+        const name = `audit-trail-${all === '1' ? 'all-users-' : ''}${new Date().toISOString().slice(0, 10)}.csv`
+        return new Response(csv, {
+          headers: {
+            'Content-Type': 'text/csv; charset=utf-8',
+            'Content-Disposition': `attachment; filename="${name}"`,
+            'Cache-Control': 'private, no-store',
+          },
+        })
+      }),
+    },
+    /** POST `{ filters?, page?, limit? }`: a page of the conversations table. */
+    conversations: {
+      POST: route(async ({ request, client: c, user }) => Response.json(await c.listConversations(user, await jsonBody(request)))),
+    },
+  }
+}
+
+/** A Node IncomingMessage as a web Request (its method, URL and headers; no body). */
+function nodeRequest(req) {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) value.forEach((v) => headers.append(name, v))
+    else if (value !== undefined) headers.set(name, value)
+  }
+  return new Request(new URL(req.url ?? '/', 'http://localhost'), { method: req.method, headers })
+}
+
+/** Writes a web Response to a Node ServerResponse, headers first (Content-Length kept). */
+async function sendNode(res, response, headOnly = false) {
+  res.statusCode = response.status
+  response.headers.forEach((value, name) => res.setHeader(name, value))
+  if (!response.body || headOnly) {
+    await response.body?.cancel()
+    res.end()
+    return
+  }
+  await pipeline(Readable.fromWeb(response.body), res)
+}
+
+/** The JSON error answer of any error (a non-lora-export one: 500, detail to `onError`). */
+function errorResponse(error, onError) {
+  if (error instanceof BadRequest) {
+    return Response.json({ error: 'VALIDATION_ERROR', message: error.message, issues: error.issues }, { status: 400 })
+  }
+  if (!isLoraExportError(error)) {
+    onError(error)
+    return Response.json({ error: 'INTERNAL_ERROR', message: 'internal error' }, { status: 500 })
+  }
+  const headers = {}
+  if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
+  if (error.status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"'
+  const body = {
+    error: error.code,
+    reason: error.reason,
+    message: error.message,
+    issues: error.issues,
+    retry_after: error.retryAfter,
+  }
+  return Response.json(body, { status: error.status, headers })
+}
+
+/** A 400 the handlers raise themselves (a body that is not JSON, a bad query value). */
+class BadRequest extends Error {
+  constructor(path, code, message) {
+    super(message)
+    this.issues = [{ path, code, message }]
+  }
+}
+const badRequest = (path, code, message) => new BadRequest(path, code, message)
+
+/** The request's JSON body; an empty body is `null`, text that is not JSON a 400. */
+async function jsonBody(request) {
+  const text = await request.text()
+  if (text.trim() === '') return null
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw badRequest('', 'invalid_json', `the body is not JSON: ${e.message}`)
+  }
+}
+
+/** A query value that must be a positive whole number. */
+function positive(value, key) {
+  if (!/^\d+$/.test(value)) throw badRequest(key, 'invalid_query', `\`${key}\` must be a whole number, not \`${value}\``)
+  return Number(value)
+}
+
+module.exports = { exportRoutes }
