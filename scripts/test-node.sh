@@ -2,9 +2,12 @@
 # The Node binding's tests: builds the native module once (release, with
 # @napi-rs/cli), runs the node:test suite over it (golden files, API, the
 # client against PostgreSQL, event-loop lag during a 100,000-conversation
-# export), type-checks a typed usage file against the generated index.d.ts,
-# builds the Next.js example (`next build`, `tsc --noEmit`) and runs its HTTP
-# end-to-end test against `next start`; then prints the transform timings.
+# export, lora-export/next's handlers), type-checks a typed usage file against
+# the generated index.d.ts, packs the package, installs the tarball in the
+# Next.js example (`npm ci`; the lockfile must stay unchanged), builds it
+# (`next build`, `tsc --noEmit`) and runs its HTTP end-to-end test and its
+# browser tests (Chromium, installed with apt-get when missing) against
+# `next start`; then prints the transform timings.
 # Needs LORA_EXPORT_TEST_DATABASE_URL (a superuser URL; scripts/test.sh sets
 # it) and installs the npm packages it needs into each package's node_modules.
 set -euo pipefail
