@@ -113,17 +113,30 @@ export default function ExportModal({
       return
     }
     if (event.key !== 'Tab' || !dialog.current) return
+    // At either end Tab wraps around; elsewhere the browser moves the focus
+    // (the focusin guard below catches anything that would leave).
     const stops = tabStops(dialog.current)
     if (stops.length === 0) return event.preventDefault()
-    const at = stops.indexOf(document.activeElement as HTMLElement)
-    if (event.shiftKey && at <= 0) {
+    const active = document.activeElement
+    if (event.shiftKey && active === stops[0]) {
       event.preventDefault()
       stops[stops.length - 1].focus()
-    } else if (!event.shiftKey && (at === -1 || at === stops.length - 1)) {
+    } else if (!event.shiftKey && active === stops[stops.length - 1]) {
       event.preventDefault()
       stops[0].focus()
     }
   }
+
+  // Focus that lands outside the dialog (a click on the page behind, a
+  // scroller Tab passed through) comes back in.
+  useEffect(() => {
+    const guard = (event: FocusEvent) => {
+      const root = dialog.current
+      if (root && event.target instanceof Node && !root.contains(event.target)) tabStops(root)[0]?.focus()
+    }
+    document.addEventListener('focusin', guard)
+    return () => document.removeEventListener('focusin', guard)
+  }, [])
 
   // Live counts per scope, refetched when the selection or the filters change.
   const countKey = JSON.stringify({ conversationIds: selectedIds, filters })
@@ -248,7 +261,7 @@ export default function ExportModal({
       return
     }
     if (!alive.current) return
-    if (created.outcome === 'completed') {
+    if (created.status === 'completed') {
       setPhase({
         kind: 'completed',
         exportId: created.export_id,

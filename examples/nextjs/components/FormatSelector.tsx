@@ -3,36 +3,33 @@
 // recommended one for LoRA training.
 import type { ExportFormat, Issue } from './api'
 import FieldIssues from './FieldIssues'
+import FormatIcon from './FormatIcon'
 
-export const FORMATS: { value: ExportFormat; label: string; icon: string; useCase: string; details: string; recommended?: boolean }[] = [
+export const FORMATS: { value: ExportFormat; label: string; useCase: string; details: string; recommended?: boolean }[] = [
   {
     value: 'jsonl',
     label: 'JSONL',
-    icon: '📄',
-    useCase: 'LoRA training: one conversation per line, ready for fine-tuning.',
-    details: 'JSON Lines in the OpenAI, Anthropic or ShareGPT chat shape; streams and appends well.',
+    useCase: 'LoRA training: one conversation per line.',
+    details: 'JSON Lines in the OpenAI, Anthropic or ShareGPT chat shape, ready for fine-tuning; streams and appends well.',
     recommended: true,
   },
   {
     value: 'json',
     label: 'JSON',
-    icon: '🔧',
-    useCase: 'Structured data: one document with every conversation and its fields.',
+    useCase: 'Structured data: one document, every field.',
     details: 'A single JSON document with a version, export date and the conversations array.',
   },
   {
     value: 'csv',
     label: 'CSV',
-    icon: '📊',
-    useCase: 'Analysis and reporting: one row per turn, opens in a spreadsheet.',
-    details: 'RFC 4180 CSV with a header row; cells that start like a formula are guarded.',
+    useCase: 'Analysis and reporting: a row per turn.',
+    details: 'RFC 4180 CSV with a header row, for a spreadsheet; cells that start like a formula are guarded.',
   },
   {
     value: 'markdown',
     label: 'Markdown',
-    icon: '📝',
-    useCase: 'Human review: readable transcripts with headings per conversation.',
-    details: 'A Markdown document that renders in any viewer; good for reviewers.',
+    useCase: 'Human review: readable transcripts.',
+    details: 'A Markdown document with a heading per conversation; renders in any viewer.',
   },
 ]
 
@@ -49,7 +46,7 @@ export default function FormatSelector({
   return (
     <fieldset className="group" aria-describedby={issues.length ? errorId : undefined} aria-invalid={issues.length > 0 || undefined}>
       <legend>Format</legend>
-      <div className="options">
+      <div className="options format-grid">
         {FORMATS.map((format) => (
           <label key={format.value} className={`option format ${value === format.value ? 'checked' : ''}`} title={format.details}>
             <input
@@ -61,8 +58,8 @@ export default function FormatSelector({
               aria-describedby={`format-use-${format.value}`}
               onChange={() => onChange(format.value)}
             />
-            <span className="option-icon" aria-hidden="true">
-              {format.icon}
+            <span className="option-icon">
+              <FormatIcon format={format.value} />
             </span>
             <span className="option-label" id={`format-name-${format.value}`}>
               {format.label}

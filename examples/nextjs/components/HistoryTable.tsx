@@ -5,6 +5,8 @@
 import { downloadUrl, formatBytes, type HistoryItem } from './api'
 import StatusBadge from './StatusBadge'
 
+const when = (iso: string) => new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+
 export default function HistoryTable({
   items,
   busyId,
@@ -58,23 +60,25 @@ export default function HistoryTable({
                 <td className="num">{item.conversation_count}</td>
                 <td className="num">{formatBytes(item.file_size)}</td>
                 <td>
-                  <time dateTime={item.created_at}>{new Date(item.created_at).toLocaleString()}</time>
+                  <time dateTime={item.created_at}>{when(item.created_at)}</time>
                 </td>
-                <td>{item.expires_at ? <time dateTime={item.expires_at}>{new Date(item.expires_at).toLocaleString()}</time> : '—'}</td>
-                <td className="row-actions">
-                  {item.downloadable && (
-                    <a className="button secondary" href={downloadUrl(item.export_id)} download={item.file_name ?? undefined} aria-label={`Download ${name}`}>
-                      Download
-                    </a>
-                  )}
-                  {retryable && (
-                    <button type="button" className="secondary" aria-label={`Retry ${name}`} disabled={busyId === item.export_id} onClick={() => onRetry(item)}>
-                      Retry
+                <td>{item.expires_at ? <time dateTime={item.expires_at}>{when(item.expires_at)}</time> : '—'}</td>
+                <td>
+                  <div className="row-actions">
+                    {item.downloadable && (
+                      <a className="button secondary" href={downloadUrl(item.export_id)} download={item.file_name ?? undefined} aria-label={`Download ${name}`}>
+                        Download
+                      </a>
+                    )}
+                    {retryable && (
+                      <button type="button" className="secondary" aria-label={`Retry ${name}`} disabled={busyId === item.export_id} onClick={() => onRetry(item)}>
+                        Retry
+                      </button>
+                    )}
+                    <button type="button" className="danger" aria-label={`Delete ${name}`} disabled={busyId === item.export_id} onClick={() => onDelete(item)}>
+                      Delete
                     </button>
-                  )}
-                  <button type="button" className="danger" aria-label={`Delete ${name}`} disabled={busyId === item.export_id} onClick={() => onDelete(item)}>
-                    Delete
-                  </button>
+                  </div>
                 </td>
               </tr>
             )

@@ -93,8 +93,9 @@ export interface PreviewAnswer {
   count: number
 }
 
+// The create and retry answers tell 201 from 202 by `status` (and
+// `http_status`); this server's answers carry no `outcome` field.
 export interface CompletedExport {
-  outcome: 'completed'
   status: 'completed'
   http_status: 201
   export_id: string
@@ -108,7 +109,6 @@ export interface CompletedExport {
 }
 
 export interface QueuedExport {
-  outcome: 'queued'
   status: 'queued'
   http_status: 202
   export_id: string

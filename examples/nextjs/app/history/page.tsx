@@ -108,7 +108,7 @@ export default function HistoryPageView() {
       say({
         tone: 'info',
         text:
-          created.outcome === 'completed'
+          created.status === 'completed'
             ? `Retried: new export ${created.file_name} is ready (${created.conversation_count} conversations).`
             : `Retried: new export ${created.export_id} is queued.`,
       })
