@@ -4,7 +4,17 @@
 //! cargo run --release --example export -- --input FILE|- --format jsonl|json|csv|markdown \
 //!     --output FILE|- [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] \
 //!     [--ids a,b,…] [--strict] [--no-sync]
+//!     [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
+//!     [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
 //! ```
+//!
+//! Any of the last line's flags writes a dataset directory instead of one
+//! file (`--output DIR`, created, must be empty): each split's shards named
+//! `train-00000-of-00004.jsonl[.gz|.zst]` and a `README.md` dataset card
+//! that `datasets.load_dataset(DIR)` reads. The split is decided by a
+//! seeded hash of each conversation id (default seed 0), so it does not move
+//! when data is added or the format or system prompt changes; `--dedupe`
+//! leaves out repeated ids and repeated turns and lists them as skipped.
 //!
 //! With no arguments it exports the bundled sample (`data/sample.jsonl`) to
 //! all four formats under `./exports/`.
@@ -28,6 +38,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use lora_export::audit::file_name_for;
+use lora_export::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
 use lora_export::model::{ExportRequest, Format};
 use lora_export::request::validate_request;
 use lora_export::source::BackgroundJsonlSource;
@@ -49,6 +60,28 @@ struct Args {
     ids: Option<String>,
     strict: bool,
     sync: bool,
+    dataset: DatasetArgs,
+}
+
+/// The flags that make the output a dataset directory.
+#[derive(Default)]
+struct DatasetArgs {
+    split: Option<String>,
+    seed: Option<String>,
+    dedupe: bool,
+    shard_records: Option<String>,
+    shard_bytes: Option<String>,
+    compress: Option<String>,
+}
+
+impl DatasetArgs {
+    fn wanted(&self) -> bool {
+        self.split.is_some()
+            || self.dedupe
+            || self.shard_records.is_some()
+            || self.shard_bytes.is_some()
+            || self.compress.is_some()
+    }
 }
 
 fn main() {
@@ -83,6 +116,7 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
         ids: None,
         strict: false,
         sync: true,
+        dataset: DatasetArgs::default(),
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
@@ -94,6 +128,10 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             args.sync = false;
             continue;
         }
+        if flag == "--dedupe" {
+            args.dataset.dedupe = true;
+            continue;
+        }
         let value = it.next().ok_or_else(|| usage(format!("{flag} needs a value")))?.clone();
         match flag.as_str() {
             "--input" => args.input = value,
@@ -102,6 +140,11 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             "--config" => args.config = Some(value),
             "--filters" => args.filters = Some(value),
             "--ids" => args.ids = Some(value),
+            "--split" => args.dataset.split = Some(value),
+            "--seed" => args.dataset.seed = Some(value),
+            "--shard-records" => args.dataset.shard_records = Some(value),
+            "--shard-bytes" => args.dataset.shard_bytes = Some(value),
+            "--compress" => args.dataset.compress = Some(value),
             _ => {
                 return Err(usage(format!(
                     "unknown flag {flag} (see the comment at the top of examples/export.rs)"
@@ -111,6 +154,12 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
     }
     if args.input.is_empty() || args.output.is_empty() {
         return Err(usage("--input and --output are required (use - for stdin/stdout)"));
+    }
+    if args.dataset.seed.is_some() && !args.dataset.wanted() {
+        return Err(usage("--seed goes with --split (or another dataset flag)"));
+    }
+    if args.dataset.wanted() && args.output == "-" {
+        return Err(usage("a dataset is a directory: --output DIR, not -"));
     }
     Ok(args)
 }
@@ -163,6 +212,11 @@ fn run(args: Args) -> Result<(), Failure> {
         let file = File::open(&args.input).map_err(|e| failed(format!("{}: {e}", args.input)))?;
         Box::new(BufReader::with_capacity(256 * 1024, file))
     };
+    if args.dataset.wanted() {
+        let summary = export_dataset(request, input, &args)?;
+        eprintln!("{}", serde_json::to_string(&summary).expect("summary serialises"));
+        return Ok(());
+    }
     let summary = if args.output == "-" {
         let stdout = io::stdout();
         export(request, input, BufWriter::new(stdout.lock()), None, args.strict)?
@@ -192,6 +246,53 @@ fn export<W: Write>(
     let (mut out, summary) = writer.finish().map_err(failed)?;
     out.flush().map_err(failed)?;
     Ok(summary)
+}
+
+/// Exports into the dataset directory `--output` with the dataset flags.
+fn export_dataset(
+    request: ExportRequest,
+    input: Box<dyn BufRead + Send>,
+    args: &Args,
+) -> Result<DatasetSummary, Failure> {
+    let flags = &args.dataset;
+    let number = |flag: &str, value: &Option<String>| -> Result<Option<u64>, Failure> {
+        value
+            .as_deref()
+            .map(|v| v.parse::<u64>().map_err(|_| usage(format!("{flag} {v}: not a whole number"))))
+            .transpose()
+    };
+    let mut builder = DatasetBuilder::new(request).dedupe(flags.dedupe);
+    if let Some(split) = &flags.split {
+        let split = SplitSpec::parse(split).map_err(|e| {
+            let lines: Vec<String> = e
+                .issues()
+                .iter()
+                .map(|i| format!("  {}: {} [{}]", i.path, i.message, i.code))
+                .collect();
+            usage(format!("--split {split}:\n{}", lines.join("\n")))
+        })?;
+        builder = builder.split(split);
+    }
+    if let Some(seed) = number("--seed", &flags.seed)? {
+        builder = builder.seed(seed);
+    }
+    if let Some(n) = number("--shard-records", &flags.shard_records)? {
+        builder = builder.max_records_per_shard(n);
+    }
+    if let Some(n) = number("--shard-bytes", &flags.shard_bytes)? {
+        builder = builder.max_bytes_per_shard(n);
+    }
+    if let Some(name) = &flags.compress {
+        builder = builder.compression(Compression::parse(name).map_err(|e| usage(e.to_string()))?);
+    }
+    let mut writer = builder.to_directory(&args.output).map_err(|e| usage(e.to_string()))?;
+    for record in BackgroundJsonlSource::new(input) {
+        if let (true, Err(skipped)) = (args.strict, &record) {
+            return Err(failed(format!("{}: {}", skipped.location, skipped.reason)));
+        }
+        writer.push(record).map_err(failed)?;
+    }
+    writer.finish().map_err(failed)
 }
 
 /// A file written under a temporary name, then synced and renamed into
@@ -271,6 +372,7 @@ fn run_sample() -> Result<(), Failure> {
             ids: None,
             strict: false,
             sync: true,
+            dataset: DatasetArgs::default(),
         };
         let request = build_request(&args)?;
         let input = BufReader::new(

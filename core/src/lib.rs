@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod dataset;
 mod error;
 pub mod format;
 pub mod model;

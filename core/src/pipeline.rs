@@ -306,6 +306,17 @@ impl<W: Write> ExportWriter<W> {
         self.write(conversation)
     }
 
+    /// Takes one conversation that is record `number` of a larger input
+    /// (a dataset's shard): its skipped entries are located in that input.
+    pub(crate) fn push_numbered(
+        &mut self,
+        conversation: &Conversation,
+        number: u64,
+    ) -> Result<Pushed> {
+        self.records = number;
+        self.write(conversation)
+    }
+
     fn write(&mut self, c: &Conversation) -> Result<Pushed> {
         if !self.selector.matches(c) {
             self.summary.excluded += 1;

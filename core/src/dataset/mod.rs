@@ -1,0 +1,552 @@
+//! Training sets, not just files: an export written as a dataset directory —
+//! deterministic splits by a seeded hash of the conversation id, dedup of
+//! repeated ids and repeated contents across the whole dataset, shards named
+//! as Hugging Face datasets names them (`train-00000-of-00004.jsonl`),
+//! streamed gzip or zstd compression, and a dataset card (`README.md`) that
+//! `datasets.load_dataset(dir)` reads.
+//!
+//! ```
+//! use lora_export::dataset::{DatasetBuilder, SplitSpec};
+//! use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+//! use lora_export::source::JsonlSource;
+//!
+//! let dir = std::env::temp_dir().join(format!("lora-export-doc-{}", std::process::id()));
+//! let line = |i: u32| format!(r#"{{"conversation_id":"c{i}","status":"approved","turns":[{{"role":"user","content":"Hi {i}"}},{{"role":"assistant","content":"Hello"}}]}}"#);
+//! let input: String = (0..50).map(|i| line(i) + "\n").collect();
+//! let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Jsonl));
+//! let summary = DatasetBuilder::new(request)
+//!     .split(SplitSpec::parse("train=0.8,validation=0.2").unwrap())
+//!     .seed(42)
+//!     .export(JsonlSource::new(input.as_bytes()), &dir)
+//!     .unwrap();
+//! assert_eq!(summary.splits.iter().map(|s| s.conversations).sum::<u64>(), 50);
+//! assert_eq!(summary.splits[0].files[0].name, "train-00000-of-00001.jsonl");
+//! assert!(dir.join("README.md").exists());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+mod card;
+mod compress;
+mod dedup;
+mod split;
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use compress::Compression;
+pub use dedup::content_key;
+pub use split::SplitSpec;
+
+use crate::model::ExportRequest;
+use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, TooManySkipped};
+use crate::scope::Selector;
+use crate::source::Record;
+use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
+use compress::Encoder;
+use dedup::{Duplicate, Seen};
+
+/// One file of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetFile {
+    /// Its name in the directory (`train-00000-of-00002.jsonl.zst`).
+    pub name: String,
+    /// Conversations in it.
+    pub conversations: u64,
+    /// Bytes stored (compressed, when compressed).
+    pub bytes: u64,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// One split of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitSummary {
+    /// Its name (`train`).
+    pub name: String,
+    /// Conversations in it: the exact count.
+    pub conversations: u64,
+    /// Bytes of its data before compression.
+    pub bytes: u64,
+    /// Its shards, in order.
+    pub files: Vec<DatasetFile>,
+}
+
+/// What a dataset export did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    /// The splits, in the order of the [`SplitSpec`].
+    pub splits: Vec<SplitSummary>,
+    /// Conversations left out as duplicates (with `dedupe`), also listed in
+    /// `export.skipped` with the first one's id.
+    pub duplicates_dropped: u64,
+    /// Duplicates written because `dedupe` was off (warned about).
+    pub duplicates_kept: u64,
+    /// The seed of the split.
+    pub seed: u64,
+    /// The whole export's summary: written, excluded, skipped with their
+    /// locations, warnings. `bytes`/`sha256` are left empty: each file has its own.
+    pub export: ExportSummary,
+}
+
+/// Settings of a dataset export; see the [module docs](self).
+#[derive(Debug)]
+pub struct DatasetBuilder {
+    request: ExportRequest,
+    split: SplitSpec,
+    seed: u64,
+    dedupe: bool,
+    max_records_per_shard: Option<u64>,
+    max_bytes_per_shard: Option<u64>,
+    compression: Compression,
+    export_date: Option<DateTime<Utc>>,
+}
+
+impl DatasetBuilder {
+    /// A dataset of `request`: one split `train`, seed 0, no dedupe, one
+    /// shard per split, no compression.
+    pub fn new(request: ExportRequest) -> Self {
+        DatasetBuilder {
+            request,
+            split: SplitSpec::single("train"),
+            seed: 0,
+            dedupe: false,
+            max_records_per_shard: None,
+            max_bytes_per_shard: None,
+            compression: Compression::None,
+            export_date: None,
+        }
+    }
+
+    /// The parts and their shares.
+    pub fn split(mut self, split: SplitSpec) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// The seed of the split's hash (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Leave out (and list as skipped) a conversation whose id or whose
+    /// normalised turns ([`content_key`]) came before; without it they are
+    /// written and warned about — a repeated content may then land in two
+    /// splits.
+    pub fn dedupe(mut self, yes: bool) -> Self {
+        self.dedupe = yes;
+        self
+    }
+
+    /// At most `n` conversations per shard (at least 1).
+    pub fn max_records_per_shard(mut self, n: u64) -> Self {
+        self.max_records_per_shard = Some(n);
+        self
+    }
+
+    /// A new shard once a shard holds `n` bytes of data (before
+    /// compression; at least 1,024): a shard may pass it by one conversation.
+    pub fn max_bytes_per_shard(mut self, n: u64) -> Self {
+        self.max_bytes_per_shard = Some(n);
+        self
+    }
+
+    /// How the files are compressed.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Dates the export (JSON's `export_date`); default now.
+    pub fn export_date(mut self, date: DateTime<Utc>) -> Self {
+        self.export_date = Some(date);
+        self
+    }
+
+    /// Starts writing into `dir` (created if missing; it must be empty, so
+    /// that no shard of an earlier export is loaded with this one).
+    pub fn to_directory(self, dir: impl AsRef<Path>) -> Result<DatasetWriter> {
+        if self.max_records_per_shard == Some(0) {
+            return Err(ErrorKind::Config("max_records_per_shard must be at least 1".into()).into());
+        }
+        if self.max_bytes_per_shard.is_some_and(|n| n < 1024) {
+            let message = "max_bytes_per_shard must be at least 1024".into();
+            return Err(ErrorKind::Config(message).into());
+        }
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir)?;
+        if fs::read_dir(&dir)?.next().is_some() {
+            return Err(ErrorKind::Config(format!(
+                "{} is not empty: a dataset is written into an empty directory",
+                dir.display()
+            ))
+            .into());
+        }
+        let selector = Selector::new(&self.request)?;
+        let probe = ExportBuilder::new(self.request.clone()).from_writer(io::sink())?;
+        let extension = format!("{}{}", probe.file_extension(), self.compression.extension());
+        let export_date = self.export_date.unwrap_or_else(Utc::now);
+        let parts = self.split.names().map(Part::new).collect();
+        let summary = ExportSummary {
+            format: self.request.config.format.as_str().to_owned(),
+            ..ExportSummary::default()
+        };
+        Ok(DatasetWriter {
+            dir,
+            settings: self,
+            selector,
+            extension,
+            export_date,
+            parts,
+            seen: Seen::default(),
+            summary,
+            records: 0,
+            duplicates_dropped: 0,
+            duplicates_kept: 0,
+        })
+    }
+
+    /// Writes every record of `records` into `dir` and returns the summary.
+    pub fn export<I>(self, records: I, dir: impl AsRef<Path>) -> Result<DatasetSummary>
+    where
+        I: IntoIterator<Item = Record>,
+    {
+        let mut writer = self.to_directory(dir)?;
+        for record in records {
+            writer.push(record)?;
+        }
+        writer.finish()
+    }
+}
+
+/// A dataset export in progress. Files are written under temporary names
+/// and get their final names only in [`finish`](Self::finish); dropped
+/// unfinished, it removes them.
+pub struct DatasetWriter {
+    dir: PathBuf,
+    settings: DatasetBuilder,
+    selector: Selector,
+    extension: String,
+    export_date: DateTime<Utc>,
+    parts: Vec<Part>,
+    seen: Seen,
+    summary: ExportSummary,
+    records: u64,
+    duplicates_dropped: u64,
+    duplicates_kept: u64,
+}
+
+impl DatasetWriter {
+    /// Takes one input record: writes it into its split, leaves it out of
+    /// scope, or lists it as skipped (malformed, refused by the format, or a
+    /// duplicate with `dedupe`).
+    pub fn push(&mut self, record: Record) -> Result<Pushed> {
+        self.records += 1;
+        let conversation = match record {
+            Ok(c) => c,
+            Err(skipped) => {
+                self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+                return Ok(Pushed::Skipped);
+            }
+        };
+        if !self.selector.matches(&conversation) {
+            self.summary.excluded += 1;
+            return Ok(Pushed::Excluded);
+        }
+        if let Some(duplicate) = self.seen.check(&conversation) {
+            if !self.settings.dedupe {
+                self.duplicates_kept += 1;
+            } else {
+                self.duplicates_dropped += 1;
+                let reason = match duplicate {
+                    Duplicate::Id => {
+                        "duplicate conversation_id: one with this id came before".into()
+                    }
+                    Duplicate::Content { first } => {
+                        format!("duplicate content: the same turns as `{first}`")
+                    }
+                };
+                let skipped = SkippedRecord {
+                    location: Location::record(self.records),
+                    conversation_id: Some(conversation.conversation_id.clone()),
+                    reason,
+                };
+                self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+                return Ok(Pushed::Skipped);
+            }
+        }
+        let index = self.settings.split.part_of(&conversation.conversation_id, self.settings.seed);
+        let (number, max_records, max_bytes) =
+            (self.records, self.settings.max_records_per_shard, self.settings.max_bytes_per_shard);
+        let shard = self.open_shard(index)?;
+        let pushed = shard.writer.push_numbered(&conversation, number)?;
+        if pushed == Pushed::Written {
+            shard.conversations += 1;
+            let full = max_records.is_some_and(|n| shard.conversations >= n)
+                || max_bytes.is_some_and(|n| shard.data_bytes() >= n);
+            if full {
+                self.close_shard(index)?;
+            }
+        }
+        Ok(pushed)
+    }
+
+    /// The open shard of part `index`, opened if there is none.
+    fn open_shard(&mut self, index: usize) -> Result<&mut Shard> {
+        if self.parts[index].open.is_none() {
+            let part = &self.parts[index];
+            let tmp = self.dir.join(format!(".{}-{:05}.tmp", part.name, part.closed.len()));
+            let file = File::create(&tmp)?;
+            let encoder = self.settings.compression.encoder(HashedFile::new(file))?;
+            let counted = Counted { inner: encoder, count: Arc::default() };
+            let count = Arc::clone(&counted.count);
+            let writer = ExportBuilder::new(self.settings.request.clone())
+                .export_date(self.export_date)
+                .on_too_many_skipped(TooManySkipped::Warn)
+                .from_writer(counted)?;
+            self.parts[index].open = Some(Shard { writer, tmp, conversations: 0, count });
+        }
+        Ok(self.parts[index].open.as_mut().expect("opened above"))
+    }
+
+    /// Finishes the open shard of part `index`: its closing bytes, the end
+    /// of the compressed stream, the sync.
+    fn close_shard(&mut self, index: usize) -> Result<()> {
+        let Some(shard) = self.parts[index].open.take() else { return Ok(()) };
+        let (counted, summary) = shard.writer.finish()?;
+        let (bytes, sha256) = counted.inner.finish()?.finish()?;
+        let part = &mut self.parts[index];
+        part.data_bytes += summary.bytes;
+        part.closed.push(Closed {
+            tmp: shard.tmp,
+            conversations: shard.conversations,
+            bytes,
+            sha256,
+        });
+        merge(&mut self.summary, summary);
+        Ok(())
+    }
+
+    /// Closes every shard (an empty one for a split that got nothing),
+    /// gives the files their final names, writes the card and returns the
+    /// summary. Fails — leaving no file under a final name — when records
+    /// were read and none was written.
+    pub fn finish(mut self) -> Result<DatasetSummary> {
+        for index in 0..self.parts.len() {
+            if self.parts[index].open.is_none() && self.parts[index].closed.is_empty() {
+                self.open_shard(index)?;
+            }
+            self.close_shard(index)?;
+        }
+        let written = self.summary.conversations;
+        let skipped = self.summary.skipped_total - self.duplicates_dropped;
+        if written == 0 && skipped > 0 {
+            let first = self.summary.skipped.first();
+            let first = first.map(|s| format!("{}: {}", s.location, s.reason)).unwrap_or_default();
+            return Err(ErrorKind::TooManySkipped {
+                skipped,
+                records: self.records,
+                limit: "nothing was written".into(),
+                first,
+            }
+            .into());
+        }
+        if self.duplicates_kept > 0 {
+            self.summary.warnings.push(format!(
+                "{} conversations repeat the id or the turns of one before them and were written \
+                 (a repeated content may be in two splits); export with dedupe to leave them out",
+                self.duplicates_kept
+            ));
+        }
+        let mut splits = Vec::with_capacity(self.parts.len());
+        for part in &mut self.parts {
+            let total = part.closed.len();
+            let mut files = Vec::with_capacity(total);
+            for (i, closed) in part.closed.drain(..).enumerate() {
+                let name = format!("{}-{i:05}-of-{total:05}.{}", part.name, self.extension);
+                fs::rename(&closed.tmp, self.dir.join(&name))?;
+                files.push(DatasetFile {
+                    name,
+                    conversations: closed.conversations,
+                    bytes: closed.bytes,
+                    sha256: closed.sha256,
+                });
+            }
+            let conversations = files.iter().map(|f| f.conversations).sum();
+            splits.push(SplitSummary {
+                name: part.name.clone(),
+                conversations,
+                bytes: part.data_bytes,
+                files,
+            });
+        }
+        let about = format!(
+            "Exported by lora-export on {}: format `{}`, split `{}` by a SHA-256 of each \
+             conversation id with seed {}{}{}.",
+            self.export_date.to_rfc3339(),
+            self.summary.format,
+            self.settings.split,
+            self.settings.seed,
+            if self.settings.dedupe { ", duplicates (ids and turns) left out" } else { "" },
+            match self.settings.compression {
+                Compression::None => String::new(),
+                other => format!(", files compressed ({})", &other.extension()[1..]),
+            }
+        );
+        let card =
+            card::dataset_card(&self.settings.request.config, &splits, &self.extension, &about);
+        let tmp = self.dir.join(".README.md.tmp");
+        fs::write(&tmp, card)?;
+        fs::rename(&tmp, self.dir.join("README.md"))?;
+        if let Ok(dir) = File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(DatasetSummary {
+            splits,
+            duplicates_dropped: self.duplicates_dropped,
+            duplicates_kept: self.duplicates_kept,
+            seed: self.settings.seed,
+            export: std::mem::take(&mut self.summary),
+        })
+    }
+}
+
+impl Drop for DatasetWriter {
+    fn drop(&mut self) {
+        for part in &mut self.parts {
+            if let Some(shard) = part.open.take() {
+                let _ = fs::remove_file(&shard.tmp);
+            }
+            for closed in part.closed.drain(..) {
+                let _ = fs::remove_file(&closed.tmp);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DatasetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetWriter").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// One split while it is written.
+struct Part {
+    name: String,
+    open: Option<Shard>,
+    closed: Vec<Closed>,
+    data_bytes: u64,
+}
+
+impl Part {
+    fn new(name: &str) -> Part {
+        Part { name: name.to_owned(), open: None, closed: Vec::new(), data_bytes: 0 }
+    }
+}
+
+/// A shard being written.
+struct Shard {
+    writer: ExportWriter<Counted<Encoder<HashedFile>>>,
+    tmp: PathBuf,
+    conversations: u64,
+    count: Arc<AtomicU64>,
+}
+
+impl Shard {
+    /// Bytes of data written so far, before compression.
+    fn data_bytes(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// A finished shard under its temporary name.
+struct Closed {
+    tmp: PathBuf,
+    conversations: u64,
+    bytes: u64,
+    sha256: String,
+}
+
+/// Counts the bytes written through it (the shard's data size).
+struct Counted<W> {
+    inner: W,
+    count: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A file that hashes and counts the bytes stored in it.
+struct HashedFile {
+    file: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl HashedFile {
+    fn new(file: File) -> HashedFile {
+        HashedFile {
+            file: BufWriter::with_capacity(256 * 1024, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Flushes and syncs; the stored size and SHA-256.
+    fn finish(self) -> io::Result<(u64, String)> {
+        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        let digest = self.hasher.finalize();
+        Ok((self.bytes, digest.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Adds a shard's summary into the dataset's.
+fn merge(into: &mut ExportSummary, shard: ExportSummary) {
+    into.conversations += shard.conversations;
+    into.turns += shard.turns;
+    into.truncated_turns += shard.truncated_turns;
+    into.not_approved += shard.not_approved;
+    into.duplicate_ids += shard.duplicate_ids;
+    for skipped in shard.skipped {
+        into.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+    }
+    for (tier, n) in shard.tier_distribution {
+        *into.tier_distribution.entry(tier).or_default() += n;
+    }
+    for warning in shard.warnings {
+        let too_many = warning.contains("input records were skipped");
+        if !too_many && !into.warnings.contains(&warning) {
+            into.warnings.push(warning);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Dataset exports: splits stay put when data is appended or reordered and
+//! when the format or the system prompt changes (proptest); no conversation
+//! lands in two parts; duplicates are left out with their reason; shards and
+//! compression round-trip; an export that writes nothing fails and leaves
+//! no file under a final name.
+
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use lora_export::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
+use lora_export::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
+use lora_export::SkippedRecord;
+use proptest::prelude::*;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    std::env::temp_dir().join(format!("lora-export-dataset-{}-{tag}-{n}", std::process::id()))
+}
+
+fn request(format: Format, system_prompt: Option<&str>) -> ExportRequest {
+    let mut config = ExportConfig::new(Scope::AllData, format);
+    config.system_prompt = system_prompt.map(str::to_owned);
+    ExportRequest::new(config)
+}
+
+fn export(builder: DatasetBuilder, conversations: &[Conversation], dir: &Path) -> DatasetSummary {
+    builder.export(conversations.iter().cloned().map(Ok), dir).unwrap()
+}
+
+/// The stored bytes of a dataset file, decompressed.
+fn read(path: &Path) -> String {
+    let file = std::fs::File::open(path).unwrap();
+    let mut text = String::new();
+    let name = path.to_string_lossy();
+    if name.ends_with(".gz") {
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text).unwrap();
+    } else if name.ends_with(".zst") {
+        zstd::stream::read::Decoder::new(file).unwrap().read_to_string(&mut text).unwrap();
+    } else {
+        std::io::BufReader::new(file).read_to_string(&mut text).unwrap();
+    }
+    text
+}
+
+/// Which split each conversation id is in, read back from the files (JSONL
+/// metadata or the CSV column); panics if an id is in two splits.
+fn membership(dir: &Path) -> HashMap<String, String> {
+    let mut found: HashMap<String, String> = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "README.md" {
+            continue;
+        }
+        let split = name.split('-').next().unwrap().to_owned();
+        let text = read(&path);
+        let ids: Vec<String> = if name.contains(".csv") {
+            let mut reader =
+                csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+            reader.records().map(|r| r.unwrap()[0].to_owned()).collect()
+        } else {
+            text.lines()
+                .map(|line| {
+                    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                    value["metadata"]["conversation_id"].as_str().unwrap().to_owned()
+                })
+                .collect()
+        };
+        for id in ids {
+            let before = found.insert(id.clone(), split.clone());
+            assert!(before.is_none() || before.as_deref() == Some(&split), "{id} is in two splits");
+        }
+    }
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_split_does_not_move_when_data_grows_is_reordered_or_the_format_changes(
+        first in 1u64..40,
+        added in 0u64..40,
+        seed in any::<u64>(),
+        order in any::<u64>(),
+        shard_records in 1u64..8,
+    ) {
+        let split = SplitSpec::parse("train=0.7,validation=0.2,test=0.1").unwrap();
+        let all: Vec<Conversation> = synthetic::conversations(first + added).collect();
+        let a = temp_dir("a");
+        let before = DatasetBuilder::new(request(Format::Jsonl, None)).split(split.clone()).seed(seed);
+        let summary = export(before, &all[..first as usize], &a);
+        prop_assert_eq!(summary.splits.iter().map(|s| s.conversations).sum::<u64>(), first);
+
+        // More data, in another order, as CSV with a system prompt, sharded.
+        let mut grown = all.clone();
+        let n = grown.len();
+        grown.rotate_left((order % n as u64) as usize);
+        if order % 2 == 0 {
+            grown.reverse();
+        }
+        let b = temp_dir("b");
+        let after = DatasetBuilder::new(request(Format::Csv, Some("You are a support agent.")))
+            .split(split.clone())
+            .seed(seed)
+            .max_records_per_shard(shard_records)
+            .compression(Compression::Gzip);
+        let grown_summary = export(after, &grown, &b);
+
+        let (was, is) = (membership(&a), membership(&b));
+        prop_assert_eq!(was.len() as u64, first);
+        prop_assert_eq!(is.len() as u64, first + added);
+        for (id, part) in &was {
+            prop_assert_eq!(Some(part), is.get(id), "{} moved", id);
+        }
+        for s in &grown_summary.splits {
+            prop_assert!(s.files.iter().all(|f| f.conversations <= shard_records));
+            prop_assert_eq!(s.conversations, is.values().filter(|p| **p == s.name).count() as u64);
+        }
+        std::fs::remove_dir_all(&a).unwrap();
+        std::fs::remove_dir_all(&b).unwrap();
+    }
+}
+
+#[test]
+fn dedupe_leaves_out_repeated_ids_and_contents_and_no_duplicate_is_in_two_splits() {
+    let mut input: Vec<Conversation> = synthetic::conversations(30).collect();
+    for i in 0..30 {
+        let mut copy = input[i].clone();
+        copy.conversation_id = format!("copy-{i}"); // another id, the same turns
+        input.push(copy);
+    }
+    input.push(input[3].clone()); // the same id again
+    let split = SplitSpec::parse("train=0.5,validation=0.5").unwrap();
+
+    let dir = temp_dir("dedupe");
+    let builder =
+        DatasetBuilder::new(request(Format::Jsonl, None)).split(split.clone()).dedupe(true);
+    let summary = export(builder, &input, &dir);
+    assert_eq!(summary.duplicates_dropped, 31);
+    assert_eq!(summary.export.conversations, 30);
+    let reasons: Vec<&SkippedRecord> = summary.export.skipped.iter().collect();
+    assert_eq!(reasons.len(), 31);
+    assert_eq!(reasons[0].conversation_id.as_deref(), Some("copy-0"));
+    assert_eq!(reasons[0].reason, "duplicate content: the same turns as `syn-0`");
+    assert_eq!(reasons[0].location.record, Some(31));
+    assert!(reasons[30].reason.starts_with("duplicate conversation_id"));
+    assert!(membership(&dir).keys().all(|id| id.starts_with("syn-")));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Without dedupe they are written and warned about.
+    let dir = temp_dir("kept");
+    let summary =
+        export(DatasetBuilder::new(request(Format::Jsonl, None)).split(split), &input, &dir);
+    assert_eq!((summary.duplicates_kept, summary.export.conversations), (31, 61));
+    assert!(summary.export.warnings.iter().any(|w| w.contains("export with dedupe")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shards_by_bytes_compress_and_hash_the_stored_bytes() {
+    let input: Vec<Conversation> = synthetic::conversations(200).collect();
+    for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+        let dir = temp_dir("bytes");
+        let builder = DatasetBuilder::new(request(Format::Jsonl, None))
+            .max_bytes_per_shard(16 * 1024)
+            .compression(compression);
+        let summary = export(builder, &input, &dir);
+        let train = &summary.splits[0];
+        assert!(train.files.len() > 3, "{compression:?}: {} shards", train.files.len());
+        let mut lines = 0;
+        for (i, file) in train.files.iter().enumerate() {
+            let total = train.files.len();
+            let ext = format!("jsonl{}", compression.extension());
+            assert_eq!(file.name, format!("train-{i:05}-of-{total:05}.{ext}"));
+            let stored = std::fs::read(dir.join(&file.name)).unwrap();
+            assert_eq!(stored.len() as u64, file.bytes);
+            let digest: String = sha256(&stored);
+            assert_eq!(digest, file.sha256, "the SHA-256 is of the stored bytes");
+            let text = read(&dir.join(&file.name));
+            assert!(
+                text.len() < 16 * 1024 + 4096,
+                "a shard passes the limit by one conversation at most"
+            );
+            lines += text.lines().count();
+        }
+        assert_eq!(lines, 200);
+        let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(
+            card.contains("path: \"train-*.jsonl") && card.contains("num_examples: 200"),
+            "{card}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn nothing_written_fails_and_leaves_no_file_and_a_used_directory_is_refused() {
+    let dir = temp_dir("nothing");
+    let malformed = (1..=3).map(|line| {
+        Err(SkippedRecord {
+            location: lora_export::Location::record(line),
+            conversation_id: None,
+            reason: "not JSON".into(),
+        })
+    });
+    let err =
+        DatasetBuilder::new(request(Format::Jsonl, None)).export(malformed, &dir).unwrap_err();
+    assert_eq!(err.code(), "TOO_MANY_SKIPPED");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no file, not even a temporary one");
+
+    std::fs::write(dir.join("train-00000-of-00009.jsonl"), "old").unwrap();
+    let err = DatasetBuilder::new(request(Format::Jsonl, None)).to_directory(&dir).unwrap_err();
+    assert_eq!(err.code(), "CONFIG_ERROR");
+    assert!(err.to_string().contains("not empty"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
