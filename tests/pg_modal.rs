@@ -116,6 +116,15 @@ async fn the_conversations_page_uses_the_export_filters() {
     assert_eq!(seen.len() as u64, counts.filtered);
     let all = service.list_conversations(user, &json!(null)).await.unwrap();
     assert_eq!((all.total, all.limit, all.items.len()), (46, 25, 25));
+    // A conversation imported without totalTurns shows the turns it has.
+    let client = service.database().client().await.unwrap();
+    client
+        .execute("UPDATE conversations SET total_turns = 0 WHERE conversation_id = 'cs-0001'", &[])
+        .await
+        .unwrap();
+    let one = json!({ "filters": { "searchQuery": "charged twice for the annual plan" } });
+    let row = &service.list_conversations(user, &one).await.unwrap().items[0];
+    assert_eq!((row.conversation_id.as_str(), row.turn_count), ("cs-0001", 4));
     let err = service
         .list_conversations(
             user,

@@ -3,7 +3,8 @@
 // PostgreSQL: the export modal (scope counts, format, options, preview,
 // small and queued exports, the keyboard-only path, Esc), the history page
 // (paging, filters, retry, delete, the audit trail) and /signin. Writes the
-// screenshots docs/export-modal.png and docs/history.png.
+// screenshots docs/export-modal.png and docs/history.png (with
+// LORA_EXPORT_UPDATE_SCREENSHOTS=1; else under target/screenshots).
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -515,7 +516,11 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
   })
 
   await t.test('screenshots: the open modal with its preview, the history page', async () => {
-    const docs = path.join(repoRoot, 'docs')
+    // Into target/screenshots; LORA_EXPORT_UPDATE_SCREENSHOTS=1 writes the
+    // README's copies under docs/ instead (a test run leaves the tree clean).
+    const docs = process.env.LORA_EXPORT_UPDATE_SCREENSHOTS === '1'
+      ? path.join(repoRoot, 'docs')
+      : path.join(repoRoot, 'target', 'screenshots')
     fs.mkdirSync(docs, { recursive: true })
     const { dialog } = await openModal(alicePage, { select: 2, edgeCases: true })
     await dialog.getByRole('button', { name: /Options \(/ }).click()

@@ -63,8 +63,15 @@ pub struct ConversationPage {
     pub total_pages: u64,
 }
 
-const ROW_COLUMNS: &str = "c.conversation_id, c.title, c.tier, c.status, c.quality_score, \
-    c.persona, c.emotion, c.topic, c.category, c.total_turns, c.created_at";
+/// A row's columns; `turn_count` is `total_turns`, or the turns counted when
+/// it is unset (0: an import without `totalTurns`) — in the page's one query.
+fn row_columns(turns: &str) -> String {
+    format!(
+        "c.conversation_id, c.title, c.tier, c.status, c.quality_score, c.persona, c.emotion, \
+         c.topic, c.category, COALESCE(NULLIF(c.total_turns, 0), \
+         (SELECT count(*)::int FROM {turns} t WHERE t.conversation_id = c.id)), c.created_at"
+    )
+}
 
 impl ExportService {
     /// A page of the conversations `user` can read that match `body` —
@@ -98,8 +105,8 @@ impl ExportService {
         let from = format!("FROM {} c WHERE {}", tables.conversations(), filter.clause);
         let n = filter.params.len();
         let page_sql = format!(
-            "SELECT {ROW_COLUMNS} {from} ORDER BY c.created_at DESC, c.id DESC \
-             LIMIT ${} OFFSET ${}",
+            "SELECT {} {from} ORDER BY c.created_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
+            row_columns(&tables.turns()),
             n + 1,
             n + 2
         );
