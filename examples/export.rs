@@ -6,7 +6,13 @@
 //!     [--ids a,b,…] [--strict] [--no-sync]
 //!     [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
 //!     [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
+//!     [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
 //! ```
+//!
+//! `--tokenizer` (a build with `--features tokenizers`) counts each
+//! conversation's tokens as the trainer does: the count replaces the
+//! record's `token_count` and the summary gives total, max, p50 and p95;
+//! `--max-tokens` skips (and lists) the conversations a trainer would truncate.
 //!
 //! Any of the last line's flags writes a dataset directory instead of one
 //! file (`--output DIR`, created, must be empty): each split's shards named
@@ -61,6 +67,8 @@ struct Args {
     strict: bool,
     sync: bool,
     dataset: DatasetArgs,
+    tokenizer: Option<String>,
+    max_tokens: Option<String>,
 }
 
 /// The flags that make the output a dataset directory.
@@ -117,6 +125,8 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
         strict: false,
         sync: true,
         dataset: DatasetArgs::default(),
+        tokenizer: None,
+        max_tokens: None,
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
@@ -145,6 +155,8 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             "--shard-records" => args.dataset.shard_records = Some(value),
             "--shard-bytes" => args.dataset.shard_bytes = Some(value),
             "--compress" => args.dataset.compress = Some(value),
+            "--tokenizer" => args.tokenizer = Some(value),
+            "--max-tokens" => args.max_tokens = Some(value),
             _ => {
                 return Err(usage(format!(
                     "unknown flag {flag} (see the comment at the top of examples/export.rs)"
@@ -154,6 +166,14 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
     }
     if args.input.is_empty() || args.output.is_empty() {
         return Err(usage("--input and --output are required (use - for stdin/stdout)"));
+    }
+    if args.max_tokens.is_some() && args.tokenizer.is_none() {
+        return Err(usage("--max-tokens needs --tokenizer (what counts the tokens)"));
+    }
+    if args.tokenizer.is_some() && !cfg!(feature = "tokenizers") {
+        return Err(usage(
+            "--tokenizer needs a build with token counting: cargo run --release --features tokenizers --example export -- …",
+        ));
     }
     if args.dataset.seed.is_some() && !args.dataset.wanted() {
         return Err(usage("--seed goes with --split (or another dataset flag)"));
@@ -219,10 +239,10 @@ fn run(args: Args) -> Result<(), Failure> {
     }
     let summary = if args.output == "-" {
         let stdout = io::stdout();
-        export(request, input, BufWriter::new(stdout.lock()), None, args.strict)?
+        export(request, input, BufWriter::new(stdout.lock()), None, &args)?
     } else {
         let target = PathBuf::from(&args.output);
-        export_to_file(request, input, &target, args.strict, args.sync, |_| target.clone())?.0
+        export_to_file(request, input, &target, &args, |_| target.clone())?.0
     };
     eprintln!("{}", serde_json::to_string(&summary).expect("summary serialises"));
     Ok(())
@@ -233,9 +253,13 @@ fn export<W: Write>(
     input: Box<dyn BufRead + Send>,
     out: W,
     sidecar: Option<Box<dyn Write + Send>>,
-    strict: bool,
+    args: &Args,
 ) -> Result<ExportSummary, Failure> {
-    let mut builder = ExportBuilder::new(request).fail_on_malformed(strict);
+    let mut builder = ExportBuilder::new(request).fail_on_malformed(args.strict);
+    #[cfg(feature = "tokenizers")]
+    if let Some((tokenizer, max_tokens)) = tokenizer_of(args)? {
+        builder = builder.tokenizer(tokenizer, max_tokens);
+    }
     if let Some(sidecar) = sidecar {
         builder = builder.metadata_sidecar(sidecar);
     }
@@ -285,6 +309,10 @@ fn export_dataset(
     if let Some(name) = &flags.compress {
         builder = builder.compression(Compression::parse(name).map_err(|e| usage(e.to_string()))?);
     }
+    #[cfg(feature = "tokenizers")]
+    if let Some((tokenizer, max_tokens)) = tokenizer_of(args)? {
+        builder = builder.tokenizer(tokenizer, max_tokens);
+    }
     let mut writer = builder.to_directory(&args.output).map_err(|e| usage(e.to_string()))?;
     for record in BackgroundJsonlSource::new(input) {
         if let (true, Err(skipped)) = (args.strict, &record) {
@@ -293,6 +321,26 @@ fn export_dataset(
         writer.push(record).map_err(failed)?;
     }
     writer.finish().map_err(failed)
+}
+
+/// The tokenizer and the token limit of `--tokenizer` / `--max-tokens`.
+#[cfg(feature = "tokenizers")]
+fn tokenizer_of(
+    args: &Args,
+) -> Result<Option<(lora_export::tokens::Tokenizer, Option<u64>)>, Failure> {
+    let Some(spec) = &args.tokenizer else { return Ok(None) };
+    let tokenizer =
+        lora_export::tokens::Tokenizer::parse(spec).map_err(|e| usage(e.to_string()))?;
+    let max_tokens = match &args.max_tokens {
+        None => None,
+        Some(n) => Some(
+            n.parse::<u64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| usage(format!("--max-tokens {n}: not a positive whole number")))?,
+        ),
+    };
+    Ok(Some((tokenizer, max_tokens)))
 }
 
 /// A file written under a temporary name, then synced and renamed into
@@ -336,8 +384,7 @@ fn export_to_file(
     request: ExportRequest,
     input: Box<dyn BufRead + Send>,
     near: &Path,
-    strict: bool,
-    sync: bool,
+    args: &Args,
     name: impl FnOnce(&ExportSummary) -> PathBuf,
 ) -> Result<(ExportSummary, PathBuf), Failure> {
     let main = StagedFile::create(near)?;
@@ -347,13 +394,13 @@ fn export_to_file(
         input,
         BufWriter::with_capacity(256 * 1024, main.writer()?),
         Some(Box::new(BufWriter::new(sidecar.writer()?))),
-        strict,
+        args,
     )?;
     let target = name(&summary);
-    main.commit(&target, sync)?;
+    main.commit(&target, args.sync)?;
     if sidecar.file.metadata().map_err(failed)?.len() > 0 {
         let sidecar_path = PathBuf::from(format!("{}.metadata.jsonl", target.display()));
-        sidecar.commit(&sidecar_path, sync)?;
+        sidecar.commit(&sidecar_path, args.sync)?;
     }
     Ok((summary, target))
 }
@@ -373,6 +420,8 @@ fn run_sample() -> Result<(), Failure> {
             strict: false,
             sync: true,
             dataset: DatasetArgs::default(),
+            tokenizer: None,
+            max_tokens: None,
         };
         let request = build_request(&args)?;
         let input = BufReader::new(
@@ -380,10 +429,9 @@ fn run_sample() -> Result<(), Failure> {
         );
         let ext = if format == Format::Markdown { "md" } else { format.as_str() };
         let near = dir.join(format!("sample.{ext}"));
-        let (summary, final_path) =
-            export_to_file(request, Box::new(input), &near, false, true, |s| {
-                dir.join(file_name_for(s, Utc::now().date_naive(), ext))
-            })?;
+        let (summary, final_path) = export_to_file(request, Box::new(input), &near, &args, |s| {
+            dir.join(file_name_for(s, Utc::now().date_naive(), ext))
+        })?;
         eprintln!(
             "{} -> {} ({} conversations, {} bytes, {} excluded by scope, {} skipped)",
             format,

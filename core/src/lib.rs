@@ -51,6 +51,7 @@ pub mod request;
 pub mod scope;
 pub mod source;
 mod summary;
+pub mod tokens;
 pub mod validate;
 
 /// The README's examples, compiled as doctests so that they stay true.

@@ -42,6 +42,9 @@ pub struct ExportBuilder {
     fail_on_malformed: bool,
     sidecar: Option<Box<dyn Write + Send>>,
     limits: Limits,
+    counted_tokens: bool,
+    #[cfg(feature = "tokenizers")]
+    tokens: Option<crate::tokens::TokenCounter>,
 }
 
 /// What an export tolerates; fixed by the builder.
@@ -82,6 +85,9 @@ impl ExportBuilder {
                 warn_on_too_many_skipped: false,
                 dedupe: false,
             },
+            counted_tokens: false,
+            #[cfg(feature = "tokenizers")]
+            tokens: None,
         }
     }
 
@@ -142,6 +148,44 @@ impl ExportBuilder {
         self
     }
 
+    /// Counts each written conversation's tokens with `tokenizer` (feature
+    /// `tokenizers`) as a trainer counts them (see [`crate::tokens`]): the
+    /// count replaces the record's `token_count` in the output, and the
+    /// summary's `tokens` gives the total, max, p50 and p95. With
+    /// `max_tokens`, a longer conversation is skipped with its count as the
+    /// reason (a trainer would truncate it).
+    ///
+    /// ```
+    /// use lora_export::{ExportBuilder, source::JsonlSource, tokens::Tokenizer};
+    /// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+    /// let line = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello there"}]}"#;
+    /// let request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
+    /// let summary = ExportBuilder::new(request)
+    ///     .tokenizer(Tokenizer::parse("o200k_base").unwrap(), None)
+    ///     .export(JsonlSource::new(line.as_bytes()), std::io::sink())
+    ///     .unwrap();
+    /// // user: 3 + 1 + 1; assistant: 3 + 1 + 2; reply priming: 3.
+    /// assert_eq!(summary.tokens.unwrap().total, 14);
+    /// ```
+    #[cfg(feature = "tokenizers")]
+    pub fn tokenizer(
+        mut self,
+        tokenizer: crate::tokens::Tokenizer,
+        max_tokens: Option<u64>,
+    ) -> Self {
+        self.tokens = Some(crate::tokens::TokenCounter::new(tokenizer, max_tokens));
+        self.counted_tokens = true;
+        self
+    }
+
+    /// Says that the conversations' `token_count` were counted by a
+    /// tokenizer upstream (a dataset's shards), so the metadata carries them.
+    #[cfg(feature = "tokenizers")]
+    pub(crate) fn counted_tokens(mut self, yes: bool) -> Self {
+        self.counted_tokens = yes;
+        self
+    }
+
     /// Uses `registry` to find the transformer (default: the built-ins).
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = registry;
@@ -190,6 +234,7 @@ impl ExportBuilder {
         let settings = TransformerSettings {
             config: self.request.config.clone(),
             export_date: self.export_date.unwrap_or_else(Utc::now),
+            counted_tokens: self.counted_tokens,
         };
         let name =
             self.format_name.unwrap_or_else(|| self.request.config.format.as_str().to_owned());
@@ -230,6 +275,8 @@ impl ExportBuilder {
             dropped_duplicates: 0,
             found_ids: HashSet::new(),
             wanted_ids,
+            #[cfg(feature = "tokenizers")]
+            tokens: self.tokens,
         })
     }
 
@@ -287,6 +334,8 @@ pub struct ExportWriter<W: Write> {
     dropped_duplicates: u64,
     found_ids: HashSet<String>,
     wanted_ids: Vec<String>,
+    #[cfg(feature = "tokenizers")]
+    tokens: Option<crate::tokens::TokenCounter>,
 }
 
 impl<W: Write> ExportWriter<W> {
@@ -333,6 +382,25 @@ impl<W: Write> ExportWriter<W> {
                 reason: "duplicate conversation_id: one with this id was already written".into(),
             });
         }
+        #[cfg(feature = "tokenizers")]
+        let counted;
+        #[cfg(feature = "tokenizers")]
+        let (c, tokens) = match self.tokens.as_mut() {
+            None => (c, None),
+            Some(counter) => match counter.check(c, self.selector.config()) {
+                Ok(n) => {
+                    counted = Conversation { token_count: n, ..c.clone() };
+                    (&counted, Some(n))
+                }
+                Err(reason) => {
+                    return self.skip(SkippedRecord {
+                        location: Location::record(self.records),
+                        conversation_id: Some(c.conversation_id.clone()),
+                        reason,
+                    })
+                }
+            },
+        };
         match self.transformer.write_conversation(&mut self.out, c) {
             Ok(()) => {}
             Err(e) => match e.into_kind() {
@@ -348,6 +416,10 @@ impl<W: Write> ExportWriter<W> {
         }
         if let Some(sidecar) = self.sidecar.as_mut() {
             self.transformer.write_sidecar(sidecar.as_mut(), c)?;
+        }
+        #[cfg(feature = "tokenizers")]
+        if let (Some(counter), Some(n)) = (self.tokens.as_mut(), tokens) {
+            counter.written(n);
         }
         if !self.wanted_ids.is_empty() {
             self.found_ids.insert(c.conversation_id.clone());
@@ -405,6 +477,10 @@ impl<W: Write> ExportWriter<W> {
         let found = &self.found_ids;
         self.summary.missing_ids =
             self.wanted_ids.iter().filter(|id| !found.contains(*id)).cloned().collect();
+        #[cfg(feature = "tokenizers")]
+        if let Some(counter) = &self.tokens {
+            self.summary.tokens = Some(counter.summary());
+        }
         let (inner, bytes, sha256) = self.out.into_parts();
         self.summary.bytes = bytes;
         self.summary.sha256 = sha256;

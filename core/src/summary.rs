@@ -53,6 +53,9 @@ pub struct ExportSummary {
     pub tier_distribution: BTreeMap<String, u64>,
     /// Things the caller should know (metadata that needed a sidecar, …).
     pub warnings: Vec<String>,
+    /// Token counts, when the export counted them with a tokenizer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<crate::tokens::TokenSummary>,
 }
 
 impl ExportSummary {

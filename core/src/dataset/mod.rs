@@ -106,6 +106,8 @@ pub struct DatasetBuilder {
     max_bytes_per_shard: Option<u64>,
     compression: Compression,
     export_date: Option<DateTime<Utc>>,
+    #[cfg(feature = "tokenizers")]
+    tokens: Option<crate::tokens::TokenCounter>,
 }
 
 impl DatasetBuilder {
@@ -121,6 +123,8 @@ impl DatasetBuilder {
             max_bytes_per_shard: None,
             compression: Compression::None,
             export_date: None,
+            #[cfg(feature = "tokenizers")]
+            tokens: None,
         }
     }
 
@@ -161,6 +165,18 @@ impl DatasetBuilder {
     /// How the files are compressed.
     pub fn compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
+        self
+    }
+
+    /// Counts tokens across the whole dataset, as
+    /// [`ExportBuilder::tokenizer`] does for one file (feature `tokenizers`).
+    #[cfg(feature = "tokenizers")]
+    pub fn tokenizer(
+        mut self,
+        tokenizer: crate::tokens::Tokenizer,
+        max_tokens: Option<u64>,
+    ) -> Self {
+        self.tokens = Some(crate::tokens::TokenCounter::new(tokenizer, max_tokens));
         self
     }
 
@@ -256,6 +272,8 @@ impl DatasetWriter {
                 return Ok(Pushed::Skipped);
             }
         };
+        #[cfg(feature = "tokenizers")]
+        let mut conversation = conversation;
         if !self.selector.matches(&conversation) {
             self.summary.excluded += 1;
             return Ok(Pushed::Excluded);
@@ -282,12 +300,36 @@ impl DatasetWriter {
                 return Ok(Pushed::Skipped);
             }
         }
+        #[cfg(feature = "tokenizers")]
+        let tokens = match self.settings.tokens.as_mut() {
+            None => None,
+            Some(counter) => match counter.check(&conversation, &self.settings.request.config) {
+                Ok(n) => {
+                    conversation.token_count = n;
+                    Some(n)
+                }
+                Err(reason) => {
+                    let skipped = SkippedRecord {
+                        location: Location::record(self.records),
+                        conversation_id: Some(conversation.conversation_id.clone()),
+                        reason,
+                    };
+                    self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+                    return Ok(Pushed::Skipped);
+                }
+            },
+        };
         let index = self.settings.split.part_of(&conversation.conversation_id, self.settings.seed);
         let (number, max_records, max_bytes) =
             (self.records, self.settings.max_records_per_shard, self.settings.max_bytes_per_shard);
         let shard = self.open_shard(index)?;
         let pushed = shard.writer.push_numbered(&conversation, number)?;
         if pushed == Pushed::Written {
+            #[cfg(feature = "tokenizers")]
+            if let (Some(counter), Some(n)) = (self.settings.tokens.as_mut(), tokens) {
+                counter.written(n);
+            }
+            let shard = self.parts[index].open.as_mut().expect("the shard just written to");
             shard.conversations += 1;
             let full = max_records.is_some_and(|n| shard.conversations >= n)
                 || max_bytes.is_some_and(|n| shard.data_bytes() >= n);
@@ -307,10 +349,12 @@ impl DatasetWriter {
             let encoder = self.settings.compression.encoder(HashedFile::new(file))?;
             let counted = Counted { inner: encoder, count: Arc::default() };
             let count = Arc::clone(&counted.count);
-            let writer = ExportBuilder::new(self.settings.request.clone())
+            let builder = ExportBuilder::new(self.settings.request.clone())
                 .export_date(self.export_date)
-                .on_too_many_skipped(TooManySkipped::Warn)
-                .from_writer(counted)?;
+                .on_too_many_skipped(TooManySkipped::Warn);
+            #[cfg(feature = "tokenizers")]
+            let builder = builder.counted_tokens(self.settings.tokens.is_some());
+            let writer = builder.from_writer(counted)?;
             self.parts[index].open = Some(Shard { writer, tmp, conversations: 0, count });
         }
         Ok(self.parts[index].open.as_mut().expect("opened above"))
@@ -344,6 +388,10 @@ impl DatasetWriter {
                 self.open_shard(index)?;
             }
             self.close_shard(index)?;
+        }
+        #[cfg(feature = "tokenizers")]
+        if let Some(counter) = &self.settings.tokens {
+            self.summary.tokens = Some(counter.summary());
         }
         let written = self.summary.conversations;
         let skipped = self.summary.skipped_total - self.duplicates_dropped;

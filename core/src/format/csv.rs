@@ -50,7 +50,7 @@ const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// let mut config = ExportConfig::new(Scope::All, Format::Csv);
 /// config.include_metadata = false;
 /// config.include_timestamps = false;
-/// let settings = TransformerSettings { config, export_date: chrono::Utc::now() };
+/// let settings = TransformerSettings { config, export_date: chrono::Utc::now(), counted_tokens: false };
 /// let c: Conversation = serde_json::from_str(r#"{"conversation_id":"c1","title":"Sums",
 ///   "status":"approved","qualityScore":8.5,"tier":"template","createdAt":"2025-10-29",
 ///   "updatedAt":"2025-10-29","turns":[{"role":"user","content":"Add A1, A2"},
@@ -308,7 +308,8 @@ mod tests {
     }
 
     fn export(config: ExportConfig, conversations: &[Conversation]) -> String {
-        let settings = TransformerSettings { config, export_date: chrono::Utc::now() };
+        let settings =
+            TransformerSettings { config, export_date: chrono::Utc::now(), counted_tokens: false };
         let mut csv = CsvTransformer::new(&settings);
         let mut out = Vec::new();
         csv.begin(&mut out).unwrap();

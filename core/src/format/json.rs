@@ -210,7 +210,11 @@ mod tests {
     fn settings(metadata: bool) -> TransformerSettings {
         let mut config = ExportConfig::new(Scope::All, Format::Json);
         config.include_metadata = metadata;
-        TransformerSettings { config, export_date: "2025-11-01T12:00:00Z".parse().unwrap() }
+        TransformerSettings {
+            config,
+            export_date: "2025-11-01T12:00:00Z".parse().unwrap(),
+            counted_tokens: false,
+        }
     }
 
     #[test]

@@ -29,13 +29,18 @@ use crate::{ErrorKind, Result};
 #[derive(Debug)]
 pub struct JsonlTransformer {
     config: ExportConfig,
+    counted_tokens: bool,
     line: Vec<u8>,
 }
 
 impl JsonlTransformer {
     /// A JSONL writer for these settings.
     pub fn new(settings: &TransformerSettings) -> Self {
-        JsonlTransformer { config: settings.config.clone(), line: Vec::with_capacity(8 * 1024) }
+        JsonlTransformer {
+            config: settings.config.clone(),
+            counted_tokens: settings.counted_tokens,
+            line: Vec::with_capacity(8 * 1024),
+        }
     }
 
     fn serialize_line(&mut self, c: &Conversation) -> Result<()> {
@@ -61,7 +66,10 @@ impl JsonlTransformer {
                 write_messages(line, b"role", b"content", system.into_iter().chain(rest));
                 if self.config.include_metadata {
                     line.extend_from_slice(b",\"metadata\":");
-                    serde_json::to_writer(&mut *line, &Metadata::new(c, &self.config, truncated))?;
+                    serde_json::to_writer(
+                        &mut *line,
+                        &Metadata::new(c, &self.config, truncated, self.counted_tokens),
+                    )?;
                 }
                 line.push(b'}');
             }
@@ -221,7 +229,10 @@ impl ExportTransformer for JsonlTransformer {
         let truncated = !self.config.include_full_content
             && c.turns.iter().any(|t| turn_content(&t.content, false).1);
         self.line.clear();
-        serde_json::to_writer(&mut self.line, &Metadata::new(c, &self.config, truncated))?;
+        serde_json::to_writer(
+            &mut self.line,
+            &Metadata::new(c, &self.config, truncated, self.counted_tokens),
+        )?;
         self.line.push(b'\n');
         sidecar.write_all(&self.line)?;
         Ok(())
@@ -252,10 +263,12 @@ struct Metadata<'a> {
     topic: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     content_truncated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_count: Option<u64>,
 }
 
 impl<'a> Metadata<'a> {
-    fn new(c: &'a Conversation, config: &ExportConfig, truncated: bool) -> Self {
+    fn new(c: &'a Conversation, config: &ExportConfig, truncated: bool, counted: bool) -> Self {
         let ts = config.include_timestamps;
         let parents = config.include_parent_references;
         Metadata {
@@ -272,6 +285,7 @@ impl<'a> Metadata<'a> {
             emotion: c.emotion.as_deref().unwrap_or(""),
             topic: c.topic.as_deref().unwrap_or(""),
             content_truncated: (!config.include_full_content).then_some(truncated),
+            token_count: counted.then_some(c.token_count),
         }
     }
 }
@@ -304,7 +318,11 @@ mod tests {
         config.jsonl_flavor = flavor;
         config.include_metadata = metadata;
         config.system_prompt = system.map(str::to_owned);
-        JsonlTransformer::new(&TransformerSettings { config, export_date: chrono::Utc::now() })
+        JsonlTransformer::new(&TransformerSettings {
+            config,
+            export_date: chrono::Utc::now(),
+            counted_tokens: false,
+        })
     }
 
     fn line(t: &mut JsonlTransformer, c: &Conversation) -> Result<String> {

@@ -416,7 +416,8 @@ mod tests {
     }
 
     fn export(config: ExportConfig, conversations: &[Conversation]) -> String {
-        let settings = TransformerSettings { config, export_date: chrono::Utc::now() };
+        let settings =
+            TransformerSettings { config, export_date: chrono::Utc::now(), counted_tokens: false };
         let mut md = MarkdownTransformer::new(&settings);
         let mut out = Vec::new();
         md.begin(&mut out).unwrap();

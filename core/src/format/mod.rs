@@ -40,6 +40,10 @@ pub struct TransformerSettings {
     pub config: ExportConfig,
     /// The instant the export is dated (the JSON `export_date`).
     pub export_date: DateTime<Utc>,
+    /// Whether the export counted each conversation's tokens (its
+    /// `token_count` is then the tokenizer's): the JSONL metadata carries
+    /// it as `token_count`, on every line.
+    pub counted_tokens: bool,
 }
 
 /// A streaming output format: the seeds' `IExportTransformer`.
@@ -61,6 +65,7 @@ pub struct TransformerSettings {
 /// let settings = TransformerSettings {
 ///     config: ExportConfig::new(Scope::All, Format::Jsonl),
 ///     export_date: chrono::Utc::now(),
+///     counted_tokens: false,
 /// };
 /// let mut t = Registry::with_builtins().create("jsonl", &settings).unwrap();
 /// let c: Conversation = serde_json::from_str(r#"{"conversation_id":"c1","title":"T",
