@@ -340,6 +340,25 @@ export interface ConversationPage {
   totalPages: number
 }
 
+/** One file of a dataset (`exportDataset`). */
+export interface DatasetFile {
+  name: string
+  conversations: number
+  /** Bytes stored (compressed, when compressed). */
+  bytes: number
+  /** SHA-256 of the stored bytes. */
+  sha256: string
+}
+
+/** What `exportDataset` wrote. */
+export interface DatasetSummary {
+  splits: Array<{ name: string; conversations: number; bytes: number; files: DatasetFile[] }>
+  duplicates_dropped: number
+  duplicates_kept: number
+  seed: number
+  export: ExportSummary
+}
+
 /** What `deleteExport` did. */
 export interface DeleteReport {
   export_id: string

@@ -340,6 +340,25 @@ export interface ConversationPage {
   totalPages: number
 }
 
+/** One file of a dataset (`exportDataset`). */
+export interface DatasetFile {
+  name: string
+  conversations: number
+  /** Bytes stored (compressed, when compressed). */
+  bytes: number
+  /** SHA-256 of the stored bytes. */
+  sha256: string
+}
+
+/** What `exportDataset` wrote. */
+export interface DatasetSummary {
+  splits: Array<{ name: string; conversations: number; bytes: number; files: DatasetFile[] }>
+  duplicates_dropped: number
+  duplicates_kept: number
+  seed: number
+  export: ExportSummary
+}
+
 /** What `deleteExport` did. */
 export interface DeleteReport {
   export_id: string
@@ -627,6 +646,25 @@ export interface ClientOptions {
  */
 export declare function contentDisposition(fileName: string): string
 
+/** Settings of `exportDataset`; an unknown key is a `CONFIG_ERROR`. */
+export interface DatasetOptions {
+  /**
+   * Parts and shares in order, `"train=0.9,validation=0.1"` (default: all
+   * in `train`); a string, because the order decides the assignment.
+   */
+  split?: string
+  /** The seed of the split's hash (default 0). */
+  seed?: number
+  /** Leave out repeated ids and repeated turns (listed as skipped). */
+  dedupe?: boolean
+  /** At most this many conversations per shard. */
+  shardRecords?: number
+  /** A new shard after this many bytes of data (at least 1024). */
+  shardBytes?: number
+  /** `gzip` or `zstd`. */
+  compression?: string
+}
+
 /**
  * Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
  * pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
@@ -634,6 +672,18 @@ export declare function contentDisposition(fileName: string): string
  * and never ends the process. Not for production use.
  */
 export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promise<never> | never
+
+/**
+ * Exports `conversations` (an array of conversation objects, or a `Buffer`
+ * of canonical JSONL) with `config` (an `ExportConfig` or a whole request)
+ * as a Hugging Face dataset directory `dir` (created; it must be empty):
+ * each split's shards (`train-00000-of-00002.jsonl.zst`) and a `README.md`
+ * card that `datasets.load_dataset(dir)` reads. A conversation's split is
+ * decided by a seeded hash of its id alone. Resolves with each split's
+ * exact count and files (name, conversations, bytes and SHA-256 of the
+ * stored bytes) and the export summary.
+ */
+export declare function exportDataset(conversations: ConversationInput[] | Buffer, dir: string, config: ExportConfig | ExportRequest, options?: DatasetOptions): Promise<DatasetSummary>
 
 /**
  * The seeds' download file name

@@ -839,6 +839,7 @@ module.exports.ExportClient = nativeBinding.ExportClient
 module.exports.Session = nativeBinding.Session
 module.exports.contentDisposition = nativeBinding.contentDisposition
 module.exports.debugPanic = nativeBinding.debugPanic
+module.exports.exportDataset = nativeBinding.exportDataset
 module.exports.exportFileName = nativeBinding.exportFileName
 module.exports.isLoraExportError = nativeBinding.isLoraExportError
 module.exports.migrationSql = nativeBinding.migrationSql

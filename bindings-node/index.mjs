@@ -10,6 +10,7 @@ export const {
   Session,
   contentDisposition,
   debugPanic,
+  exportDataset,
   exportFileName,
   isLoraExportError,
   migrationSql,

@@ -11,6 +11,7 @@
 //!
 //! - [`pure`]: `validateExportRequest`, `transform`, `preview`,
 //!   `validateOutput`, `exportFileName`, `contentDisposition`;
+//! - [`dataset`]: `exportDataset`, a dataset directory (splits, shards, card);
 //! - [`client`]: `ExportClient`, the database-backed export service;
 //! - [`modal`]: the export modal's and history page's operations on `ExportClient`;
 //! - [`session`]: `Session`, a verified sign-in;
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod dataset;
 pub mod modal;
 pub mod pure;
 pub mod reply;

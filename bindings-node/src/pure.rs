@@ -111,7 +111,7 @@ pub fn transform(
 /// The JSON text of `value` by V8's own `JSON.stringify` (on the JavaScript
 /// thread, and much faster than walking the objects through N-API): a
 /// `Date` becomes its ISO string, `undefined` fields are left out.
-fn stringify(env: &Env, value: Unknown<'_>) -> napi::Result<String> {
+pub(crate) fn stringify(env: &Env, value: Unknown<'_>) -> napi::Result<String> {
     let json: Object = env.get_global()?.get_named_property("JSON")?;
     let stringify: Function<Unknown<'_>, Option<String>> = json.get_named_property("stringify")?;
     Ok(stringify.call(value)?.unwrap_or_default())
@@ -167,7 +167,7 @@ fn not_an_array(e: &serde_json::Error) -> Failure {
 }
 
 /// The elements of a JSON array (what [`stringify`] made of an array).
-fn array_of(text: &str) -> Result<Vec<Value>, Failure> {
+pub(crate) fn array_of(text: &str) -> Result<Vec<Value>, Failure> {
     serde_json::from_str(text).map_err(|e| not_an_array(&e))
 }
 
@@ -299,7 +299,7 @@ impl IntoJs for Transformed {
 
 /// The request `config` stands for: a whole request when it has a
 /// `config` key, else an `ExportConfig` alone; validated by the core.
-fn request_of(config: Value) -> Result<ExportRequest, Failure> {
+pub(crate) fn request_of(config: Value) -> Result<ExportRequest, Failure> {
     let body = if config.get("config").is_some() { config } else { json!({ "config": config }) };
     Ok(validate_request(&body).map_err(ErrorKind::InvalidRequest)?)
 }
@@ -321,7 +321,7 @@ fn builder(config: Value, options: Option<TransformOptions>) -> Result<ExportBui
 }
 
 /// Conversation objects as records, numbered from 1.
-fn records_of(values: Vec<Value>) -> impl Iterator<Item = Record> {
+pub(crate) fn records_of(values: Vec<Value>) -> impl Iterator<Item = Record> {
     values.into_iter().zip(1..).map(|(value, n)| from_value(value, Location::record(n)))
 }
 

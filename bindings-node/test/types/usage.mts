@@ -1,5 +1,6 @@
 // Typed usage of lora-export from an ES module, checked by `tsc --noEmit`
 // against the generated index.d.ts (never run: it only has to type-check).
+import { exportRoutes, type ExportRoutes } from 'lora-export/next'
 import {
   ExportClient,
   contentDisposition,
@@ -55,12 +56,13 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
   await client.migrate()
   await client.importConversations('/data/conversations.jsonl')
   const created: CreateExportResult = await client.createExport('user-id', { config })
-  if (created.outcome === 'completed') {
+  if (created.status === 'completed') {
     const fileName: string = created.file_name
-    void fileName
+    const http: 201 = created.http_status
+    void fileName, http
   } else {
-    const status: 202 = created.status
-    void status
+    const http: 202 = created.http_status
+    void http
   }
   const status: ExportStatusResponse = await client.getStatus('user-id', created.export_id)
   const progress: number | undefined = status.progress
@@ -89,3 +91,14 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
     return Response.json({ error: error.code, issues: error.issues }, { status: error.status, headers })
   }
 }
+
+// lora-export/next: one call, one handler object per route file.
+export const routes: ExportRoutes = exportRoutes({
+  client: () => ExportClient.connect('postgres://localhost/app'),
+  basePath: '/api/export',
+  onError: (error: unknown) => console.error(error),
+})
+export const { POST } = routes.create
+export const { GET, HEAD } = routes.download
+// @ts-expect-error: an unknown option is a type error too
+exportRoutes({ client: routes as never, storgeRoot: '/tmp' })
