@@ -15,6 +15,7 @@ from typing_extensions import NotRequired, TypeAlias
 __all__ = [
     "__version__",
     "export",
+    "export_dataset",
     "iter_export",
     "to_string",
     "preview",
@@ -295,6 +296,50 @@ def export(
     conversation given; `summary.not_approved` says how many are not approved.
     """
 
+@type_check_only
+class DatasetFile(TypedDict):
+    name: str
+    conversations: int
+    bytes: int
+    sha256: str
+
+@type_check_only
+class DatasetSplit(TypedDict):
+    name: str
+    conversations: int
+    bytes: int
+    files: list[DatasetFile]
+
+@type_check_only
+class DatasetSummary(TypedDict):
+    splits: list[DatasetSplit]
+    duplicates_dropped: int
+    duplicates_kept: int
+    seed: int
+    export: dict[str, Any]
+
+def export_dataset(
+    conversations: _Conversations,
+    dest_dir: str | os.PathLike[str],
+    *,
+    format: _Format | None = None,
+    config: ExportConfig | None = None,
+    filters: FilterConfig | None = None,
+    ids: Iterable[str] | None = None,
+    split: str | Mapping[str, float] | None = None,
+    seed: int = 0,
+    dedupe: bool = False,
+    shard_records: int | None = None,
+    shard_bytes: int | None = None,
+    compression: Literal["gzip", "zstd"] | None = None,
+    export_date: _Instant | None = None,
+) -> DatasetSummary:
+    """Exports `conversations` as a Hugging Face dataset directory (splits, shards, card).
+
+    The split is decided by a seeded hash of each conversation id; `dedupe`
+    leaves out repeated ids and turns; `datasets.load_dataset(dest_dir)` loads it.
+    """
+
 def iter_export(
     conversations: _Conversations,
     *,
@@ -348,8 +393,8 @@ def validate_request(body: Mapping[str, Any] | str | bytes) -> list[Issue]:
 
 @type_check_only
 class CompletedOutcome(TypedDict):
-    outcome: Literal["completed"]
-    status: int
+    status: Literal["completed"]
+    http_status: Literal[201]
     export_id: str
     file_name: str
     file_size: int
@@ -360,8 +405,8 @@ class CompletedOutcome(TypedDict):
 
 @type_check_only
 class QueuedOutcome(TypedDict):
-    outcome: Literal["queued"]
-    status: int
+    status: Literal["queued"]
+    http_status: Literal[202]
     export_id: str
 
 _ExportStatus: TypeAlias = Literal["queued", "processing", "completed", "failed", "expired"]

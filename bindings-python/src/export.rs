@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use lora_export::model::Conversation;
 use lora_export::source::{from_value, ArrowSource, JsonlSource, Record};
-use lora_export::{ExportBuilder, ExportWriter, Location, SkippedRecord, TooManySkipped};
+use lora_export::{
+    ExportBuilder, ExportWriter, Location, RecordSink, SkippedRecord, TooManySkipped,
+};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyIterator, PyMapping, PyString};
@@ -34,7 +36,7 @@ const BATCH: usize = 1024;
 const READ_BUFFER: usize = 256 * 1024;
 
 /// Where the conversations come from.
-enum Input {
+pub(crate) enum Input {
     /// Canonical JSONL, read by the core (from a file or from bytes).
     Jsonl(JsonlSource<Box<dyn BufRead + Send>>),
     /// A Python iterable of mappings; `record` counts the items taken.
@@ -50,12 +52,12 @@ const ACCEPTED: &str = "a pandas or polars DataFrame, a pyarrow Table or RecordB
 
 /// One item of a Python batch: its JSON value and 1-based record number, or
 /// why it could not be converted.
-type Item = Result<(Value, u64), SkippedRecord>;
+pub(crate) type Item = Result<(Value, u64), SkippedRecord>;
 
 impl Input {
     /// A path (`str` or `os.PathLike`) or `bytes` of canonical JSONL, or an
     /// iterable of mappings; with the number of items when it has a length.
-    fn open(conversations: &Bound<'_, PyAny>) -> PyResult<(Input, Option<u64>)> {
+    pub(crate) fn open(conversations: &Bound<'_, PyAny>) -> PyResult<(Input, Option<u64>)> {
         if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
             let path: PathBuf = conversations.extract()?;
             let file = File::open(&path).map_err(|e| os_error(&e, &path))?;
@@ -96,7 +98,7 @@ impl Input {
     /// With the GIL: the next batch of a Python input as JSON values (empty
     /// for a JSONL input, which the core reads itself), and whether the
     /// input may have more.
-    fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Item>, bool)> {
+    pub(crate) fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Item>, bool)> {
         let Input::Python { items, record } = self else {
             return Ok((Vec::new(), true));
         };
@@ -219,8 +221,8 @@ fn conversation_id_of(item: &Bound<'_, PyAny>) -> Option<String> {
 /// Without the GIL: exports one batch (a Python batch, or up to [`BATCH`]
 /// records of a JSONL input). Returns the records taken and whether the
 /// input may have more.
-fn push_batch(
-    writer: &mut ExportWriter<Sink>,
+pub(crate) fn push_batch(
+    writer: &mut impl RecordSink,
     input: &mut Input,
     items: Vec<Item>,
     more: bool,

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod client;
 mod convert;
+mod dataset;
 mod errors;
 mod export;
 mod request;
@@ -21,6 +22,7 @@ mod validate;
 fn lora_export_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(export::export, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::export_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(export::iter_export, m)?)?;
     m.add_function(wrap_pyfunction!(export::to_string, m)?)?;
     m.add_function(wrap_pyfunction!(export::preview, m)?)?;

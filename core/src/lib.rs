@@ -60,5 +60,5 @@ pub mod validate;
 pub struct ReadmeDoctests;
 
 pub use error::{Error, ErrorKind, Issue, Location, Result, TokenRefusal};
-pub use pipeline::{preview, ExportBuilder, ExportWriter, TooManySkipped};
+pub use pipeline::{preview, ExportBuilder, ExportWriter, RecordSink, TooManySkipped};
 pub use summary::{ExportSummary, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS};

@@ -306,6 +306,27 @@ impl std::fmt::Debug for ExportBuilder {
     }
 }
 
+/// Where an export pushes its records: one file ([`ExportWriter`]) or a
+/// dataset directory ([`DatasetWriter`](crate::dataset::DatasetWriter)), so
+/// that a reader (a binding's input loop) feeds either.
+pub trait RecordSink {
+    /// Takes one input record (see [`ExportWriter::push`]).
+    fn push(&mut self, record: Record) -> Result<Pushed>;
+
+    /// The summary so far.
+    fn summary(&self) -> &ExportSummary;
+}
+
+impl<W: Write> RecordSink for ExportWriter<W> {
+    fn push(&mut self, record: Record) -> Result<Pushed> {
+        ExportWriter::push(self, record)
+    }
+
+    fn summary(&self) -> &ExportSummary {
+        ExportWriter::summary(self)
+    }
+}
+
 /// What became of one pushed record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {

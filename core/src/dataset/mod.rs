@@ -45,7 +45,7 @@ pub use dedup::content_key;
 pub use split::SplitSpec;
 
 use crate::model::ExportRequest;
-use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, TooManySkipped};
+use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped};
 use crate::scope::Selector;
 use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
@@ -340,6 +340,12 @@ impl DatasetWriter {
         Ok(pushed)
     }
 
+    /// The summary so far: written, excluded, skipped (the shards' own
+    /// counts join it as each shard is finished).
+    pub fn summary(&self) -> &ExportSummary {
+        &self.summary
+    }
+
     /// The open shard of part `index`, opened if there is none.
     fn open_shard(&mut self, index: usize) -> Result<&mut Shard> {
         if self.parts[index].open.is_none() {
@@ -463,6 +469,16 @@ impl DatasetWriter {
             seed: self.settings.seed,
             export: std::mem::take(&mut self.summary),
         })
+    }
+}
+
+impl RecordSink for DatasetWriter {
+    fn push(&mut self, record: Record) -> Result<Pushed> {
+        DatasetWriter::push(self, record)
+    }
+
+    fn summary(&self) -> &ExportSummary {
+        DatasetWriter::summary(self)
     }
 }
 

@@ -1,0 +1,73 @@
+"""export_dataset: a list of dicts, a DataFrame or a JSONL path becomes a
+Hugging Face dataset directory that `datasets.load_dataset` loads — splits by
+a seeded hash of the id (stable when data grows), dedupe, shards,
+compression — and bad arguments raise typed errors, leaving no files."""
+
+import os
+
+import pandas as pd
+import pytest
+
+import lora_export
+
+from conftest import SAMPLE, conversation
+
+
+def load(path):
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    import datasets
+
+    return datasets.load_dataset(str(path), cache_dir=str(path.parent / "hf-cache"))
+
+
+def ids(split):
+    return {row["metadata"]["conversation_id"] for row in split}
+
+
+def test_dicts_become_splits_that_stay_put_when_data_grows(tmp_path):
+    records = [conversation(i) for i in range(200)]
+    first = lora_export.export_dataset(records[:120], tmp_path / "a",
+                                       split={"train": 0.8, "validation": 0.2}, seed=3,
+                                       shard_records=25, compression="gzip")
+    assert [s["name"] for s in first["splits"]] == ["train", "validation"]
+    assert sum(s["conversations"] for s in first["splits"]) == 120
+    assert len(first["splits"][0]["files"]) == -(-first["splits"][0]["conversations"] // 25)
+    grown = lora_export.export_dataset(records[::-1], tmp_path / "b",
+                                       split="train=0.8,validation=0.2", seed=3)
+    a, b = load(tmp_path / "a"), load(tmp_path / "b")
+    assert a["train"].num_rows == first["splits"][0]["conversations"]
+    assert ids(a["train"]) <= ids(b["train"]) and ids(a["validation"]) <= ids(b["validation"])
+    assert not ids(b["train"]) & ids(b["validation"])
+    assert grown["seed"] == 3
+
+
+def test_dedupe_and_other_inputs(tmp_path):
+    records = [conversation(i) for i in range(20)]
+    copy = dict(records[0], conversation_id="copy-of-0")
+    frame = pd.DataFrame(records + [copy])
+    summary = lora_export.export_dataset(frame, tmp_path / "df", dedupe=True)
+    assert summary["duplicates_dropped"] == 1
+    skipped = summary["export"]["skipped"][0]
+    assert (skipped["conversation_id"], skipped["reason"]) == (
+        "copy-of-0", "duplicate content: the same turns as `syn-0000000`")
+    from_path = lora_export.export_dataset(SAMPLE, tmp_path / "path", format="csv", compression="zstd")
+    assert from_path["splits"][0]["files"][0]["name"] == "train-00000-of-00001.csv.zst"
+    assert from_path["export"]["skipped_total"] == 4, "the sample's malformed lines are listed"
+
+
+def test_bad_arguments_raise_typed_errors_and_leave_nothing(tmp_path):
+    records = [conversation(i) for i in range(3)]
+    with pytest.raises(lora_export.ValidationError) as bad:
+        lora_export.export_dataset(records, tmp_path / "x", split={"train": 0.9, "test": 0.2})
+    assert bad.value.issues[0]["code"] == "bad_sum"
+    with pytest.raises(TypeError):
+        lora_export.export_dataset(records, tmp_path / "x", split=0.9)
+    with pytest.raises(lora_export.ConfigError):
+        lora_export.export_dataset(records, tmp_path / "x", compression="brotli")
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "train-00000-of-00002.jsonl").write_text("old")
+    with pytest.raises(lora_export.ConfigError, match="not empty"):
+        lora_export.export_dataset(records, tmp_path / "used")
+    with pytest.raises(lora_export.TooManySkippedError):
+        lora_export.export_dataset([{"conversation_id": "a"}], tmp_path / "empty")
+    assert list((tmp_path / "empty").iterdir()) == []
