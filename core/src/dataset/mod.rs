@@ -44,7 +44,7 @@ pub use compress::Compression;
 pub use dedup::content_key;
 pub use split::SplitSpec;
 
-use crate::model::ExportRequest;
+use crate::model::{Conversation, ExportRequest};
 use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped};
 use crate::scope::Selector;
 use crate::source::Record;
@@ -291,13 +291,7 @@ impl DatasetWriter {
                         format!("duplicate content: the same turns as `{first}`")
                     }
                 };
-                let skipped = SkippedRecord {
-                    location: Location::record(self.records),
-                    conversation_id: Some(conversation.conversation_id.clone()),
-                    reason,
-                };
-                self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
-                return Ok(Pushed::Skipped);
+                return Ok(self.skip(&conversation, reason));
             }
         }
         #[cfg(feature = "tokenizers")]
@@ -308,15 +302,7 @@ impl DatasetWriter {
                     conversation.token_count = n;
                     Some(n)
                 }
-                Err(reason) => {
-                    let skipped = SkippedRecord {
-                        location: Location::record(self.records),
-                        conversation_id: Some(conversation.conversation_id.clone()),
-                        reason,
-                    };
-                    self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
-                    return Ok(Pushed::Skipped);
-                }
+                Err(reason) => return Ok(self.skip(&conversation, reason)),
             },
         };
         let index = self.settings.split.part_of(&conversation.conversation_id, self.settings.seed);
@@ -338,6 +324,17 @@ impl DatasetWriter {
             }
         }
         Ok(pushed)
+    }
+
+    /// Lists the current record, `conversation`, as skipped for `reason`.
+    fn skip(&mut self, conversation: &Conversation, reason: String) -> Pushed {
+        let skipped = SkippedRecord {
+            location: Location::record(self.records),
+            conversation_id: Some(conversation.conversation_id.clone()),
+            reason,
+        };
+        self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+        Pushed::Skipped
     }
 
     /// The summary so far: written, excluded, skipped (the shards' own

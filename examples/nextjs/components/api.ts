@@ -3,30 +3,30 @@
 // header names the user. A non-2xx answer rejects with an ApiError carrying
 // the body's code, message, per-field issues and retry_after.
 
-export type ExportScope = 'selected' | 'filtered' | 'all' | 'all_data'
-export type ExportFormat = 'jsonl' | 'json' | 'csv' | 'markdown'
-export type JsonlFlavor = 'openai' | 'anthropic' | 'sharegpt'
-export type TierType = 'template' | 'scenario' | 'edge_case'
-export type ConversationStatus =
-  | 'draft'
-  | 'generated'
-  | 'pending_review'
-  | 'approved'
-  | 'rejected'
-  | 'needs_revision'
-  | 'failed'
-export type ExportStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'expired'
+// The shapes are the library's own (a type-only import: nothing of the
+// native module reaches the browser bundle).
+import type {
+  ConversationRow,
+  ConversationStatus,
+  ExportFormat,
+  ExportScope,
+  ExportStatus,
+  FilterConfig,
+  JsonlFlavor,
+  TierType,
+  ValidationIssue as Issue,
+} from 'lora-export'
 
-export interface FilterConfig {
-  tierTypes?: TierType[]
-  statuses?: ConversationStatus[]
-  qualityRange?: { min: number; max: number }
-  dateRange?: { from?: string; to?: string }
-  categories?: string[]
-  personas?: string[]
-  emotions?: string[]
-  topics?: string[]
-  searchQuery?: string
+export type {
+  ConversationRow,
+  ConversationStatus,
+  ExportFormat,
+  ExportScope,
+  ExportStatus,
+  FilterConfig,
+  Issue,
+  JsonlFlavor,
+  TierType,
 }
 
 /** The six include flags of an ExportConfig. */
@@ -50,26 +50,6 @@ export interface ExportRequest {
   config: ExportConfig
   conversationIds?: string[]
   filters?: FilterConfig
-}
-
-export interface Issue {
-  path: string
-  code: string
-  message: string
-}
-
-export interface ConversationRow {
-  conversation_id: string
-  title: string
-  tier: TierType
-  status: ConversationStatus
-  quality_score: number
-  persona?: string | null
-  emotion?: string | null
-  topic?: string | null
-  category?: string[] | null
-  turn_count: number
-  created_at: string
 }
 
 export interface Page<T> {
