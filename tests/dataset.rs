@@ -147,7 +147,7 @@ fn dedupe_leaves_out_repeated_ids_and_contents_and_no_duplicate_is_in_two_splits
     let reasons: Vec<&SkippedRecord> = summary.export.skipped.iter().collect();
     assert_eq!(reasons.len(), 31);
     assert_eq!(reasons[0].conversation_id.as_deref(), Some("copy-0"));
-    assert_eq!(reasons[0].reason, "duplicate content: the same turns as `syn-0`");
+    assert_eq!(reasons[0].reason, "duplicate content: the same turns as record 1");
     assert_eq!(reasons[0].location.record, Some(31));
     assert!(reasons[30].reason.starts_with("duplicate conversation_id"));
     assert!(membership(&dir).keys().all(|id| id.starts_with("syn-")));

@@ -49,7 +49,7 @@ def test_dedupe_and_other_inputs(tmp_path):
     assert summary["duplicates_dropped"] == 1
     skipped = summary["export"]["skipped"][0]
     assert (skipped["conversation_id"], skipped["reason"]) == (
-        "copy-of-0", "duplicate content: the same turns as `syn-0000000`")
+        "copy-of-0", "duplicate content: the same turns as record 1")
     from_path = lora_export.export_dataset(SAMPLE, tmp_path / "path", format="csv", compression="zstd")
     assert from_path["splits"][0]["files"][0]["name"] == "train-00000-of-00001.csv.zst"
     assert from_path["export"]["skipped_total"] == 4, "the sample's malformed lines are listed"

@@ -1,6 +1,7 @@
 //! Duplicate detection across a whole dataset: the same `conversation_id`
 //! again, or the same turns (roles and normalised contents) under another id.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
@@ -39,37 +40,43 @@ pub fn content_key(conversation: &Conversation) -> u128 {
     u128::from_be_bytes(key)
 }
 
-/// The ids and contents seen so far: 16 bytes per id, and per distinct
-/// content its 16-byte key and the id that had it first (for the reason).
+/// The ids and contents seen so far, in 40 bytes per conversation whatever
+/// its size: a 16-byte key of its id, and of its content a 16-byte key with
+/// the record number that had it first (for the reason).
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
-    ids: HashSet<u128>,
-    contents: HashMap<u128, String>,
+    ids: HashSet<[u64; 2]>,
+    contents: HashMap<[u64; 2], u64>,
 }
 
 /// Why a conversation is a duplicate.
 pub(crate) enum Duplicate {
     Id,
-    Content { first: String },
+    /// The same turns as the record numbered `first`.
+    Content {
+        first: u64,
+    },
 }
 
 impl Seen {
-    /// Records `conversation`; says whether its id or its content came before.
-    pub(crate) fn check(&mut self, conversation: &Conversation) -> Option<Duplicate> {
+    /// Records `conversation`, record number `record`; says whether its id
+    /// or its content came before.
+    pub(crate) fn check(&mut self, conversation: &Conversation, record: u64) -> Option<Duplicate> {
         let id = Sha256::digest(conversation.conversation_id.as_bytes());
-        let mut id_key = [0u8; 16];
-        id_key.copy_from_slice(&id[..16]);
-        if !self.ids.insert(u128::from_be_bytes(id_key)) {
+        if !self.ids.insert(halves(u128::from_be_bytes(id[..16].try_into().expect("16 bytes")))) {
             return Some(Duplicate::Id);
         }
-        match self.contents.entry(content_key(conversation)) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                Some(Duplicate::Content { first: first.get().clone() })
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(conversation.conversation_id.clone());
+        match self.contents.entry(halves(content_key(conversation))) {
+            Entry::Occupied(first) => Some(Duplicate::Content { first: *first.get() }),
+            Entry::Vacant(slot) => {
+                slot.insert(record);
                 None
             }
         }
     }
+}
+
+/// A key as two `u64`s: 8-byte aligned, so a map entry with a `u64` is 24 bytes, not 32.
+fn halves(key: u128) -> [u64; 2] {
+    [(key >> 64) as u64, key as u64]
 }

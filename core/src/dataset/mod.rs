@@ -278,7 +278,7 @@ impl DatasetWriter {
             self.summary.excluded += 1;
             return Ok(Pushed::Excluded);
         }
-        if let Some(duplicate) = self.seen.check(&conversation) {
+        if let Some(duplicate) = self.seen.check(&conversation, self.records) {
             if !self.settings.dedupe {
                 self.duplicates_kept += 1;
             } else {
@@ -288,7 +288,7 @@ impl DatasetWriter {
                         "duplicate conversation_id: one with this id came before".into()
                     }
                     Duplicate::Content { first } => {
-                        format!("duplicate content: the same turns as `{first}`")
+                        format!("duplicate content: the same turns as record {first}")
                     }
                 };
                 return Ok(self.skip(&conversation, reason));
