@@ -28,20 +28,21 @@
 mod card;
 mod compress;
 mod dedup;
+mod options;
+mod output;
 mod split;
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 pub use compress::Compression;
 pub use dedup::content_key;
+pub use options::DatasetOptions;
+pub use output::{DatasetOutput, Directory, TempFile};
+use serde::{Deserialize, Serialize};
 pub use split::SplitSpec;
 
 use crate::model::{Conversation, ExportRequest};
@@ -51,6 +52,7 @@ use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
 use compress::Encoder;
 use dedup::{Duplicate, Seen};
+use output::{write_whole, HashedFile};
 
 /// One file of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,22 +190,19 @@ impl DatasetBuilder {
 
     /// Starts writing into `dir` (created if missing; it must be empty, so
     /// that no shard of an earlier export is loaded with this one).
-    pub fn to_directory(self, dir: impl AsRef<Path>) -> Result<DatasetWriter> {
+    pub fn to_directory(self, dir: impl AsRef<Path>) -> Result<DatasetWriter<Directory>> {
+        let output = Directory::new(dir)?;
+        self.to_output(output)
+    }
+
+    /// Starts writing into `output`.
+    pub fn to_output<O: DatasetOutput>(self, output: O) -> Result<DatasetWriter<O>> {
         if self.max_records_per_shard == Some(0) {
             return Err(ErrorKind::Config("max_records_per_shard must be at least 1".into()).into());
         }
         if self.max_bytes_per_shard.is_some_and(|n| n < 1024) {
             let message = "max_bytes_per_shard must be at least 1024".into();
             return Err(ErrorKind::Config(message).into());
-        }
-        let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir)?;
-        if fs::read_dir(&dir)?.next().is_some() {
-            return Err(ErrorKind::Config(format!(
-                "{} is not empty: a dataset is written into an empty directory",
-                dir.display()
-            ))
-            .into());
         }
         let selector = Selector::new(&self.request)?;
         let probe = ExportBuilder::new(self.request.clone()).from_writer(io::sink())?;
@@ -215,7 +214,7 @@ impl DatasetBuilder {
             ..ExportSummary::default()
         };
         Ok(DatasetWriter {
-            dir,
+            output,
             settings: self,
             selector,
             extension,
@@ -245,13 +244,13 @@ impl DatasetBuilder {
 /// A dataset export in progress. Files are written under temporary names
 /// and get their final names only in [`finish`](Self::finish); dropped
 /// unfinished, it removes them.
-pub struct DatasetWriter {
-    dir: PathBuf,
+pub struct DatasetWriter<O: DatasetOutput = Directory> {
+    output: O,
     settings: DatasetBuilder,
     selector: Selector,
     extension: String,
     export_date: DateTime<Utc>,
-    parts: Vec<Part>,
+    parts: Vec<Part<O::File>>,
     seen: Seen,
     summary: ExportSummary,
     records: u64,
@@ -259,7 +258,7 @@ pub struct DatasetWriter {
     duplicates_kept: u64,
 }
 
-impl DatasetWriter {
+impl<O: DatasetOutput> DatasetWriter<O> {
     /// Takes one input record: writes it into its split, leaves it out of
     /// scope, or lists it as skipped (malformed, refused by the format, or a
     /// duplicate with `dedupe`).
@@ -344,11 +343,11 @@ impl DatasetWriter {
     }
 
     /// The open shard of part `index`, opened if there is none.
-    fn open_shard(&mut self, index: usize) -> Result<&mut Shard> {
+    fn open_shard(&mut self, index: usize) -> Result<&mut Shard<O::File>> {
         if self.parts[index].open.is_none() {
             let part = &self.parts[index];
-            let tmp = self.dir.join(format!(".{}-{:05}.tmp", part.name, part.closed.len()));
-            let file = File::create(&tmp)?;
+            let object = format!("{}-{:05}.{}", part.name, part.closed.len(), self.extension);
+            let file = self.output.create(&object)?;
             let encoder = self.settings.compression.encoder(HashedFile::new(file))?;
             let counted = Counted { inner: encoder, count: Arc::default() };
             let count = Arc::clone(&counted.count);
@@ -358,7 +357,7 @@ impl DatasetWriter {
             #[cfg(feature = "tokenizers")]
             let builder = builder.counted_tokens(self.settings.tokens.is_some());
             let writer = builder.from_writer(counted)?;
-            self.parts[index].open = Some(Shard { writer, tmp, conversations: 0, count });
+            self.parts[index].open = Some(Shard { writer, object, conversations: 0, count });
         }
         Ok(self.parts[index].open.as_mut().expect("opened above"))
     }
@@ -368,11 +367,12 @@ impl DatasetWriter {
     fn close_shard(&mut self, index: usize) -> Result<()> {
         let Some(shard) = self.parts[index].open.take() else { return Ok(()) };
         let (counted, summary) = shard.writer.finish()?;
-        let (bytes, sha256) = counted.inner.finish()?.finish()?;
+        let (file, bytes, sha256) = counted.inner.finish()?.finish()?;
         let part = &mut self.parts[index];
         part.data_bytes += summary.bytes;
         part.closed.push(Closed {
-            tmp: shard.tmp,
+            file,
+            object: shard.object,
             conversations: shard.conversations,
             bytes,
             sha256,
@@ -385,7 +385,12 @@ impl DatasetWriter {
     /// gives the files their final names, writes the card and returns the
     /// summary. Fails — leaving no file under a final name — when records
     /// were read and none was written.
-    pub fn finish(mut self) -> Result<DatasetSummary> {
+    pub fn finish(self) -> Result<DatasetSummary> {
+        Ok(self.finish_output()?.0)
+    }
+
+    /// [`finish`](Self::finish), handing back the output too.
+    pub fn finish_output(mut self) -> Result<(DatasetSummary, O)> {
         for index in 0..self.parts.len() {
             if self.parts[index].open.is_none() && self.parts[index].closed.is_empty() {
                 self.open_shard(index)?;
@@ -422,7 +427,7 @@ impl DatasetWriter {
             let mut files = Vec::with_capacity(total);
             for (i, closed) in part.closed.drain(..).enumerate() {
                 let name = format!("{}-{i:05}-of-{total:05}.{}", part.name, self.extension);
-                fs::rename(&closed.tmp, self.dir.join(&name))?;
+                self.output.publish(closed.file, &closed.object, &name)?;
                 files.push(DatasetFile {
                     name,
                     conversations: closed.conversations,
@@ -453,23 +458,19 @@ impl DatasetWriter {
         );
         let card =
             card::dataset_card(&self.settings.request.config, &splits, &self.extension, &about);
-        let tmp = self.dir.join(".README.md.tmp");
-        fs::write(&tmp, card)?;
-        fs::rename(&tmp, self.dir.join("README.md"))?;
-        if let Ok(dir) = File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(DatasetSummary {
+        write_whole(&mut self.output, "README.md", "README.md", card.as_bytes())?;
+        let summary = DatasetSummary {
             splits,
             duplicates_dropped: self.duplicates_dropped,
             duplicates_kept: self.duplicates_kept,
             seed: self.settings.seed,
-            export: std::mem::take(&mut self.summary),
-        })
+            export: self.summary,
+        };
+        Ok((summary, self.output))
     }
 }
 
-impl RecordSink for DatasetWriter {
+impl<O: DatasetOutput> RecordSink for DatasetWriter<O> {
     fn push(&mut self, record: Record) -> Result<Pushed> {
         DatasetWriter::push(self, record)
     }
@@ -479,57 +480,45 @@ impl RecordSink for DatasetWriter {
     }
 }
 
-impl Drop for DatasetWriter {
-    fn drop(&mut self) {
-        for part in &mut self.parts {
-            if let Some(shard) = part.open.take() {
-                let _ = fs::remove_file(&shard.tmp);
-            }
-            for closed in part.closed.drain(..) {
-                let _ = fs::remove_file(&closed.tmp);
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for DatasetWriter {
+impl<O: DatasetOutput + std::fmt::Debug> std::fmt::Debug for DatasetWriter<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatasetWriter").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("DatasetWriter").field("output", &self.output).finish_non_exhaustive()
     }
 }
 
 /// One split while it is written.
-struct Part {
+struct Part<F: Write> {
     name: String,
-    open: Option<Shard>,
-    closed: Vec<Closed>,
+    open: Option<Shard<F>>,
+    closed: Vec<Closed<F>>,
     data_bytes: u64,
 }
 
-impl Part {
-    fn new(name: &str) -> Part {
+impl<F: Write> Part<F> {
+    fn new(name: &str) -> Part<F> {
         Part { name: name.to_owned(), open: None, closed: Vec::new(), data_bytes: 0 }
     }
 }
 
 /// A shard being written.
-struct Shard {
-    writer: ExportWriter<Counted<Encoder<HashedFile>>>,
-    tmp: PathBuf,
+struct Shard<F: Write> {
+    writer: ExportWriter<Counted<Encoder<HashedFile<F>>>>,
+    object: String,
     conversations: u64,
     count: Arc<AtomicU64>,
 }
 
-impl Shard {
+impl<F: Write> Shard<F> {
     /// Bytes of data written so far, before compression.
     fn data_bytes(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
 }
 
-/// A finished shard under its temporary name.
-struct Closed {
-    tmp: PathBuf,
+/// A finished shard, not yet published.
+struct Closed<F> {
+    file: F,
+    object: String,
     conversations: u64,
     bytes: u64,
     sha256: String,
@@ -550,44 +539,6 @@ impl<W: Write> Write for Counted<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
-    }
-}
-
-/// A file that hashes and counts the bytes stored in it.
-struct HashedFile {
-    file: BufWriter<File>,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl HashedFile {
-    fn new(file: File) -> HashedFile {
-        HashedFile {
-            file: BufWriter::with_capacity(256 * 1024, file),
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// Flushes and syncs; the stored size and SHA-256.
-    fn finish(self) -> io::Result<(u64, String)> {
-        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        file.sync_all()?;
-        let digest = self.hasher.finalize();
-        Ok((self.bytes, digest.iter().map(|b| format!("{b:02x}")).collect()))
-    }
-}
-
-impl Write for HashedFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
     }
 }
 

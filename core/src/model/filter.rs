@@ -19,12 +19,16 @@ pub struct ExportRequest {
     /// For scope `filtered`: the filters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<FilterConfig>,
+    /// Written as a training set (splits, shards, compression, a dataset
+    /// card): several files instead of one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<crate::dataset::DatasetOptions>,
 }
 
 impl ExportRequest {
     /// A request with no ids and no filters (scopes `all` and `all_data`).
     pub fn new(config: ExportConfig) -> Self {
-        ExportRequest { config, conversation_ids: None, filters: None }
+        ExportRequest { config, conversation_ids: None, filters: None, dataset: None }
     }
 }
 

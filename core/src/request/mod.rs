@@ -23,6 +23,8 @@
 //! | `too_many_ids` | `conversationIds` | more than [`MAX_SELECTED_IDS`] ids (the items are then not checked one by one) |
 //! | `duplicate_id` | `conversationIds[i]` | the id already appeared; the message names the first index |
 //! | `empty_id` | `conversationIds[i]` | an id that is empty or only whitespace |
+//! | `bad_sum`, `invalid_name`, `duplicate`, `out_of_range`, `invalid` | `dataset.split[.part]` | a split whose shares do not sum to 1, a part name not `[a-z][a-z0-9_]*`, a part twice, a share outside (0, 1], an item not `name=share` |
+//! | `out_of_range` | `dataset.seed`, `dataset.maxRecordsPerShard`, `dataset.maxBytesPerShard` | not a whole number from 0, 1 and 1,024 respectively to 2⁵³ − 1 |
 //!
 //! Order: issues follow the schema — `config`, `conversationIds`, `filters`,
 //! each walked in the model's field order, a range's cross-field check after

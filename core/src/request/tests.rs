@@ -306,3 +306,42 @@ fn every_problem_at_once_in_schema_order() {
         ])
     );
 }
+
+#[test]
+fn a_dataset_request_is_checked_key_by_key() {
+    let all =
+        |dataset: Value| json!({"config": {"scope": "all", "format": "jsonl"}, "dataset": dataset});
+    let request = validate_request(&all(json!({
+        "split": "train=0.9,validation=0.1", "seed": 42, "dedupe": true,
+        "maxRecordsPerShard": 1000, "maxBytesPerShard": 1024, "compression": "zstd"
+    })))
+    .unwrap();
+    let dataset = request.dataset.expect("the dataset settings");
+    assert_eq!(dataset.max_records_per_shard, Some(1000));
+    assert_eq!(dataset.compression.as_deref(), Some("zstd"));
+    assert!(dataset.builder(crate::model::ExportRequest::new(request.config.clone())).is_ok());
+    assert_eq!(
+        found(all(json!({
+            "split": "train=0.9,validation=0.2", "seed": -1, "dedupe": "yes",
+            "maxRecordsPerShard": 0, "maxBytesPerShard": 1.5, "compression": "brotli",
+            "shards": 2
+        }))),
+        pairs(&[
+            ("dataset.split", "bad_sum"),
+            ("dataset.seed", "out_of_range"),
+            ("dataset.dedupe", "invalid_type"),
+            ("dataset.maxRecordsPerShard", "out_of_range"),
+            ("dataset.maxBytesPerShard", "out_of_range"),
+            ("dataset.compression", "invalid_enum"),
+            ("dataset.shards", "unknown_key"),
+        ])
+    );
+    assert_eq!(
+        found(all(json!({"split": "Train=1", "maxRecordsPerShard": "10"}))),
+        pairs(&[
+            ("dataset.split.Train", "invalid_name"),
+            ("dataset.maxRecordsPerShard", "invalid_type")
+        ])
+    );
+    assert_eq!(found(all(json!([]))), pairs(&[("dataset", "invalid_type")]));
+}

@@ -10,7 +10,11 @@ use crate::model::{ConversationStatus, DateRange, Format, JsonlFlavor, Scope, Ti
 use crate::scope::DateBounds;
 use crate::Issue;
 
-const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters"];
+const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters", "dataset"];
+const DATASET_KEYS: &[&str] =
+    &["split", "seed", "dedupe", "maxRecordsPerShard", "maxBytesPerShard", "compression"];
+/// The largest integer a JavaScript number holds exactly.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 const CONFIG_FLAGS: &[&str] = &[
     "includeMetadata",
     "includeQualityScores",
@@ -90,7 +94,50 @@ impl Walk {
         };
         self.conversation_ids(present(obj, "conversationIds"), scope);
         self.filters(present(obj, "filters"), scope);
+        if let Some(dataset) = present(obj, "dataset") {
+            self.dataset(dataset);
+        }
         self.unknown_keys("", obj, REQUEST_KEYS);
+    }
+
+    fn dataset(&mut self, value: &Value) {
+        const PATH: &str = "dataset";
+        let Some(obj) = self.object(PATH, value) else { return };
+        if let Some(split) = present(obj, "split") {
+            if let Some(text) = self.string("dataset.split", split) {
+                if let Err(e) = crate::dataset::SplitSpec::parse(text) {
+                    for issue in e.issues() {
+                        let path = format!("{PATH}.{}", issue.path);
+                        self.push(&path, &issue.code, issue.message.clone());
+                    }
+                }
+            }
+        }
+        self.count(obj, "seed", 0);
+        self.boolean(obj, PATH, "dedupe");
+        self.count(obj, "maxRecordsPerShard", 1);
+        self.count(obj, "maxBytesPerShard", 1024);
+        if let Some(compression) = present(obj, "compression") {
+            self.one_of("dataset.compression", compression, &["none", "gzip", "zstd"]);
+        }
+        self.unknown_keys(PATH, obj, DATASET_KEYS);
+    }
+
+    /// An optional whole number of `dataset` from `min` to 2⁵³ − 1.
+    fn count(&mut self, obj: &Map<String, Value>, key: &str, min: u64) {
+        let Some(value) = present(obj, key) else { return };
+        let path = format!("dataset.{key}");
+        match value.as_u64() {
+            Some(n) if (min..=MAX_SAFE_INTEGER).contains(&n) => {}
+            Some(_) | None if value.is_number() => self.push(
+                &path,
+                "out_of_range",
+                format!("{value} is not a whole number from {min} to {MAX_SAFE_INTEGER}"),
+            ),
+            _ => {
+                self.wrong_type::<()>(&path, "a whole number", value);
+            }
+        }
     }
 
     /// Checks `config` and returns its scope when valid.
