@@ -277,8 +277,9 @@ export interface DownloadInfo {
   fileName: string
   contentType: string
   contentDisposition: string
-  size: number
-  sha256: string
+  /** null for the zip of a dataset export, written as it is sent. */
+  size: number | null
+  sha256: string | null
 }
 
 /** An opened download; `new Response(stream, { headers })` serves it. */

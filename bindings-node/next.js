@@ -70,12 +70,13 @@ function exportRoutes(options) {
       const headers = {
         'Content-Type': file.contentType,
         'Content-Disposition': file.contentDisposition,
-        'Content-Length': String(file.size),
-        'X-Content-SHA256': file.sha256,
         // no-transform: no compression on the way, so Content-Length and the
         // SHA-256 stay those of the bytes the client receives.
         'Cache-Control': 'private, no-store, no-transform',
       }
+      // A dataset export's zip is written as it is sent: no length, no hash.
+      if (file.size != null) headers['Content-Length'] = String(file.size)
+      if (file.sha256 != null) headers['X-Content-SHA256'] = file.sha256
       return new Response(counted ? file.stream : null, { headers })
     })
 

@@ -56,7 +56,7 @@ async fn main() -> Main {
         "6. download: {copied} bytes to {} ({}; sha256 {}; {})",
         path.display(),
         download.content_type,
-        download.sha256,
+        download.sha256.as_deref().unwrap_or("-"),
         download.content_disposition
     );
 

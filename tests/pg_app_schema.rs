@@ -124,7 +124,7 @@ async fn an_apps_own_conversations_table_is_left_alone_and_exported_through_its_
     let before = app_table_state(&admin).await;
 
     let service = ExportService::connect(config(&url)).unwrap();
-    assert_eq!(service.migrate().await.unwrap(), (1..=8).collect::<Vec<_>>());
+    assert_eq!(service.migrate().await.unwrap(), (1..=9).collect::<Vec<_>>());
     assert_eq!(app_table_state(&admin).await, before, "the app's table is untouched");
     let own: i64 = admin
         .query_one(
@@ -276,7 +276,7 @@ async fn a_database_of_the_earlier_layout_moves_out_of_public() {
     }
 
     let service = ExportService::connect(config(&url)).unwrap();
-    assert_eq!(service.migrate().await.unwrap(), vec![8]);
+    assert_eq!(service.migrate().await.unwrap(), vec![8, 9]);
     assert_eq!(pg::objects_in_public(&admin).await, 0, "nothing of the library is left in public");
     let problems =
         admin.query("SELECT * FROM lora_export.export_audit_verify(NULL)", &[]).await.unwrap();

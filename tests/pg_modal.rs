@@ -177,7 +177,7 @@ async fn inspecting_a_download_checks_it_without_counting_it() {
     for _ in 0..2 {
         let head = service.inspect_download(user, export_id).await.unwrap();
         let get = service.status(user, export_id).await.unwrap();
-        assert_eq!(Some(head.size), get.file_size);
+        assert_eq!(head.size, get.file_size);
         assert_eq!(head.content_type, "application/x-ndjson");
     }
     let page = service.history(user, &HistoryQuery::default()).await.unwrap();

@@ -445,8 +445,8 @@ pub(crate) fn download_object<'env>(
     object.set("fileName", download.file_name.as_str())?;
     object.set("contentType", download.content_type.as_str())?;
     object.set("contentDisposition", download.content_disposition.as_str())?;
-    object.set("size", download.size as f64)?;
-    object.set("sha256", download.sha256.as_str())?;
+    object.set("size", download.size.map(|n| n as f64))?;
+    object.set("sha256", download.sha256.as_deref())?;
     Ok(object)
 }
 

@@ -71,6 +71,17 @@ pub async fn core_bytes(
     date: chrono::DateTime<chrono::Utc>,
 ) -> Vec<u8> {
     let request: ExportRequest = validate_request(body).unwrap();
+    let records = every_record(db, &request).await;
+    let mut out = Vec::new();
+    ExportBuilder::new(request).export_date(date).export(records, &mut out).unwrap();
+    out
+}
+
+/// Every conversation of the database as records, in the export's order.
+pub async fn every_record(
+    db: &Database,
+    request: &ExportRequest,
+) -> Vec<lora_export::source::Record> {
     let mut all = ExportRequest::new(request.config.clone());
     all.config.scope = lora_export::model::Scope::AllData;
     let client = db.client().await.unwrap();
@@ -80,13 +91,11 @@ pub async fn core_bytes(
     while let Some(batch) = source.next_batch(&client).await.unwrap() {
         records.extend(batch);
     }
-    let mut out = Vec::new();
-    ExportBuilder::new(request).export_date(date).export(records, &mut out).unwrap();
-    out
+    records
 }
 
 /// Reads a download to its end.
-pub async fn read_all(mut file: tokio::fs::File) -> Vec<u8> {
+pub async fn read_all(mut file: impl tokio::io::AsyncRead + Unpin) -> Vec<u8> {
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).await.unwrap();
     bytes

@@ -53,6 +53,7 @@ use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
 use compress::Encoder;
 use dedup::{Duplicate, Seen};
 use output::{write_whole, HashedFile};
+use sha2::Digest;
 
 /// One file of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +93,8 @@ pub struct DatasetSummary {
     pub duplicates_kept: u64,
     /// The seed of the split.
     pub seed: u64,
+    /// The dataset card, `README.md` (its `conversations` are the dataset's).
+    pub card: DatasetFile,
     /// The whole export's summary: written, excluded, skipped with their
     /// locations, warnings. `bytes`/`sha256` are left empty: each file has its own.
     pub export: ExportSummary,
@@ -459,7 +462,14 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         let card =
             card::dataset_card(&self.settings.request.config, &splits, &self.extension, &about);
         write_whole(&mut self.output, "README.md", "README.md", card.as_bytes())?;
+        let card = DatasetFile {
+            name: "README.md".into(),
+            conversations: splits.iter().map(|s| s.conversations).sum(),
+            bytes: card.len() as u64,
+            sha256: output::hex(&sha2::Sha256::digest(card.as_bytes())),
+        };
         let summary = DatasetSummary {
+            card,
             splits,
             duplicates_dropped: self.duplicates_dropped,
             duplicates_kept: self.duplicates_kept,

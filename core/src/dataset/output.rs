@@ -142,7 +142,7 @@ impl<W: Write> HashedFile<W> {
         use sha2::Digest;
         let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
         let digest = self.hasher.finalize();
-        Ok((file, self.bytes, digest.iter().map(|b| format!("{b:02x}")).collect()))
+        Ok((file, self.bytes, hex(&digest)))
     }
 }
 
@@ -158,4 +158,9 @@ impl<W: Write> Write for HashedFile<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
+}
+
+/// Bytes as lowercase hex (a SHA-256 as stored and shown).
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

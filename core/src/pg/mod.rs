@@ -88,8 +88,9 @@ mod storage;
 
 pub use api::{
     AuditScope, ConversationPage, ConversationRow, CreateOutcome, DeleteReport, Download,
-    ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, ScopeCounts,
-    AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
+    DownloadBody, ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery,
+    ScopeCounts, ZipStream, AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT,
+    MAX_PREVIEW,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
 pub use config::{Secret, ServiceConfig};
@@ -100,7 +101,7 @@ pub use db::{
     migration_sql, Database, DbClient, DbTransaction, ImportSummary, SourceTables, SslMode,
     MIGRATIONS,
 };
-pub use jobs::{CompletedExport, WorkerOptions, WorkerReport};
+pub use jobs::{CompletedExport, ExportFile, WorkerOptions, WorkerReport};
 pub use ops::{
     CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricEvent, MetricsReport,
     PurgeReport, FAILURE_RATE_ALERT,

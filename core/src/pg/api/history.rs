@@ -23,6 +23,9 @@ pub struct HistoryItem {
     pub file_name: Option<String>,
     /// Completed and not expired.
     pub downloadable: bool,
+    /// A dataset export's files (name, split, conversations, bytes, SHA-256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<crate::pg::ExportFile>>,
 }
 
 /// A page of a user's exports with its pagination.
@@ -94,6 +97,7 @@ impl ExportService {
                 Ok(HistoryItem {
                     downloadable: stored.log.is_downloadable_at(now),
                     file_name: stored.file_name,
+                    files: stored.files,
                     log: stored.log,
                 })
             })

@@ -8,14 +8,15 @@ use uuid::Uuid;
 
 use crate::audit::{ExportLog, ExportStatus};
 use crate::model::{ExportConfig, ExportRequest, Format, Scope};
-use crate::pg::storage::FileKey;
+use crate::pg::storage::{FileKey, Storage};
+use crate::pg::ExportFile;
 use crate::pipeline::ExportBuilder;
 use crate::{ErrorKind, Result};
 
 /// The `export_logs` columns [`stored_log`] reads, in order.
 pub(crate) const LOG_COLUMNS: &str = "id, export_id, user_id, timestamp, format, config, \
      conversation_count, file_size, status, file_url, expires_at, error_message, created_at, \
-     updated_at, file_sha256, download_count, last_downloaded_at, request, file_name";
+     updated_at, file_sha256, download_count, last_downloaded_at, request, file_name, files";
 
 /// An export log row with what the service keeps beside seed 003's columns.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub(crate) struct StoredLog {
     pub log: ExportLog,
     pub request: ExportRequest,
     pub file_name: Option<String>,
+    /// A dataset export's manifest.
+    pub files: Option<Vec<ExportFile>>,
 }
 
 /// Reads a row selected with [`LOG_COLUMNS`] (first column at `0`).
@@ -57,7 +60,9 @@ pub(crate) fn stored_log(row: &Row) -> Result<StoredLog> {
         download_count: non_negative(row.get::<_, i32>("download_count").into()),
         last_downloaded_at: row.get("last_downloaded_at"),
     };
-    Ok(StoredLog { log, request, file_name: row.get("file_name") })
+    let files: Option<Value> = row.get("files");
+    let files = files.map(serde_json::from_value).transpose()?;
+    Ok(StoredLog { log, request, file_name: row.get("file_name"), files })
 }
 
 fn non_negative(n: i64) -> u64 {
@@ -104,6 +109,25 @@ pub(crate) fn file_key(stored: &StoredLog) -> Result<FileKey> {
     let probe = ExportRequest::new(ExportConfig::new(Scope::AllData, stored.log.format));
     let (extension, _) = file_type(&probe)?;
     FileKey::new(stored.log.user_id, stored.log.export_id, extension)
+}
+
+/// The keys of every file of an export: its one file, or each file of its
+/// manifest (each name checked to be one plain name by [`FileKey::part`]).
+pub(crate) fn storage_keys(stored: &StoredLog) -> Result<Vec<FileKey>> {
+    let (user, export) = (stored.log.user_id, stored.log.export_id);
+    match &stored.files {
+        None => Ok(vec![file_key(stored)?]),
+        Some(files) => files.iter().map(|f| FileKey::part(user, export, &f.object)).collect(),
+    }
+}
+
+/// Removes every file of an export from `storage`: whether any was there.
+pub(crate) fn delete_files(storage: &dyn Storage, stored: &StoredLog) -> Result<bool> {
+    let mut deleted = false;
+    for key in storage_keys(stored)? {
+        deleted |= storage.delete(&key)?;
+    }
+    Ok(deleted)
 }
 
 /// Writes the status-related fields of `log` back to its row.

@@ -1,9 +1,11 @@
-//! Running exports: one run of an export under its job lease (`run`), and
-//! the background workers that claim, heartbeat, retry and rescue jobs
-//! (`worker`).
+//! Running exports: one run of an export under its job lease (`run`; a
+//! dataset export's files through `dataset`), and the background workers
+//! that claim, heartbeat, retry and rescue jobs (`worker`).
 
+mod dataset;
 pub(crate) mod run;
 mod worker;
 
+pub use dataset::ExportFile;
 pub use run::CompletedExport;
 pub use worker::{WorkerOptions, WorkerReport};

@@ -28,7 +28,9 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::dataset::{manifest_sha256, ExportFile, Published, StagedDataset};
 use crate::audit::{file_name_for, safe_error_message, ExportStatus};
+use crate::dataset::DatasetBuilder;
 use crate::model::ExportRequest;
 use crate::pg::db::rows::{audit, file_type, lock_log, save_log};
 use crate::pg::db::source::ConversationSource;
@@ -81,13 +83,56 @@ pub struct CompletedExport {
     pub expires_at: DateTime<Utc>,
     /// Conversations written.
     pub conversation_count: u64,
-    /// The core's summary of the export (skipped records, tiers, …).
+    /// The core's summary of the export (skipped records, tiers, …). For a
+    /// dataset, `bytes` are of all its files and `sha256` is of its manifest.
     pub summary: ExportSummary,
+    /// A dataset export's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<ExportFile>>,
 }
 
-/// What the blocking writer hands back: the summary and the staged file,
-/// not yet visible.
-type Written = (ExportSummary, Box<dyn StagedFile>);
+/// What the blocking writer hands back: the summary and the staged
+/// file(s), not yet visible.
+type Written = (ExportSummary, Staged);
+
+/// An export's bytes, staged.
+enum Staged {
+    File(FileKey, Box<dyn StagedFile>),
+    Dataset(Vec<(ExportFile, Published)>),
+}
+
+impl Staged {
+    /// Makes every file visible; if one fails, removes those made visible.
+    fn commit(self, storage: &dyn Storage) -> Result<()> {
+        match self {
+            Staged::File(_, staged) => staged.commit(),
+            Staged::Dataset(files) => {
+                let mut committed = Vec::new();
+                for (_, published) in files {
+                    let key = published.key.clone();
+                    if let Err(e) = published.staged.commit() {
+                        for key in &committed {
+                            let _ = storage.delete(key);
+                        }
+                        return Err(e);
+                    }
+                    committed.push(key);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Discards every file.
+    fn abort(self) -> Result<()> {
+        match self {
+            Staged::File(_, staged) => staged.abort(),
+            Staged::Dataset(files) => {
+                files.into_iter().try_for_each(|(_, published)| published.staged.abort())
+            }
+        }
+    }
+}
 
 /// What the reader sends the blocking writer.
 enum Feed {
@@ -105,15 +150,21 @@ impl ExportService {
     ) -> Result<RunEnd> {
         let started = Instant::now();
         let timestamp = self.start_run(target).await?;
-        let (extension, _) = file_type(request)?;
-        let key = FileKey::new(target.user_id, target.export_id, extension)?;
-        let builder = ExportBuilder::new(request.clone()).export_date(timestamp);
         let (feed, batches) = mpsc::channel(2);
         let storage = Arc::clone(self.storage());
-        let write_key = key.clone();
-        let writer = tokio::task::spawn_blocking(move || {
-            write_file(builder, &*storage, &write_key, batches)
-        });
+        let writer = match &request.dataset {
+            None => {
+                let (extension, _) = file_type(request)?;
+                let key = FileKey::new(target.user_id, target.export_id, extension)?;
+                let builder = ExportBuilder::new(request.clone()).export_date(timestamp);
+                tokio::task::spawn_blocking(move || write_file(builder, &*storage, key, batches))
+            }
+            Some(options) => {
+                let builder = options.builder(request.clone())?.export_date(timestamp);
+                let output = StagedDataset::new(storage, target.user_id, target.export_id);
+                tokio::task::spawn_blocking(move || write_dataset(builder, output, batches))
+            }
+        };
         let fed = self.feed(target, request, &feed).await;
         if matches!(fed, Ok(true)) {
             // A send error means the writer failed; its error comes from the join.
@@ -130,7 +181,7 @@ impl ExportService {
             }
             (false, None) => Ok(RunEnd::Stopped),
             (true, Some((summary, staged))) => {
-                self.complete_run(target, &key, summary, staged, started).await
+                self.complete_run(target, summary, staged, started).await
             }
             (true, None) => {
                 Err(ErrorKind::Io(std::io::Error::other("export writer stopped")).into())
@@ -198,9 +249,8 @@ impl ExportService {
     async fn complete_run(
         &self,
         target: &RunTarget,
-        key: &FileKey,
         summary: ExportSummary,
-        staged: Box<dyn StagedFile>,
+        staged: Staged,
         started: Instant,
     ) -> Result<RunEnd> {
         let mut client = self.database().client().await?;
@@ -223,17 +273,26 @@ impl ExportService {
                 return Ok(RunEnd::Stopped);
             }
         };
-        tokio::task::spawn_blocking(move || staged.commit())
+        let (file_url, extension, files) = match &staged {
+            Staged::File(key, _) => (key.as_str().to_owned(), key.extension().to_owned(), None),
+            Staged::Dataset(files) => {
+                let manifest: Vec<ExportFile> = files.iter().map(|(f, _)| f.clone()).collect();
+                (format!("{}/{}/", target.user_id, target.export_id), "zip".into(), Some(manifest))
+            }
+        };
+        let storage = Arc::clone(self.storage());
+        tokio::task::spawn_blocking(move || staged.commit(&*storage))
             .await
             .map_err(|e| ErrorKind::Io(std::io::Error::other(format!("file commit: {e}"))))??;
         let now = Utc::now();
         let expiry = chrono::Duration::hours(i64::from(self.config().expiry_hours));
-        let log = stored.log.complete(&summary, key.as_str(), now, expiry)?;
-        let file_name = file_name_for(&summary, stored.log.timestamp.date_naive(), key.extension());
+        let log = stored.log.complete(&summary, file_url, now, expiry)?;
+        let file_name = file_name_for(&summary, stored.log.timestamp.date_naive(), &extension);
         save_log(&tx, &log).await?;
+        let manifest = files.as_ref().map(serde_json::to_value).transpose()?;
         tx.execute(
-            "UPDATE export_logs SET file_name = $2 WHERE export_id = $1",
-            &[&target.export_id, &file_name],
+            "UPDATE export_logs SET file_name = $2, files = $3 WHERE export_id = $1",
+            &[&target.export_id, &file_name, &manifest],
         )
         .await?;
         let metric = MetricEvent {
@@ -267,6 +326,7 @@ impl ExportService {
             expires_at,
             conversation_count: summary.conversations,
             summary,
+            files,
         })))
     }
 
@@ -330,10 +390,10 @@ impl ExportService {
 fn write_file(
     builder: ExportBuilder,
     storage: &dyn Storage,
-    key: &FileKey,
+    key: FileKey,
     mut batches: mpsc::Receiver<Feed>,
 ) -> Result<Option<Written>> {
-    let staged = storage.stage(key)?;
+    let staged = storage.stage(&key)?;
     let mut writer = builder.from_writer(BufWriter::with_capacity(256 * 1024, staged))?;
     loop {
         match batches.blocking_recv() {
@@ -345,7 +405,7 @@ fn write_file(
             Some(Feed::Finish) => {
                 let (buffered, summary) = writer.finish()?;
                 let staged = buffered.into_inner().map_err(|e| e.into_error())?;
-                return Ok(Some((summary, staged)));
+                return Ok(Some((summary, Staged::File(key, staged))));
             }
             None => {
                 let (buffered, _) = writer.finish()?;
@@ -356,8 +416,40 @@ fn write_file(
     }
 }
 
-/// Discards a staged file on a blocking thread.
-async fn discard(staged: Box<dyn StagedFile>) -> Result<()> {
+/// The blocking half of a dataset export: every batch through the core's
+/// dataset writer into staged files; on `Finish`, the summary (`bytes` of
+/// all files, `sha256` of the manifest) and the files, in manifest order.
+/// When the feed ends without `Finish`, the writer is dropped and with it
+/// every staged file.
+fn write_dataset(
+    builder: DatasetBuilder,
+    output: StagedDataset,
+    mut batches: mpsc::Receiver<Feed>,
+) -> Result<Option<Written>> {
+    let mut writer = builder.to_output(output)?;
+    loop {
+        match batches.blocking_recv() {
+            Some(Feed::Batch(records)) => {
+                for record in records {
+                    writer.push(record)?;
+                }
+            }
+            Some(Feed::Finish) => {
+                let (dataset, output) = writer.finish_output()?;
+                let files = output.manifest(&dataset);
+                let entries: Vec<ExportFile> = files.iter().map(|(f, _)| f.clone()).collect();
+                let mut summary = dataset.export;
+                summary.bytes = entries.iter().map(|f| f.bytes).sum();
+                summary.sha256 = manifest_sha256(&entries)?;
+                return Ok(Some((summary, Staged::Dataset(files))));
+            }
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Discards staged files on a blocking thread.
+async fn discard(staged: Staged) -> Result<()> {
     tokio::task::spawn_blocking(move || staged.abort())
         .await
         .map_err(|e| ErrorKind::Io(std::io::Error::other(format!("file discard: {e}"))))?

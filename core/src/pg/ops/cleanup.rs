@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::pg::db::rows::{file_key, stored_log, LOG_COLUMNS};
+use crate::pg::db::rows::{delete_files, stored_log, LOG_COLUMNS};
 use crate::pg::ExportService;
 use crate::Result;
 
@@ -92,7 +92,7 @@ impl ExportService {
         for row in rows {
             let stored = stored_log(&row)?;
             let export_id = stored.log.export_id;
-            let removed = file_key(&stored).and_then(|key| self.storage().delete(&key));
+            let removed = delete_files(&**self.storage(), &stored);
             match removed {
                 Ok(deleted) => {
                     client
@@ -137,7 +137,7 @@ impl ExportService {
             .await?;
         for row in old {
             let stored = stored_log(&row)?;
-            if file_key(&stored).and_then(|key| self.storage().delete(&key)).is_ok() {
+            if delete_files(&**self.storage(), &stored).is_ok() {
                 client
                     .execute(
                         "UPDATE export_logs SET file_deleted_at = now() WHERE export_id = $1",

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use super::io_error;
 use crate::Result;
 
-/// The address of one export file: `<user_id>/<export_id>.<extension>`.
+/// The address of one export file: `<user_id>/<export_id>.<extension>`, or
+/// for one file of a dataset export `<user_id>/<export_id>/<object>`.
 ///
 /// ```
 /// use lora_export::pg::FileKey;
@@ -20,12 +21,16 @@ use crate::Result;
 /// assert_eq!(FileKey::parse(key.as_str()).unwrap(), key);
 /// assert!(FileKey::new(Uuid::nil(), Uuid::nil(), "../x").is_err());
 /// assert!(FileKey::parse("../../etc/passwd").is_err());
+/// let part = FileKey::part(Uuid::nil(), Uuid::max(), "train-00000.jsonl.zst").unwrap();
+/// assert!(part.as_str().ends_with("ffff/train-00000.jsonl.zst"));
+/// assert!(FileKey::part(Uuid::nil(), Uuid::nil(), "../x").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FileKey {
     user_id: Uuid,
     export_id: Uuid,
     extension: String,
+    object: Option<String>,
     key: String,
 }
 
@@ -39,7 +44,23 @@ impl FileKey {
             return Err(io_error(format!("invalid file extension `{extension}`")));
         }
         let key = format!("{user_id}/{export_id}.{extension}");
-        Ok(FileKey { user_id, export_id, extension: extension.to_owned(), key })
+        Ok(FileKey { user_id, export_id, extension: extension.to_owned(), object: None, key })
+    }
+
+    /// The key of the file `object` of dataset export `export_id`: 1–128
+    /// characters of `[A-Za-z0-9_.-]`, starting with a letter or digit, so
+    /// that it is one plain name in any store.
+    pub fn part(user_id: Uuid, export_id: Uuid, object: &str) -> Result<FileKey> {
+        let valid = (1..=128).contains(&object.len())
+            && object.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && object.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            && !object.contains("..");
+        if !valid {
+            return Err(io_error(format!("invalid dataset file name `{object}`")));
+        }
+        let extension = object.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+        let key = format!("{user_id}/{export_id}/{object}");
+        Ok(FileKey { user_id, export_id, extension, object: Some(object.to_owned()), key })
     }
 
     /// Reads back a key written by [`as_str`](Self::as_str) (the
@@ -70,6 +91,11 @@ impl FileKey {
     /// The file extension.
     pub fn extension(&self) -> &str {
         &self.extension
+    }
+
+    /// The file's name within its dataset export, for a [`part`](Self::part).
+    pub fn object(&self) -> Option<&str> {
+        self.object.as_deref()
     }
 
     /// The key as stored in `export_logs.file_url`.

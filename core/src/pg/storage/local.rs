@@ -45,28 +45,26 @@ impl LocalStorage {
         &self.root
     }
 
-    /// The final path of `key`.
+    /// The final path of `key`: `<root>/<user_id>/<export_id>.<extension>`,
+    /// or `<root>/<user_id>/<export_id>/<object>` for a dataset's file.
     pub fn path_of(&self, key: &FileKey) -> PathBuf {
-        self.root.join(key.user_id().to_string()).join(format!(
-            "{}.{}",
-            key.export_id(),
-            key.extension()
-        ))
+        let user = self.root.join(key.user_id().to_string());
+        match key.object() {
+            Some(object) => user.join(key.export_id().to_string()).join(object),
+            None => user.join(format!("{}.{}", key.export_id(), key.extension())),
+        }
     }
 }
 
 impl Storage for LocalStorage {
     fn stage(&self, key: &FileKey) -> Result<Box<dyn StagedFile>> {
-        let dir = self.root.join(key.user_id().to_string());
+        let target = self.path_of(key);
+        let dir = target.parent().expect("a key's path has a folder").to_path_buf();
         fs::create_dir_all(&dir)?;
-        let temp = dir.join(format!(
-            ".{}.{}.{}.partial",
-            key.export_id(),
-            key.extension(),
-            Uuid::new_v4().simple()
-        ));
+        let name = target.file_name().expect("a key's path has a name").to_string_lossy();
+        let temp = dir.join(format!(".{name}.{}.partial", Uuid::new_v4().simple()));
         let file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        Ok(Box::new(LocalStagedFile { file: Some(file), temp, target: self.path_of(key), dir }))
+        Ok(Box::new(LocalStagedFile { file: Some(file), temp, target, dir }))
     }
 
     fn open(&self, key: &FileKey) -> Result<File> {
@@ -74,11 +72,17 @@ impl Storage for LocalStorage {
     }
 
     fn delete(&self, key: &FileKey) -> Result<bool> {
-        match fs::remove_file(self.path_of(key)) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e.into()),
+        let path = self.path_of(key);
+        let deleted = match fs::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e.into()),
+        };
+        if key.object().is_some() {
+            // The export's folder goes with its last file; not empty yet is fine.
+            let _ = fs::remove_dir(path.parent().expect("a part's path has a folder"));
         }
+        Ok(deleted)
     }
 
     fn exists(&self, key: &FileKey) -> Result<bool> {
@@ -94,26 +98,40 @@ impl Storage for LocalStorage {
         let mut removed = 0;
         for user in users {
             let user = user?;
-            if !user.file_type()?.is_dir() {
-                continue;
-            }
-            for entry in fs::read_dir(user.path())? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                let staged = name.starts_with('.') && name.ends_with(".partial");
-                let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
-                if staged && age >= older_than {
-                    match fs::remove_file(entry.path()) {
-                        Ok(()) => removed += 1,
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+            if user.file_type()?.is_dir() {
+                removed += sweep_folder(&user.path(), older_than, true)?;
             }
         }
         Ok(removed)
     }
+}
+
+/// Removes the staged files in `folder` older than `older_than` (and in its
+/// dataset folders when `nested`). A folder is left even when empty: a run
+/// may be about to stage its first file in it.
+fn sweep_folder(folder: &Path, older_than: Duration, nested: bool) -> Result<u64> {
+    let mut removed = 0;
+    for entry in fs::read_dir(folder)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            if nested {
+                removed += sweep_folder(&entry.path(), older_than, false)?;
+            }
+            continue;
+        }
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let staged = name.starts_with('.') && name.ends_with(".partial");
+        let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+        if staged && age >= older_than {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// A temporary file next to its target.

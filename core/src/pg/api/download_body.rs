@@ -1,0 +1,149 @@
+//! [`DownloadBody`]: the bytes of a download — one stored file, or every
+//! file of a dataset export as one zip, written on a blocking thread while
+//! the client reads it (stored entries, data descriptors: nothing is
+//! buffered beyond one pipe's worth, nothing is written to disk).
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::mpsc;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::pg::storage::{FileKey, Storage};
+
+/// Bytes per chunk between the zip writer and the reader, and chunks in flight.
+const CHUNK: usize = 64 * 1024;
+const IN_FLIGHT: usize = 4;
+
+/// The body of a [`Download`](super::Download): read it with
+/// `tokio::io::AsyncReadExt`.
+pub enum DownloadBody {
+    /// A stored file, at its start.
+    File(tokio::fs::File),
+    /// A zip being written as it is read. A file that cannot be read ends
+    /// the stream with that error, so a broken zip never looks complete.
+    Zip(ZipStream),
+}
+
+/// The reading end of a zip being written.
+pub struct ZipStream {
+    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl DownloadBody {
+    /// The zip of `files` (`(key, name in the zip)`), in order, from
+    /// `storage`; must be called inside the tokio runtime.
+    pub(crate) fn zip(storage: Arc<dyn Storage>, files: Vec<(FileKey, String)>) -> DownloadBody {
+        let (sender, chunks) = mpsc::channel(IN_FLIGHT);
+        tokio::task::spawn_blocking(move || {
+            let mut out = Chunks { sender, chunk: Vec::with_capacity(CHUNK) };
+            let written = write_zip(&*storage, &files, &mut out).and_then(|()| out.send());
+            if let Err(e) = written {
+                let _ = out.sender.blocking_send(Err(e));
+            }
+        });
+        DownloadBody::Zip(ZipStream { chunks, chunk: Vec::new(), at: 0 })
+    }
+}
+
+/// Writes the zip of `files` into `out`.
+fn write_zip(
+    storage: &dyn Storage,
+    files: &[(FileKey, String)],
+    out: &mut Chunks,
+) -> io::Result<()> {
+    let mut zip = ZipWriter::new_stream(out);
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .large_file(true)
+        .unix_permissions(0o644);
+    for (key, name) in files {
+        let mut file = storage.open(key).map_err(io::Error::other)?;
+        zip.start_file(name.as_str(), options).map_err(io::Error::other)?;
+        let mut buf = vec![0; CHUNK];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            zip.write_all(&buf[..n])?;
+        }
+    }
+    zip.finish().map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// The writing side: bytes gathered into chunks, each sent when full (and
+/// the writer waits while the reader is [`IN_FLIGHT`] chunks behind).
+struct Chunks {
+    sender: mpsc::Sender<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the download was dropped"))
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.chunk.extend_from_slice(buf);
+        if self.chunk.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsyncRead for DownloadBody {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            DownloadBody::File(file) => Pin::new(file).poll_read(cx, buf),
+            DownloadBody::Zip(zip) => {
+                while zip.at == zip.chunk.len() {
+                    match zip.chunks.poll_recv(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(None) => return Poll::Ready(Ok(())),
+                        Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Some(Ok(chunk))) => (zip.chunk, zip.at) = (chunk, 0),
+                    }
+                }
+                let n = buf.remaining().min(zip.chunk.len() - zip.at);
+                buf.put_slice(&zip.chunk[zip.at..zip.at + n]);
+                zip.at += n;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DownloadBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DownloadBody::File(file) => f.debug_tuple("File").field(file).finish(),
+            DownloadBody::Zip(_) => f.write_str("Zip"),
+        }
+    }
+}
