@@ -429,8 +429,8 @@ class DownloadInfo(TypedDict):
     file_name: str
     content_type: str
     content_disposition: str
-    size: int
-    sha256: str
+    size: int | None  # None for a dataset export's zip
+    sha256: str | None
 
 @type_check_only
 class HistoryItem(TypedDict):

@@ -13,7 +13,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use lora_export::pg::{Download, ExportService, HistoryQuery, ServiceConfig, WorkerOptions};
+use lora_export::pg::{
+    Download, DownloadBody, ExportService, HistoryQuery, ServiceConfig, WorkerOptions,
+};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -183,8 +185,9 @@ struct DownloadInfo {
     file_name: String,
     content_type: String,
     content_disposition: String,
-    size: u64,
-    sha256: String,
+    /// None for the zip of a dataset export, written as it is sent.
+    size: Option<u64>,
+    sha256: Option<String>,
 }
 
 fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
@@ -332,7 +335,18 @@ impl ExportClient {
                     sha256,
                 };
                 let Some(path) = target else {
-                    return Ok((info, Some(file.into_std().await)));
+                    let reader: Box<dyn std::io::Read + Send> = match file {
+                        DownloadBody::File(file) => Box::new(file.into_std().await),
+                        // A zip is written as it is read: gathered here
+                        // before Python's file object takes it.
+                        zip @ DownloadBody::Zip(_) => {
+                            let mut zip = zip;
+                            let mut bytes = Vec::new();
+                            tokio::io::AsyncReadExt::read_to_end(&mut zip, &mut bytes).await?;
+                            Box::new(std::io::Cursor::new(bytes))
+                        }
+                    };
+                    return Ok((info, Some(reader)));
                 };
                 let mut out = tokio::fs::File::create(&path).await?;
                 let copied = tokio::io::copy(&mut file, &mut out).await;
