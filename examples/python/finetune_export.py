@@ -52,7 +52,7 @@ if args.dsn:
         if outcome["status"] == "queued":
             client.run_worker(f"finetune-example-{os.getpid()}", max_jobs=1, poll_interval=0.1)
         info = client.download(args.user, outcome["export_id"], exported)
-        print(f"downloaded {info['file_name']}: {info['size']} bytes, sha256 {info['sha256'][:12]}…")
+        print(f"downloaded {info['file_name']}: {info['size']} bytes, sha256 {(info['sha256'] or '-')[:12]}…")
 else:
     summary = lora_export.export(ROOT / "data" / "sample.jsonl", exported, config=config, progress=True)
     print(f"exported {summary.conversations} conversations ({summary.excluded} not approved)")
