@@ -339,8 +339,7 @@ impl ExportClient {
                         DownloadBody::File(file) => Box::new(file.into_std().await),
                         // A zip is written as it is read: gathered here
                         // before Python's file object takes it.
-                        zip @ DownloadBody::Zip(_) => {
-                            let mut zip = zip;
+                        mut zip @ DownloadBody::Zip(_) => {
                             let mut bytes = Vec::new();
                             tokio::io::AsyncReadExt::read_to_end(&mut zip, &mut bytes).await?;
                             Box::new(std::io::Cursor::new(bytes))

@@ -64,10 +64,10 @@ fn write_zip(
         .compression_method(CompressionMethod::Stored)
         .large_file(true)
         .unix_permissions(0o644);
+    let mut buf = vec![0; CHUNK];
     for (key, name) in files {
         let mut file = storage.open(key).map_err(io::Error::other)?;
         zip.start_file(name.as_str(), options).map_err(io::Error::other)?;
-        let mut buf = vec![0; CHUNK];
         loop {
             let n = file.read(&mut buf)?;
             if n == 0 {

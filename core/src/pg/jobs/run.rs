@@ -37,7 +37,7 @@ use crate::pg::db::source::ConversationSource;
 use crate::pg::storage::{FileKey, StagedFile, Storage};
 use crate::pg::MetricEvent;
 use crate::pg::{Database, DbClient, ExportService};
-use crate::pipeline::ExportBuilder;
+use crate::pipeline::{ExportBuilder, RecordSink};
 use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Result};
 
@@ -395,25 +395,14 @@ fn write_file(
 ) -> Result<Option<Written>> {
     let staged = storage.stage(&key)?;
     let mut writer = builder.from_writer(BufWriter::with_capacity(256 * 1024, staged))?;
-    loop {
-        match batches.blocking_recv() {
-            Some(Feed::Batch(records)) => {
-                for record in records {
-                    writer.push(record)?;
-                }
-            }
-            Some(Feed::Finish) => {
-                let (buffered, summary) = writer.finish()?;
-                let staged = buffered.into_inner().map_err(|e| e.into_error())?;
-                return Ok(Some((summary, Staged::File(key, staged))));
-            }
-            None => {
-                let (buffered, _) = writer.finish()?;
-                buffered.into_inner().map_err(|e| e.into_error())?.abort()?;
-                return Ok(None);
-            }
-        }
+    let finished = take_batches(&mut writer, &mut batches)?;
+    let (buffered, summary) = writer.finish()?;
+    let staged = buffered.into_inner().map_err(|e| e.into_error())?;
+    if !finished {
+        staged.abort()?;
+        return Ok(None);
     }
+    Ok(Some((summary, Staged::File(key, staged))))
 }
 
 /// The blocking half of a dataset export: every batch through the core's
@@ -427,23 +416,30 @@ fn write_dataset(
     mut batches: mpsc::Receiver<Feed>,
 ) -> Result<Option<Written>> {
     let mut writer = builder.to_output(output)?;
+    if !take_batches(&mut writer, &mut batches)? {
+        return Ok(None);
+    }
+    let (dataset, output) = writer.finish_output()?;
+    let files = output.manifest(&dataset);
+    let entries: Vec<ExportFile> = files.iter().map(|(f, _)| f.clone()).collect();
+    let mut summary = dataset.export;
+    summary.bytes = entries.iter().map(|f| f.bytes).sum();
+    summary.sha256 = manifest_sha256(&entries)?;
+    Ok(Some((summary, Staged::Dataset(files))))
+}
+
+/// Pushes every record of every batch into `sink` until the feed says
+/// `Finish` (`true`) or ends without it (`false`: the run stopped).
+fn take_batches(sink: &mut impl RecordSink, batches: &mut mpsc::Receiver<Feed>) -> Result<bool> {
     loop {
         match batches.blocking_recv() {
             Some(Feed::Batch(records)) => {
                 for record in records {
-                    writer.push(record)?;
+                    sink.push(record)?;
                 }
             }
-            Some(Feed::Finish) => {
-                let (dataset, output) = writer.finish_output()?;
-                let files = output.manifest(&dataset);
-                let entries: Vec<ExportFile> = files.iter().map(|(f, _)| f.clone()).collect();
-                let mut summary = dataset.export;
-                summary.bytes = entries.iter().map(|f| f.bytes).sum();
-                summary.sha256 = manifest_sha256(&entries)?;
-                return Ok(Some((summary, Staged::Dataset(files))));
-            }
-            None => return Ok(None),
+            Some(Feed::Finish) => return Ok(true),
+            None => return Ok(false),
         }
     }
 }
