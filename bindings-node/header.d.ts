@@ -62,11 +62,39 @@ export interface FilterConfig {
   parentId?: string
 }
 
+/**
+ * A training set instead of one file (the `dataset` key of a request, the
+ * options of `exportDataset`): splits by a seeded hash of each id, dedupe,
+ * shards, compression and a `README.md` dataset card.
+ */
+export interface DatasetOptions {
+  /** Parts and shares in order, `"train=0.9,validation=0.1"` (default: all in `train`). */
+  split?: string
+  /** The seed of the split's hash (default 0). */
+  seed?: number
+  /** Leave out repeated ids and repeated turns (listed as skipped). */
+  dedupe?: boolean
+  /** At most this many conversations per shard (at least 1). */
+  maxRecordsPerShard?: number
+  /** A new shard after this many bytes of data (at least 1024). */
+  maxBytesPerShard?: number
+  compression?: 'none' | 'gzip' | 'zstd'
+  /**
+   * Counts each conversation's tokens: `o200k_base`, `cl100k_base`, or (in
+   * `exportDataset`, not in a request to the service) a `tokenizer.json` path.
+   */
+  tokenizer?: string
+  /** Leave out (and list as skipped) a conversation of more tokens; needs `tokenizer`. */
+  maxTokens?: number
+}
+
 /** The body of POST /api/export/conversations. */
 export interface ExportRequest {
   config: ExportConfig
   conversationIds?: string[]
   filters?: FilterConfig
+  /** Write a training set of several files (downloaded one by one or as a zip). */
+  dataset?: DatasetOptions
 }
 
 /** A validated request. */
@@ -74,6 +102,7 @@ export interface ResolvedExportRequest {
   config: ResolvedExportConfig
   conversationIds?: string[]
   filters?: FilterConfig
+  dataset?: DatasetOptions
 }
 
 /** One problem of a request: where, a stable code, and a sentence. */
@@ -209,6 +238,21 @@ export interface ExportLog {
   last_downloaded_at: string | null
 }
 
+/** One file of a dataset export, as its manifest lists it. */
+export interface ExportFile {
+  /** The name to download it by (`?file=`), and its path in the zip. */
+  name: string
+  /** Its object in the store, under `<user>/<export>/`. */
+  object: string
+  /** The split it belongs to (absent for the card, `README.md`). */
+  split?: string
+  conversations: number
+  /** Bytes stored (compressed, when compressed). */
+  bytes: number
+  /** SHA-256 of the stored bytes. */
+  sha256: string
+}
+
 /** A finished export file. */
 export interface CompletedExport {
   export_id: string
@@ -218,6 +262,8 @@ export interface CompletedExport {
   expires_at: string
   conversation_count: number
   summary: ExportSummary
+  /** A dataset export's files. */
+  files?: ExportFile[]
 }
 
 /** What `createExport` resolves with: done now (201) or queued (202). */
@@ -237,6 +283,8 @@ export interface ExportStatusResponse {
   file_name?: string
   error_message?: string
   expires_at?: string
+  /** A dataset export's files, once completed. */
+  files?: ExportFile[]
 }
 
 /**
@@ -258,7 +306,7 @@ export interface HistoryQuery {
 }
 
 /** One export of a history page. */
-export type HistoryItem = ExportLog & { file_name: string | null; downloadable: boolean }
+export type HistoryItem = ExportLog & { file_name: string | null; downloadable: boolean; files?: ExportFile[] }
 
 /** A page of a user's exports. */
 export interface HistoryPage {
@@ -353,7 +401,8 @@ export interface DatasetFile {
 
 /** What `exportDataset` wrote. */
 export interface DatasetSummary {
-  splits: Array<{ name: string; conversations: number; bytes: number; files: DatasetFile[] }>
+  /** Each split: its exact count, its count per tier, bytes before compression, its shards. */
+  splits: Array<{ name: string; conversations: number; bytes: number; tiers: Record<string, number>; files: DatasetFile[] }>
   duplicates_dropped: number
   duplicates_kept: number
   seed: number

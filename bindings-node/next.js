@@ -65,8 +65,10 @@ function exportRoutes(options) {
     return Response.json({ ...result, ...link }, { status: result.http_status })
   }
   const download = (counted) =>
-    route(async ({ client: c, user, params }) => {
-      const file = counted ? await c.openDownload(user, params.id) : await c.inspectDownload(user, params.id)
+    route(async ({ request, client: c, user, params }) => {
+      // `?file=train-00000-of-00002.jsonl`: one file of a dataset export.
+      const name = new URL(request.url).searchParams.get('file') ?? undefined
+      const file = counted ? await c.openDownload(user, params.id, name) : await c.inspectDownload(user, params.id, name)
       const headers = {
         'Content-Type': file.contentType,
         'Content-Disposition': file.contentDisposition,
@@ -85,7 +87,10 @@ function exportRoutes(options) {
     create: { POST: route(async ({ request, client: c, user }) => created(await c.createExport(user, await jsonBody(request)))) },
     /** GET: an export's status and progress. */
     status: { GET: route(async ({ client: c, user, params }) => Response.json(await c.getStatus(user, params.id))) },
-    /** GET streams the file (counted, audited); HEAD answers its headers only. */
+    /**
+     * GET streams the file (counted, audited); HEAD answers its headers only.
+     * A dataset export is one zip of its files, or `?file=NAME` one of them.
+     */
     download: { GET: download(true), HEAD: download(false) },
     /**
      * The download as a Pages Router API route (`pages/api/export/download/[id].ts`:

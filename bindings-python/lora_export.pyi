@@ -308,6 +308,7 @@ class DatasetSplit(TypedDict):
     name: str
     conversations: int
     bytes: int
+    tiers: dict[str, int]  # conversations per tier
     files: list[DatasetFile]
 
 @type_check_only
@@ -329,9 +330,11 @@ def export_dataset(
     split: str | Mapping[str, float] | None = None,
     seed: int = 0,
     dedupe: bool = False,
-    shard_records: int | None = None,
-    shard_bytes: int | None = None,
+    max_records_per_shard: int | None = None,
+    max_bytes_per_shard: int | None = None,
     compression: Literal["gzip", "zstd"] | None = None,
+    tokenizer: str | os.PathLike[str] | None = None,
+    max_tokens: int | None = None,
     export_date: _Instant | None = None,
 ) -> DatasetSummary:
     """Exports `conversations` as a Hugging Face dataset directory (splits, shards, card).
@@ -402,6 +405,16 @@ class CompletedOutcome(TypedDict):
     expires_at: str
     conversation_count: int
     summary: ExportSummaryDict
+    files: NotRequired[list[ExportFile]]  # a dataset export's files
+
+@type_check_only
+class ExportFile(TypedDict):
+    name: str  # what download(..., file=name) takes, and its path in the zip
+    object: str
+    split: NotRequired[str]  # absent for the README.md card
+    conversations: int
+    bytes: int
+    sha256: str
 
 @type_check_only
 class QueuedOutcome(TypedDict):
@@ -422,6 +435,7 @@ class StatusView(TypedDict):
     file_name: NotRequired[str]
     error_message: NotRequired[str]
     expires_at: NotRequired[str]
+    files: NotRequired[list[ExportFile]]
 
 @type_check_only
 class DownloadInfo(TypedDict):
@@ -453,6 +467,7 @@ class HistoryItem(TypedDict):
     last_downloaded_at: str | None
     file_name: str | None
     downloadable: bool
+    files: NotRequired[list[ExportFile]]
 
 @type_check_only
 class HistoryPage(TypedDict):
@@ -564,7 +579,7 @@ class ExportClient:
     def import_conversations(self, source: _StrPath | bytes) -> ImportSummary: ...
     def create_export(self, user: Session | str, body: Mapping[str, Any]) -> CompletedOutcome | QueuedOutcome: ...
     def status(self, user: Session | str, export_id: str) -> StatusView: ...
-    def download(self, user: Session | str, export_id: str, dest: _Destination) -> DownloadInfo: ...
+    def download(self, user: Session | str, export_id: str, dest: _Destination, *, file: str | None = None) -> DownloadInfo: ...
     def history(self, user: Session | str, query: _HistoryQuery | None = None) -> HistoryPage: ...
     def delete(self, user: Session | str, export_id: str) -> DeleteReport: ...
     def run_worker(

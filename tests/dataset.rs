@@ -225,3 +225,26 @@ fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Each split counts its conversations per tier, and since the hash does
+/// not see the tier, every tier is split in about the same shares: within
+/// four standard deviations of the binomial on 3,000 conversations.
+#[test]
+fn each_split_counts_its_tiers_and_every_tier_is_split_in_the_shares() {
+    let all: Vec<Conversation> = synthetic::conversations(3000).collect();
+    let dir = temp_dir("tiers");
+    let split = SplitSpec::parse("train=0.8,validation=0.2").unwrap();
+    let summary =
+        export(DatasetBuilder::new(request(Format::Jsonl, None)).split(split), &all, &dir);
+    for (s, share) in summary.splits.iter().zip([0.8, 0.2]) {
+        assert_eq!(s.tiers.values().sum::<u64>(), s.conversations, "{}", s.name);
+        assert_eq!(s.tiers.len(), 3, "{:?}", s.tiers);
+        for (tier, &n) in &s.tiers {
+            let total = all.iter().filter(|c| c.tier.as_str() == tier).count() as f64;
+            let deviation = (total * share * (1.0 - share)).sqrt();
+            let off = (n as f64 - total * share).abs();
+            assert!(off < 4.0 * deviation, "{}/{tier}: {n} of {total}, {off} off", s.name);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

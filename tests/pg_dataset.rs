@@ -173,3 +173,33 @@ async fn a_bad_dataset_request_is_refused_with_its_paths() {
     let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
     assert_eq!(paths, ["dataset.split", "dataset.maxBytesPerShard"]);
 }
+
+/// A dataset request that counts tokens: the summary has the counts, and a
+/// conversation over `maxTokens` is skipped with its count; a tokenizer
+/// path in a request is refused (the server reads no file a client names).
+#[cfg(feature = "tokenizers")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dataset_export_counts_tokens_and_skips_those_over_max_tokens() {
+    let (service, _) = service_with(|c| c.sync_threshold = 100).await;
+    let user = user(&service).await;
+    let mut body = dataset_body();
+    body["dataset"]["tokenizer"] = json!("o200k_base");
+    let outcome = service.create_export(user, &body).await.unwrap();
+    let CreateOutcome::Completed { export, .. } = &outcome else { panic!("{outcome:?}") };
+    let tokens = export.summary.tokens.clone().expect("token counts in the summary");
+    assert_eq!((tokens.tokenizer.as_str(), tokens.conversations), ("o200k_base", 32));
+    assert!(tokens.p50 > 0 && tokens.p50 <= tokens.p95 && tokens.p95 <= tokens.max);
+
+    body["dataset"]["maxTokens"] = json!(tokens.p50);
+    let outcome = service.create_export(user, &body).await.unwrap();
+    let CreateOutcome::Completed { export, .. } = &outcome else { panic!("{outcome:?}") };
+    let limited = export.summary.tokens.clone().unwrap();
+    assert!(limited.over_max_tokens > 0 && limited.max <= tokens.p50, "{limited:?}");
+    assert_eq!(export.conversation_count + limited.over_max_tokens, 32);
+    let skipped = export.summary.skipped.iter().filter(|s| s.reason.contains("tokens")).count();
+    assert_eq!(skipped as u64, limited.over_max_tokens, "each one listed with its reason");
+
+    body["dataset"]["tokenizer"] = json!("/etc/passwd");
+    let err = service.create_export(user, &body).await.unwrap_err();
+    assert_eq!(err.issues()[0].path, "dataset.tokenizer");
+}

@@ -14,6 +14,13 @@ between <!-- compare:begin --> and <!-- compare:end -->.
 --million measures only our exporter, once per format, at 1,000,000
 conversations (an ~8 GB dataset, generated for it and deleted afterwards),
 and rewrites its own block of the same README section.
+
+--dataset measures what a training set costs over one JSONL file: our
+exporter (built with the `tokenizers` feature) writing the same dataset as
+splits and shards, gzip- or zstd-compressed, with dedupe, and with real
+token counts, each variant beside the plain file. The variants run in
+rounds, A and B alternating (one warm-up round, then --runs), and the
+medians go into their own block of the README section.
 """
 
 import argparse
@@ -77,9 +84,11 @@ def main():
     args = parse_args()
     if not Path(TIME).exists():
         sys.exit(f"run.py needs GNU time at {TIME} (Debian, Ubuntu: apt-get install time)")
-    binaries, compare_dir = build()
+    binaries, compare_dir = build(tokenizers=args.dataset)
     if args.million:
         run_million(binaries, compare_dir)
+    elif args.dataset:
+        run_dataset(args, binaries, compare_dir)
     else:
         run_comparison(args, binaries, compare_dir)
 
@@ -89,6 +98,11 @@ def parse_args():
     parser.add_argument("--count", type=int, default=50_000, help="conversations in the dataset")
     parser.add_argument("--runs", type=int, default=5, help="measured runs after the warm-up")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated")
+    parser.add_argument(
+        "--dataset",
+        action="store_true",
+        help="training-set options (splits, shards, compression, tokens) vs one JSONL file",
+    )
     parser.add_argument(
         "--million",
         action="store_true",
@@ -111,11 +125,13 @@ def log(message):
 # Setup ---------------------------------------------------------------------
 
 
-def build():
+def build(tokenizers=False):
     """Builds export and bench_dataset; returns their folder and the
     comparison's working folder, both under the target directory cargo uses."""
     log("building export and bench_dataset (release)")
     cargo = ["cargo", "build", "--release", "--example", "export", "--example", "bench_dataset"]
+    if tokenizers:
+        cargo += ["--features", "tokenizers"]
     subprocess.run(cargo, cwd=ROOT, check=True, stdout=sys.stderr)
     metadata = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
@@ -338,6 +354,70 @@ def run_million(binaries, compare_dir):
     report = render_million(started=started, load=load, size=size, rows=rows)
     write_block("compare-million", report)
     print(report)
+
+
+# Training sets ---------------------------------------------------------------
+
+SPLIT = ["--split", "train=0.9,validation=0.1", "--seed", "42", "--shard-records", "10000"]
+DATASET_VARIANTS = [
+    ("one JSONL file (reference)", []),
+    ("2 splits, shards of 10,000", SPLIT),
+    ("… + gzip", SPLIT + ["--compress", "gzip"]),
+    ("… + zstd", SPLIT + ["--compress", "zstd"]),
+    ("… + dedupe", SPLIT + ["--dedupe"]),
+    ("… + o200k_base token counts", SPLIT + ["--tokenizer", "o200k_base"]),
+    ("… + zstd + dedupe + o200k_base", SPLIT + ["--compress", "zstd", "--dedupe",
+                                                 "--tokenizer", "o200k_base"]),
+]
+
+
+def run_dataset(args, binaries, compare_dir):
+    data = dataset(binaries, compare_dir, args.count)
+    out = compare_dir / "dataset-out"
+    started = datetime.now(timezone.utc)
+    load = os.getloadavg()[0]
+    samples = {label: [] for label, _ in DATASET_VARIANTS}
+    log(f"measuring {len(DATASET_VARIANTS)} variants in rounds: one warm-up, {args.runs} runs")
+    for round_ in range(args.runs + 1):
+        for label, flags in DATASET_VARIANTS:
+            shutil.rmtree(out, ignore_errors=True)
+            target = out / "train.jsonl" if not flags else out
+            out.mkdir(parents=True)
+            command = [binaries / "export", "--input", data, "--format", "jsonl",
+                       "--output", target, *flags]
+            measured = measure_once(command, None)
+            if round_ > 0:
+                samples[label].append(measured)
+            log(f"  round {round_} {label}: {measured.wall:.2f} s, {mib(measured.rss_kib)}")
+    shutil.rmtree(out, ignore_errors=True)
+    command = f"python3 benches/compare/run.py --dataset --count {args.count} --runs {args.runs}"
+    report = render_dataset(command=command, started=started, load=load, data=data,
+                            count=args.count, runs=args.runs, samples=samples)
+    write_block("compare-dataset", report)
+    print(report)
+
+
+def render_dataset(*, command, started, load, data, count, runs, samples):
+    size = data.stat().st_size
+    lines = provenance(command, started, load) + [
+        f"- Dataset: {count:,} conversations, {size:,} bytes of canonical JSONL "
+        f"(`bench_dataset --count {count} --seed {SEED}`), exported as JSONL.",
+        f"- Our exporter (`--features tokenizers`), file → directory; the variants ran in "
+        f"rounds (A and B alternating), one warm-up round, then {runs}; each figure is the "
+        "median, with the range; every file fsynced, as the plain export does.",
+        "",
+        "| export | wall (min–max) | MB/s of input | peak RSS | vs one file |",
+        "|---|---|---|---|---|",
+    ]
+    reference = statistics.median(m.wall for m in samples[DATASET_VARIANTS[0][0]])
+    for label, _ in DATASET_VARIANTS:
+        runs_ = samples[label]
+        wall = statistics.median(m.wall for m in runs_)
+        rss = int(statistics.median(m.rss_kib for m in runs_))
+        spread = f"{min(m.wall for m in runs_):.2f}–{max(m.wall for m in runs_):.2f}"
+        lines.append(f"| {label} | {wall:.2f} s ({spread}) | {speed(size, wall)} | {mib(rss)} "
+                     f"| {wall / reference:.2f}× |")
+    return "\n".join(lines)
 
 
 # The README ----------------------------------------------------------------

@@ -245,9 +245,13 @@ impl ExportClient {
 
     /// Opens a completed export for download: its file name, headers, size,
     /// SHA-256 and a web `ReadableStream` of its bytes (`new Response(stream)`).
-    /// Rejects 410 when expired, 425 while running, 409 when failed, 403, 404.
+    /// A dataset export is one zip of all its files (no size, no SHA-256),
+    /// or with `file` the one file of that manifest name
+    /// (`train-00000-of-00002.jsonl`, `README.md`). Rejects 410 when
+    /// expired, 425 while running, 409 when failed, 403, 404 (also for a
+    /// `file` the manifest does not list).
     #[napi(
-        ts_args_type = "user: Session | string, exportId: string",
+        ts_args_type = "user: Session | string, exportId: string, file?: string",
         ts_return_type = "Promise<DownloadHandle>"
     )]
     pub fn open_download<'env>(
@@ -255,11 +259,16 @@ impl ExportClient {
         env: &'env Env,
         user: User<'env>,
         export_id: String,
+        file: Option<String>,
     ) -> napi::Result<AsyncBlock<Reply<Opened>>> {
         let (service, user) = (self.service.clone(), user_of(&user));
         spawn(env, async move {
             let (user, export) = (user?, export_of(&export_id)?);
-            Ok(Opened(service.open_download(user, export).await?))
+            let download = match file {
+                Some(name) => service.open_file(user, export, &name).await?,
+                None => service.open_download(user, export).await?,
+            };
+            Ok(Opened(download))
         })
     }
 

@@ -1,37 +1,16 @@
 //! `exportDataset`: the core's dataset export (splits, dedupe, shards,
 //! compression and a dataset card in a directory), off the JavaScript thread.
 
-use lora_export::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
+use lora_export::dataset::{DatasetOptions, DatasetSummary};
 use lora_export::source::JsonlSource;
 use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Unknown};
 use napi::Env;
 use napi_derive::napi;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::options_of;
 use crate::pure::{array_of, records_of, request_of, stringify};
-use crate::reply::{blocking, spawn, Failure, Json, Reply};
-
-/// Settings of `exportDataset`; an unknown key is a `CONFIG_ERROR`.
-#[napi(object)]
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DatasetOptions {
-    /// Parts and shares in order, `"train=0.9,validation=0.1"` (default: all
-    /// in `train`); a string, because the order decides the assignment.
-    pub split: Option<String>,
-    /// The seed of the split's hash (default 0).
-    pub seed: Option<u32>,
-    /// Leave out repeated ids and repeated turns (listed as skipped).
-    pub dedupe: Option<bool>,
-    /// At most this many conversations per shard.
-    pub shard_records: Option<u32>,
-    /// A new shard after this many bytes of data (at least 1024).
-    pub shard_bytes: Option<u32>,
-    /// `gzip` or `zstd`.
-    pub compression: Option<String>,
-}
+use crate::reply::{blocking, spawn, Json, Reply};
 
 /// Exports `conversations` (an array of conversation objects, or a `Buffer`
 /// of canonical JSONL) with `config` (an `ExportConfig` or a whole request)
@@ -40,7 +19,9 @@ pub struct DatasetOptions {
 /// card that `datasets.load_dataset(dir)` reads. A conversation's split is
 /// decided by a seeded hash of its id alone. Resolves with each split's
 /// exact count and files (name, conversations, bytes and SHA-256 of the
-/// stored bytes) and the export summary.
+/// stored bytes) and the export summary. `options` are a request's
+/// `dataset` settings (`split`, `seed`, `dedupe`, `maxRecordsPerShard`,
+/// `maxBytesPerShard`, `compression`); an unknown key is a `CONFIG_ERROR`.
 #[napi(
     ts_args_type = "conversations: ConversationInput[] | Buffer, dir: string, config: ExportConfig | ExportRequest, options?: DatasetOptions",
     ts_return_type = "Promise<DatasetSummary>"
@@ -58,7 +39,7 @@ pub fn export_dataset(
         Either::B(objects) => Either::B(stringify(env, objects)?),
     };
     spawn(env, async move {
-        let builder = dataset_builder(request_of(config)?, options?)?;
+        let builder = options?.builder(request_of(config)?)?;
         blocking(move || {
             let summary = match input {
                 Either::A(bytes) => builder.export(JsonlSource::new(&bytes[..]), &dir)?,
@@ -68,26 +49,4 @@ pub fn export_dataset(
         })
         .await
     })
-}
-
-fn dataset_builder(
-    request: lora_export::model::ExportRequest,
-    options: DatasetOptions,
-) -> Result<DatasetBuilder, Failure> {
-    let mut builder = DatasetBuilder::new(request)
-        .seed(options.seed.unwrap_or(0).into())
-        .dedupe(options.dedupe.unwrap_or(false));
-    if let Some(split) = options.split {
-        builder = builder.split(SplitSpec::parse(&split)?);
-    }
-    if let Some(n) = options.shard_records {
-        builder = builder.max_records_per_shard(n.into());
-    }
-    if let Some(n) = options.shard_bytes {
-        builder = builder.max_bytes_per_shard(n.into());
-    }
-    if let Some(name) = options.compression {
-        builder = builder.compression(Compression::parse(&name)?);
-    }
-    Ok(builder)
 }

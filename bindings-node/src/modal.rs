@@ -105,9 +105,10 @@ impl ExportClient {
 
     /// What `openDownload` would answer — the same checks and rejections,
     /// the same headers' values — without counting a download or opening a
-    /// stream: the answer to `HEAD`.
+    /// stream: the answer to `HEAD` (of one `file` of a dataset export
+    /// when given).
     #[napi(
-        ts_args_type = "user: Session | string, exportId: string",
+        ts_args_type = "user: Session | string, exportId: string, file?: string",
         ts_return_type = "Promise<DownloadInfo>"
     )]
     pub fn inspect_download<'env>(
@@ -115,11 +116,16 @@ impl ExportClient {
         env: &'env Env,
         user: User<'env>,
         export_id: String,
+        file: Option<String>,
     ) -> napi::Result<AsyncBlock<Reply<Inspected>>> {
         let (service, user) = (self.service.clone(), user_of(&user));
         spawn(env, async move {
             let (user, export) = (user?, export_of(&export_id)?);
-            Ok(Inspected(service.inspect_download(user, export).await?))
+            let download = match file {
+                Some(name) => service.inspect_file(user, export, &name).await?,
+                None => service.inspect_download(user, export).await?,
+            };
+            Ok(Inspected(download))
         })
     }
 

@@ -1,14 +1,15 @@
 // exportDataset: a dataset directory from objects or a JSONL Buffer — splits
 // by a seeded hash of the id (stable when data grows), shards, gzip, the
-// card — and strict options.
+// card — and strict options; and a dataset export of the service, each file
+// and the zip of them downloaded through ExportClient.
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { exportDataset, isLoraExportError } from 'lora-export'
-import { conversations, jsonl } from './support.mjs'
+import { ExportClient, exportDataset, isLoraExportError } from 'lora-export'
+import { conversations, createUser, freshDatabase, jsonl, readAll, undated, unzip } from './support.mjs'
 
 const temp = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-ds-')), 'out')
 
@@ -31,7 +32,7 @@ test('exportDataset splits, shards and compresses; splits stay put when data gro
   const data = conversations(120)
   const first = temp()
   const summary = await exportDataset(data.slice(0, 70), first, { scope: 'all', format: 'jsonl' }, {
-    split: 'train=0.8,validation=0.2', seed: 9, shardRecords: 20, compression: 'gzip',
+    split: 'train=0.8,validation=0.2', seed: 9, maxRecordsPerShard: 20, compression: 'gzip',
   })
   assert.deepEqual(summary.splits.map((s) => s.name), ['train', 'validation'])
   assert.equal(summary.splits.reduce((n, s) => n + s.conversations, 0), 70)
@@ -56,11 +57,75 @@ test('exportDataset refuses unknown options, bad splits and a used directory', a
     assert.ok(isLoraExportError(error), String(error))
     return error
   }
-  assert.equal((await refused({ shardRecord: 5 })).code, 'CONFIG_ERROR')
+  assert.equal((await refused({ shardRecords: 5 })).code, 'CONFIG_ERROR')
+  assert.match((await refused({ maxRecordsPerShard: -1 })).message, /maxRecordsPerShard/)
   assert.equal((await refused({ split: 'train=0.9,test=0.2' })).issues[0].code, 'bad_sum')
   assert.equal((await refused({ compression: 'brotli' })).code, 'CONFIG_ERROR')
   const used = temp()
   fs.mkdirSync(used)
   fs.writeFileSync(path.join(used, 'train-00000-of-00001.jsonl'), 'old')
   assert.match((await refused({}, used)).message, /not empty/)
+})
+
+test('exportDataset counts tokens (metadata and summary) and skips conversations over maxTokens', async () => {
+  const data = conversations(40)
+  const counted = await exportDataset(data, temp(), { scope: 'all', format: 'jsonl' }, { tokenizer: 'o200k_base' })
+  const tokens = counted.export.tokens
+  assert.deepEqual([tokens.tokenizer, tokens.conversations], ['o200k_base', 40])
+  assert.ok(tokens.total > 0 && tokens.p50 <= tokens.p95 && tokens.p95 <= tokens.max)
+  const dir = temp()
+  const limited = await exportDataset(data, dir, { scope: 'all', format: 'jsonl' }, { tokenizer: 'o200k_base', maxTokens: tokens.p50 })
+  const lines = fs.readFileSync(path.join(dir, 'train-00000-of-00001.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  assert.ok(lines.every((l) => l.metadata.token_count <= tokens.p50))
+  assert.equal(lines.length + limited.export.tokens.over_max_tokens, 40)
+  assert.equal(limited.export.skipped.filter((s) => s.reason.includes('max_tokens')).length, limited.export.tokens.over_max_tokens)
+  const refused = await exportDataset(data, temp(), { scope: 'all', format: 'jsonl' }, { maxTokens: 10 }).catch((e) => e)
+  assert.match(refused.message, /maxTokens needs a tokenizer/)
+  const missing = await exportDataset(data, temp(), { scope: 'all', format: 'jsonl' }, { tokenizer: '/no/such/tokenizer.json' }).catch((e) => e)
+  assert.equal(missing.code, 'CONFIG_ERROR')
+})
+
+test('a dataset export of the service: each file by name and the zip of all, as exportDataset writes them', async (t) => {
+  const url = freshDatabase()
+  const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-ds-'))
+  const client = await ExportClient.connect(url, { storageRoot, syncThreshold: 1000 })
+  t.after(() => client.close())
+  await client.migrate()
+  const data = conversations(90)
+  await client.importConversations(jsonl(data))
+  const [user, other] = [createUser(url), createUser(url)]
+
+  const dataset = { split: 'train=0.8,validation=0.2', seed: 3, maxRecordsPerShard: 25, compression: 'gzip' }
+  const request = { config: { scope: 'all', format: 'jsonl' }, dataset }
+  const created = await client.createExport(user, request)
+  assert.equal(created.status, 'completed')
+  assert.ok(created.file_name.endsWith('.zip'), created.file_name)
+  const dir = temp()
+  const core = await exportDataset(jsonl(data), dir, request.config, dataset)
+  const expected = [...core.splits.flatMap((s) => s.files.map((f) => f.name)), 'README.md'].sort()
+  assert.deepEqual(created.files.map((f) => f.name).sort(), expected)
+  assert.deepEqual((await client.getStatus(user, created.export_id)).files, created.files)
+  assert.deepEqual((await client.listHistory(user)).items[0].files, created.files, 'history lists the files')
+
+  for (const file of created.files) {
+    const info = await client.inspectDownload(user, created.export_id, file.name)
+    assert.deepEqual([info.size, info.sha256], [file.bytes, file.sha256])
+    const download = await client.openDownload(user, created.export_id, file.name)
+    const bytes = await readAll(download.stream)
+    assert.ok(undated(file.name, bytes).equals(undated(file.name, fs.readFileSync(path.join(dir, file.name)))), `${file.name} is exportDataset's`)
+    assert.equal(download.sha256, file.sha256)
+  }
+  const zip = await client.openDownload(user, created.export_id)
+  assert.deepEqual([zip.contentType, zip.size, zip.sha256, zip.fileName], ['application/zip', null, null, created.file_name])
+  const entries = unzip(await readAll(zip.stream))
+  assert.deepEqual([...entries.keys()], created.files.map((f) => f.name), 'the zip holds the manifest, in order')
+  for (const [name, bytes] of entries) assert.ok(undated(name, bytes).equals(undated(name, fs.readFileSync(path.join(dir, name)))), name)
+
+  for (const name of ['../README.md', 'train', '', 'other/README.md']) {
+    const refused = await client.openDownload(user, created.export_id, name).catch((e) => e)
+    assert.equal(refused.status, 404, `${JSON.stringify(name)}: ${refused.message}`)
+  }
+  assert.equal((await client.openDownload(other, created.export_id, 'README.md').catch((e) => e)).status, 403)
+  const logged = (await client.listHistory(user)).items[0]
+  assert.equal(logged.download_count, created.files.length + 1, 'each GET counted, the inspections not')
 })

@@ -73,3 +73,16 @@ export async function readAll(stream) {
   for await (const chunk of stream) chunks.push(Buffer.from(chunk))
   return Buffer.concat(chunks)
 }
+
+/** name → bytes of each entry of a zip, read by Python's zipfile (a reference reader). */
+export function unzip(bytes) {
+  const script = 'import json,sys,zipfile,io\nz=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\n' +
+    'print(json.dumps([[i.filename, z.read(i).hex()] for i in z.infolist()]))'
+  const entries = JSON.parse(execFileSync('python3', ['-c', script], { input: bytes, maxBuffer: 1 << 28 }))
+  return new Map(entries.map(([name, hex]) => [name, Buffer.from(hex, 'hex')]))
+}
+
+/** A dataset file's bytes, with the export time of a README.md card taken out (each export has its own). */
+export function undated(name, bytes) {
+  return name === 'README.md' ? Buffer.from(bytes.toString('utf8').replace(/^(Exported by lora-export on )\S+:/m, '$1…:')) : bytes
+}

@@ -298,14 +298,19 @@ impl ExportClient {
     }
 
     /// Writes the export's file into `dest` (a path or a binary file
-    /// object). Returns `{"export_id", "file_name", "content_type",
-    /// "content_disposition", "size", "sha256"}`.
+    /// object). A dataset export is one zip of all its files, streamed as
+    /// it is written (``size`` and ``sha256`` are None), or with ``file``
+    /// the one file of that manifest name (``"README.md"``). Returns
+    /// `{"export_id", "file_name", "content_type", "content_disposition",
+    /// "size", "sha256"}`.
+    #[pyo3(signature = (user, export_id, dest, *, file=None))]
     fn download<'py>(
         &self,
         py: Python<'py>,
         user: &Bound<'py, PyAny>,
         export_id: &Bound<'py, PyAny>,
         dest: &Bound<'py, PyAny>,
+        file: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (user, export) = (user_of(user)?, uuid_of(export_id, "export_id")?);
         let service = self.service()?;
@@ -325,7 +330,10 @@ impl ExportClient {
                     size,
                     sha256,
                     mut file,
-                } = service.open_download(user, export).await?;
+                } = match file {
+                    Some(name) => service.open_file(user, export, &name).await?,
+                    None => service.open_download(user, export).await?,
+                };
                 let info = DownloadInfo {
                     export_id,
                     file_name,
@@ -337,13 +345,9 @@ impl ExportClient {
                 let Some(path) = target else {
                     let reader: Box<dyn std::io::Read + Send> = match file {
                         DownloadBody::File(file) => Box::new(file.into_std().await),
-                        // A zip is written as it is read: gathered here
-                        // before Python's file object takes it.
-                        mut zip @ DownloadBody::Zip(_) => {
-                            let mut bytes = Vec::new();
-                            tokio::io::AsyncReadExt::read_to_end(&mut zip, &mut bytes).await?;
-                            Box::new(std::io::Cursor::new(bytes))
-                        }
+                        // A zip is written as it is read, chunk by chunk,
+                        // into the Python file object below.
+                        DownloadBody::Zip(zip) => Box::new(zip),
                     };
                     return Ok((info, Some(reader)));
                 };

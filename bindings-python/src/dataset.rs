@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use lora_export::dataset::{Compression, DatasetBuilder, SplitSpec};
-use pyo3::exceptions::PyTypeError;
+use lora_export::dataset::{DatasetOptions, SplitSpec};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
 
@@ -14,7 +14,7 @@ use crate::errors::err;
 use crate::export::{push_batch, Input};
 use crate::request;
 
-/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, shard_records=None, shard_bytes=None, compression=None, export_date=None)
+/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, export_date=None)
 /// --
 ///
 /// Exports ``conversations`` (anything ``export`` takes) as a Hugging Face
@@ -29,9 +29,14 @@ use crate::request;
 ///     added or the format or system prompt changes.
 /// dedupe: leave out (and list as skipped) a conversation whose id or whose
 ///     turns came before; a duplicate is never in two splits.
-/// shard_records / shard_bytes: a new shard after that many conversations /
+/// max_records_per_shard / max_bytes_per_shard: a new shard after that many conversations /
 ///     bytes of data (``train-00000-of-00004.jsonl``).
 /// compression: ``"gzip"`` or ``"zstd"`` (``.jsonl.gz``, ``.jsonl.zst``).
+/// tokenizer: ``"o200k_base"``, ``"cl100k_base"`` or the path of a Hugging
+///     Face ``tokenizer.json``: each conversation's token count goes into its
+///     metadata, and their total, max, p50 and p95 into the summary.
+/// max_tokens: leave out (and list as skipped) a conversation of more
+///     tokens, one the trainer would truncate; needs ``tokenizer``.
 ///
 /// The directory gets a ``README.md`` dataset card, so
 /// ``datasets.load_dataset(dest_dir)`` loads every split. Files appear under
@@ -45,8 +50,8 @@ use crate::request;
 ///     [s["conversations"] for s in summary["splits"]]
 #[pyfunction]
 #[pyo3(signature = (conversations, dest_dir, *, format=None, config=None, filters=None, ids=None,
-    split=None, seed=0, dedupe=false, shard_records=None, shard_bytes=None, compression=None,
-    export_date=None))]
+    split=None, seed=0, dedupe=false, max_records_per_shard=None, max_bytes_per_shard=None, compression=None,
+    tokenizer=None, max_tokens=None, export_date=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn export_dataset<'py>(
     py: Python<'py>,
@@ -59,24 +64,33 @@ pub fn export_dataset<'py>(
     split: Option<&Bound<'py, PyAny>>,
     seed: u64,
     dedupe: bool,
-    shard_records: Option<u64>,
-    shard_bytes: Option<u64>,
+    max_records_per_shard: Option<u64>,
+    max_bytes_per_shard: Option<u64>,
     compression: Option<&str>,
+    tokenizer: Option<PathBuf>,
+    max_tokens: Option<u64>,
     export_date: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let request = request::build(format, config, filters, ids)?;
-    let mut builder = DatasetBuilder::new(request).seed(seed).dedupe(dedupe);
+    let tokenizer = match tokenizer {
+        None => None,
+        Some(path) => Some(path.into_os_string().into_string().map_err(|path| {
+            PyValueError::new_err(format!("tokenizer: {path:?} is not a UTF-8 path"))
+        })?),
+    };
+    let options = DatasetOptions {
+        split: None,
+        seed: Some(seed),
+        dedupe,
+        max_records_per_shard,
+        max_bytes_per_shard,
+        compression: compression.map(str::to_owned),
+        tokenizer,
+        max_tokens,
+    };
+    let mut builder = options.builder(request).map_err(err)?;
     if let Some(split) = split {
         builder = builder.split(split_of(split)?);
-    }
-    if let Some(n) = shard_records {
-        builder = builder.max_records_per_shard(n);
-    }
-    if let Some(n) = shard_bytes {
-        builder = builder.max_bytes_per_shard(n);
-    }
-    if let Some(name) = compression {
-        builder = builder.compression(Compression::parse(name).map_err(err)?);
     }
     if let Some(date) = export_date {
         builder = builder.export_date(request::instant(date, "export_date")?);

@@ -5,6 +5,7 @@ its class, code and status."""
 
 import base64
 import datetime
+import gzip
 import hashlib
 import hmac
 import io
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 
 import pytest
 
@@ -261,3 +263,50 @@ def test_sessions_from_verified_tokens_drive_the_user_operations(database):
         with pytest.raises(lora_export.InvalidTokenError) as missing:
             c.authenticate()
         assert missing.value.reason == "missing"
+
+
+def test_a_dataset_export_downloads_each_file_and_the_zip_into_file_objects(client, tmp_path):
+    c, url = client
+    user, stranger = create_user(url), create_user(url)
+    dataset = {"split": "train=0.75,validation=0.25", "seed": 4, "maxRecordsPerShard": 10, "compression": "gzip"}
+    queued = c.create_export(user, {"config": {"scope": "all", "format": "jsonl"}, "dataset": dataset})
+    assert queued["status"] == "queued", "35 conversations are over sync_threshold: a worker writes them"
+    assert c.run_worker("py-dataset", max_jobs=1, poll_interval=0.05)["completed"] == 1
+    created = c.status(user, queued["export_id"])
+    assert created["status"] == "completed" and created["file_name"].endswith(".zip")
+    assert c.history(user)["items"][0]["files"] == created["files"]
+    approved = [r for r in sample_records() if r.get("status") == "approved"]
+    core = lora_export.export_dataset(approved, tmp_path / "core", split=dataset["split"], seed=4,
+                                      max_records_per_shard=10, compression="gzip")
+    names = [f["name"] for s in core["splits"] for f in s["files"]] + ["README.md"]
+    assert sorted(f["name"] for f in created["files"]) == sorted(names)
+
+    def ids_of(split, read):
+        """A split's conversation ids (the split is decided by the id alone)."""
+        return sorted(json.loads(l)["metadata"]["conversation_id"] for f in created["files"]
+                      if f.get("split") == split for l in gzip.decompress(read(f["name"])).splitlines())
+
+    downloaded = {}
+    for file in created["files"]:
+        buffer = io.BytesIO()
+        info = c.download(user, created["export_id"], buffer, file=file["name"])
+        downloaded[file["name"]] = buffer.getvalue()
+        assert (info["size"], info["sha256"]) == (file["bytes"], hashlib.sha256(buffer.getvalue()).hexdigest())
+        assert info["sha256"] == file["sha256"]
+    for split in ("train", "validation"):
+        assert ids_of(split, downloaded.get) == ids_of(split, lambda n: (tmp_path / "core" / n).read_bytes())
+    # The zip, written as it is read, straight into a file object and to a path.
+    buffer = io.BytesIO()
+    info = c.download(user, created["export_id"], buffer)
+    assert (info["content_type"], info["size"], info["sha256"]) == ("application/zip", None, None)
+    c.download(user, created["export_id"], tmp_path / "all.zip")
+    assert (tmp_path / "all.zip").read_bytes() == buffer.getvalue()
+    with zipfile.ZipFile(buffer) as archive:
+        assert archive.namelist() == [f["name"] for f in created["files"]]
+        for name in archive.namelist():
+            assert archive.read(name) == downloaded[name], name
+    for bad in ["../README.md", "train", ""]:
+        with pytest.raises(lora_export.NotFoundError):
+            c.download(user, created["export_id"], io.BytesIO(), file=bad)
+    with pytest.raises(lora_export.ForbiddenError):
+        c.download(stranger, created["export_id"], io.BytesIO(), file="README.md")

@@ -3,6 +3,7 @@ Hugging Face dataset directory that `datasets.load_dataset` loads — splits by
 a seeded hash of the id (stable when data grows), dedupe, shards,
 compression — and bad arguments raise typed errors, leaving no files."""
 
+import json
 import os
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 import lora_export
 
-from conftest import SAMPLE, conversation
+from conftest import ROOT, SAMPLE, conversation
 
 
 def load(path):
@@ -28,7 +29,7 @@ def test_dicts_become_splits_that_stay_put_when_data_grows(tmp_path):
     records = [conversation(i) for i in range(200)]
     first = lora_export.export_dataset(records[:120], tmp_path / "a",
                                        split={"train": 0.8, "validation": 0.2}, seed=3,
-                                       shard_records=25, compression="gzip")
+                                       max_records_per_shard=25, compression="gzip")
     assert [s["name"] for s in first["splits"]] == ["train", "validation"]
     assert sum(s["conversations"] for s in first["splits"]) == 120
     assert len(first["splits"][0]["files"]) == -(-first["splits"][0]["conversations"] // 25)
@@ -71,3 +72,28 @@ def test_bad_arguments_raise_typed_errors_and_leave_nothing(tmp_path):
     with pytest.raises(lora_export.TooManySkippedError):
         lora_export.export_dataset([{"conversation_id": "a"}], tmp_path / "empty")
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_token_counts_match_hugging_face_tokenizers_and_max_tokens_skips(tmp_path):
+    from tokenizers import Tokenizer
+
+    path = ROOT / "tests" / "tokenizer" / "tokenizer.json"
+    reference = Tokenizer.from_file(str(path))
+    summary = lora_export.export_dataset(SAMPLE, tmp_path / "a", tokenizer=path)
+    lines = [json.loads(l) for f in sorted((tmp_path / "a").glob("*.jsonl")) for l in f.read_text("utf-8").splitlines()]
+    for line in lines:
+        count = sum(len(reference.encode(m["content"], add_special_tokens=False).ids) for m in line["messages"])
+        assert line["metadata"]["token_count"] == count
+    tokens = summary["export"]["tokens"]
+    assert (tokens["total"], tokens["conversations"]) == (sum(l["metadata"]["token_count"] for l in lines), len(lines))
+
+    limit = tokens["p50"]
+    kept = lora_export.export_dataset(SAMPLE, tmp_path / "b", tokenizer="o200k_base", max_tokens=limit)
+    over = kept["export"]["tokens"]["over_max_tokens"]
+    assert over > 0 and kept["export"]["conversations"] + over == len(lines)
+    assert sum(1 for s in kept["export"]["skipped"] if "max_tokens" in s["reason"]) == over
+    with pytest.raises(lora_export.ConfigError, match="maxTokens needs a tokenizer"):
+        lora_export.export_dataset(SAMPLE, tmp_path / "c", max_tokens=10)
+    with pytest.raises(lora_export.ConfigError, match="tokenizer.json"):
+        lora_export.export_dataset(SAMPLE, tmp_path / "d", tokenizer=tmp_path / "missing.json")
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()

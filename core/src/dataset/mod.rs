@@ -24,6 +24,15 @@
 //! assert!(dir.join("README.md").exists());
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
+//!
+//! **Tiers.** A split is not stratified by tier with exact counts: that
+//! would need every conversation before the first is placed, and would move
+//! conversations between splits when data is added — the leak between
+//! experiments splits exist to prevent. The hash does not see the tier, so
+//! each tier is split in the same shares in expectation (the deviation of a
+//! tier of `n` in a part of share `p` is about `√(n·p·(1−p))`), and each
+//! split's summary counts its conversations per tier
+//! ([`SplitSummary::tiers`]).
 
 mod card;
 mod compress;
@@ -32,6 +41,7 @@ mod options;
 mod output;
 mod split;
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,6 +87,10 @@ pub struct SplitSummary {
     pub conversations: u64,
     /// Bytes of its data before compression.
     pub bytes: u64,
+    /// Its conversations per tier: the split is decided by the id alone, so
+    /// every tier is split in the same shares in expectation, and this says
+    /// how close each came.
+    pub tiers: BTreeMap<String, u64>,
     /// Its shards, in order.
     pub files: Vec<DatasetFile>,
 }
@@ -317,7 +331,9 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             if let (Some(counter), Some(n)) = (self.settings.tokens.as_mut(), tokens) {
                 counter.written(n);
             }
-            let shard = self.parts[index].open.as_mut().expect("the shard just written to");
+            let part = &mut self.parts[index];
+            *part.tiers.entry(conversation.tier.as_str().to_owned()).or_default() += 1;
+            let shard = part.open.as_mut().expect("the shard just written to");
             shard.conversations += 1;
             let full = max_records.is_some_and(|n| shard.conversations >= n)
                 || max_bytes.is_some_and(|n| shard.data_bytes() >= n);
@@ -443,6 +459,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
                 name: part.name.clone(),
                 conversations,
                 bytes: part.data_bytes,
+                tiers: std::mem::take(&mut part.tiers),
                 files,
             });
         }
@@ -502,11 +519,13 @@ struct Part<F: Write> {
     open: Option<Shard<F>>,
     closed: Vec<Closed<F>>,
     data_bytes: u64,
+    tiers: BTreeMap<String, u64>,
 }
 
 impl<F: Write> Part<F> {
     fn new(name: &str) -> Part<F> {
-        Part { name: name.to_owned(), open: None, closed: Vec::new(), data_bytes: 0 }
+        let (open, closed, tiers) = (None, Vec::new(), BTreeMap::new());
+        Part { name: name.to_owned(), open, closed, data_bytes: 0, tiers }
     }
 }
 

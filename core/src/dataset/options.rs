@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Compression, DatasetBuilder, SplitSpec};
 use crate::model::ExportRequest;
-use crate::Result;
+use crate::{ErrorKind, Result};
 
 /// An export written as a training set: the `dataset` key of a request.
 /// Every field is optional; absent, a dataset has one split `train`, seed
@@ -43,11 +43,21 @@ pub struct DatasetOptions {
     /// `none`, `gzip` or `zstd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
+    /// Counts each conversation's tokens (feature `tokenizers`):
+    /// `o200k_base`, `cl100k_base`, or the path of a `tokenizer.json`
+    /// (a request to the service may name only the first two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
+    /// Leaves out (and lists as skipped) a conversation of more tokens, one
+    /// the trainer would truncate; needs `tokenizer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
 }
 
 impl DatasetOptions {
     /// The dataset builder of `request` with these settings; an invalid
-    /// split or compression is an error naming it.
+    /// split, compression or tokenizer is an error naming it, and so is
+    /// `max_tokens` without a tokenizer.
     pub fn builder(&self, request: ExportRequest) -> Result<DatasetBuilder> {
         let mut builder =
             DatasetBuilder::new(request).seed(self.seed.unwrap_or(0)).dedupe(self.dedupe);
@@ -63,6 +73,30 @@ impl DatasetOptions {
         if let Some(name) = &self.compression {
             builder = builder.compression(Compression::parse(name)?);
         }
-        Ok(builder)
+        match (&self.tokenizer, self.max_tokens) {
+            (Some(spec), max_tokens) => counting(builder, spec, max_tokens),
+            (None, Some(_)) => Err(ErrorKind::Config(
+                "maxTokens needs a tokenizer to count the tokens with".into(),
+            )
+            .into()),
+            (None, None) => Ok(builder),
+        }
     }
+}
+
+#[cfg(feature = "tokenizers")]
+fn counting(
+    builder: DatasetBuilder,
+    spec: &str,
+    max_tokens: Option<u64>,
+) -> Result<DatasetBuilder> {
+    Ok(builder.tokenizer(crate::tokens::Tokenizer::parse(spec)?, max_tokens))
+}
+
+#[cfg(not(feature = "tokenizers"))]
+fn counting(_: DatasetBuilder, spec: &str, _: Option<u64>) -> Result<DatasetBuilder> {
+    Err(ErrorKind::Config(format!(
+        "tokenizer `{spec}`: this build counts no tokens (it needs the `tokenizers` feature)"
+    ))
+    .into())
 }

@@ -24,7 +24,9 @@
 //! | `duplicate_id` | `conversationIds[i]` | the id already appeared; the message names the first index |
 //! | `empty_id` | `conversationIds[i]` | an id that is empty or only whitespace |
 //! | `bad_sum`, `invalid_name`, `duplicate`, `out_of_range`, `invalid` | `dataset.split[.part]` | a split whose shares do not sum to 1, a part name not `[a-z][a-z0-9_]*`, a part twice, a share outside (0, 1], an item not `name=share` |
-//! | `out_of_range` | `dataset.seed`, `dataset.maxRecordsPerShard`, `dataset.maxBytesPerShard` | not a whole number from 0, 1 and 1,024 respectively to 2⁵³ − 1 |
+//! | `out_of_range` | `dataset.seed`, `dataset.maxRecordsPerShard`, `dataset.maxBytesPerShard`, `dataset.maxTokens` | not a whole number from 0, 1, 1,024 and 1 respectively to 2⁵³ − 1 |
+//! | `invalid_enum`, `unsupported` | `dataset.tokenizer` | not `o200k_base` or `cl100k_base` (a request names no file of the server), or a build without the `tokenizers` feature |
+//! | `requires_tokenizer` | `dataset.maxTokens` | a token limit without a `tokenizer` to count with |
 //!
 //! Order: issues follow the schema — `config`, `conversationIds`, `filters`,
 //! each walked in the model's field order, a range's cross-field check after

@@ -336,6 +336,16 @@ fn a_dataset_request_is_checked_key_by_key() {
             ("dataset.shards", "unknown_key"),
         ])
     );
+    let tokens = all(json!({"tokenizer": "/etc/passwd", "maxTokens": 0}));
+    let expected = if cfg!(feature = "tokenizers") { "invalid_enum" } else { "unsupported" };
+    assert_eq!(
+        found(tokens),
+        pairs(&[("dataset.tokenizer", expected), ("dataset.maxTokens", "out_of_range")])
+    );
+    assert_eq!(
+        found(all(json!({"maxTokens": 4096}))),
+        pairs(&[("dataset.maxTokens", "requires_tokenizer")])
+    );
     assert_eq!(
         found(all(json!({"split": "Train=1", "maxRecordsPerShard": "10"}))),
         pairs(&[

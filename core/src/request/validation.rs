@@ -11,8 +11,16 @@ use crate::scope::DateBounds;
 use crate::Issue;
 
 const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters", "dataset"];
-const DATASET_KEYS: &[&str] =
-    &["split", "seed", "dedupe", "maxRecordsPerShard", "maxBytesPerShard", "compression"];
+const DATASET_KEYS: &[&str] = &[
+    "split",
+    "seed",
+    "dedupe",
+    "maxRecordsPerShard",
+    "maxBytesPerShard",
+    "compression",
+    "tokenizer",
+    "maxTokens",
+];
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 const CONFIG_FLAGS: &[&str] = &[
@@ -120,7 +128,29 @@ impl Walk {
         if let Some(compression) = present(obj, "compression") {
             self.one_of("dataset.compression", compression, &["none", "gzip", "zstd"]);
         }
+        self.tokens(obj);
         self.unknown_keys(PATH, obj, DATASET_KEYS);
+    }
+
+    /// `dataset.tokenizer` and `dataset.maxTokens`. A request names one of
+    /// the encodings built in: a path would have the server read a file of
+    /// the client's choosing.
+    fn tokens(&mut self, obj: &Map<String, Value>) {
+        let tokenizer = present(obj, "tokenizer");
+        if let Some(tokenizer) = tokenizer {
+            if !cfg!(feature = "tokenizers") && tokenizer.is_string() {
+                let message =
+                    "this server counts no tokens (built without the `tokenizers` feature)";
+                self.push("dataset.tokenizer", "unsupported", message);
+            } else {
+                self.one_of("dataset.tokenizer", tokenizer, &["o200k_base", "cl100k_base"]);
+            }
+        }
+        self.count(obj, "maxTokens", 1);
+        if tokenizer.is_none() && present(obj, "maxTokens").is_some() {
+            let message = "maxTokens needs a tokenizer to count the tokens with";
+            self.push("dataset.maxTokens", "requires_tokenizer", message);
+        }
     }
 
     /// An optional whole number of `dataset` from `min` to 2⁵³ − 1.

@@ -1,7 +1,8 @@
 'use client'
 // The export history: one row per export with its file, format, status,
 // count, size and dates, and the actions it allows (Download when the file
-// is there, Delete, Retry for a failed or expired export).
+// is there, Delete, Retry for a failed or expired export). A dataset export
+// downloads as one zip, and lists its files, each a download of its own.
 import { downloadUrl, formatBytes, type HistoryItem } from './api'
 import StatusBadge from './StatusBadge'
 
@@ -52,6 +53,24 @@ export default function HistoryTable({
                 <th scope="row" className="file">
                   {name}
                   {item.error_message && <span className="muted small error-text"> {item.error_message}</span>}
+                  {item.files && item.downloadable && (
+                    <details className="files">
+                      <summary>{item.files.length} files</summary>
+                      <ul>
+                        {item.files.map((file) => (
+                          <li key={file.name}>
+                            <a href={downloadUrl(item.export_id, file.name)} download={file.name}>
+                              {file.name}
+                            </a>{' '}
+                            <span className="muted small">
+                              {file.split ? `${file.split} · ` : ''}
+                              {file.conversations} conversations · {formatBytes(file.bytes)}
+                            </span>
+                          </li>
+                        ))}
+                      </ul>
+                    </details>
+                  )}
                 </th>
                 <td>{item.format.toUpperCase()}</td>
                 <td>
@@ -66,7 +85,12 @@ export default function HistoryTable({
                 <td>
                   <div className="row-actions">
                     {item.downloadable && (
-                      <a className="button secondary" href={downloadUrl(item.export_id)} download={item.file_name ?? undefined} aria-label={`Download ${name}`}>
+                      <a
+                        className="button secondary"
+                        href={downloadUrl(item.export_id)}
+                        download={item.file_name ?? undefined}
+                        aria-label={item.files ? `Download ${name} (all ${item.files.length} files)` : `Download ${name}`}
+                      >
                         Download
                       </a>
                     )}

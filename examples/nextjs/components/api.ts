@@ -124,6 +124,17 @@ export interface HistoryItem {
   config: unknown
   file_name: string | null
   downloadable: boolean
+  /** A dataset export's files (its shards and README.md card). */
+  files?: ExportFile[]
+}
+
+/** One file of a dataset export, as its manifest lists it. */
+export interface ExportFile {
+  name: string
+  split?: string
+  conversations: number
+  bytes: number
+  sha256: string
 }
 
 export interface HistoryPage extends Page<HistoryItem> {
@@ -206,7 +217,9 @@ export const deleteExport = (id: string) => call<DeleteAnswer>('DELETE', `/api/e
 
 export const retryExport = (id: string) => call<CreatedExport>('POST', `/api/export/retry/${encodeURIComponent(id)}`)
 
-export const downloadUrl = (id: string) => `/api/export/download/${encodeURIComponent(id)}`
+/** The download route of an export; with `file`, of one file of a dataset export. */
+export const downloadUrl = (id: string, file?: string) =>
+  `/api/export/download/${encodeURIComponent(id)}` + (file === undefined ? '' : `?file=${encodeURIComponent(file)}`)
 
 /** Bytes as a person reads them: 512 B, 1.5 KB, 2.3 MB. */
 export function formatBytes(bytes: number | null | undefined): string {

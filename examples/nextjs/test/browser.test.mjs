@@ -10,8 +10,8 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ExportClient, transform } from 'lora-export'
-import { conversation, createUser, freshDatabase, jsonl, sql } from '../../../bindings-node/test/support.mjs'
+import { ExportClient, exportDataset, transform } from 'lora-export'
+import { conversation, createUser, freshDatabase, jsonl, sql, undated, unzip } from '../../../bindings-node/test/support.mjs'
 import { SECRET, claims, es256, es256Key, hs256, serveJwks } from '../../../bindings-node/test/tokens.mjs'
 import { focused, launchChromium, repoRoot, sessionCookies, startNext, tabTo } from './browser-support.mjs'
 
@@ -513,6 +513,33 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     assert.equal(everyone.status(), 200)
     assert.ok((await everyone.text()).includes(alice), "every user's trail has alice's exports")
     await adminContext.close()
+  })
+
+  await t.test('history: a dataset export lists its files, each a download of its own', async () => {
+    const bobPage = await (await contextFor(es256(claims(bob, supabaseUrl), key))).newPage()
+    const dataset = { split: 'train=0.8,validation=0.2', seed: 5 }
+    const request = { config: { scope: 'filtered', format: 'jsonl' }, filters: { tierTypes: ['edge_case'] }, dataset }
+    const r = await bobPage.request.post(base + '/api/export/conversations', { data: request })
+    assert.equal(r.status(), 201)
+    const created = await r.json()
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-browser-ds-')), 'out')
+    await exportDataset(jsonl(data), dir, request, dataset)
+    await bobPage.goto(base + '/history')
+    const row = bobPage.locator(`tr[data-export-id="${created.export_id}"]`)
+    await row.waitFor()
+    await row.getByText(`${created.files.length} files`).click()
+    for (const file of created.files) {
+      const downloading = bobPage.waitForEvent('download')
+      await row.getByRole('link', { name: file.name, exact: true }).click()
+      const download = await downloading
+      assert.equal(download.suggestedFilename(), file.name)
+      assert.ok(undated(file.name, fs.readFileSync(await download.path())).equals(undated(file.name, fs.readFileSync(path.join(dir, file.name)))), file.name)
+    }
+    const zipping = bobPage.waitForEvent('download')
+    await row.getByRole('link', { name: `Download ${created.file_name} (all ${created.files.length} files)` }).click()
+    const zip = unzip(fs.readFileSync(await (await zipping).path()))
+    assert.deepEqual([...zip.keys()], created.files.map((f) => f.name))
+    await bobPage.context().close()
   })
 
   await t.test('screenshots: the open modal with its preview, the history page', async () => {

@@ -11,8 +11,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { ExportClient, contentDisposition, exportFileName, transform } from 'lora-export'
-import { conversations, createUser, freshDatabase, jsonl, sql } from '../../../bindings-node/test/support.mjs'
+import { ExportClient, contentDisposition, exportDataset, exportFileName, transform } from 'lora-export'
+import { conversations, createUser, freshDatabase, jsonl, sql, undated, unzip } from '../../../bindings-node/test/support.mjs'
 import { SECRET, claims, es256, es256Key, hs256, serveJwks, ssrCookie, tampered, unsigned } from '../../../bindings-node/test/tokens.mjs'
 
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -243,6 +243,42 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     const body = await bad.json()
     assert.equal(body.error, 'VALIDATION_ERROR')
     assert.deepEqual(body.issues.map((i) => i.path).sort(), ['from', 'limit', 'sort'])
+  })
+
+  await t.test('a dataset export: each file by ?file=, all of them as one streamed zip, listed in history', async () => {
+    const dataset = { split: 'train=0.75,validation=0.25', seed: 11, maxRecordsPerShard: 12 }
+    const request = { ...smallRequest, config: { scope: 'filtered', format: 'jsonl' }, dataset }
+    const response = await post(bob, request)
+    assert.equal(response.status, 201)
+    const created = await response.json()
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-next-ds-')), 'out')
+    await exportDataset(jsonl(data), dir, request, dataset)
+    assert.deepEqual(created.files.map((f) => f.name).sort(), fs.readdirSync(dir).sort())
+    for (const file of created.files) {
+      const route = `${created.download_url}?file=${encodeURIComponent(file.name)}`
+      const head = await call('HEAD', route, bob)
+      assert.equal(head.status, 200)
+      assert.equal(head.headers.get('x-content-sha256'), file.sha256)
+      const download = await call('GET', route, bob)
+      assert.equal(download.status, 200)
+      assert.equal(download.headers.get('content-disposition'), contentDisposition(file.name))
+      const bytes = Buffer.from(await download.arrayBuffer())
+      assert.ok(undated(file.name, bytes).equals(undated(file.name, fs.readFileSync(path.join(dir, file.name)))), `${file.name} is the core's`)
+    }
+    const zip = await call('GET', created.download_url, bob)
+    assert.equal(zip.status, 200)
+    assert.equal(zip.headers.get('content-type'), 'application/zip')
+    assert.equal(zip.headers.get('x-content-sha256'), null, 'a zip written as it is sent has no hash')
+    const entries = unzip(Buffer.from(await zip.arrayBuffer()))
+    assert.deepEqual([...entries.keys()], created.files.map((f) => f.name))
+    for (const [name, bytes] of entries) assert.ok(undated(name, bytes).equals(undated(name, fs.readFileSync(path.join(dir, name)))), name)
+    for (const name of ['../README.md', 'nope.jsonl']) {
+      assert.equal((await call('GET', `${created.download_url}?file=${encodeURIComponent(name)}`, bob)).status, 404, name)
+    }
+    assert.equal((await call('GET', `${created.download_url}?file=README.md`, alice)).status, 403)
+    const item = (await (await call('GET', '/api/export/history', bob)).json()).items[0]
+    assert.deepEqual(item.files, created.files)
+    assert.equal(item.download_count, created.files.length + 1, 'every GET counted, no HEAD')
   })
 
   await t.test('another user gets 403', async () => {

@@ -113,6 +113,32 @@ impl Write for Chunks {
     }
 }
 
+impl ZipStream {
+    /// Copies the next bytes of the current chunk into `out`; how many.
+    fn take(&mut self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        n
+    }
+}
+
+/// Blocking reads, for a thread outside the tokio runtime (a binding's
+/// caller copying into its own file object); inside the runtime it panics,
+/// as [`mpsc::Receiver::blocking_recv`] does: read it as a `DownloadBody`.
+impl Read for ZipStream {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.chunks.blocking_recv() {
+                None => return Ok(0),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(chunk)) => (self.chunk, self.at) = (chunk, 0),
+            }
+        }
+        Ok(self.take(out))
+    }
+}
+
 impl AsyncRead for DownloadBody {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -130,9 +156,8 @@ impl AsyncRead for DownloadBody {
                         Poll::Ready(Some(Ok(chunk))) => (zip.chunk, zip.at) = (chunk, 0),
                     }
                 }
-                let n = buf.remaining().min(zip.chunk.len() - zip.at);
-                buf.put_slice(&zip.chunk[zip.at..zip.at + n]);
-                zip.at += n;
+                let n = zip.take(buf.initialize_unfilled());
+                buf.advance(n);
                 Poll::Ready(Ok(()))
             }
         }
