@@ -377,6 +377,7 @@ def run_dataset(args, binaries, compare_dir):
     started = datetime.now(timezone.utc)
     load = os.getloadavg()[0]
     samples = {label: [] for label, _ in DATASET_VARIANTS}
+    written = {}
     log(f"measuring {len(DATASET_VARIANTS)} variants in rounds: one warm-up, {args.runs} runs")
     for round_ in range(args.runs + 1):
         for label, flags in DATASET_VARIANTS:
@@ -386,18 +387,19 @@ def run_dataset(args, binaries, compare_dir):
             command = [binaries / "export", "--input", data, "--format", "jsonl",
                        "--output", target, *flags]
             measured = measure_once(command, None)
+            written[label] = sum(f.stat().st_size for f in out.iterdir())
             if round_ > 0:
                 samples[label].append(measured)
             log(f"  round {round_} {label}: {measured.wall:.2f} s, {mib(measured.rss_kib)}")
     shutil.rmtree(out, ignore_errors=True)
     command = f"python3 benches/compare/run.py --dataset --count {args.count} --runs {args.runs}"
     report = render_dataset(command=command, started=started, load=load, data=data,
-                            count=args.count, runs=args.runs, samples=samples)
+                            count=args.count, runs=args.runs, samples=samples, written=written)
     write_block("compare-dataset", report)
     print(report)
 
 
-def render_dataset(*, command, started, load, data, count, runs, samples):
+def render_dataset(*, command, started, load, data, count, runs, samples, written):
     size = data.stat().st_size
     lines = provenance(command, started, load) + [
         f"- Dataset: {count:,} conversations, {size:,} bytes of canonical JSONL "
@@ -406,8 +408,8 @@ def render_dataset(*, command, started, load, data, count, runs, samples):
         f"rounds (A and B alternating), one warm-up round, then {runs}; each figure is the "
         "median, with the range; every file fsynced, as the plain export does.",
         "",
-        "| export | wall (min–max) | MB/s of input | peak RSS | vs one file |",
-        "|---|---|---|---|---|",
+        "| export | wall (min–max) | MB/s of input | peak RSS | vs one file | bytes written |",
+        "|---|---|---|---|---|---|",
     ]
     reference = statistics.median(m.wall for m in samples[DATASET_VARIANTS[0][0]])
     for label, _ in DATASET_VARIANTS:
@@ -416,7 +418,7 @@ def render_dataset(*, command, started, load, data, count, runs, samples):
         rss = int(statistics.median(m.rss_kib for m in runs_))
         spread = f"{min(m.wall for m in runs_):.2f}–{max(m.wall for m in runs_):.2f}"
         lines.append(f"| {label} | {wall:.2f} s ({spread}) | {speed(size, wall)} | {mib(rss)} "
-                     f"| {wall / reference:.2f}× |")
+                     f"| {wall / reference:.2f}× | {written[label]:,} |")
     return "\n".join(lines)
 
 

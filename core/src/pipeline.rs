@@ -43,6 +43,7 @@ pub struct ExportBuilder {
     sidecar: Option<Box<dyn Write + Send>>,
     limits: Limits,
     counted_tokens: bool,
+    hashed: bool,
     #[cfg(feature = "tokenizers")]
     tokens: Option<crate::tokens::TokenCounter>,
 }
@@ -86,6 +87,7 @@ impl ExportBuilder {
                 dedupe: false,
             },
             counted_tokens: false,
+            hashed: true,
             #[cfg(feature = "tokenizers")]
             tokens: None,
         }
@@ -186,6 +188,14 @@ impl ExportBuilder {
         self
     }
 
+    /// Leaves the output unhashed (the summary's `sha256` empty): a
+    /// dataset's shard, whose file hashes its stored, maybe compressed,
+    /// bytes itself — one SHA-256 pass over the data instead of two.
+    pub(crate) fn unhashed(mut self) -> Self {
+        self.hashed = false;
+        self
+    }
+
     /// Uses `registry` to find the transformer (default: the built-ins).
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = registry;
@@ -247,7 +257,7 @@ impl ExportBuilder {
             ));
         }
         let sidecar = self.sidecar.filter(|_| transformer.wants_sidecar());
-        let mut out = HashingWriter::new(out);
+        let mut out = HashingWriter::new(out, self.hashed);
         transformer.begin(&mut out)?;
         // Scopes that may take conversations of any status without the
         // caller having chosen the statuses.
@@ -620,21 +630,24 @@ where
     Ok((text, summary.conversations))
 }
 
-/// Counts and hashes what goes through it.
+/// Counts, and unless told not to hashes, what goes through it.
 struct HashingWriter<W> {
     inner: W,
     bytes: u64,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
 }
 
 impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        HashingWriter { inner, bytes: 0, hasher: Sha256::new() }
+    fn new(inner: W, hashed: bool) -> Self {
+        HashingWriter { inner, bytes: 0, hasher: hashed.then(Sha256::new) }
     }
 
+    /// The writer, the bytes written and their SHA-256 (empty if unhashed).
     fn into_parts(self) -> (W, u64, String) {
-        let digest = self.hasher.finalize();
-        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = match self.hasher {
+            Some(hasher) => hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            None => String::new(),
+        };
         (self.inner, self.bytes, hex)
     }
 }
@@ -642,7 +655,9 @@ impl<W: Write> HashingWriter<W> {
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         self.bytes += n as u64;
         Ok(n)
     }

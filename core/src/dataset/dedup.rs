@@ -20,24 +20,107 @@ use crate::model::Conversation;
 /// assert_ne!(content_key(&c("Hi there")), content_key(&c("Hi, there")));
 /// ```
 pub fn content_key(conversation: &Conversation) -> u128 {
-    let mut hasher = Sha256::new();
+    let mut text = Vec::with_capacity(conversation.turns.iter().map(|t| t.content.len() + 8).sum());
     for turn in &conversation.turns {
-        hasher.update(turn.role.as_str().as_bytes());
-        hasher.update([0x1f]);
-        let mut first = true;
-        for word in turn.content.split_whitespace() {
-            if !first {
-                hasher.update(b" ");
-            }
-            hasher.update(word.as_bytes());
-            first = false;
-        }
-        hasher.update([0x1e]);
+        text.extend_from_slice(turn.role.as_str().as_bytes());
+        text.push(0x1f);
+        push_normalised(&turn.content, &mut text);
+        text.push(0x1e);
     }
-    let digest = hasher.finalize();
+    let digest = Sha256::digest(&text);
     let mut key = [0u8; 16];
     key.copy_from_slice(&digest[..16]);
     u128::from_be_bytes(key)
+}
+
+/// Appends `content`'s words (split at Unicode whitespace, as
+/// `str::split_whitespace` splits) joined by single spaces.
+///
+/// Most text is nearly normal: words, single spaces, now and then one line
+/// break. So [`CHUNK`] bytes at a time are checked for anything else (a
+/// check the compiler vectorises) and copied whole, each lone ASCII
+/// whitespace byte as a space; only a chunk that has something else is
+/// walked byte by byte. Only the lead bytes `C2`, `E1`, `E2`, `E3` can start
+/// a non-ASCII whitespace character, so no other byte ≥ 0x80 is decoded.
+fn push_normalised(content: &str, out: &mut Vec<u8>) {
+    let bytes = content.as_bytes();
+    // `space`: whitespace seen since the last word (written before the next
+    // one, unless nothing was written yet: leading whitespace is dropped).
+    let (mut i, mut space, mut wrote) = (0, false, false);
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + CHUNK) {
+            let chunk: &[u8; CHUNK] = chunk.try_into().expect("CHUNK bytes");
+            // A space first is the one after the last word, unless nothing
+            // was written yet or whitespace came just before.
+            let first_ok = !is_ascii_space(chunk[0]) || (wrote && !space);
+            if first_ok && is_normal(chunk) {
+                if space && wrote {
+                    out.push(b' ');
+                }
+                // A space last waits for the next word, as any whitespace does.
+                let last = is_ascii_space(chunk[CHUNK - 1]);
+                let words = &chunk[..CHUNK - usize::from(last)];
+                out.extend(words.iter().map(|&b| if is_ascii_space(b) { b' ' } else { b }));
+                (i, space, wrote) = (i + CHUNK, last, true);
+                continue;
+            }
+        }
+        let end = (i + CHUNK).min(bytes.len());
+        while i < end {
+            let (is_space, len) = match bytes[i] {
+                b if is_ascii_space(b) => (true, 1),
+                0xc2 | 0xe1..=0xe3 => {
+                    let c = content[i..].chars().next().expect("a lead byte starts a character");
+                    (c.is_whitespace(), c.len_utf8())
+                }
+                _ => (false, 1),
+            };
+            if is_space {
+                space = true;
+            } else {
+                if space && wrote {
+                    out.push(b' ');
+                }
+                out.extend_from_slice(&bytes[i..i + len]);
+                (space, wrote) = (false, true);
+            }
+            i += len;
+        }
+    }
+}
+
+/// Bytes checked at a time by [`push_normalised`].
+const CHUNK: usize = 32;
+
+/// The ASCII whitespace of `char::is_whitespace`: tab, line feed, vertical
+/// tab, form feed, carriage return, space.
+fn is_ascii_space(b: u8) -> bool {
+    (b.wrapping_sub(b'\t') < 5) | (b == b' ')
+}
+
+/// Whether `chunk` is normal once each ASCII whitespace byte is a space:
+/// no two whitespace bytes in a row, no non-ASCII whitespace
+/// character (U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029,
+/// U+202F, U+205F, U+3000), and no lead byte of one too near the end to
+/// tell. Fixed-length loops of non-short-circuit tests, so that they run as
+/// vector instructions.
+fn is_normal(chunk: &[u8; CHUNK]) -> bool {
+    let c = chunk;
+    let lead = |b: u8| (b == 0xc2) | (b.wrapping_sub(0xe1) < 3);
+    let mut odd = lead(c[CHUNK - 1]) | (c[CHUNK - 2].wrapping_sub(0xe1) < 3);
+    for k in 0..CHUNK - 1 {
+        let (a, b) = (c[k], c[k + 1]);
+        odd |= is_ascii_space(a) & is_ascii_space(b);
+        odd |= (a == 0xc2) & ((b == 0x85) | (b == 0xa0));
+    }
+    for k in 0..CHUNK - 2 {
+        let (a, b, d) = (c[k], c[k + 1], c[k + 2]);
+        let general = (d <= 0x8a) | (d == 0xa8) | (d == 0xa9) | (d == 0xaf);
+        odd |= (a == 0xe1) & (b == 0x9a) & (d == 0x80);
+        odd |= (a == 0xe2) & (((b == 0x80) & general) | ((b == 0x81) & (d == 0x9f)));
+        odd |= (a == 0xe3) & (b == 0x80) & (d == 0x80);
+    }
+    !odd
 }
 
 /// The ids and contents seen so far, in 40 bytes per conversation whatever
@@ -79,4 +162,23 @@ impl Seen {
 /// A key as two `u64`s: 8-byte aligned, so a map entry with a `u64` is 24 bytes, not 32.
 fn halves(key: u128) -> [u64; 2] {
     [(key >> 64) as u64, key as u64]
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::push_normalised;
+
+    proptest! {
+        #[test]
+        fn normalising_is_joining_the_words_of_split_whitespace(
+            text in "([a-z]{1,12}|\\PC|\\s|\\s\\s|\\n|\u{85}|\u{a0}|\u{1680}|\u{2000}|\u{200a}|\u{200b}|\u{2014}|\u{2028}|\u{202f}|\u{205f}|\u{3000}|\u{3001}|é|日本){0,80}"
+        ) {
+            let mut out = Vec::new();
+            push_normalised(&text, &mut out);
+            let words: Vec<&str> = text.split_whitespace().collect();
+            prop_assert_eq!(String::from_utf8(out).unwrap(), words.join(" "));
+        }
+    }
 }

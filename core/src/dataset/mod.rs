@@ -372,7 +372,8 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             let count = Arc::clone(&counted.count);
             let builder = ExportBuilder::new(self.settings.request.clone())
                 .export_date(self.export_date)
-                .on_too_many_skipped(TooManySkipped::Warn);
+                .on_too_many_skipped(TooManySkipped::Warn)
+                .unhashed();
             #[cfg(feature = "tokenizers")]
             let builder = builder.counted_tokens(self.settings.tokens.is_some());
             let writer = builder.from_writer(counted)?;
