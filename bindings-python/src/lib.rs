@@ -5,6 +5,10 @@
 
 use pyo3::prelude::*;
 
+/// Rust's allocations in this module (not Python's objects): see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod client;
 mod convert;
 mod dataset;
