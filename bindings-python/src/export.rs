@@ -1,11 +1,13 @@
 //! `export`, `iter_export`, `to_string` and `preview`.
 //!
 //! An export runs in batches: with the GIL held, the next batch of a Python
-//! iterable is converted to JSON values; then the GIL is released while the
-//! core turns them into conversations and writes them (a JSONL input is read
-//! by the core entirely without the GIL). Between batches the bytes meant
-//! for a Python file object are handed to it, progress is reported, and
-//! pending signals are checked, so Ctrl-C stops a long export.
+//! iterable is converted to JSON values, while (in `export` and
+//! `to_string`) a second thread, without the GIL, turns the batch before
+//! into conversations and writes it; `iter_export` does the two in turn. A
+//! JSONL or Arrow input is read by the core entirely without the GIL.
+//! Between batches the bytes meant for a Python file object are handed to
+//! it, progress is reported, and pending signals are checked, so Ctrl-C
+//! stops a long export.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
@@ -248,16 +250,26 @@ pub(crate) fn push_batch(
         }
         Input::Python { .. } => {
             let taken = items.len() as u64;
-            for item in items {
-                let record: Record = match item {
-                    Ok((value, number)) => from_value(value, Location::record(number)),
-                    Err(skipped) => Err(skipped),
-                };
-                writer.push(record)?;
-            }
+            push_items(writer, items)?;
             Ok((taken, more))
         }
     }
+}
+
+/// What the writing side of a pipelined export says of each batch: the
+/// records taken and the summary so far, or why it stopped.
+type Report = lora_export::Result<(u64, lora_export::ExportSummary)>;
+
+/// Without the GIL: a converted batch of a Python input into `writer`.
+fn push_items(writer: &mut impl RecordSink, items: Vec<Item>) -> lora_export::Result<()> {
+    for item in items {
+        let record: Record = match item {
+            Ok((value, number)) => from_value(value, Location::record(number)),
+            Err(skipped) => Err(skipped),
+        };
+        writer.push(record)?;
+    }
+    Ok(())
 }
 
 /// Bytes written by the core and handed to Python between batches.
@@ -703,10 +715,99 @@ impl Job {
         self.sidecar.iter().for_each(Target::discard);
     }
 
+    /// After a batch of `taken` records was written: hands bytes over,
+    /// reports progress, checks signals.
+    fn written(
+        &mut self,
+        py: Python<'_>,
+        taken: u64,
+        summary: &lora_export::ExportSummary,
+    ) -> PyResult<()> {
+        self.done += taken;
+        self.drain(py)?;
+        self.progress.update(py, self.done, taken, self.total, summary)?;
+        py.check_signals()
+    }
+
+    /// A Python iterable to the end in a pipeline: this thread converts the
+    /// next batch with the GIL while a second thread writes the last one
+    /// without it, so both cores work (at most three batches in memory: one
+    /// being converted, one waiting, one being written). Progress and the
+    /// bytes for a Python file object follow one batch behind.
+    fn pipeline(&mut self, py: Python<'_>) -> PyResult<()> {
+        let mut writer = self
+            .writer
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("this export has already ended"))?;
+        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Item>>(1);
+        let (reports, outbox) = std::sync::mpsc::channel();
+        let (fed, writer) = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                for items in inbox {
+                    let taken = items.len() as u64;
+                    let report =
+                        push_items(&mut writer, items).map(|()| (taken, writer.summary().clone()));
+                    let failed = report.is_err();
+                    if reports.send(report).is_err() || failed {
+                        break;
+                    }
+                }
+                writer
+            });
+            let fed = self.feed(py, batches, outbox);
+            // The sender is gone (fed or failed): the worker ends its batch.
+            let writer = py.detach(|| worker.join());
+            (fed, writer)
+        });
+        self.writer =
+            Some(writer.map_err(|_| PyRuntimeError::new_err("the export's writer panicked"))?);
+        fed
+    }
+
+    /// The converting side of [`pipeline`](Self::pipeline): every batch
+    /// into `batches`, each report from `outbox` handled as it comes.
+    fn feed(
+        &mut self,
+        py: Python<'_>,
+        batches: std::sync::mpsc::SyncSender<Vec<Item>>,
+        mut outbox: std::sync::mpsc::Receiver<Report>,
+    ) -> PyResult<()> {
+        let mut in_flight = 0u64;
+        let mut more = true;
+        while more {
+            let items;
+            (items, more) = self.input.gather(py)?;
+            let sent = py.detach(|| batches.send(items));
+            in_flight += 1;
+            if sent.is_err() {
+                // The worker stopped on an error: its report says which.
+                break;
+            }
+            while let Ok(report) = outbox.try_recv() {
+                in_flight -= 1;
+                let (taken, summary) = report.map_err(err)?;
+                self.written(py, taken, &summary)?;
+            }
+        }
+        drop(batches);
+        for _ in 0..in_flight {
+            let report;
+            (report, outbox) = py.detach(move || (outbox.recv(), outbox));
+            let Ok(report) = report else { break };
+            let (taken, summary) = report.map_err(err)?;
+            self.written(py, taken, &summary)?;
+        }
+        Ok(())
+    }
+
     /// Runs to the end (or removes what it wrote and re-raises).
     fn run(mut self, py: Python<'_>) -> PyResult<(lora_export::ExportSummary, Target)> {
         let result = (|| {
-            while self.step(py)? {}
+            if matches!(self.input, Input::Python { .. }) {
+                self.pipeline(py)?;
+            } else {
+                while self.step(py)? {}
+            }
             self.finish(py)
         })();
         match result {
