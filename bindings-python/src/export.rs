@@ -663,18 +663,18 @@ impl Job {
     /// progress, check signals. Returns whether the input may have more.
     fn step(&mut self, py: Python<'_>) -> PyResult<bool> {
         let (items, more) = self.input.gather(py)?;
-        let Some(writer) = self.writer.as_mut() else {
-            return Err(PyRuntimeError::new_err("this export has already ended"));
-        };
+        let mut writer = self
+            .writer
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("this export has already ended"))?;
         let input = &mut self.input;
-        let (taken, more) = py.detach(|| push_batch(writer, input, items, more)).map_err(err)?;
-        self.done += taken;
-        self.drain(py)?;
-        if let Some(writer) = self.writer.as_ref() {
-            self.progress.update(py, self.done, taken, self.total, writer.summary())?;
-        }
-        py.check_signals()?;
-        Ok(more)
+        let pushed = py.detach(|| push_batch(&mut writer, input, items, more)).map_err(err);
+        let stepped = pushed.and_then(|(taken, more)| {
+            self.written(py, taken, writer.summary())?;
+            Ok(more)
+        });
+        self.writer = Some(writer);
+        stepped
     }
 
     fn drain(&self, py: Python<'_>) -> PyResult<()> {
