@@ -10,13 +10,26 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # A throwaway PostgreSQL 15 cluster for the database tests, unless the caller
 # points at one (LORA_EXPORT_TEST_DATABASE_URL, a superuser URL).
+# A throwaway S3-compatible server (s3s-fs, built once into target/tools)
+# for the object-storage tests, unless the caller points at one
+# (LORA_EXPORT_TEST_S3_ENDPOINT and the rest of what scripts/s3.sh prints).
+pgdir="" s3dir=""
+stop_servers() {
+  if [ -n "$s3dir" ]; then bash scripts/s3.sh stop "$s3dir"; fi
+  if [ -n "$pgdir" ]; then bash scripts/postgres.sh stop "$pgdir"; fi
+}
+trap stop_servers EXIT
 if [ -z "${LORA_EXPORT_TEST_DATABASE_URL:-}" ]; then
   step "start a PostgreSQL cluster"
   pgdir=$(mktemp -d /tmp/lora-export-pg.XXXXXX)
-  trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT
   eval "$(bash scripts/postgres.sh start "$pgdir")"
 fi
 export LORA_EXPORT_TEST_DATABASE_URL
+if [ -z "${LORA_EXPORT_TEST_S3_ENDPOINT:-}" ]; then
+  step "start an S3-compatible server"
+  s3dir=$(mktemp -d /tmp/lora-export-s3.XXXXXX)
+  eval "$(bash scripts/s3.sh start "$s3dir")"
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -16,7 +16,7 @@ use std::time::Duration;
 use lora_export::audit::ExportStatus;
 use lora_export::pg::{
     ExportService, FileKey, HistoryQuery, LocalStorage, ServiceConfig, StagedFile, Storage,
-    WorkerOptions,
+    StorageFuture, StoredFile, WorkerOptions,
 };
 use support::*;
 use tokio_postgres::error::SqlState;
@@ -73,16 +73,20 @@ impl Storage for GatedStorage {
         }
         self.inner.stage(key)
     }
-    fn open(&self, key: &FileKey) -> lora_export::Result<std::fs::File> {
-        self.inner.open(key)
+    fn open<'a>(
+        &'a self,
+        key: &'a FileKey,
+        range: Option<std::ops::Range<u64>>,
+    ) -> StorageFuture<'a, StoredFile> {
+        self.inner.open(key, range)
     }
-    fn delete(&self, key: &FileKey) -> lora_export::Result<bool> {
+    fn delete<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool> {
         self.inner.delete(key)
     }
-    fn exists(&self, key: &FileKey) -> lora_export::Result<bool> {
+    fn exists<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool> {
         self.inner.exists(key)
     }
-    fn sweep_staged(&self, older_than: Duration) -> lora_export::Result<u64> {
+    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64> {
         self.inner.sweep_staged(older_than)
     }
 }
@@ -409,7 +413,10 @@ async fn the_served_and_deleted_file_is_derived_from_owner_id_and_format() {
     }
     service.delete(mallory, own).await.unwrap();
     let key = FileKey::parse(&alice_key).unwrap();
-    assert!(service.storage().exists(&key).unwrap(), "alice's file survives mallory's delete");
+    assert!(
+        service.storage().exists(&key).await.unwrap(),
+        "alice's file survives mallory's delete"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

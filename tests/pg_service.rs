@@ -328,11 +328,11 @@ async fn delete_cancels_a_queued_job_and_removes_a_completed_file() {
     let done = service.create_export(user, &small_body("csv")).await.unwrap().export_id();
     let storage = LocalStorage::new(&service.config().storage_root);
     let key = FileKey::new(user, done, "csv").unwrap();
-    assert!(storage.exists(&key).unwrap());
+    assert!(storage.exists(&key).await.unwrap());
     let report = service.delete(user, done).await.unwrap();
     assert!(!report.cancelled && report.file_deleted);
     assert_eq!(report.status, ExportStatus::Expired);
-    assert!(!storage.exists(&key).unwrap());
+    assert!(!storage.exists(&key).await.unwrap());
     assert_eq!(service.open_download(user, done).await.unwrap_err().http_status(), 404);
     assert_eq!(service.history(user, &HistoryQuery::default()).await.unwrap().total, 0);
     let kept: i64 = service

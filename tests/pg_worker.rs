@@ -101,7 +101,7 @@ async fn a_killed_worker_process_is_rescued_and_no_partial_file_is_ever_visible(
     assert_eq!(err.http_status(), 425, "a half-written export is not downloadable");
     let storage = LocalStorage::new(&config.storage_root);
     let key = FileKey::new(user, export_id, "jsonl").unwrap();
-    assert!(!storage.exists(&key).unwrap(), "no file under the final name");
+    assert!(!storage.exists(&key).await.unwrap(), "no file under the final name");
 
     let mut options = WorkerOptions::new("rescuer");
     options.max_jobs = Some(1);
@@ -128,11 +128,11 @@ async fn a_killed_worker_process_is_rescued_and_no_partial_file_is_ever_visible(
         "the rescued file is byte-identical to one uninterrupted core export"
     );
     assert_eq!(
-        storage.sweep_staged(Duration::ZERO).unwrap(),
+        storage.sweep_staged(Duration::ZERO).await.unwrap(),
         1,
         "the killed worker's hidden staged file is swept"
     );
-    assert!(storage.exists(&key).unwrap());
+    assert!(storage.exists(&key).await.unwrap());
     let events = events(service.database(), export_id).await;
     assert_eq!(
         events,

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lora_export::pg::{
-    Download, DownloadBody, ExportService, HistoryQuery, ServiceConfig, WorkerOptions,
+    Download, ExportService, HistoryQuery, ObjectStoreSettings, ServiceConfig, WorkerOptions,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -37,7 +37,8 @@ const COPY_CHUNK: usize = 1 << 20;
 
 /// A client of the export service on PostgreSQL: `ExportClient(dsn, **options)`.
 ///
-/// Options (all optional): `storage_root`, `expiry_hours`, `sync_threshold`,
+/// Options (all optional): `storage_root` or `storage_url` (`file:///path`,
+/// `s3://bucket/prefix` with the `AWS_*` variables), `expiry_hours`, `sync_threshold`,
 /// `rate_limit_per_hour`, `retention_days`, `batch_size`, `pool_size`,
 /// `max_attempts`, `stale_after` (seconds), `supabase_url`, `jwt_secret`,
 /// `jwks_url`, `jwks`, `schema` (the library's own, default `lora_export`),
@@ -61,6 +62,8 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
     }
     config.conversations_table = env("LORA_EXPORT_CONVERSATIONS_TABLE");
     config.turns_table = env("LORA_EXPORT_TURNS_TABLE");
+    config.storage_url = env("LORA_EXPORT_STORAGE_URL");
+    config.object_store = ObjectStoreSettings::from_lookup(env).map_err(err)?;
     let Some(options) = options else {
         return Ok(config);
     };
@@ -68,6 +71,7 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
         let key: String = key.extract()?;
         match key.as_str() {
             "storage_root" => config.storage_root = value.extract::<PathBuf>()?,
+            "storage_url" => config.storage_url = Some(value.extract()?),
             "expiry_hours" => config.expiry_hours = value.extract()?,
             "sync_threshold" => config.sync_threshold = value.extract()?,
             "rate_limit_per_hour" => config.rate_limit_per_hour = value.extract()?,
@@ -330,6 +334,7 @@ impl ExportClient {
                     size,
                     sha256,
                     mut file,
+                    ..
                 } = match file {
                     Some(name) => service.open_file(user, export, &name).await?,
                     None => service.open_download(user, export).await?,
@@ -343,12 +348,9 @@ impl ExportClient {
                     sha256,
                 };
                 let Some(path) = target else {
-                    let reader: Box<dyn std::io::Read + Send> = match file {
-                        DownloadBody::File(file) => Box::new(file.into_std().await),
-                        // A zip is written as it is read, chunk by chunk,
-                        // into the Python file object below.
-                        DownloadBody::Zip(zip) => Box::new(zip),
-                    };
+                    // Read chunk by chunk into the Python file object below
+                    // (a zip is written as it is read).
+                    let reader = file.into_blocking(tokio::runtime::Handle::current());
                     return Ok((info, Some(reader)));
                 };
                 let mut out = tokio::fs::File::create(&path).await?;

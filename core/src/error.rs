@@ -165,6 +165,13 @@ pub enum ErrorKind {
     /// The export's file has expired (HTTP 410).
     #[error("export {0} has expired")]
     Gone(String),
+    /// The `Range` of a download lies outside the file (HTTP 416, with
+    /// `Content-Range: bytes */{size}`).
+    #[error("the requested range is outside the file's {size} bytes")]
+    RangeNotSatisfiable {
+        /// Bytes in the file.
+        size: u64,
+    },
     /// The export is not finished yet (HTTP 425).
     #[error("export {id} is {status}, not ready for download")]
     TooEarly {
@@ -393,6 +400,7 @@ impl Error {
             ErrorKind::NotFound(_) => "NOT_FOUND",
             ErrorKind::Gone(_) => "GONE",
             ErrorKind::TooEarly { .. } => "TOO_EARLY",
+            ErrorKind::RangeNotSatisfiable { .. } => "RANGE_NOT_SATISFIABLE",
             ErrorKind::ExportFailed { .. } => "EXPORT_FAILED",
             ErrorKind::NotRetryable { .. } => "NOT_RETRYABLE",
             ErrorKind::AdminRequired(_) => "ADMIN_REQUIRED",
@@ -424,6 +432,7 @@ impl Error {
             | ErrorKind::ExportFailed { .. }
             | ErrorKind::NotRetryable { .. } => 409,
             ErrorKind::Gone(_) => 410,
+            ErrorKind::RangeNotSatisfiable { .. } => 416,
             ErrorKind::TooManySkipped { .. } => 422,
             ErrorKind::TooEarly { .. } => 425,
             ErrorKind::RateLimited { .. } => 429,

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use lora_export::model::ExportRequest;
 use lora_export::pg::source::ConversationSource;
 use lora_export::pg::{
-    Database, ExportService, FileKey, MetricEvent, ServiceConfig, SourceTables, StagedFile, Storage,
+    Database, ExportService, FileKey, MetricEvent, ServiceConfig, SourceTables, StagedFile,
+    Storage, StorageFuture, StoredFile,
 };
 use lora_export::request::validate_request;
 use lora_export::ExportBuilder;
@@ -136,16 +137,20 @@ impl Storage for BrokenStorage {
     fn stage(&self, _: &FileKey) -> Result<Box<dyn StagedFile>> {
         Err(std::io::Error::other("disk full").into())
     }
-    fn open(&self, _: &FileKey) -> Result<std::fs::File> {
-        Err(std::io::Error::other("no file").into())
+    fn open<'a>(
+        &'a self,
+        _: &'a FileKey,
+        _: Option<std::ops::Range<u64>>,
+    ) -> StorageFuture<'a, StoredFile> {
+        Box::pin(async { Err(std::io::Error::other("no file").into()) })
     }
-    fn delete(&self, _: &FileKey) -> Result<bool> {
-        Ok(false)
+    fn delete<'a>(&'a self, _: &'a FileKey) -> StorageFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
     }
-    fn exists(&self, _: &FileKey) -> Result<bool> {
-        Ok(false)
+    fn exists<'a>(&'a self, _: &'a FileKey) -> StorageFuture<'a, bool> {
+        Box::pin(async { Ok(false) })
     }
-    fn sweep_staged(&self, _: std::time::Duration) -> Result<u64> {
-        Ok(0)
+    fn sweep_staged(&self, _: std::time::Duration) -> StorageFuture<'_, u64> {
+        Box::pin(async { Ok(0) })
     }
 }

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::db::schema::{check_schema_name, SourceTables};
+use super::storage::ObjectStoreSettings;
 use crate::{ErrorKind, Result};
 
 /// Configuration of the database-backed export service.
@@ -14,6 +15,10 @@ use crate::{ErrorKind, Result};
 /// |---|---|---|
 /// | `database_url` | `LORA_EXPORT_DATABASE_URL`, else `DATABASE_URL` | required |
 /// | `storage_root` | `LORA_EXPORT_STORAGE_ROOT` | `./export-files` |
+/// | `storage_url` | `LORA_EXPORT_STORAGE_URL` | none: `storage_root`; else `file:///path` or `s3://bucket/prefix` |
+/// | `object_store` | `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | see [`ObjectStoreSettings`](super::ObjectStoreSettings) |
+/// | `download_mode` | `LORA_EXPORT_DOWNLOADS` | `stream`; `redirect`: presigned URLs when the store mints them |
+/// | `presign_ttl` | `LORA_EXPORT_PRESIGN_TTL_SECS` | 300 s (at most 7 days, never past the export's expiry) |
 /// | `expiry_hours` | `LORA_EXPORT_EXPIRY_HOURS` | 24 |
 /// | `sync_threshold` | `LORA_EXPORT_SYNC_THRESHOLD` | 500 (fewer conversations run at once) |
 /// | `rate_limit_per_hour` | `LORA_EXPORT_RATE_LIMIT` | 10 |
@@ -50,6 +55,15 @@ pub struct ServiceConfig {
     pub database_url: String,
     /// Directory under which export files are stored, one folder per user.
     pub storage_root: PathBuf,
+    /// Where export files are stored, instead of `storage_root`:
+    /// `file:///absolute/path` or `s3://bucket/prefix` ([`open_storage`](super::open_storage)).
+    pub storage_url: Option<String>,
+    /// How an `s3://` store is reached.
+    pub object_store: ObjectStoreSettings,
+    /// How the HTTP routes answer a download of a stored file.
+    pub download_mode: DownloadMode,
+    /// How long a presigned download URL works.
+    pub presign_ttl: Duration,
     /// Hours a completed export stays downloadable.
     pub expiry_hours: u32,
     /// Exports of fewer conversations than this run synchronously.
@@ -95,6 +109,47 @@ pub struct ServiceConfig {
     /// The app's table or view of turns (`schema.name`), with `conversations_table`.
     pub turns_table: Option<String>,
 }
+
+/// How the HTTP routes answer a download of a stored file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DownloadMode {
+    /// The bytes go through the server (ranges served).
+    #[default]
+    Stream,
+    /// A redirect to a presigned URL minted for each request, when the
+    /// store can mint one (object storage); else streamed.
+    Redirect,
+}
+
+impl DownloadMode {
+    /// `stream` or `redirect`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownloadMode::Stream => "stream",
+            DownloadMode::Redirect => "redirect",
+        }
+    }
+
+    /// Reads `stream` or `redirect`.
+    ///
+    /// ```
+    /// use lora_export::pg::DownloadMode;
+    /// assert_eq!(DownloadMode::parse("redirect").unwrap(), DownloadMode::Redirect);
+    /// assert_eq!(DownloadMode::parse("bounce").unwrap_err().code(), "CONFIG_ERROR");
+    /// ```
+    pub fn parse(value: &str) -> Result<DownloadMode> {
+        match value.trim() {
+            "stream" => Ok(DownloadMode::Stream),
+            "redirect" => Ok(DownloadMode::Redirect),
+            other => Err(config_error(format!(
+                "LORA_EXPORT_DOWNLOADS must be stream or redirect, got `{other}`"
+            ))),
+        }
+    }
+}
+
+/// The longest presigned URL SigV4 allows.
+const MAX_PRESIGN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A secret that `Debug` never prints.
 ///
@@ -142,6 +197,10 @@ impl ServiceConfig {
         ServiceConfig {
             database_url: database_url.into(),
             storage_root: PathBuf::from("./export-files"),
+            storage_url: None,
+            object_store: ObjectStoreSettings::default(),
+            download_mode: DownloadMode::Stream,
+            presign_ttl: Duration::from_secs(300),
             expiry_hours: 24,
             sync_threshold: 500,
             rate_limit_per_hour: 10,
@@ -189,6 +248,13 @@ impl ServiceConfig {
         if let Some(root) = lookup("LORA_EXPORT_STORAGE_ROOT") {
             config.storage_root = PathBuf::from(root);
         }
+        config.storage_url = lookup("LORA_EXPORT_STORAGE_URL")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        config.object_store = ObjectStoreSettings::from_lookup(&lookup)?;
+        if let Some(mode) = lookup("LORA_EXPORT_DOWNLOADS") {
+            config.download_mode = DownloadMode::parse(&mode)?;
+        }
         let number = |name: &str, into: &mut u32| -> Result<()> {
             if let Some(v) = lookup(name) {
                 *into = v.trim().parse().map_err(|_| {
@@ -209,6 +275,9 @@ impl ServiceConfig {
         let mut stale = config.stale_after.as_secs() as u32;
         number("LORA_EXPORT_STALE_AFTER_SECS", &mut stale)?;
         config.stale_after = Duration::from_secs(stale.into());
+        let mut ttl = config.presign_ttl.as_secs() as u32;
+        number("LORA_EXPORT_PRESIGN_TTL_SECS", &mut ttl)?;
+        config.presign_ttl = Duration::from_secs(ttl.into());
         let millis = |name: &str, into: &mut Duration| -> Result<()> {
             let mut ms = u32::try_from(into.as_millis()).unwrap_or(u32::MAX);
             number(name, &mut ms)?;
@@ -276,6 +345,12 @@ impl ServiceConfig {
         }
         if self.storage_root.as_os_str().is_empty() {
             return Err(config_error("storage_root is empty"));
+        }
+        if !(Duration::from_secs(1)..=MAX_PRESIGN_TTL).contains(&self.presign_ttl) {
+            return Err(config_error(format!(
+                "presign_ttl must be between 1 s and 7 days, got {} s",
+                self.presign_ttl.as_secs()
+            )));
         }
         self.source_tables()?;
         self.validate_sign_in()

@@ -87,13 +87,13 @@ mod service;
 mod storage;
 
 pub use api::{
-    AuditScope, ConversationPage, ConversationRow, CreateOutcome, DeleteReport, Download,
-    DownloadBody, ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery,
-    ScopeCounts, ZipStream, AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT,
-    MAX_PREVIEW,
+    parse_range, AuditScope, ContentRange, ConversationPage, ConversationRow, CreateOutcome,
+    DeleteReport, Download, DownloadBody, DownloadRequest, ExportPreview, ExportStatusView,
+    HistoryItem, HistoryPage, HistoryQuery, Redirect, ScopeCounts, ZipStream, AUDIT_CSV_HEADER,
+    MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
-pub use config::{Secret, ServiceConfig};
+pub use config::{DownloadMode, Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource};
 pub use db::{filter_sql, schema, source};
@@ -107,4 +107,7 @@ pub use ops::{
     PurgeReport, FAILURE_RATE_ALERT,
 };
 pub use service::{ErrorReport, ErrorSink, ExportService, MetricsSink};
-pub use storage::{FileKey, LocalStorage, StagedFile, Storage};
+pub use storage::{
+    open_storage, FileKey, LocalStorage, ObjectStorage, ObjectStoreSettings, StagedFile, Storage,
+    StorageFuture, StoredFile,
+};

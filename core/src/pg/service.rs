@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::pg::storage::{LocalStorage, Storage};
+use crate::pg::storage::{open_storage, Storage};
 use crate::pg::{Database, ImportSummary, ServiceConfig, SourceTables};
 use crate::pg::{MetricEvent, Session, SignIn};
 use crate::{ErrorKind, Result};
@@ -80,13 +80,14 @@ impl std::fmt::Debug for ExportService {
 }
 
 impl ExportService {
-    /// A service for `config`, storing files in a [`LocalStorage`] at
-    /// `config.storage_root`, verifying sign-ins as its `supabase_url`,
+    /// A service for `config`, storing files where its `storage_url` says
+    /// ([`open_storage`](super::open_storage): a [`LocalStorage`] at
+    /// `storage_root` by default, or an object store), verifying sign-ins as its `supabase_url`,
     /// `jwt_secret`, `jwks_url` and `jwks_json` say. Validates the config;
     /// connects lazily.
     pub fn connect(config: ServiceConfig) -> Result<ExportService> {
         let db = Database::connect(&config)?;
-        let storage = Arc::new(LocalStorage::new(&config.storage_root));
+        let storage = open_storage(&config)?;
         let sign_in = SignIn::from_config(&config)?.map(Arc::new);
         let tables = config.source_tables()?;
         // The library's own tables are as documented once migrated (and

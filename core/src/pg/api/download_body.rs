@@ -1,7 +1,8 @@
-//! [`DownloadBody`]: the bytes of a download — one stored file, or every
-//! file of a dataset export as one zip, written on a blocking thread while
-//! the client reads it (stored entries, data descriptors: nothing is
-//! buffered beyond one pipe's worth, nothing is written to disk).
+//! [`DownloadBody`]: the bytes of a download — one stored file (or a range
+//! of it), or every file of a dataset export as one zip, written on a
+//! blocking thread while the client reads it (stored entries, data
+//! descriptors: nothing is buffered beyond one pipe's worth, nothing is
+//! written to disk).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -10,7 +11,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, ReadBuf};
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
+use tokio_util::io::SyncIoBridge;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
@@ -23,8 +26,10 @@ const IN_FLIGHT: usize = 4;
 /// The body of a [`Download`](super::Download): read it with
 /// `tokio::io::AsyncReadExt`.
 pub enum DownloadBody {
-    /// A stored file, at its start.
-    File(tokio::fs::File),
+    /// A stored file's bytes (or those of the range asked for).
+    Stored(Pin<Box<dyn AsyncRead + Send>>),
+    /// No bytes: a redirect.
+    Empty,
     /// A zip being written as it is read. A file that cannot be read ends
     /// the stream with that error, so a broken zip never looks complete.
     Zip(ZipStream),
@@ -51,6 +56,17 @@ impl DownloadBody {
         });
         DownloadBody::Zip(ZipStream { chunks, chunk: Vec::new(), at: 0 })
     }
+
+    /// The body as a blocking reader, for a thread outside the runtime
+    /// `handle` belongs to (a binding's caller copying into its own file
+    /// object).
+    pub fn into_blocking(self, handle: Handle) -> Box<dyn Read + Send> {
+        match self {
+            DownloadBody::Stored(body) => Box::new(SyncIoBridge::new_with_handle(body, handle)),
+            DownloadBody::Empty => Box::new(io::empty()),
+            DownloadBody::Zip(zip) => Box::new(zip),
+        }
+    }
 }
 
 /// Writes the zip of `files` into `out`.
@@ -65,8 +81,10 @@ fn write_zip(
         .large_file(true)
         .unix_permissions(0o644);
     let mut buf = vec![0; CHUNK];
+    let handle = Handle::current();
     for (key, name) in files {
-        let mut file = storage.open(key).map_err(io::Error::other)?;
+        let file = handle.block_on(storage.open(key, None)).map_err(io::Error::other)?;
+        let mut file = SyncIoBridge::new_with_handle(file.body, handle.clone());
         zip.start_file(name.as_str(), options).map_err(io::Error::other)?;
         loop {
             let n = file.read(&mut buf)?;
@@ -146,7 +164,8 @@ impl AsyncRead for DownloadBody {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            DownloadBody::File(file) => Pin::new(file).poll_read(cx, buf),
+            DownloadBody::Stored(body) => body.as_mut().poll_read(cx, buf),
+            DownloadBody::Empty => Poll::Ready(Ok(())),
             DownloadBody::Zip(zip) => {
                 while zip.at == zip.chunk.len() {
                     match zip.chunks.poll_recv(cx) {
@@ -167,7 +186,8 @@ impl AsyncRead for DownloadBody {
 impl fmt::Debug for DownloadBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DownloadBody::File(file) => f.debug_tuple("File").field(file).finish(),
+            DownloadBody::Stored(_) => f.write_str("Stored"),
+            DownloadBody::Empty => f.write_str("Empty"),
             DownloadBody::Zip(_) => f.write_str("Zip"),
         }
     }

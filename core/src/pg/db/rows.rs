@@ -122,10 +122,10 @@ pub(crate) fn storage_keys(stored: &StoredLog) -> Result<Vec<FileKey>> {
 }
 
 /// Removes every file of an export from `storage`: whether any was there.
-pub(crate) fn delete_files(storage: &dyn Storage, stored: &StoredLog) -> Result<bool> {
+pub(crate) async fn delete_files(storage: &dyn Storage, stored: &StoredLog) -> Result<bool> {
     let mut deleted = false;
     for key in storage_keys(stored)? {
-        deleted |= storage.delete(&key)?;
+        deleted |= storage.delete(&key).await?;
     }
     Ok(deleted)
 }

@@ -5,7 +5,6 @@
 //! inside the completion transaction that checks the lease, as a
 //! single-file export's file does.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -89,7 +88,7 @@ impl DatasetOutput for StagedDataset {
     }
 
     fn publish(&mut self, mut file: Self::File, object: &str, name: &str) -> Result<()> {
-        file.flush()?;
+        file.close()?;
         let key = FileKey::part(self.user_id, self.export_id, object)?;
         self.published.push(Published { key, name: name.to_owned(), staged: file });
         Ok(())

@@ -111,8 +111,9 @@ impl Staged {
                 for (_, published) in files {
                     let key = published.key.clone();
                     if let Err(e) = published.staged.commit() {
+                        let handle = tokio::runtime::Handle::current();
                         for key in &committed {
-                            let _ = storage.delete(key);
+                            let _ = handle.block_on(storage.delete(key));
                         }
                         return Err(e);
                     }

@@ -92,7 +92,7 @@ impl ExportService {
         for row in rows {
             let stored = stored_log(&row)?;
             let export_id = stored.log.export_id;
-            let removed = delete_files(&**self.storage(), &stored);
+            let removed = delete_files(&**self.storage(), &stored).await;
             match removed {
                 Ok(deleted) => {
                     client
@@ -107,7 +107,7 @@ impl ExportService {
             }
         }
         report.staged_files_deleted =
-            self.storage().sweep_staged(self.config().stale_after * 10)?;
+            self.storage().sweep_staged(self.config().stale_after * 10).await?;
         Ok(report)
     }
 
@@ -137,7 +137,7 @@ impl ExportService {
             .await?;
         for row in old {
             let stored = stored_log(&row)?;
-            if delete_files(&**self.storage(), &stored).is_ok() {
+            if delete_files(&**self.storage(), &stored).await.is_ok() {
                 client
                     .execute(
                         "UPDATE export_logs SET file_deleted_at = now() WHERE export_id = $1",

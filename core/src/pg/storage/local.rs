@@ -1,13 +1,16 @@
 //! [`LocalStorage`]: export files under a directory on this machine.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use uuid::Uuid;
 
-use super::{io_error, FileKey, StagedFile, Storage};
+use super::{io_error, FileKey, StagedFile, Storage, StorageFuture, StoredFile};
 use crate::Result;
 
 /// Files under a root directory, one folder per user:
@@ -23,10 +26,13 @@ use crate::Result;
 /// let key = FileKey::new(uuid::Uuid::new_v4(), uuid::Uuid::new_v4(), "csv").unwrap();
 /// let mut staged = storage.stage(&key).unwrap();
 /// staged.write_all(b"a,b\n").unwrap();
-/// assert!(!storage.exists(&key).unwrap(), "nothing is visible before commit");
+/// assert!(!storage.path_of(&key).exists(), "nothing is visible before commit");
 /// staged.commit().unwrap();
-/// assert!(storage.exists(&key).unwrap());
-/// assert!(storage.delete(&key).unwrap());
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert!(storage.exists(&key).await.unwrap());
+/// assert_eq!(storage.open(&key, None).await.unwrap().size, 4);
+/// assert!(storage.delete(&key).await.unwrap());
+/// # });
 /// # std::fs::remove_dir_all(root).unwrap();
 /// ```
 #[derive(Debug, Clone)]
@@ -67,43 +73,74 @@ impl Storage for LocalStorage {
         Ok(Box::new(LocalStagedFile { file: Some(file), temp, target, dir }))
     }
 
-    fn open(&self, key: &FileKey) -> Result<File> {
-        Ok(File::open(self.path_of(key))?)
+    fn open<'a>(
+        &'a self,
+        key: &'a FileKey,
+        range: Option<Range<u64>>,
+    ) -> StorageFuture<'a, StoredFile> {
+        Box::pin(async move {
+            let mut file = tokio::fs::File::open(self.path_of(key)).await?;
+            let size = file.metadata().await?.len();
+            let body: Pin<Box<dyn AsyncRead + Send>> = match range {
+                None => Box::pin(file),
+                Some(range) => {
+                    if range.start > range.end || range.end > size {
+                        return Err(io_error(format!("range {range:?} of a {size}-byte file")));
+                    }
+                    file.seek(SeekFrom::Start(range.start)).await?;
+                    Box::pin(file.take(range.end - range.start))
+                }
+            };
+            Ok(StoredFile { size, body })
+        })
     }
 
-    fn delete(&self, key: &FileKey) -> Result<bool> {
-        let path = self.path_of(key);
-        let deleted = match fs::remove_file(&path) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e.into()),
-        };
-        if key.object().is_some() {
-            // The export's folder goes with its last file; not empty yet is fine.
-            let _ = fs::remove_dir(path.parent().expect("a part's path has a folder"));
-        }
-        Ok(deleted)
-    }
-
-    fn exists(&self, key: &FileKey) -> Result<bool> {
-        Ok(self.path_of(key).try_exists()?)
-    }
-
-    fn sweep_staged(&self, older_than: Duration) -> Result<u64> {
-        let users = match fs::read_dir(&self.root) {
-            Ok(users) => users,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        let mut removed = 0;
-        for user in users {
-            let user = user?;
-            if user.file_type()?.is_dir() {
-                removed += sweep_folder(&user.path(), older_than, true)?;
+    fn delete<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool> {
+        Box::pin(async move {
+            let path = self.path_of(key);
+            let deleted = match tokio::fs::remove_file(&path).await {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(e) => return Err(e.into()),
+            };
+            if key.object().is_some() {
+                // The export's folder goes with its last file; not empty yet is fine.
+                let folder = path.parent().expect("a part's path has a folder");
+                let _ = tokio::fs::remove_dir(folder).await;
             }
-        }
-        Ok(removed)
+            Ok(deleted)
+        })
     }
+
+    fn exists<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool> {
+        Box::pin(async move { Ok(tokio::fs::try_exists(self.path_of(key)).await?) })
+    }
+
+    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64> {
+        let root = self.root.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || sweep_root(&root, older_than))
+                .await
+                .map_err(|e| io_error(format!("sweep: {e}")))?
+        })
+    }
+}
+
+/// Removes the staged files under `root` older than `older_than`.
+fn sweep_root(root: &Path, older_than: Duration) -> Result<u64> {
+    let users = match fs::read_dir(root) {
+        Ok(users) => users,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut removed = 0;
+    for user in users {
+        let user = user?;
+        if user.file_type()?.is_dir() {
+            removed += sweep_folder(&user.path(), older_than, true)?;
+        }
+    }
+    Ok(removed)
 }
 
 /// Removes the staged files in `folder` older than `older_than` (and in its
