@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::db::schema::{check_schema_name, SourceTables};
+use super::ops::MaintenanceSchedules;
 use super::storage::ObjectStoreSettings;
 use crate::{ErrorKind, Result};
 
@@ -19,6 +20,7 @@ use crate::{ErrorKind, Result};
 /// | `object_store` | `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, … | see [`ObjectStoreSettings`](super::ObjectStoreSettings) |
 /// | `download_mode` | `LORA_EXPORT_DOWNLOADS` | `stream`; `redirect`: presigned URLs when the store mints them |
 /// | `presign_ttl` | `LORA_EXPORT_PRESIGN_TTL_SECS` | 300 s (at most 7 days, never past the export's expiry) |
+/// | `schedules` | `LORA_EXPORT_SCHEDULE_EXPIRE`, `…_CLEANUP`, `…_RETENTION` | hourly, daily 02:00 UTC, monthly (cron; `off`): see [`MaintenanceSchedules`](super::MaintenanceSchedules) |
 /// | `expiry_hours` | `LORA_EXPORT_EXPIRY_HOURS` | 24 |
 /// | `sync_threshold` | `LORA_EXPORT_SYNC_THRESHOLD` | 500 (fewer conversations run at once) |
 /// | `rate_limit_per_hour` | `LORA_EXPORT_RATE_LIMIT` | 10 |
@@ -64,6 +66,8 @@ pub struct ServiceConfig {
     pub download_mode: DownloadMode,
     /// How long a presigned download URL works.
     pub presign_ttl: Duration,
+    /// When workers run the maintenance tasks on their own.
+    pub schedules: MaintenanceSchedules,
     /// Hours a completed export stays downloadable.
     pub expiry_hours: u32,
     /// Exports of fewer conversations than this run synchronously.
@@ -201,6 +205,7 @@ impl ServiceConfig {
             object_store: ObjectStoreSettings::default(),
             download_mode: DownloadMode::Stream,
             presign_ttl: Duration::from_secs(300),
+            schedules: MaintenanceSchedules::default(),
             expiry_hours: 24,
             sync_threshold: 500,
             rate_limit_per_hour: 10,
@@ -252,6 +257,7 @@ impl ServiceConfig {
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty());
         config.object_store = ObjectStoreSettings::from_lookup(&lookup)?;
+        config.schedules = MaintenanceSchedules::from_lookup(&lookup)?;
         if let Some(mode) = lookup("LORA_EXPORT_DOWNLOADS") {
             config.download_mode = DownloadMode::parse(&mode)?;
         }

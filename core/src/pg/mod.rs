@@ -103,8 +103,9 @@ pub use db::{
 };
 pub use jobs::{CompletedExport, ExportFile, WorkerOptions, WorkerReport};
 pub use ops::{
-    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricEvent, MetricsReport,
-    PurgeReport, FAILURE_RATE_ALERT,
+    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MaintenanceSchedules,
+    MaintenanceTask, MetricEvent, MetricsReport, PurgeReport, Schedule, ScheduledRun,
+    FAILURE_RATE_ALERT, RUN_TIMEOUT,
 };
 pub use service::{ErrorReport, ErrorSink, ExportService, MetricsSink};
 pub use storage::{

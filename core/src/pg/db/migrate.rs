@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (7, "privilege_model", include_str!("migrations/0007_privilege_model.sql")),
     (8, "own_schema", include_str!("migrations/0008_own_schema.sql")),
     (9, "export_files", include_str!("migrations/0009_export_files.sql")),
+    (10, "schedules", include_str!("migrations/0010_schedules.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own

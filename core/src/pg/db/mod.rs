@@ -5,6 +5,7 @@
 
 pub mod filter_sql;
 mod import;
+mod listen;
 mod migrate;
 mod pool;
 pub(crate) mod rows;
@@ -13,6 +14,7 @@ pub mod source;
 mod tls;
 
 pub use import::ImportSummary;
+pub(crate) use listen::JobListener;
 pub use migrate::{migration_sql, MIGRATIONS};
 pub(crate) use pool::{act_as_service, act_as_user};
 pub use pool::{Database, DbClient, DbTransaction};

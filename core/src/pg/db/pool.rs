@@ -5,6 +5,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use super::listen::ListenTarget;
 use super::tls::{SslMode, TlsSettings};
 use crate::pg::ServiceConfig;
 use crate::{Error, ErrorKind, Result};
@@ -28,6 +31,7 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 pub struct Database {
     pool: Pool,
     schema: String,
+    listen: Arc<ListenTarget>,
 }
 
 impl std::fmt::Debug for Database {
@@ -60,9 +64,15 @@ impl Database {
             .into());
         }
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
-        let manager = match tls.mode {
-            SslMode::Disable => Manager::from_config(pg, NoTls, manager_config),
-            _ => Manager::from_config(pg, tls.connector()?, manager_config),
+        let connector = match tls.mode {
+            SslMode::Disable => None,
+            _ => Some(tls.connector()?),
+        };
+        let mut listen = ListenTarget { config: pg.clone(), tls: connector.clone() };
+        listen.config.connect_timeout(config.statement_timeout);
+        let manager = match connector {
+            None => Manager::from_config(pg, NoTls, manager_config),
+            Some(connector) => Manager::from_config(pg, connector, manager_config),
         };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
@@ -73,7 +83,7 @@ impl Database {
             .post_create(settings_check(config.statement_timeout.as_millis().to_string()))
             .build()
             .map_err(|e| ErrorKind::Config(format!("connection pool: {e}")))?;
-        Ok(Database { pool, schema: config.schema.clone() })
+        Ok(Database { pool, schema: config.schema.clone(), listen: Arc::new(listen) })
     }
 
     /// A connection from the pool, with the service's own privileges.
@@ -110,6 +120,11 @@ impl Database {
     /// as its `search_path`.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// How a listening connection is opened (see `listen.rs`).
+    pub(crate) fn listen_target(&self) -> &ListenTarget {
+        &self.listen
     }
 
     /// The pool itself, for callers that manage connections by hand.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::pg::ExportService;
+use crate::pg::{ExportService, ScheduledRun};
 use crate::Result;
 
 /// The failure rate above which [`MetricsReport::failure_rate_alert`] is set.
@@ -59,6 +59,9 @@ pub struct MetricsReport {
     pub running_jobs: u64,
     /// Whether the failure rate is above [`FAILURE_RATE_ALERT`].
     pub failure_rate_alert: bool,
+    /// The scheduled maintenance runs started in the window, with their
+    /// counts, oldest first.
+    pub maintenance: Vec<ScheduledRun>,
 }
 
 /// Average duration of one format and size bucket.
@@ -166,6 +169,8 @@ impl ExportService {
                 &[],
             )
             .await?;
+        drop(client);
+        let maintenance = self.schedule_runs(since).await?;
         let finished = completed + failed;
         let failure_rate = if finished == 0 { 0.0 } else { failed as f64 / finished as f64 };
         Ok(MetricsReport {
@@ -179,6 +184,7 @@ impl ExportService {
             queue_depth: count(queue.get(0)),
             running_jobs: count(queue.get(1)),
             failure_rate_alert: failure_rate > FAILURE_RATE_ALERT,
+            maintenance,
         })
     }
 }
