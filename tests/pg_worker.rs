@@ -3,10 +3,7 @@
 //! failed attempts back off and then fail; a cancelled running job stops;
 //! several workers share one queue without running a job twice.
 //!
-//! The worker process is the `pg_worker` example. `cargo test` builds the
-//! examples next to the test binaries (`<target>/<profile>/examples/`), so
-//! the test finds it from its own path; when it is missing (a test run with
-//! `--test pg_worker` only) it is built with the cargo that runs the tests.
+//! The worker process is the `pg_worker` example (`support/worker_process.rs`).
 
 #[path = "support/pg.rs"]
 mod pg;
@@ -14,9 +11,10 @@ mod pg;
 mod support;
 #[path = "support/synthetic.rs"]
 mod synthetic;
+#[path = "support/worker_process.rs"]
+mod worker_process;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,25 +23,7 @@ use lora_export::audit::ExportStatus;
 use lora_export::pg::{FileKey, LocalStorage, Storage, WorkerOptions};
 use support::*;
 use uuid::Uuid;
-
-/// The built `pg_worker` example.
-fn worker_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-    let binary =
-        profile_dir.join("examples").join(format!("pg_worker{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--example", "pg_worker", "--features", "postgres"]);
-        build.current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "building the pg_worker example");
-    }
-    binary
-}
+use worker_process::worker_binary;
 
 /// Polls `check` every 50 ms until it holds; panics after `limit`.
 async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
