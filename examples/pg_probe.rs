@@ -10,6 +10,10 @@
 //!
 //! `--copy` instead times `COPY … TO STDOUT` of the same rows (conversations
 //! joined with their turns, in export order) — the floor for reading them.
+//! `--import FILE` first migrates the database and imports a JSONL file of
+//! conversations (untimed), e.g. the output of
+//! `synthetic --format input`. The store is the environment's:
+//! `LORA_EXPORT_STORAGE_ROOT`, or `LORA_EXPORT_STORAGE_URL=s3://…` with `AWS_*`.
 
 use std::time::Instant;
 
@@ -24,6 +28,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.sync_threshold = u32::MAX;
     config.rate_limit_per_hour = u32::MAX;
     let service = ExportService::connect(config)?;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--import") {
+        let path = args.get(at + 1).ok_or("--import needs a file")?;
+        service.migrate().await?;
+        let file = std::io::BufReader::new(std::fs::File::open(path)?);
+        let summary = service.import_conversations(file).await?;
+        eprintln!("imported: {}", serde_json::to_string(&summary)?);
+    }
     let started = Instant::now();
     let (conversations, bytes) = if std::env::args().any(|a| a == "--copy") {
         copy_out(&service).await?

@@ -1,14 +1,18 @@
 //! A background export worker process on the database of the environment.
 //!
 //! ```text
-//! DATABASE_URL=postgres://… LORA_EXPORT_STORAGE_ROOT=./export-files \
+//! DATABASE_URL=postgres://… LORA_EXPORT_STORAGE_URL=s3://bucket/prefix AWS_ENDPOINT_URL=… \
 //!   cargo run --features postgres --example pg_worker -- [--max-jobs N] [--throttle-ms MS] [--id NAME]
 //! ```
 //!
 //! Configuration comes from the environment (see `ServiceConfig`). It runs
 //! jobs until `--max-jobs` were claimed (default: forever); `--throttle-ms`
 //! pauses after each batch. Start as many as you like, on any machine: they
-//! share the queue. The crash-recovery test kills one with SIGKILL midway.
+//! share the queue, wake when a job is queued (LISTEN/NOTIFY, polling as the
+//! fallback) and run the maintenance schedules (`LORA_EXPORT_SCHEDULE_*`),
+//! each period on one of them. Files go to `LORA_EXPORT_STORAGE_URL` (an S3
+//! bucket, with the `AWS_*` variables) or `LORA_EXPORT_STORAGE_ROOT` (local
+//! disk). The crash-recovery and scale-out tests kill one with SIGKILL midway.
 
 use std::time::Duration;
 
