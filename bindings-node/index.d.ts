@@ -430,6 +430,8 @@ export interface WorkerReport {
   retried: number
   failed: number
   stopped: number
+  /** Scheduled maintenance runs this worker made. */
+  maintenance_runs: number
   errors: number
   last_error: string | null
 }
@@ -454,6 +456,19 @@ export interface MetricsReport {
   queue_depth: number
   running_jobs: number
   failure_rate_alert: boolean
+  /** The scheduled maintenance runs started since `since`, oldest first. */
+  maintenance: ScheduledRun[]
+}
+
+/** One run of a scheduled maintenance task (`export_schedule_runs`). */
+export interface ScheduledRun {
+  task: 'expire_exports' | 'cleanup_files' | 'purge_logs'
+  period_start: string
+  worker_id: string
+  started_at: string
+  finished_at: string | null
+  counts: Record<string, unknown> | null
+  error: string | null
 }
 
 /**

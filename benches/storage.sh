@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A 100,000-conversation export into object storage beside the same export to
+# local disk (benches/README.md): the release pg_probe, alternating local and
+# S3 for ROUNDS rounds (default 5), one JSON line per run. Needs the test
+# servers' environment: eval "$(bash scripts/postgres.sh start DIR)" and
+# eval "$(bash scripts/s3.sh start DIR)".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${ROUNDS:-5}
+cargo build --release --features postgres -p lora-export --example pg_probe --example synthetic
+base=${LORA_EXPORT_TEST_DATABASE_URL%/*}
+psql "$LORA_EXPORT_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS bench_storage" -c "CREATE DATABASE bench_storage"
+db="$base/bench_storage"
+work=$(mktemp -d /tmp/lora-export-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+target/release/examples/synthetic --count 100000 --format input --output "$work/in.jsonl"
+DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local target/release/examples/pg_probe --import "$work/in.jsonl" >/dev/null
+for _ in $(seq "$rounds"); do
+  printf 'local '
+  DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local target/release/examples/pg_probe
+  printf 's3    '
+  DATABASE_URL=$db LORA_EXPORT_STORAGE_URL="s3://$LORA_EXPORT_TEST_S3_BUCKET/bench-$$" \
+    AWS_ENDPOINT_URL=$LORA_EXPORT_TEST_S3_ENDPOINT AWS_ACCESS_KEY_ID=$LORA_EXPORT_TEST_S3_ACCESS_KEY \
+    AWS_SECRET_ACCESS_KEY=$LORA_EXPORT_TEST_S3_SECRET_KEY AWS_ALLOW_HTTP=true \
+    target/release/examples/pg_probe
+done
