@@ -585,6 +585,12 @@ export declare class ExportClient {
   processJobs(limit: number): Promise<number>
   /** Asks every worker of this client to return after its current job. */
   stopWorkers(): void
+  /**
+   * Runs the maintenance tasks whose latest scheduled period nobody has
+   * run yet (each period runs once across every process): the call for a
+   * cron route when no long-running worker runs them.
+   */
+  runDueMaintenance(workerId?: string): Promise<ScheduledRun[]>
   /** Marks expired exports and deletes their files (and abandoned staged files). */
   cleanupExpired(): Promise<CleanupReport>
   /**
@@ -666,6 +672,21 @@ export interface AuditTrailOptions {
 export interface ClientOptions {
   /** Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`). */
   storageRoot?: string
+  /**
+   * Where export files are stored instead: `file:///path` or
+   * `s3://bucket/prefix` with the `AWS_*` variables (`LORA_EXPORT_STORAGE_URL`).
+   */
+  storageUrl?: string
+  /**
+   * `stream` (through the server) or `redirect` (302 to a presigned URL
+   * when the store mints them) (`LORA_EXPORT_DOWNLOADS`, `stream`).
+   */
+  downloads?: string
+  /**
+   * Seconds a presigned download URL lives, never past the export's expiry
+   * (`LORA_EXPORT_PRESIGN_TTL_SECS`, 300).
+   */
+  presignTtlSecs?: number
   /** Hours a file stays downloadable (`LORA_EXPORT_EXPIRY_HOURS`, 24). */
   expiryHours?: number
   /** Exports of at least this many conversations are queued (`LORA_EXPORT_SYNC_THRESHOLD`, 500). */
@@ -772,8 +793,15 @@ export declare function preview(conversations: ConversationInput[], config: Expo
 export interface RunWorkerOptions {
   /** Unique name of this worker (default `node-<pid>-<random>`). */
   workerId?: string
-  /** Pause in milliseconds when the queue is empty (default 1000). */
+  /**
+   * The longest pause in milliseconds when the queue is empty (default
+   * 5000): the fallback to the notifications that wake it.
+   */
   pollIntervalMs?: number
+  /** Wake when a job is queued (LISTEN/NOTIFY; default true). */
+  listen?: boolean
+  /** Run the maintenance tasks that are due by the schedules (default true). */
+  maintenance?: boolean
   /** Return after this many jobs (default: run until `stopWorkers()` or `close()`). */
   maxJobs?: number
   /** Pause in milliseconds after each batch, to spare a shared database. */

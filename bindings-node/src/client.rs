@@ -39,6 +39,15 @@ pub(crate) type User<'env> = Either<String, ClassInstance<'env, Session>>;
 pub struct ClientOptions {
     /// Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`).
     pub storage_root: Option<String>,
+    /// Where export files are stored instead: `file:///path` or
+    /// `s3://bucket/prefix` with the `AWS_*` variables (`LORA_EXPORT_STORAGE_URL`).
+    pub storage_url: Option<String>,
+    /// `stream` (through the server) or `redirect` (302 to a presigned URL
+    /// when the store mints them) (`LORA_EXPORT_DOWNLOADS`, `stream`).
+    pub downloads: Option<String>,
+    /// Seconds a presigned download URL lives, never past the export's expiry
+    /// (`LORA_EXPORT_PRESIGN_TTL_SECS`, 300).
+    pub presign_ttl_secs: Option<u32>,
     /// Hours a file stays downloadable (`LORA_EXPORT_EXPIRY_HOURS`, 24).
     pub expiry_hours: Option<u32>,
     /// Exports of at least this many conversations are queued (`LORA_EXPORT_SYNC_THRESHOLD`, 500).
@@ -82,8 +91,13 @@ pub struct ClientOptions {
 pub struct RunWorkerOptions {
     /// Unique name of this worker (default `node-<pid>-<random>`).
     pub worker_id: Option<String>,
-    /// Pause in milliseconds when the queue is empty (default 1000).
+    /// The longest pause in milliseconds when the queue is empty (default
+    /// 5000): the fallback to the notifications that wake it.
     pub poll_interval_ms: Option<u32>,
+    /// Wake when a job is queued (LISTEN/NOTIFY; default true).
+    pub listen: Option<bool>,
+    /// Run the maintenance tasks that are due by the schedules (default true).
+    pub maintenance: Option<bool>,
     /// Return after this many jobs (default: run until `stopWorkers()` or `close()`).
     pub max_jobs: Option<u32>,
     /// Pause in milliseconds after each batch, to spare a shared database.
@@ -339,6 +353,8 @@ impl ExportClient {
             if let Some(ms) = options.poll_interval_ms {
                 worker.poll_interval = Duration::from_millis(ms.into());
             }
+            worker.listen = options.listen.unwrap_or(worker.listen);
+            worker.maintenance = options.maintenance.unwrap_or(worker.maintenance);
             worker.max_jobs = options.max_jobs.map(u64::from);
             worker.throttle = options.throttle_ms.map(|ms| Duration::from_millis(ms.into()));
             worker.stop = Some(stop);
@@ -361,6 +377,20 @@ impl ExportClient {
     #[napi]
     pub fn stop_workers(&self) {
         self.stop.send_replace(true);
+    }
+
+    /// Runs the maintenance tasks whose latest scheduled period nobody has
+    /// run yet (each period runs once across every process): the call for a
+    /// cron route when no long-running worker runs them.
+    #[napi(ts_args_type = "workerId?: string", ts_return_type = "Promise<ScheduledRun[]>")]
+    pub fn run_due_maintenance(
+        &self,
+        env: &Env,
+        worker_id: Option<String>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<Vec<lora_export::pg::ScheduledRun>>>>> {
+        let service = self.service.clone();
+        let id = worker_id.unwrap_or_else(|| format!("node-cron-{}", std::process::id()));
+        spawn(env, async move { Ok(Json(service.run_due_maintenance(&id).await?)) })
     }
 
     /// Marks expired exports and deletes their files (and abandoned staged files).
@@ -522,6 +552,13 @@ fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Fa
     })?;
     if let Some(root) = o.storage_root {
         config.storage_root = PathBuf::from(root);
+    }
+    config.storage_url = o.storage_url.or(config.storage_url);
+    if let Some(mode) = o.downloads {
+        config.download_mode = lora_export::pg::DownloadMode::parse(&mode)?;
+    }
+    if let Some(secs) = o.presign_ttl_secs {
+        config.presign_ttl = Duration::from_secs(secs.into());
     }
     let set = |from: Option<u32>, into: &mut u32| {
         if let Some(v) = from {

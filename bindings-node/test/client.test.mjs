@@ -58,8 +58,9 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   const waiting = await client.getStatus(user, queued.export_id)
   assert.equal(waiting.status, 'queued')
   assert.equal(waiting.progress, 0)
-  const report = await client.runWorker({ maxJobs: 1, pollIntervalMs: 50 })
-  assert.deepEqual(keys(report), ['claimed', 'completed', 'errors', 'failed', 'last_error', 'retried', 'stopped'])
+  const report = await client.runWorker({ maxJobs: 1, pollIntervalMs: 50, maintenance: false })
+  assert.deepEqual(keys(report), ['claimed', 'completed', 'errors', 'failed', 'last_error', 'maintenance_runs', 'retried', 'stopped'])
+  assert.equal(report.maintenance_runs, 0, 'maintenance: false')
   assert.equal(report.completed, 1)
   const done = await client.getStatus(user, queued.export_id)
   assert.equal(done.status, 'completed')
@@ -104,6 +105,15 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   assert.deepEqual(await client.metrics(since.toISOString()), metrics)
   await assert.rejects(client.metrics('last week'), (e) => e.status === 400)
   assert.equal(await client.processJobs(5), 0)
+
+  // Maintenance by the schedules (the defaults): on this database no task's
+  // latest period has run yet; a cron route's call runs each once.
+  const runs = await client.runDueMaintenance('node-cron')
+  assert.deepEqual(runs.map((r) => r.task).sort(), ['cleanup_files', 'expire_exports', 'purge_logs'])
+  assert.ok(runs.every((r) => r.worker_id === 'node-cron' && r.finished_at && r.error === null))
+  assert.deepEqual(await client.runDueMaintenance(), [], 'each period runs once')
+  assert.equal((await client.metrics(since)).maintenance.length, 3)
+  await assert.rejects(ExportClient.connect(url, { downloads: 'sideways' }), (e) => e.code === 'CONFIG_ERROR')
 })
 
 test('connect fails with a clear error when the database cannot be reached', async () => {
