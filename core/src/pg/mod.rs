@@ -12,7 +12,9 @@
 //!   run now or queue), status, download, history, delete/cancel, cleanup,
 //!   retention, metrics — and background workers
 //!   ([`run_worker`](ExportService::run_worker),
-//!   [`process_jobs`](ExportService::process_jobs)) that share one queue;
+//!   [`process_jobs`](ExportService::process_jobs)) that share one queue,
+//!   wake on `LISTEN`/`NOTIFY` and run the maintenance [`MaintenanceSchedules`]
+//!   (each period on one worker);
 //! - [`Storage`]: where files live ([`LocalStorage`] by default), written
 //!   through a staged file so a partial file is never visible.
 //!
