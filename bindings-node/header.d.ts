@@ -319,20 +319,45 @@ export interface HistoryPage {
   hasPrev: boolean
 }
 
-/** A checked download's headers (`inspectDownload`, the answer to HEAD). */
+/** A checked download's status and headers (`inspectDownload`, the answer to HEAD). */
 export interface DownloadInfo {
   exportId: string
   fileName: string
   contentType: string
   contentDisposition: string
-  /** null for the zip of a dataset export, written as it is sent. */
+  /** Bytes in the whole file; null for the zip of a dataset export, written as it is sent. */
   size: number | null
   sha256: string | null
+  /** 200, 206 (a range), or 302 (a presigned redirect). */
+  status: 200 | 206 | 302
+  /** The body's bytes (`Content-Length`): the range's, 0 for a redirect, null for a zip. */
+  contentLength: number | null
+  /** `bytes START-END/SIZE` for a 206. */
+  contentRange: string | null
+  /** Where a 302 sends the client: a URL that works without credentials until `expiresAt`. */
+  redirect: { url: string; expiresAt: string } | null
 }
 
 /** An opened download; `new Response(stream, { headers })` serves it. */
 export interface DownloadHandle extends DownloadInfo {
   stream: ReadableStream<Uint8Array>
+}
+
+/** What `download` is asked for. */
+export interface DownloadOptions {
+  /** One file of a dataset export, by its manifest name. */
+  file?: string
+  /** The request's `Range` header, as sent (`bytes=0-99`, `bytes=100-`, `bytes=-500`). */
+  range?: string
+  /** A HEAD request: the same checks and headers, not counted, no stream. */
+  head?: boolean
+  /** A presigned redirect when the store mints them (default: the client's `downloads` is `redirect`). */
+  redirect?: boolean
+}
+
+/** `download`'s answer: `stream` is null for a HEAD and for a redirect. */
+export interface DownloadAnswer extends DownloadInfo {
+  stream: ReadableStream<Uint8Array> | null
 }
 
 /** What the modal counts per scope (`countScopes`). */
@@ -484,6 +509,8 @@ export interface LoraExportError extends Error {
   issues: ValidationIssue[]
   /** Seconds until a new request is accepted (status 429). */
   retryAfter?: number
+  /** Bytes in the file, for a range outside it (status 416: `Content-Range: bytes *\/size`). */
+  size?: number
   /**
    * Why a sign-in was refused (`code: 'INVALID_TOKEN'`, status 401):
    * `missing`, `malformed`, `algorithm_not_allowed`, `unknown_key`,

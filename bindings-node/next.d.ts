@@ -35,7 +35,7 @@ export interface ExportRoutes {
   create: { POST: RouteHandler }
   /** `GET /api/export/status/[id]`. */
   status: { GET: RouteHandler }
-  /** `GET /api/export/download/[id]` streams the file; `HEAD` answers its headers without counting a download. */
+  /** `GET /api/export/download/[id]` streams the file (a `Range` as 206, 416 outside it; 302 to a presigned URL with `downloads: 'redirect'`); `HEAD` answers its headers without counting a download. */
   download: { GET: RouteHandler; HEAD: RouteHandler }
   /**
    * The download as a Pages Router API route, GET and HEAD

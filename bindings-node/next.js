@@ -64,22 +64,29 @@ function exportRoutes(options) {
       result.status === 'completed' ? { download_url: `${base}/download/${id}` } : { status_url: `${base}/status/${id}` }
     return Response.json({ ...result, ...link }, { status: result.http_status })
   }
-  const download = (counted) =>
+  const download = (head) =>
     route(async ({ request, client: c, user, params }) => {
       // `?file=train-00000-of-00002.jsonl`: one file of a dataset export.
-      const name = new URL(request.url).searchParams.get('file') ?? undefined
-      const file = counted ? await c.openDownload(user, params.id, name) : await c.inspectDownload(user, params.id, name)
+      const file = new URL(request.url).searchParams.get('file') ?? undefined
+      const range = request.headers.get('range') ?? undefined
+      const answer = await c.download(user, params.id, { file, range, head })
       const headers = {
-        'Content-Type': file.contentType,
-        'Content-Disposition': file.contentDisposition,
+        'Content-Type': answer.contentType,
+        'Content-Disposition': answer.contentDisposition,
         // no-transform: no compression on the way, so Content-Length and the
         // SHA-256 stay those of the bytes the client receives.
         'Cache-Control': 'private, no-store, no-transform',
       }
-      // A dataset export's zip is written as it is sent: no length, no hash.
-      if (file.size != null) headers['Content-Length'] = String(file.size)
-      if (file.sha256 != null) headers['X-Content-SHA256'] = file.sha256
-      return new Response(counted ? file.stream : null, { headers })
+      if (answer.redirect) {
+        // A presigned URL minted for this request: the store serves the bytes.
+        return new Response(null, { status: 302, headers: { Location: answer.redirect.url, 'Cache-Control': 'private, no-store' } })
+      }
+      // A dataset export's zip is written as it is sent: no length, no hash, no ranges.
+      if (answer.size != null) headers['Accept-Ranges'] = 'bytes'
+      if (answer.contentLength != null) headers['Content-Length'] = String(answer.contentLength)
+      if (answer.contentRange != null) headers['Content-Range'] = answer.contentRange
+      if (answer.sha256 != null) headers['X-Content-SHA256'] = answer.sha256
+      return new Response(answer.stream, { status: answer.status, headers })
     })
 
   return {
@@ -88,10 +95,13 @@ function exportRoutes(options) {
     /** GET: an export's status and progress. */
     status: { GET: route(async ({ client: c, user, params }) => Response.json(await c.getStatus(user, params.id))) },
     /**
-     * GET streams the file (counted, audited); HEAD answers its headers only.
-     * A dataset export is one zip of its files, or `?file=NAME` one of them.
+     * GET streams the file (counted, audited), one `Range` of it as 206 (416
+     * outside the file), or — with the client's `downloads: 'redirect'` and
+     * object storage — answers 302 to a presigned URL; HEAD answers its
+     * headers only. A dataset export is one zip of its files, or
+     * `?file=NAME` one of them.
      */
-    download: { GET: download(true), HEAD: download(false) },
+    download: { GET: download(false), HEAD: download(true) },
     /**
      * The download as a Pages Router API route (`pages/api/export/download/[id].ts`:
      * `export default routes.pagesDownload`), GET and HEAD. Next.js 15 drops
@@ -105,7 +115,7 @@ function exportRoutes(options) {
         return sendNode(res, Response.json({ error: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed` }, { status: 405 }))
       }
       const id = Array.isArray(req.query?.id) ? req.query.id[0] : req.query?.id
-      const response = await download(method === 'GET')(nodeRequest(req), { params: Promise.resolve({ id }) })
+      const response = await download(method === 'HEAD')(nodeRequest(req), { params: Promise.resolve({ id }) })
       return sendNode(res, response, method === 'HEAD')
     },
     /** GET: the user's exports, from the URL's query (`page`, `limit`, `format`, `status`, `from`, `to`). */
@@ -185,6 +195,7 @@ function errorResponse(error, onError) {
   }
   const headers = {}
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
+  if (error.status === 416 && error.size !== undefined) headers['Content-Range'] = `bytes */${error.size}`
   if (error.status === 401) headers['WWW-Authenticate'] = 'Bearer error="invalid_token"'
   const body = {
     error: error.code,

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use lora_export::pg::{Download, ExportService, HistoryQuery, ServiceConfig, WorkerOptions};
+use lora_export::pg::{
+    Download, DownloadMode, DownloadRequest, ExportService, HistoryQuery, ServiceConfig,
+    WorkerOptions,
+};
 use lora_export::{ErrorKind, Issue};
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{
-    AsyncBlock, Buffer, ClassInstance, Either, Object, ReadableStream, ToNapiValue, Unknown,
+    AsyncBlock, Buffer, ClassInstance, Either, Null, Object, ReadableStream, ToNapiValue, Unknown,
 };
 use napi::{sys, Env};
 use napi_derive::napi;
@@ -282,7 +285,46 @@ impl ExportClient {
                 Some(name) => service.open_file(user, export, &name).await?,
                 None => service.open_download(user, export).await?,
             };
-            Ok(Opened(download))
+            Ok(Opened { download, stream: true })
+        })
+    }
+
+    /// A download as an HTTP route answers it: `options.file` one file of
+    /// a dataset export; `range` the request's `Range` header (one range is
+    /// served as `status` 206 with `contentRange`; a range outside the file
+    /// rejects 416 with the file's `size`); `head` checks and answers the
+    /// headers without counting a download (`stream` null); `redirect`
+    /// (default: the client's `downloads` is `redirect`) answers `status`
+    /// 302 with a presigned URL minted for this request, when the store
+    /// mints them (object storage; never a zip, never a `HEAD`). Counted and
+    /// audited like `openDownload`, except a `HEAD` and a range past the
+    /// first byte. An unknown option key is a `CONFIG_ERROR`.
+    #[napi(
+        ts_args_type = "user: Session | string, exportId: string, options?: DownloadOptions",
+        ts_return_type = "Promise<DownloadAnswer>"
+    )]
+    pub fn download<'env>(
+        &self,
+        env: &'env Env,
+        user: User<'env>,
+        export_id: String,
+        options: Option<Unknown<'env>>,
+    ) -> napi::Result<AsyncBlock<Reply<Opened>>> {
+        let (service, user) = (self.service.clone(), user_of(&user));
+        let options = options_of::<DownloadOptions>(env, "download options", options);
+        spawn(env, async move {
+            let (user, export, options) = (user?, export_of(&export_id)?, options?);
+            let redirect = options
+                .redirect
+                .unwrap_or(service.config().download_mode == DownloadMode::Redirect);
+            let request = DownloadRequest {
+                file: options.file,
+                range: options.range,
+                head: options.head.unwrap_or(false),
+                redirect,
+            };
+            let download = service.download(user, export, &request).await?;
+            Ok(Opened { download, stream: !request.head })
         })
     }
 
@@ -440,9 +482,25 @@ impl IntoJs for ExportClient {
     }
 }
 
-/// An opened download, turned into `{ fileName, contentType,
-/// contentDisposition, size, sha256, stream }` on the JavaScript thread.
-pub struct Opened(Download);
+/// What [`ExportClient::download`] is asked for.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DownloadOptions {
+    file: Option<String>,
+    range: Option<String>,
+    head: Option<bool>,
+    redirect: Option<bool>,
+}
+
+/// An opened download, turned into `{ fileName, contentType, …, stream }`
+/// on the JavaScript thread; `stream` is null without a body to read (a
+/// `HEAD`, a redirect).
+pub struct Opened {
+    /// The checked download.
+    pub download: Download,
+    /// Whether its body goes to JavaScript as a stream.
+    pub stream: bool,
+}
 
 /// Bytes read from the file per stream chunk.
 const CHUNK: usize = 64 * 1024;
@@ -451,30 +509,36 @@ type Chunks = Pin<Box<dyn Stream<Item = napi::Result<Vec<u8>>> + Send>>;
 
 impl IntoJs for Opened {
     fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
-        let mut object = download_object(env, &self.0)?;
-        let chunks: Chunks =
-            Box::pin(futures_util::stream::unfold(Some(self.0.file), |file| async move {
-                let mut file = file?;
-                let mut buf = vec![0; CHUNK];
-                match file.read(&mut buf).await {
-                    Ok(0) => None,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Some((Ok(buf), Some(file)))
+        let mut object = download_object(env, &self.download)?;
+        if !self.stream || self.download.redirect.is_some() {
+            object.set("stream", Null)?;
+        } else {
+            let file = self.download.file;
+            let chunks: Chunks =
+                Box::pin(futures_util::stream::unfold(Some(file), |file| async move {
+                    let mut file = file?;
+                    let mut buf = vec![0; CHUNK];
+                    match file.read(&mut buf).await {
+                        Ok(0) => None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            Some((Ok(buf), Some(file)))
+                        }
+                        Err(e) => {
+                            Some((Err(napi::Error::from_reason(format!("read error: {e}"))), None))
+                        }
                     }
-                    Err(e) => {
-                        Some((Err(napi::Error::from_reason(format!("read error: {e}"))), None))
-                    }
-                }
-            }));
-        object.set("stream", ReadableStream::create_with_stream_bytes(env, chunks)?)?;
+                }));
+            object.set("stream", ReadableStream::create_with_stream_bytes(env, chunks)?)?;
+        }
         // SAFETY: `env` is the live environment of the current call.
         unsafe { Object::to_napi_value(env.raw(), object) }
     }
 }
 
-/// `{ exportId, fileName, contentType, contentDisposition, size, sha256 }`
-/// of a checked download: what its response headers say.
+/// `{ exportId, fileName, contentType, contentDisposition, size, sha256,
+/// status, contentLength, contentRange, redirect }` of a checked download:
+/// what its response's status and headers say.
 pub(crate) fn download_object<'env>(
     env: &'env Env,
     download: &Download,
@@ -486,6 +550,18 @@ pub(crate) fn download_object<'env>(
     object.set("contentDisposition", download.content_disposition.as_str())?;
     object.set("size", download.size.map(|n| n as f64))?;
     object.set("sha256", download.sha256.as_deref())?;
+    object.set("status", download.http_status())?;
+    object.set("contentLength", download.content_length().map(|n| n as f64))?;
+    object.set("contentRange", download.range.map(|r| r.header()))?;
+    match &download.redirect {
+        Some(redirect) => {
+            let mut target = Object::new(env)?;
+            target.set("url", redirect.url.as_str())?;
+            target.set("expiresAt", redirect.expires_at.to_rfc3339())?;
+            object.set("redirect", target)?;
+        }
+        None => object.set("redirect", Null)?,
+    }
     Ok(object)
 }
 

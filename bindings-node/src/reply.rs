@@ -5,7 +5,8 @@
 //! `Error` whose `code` is [`lora_export::Error::code`], `status` the HTTP
 //! status a route should answer ([`lora_export::Error::http_status`]),
 //! `issues` the validation issues (`[{ path, code, message }]`) and, for a
-//! rate limit, `retryAfter` in seconds. A panic becomes an `Error` with code
+//! rate limit, `retryAfter` in seconds; for a range outside the file (416),
+//! `size` its bytes (`Content-Range: bytes */size`). A panic becomes an `Error` with code
 //! `INTERNAL_PANIC` and status 500.
 
 use std::future::Future;
@@ -121,6 +122,9 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
             }
             if let Some(secs) = e.retry_after_secs() {
                 error.set("retryAfter", secs as f64)?;
+            }
+            if let lora_export::ErrorKind::RangeNotSatisfiable { size } = e.kind() {
+                error.set("size", *size as f64)?;
             }
         }
         Ok(napi::Error::from(error.to_unknown()))

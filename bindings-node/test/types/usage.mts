@@ -11,6 +11,7 @@ import {
   validateOutput,
   type ConversationInput,
   type CreateExportResult,
+  type DownloadAnswer,
   type DownloadHandle,
   type ExportConfig,
   type ExportLog,
@@ -84,6 +85,11 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
   try {
     const file: DownloadHandle = await client.openDownload('user-id', created.export_id)
     const stream: ReadableStream<Uint8Array> = file.stream
+    const part: DownloadAnswer = await client.download('user-id', created.export_id, { range: 'bytes=0-99', redirect: false })
+    if (part.redirect) return Response.redirect(part.redirect.url, 302)
+    const status: 200 | 206 | 302 = part.status
+    const range: string | null = part.contentRange
+    if (range !== null && status === 206) return new Response(part.stream, { status, headers: { 'Content-Range': range } })
     return new Response(stream, { headers: { 'Content-Type': file.contentType, 'Content-Disposition': file.contentDisposition } })
   } catch (e) {
     const error = e as LoraExportError

@@ -4,19 +4,14 @@ import { ExportClient } from 'lora-export'
 import { exportRoutes } from 'lora-export/next'
 
 declare global {
-  // Survives Next.js dev-mode module reloads: one pool per process.
+  // Survives Next.js dev-mode module reloads, and is shared by
+  // instrumentation.ts and the routes: one pool per process.
   var loraExportClient: Promise<ExportClient> | undefined
 }
 
-/** The process's client; the first call connects and starts a background worker. */
+/** The process's client, connected on first use. */
 export function exportClient(): Promise<ExportClient> {
-  globalThis.loraExportClient ??= ExportClient.connect(process.env.DATABASE_URL ?? '').then((client) => {
-    if (process.env.LORA_EXPORT_WORKER !== 'off') {
-      const throttleMs = Number(process.env.LORA_EXPORT_WORKER_THROTTLE_MS ?? 0) || undefined
-      client.runWorker({ pollIntervalMs: 200, throttleMs }).catch((e) => console.error('export worker stopped:', e))
-    }
-    return client
-  })
+  globalThis.loraExportClient ??= ExportClient.connect(process.env.DATABASE_URL ?? '')
   return globalThis.loraExportClient
 }
 

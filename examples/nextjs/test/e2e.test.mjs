@@ -153,8 +153,18 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     assert.equal(head.headers.get('content-disposition'), contentDisposition(small.file_name))
     assert.equal((await head.arrayBuffer()).byteLength, 0)
     assert.equal((await call('HEAD', small.download_url, bob)).status, 403)
+
+    // A resumed download: the rest of the file from byte 100 (206), not counted again.
+    const rest = await call('GET', small.download_url, alice, undefined, { ...signIn[alice], range: 'bytes=100-' })
+    assert.equal(rest.status, 206)
+    assert.equal(rest.headers.get('content-range'), `bytes 100-${bytes.length - 1}/${bytes.length}`)
+    assert.equal(rest.headers.get('content-length'), String(bytes.length - 100))
+    assert.ok(Buffer.from(await rest.arrayBuffer()).equals(bytes.subarray(100)))
+    const outside = await call('GET', small.download_url, alice, undefined, { ...signIn[alice], range: `bytes=${bytes.length}-` })
+    assert.equal(outside.status, 416)
+    assert.equal(outside.headers.get('content-range'), `bytes */${bytes.length}`)
     const logged = (await (await call('GET', '/api/export/history', alice)).json()).items[0]
-    assert.equal(logged.download_count, 1, 'the GET counted, the HEADs did not')
+    assert.equal(logged.download_count, 1, 'the GET counted; the HEADs and the resumed range did not')
   })
 
   await t.test('the modal routes: counts per scope, preview, the conversations page', async () => {
