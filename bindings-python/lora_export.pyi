@@ -289,6 +289,7 @@ def export(
     max_skipped_share: float | None = None,
     too_many_skipped: Literal["raise", "warn"] = "raise",
     keep_skipped: int = 1000,
+    sync: bool = True,
 ) -> ExportSummary:
     """Exports `conversations` into `dest` and returns the summary (see `help()` for every argument).
 

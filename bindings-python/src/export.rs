@@ -17,16 +17,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use lora_export::model::Conversation;
-use lora_export::source::{from_value, ArrowSource, JsonlSource, Record};
+use lora_export::source::{checked, from_value, ArrowSource, JsonlSource, Record};
 use lora_export::{
     ExportBuilder, ExportWriter, Location, RecordSink, SkippedRecord, TooManySkipped,
 };
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyIterator, PyMapping, PyString};
-use serde_json::Value;
+use serde::Deserialize;
 
 use crate::convert::to_json;
+use crate::deserialize::PyValue;
 use crate::errors::{err, warn};
 use crate::request;
 use crate::summary::ExportSummary;
@@ -51,10 +52,6 @@ pub(crate) enum Input {
 const ACCEPTED: &str = "a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader \
     (anything with __arrow_c_stream__), a datasets.Dataset, an iterable of mappings (a list of \
     dicts, a generator), a path to canonical JSONL or bytes of it";
-
-/// One item of a Python batch: its JSON value and 1-based record number, or
-/// why it could not be converted.
-pub(crate) type Item = Result<(Value, u64), SkippedRecord>;
 
 impl Input {
     /// A path (`str` or `os.PathLike`) or `bytes` of canonical JSONL, or an
@@ -97,10 +94,10 @@ impl Input {
         Ok((Input::Python { items: items.unbind(), record: 0 }, total))
     }
 
-    /// With the GIL: the next batch of a Python input as JSON values (empty
+    /// With the GIL: the next batch of a Python input as records (empty
     /// for a JSONL input, which the core reads itself), and whether the
     /// input may have more.
-    pub(crate) fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Item>, bool)> {
+    pub(crate) fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Record>, bool)> {
         let Input::Python { items, record } = self else {
             return Ok((Vec::new(), true));
         };
@@ -112,20 +109,7 @@ impl Input {
             };
             let item = item?;
             *record += 1;
-            batch.push(match to_json(&item) {
-                Ok(value) => Ok((value, *record)),
-                Err(e) => {
-                    let mut location = Location::record(*record);
-                    if !e.path.is_empty() {
-                        location = location.with_field(e.path);
-                    }
-                    Err(SkippedRecord {
-                        location,
-                        conversation_id: conversation_id_of(&item),
-                        reason: format!("not convertible to JSON: {}", e.message),
-                    })
-                }
-            });
+            batch.push(read_record(&item, *record));
         }
         Ok((batch, true))
     }
@@ -214,6 +198,24 @@ fn os_error(e: &std::io::Error, path: &Path) -> PyErr {
     PyOSError::new_err((errno, message, path.display().to_string()))
 }
 
+/// One item of a Python input as a record: read straight into a
+/// conversation, or — when that fails — converted to JSON first, whose
+/// reader names the field that is wrong (or the value with no JSON form).
+fn read_record(item: &Bound<'_, PyAny>, number: u64) -> Record {
+    let location = Location::record(number);
+    if let Ok(c) = Conversation::deserialize(PyValue::new(item)) {
+        return checked(c, location);
+    }
+    match to_json(item) {
+        Ok(value) => from_value(value, location),
+        Err(e) => Err(SkippedRecord {
+            location: if e.path.is_empty() { location } else { location.with_field(e.path) },
+            conversation_id: conversation_id_of(item),
+            reason: format!("not convertible to JSON: {}", e.message),
+        }),
+    }
+}
+
 fn conversation_id_of(item: &Bound<'_, PyAny>) -> Option<String> {
     ["conversation_id", "conversationId"]
         .into_iter()
@@ -226,7 +228,7 @@ fn conversation_id_of(item: &Bound<'_, PyAny>) -> Option<String> {
 pub(crate) fn push_batch(
     writer: &mut impl RecordSink,
     input: &mut Input,
-    items: Vec<Item>,
+    items: Vec<Record>,
     more: bool,
 ) -> lora_export::Result<(u64, bool)> {
     match input {
@@ -260,13 +262,9 @@ pub(crate) fn push_batch(
 /// records taken and the summary so far, or why it stopped.
 type Report = lora_export::Result<(u64, lora_export::ExportSummary)>;
 
-/// Without the GIL: a converted batch of a Python input into `writer`.
-fn push_items(writer: &mut impl RecordSink, items: Vec<Item>) -> lora_export::Result<()> {
-    for item in items {
-        let record: Record = match item {
-            Ok((value, number)) => from_value(value, Location::record(number)),
-            Err(skipped) => Err(skipped),
-        };
+/// Without the GIL: a read batch of a Python input into `writer`.
+fn push_items(writer: &mut impl RecordSink, items: Vec<Record>) -> lora_export::Result<()> {
+    for record in items {
         writer.push(record)?;
     }
     Ok(())
@@ -538,6 +536,8 @@ struct Options<'a, 'py> {
     export_date: Option<&'a Bound<'py, PyAny>>,
     /// Raise at the first malformed record.
     strict: bool,
+    /// fsync a path's file before it is renamed into place.
+    sync: bool,
     /// Where the metadata sidecar goes.
     metadata_dest: Option<&'a Bound<'py, PyAny>>,
     /// What is tolerated: duplicates, skipped records.
@@ -610,6 +610,8 @@ fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item =
 /// An export in progress.
 struct Job {
     input: Input,
+    /// fsync a path's file before its rename into place.
+    sync: bool,
     writer: Option<ExportWriter<Sink>>,
     out: Target,
     sidecar: Option<Target>,
@@ -648,7 +650,8 @@ impl Job {
                 return Err(e);
             }
         };
-        let mut job = Job { input, writer: None, out, sidecar, progress, done: 0, total };
+        let sync = options.sync;
+        let mut job = Job { input, sync, writer: None, out, sidecar, progress, done: 0, total };
         match builder.from_writer(sink) {
             Ok(writer) => job.writer = Some(writer),
             Err(e) => {
@@ -691,7 +694,7 @@ impl Job {
         let (sink, summary) = py.detach(|| writer.finish()).map_err(err)?;
         if let Sink::File(file) = sink {
             let file = file.into_inner().map_err(|e| PyErr::from(e.into_error()))?;
-            if let Target::Path { staged: Some(_), .. } = &self.out {
+            if let (Target::Path { staged: Some(_), .. }, true) = (&self.out, self.sync) {
                 file.sync_all()?;
             }
         }
@@ -739,7 +742,7 @@ impl Job {
             .writer
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("this export has already ended"))?;
-        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Item>>(1);
+        let (batches, inbox) = std::sync::mpsc::sync_channel::<Vec<Record>>(1);
         let (reports, outbox) = std::sync::mpsc::channel();
         let (fed, writer) = std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
@@ -769,7 +772,7 @@ impl Job {
     fn feed(
         &mut self,
         py: Python<'_>,
-        batches: std::sync::mpsc::SyncSender<Vec<Item>>,
+        batches: std::sync::mpsc::SyncSender<Vec<Record>>,
         mut outbox: std::sync::mpsc::Receiver<Report>,
     ) -> PyResult<()> {
         let mut in_flight = 0u64;
@@ -820,7 +823,7 @@ impl Job {
     }
 }
 
-/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000)
+/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=True)
 /// --
 ///
 /// Exports ``conversations`` into ``dest`` and returns the ``ExportSummary``.
@@ -870,6 +873,10 @@ impl Job {
 ///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
 /// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
 ///     (default 1000); all are counted in ``skipped_total``.
+/// sync: with a path ``dest``, flush the file to the disk (fsync) before it
+///     is renamed into place (default ``True``: after a crash or power loss
+///     ``dest`` is the old file or the whole new one); ``False`` skips it,
+///     as most writers do, for files that are easy to make again.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -886,7 +893,7 @@ impl Job {
 #[pyfunction]
 #[pyo3(signature = (conversations, dest, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn export(
     py: Python<'_>,
@@ -904,6 +911,7 @@ pub fn export(
     max_skipped_share: Option<f64>,
     too_many_skipped: &str,
     keep_skipped: usize,
+    sync: bool,
 ) -> PyResult<ExportSummary> {
     let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
     let options = Options {
@@ -914,6 +922,7 @@ pub fn export(
         progress,
         export_date,
         strict,
+        sync,
         metadata_dest,
         limits,
     };
@@ -1000,6 +1009,7 @@ pub fn to_string(
         progress,
         export_date,
         strict,
+        sync: false,
         metadata_dest,
         limits,
     };
@@ -1093,6 +1103,7 @@ pub fn iter_export(
         progress,
         export_date,
         strict,
+        sync: false,
         metadata_dest,
         limits,
     };
@@ -1217,5 +1228,5 @@ pub fn preview(
 }
 
 fn conversation(item: &Bound<'_, PyAny>, record: u64) -> Option<Conversation> {
-    from_value(to_json(item).ok()?, Location::record(record)).ok()
+    read_record(item, record).ok()
 }

@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod client;
 mod convert;
 mod dataset;
+mod deserialize;
 mod errors;
 mod export;
 mod request;

@@ -51,6 +51,42 @@ def test_pandas_style_values_nan_datetime_and_tuples_are_converted():
     assert document["conversations"][0]["metadata"]["category"] == ["support", "billing"]
 
 
+def test_dicts_export_exactly_as_the_same_records_as_jsonl_in_every_format():
+    # Dicts are read straight into records; every value kind must mean what
+    # its JSON means (the JSONL bytes are the reference).
+    records = [conversation(i) for i in range(6)]
+    records[0]["parameters"] = {"temperature": 0.5, "nested": {"xs": [1, -2, 3.5, None, True]}, "big": 2**63}
+    records[1]["persona"] = math.nan
+    records[2]["reviewHistory"] = [{"id": "r1", "action": "approved", "performedBy": "rev",
+                                    "timestamp": datetime.datetime(2025, 10, 1, 12, 0), "comment": None}]
+    records[3]["category"] = ("support", "billing")
+    records[4]["somethingElse"] = {"when": datetime.date(2025, 1, 2), "t": (1, 2)}
+    records[5]["messages"] = records[5].pop("turns")
+    plain = json.loads(json.dumps(records, default=str))
+    plain[1]["persona"] = None
+    plain[2]["reviewHistory"][0]["timestamp"] = "2025-10-01T12:00:00Z"
+    jsonl = "".join(json.dumps(r) + "\n" for r in plain).encode()
+    for fmt in ["jsonl", "json", "csv", "markdown"]:
+        date = "2025-11-01T00:00:00Z"
+        assert lora_export.to_string(records, format=fmt, export_date=date) == lora_export.to_string(
+            jsonl, format=fmt, export_date=date), fmt
+    # An unknown field that has no JSON form still refuses its record, as it did.
+    unreadable = dict(conversation(9), blob=b"bytes")
+    chunks = lora_export.iter_export([unreadable, conversation(10)])
+    assert len(b"".join(chunks).splitlines()) == 1
+    skipped = chunks.summary.skipped[0]
+    assert skipped["location"] == {"record": 1, "field": "blob"}
+    assert skipped["conversation_id"] == "syn-0000009"
+    assert "bytes" in skipped["reason"]
+
+
+def test_export_sync_false_writes_the_same_file(tmp_path):
+    records = [conversation(i) for i in range(3)]
+    lora_export.export(records, tmp_path / "synced.jsonl")
+    lora_export.export(records, tmp_path / "unsynced.jsonl", sync=False)
+    assert (tmp_path / "synced.jsonl").read_bytes() == (tmp_path / "unsynced.jsonl").read_bytes()
+
+
 def test_a_record_that_cannot_be_converted_is_skipped_with_its_location():
     bad = conversation(2)
     bad["turns"][1]["content"] = {1, 2}

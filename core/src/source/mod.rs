@@ -97,7 +97,7 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
         }
     };
     match serde_json::from_str::<Conversation>(text) {
-        Ok(c) => check(c, location),
+        Ok(c) => checked(c, location),
         Err(e) if e.is_syntax() || e.is_eof() => {
             let reason = format!("not valid JSON: {} at column {}", bare(&e), e.column());
             Err(skipped(location, None, reason))
@@ -108,7 +108,7 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
             let id = serde_json::from_str::<Value>(text).ok().as_ref().and_then(conversation_id_of);
             let mut de = serde_json::Deserializer::from_str(text);
             match serde_path_to_error::deserialize::<_, Conversation>(&mut de) {
-                Ok(c) => check(c, location),
+                Ok(c) => checked(c, location),
                 Err(e) => Err(refusal(location, id, &e)),
             }
         }
@@ -131,7 +131,7 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
 pub fn from_value(value: Value, location: Location) -> Record {
     let id = conversation_id_of(&value);
     match serde_path_to_error::deserialize::<_, Conversation>(value) {
-        Ok(c) => check(c, location),
+        Ok(c) => checked(c, location),
         Err(e) => Err(refusal(location, id, &e)),
     }
 }
@@ -162,9 +162,20 @@ fn bare(e: &serde_json::Error) -> String {
     }
 }
 
-/// Checks what serde cannot: a `conversation_id`, at least one turn, a
-/// score within 0–10.
-fn check(c: Conversation, location: Location) -> Record {
+/// A conversation a binding read itself (with its own serde
+/// deserializer), checked as every reader checks one — what serde cannot:
+/// a `conversation_id`, at least one turn, a score within 0–10.
+///
+/// ```
+/// use lora_export::source::checked;
+/// use lora_export::Location;
+/// let c: lora_export::model::Conversation = serde_json::from_str(
+///     r#"{"conversation_id": "c-1", "turns": [], "qualityScore": 5}"#).unwrap();
+/// let refused = checked(c, Location::record(3)).unwrap_err();
+/// assert_eq!(refused.reason, "conversation has no turns");
+/// assert_eq!(refused.location.record, Some(3));
+/// ```
+pub fn checked(c: Conversation, location: Location) -> Record {
     let reason = if c.conversation_id.trim().is_empty() {
         Some("no conversation_id: it is missing or empty".to_owned())
     } else if c.turns.is_empty() {
