@@ -10,10 +10,11 @@ use lora_export::request::validate_request;
 use lora_export::source::{from_value, JsonlSource, Record};
 use lora_export::{audit, ErrorKind, ExportBuilder, ExportSummary, Issue, Location};
 use napi::bindgen_prelude::JsObjectValue;
-use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Function, Object, ToNapiValue, Unknown};
-use napi::{sys, Env};
+use napi::bindgen_prelude::{
+    Array, AsyncBlock, Buffer, Either, Function, Object, ToNapiValue, Unknown,
+};
+use napi::{sys, Env, JsValue};
 use napi_derive::napi;
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use crate::reply::{blocking, guarded, spawn, Failure, IntoJs, Json, Reply, ERROR_NAME};
@@ -94,18 +95,108 @@ pub fn transform(
     config: Value,
     options: Option<TransformOptions>,
 ) -> napi::Result<AsyncBlock<Reply<Transformed>>> {
-    let input = match conversations {
-        Either::A(buffer) => Input::Bytes(buffer),
-        Either::B(objects) => Input::Json(stringify(env, objects)?),
+    let objects = match conversations {
+        Either::A(bytes) => {
+            return spawn(env, async move {
+                let builder = builder(config, options)?;
+                blocking(move || export_bytes(builder, &bytes)).await
+            })
+        }
+        Either::B(objects) => objects,
     };
-    spawn(env, async move {
+    if !objects.is_array()? {
+        // `JSON.stringify` says what it is (an array only through `toJSON`).
+        let values = array_of(&stringify(env, objects)?);
+        return spawn(env, async move {
+            let builder = builder(config, options)?;
+            blocking(move || export_records(builder, records_of(values?))).await
+        });
+    }
+    // SAFETY: the value was just checked to be an array.
+    let array: Array = unsafe { objects.cast()? };
+    let (chunks, inbox) = std::sync::mpsc::sync_channel(LINES_IN_FLIGHT);
+    let exported = spawn(env, async move {
         let builder = builder(config, options)?;
-        blocking(move || match input {
-            Input::Bytes(bytes) => export_bytes(builder, &bytes),
-            Input::Json(text) => export_array(builder, &text),
-        })
-        .await
-    })
+        blocking(move || export_lines(builder, inbox)).await
+    })?;
+    send_lines(env, &array, &chunks)?;
+    Ok(exported)
+}
+
+/// Bytes of JSONL per chunk handed from the JavaScript thread to the
+/// export, and chunks in flight.
+const LINES_CHUNK: usize = 1 << 20;
+const LINES_IN_FLIGHT: usize = 4;
+
+/// On the JavaScript thread: each element of `array` by V8's own
+/// `JSON.stringify` (a `Date` becomes its ISO string, `undefined` fields are
+/// left out), one per line, in chunks to the export, which parses and writes
+/// the last chunk while this thread makes the next. One string per element,
+/// so no input is too large for one JavaScript string. Stops early when the
+/// export has stopped (its answer says why).
+fn send_lines(
+    env: &Env,
+    array: &Array,
+    chunks: &std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> napi::Result<()> {
+    let json: Object = env.get_global()?.get_named_property("JSON")?;
+    let stringify: Function<Unknown<'_>, Option<String>> = json.get_named_property("stringify")?;
+    let mut chunk = Vec::with_capacity(LINES_CHUNK + 64 * 1024);
+    for i in 0..array.len() {
+        let element: Unknown = array.get_element(i)?;
+        match stringify.call(element)? {
+            Some(text) => chunk.extend_from_slice(text.as_bytes()),
+            None => chunk.extend_from_slice(b"null"),
+        }
+        chunk.push(b'\n');
+        if chunk.len() >= LINES_CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(LINES_CHUNK + 64 * 1024));
+            if chunks.send(full).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    let _ = chunks.send(chunk);
+    Ok(())
+}
+
+/// Exports the lines [`send_lines`] sends, as they come: line `n` is the
+/// array's element `n`, reported at its 1-based record number.
+fn export_lines(
+    builder: ExportBuilder,
+    inbox: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<Transformed, Failure> {
+    let lines = ChunkReader { inbox, chunk: Vec::new(), at: 0 };
+    let records =
+        JsonlSource::new(std::io::BufReader::with_capacity(256 * 1024, lines)).map(|record| {
+            record.map_err(|mut skipped| {
+                skipped.location = Location::record(skipped.location.line.unwrap_or_default());
+                skipped
+            })
+        });
+    export_records(builder, records)
+}
+
+/// Reads the chunks of a channel in order, to its end.
+struct ChunkReader {
+    inbox: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.inbox.recv() {
+                Ok(chunk) => (self.chunk, self.at) = (chunk, 0),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = (self.chunk.len() - self.at).min(buf.len());
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// The JSON text of `value` by V8's own `JSON.stringify` (on the JavaScript
@@ -115,50 +206,6 @@ pub(crate) fn stringify(env: &Env, value: Unknown<'_>) -> napi::Result<String> {
     let json: Object = env.get_global()?.get_named_property("JSON")?;
     let stringify: Function<Unknown<'_>, Option<String>> = json.get_named_property("stringify")?;
     Ok(stringify.call(value)?.unwrap_or_default())
-}
-
-/// Exports the JSON array text that [`stringify`] made of an array of
-/// objects: each element, written on one line, goes through the core's
-/// JSONL source (which parses straight into a conversation); a malformed
-/// element is reported at its 1-based record number.
-fn export_array(builder: ExportBuilder, text: &str) -> Result<Transformed, Failure> {
-    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| not_an_array(&e))?;
-    let lines = ElementLines { elements: elements.iter(), pending: &[], newline: false };
-    let records = JsonlSource::new(std::io::BufReader::new(lines)).map(|record| {
-        record.map_err(|mut skipped| {
-            skipped.location = Location::record(skipped.location.line.unwrap_or_default());
-            skipped
-        })
-    });
-    export_records(builder, records)
-}
-
-/// Reads JSON elements as JSONL: each element's text, then a newline
-/// (`JSON.stringify` never writes a raw newline inside a value).
-struct ElementLines<'a> {
-    elements: std::slice::Iter<'a, &'a RawValue>,
-    pending: &'a [u8],
-    newline: bool,
-}
-
-impl std::io::Read for ElementLines<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pending.is_empty() && !self.newline {
-            match self.elements.next() {
-                Some(element) => (self.pending, self.newline) = (element.get().as_bytes(), true),
-                None => return Ok(0),
-            }
-        }
-        let n = self.pending.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.pending[..n]);
-        self.pending = &self.pending[n..];
-        if self.pending.is_empty() && self.newline && n < buf.len() {
-            buf[n] = b'\n';
-            self.newline = false;
-            return Ok(n + 1);
-        }
-        Ok(n)
-    }
 }
 
 fn not_an_array(e: &serde_json::Error) -> Failure {
@@ -269,11 +316,6 @@ pub fn content_disposition(file_name: String) -> String {
 }
 
 /// What the functions above were given to read.
-enum Input {
-    Bytes(Buffer),
-    Json(String),
-}
-
 /// A finished in-memory export: the file, the metadata sidecar and the
 /// summary.
 pub struct Transformed {

@@ -60,6 +60,21 @@ test('malformed objects are listed with their record number, never dropped', asy
   assert.equal(out.summary.skipped[0].conversation_id, 'x')
 })
 
+test('transform takes an array of objects whose JSON is longer than the longest JavaScript string', async () => {
+  // 530 conversations sharing one 1 MiB string: 556 MB as JSON, over V8's
+  // 536,870,888-character limit, so one JSON.stringify of the array throws.
+  const content = 'x'.repeat(1 << 20)
+  const list = Array.from({ length: 530 }, (_, i) => ({
+    conversation_id: `big-${i}`,
+    turns: [{ role: 'user', content }, { role: 'assistant', content: 'ok' }],
+  }))
+  assert.throws(() => JSON.stringify(list), RangeError)
+  const out = await transform(list, { config: { scope: 'selected', format: 'jsonl' }, conversationIds: ['big-7', 'big-529'] })
+  assert.equal(out.summary.conversations, 2)
+  assert.equal(out.summary.excluded, 528)
+  assert.ok(out.data.includes(content))
+})
+
 test('transform applies the scope, filters and selection of a whole request', async () => {
   const list = conversations(20, (i) => (i % 4 === 0 ? 'edge_case' : 'template'))
   const filtered = await transform(list, { config: { scope: 'filtered', format: 'csv' }, filters: { tierTypes: ['edge_case'] } })
