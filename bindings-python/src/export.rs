@@ -10,14 +10,14 @@
 //! stops a long export.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
+use std::io::{BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use lora_export::model::Conversation;
-use lora_export::source::{checked, from_value, ArrowSource, JsonlSource, Record};
+use lora_export::source::{checked, from_value, ArrowSource, BackgroundJsonlSource, Record};
 use lora_export::{
     ExportBuilder, ExportWriter, Location, RecordSink, SkippedRecord, TooManySkipped,
 };
@@ -35,13 +35,11 @@ use crate::summary::ExportSummary;
 /// Records converted or read per batch.
 const BATCH: usize = 1024;
 
-/// Bytes read from a JSONL file at a time.
-const READ_BUFFER: usize = 256 * 1024;
-
 /// Where the conversations come from.
 pub(crate) enum Input {
-    /// Canonical JSONL, read by the core (from a file or from bytes).
-    Jsonl(JsonlSource<Box<dyn BufRead + Send>>),
+    /// Canonical JSONL (from a file or from bytes), read and parsed by the
+    /// core on threads of its own while this one formats and writes.
+    Jsonl(BackgroundJsonlSource),
     /// A Python iterable of mappings; `record` counts the items taken.
     Python { items: Py<PyIterator>, record: u64 },
     /// Arrow record batches (the Arrow C stream interface), read by the core.
@@ -60,17 +58,15 @@ impl Input {
         if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
             let path: PathBuf = conversations.extract()?;
             let file = File::open(&path).map_err(|e| os_error(&e, &path))?;
-            let reader: Box<dyn BufRead + Send> =
-                Box::new(BufReader::with_capacity(READ_BUFFER, file));
-            return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
+            return Ok((Input::Jsonl(BackgroundJsonlSource::new(file)), None));
         }
         if let Ok(bytes) = conversations.cast::<PyBytes>() {
-            let reader: Box<dyn BufRead + Send> = Box::new(Cursor::new(bytes.as_bytes().to_vec()));
-            return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
+            let bytes = Cursor::new(bytes.as_bytes().to_vec());
+            return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
         }
         if let Ok(bytes) = conversations.cast::<PyByteArray>() {
-            let reader: Box<dyn BufRead + Send> = Box::new(Cursor::new(bytes.to_vec()));
-            return Ok((Input::Jsonl(JsonlSource::new(reader)), None));
+            let bytes = Cursor::new(bytes.to_vec());
+            return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
         }
         if conversations.cast::<PyMapping>().is_ok() {
             return Err(PyTypeError::new_err(format!(
