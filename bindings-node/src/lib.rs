@@ -18,6 +18,10 @@
 //! - [`reply`]: how results and errors cross into JavaScript.
 #![deny(missing_docs)]
 
+/// Rust's allocations in this module (not V8's objects): see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod client;
 pub mod dataset;
 pub mod modal;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 use lora_export::model::{ExportRequest, Format, JsonlFlavor};
 use lora_export::request::validate_request;
-use lora_export::source::{from_value, JsonlSource, Record};
+use lora_export::source::{from_value, BackgroundJsonlSource, JsonlSource, Record};
 use lora_export::{audit, ErrorKind, ExportBuilder, ExportSummary, Issue, Location};
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{
@@ -99,7 +99,7 @@ pub fn transform(
         Either::A(bytes) => {
             return spawn(env, async move {
                 let builder = builder(config, options)?;
-                blocking(move || export_bytes(builder, &bytes)).await
+                blocking(move || export_bytes(builder, bytes)).await
             })
         }
         Either::B(objects) => objects,
@@ -109,21 +109,22 @@ pub fn transform(
         let values = array_of(&stringify(env, objects)?);
         return spawn(env, async move {
             let builder = builder(config, options)?;
-            blocking(move || export_records(builder, records_of(values?))).await
+            blocking(move || export_records(builder, records_of(values?), 0)).await
         });
     }
     // SAFETY: the value was just checked to be an array.
     let array: Array = unsafe { objects.cast()? };
     let (chunks, inbox) = std::sync::mpsc::sync_channel(LINES_IN_FLIGHT);
+    let elements = array.len() as usize;
     let exported = spawn(env, async move {
         let builder = builder(config, options)?;
-        blocking(move || export_lines(builder, inbox)).await
+        blocking(move || export_lines(builder, inbox, elements)).await
     })?;
     send_lines(env, &array, &chunks)?;
     Ok(exported)
 }
 
-/// Bytes of JSONL per chunk handed from the JavaScript thread to the
+/// Code units of JSONL per chunk handed from the JavaScript thread to the
 /// export, and chunks in flight.
 const LINES_CHUNK: usize = 1 << 20;
 const LINES_IN_FLIGHT: usize = 4;
@@ -132,25 +133,30 @@ const LINES_IN_FLIGHT: usize = 4;
 /// `JSON.stringify` (a `Date` becomes its ISO string, `undefined` fields are
 /// left out), one per line, in chunks to the export, which parses and writes
 /// the last chunk while this thread makes the next. One string per element,
-/// so no input is too large for one JavaScript string. Stops early when the
-/// export has stopped (its answer says why).
+/// so no input is too large for one JavaScript string. The text is copied
+/// out as UTF-16, V8's own form (a copy, no encoding on this thread); the
+/// export's thread turns it into UTF-8. Stops early when the export has
+/// stopped (its answer says why).
 fn send_lines(
     env: &Env,
     array: &Array,
-    chunks: &std::sync::mpsc::SyncSender<Vec<u8>>,
+    chunks: &std::sync::mpsc::SyncSender<Vec<u16>>,
 ) -> napi::Result<()> {
     let json: Object = env.get_global()?.get_named_property("JSON")?;
-    let stringify: Function<Unknown<'_>, Option<String>> = json.get_named_property("stringify")?;
-    let mut chunk = Vec::with_capacity(LINES_CHUNK + 64 * 1024);
+    let stringify: Function<Unknown<'_>, Unknown<'_>> = json.get_named_property("stringify")?;
+    let mut chunk = Vec::with_capacity(LINES_CHUNK);
     for i in 0..array.len() {
         let element: Unknown = array.get_element(i)?;
-        match stringify.call(element)? {
-            Some(text) => chunk.extend_from_slice(text.as_bytes()),
-            None => chunk.extend_from_slice(b"null"),
+        let text = stringify.call(element)?;
+        if text.get_type()? == napi::ValueType::String {
+            append_utf16(env, &text, &mut chunk)?;
+        } else {
+            // `JSON.stringify(undefined)` is undefined: the element is null.
+            chunk.extend("null".encode_utf16());
         }
-        chunk.push(b'\n');
+        chunk.push(u16::from(b'\n'));
         if chunk.len() >= LINES_CHUNK {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(LINES_CHUNK + 64 * 1024));
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(LINES_CHUNK));
             if chunks.send(full).is_err() {
                 return Ok(());
             }
@@ -160,13 +166,50 @@ fn send_lines(
     Ok(())
 }
 
+/// Appends the UTF-16 code units of the string `text` to `out`.
+fn append_utf16(env: &Env, text: &Unknown<'_>, out: &mut Vec<u16>) -> napi::Result<()> {
+    let status = |status: sys::napi_status| match status {
+        sys::Status::napi_ok => Ok(()),
+        other => Err(napi::Error::new(napi::Status::from(other), "cannot read a string")),
+    };
+    let mut len = 0;
+    // SAFETY: `text` is a live string of this environment; a null buffer
+    // asks for its length.
+    status(unsafe {
+        sys::napi_get_value_string_utf16(env.raw(), text.raw(), std::ptr::null_mut(), 0, &mut len)
+    })?;
+    out.reserve(len + 1);
+    let mut written = 0;
+    // SAFETY: `out` has room for `len` units and the terminating NUL napi
+    // writes after them; `written` (≤ `len`) units are initialised after it.
+    unsafe {
+        let tail = out.as_mut_ptr().add(out.len());
+        status(sys::napi_get_value_string_utf16(
+            env.raw(),
+            text.raw(),
+            tail,
+            len + 1,
+            &mut written,
+        ))?;
+        out.set_len(out.len() + written);
+    }
+    Ok(())
+}
+
 /// Exports the lines [`send_lines`] sends, as they come: line `n` is the
-/// array's element `n`, reported at its 1-based record number.
+/// array's element `n`, reported at its 1-based record number. The output
+/// buffer is sized from the first chunk's lines, scaled to all `elements`
+/// (an export is about as long as its input).
 fn export_lines(
     builder: ExportBuilder,
-    inbox: std::sync::mpsc::Receiver<Vec<u8>>,
+    inbox: std::sync::mpsc::Receiver<Vec<u16>>,
+    elements: usize,
 ) -> Result<Transformed, Failure> {
-    let lines = ChunkReader { inbox, chunk: Vec::new(), at: 0 };
+    let mut lines = Utf16Chunks { inbox, chunk: Vec::new(), at: 0 };
+    let first = lines.next_chunk().then(|| {
+        let in_chunk = lines.chunk.iter().filter(|&&b| b == b'\n').count().max(1);
+        lines.chunk.len() / in_chunk * elements
+    });
     let records =
         JsonlSource::new(std::io::BufReader::with_capacity(256 * 1024, lines)).map(|record| {
             record.map_err(|mut skipped| {
@@ -174,22 +217,34 @@ fn export_lines(
                 skipped
             })
         });
-    export_records(builder, records)
+    export_records(builder, records, first.unwrap_or(0))
 }
 
-/// Reads the chunks of a channel in order, to its end.
-struct ChunkReader {
-    inbox: std::sync::mpsc::Receiver<Vec<u8>>,
+/// Reads the UTF-16 chunks of a channel in order, to its end, as UTF-8.
+struct Utf16Chunks {
+    inbox: std::sync::mpsc::Receiver<Vec<u16>>,
     chunk: Vec<u8>,
     at: usize,
 }
 
-impl std::io::Read for ChunkReader {
+impl Utf16Chunks {
+    /// Takes the next chunk, as UTF-8; false at the end.
+    fn next_chunk(&mut self) -> bool {
+        let Ok(units) = self.inbox.recv() else { return false };
+        // At most 3 bytes of UTF-8 per UTF-16 code unit.
+        self.chunk.resize(units.len() * 3, 0);
+        let n = encoding_rs::mem::convert_utf16_to_utf8(&units, &mut self.chunk);
+        self.chunk.truncate(n);
+        self.at = 0;
+        true
+    }
+}
+
+impl std::io::Read for Utf16Chunks {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.at == self.chunk.len() {
-            match self.inbox.recv() {
-                Ok(chunk) => (self.chunk, self.at) = (chunk, 0),
-                Err(_) => return Ok(0),
+            if !self.next_chunk() {
+                return Ok(0);
             }
         }
         let n = (self.chunk.len() - self.at).min(buf.len());
@@ -367,10 +422,12 @@ pub(crate) fn records_of(values: Vec<Value>) -> impl Iterator<Item = Record> {
     values.into_iter().zip(1..).map(|(value, n)| from_value(value, Location::record(n)))
 }
 
-/// Exports a byte buffer: canonical JSONL, or one JSON array when its first
-/// non-blank character is `[`.
-fn export_bytes(builder: ExportBuilder, bytes: &[u8]) -> Result<Transformed, Failure> {
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// Exports a byte buffer: canonical JSONL (parsed on threads of the core's
+/// own while this one formats), or one JSON array when its first non-blank
+/// character is `[`.
+fn export_bytes(builder: ExportBuilder, bytes: Buffer) -> Result<Transformed, Failure> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let text = &bytes[bom..];
     if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         let values: Vec<Value> =
             serde_json::from_slice(text).map_err(|e| ErrorKind::MalformedRecord {
@@ -378,9 +435,12 @@ fn export_bytes(builder: ExportBuilder, bytes: &[u8]) -> Result<Transformed, Fai
                 conversation_id: None,
                 reason: format!("not a valid JSON array of conversations: {e}"),
             })?;
-        return export_records(builder, records_of(values));
+        return export_records(builder, records_of(values), bytes.len());
     }
-    export_records(builder, JsonlSource::new(text))
+    let capacity = bytes.len();
+    let mut reader = std::io::Cursor::new(bytes);
+    reader.set_position(bom as u64);
+    export_records(builder, BackgroundJsonlSource::new(reader), capacity)
 }
 
 /// A writer whose bytes stay readable after the export took it.
@@ -398,12 +458,17 @@ impl Write for Shared {
     }
 }
 
+/// Exports `records` into memory; `capacity` is the room to reserve for
+/// the output (the input's size when known: an export is about as long as
+/// its input, and growing a buffer of hundreds of MB copies it each time).
 fn export_records(
     builder: ExportBuilder,
     records: impl Iterator<Item = Record>,
+    capacity: usize,
 ) -> Result<Transformed, Failure> {
     let sidecar = Shared::default();
-    let mut writer = builder.metadata_sidecar(Box::new(sidecar.clone())).from_writer(Vec::new())?;
+    let out = Vec::with_capacity(capacity);
+    let mut writer = builder.metadata_sidecar(Box::new(sidecar.clone())).from_writer(out)?;
     let (file_extension, mime_type) = (writer.file_extension(), writer.mime_type());
     for record in records {
         writer.push(record)?;
