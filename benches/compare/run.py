@@ -15,6 +15,16 @@ between <!-- compare:begin --> and <!-- compare:end -->.
 conversations (an ~8 GB dataset, generated for it and deleted afterwards),
 and rewrites its own block of the same README section.
 
+--bindings measures the Python and Node bindings in process beside what a
+user would write instead, on the first --bindings-count conversations of
+the dataset: Python `export()` of a list of dicts, of a JSONL path, of a
+pyarrow Table and of a datasets.Dataset beside a ten-line orjson script
+from the same dicts (bench_python.py); Node `transform()` of objects and
+of a Buffer beside the seeds' design (bench_node.mjs). Each script
+alternates the variants in rounds (one warm-up, then --runs), checks that
+every output is byte-identical to the alternative's, and the medians, with
+their ranges, go into their own block of the README section.
+
 --dataset measures what a training set costs over one JSONL file: our
 exporter (built with the `tokenizers` feature) writing the same dataset as
 splits and shards, gzip- or zstd-compressed, with dedupe, and with real
@@ -85,7 +95,9 @@ def main():
     if not Path(TIME).exists():
         sys.exit(f"run.py needs GNU time at {TIME} (Debian, Ubuntu: apt-get install time)")
     binaries, compare_dir = build(tokenizers=args.dataset)
-    if args.million:
+    if args.bindings:
+        run_bindings(args, binaries, compare_dir)
+    elif args.million:
         run_million(binaries, compare_dir)
     elif args.dataset:
         run_dataset(args, binaries, compare_dir)
@@ -103,6 +115,13 @@ def parse_args():
         action="store_true",
         help="training-set options (splits, shards, compression, tokens) vs one JSONL file",
     )
+    parser.add_argument(
+        "--bindings",
+        action="store_true",
+        help="the Python and Node bindings in process vs orjson and the seeds' Node design",
+    )
+    parser.add_argument("--bindings-count", type=int, default=20_000,
+                        help="conversations the --bindings comparison exports")
     parser.add_argument(
         "--million",
         action="store_true",
@@ -354,6 +373,118 @@ def run_million(binaries, compare_dir):
     report = render_million(started=started, load=load, size=size, rows=rows)
     write_block("compare-million", report)
     print(report)
+
+
+# The bindings ------------------------------------------------------------------
+
+
+def bindings_python(compare_dir):
+    """A venv with the binding's test requirements (pyarrow, datasets), orjson
+    and the wheel maturin builds from this checkout."""
+    venv = compare_dir / "venv-bindings"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        log(f"creating {venv}")
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    log("installing bindings-python/tests/requirements.txt and orjson")
+    orjson = next(line for line in (HERE / "requirements.txt").read_text().splitlines()
+                  if line.startswith("orjson=="))
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-r", ROOT / "bindings-python" / "tests" / "requirements.txt", orjson],
+        check=True, stdout=sys.stderr,
+    )
+    wheels = compare_dir / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    log("building the Python binding (maturin, release)")
+    subprocess.run(
+        [venv / "bin" / "maturin", "build", "--release", "--strip", "--manifest-path",
+         ROOT / "bindings-python" / "Cargo.toml", "--out", wheels],
+        check=True, stdout=sys.stderr,
+    )
+    wheel = next(wheels.glob("lora_export-*.whl"))
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
+                    wheel], check=True, stdout=sys.stderr)
+    return python
+
+
+def bindings_node():
+    """The Node module, built (release) from this checkout; its path."""
+    node_dir = ROOT / "bindings-node"
+    log("building the Node binding (napi build --release)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=node_dir, check=True,
+                   stdout=sys.stderr)
+    subprocess.run(["npx", "napi", "build", "--platform", "--release"], cwd=node_dir,
+                   check=True, stdout=sys.stderr)
+    return node_dir / "index.js"
+
+
+def run_bindings(args, binaries, compare_dir):
+    data = dataset(binaries, compare_dir, args.count)
+    python = bindings_python(compare_dir)
+    module = bindings_node()
+    out = compare_dir / "bindings-out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    started = datetime.now(timezone.utc)
+    load = os.getloadavg()[0]
+    count, runs = str(args.bindings_count), str(args.runs)
+    log(f"Python: {args.bindings_count:,} conversations, one warm-up round and {runs} rounds")
+    py = json.loads(subprocess.run([python, HERE / "bench_python.py", data, count, runs, out],
+                                   check=True, capture_output=True, text=True).stdout)
+    log(f"Node: {args.bindings_count:,} conversations, one warm-up round and {runs} rounds")
+    node = json.loads(subprocess.run(["node", HERE / "bench_node.mjs", data, count, runs, out,
+                                      module], check=True, capture_output=True, text=True).stdout)
+    shutil.rmtree(out, ignore_errors=True)
+    load_after = os.getloadavg()[0]
+    command = (f"python3 benches/compare/run.py --bindings --bindings-count {count} "
+               f"--runs {runs}")
+    report = render_bindings(command=command, started=started, load=load, load_after=load_after,
+                             py=py, node=node, runs=args.runs)
+    write_block("compare-bindings", report)
+    print(report)
+
+
+def render_bindings(*, command, started, load, load_after, py, node, runs):
+    lines = provenance(command, started, load) + [
+        f"- Load average (1 min) when it ended: {load_after:.2f}.",
+        f"- Python {py['versions']['python']} (orjson {py['versions']['orjson']}), "
+        f"Node {node['node']}: {py['count']:,} conversations in, {py['output_bytes']:,} bytes "
+        "of OpenAI-chat JSONL out, in process, the input loaded before the clock starts, "
+        f"each variant timed around the call and its file write; rounds A/B alternating, one "
+        f"warm-up, then {runs}; medians with the range. Our Python export writes with "
+        "`sync=False` (no fsync, as the alternatives).",
+        "",
+        "| work | ours (min–max) | the alternative (min–max) | ratio | same output |",
+        "|---|---|---|---|---|",
+    ]
+
+    def figure(samples):
+        return (f"{statistics.median(samples):.3f} s "
+                f"({min(samples):.3f}–{max(samples):.3f})")
+
+    def rows(result, alternative, label, same_what):
+        base = result["seconds"][alternative]
+        for name, samples in result["seconds"].items():
+            if name == alternative:
+                continue
+            ratio = statistics.median(samples) / statistics.median(base)
+            same = ("yes" if result["identical"][name] else "**NO**") + f" ({same_what})"
+            lines.append(f"| {label} `{name}` | {figure(samples)} | {alternative}: "
+                         f"{figure(base)} | {ratio:.2f}× | {same} |")
+
+    rows(py, "orjson script (dicts)", "Python", "bytes")
+    rows(node, "seeds' design (objects)", "Node", "records; JSON.stringify writes 7.0 as 7")
+    ticks = py["thread_ticks_per_second"]
+    lines += [
+        "",
+        f"- A Python thread sleeping 1 ms in a loop ran {statistics.median(ticks):.0f} times a "
+        "second (median of the rounds) while `export(list of dicts)` ran: the GIL is released "
+        "while Rust formats and writes.",
+        f"- Node event-loop lag (worst delay of a 1 ms timer) while `transform(Buffer)` exported "
+        f"{node['lag_conversations']:,} conversations: {node['lag_max_ms_buffer']:.1f} ms.",
+    ]
+    return "\n".join(lines)
 
 
 # Training sets ---------------------------------------------------------------

@@ -1,0 +1,114 @@
+// Our Node binding beside the seeds' design (JSON.stringify per conversation
+// + join, as alt_node.mjs), in one process, on the same conversations (run
+// by `run.py --bindings`).
+//
+//   node bench_node.mjs DATASET.jsonl COUNT RUNS OUT_DIR MODULE
+//
+// Loads the first COUNT conversations of DATASET as objects (JSON.parse)
+// and as a Buffer of their JSONL, then in rounds — one warm-up, then RUNS —
+// alternates, each timed around the call and the file write alone:
+// the seeds' design from the objects, `transform(objects)`, and
+// `transform(Buffer)`, each written to a file. Every output must hold the
+// same records as the seeds' design, line by line (JSON.stringify writes
+// the score 7.0 as `7`; ours keeps `7.0`, so the bytes differ there). Then the event-loop lag (a 1 ms
+// timer's worst delay) while `transform` exports 100,000 conversations
+// (the Buffer's, repeated) and while it exports them as objects.
+// Prints one JSON object.
+import { readFileSync, writeFileSync, unlinkSync } from 'node:fs'
+import { isDeepStrictEqual } from 'node:util'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
+const [dataset, countArg, runsArg, outDir, modulePath] = process.argv.slice(2)
+const count = Number(countArg)
+const runs = Number(runsArg)
+const { transform } = createRequire(import.meta.url)(path.resolve(modulePath))
+
+function seedsDesign(conversations) {
+  const lines = []
+  for (const c of conversations) {
+    if (c.status !== 'approved') continue
+    lines.push(
+      JSON.stringify({
+        messages: c.turns.map((t) => ({ role: t.role, content: t.content })),
+        metadata: {
+          conversation_id: c.conversation_id,
+          title: c.title,
+          tier: c.tier,
+          quality_score: c.qualityScore,
+          created_at: c.createdAt,
+          updated_at: c.updatedAt,
+          persona: c.persona ?? '',
+          emotion: c.emotion ?? '',
+          topic: c.topic ?? '',
+        },
+      }),
+    )
+  }
+  return lines.join('\n') + '\n'
+}
+
+const text = readFileSync(dataset)
+let end = 0
+for (let i = 0; i < count; i++) {
+  const next = text.indexOf(10, end)
+  if (next < 0) break
+  end = next + 1
+}
+const buffer = Buffer.from(text.subarray(0, end))
+const objects = buffer.toString('utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l))
+const config = { scope: 'all', format: 'jsonl' }
+
+const variants = {
+  "seeds' design (objects)": async (out) => writeFileSync(out, seedsDesign(objects)),
+  'transform(objects)': async (out) => writeFileSync(out, (await transform(objects, config)).data),
+  'transform(Buffer)': async (out) => writeFileSync(out, (await transform(buffer, config)).data),
+}
+const seconds = Object.fromEntries(Object.keys(variants).map((name) => [name, []]))
+const identical = {}
+const reference = path.join(outDir, 'seeds.jsonl')
+writeFileSync(reference, seedsDesign(objects))
+const expected = readFileSync(reference)
+const lines = (bytes) => bytes.toString('utf8').split('\n')
+const expectedLines = lines(expected)
+const sameRecords = (bytes) => {
+  const got = lines(bytes)
+  return got.length === expectedLines.length && got.every((line, i) => line === expectedLines[i] || isDeepStrictEqual(JSON.parse(line), JSON.parse(expectedLines[i])))
+}
+for (let round = 0; round <= runs; round++) {
+  for (const [name, run] of Object.entries(variants)) {
+    const out = path.join(outDir, 'node-variant.jsonl')
+    const started = performance.now()
+    await run(out)
+    const took = (performance.now() - started) / 1000
+    if (round === 0) identical[name] = sameRecords(readFileSync(out))
+    else seconds[name].push(took)
+    unlinkSync(out)
+  }
+}
+
+async function lagDuring(work) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  const timer = setInterval(() => {}, 1)
+  await work()
+  clearInterval(timer)
+  histogram.disable()
+  return histogram.max / 1e6
+}
+const copies = Math.ceil(100_000 / objects.length)
+const large = Buffer.concat(Array(copies).fill(buffer))
+const lagBuffer = await lagDuring(() => transform(large, config))
+
+console.log(
+  JSON.stringify({
+    count: objects.length,
+    output_bytes: expected.length,
+    seconds,
+    identical,
+    lag_conversations: objects.length * copies,
+    lag_max_ms_buffer: lagBuffer,
+    node: process.version,
+  }),
+)

@@ -1,0 +1,150 @@
+"""Our Python binding beside the orjson script a notebook user would write,
+in one process, on the same conversations (run by `run.py --bindings`).
+
+    python bench_python.py DATASET.jsonl COUNT RUNS OUT_DIR
+
+Loads the first COUNT conversations of DATASET as dicts (orjson), then in
+rounds — one warm-up, then RUNS — alternates, each timed with
+perf_counter around the call alone:
+
+- ``export(list of dicts)`` → JSONL, and the orjson script from the same dicts;
+- ``export(JSONL path)`` (the COUNT lines, written beforehand);
+- ``export(pyarrow.Table)`` and ``export(datasets.Dataset)`` of the same rows.
+
+Every output must be byte-identical to the orjson script's (our JSONL is
+canonical JSON with the keys in the order the script writes them). Prints
+one JSON object: each variant's seconds per round, and whether a thread's
+counter advanced while ours ran (the GIL is released while Rust works).
+"""
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+import lora_export
+
+
+def orjson_script(conversations, dst):
+    """The ten lines a user writes instead: OpenAI chat JSONL with metadata."""
+    with open(dst, "wb") as out:
+        for c in conversations:
+            if c["status"] != "approved":
+                continue
+            record = {
+                "messages": [{"role": t["role"], "content": t["content"]} for t in c["turns"]],
+                "metadata": {
+                    "conversation_id": c["conversation_id"],
+                    "title": c["title"],
+                    "tier": c["tier"],
+                    "quality_score": c["qualityScore"],
+                    "created_at": c["createdAt"],
+                    "updated_at": c["updatedAt"],
+                    "persona": c.get("persona") or "",
+                    "emotion": c.get("emotion") or "",
+                    "topic": c.get("topic") or "",
+                },
+            }
+            out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def ours(source, dst):
+    lora_export.export(source, dst, format="jsonl", sync=False)
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+class Ticker:
+    """A thread that counts while the main thread is inside our call."""
+
+    def __init__(self):
+        self.count = 0
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            self.count += 1
+            time.sleep(0.001)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+
+
+def main():
+    dataset, count, runs, out_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    with open(dataset, "rb") as src:
+        for line in src:
+            lines.append(line)
+            if len(lines) == count:
+                break
+    conversations = [orjson.loads(line) for line in lines]
+    jsonl_path = out_dir / "input.jsonl"
+    jsonl_path.write_bytes(b"".join(lines))
+    del lines
+    variants = {
+        "orjson script (dicts)": (orjson_script, conversations),
+        "export(list of dicts)": (ours, conversations),
+        "export(JSONL path)": (ours, str(jsonl_path)),
+    }
+    try:
+        import pyarrow as pa
+
+        # pa.array infers the struct type from every row (Table.from_pylist
+        # only from the first one, dropping keys it lacks).
+        table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(conversations))])
+        variants["export(pyarrow.Table)"] = (ours, table)
+        try:
+            import datasets
+
+            variants["export(datasets.Dataset)"] = (
+                ours, datasets.Dataset(table))
+        except ImportError:
+            pass
+    except ImportError:
+        pass
+
+    reference = out_dir / "orjson.jsonl"
+    orjson_script(conversations, reference)
+    expected = reference.read_bytes()
+    identical = {}
+    seconds = {name: [] for name in variants}
+    ticks = []
+    for round_ in range(runs + 1):
+        for i, (name, (fn, source)) in enumerate(variants.items()):
+            dst = out_dir / f"variant-{i}.jsonl"
+            dst.unlink(missing_ok=True)
+            ticker = Ticker() if fn is ours else None
+            took = timed(fn, source, dst)
+            if ticker:
+                ticker.stop()
+                if name == "export(list of dicts)":
+                    ticks.append(ticker.count / took)
+            if round_ == 0:
+                identical[name] = dst.read_bytes() == expected
+            else:
+                seconds[name].append(took)
+            dst.unlink()
+    print(json.dumps({
+        "count": len(conversations),
+        "output_bytes": len(expected),
+        "seconds": seconds,
+        "identical": identical,
+        "thread_ticks_per_second": ticks,
+        "versions": {"orjson": orjson.__version__, "python": sys.version.split()[0]},
+    }))
+
+
+if __name__ == "__main__":
+    main()
