@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use lora_export::model::Conversation;
@@ -42,8 +42,9 @@ pub(crate) enum Input {
     Jsonl(BackgroundJsonlSource),
     /// A Python iterable of mappings; `record` counts the items taken.
     Python { items: Py<PyIterator>, record: u64 },
-    /// Arrow record batches (the Arrow C stream interface), read by the core.
-    Arrow(Box<ArrowSource<ArrowArrayStreamReader>>),
+    /// Arrow record batches (the Arrow C stream interface), read by the
+    /// core on a thread of its own while this one formats and writes.
+    Arrow(ArrowThread),
 }
 
 /// What `conversations` may be, for the `TypeError` of anything else.
@@ -76,7 +77,7 @@ impl Input {
         let total = conversations.len().ok().map(|n| n as u64);
         if let Some(table) = arrow_table(conversations)? {
             let reader = arrow_stream(&table)?;
-            return Ok((Input::Arrow(Box::new(ArrowSource::new(reader))), total));
+            return Ok((Input::Arrow(ArrowThread::new(ArrowSource::new(reader))), total));
         }
         if let Some(rows) = pandas_rows(conversations)? {
             return Ok((Input::Python { items: rows.unbind(), record: 0 }, total));
@@ -108,6 +109,55 @@ impl Input {
             batch.push(read_record(&item, *record));
         }
         Ok((batch, true))
+    }
+}
+
+/// The records of an [`ArrowSource`], read (the Arrow batches imported,
+/// encoded and parsed) on a thread of their own, [`BATCH`] at a time, at
+/// most two batches ahead. The stream's own callbacks take the GIL when
+/// they need it (a Python-implemented stream); this side waits for batches
+/// without it. A panic on the thread is an error, never a short input.
+pub(crate) struct ArrowThread {
+    batches: mpsc::Receiver<Vec<lora_export::Result<Record>>>,
+    current: std::vec::IntoIter<lora_export::Result<Record>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ArrowThread {
+    fn new(mut source: ArrowSource<ArrowArrayStreamReader>) -> Self {
+        let (sender, batches) = mpsc::sync_channel(2);
+        let thread = std::thread::spawn(move || loop {
+            let batch: Vec<_> = source.by_ref().take(BATCH).collect();
+            let last = batch.len() < BATCH || batch.last().is_some_and(Result::is_err);
+            if batch.is_empty() || sender.send(batch).is_err() || last {
+                return;
+            }
+        });
+        ArrowThread { batches, current: Vec::new().into_iter(), thread: Some(thread) }
+    }
+}
+
+impl Iterator for ArrowThread {
+    type Item = lora_export::Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.current.next() {
+                return Some(record);
+            }
+            match self.batches.recv() {
+                Ok(batch) => self.current = batch.into_iter(),
+                Err(_) => {
+                    let panicked = self.thread.take()?.join().is_err();
+                    return panicked.then(|| {
+                        Err(lora_export::Error::internal(
+                            "INTERNAL_PANIC",
+                            "the thread reading the Arrow stream panicked",
+                        ))
+                    });
+                }
+            }
+        }
     }
 }
 
