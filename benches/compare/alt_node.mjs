@@ -6,6 +6,7 @@
 //   node alt_node.mjs jsonl|csv INPUT OUTPUT
 
 import { readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { stringify } from "csv-stringify/sync";
 
 const CSV_COLUMNS = [
@@ -21,7 +22,7 @@ function readConversations(path) {
     .filter((c) => c.status === "approved");
 }
 
-function toJsonl(conversations) {
+export function toJsonl(conversations) {
   const lines = [];
   for (const c of conversations) {
     const training = {
@@ -66,10 +67,15 @@ function toCsv(conversations) {
   });
 }
 
-const [format, input, output] = process.argv.slice(2);
-const transform = { jsonl: toJsonl, csv: toCsv }[format];
-if (!transform || !output) {
-  console.error("usage: node alt_node.mjs jsonl|csv INPUT OUTPUT");
-  process.exit(2);
+function main() {
+  const [format, input, output] = process.argv.slice(2);
+  const transform = { jsonl: toJsonl, csv: toCsv }[format];
+  if (!transform || !output) {
+    console.error("usage: node alt_node.mjs jsonl|csv INPUT OUTPUT");
+    process.exit(2);
+  }
+  writeFileSync(output, transform(readConversations(input)));
 }
-writeFileSync(output, transform(readConversations(input)));
+
+// Run as a script; imported (bench_node.mjs), only its functions.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) main();

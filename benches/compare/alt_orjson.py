@@ -9,9 +9,9 @@ import argparse
 import orjson
 
 
-def export_jsonl(src, dst):
-    for line in src:
-        c = orjson.loads(line)
+def write_jsonl(conversations, dst):
+    """The approved conversations as OpenAI chat JSONL with metadata."""
+    for c in conversations:
         if c["status"] != "approved":
             continue
         record = {
@@ -29,6 +29,10 @@ def export_jsonl(src, dst):
             },
         }
         dst.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def export_jsonl(src, dst):
+    write_jsonl((orjson.loads(line) for line in src), dst)
 
 
 def main():

@@ -19,35 +19,15 @@ import { isDeepStrictEqual } from 'node:util'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { toJsonl } from './alt_node.mjs'
 
 const [dataset, countArg, runsArg, outDir, modulePath] = process.argv.slice(2)
 const count = Number(countArg)
 const runs = Number(runsArg)
 const { transform } = createRequire(import.meta.url)(path.resolve(modulePath))
 
-function seedsDesign(conversations) {
-  const lines = []
-  for (const c of conversations) {
-    if (c.status !== 'approved') continue
-    lines.push(
-      JSON.stringify({
-        messages: c.turns.map((t) => ({ role: t.role, content: t.content })),
-        metadata: {
-          conversation_id: c.conversation_id,
-          title: c.title,
-          tier: c.tier,
-          quality_score: c.qualityScore,
-          created_at: c.createdAt,
-          updated_at: c.updatedAt,
-          persona: c.persona ?? '',
-          emotion: c.emotion ?? '',
-          topic: c.topic ?? '',
-        },
-      }),
-    )
-  }
-  return lines.join('\n') + '\n'
-}
+// The seeds' design exactly as the file → file comparison runs it.
+const seedsDesign = toJsonl
 
 const text = readFileSync(dataset)
 let end = 0

@@ -26,29 +26,13 @@ from pathlib import Path
 import orjson
 
 import lora_export
+from alt_orjson import write_jsonl
 
 
 def orjson_script(conversations, dst):
-    """The ten lines a user writes instead: OpenAI chat JSONL with metadata."""
+    """The ten lines a user writes instead (alt_orjson.py's, from the dicts)."""
     with open(dst, "wb") as out:
-        for c in conversations:
-            if c["status"] != "approved":
-                continue
-            record = {
-                "messages": [{"role": t["role"], "content": t["content"]} for t in c["turns"]],
-                "metadata": {
-                    "conversation_id": c["conversation_id"],
-                    "title": c["title"],
-                    "tier": c["tier"],
-                    "quality_score": c["qualityScore"],
-                    "created_at": c["createdAt"],
-                    "updated_at": c["updatedAt"],
-                    "persona": c.get("persona") or "",
-                    "emotion": c.get("emotion") or "",
-                    "topic": c.get("topic") or "",
-                },
-            }
-            out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+        write_jsonl(conversations, out)
 
 
 def ours(source, dst):

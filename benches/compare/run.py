@@ -422,6 +422,7 @@ def bindings_node():
 def run_bindings(args, binaries, compare_dir):
     data = dataset(binaries, compare_dir, args.count)
     python = bindings_python(compare_dir)
+    node_modules()
     module = bindings_node()
     out = compare_dir / "bindings-out"
     shutil.rmtree(out, ignore_errors=True)
