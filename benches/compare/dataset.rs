@@ -3,15 +3,17 @@
 //!
 //! ```text
 //! cargo run --release --example bench_dataset -- --count 50000 --seed 7 --output data.jsonl
+//! cargo run --release --example bench_dataset -- --shape short --count 50000 --output short.jsonl
 //! ```
 //!
 //! Each conversation has 4–12 turns (sometimes a system turn first), each of
-//! 90–1,500 characters; about one character in ten is "hard": non-ASCII
+//! 90–1,500 characters (`--shape short`: 40–160, where the cost per record
+//! rather than per byte dominates); about one character in ten is "hard": non-ASCII
 //! (accents, CJK, emoji), a quote, a backslash, a tab or a newline, so both
 //! the JSON escaper and the UTF-8 paths are exercised. Titles sometimes start
 //! with a formula character (`=`, `+`, `-`, `@`) for the CSV guard. Every
 //! conversation is approved; persona, emotion and topic are sometimes null.
-//! 50,000 conversations are about 385 MB.
+//! 50,000 conversations are about 385 MB (short: about 97 MB).
 //!
 //! The generator is a splitmix64 stream written here, so the data never
 //! changes with a dependency's version.
@@ -100,7 +102,7 @@ fn text(rng: &mut Rng, chars: u64) -> String {
     s
 }
 
-fn conversation(rng: &mut Rng, i: u64) -> Conversation {
+fn conversation(rng: &mut Rng, i: u64, turn_chars: (u64, u64)) -> Conversation {
     let day = 1 + i % 28;
     let created = Timestamp::parse(&format!("2025-10-{day:02}T10:{:02}:00Z", i % 60))
         .expect("valid timestamp");
@@ -115,7 +117,7 @@ fn conversation(rng: &mut Rng, i: u64) -> Conversation {
                 _ if (t + u64::from(system_first)) % 2 == 0 => Role::User,
                 _ => Role::Assistant,
             };
-            let chars = rng.range(90, 1500);
+            let chars = rng.range(turn_chars.0, turn_chars.1);
             ConversationTurn { role, content: text(rng, chars), token_count: Some(chars / 4) }
         })
         .collect::<Vec<_>>();
@@ -164,6 +166,7 @@ fn main() {
     let mut count: u64 = 50_000;
     let mut seed: u64 = 7;
     let mut output = String::from("-");
+    let mut turn_chars = (90, 1500);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
@@ -171,6 +174,13 @@ fn main() {
             "--count" => count = value.parse().unwrap_or_else(|e| fail(&format!("--count: {e}"))),
             "--seed" => seed = value.parse().unwrap_or_else(|e| fail(&format!("--seed: {e}"))),
             "--output" => output = value,
+            "--shape" => {
+                turn_chars = match value.as_str() {
+                    "long" => (90, 1500),
+                    "short" => (40, 160),
+                    _ => fail(&format!("--shape {value}: long or short")),
+                }
+            }
             _ => fail(&format!("unknown flag {flag}")),
         }
     }
@@ -182,7 +192,7 @@ fn main() {
     let mut out = BufWriter::with_capacity(1 << 20, sink);
     let mut rng = Rng(seed);
     for i in 0..count {
-        serde_json::to_writer(&mut out, &conversation(&mut rng, i))
+        serde_json::to_writer(&mut out, &conversation(&mut rng, i, turn_chars))
             .expect("conversation serialises");
         out.write_all(b"\n").unwrap_or_else(|e| fail(&e.to_string()));
     }

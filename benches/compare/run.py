@@ -56,6 +56,12 @@ TIME = "/usr/bin/time"
 SEED = 7
 MILLION = 1_000_000
 FORMATS = ["jsonl", "csv", "json", "markdown"]
+SHAPES = ["long", "short"]
+SHAPE_TEXT = {
+    "long": "long turns (90–1,500 characters, `bench_dataset --shape long`)",
+    "short": "short turns (40–160 characters, `bench_dataset --shape short`), where the cost "
+             "per record dominates",
+}
 # `RangeError: …`, `polars.exceptions.ComputeError: …`, `FATAL ERROR: …`, `error: …`
 ERROR_LINE = re.compile(r"[\w.]*(Error|Exception)\b|FATAL ERROR|error:")
 FORMAT_NAMES = {"jsonl": "JSONL", "csv": "CSV", "json": "JSON", "markdown": "Markdown"}
@@ -81,6 +87,8 @@ class Cell:
     alternative what the equivalence check said."""
 
     measured: Optional[Measured] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
     failure: Optional[str] = None
     equivalence: Optional[str] = None
     equivalent: Optional[bool] = None
@@ -110,6 +118,9 @@ def parse_args():
     parser.add_argument("--count", type=int, default=50_000, help="conversations in the dataset")
     parser.add_argument("--runs", type=int, default=5, help="measured runs after the warm-up")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated")
+    parser.add_argument("--shape", choices=SHAPES, default="long",
+                        help="the dataset's turns: long (90-1,500 characters) or short "
+                             "(40-160, where the cost per record dominates)")
     parser.add_argument(
         "--dataset",
         action="store_true",
@@ -162,14 +173,15 @@ def build(tokenizers=False):
     return target / "release" / "examples", compare_dir
 
 
-def dataset(binaries, compare_dir, count):
-    path = compare_dir / f"dataset-{count}-seed{SEED}.jsonl"
+def dataset(binaries, compare_dir, count, shape="long"):
+    name = f"dataset-{count}" if shape == "long" else f"dataset-{shape}-{count}"
+    path = compare_dir / f"{name}-seed{SEED}.jsonl"
     if not path.exists():
-        log(f"generating {count:,} conversations into {path}")
+        log(f"generating {count:,} conversations ({shape} turns) into {path}")
         partial = path.with_suffix(".partial")
         subprocess.run(
             [binaries / "bench_dataset", "--count", str(count), "--seed", str(SEED),
-             "--output", partial],
+             "--shape", shape, "--output", partial],
             check=True, stdout=sys.stderr,
         )
         partial.rename(path)
@@ -283,13 +295,19 @@ def measure(label, command, output, runs):
     except ToolFailed as e:
         log(f"  {label}: failed: {e}")
         return Cell(failure=str(e))
+    return summarised(label, samples)
+
+
+def summarised(label, samples):
+    """The cell of `samples`: medians, and the range of the wall times."""
     result = Measured(
         wall=statistics.median(s.wall for s in samples),
         rss_kib=int(statistics.median(s.rss_kib for s in samples)),
     )
     walls = " ".join(f"{s.wall:.2f}" for s in samples)
     log(f"  {label}: {result.wall:.2f} s, {mib(result.rss_kib)} (runs: {walls})")
-    return Cell(measured=result)
+    return Cell(measured=result, low=min(s.wall for s in samples),
+                high=max(s.wall for s in samples))
 
 
 def check_equivalence(cell, fmt, ours, theirs):
@@ -312,7 +330,7 @@ def output_path(out_dir, tool, fmt):
 
 
 def run_comparison(args, binaries, compare_dir):
-    data = dataset(binaries, compare_dir, args.count)
+    data = dataset(binaries, compare_dir, args.count, args.shape)
     python = python_venv(compare_dir)
     node_modules()
     out_dir = compare_dir / "out"
@@ -320,30 +338,57 @@ def run_comparison(args, binaries, compare_dir):
     out_dir.mkdir()
     started = datetime.now(timezone.utc)
     load = os.getloadavg()[0]
-    table = {}
     all_tools = tools(binaries, python)
     ours = all_tools[0]
-    log(f"measuring: one warm-up and {args.runs} runs each, one at a time")
-    for tool in all_tools:
-        for fmt in (f for f in args.formats if f in tool.formats):
+    pairs = [(tool, fmt) for fmt in args.formats for tool in all_tools if fmt in tool.formats]
+    table = {(tool.key, fmt): Cell() for tool, fmt in pairs}
+    log("warm-up round: every tool and format once, each alternative's output checked "
+        "against ours")
+    for tool, fmt in pairs:
+        cell = table[(tool.key, fmt)]
+        dst = output_path(out_dir, tool.key, fmt)
+        try:
+            measure_once(tool.command(fmt, data, dst), dst)
+        except ToolFailed as e:
+            log(f"  {tool.key} {fmt}: failed: {e}")
+            cell.failure = str(e)
+            continue
+        if tool is not ours:
+            if table[(ours.key, fmt)].failure is None:
+                check_equivalence(cell, fmt, output_path(out_dir, ours.key, fmt), dst)
+            else:
+                cell.equivalence = "our export failed"
+    for path in out_dir.iterdir():
+        path.unlink()
+    log(f"{args.runs} measured rounds: each round runs every tool once per format, in turn")
+    samples = {key: [] for key in table}
+    for round_no in range(1, args.runs + 1):
+        for tool, fmt in pairs:
+            key = (tool.key, fmt)
+            if table[key].failure:
+                continue
             dst = output_path(out_dir, tool.key, fmt)
-            cell = measure(f"{tool.key} {fmt}", tool.command(fmt, data, dst), dst, args.runs)
-            if tool is not ours and cell.measured:
-                reference = table.get((ours.key, fmt))
-                if reference and reference.measured:
-                    check_equivalence(cell, fmt, output_path(out_dir, ours.key, fmt), dst)
-                else:
-                    cell.equivalence = "our export failed"
-            table[(tool.key, fmt)] = cell
+            try:
+                samples[key].append(measure_once(tool.command(fmt, data, dst), dst))
+            except ToolFailed as e:
+                log(f"  {tool.key} {fmt}: failed in round {round_no}: {e}")
+                table[key].failure = str(e)
+            dst.unlink(missing_ok=True)
+        log(f"  round {round_no} done, load {os.getloadavg()[0]:.2f}")
+    for (key, fmt), cell in table.items():
+        if not cell.failure:
+            measured = summarised(f"{key} {fmt}", samples[(key, fmt)])
+            cell.measured, cell.low, cell.high = measured.measured, measured.low, measured.high
     floor = measure("cat (I/O floor)", ["cat", data], None, args.runs)
-    command = (f"python3 benches/compare/run.py --count {args.count} --runs {args.runs} "
-               f"--formats {','.join(args.formats)}")
+    load_after = os.getloadavg()[0]
+    command = (f"python3 benches/compare/run.py --shape {args.shape} --count {args.count} "
+               f"--runs {args.runs} --formats {','.join(args.formats)}")
     report = render_comparison(
-        command=command, started=started, load=load, python=python, data=data,
-        count=args.count, runs=args.runs, formats=args.formats, tools=all_tools,
-        table=table, floor=floor,
+        command=command, started=started, load=load, load_after=load_after, python=python,
+        data=data, count=args.count, shape=args.shape, runs=args.runs, formats=args.formats,
+        tools=all_tools, table=table, floor=floor,
     )
-    write_block("compare", report)
+    write_block("compare" if args.shape == "long" else f"compare-{args.shape}", report)
     print(report)
 
 
@@ -420,7 +465,7 @@ def bindings_node():
 
 
 def run_bindings(args, binaries, compare_dir):
-    data = dataset(binaries, compare_dir, args.count)
+    data = dataset(binaries, compare_dir, args.count, args.shape)
     python = bindings_python(compare_dir)
     node_modules()
     module = bindings_node()
@@ -438,17 +483,19 @@ def run_bindings(args, binaries, compare_dir):
                                       module], check=True, capture_output=True, text=True).stdout)
     shutil.rmtree(out, ignore_errors=True)
     load_after = os.getloadavg()[0]
-    command = (f"python3 benches/compare/run.py --bindings --bindings-count {count} "
-               f"--runs {runs}")
+    command = (f"python3 benches/compare/run.py --bindings --shape {args.shape} "
+               f"--bindings-count {count} --runs {runs}")
     report = render_bindings(command=command, started=started, load=load, load_after=load_after,
-                             py=py, node=node, runs=args.runs)
-    write_block("compare-bindings", report)
+                             py=py, node=node, runs=args.runs, shape=args.shape)
+    write_block("compare-bindings" if args.shape == "long" else f"compare-bindings-{args.shape}",
+                report)
     print(report)
 
 
-def render_bindings(*, command, started, load, load_after, py, node, runs):
+def render_bindings(*, command, started, load, load_after, py, node, runs, shape):
     lines = provenance(command, started, load) + [
         f"- Load average (1 min) when it ended: {load_after:.2f}.",
+        f"- Dataset shape: {SHAPE_TEXT[shape]}.",
         f"- Python {py['versions']['python']} (orjson {py['versions']['orjson']}), "
         f"Node {node['node']}: {py['count']:,} conversations in, {py['output_bytes']:,} bytes "
         "of OpenAI-chat JSONL out, in process, the input loaded before the clock starts, "
@@ -620,20 +667,24 @@ def cell_figures(cell, reference, size):
         return f"failed: {cell.failure.replace('|', '/')}", "—", "—", "—"
     m = cell.measured
     ours = reference.measured.wall if reference and reference.measured else 0
-    ratio = f"{m.wall / ours:.1f}×" if ours else "—"
-    return f"{m.wall:.2f} s", mib(m.rss_kib), speed(size, m.wall), ratio
+    ratio = f"{m.wall / ours:.2f}×" if ours else "—"
+    spread = f" ({cell.low:.2f}–{cell.high:.2f})" if cell.low is not None else ""
+    return f"{m.wall:.2f} s{spread}", mib(m.rss_kib), speed(size, m.wall), ratio
 
 
-def render_comparison(*, command, started, load, python, data, count, runs, formats, tools,
-                      table, floor):
+def render_comparison(*, command, started, load, load_after, python, data, count, shape, runs,
+                      formats, tools, table, floor):
     size = data.stat().st_size
     names = [FORMAT_NAMES[f] for f in formats]
     lines = provenance(command, started, load, python) + [
-        f"- Dataset: {count:,} conversations, {size:,} bytes of canonical JSONL "
-        f"(`bench_dataset --count {count} --seed {SEED}`).",
-        f"- Each figure is the median of {runs} run(s) after one warm-up, whole process, "
-        "file → file, one tool at a time; wall time and peak RSS from `/usr/bin/time -v`. "
-        "MB/s is of input (10^6 bytes); the ratio is the tool's wall time divided by ours.",
+        f"- Load average (1 min) when it ended: {load_after:.2f}.",
+        f"- Dataset: {count:,} conversations, {size:,} bytes of canonical JSONL, "
+        f"{SHAPE_TEXT[shape]} (`--count {count} --seed {SEED}`).",
+        f"- Each figure is the median of {runs} run(s) after one warm-up round, whole process, "
+        "file → file. The runs go in rounds: each round runs every tool once per format, in "
+        "turn, so a change in the machine's load falls on all of them alike. Wall time and "
+        "peak RSS from `/usr/bin/time -v`, the wall time's min–max beside it. MB/s is of "
+        "input (10^6 bytes); the ratio is the tool's wall time divided by ours.",
         "",
         "| tool | " + " | ".join(f"{n} wall" for n in names)
         + f" | peak RSS ({cells(names)}) | MB/s of input ({cells(names)})"
@@ -659,7 +710,7 @@ def render_comparison(*, command, started, load, python, data, count, runs, form
         same = "(reference)" if tool.key == "ours" else ", ".join(checks) or "—"
         lines.append(f"| {tool.label} | " + " | ".join(walls)
                      + f" | {cells(rss)} | {cells(speeds)} | {cells(ratios)} | {same} |")
-    lines.append("")
+    lines += [""] + goal_lines(table) + [""]
     if floor.measured:
         m = floor.measured
         lines.append(f"I/O floor: `cat` of the dataset to /dev/null took {m.wall:.2f} s "
@@ -669,6 +720,36 @@ def render_comparison(*, command, started, load, python, data, count, runs, form
     for i, note in enumerate(notes, start=1):
         lines += ["", f"Note {i}: {note}"]
     return "\n".join(lines)
+
+
+GOALS = [
+    ("JSONL: ours (`--no-sync`) ÷ orjson", ("ours-nosync", "jsonl"), ("orjson", "jsonl"), 0.35),
+    ("CSV: ours (`--no-sync`) ÷ polars", ("ours-nosync", "csv"), ("polars", "csv"), 0.35),
+    ("JSON ÷ JSONL, ours", ("ours", "json"), ("ours", "jsonl"), 1.2),
+    ("Markdown ÷ JSONL, ours", ("ours", "markdown"), ("ours", "jsonl"), 1.2),
+]
+RSS_GOAL_MIB = 64
+
+
+def goal_lines(table):
+    """Issue 15's goals, each ratio of medians from this run beside its bound."""
+    lines = ["Against issue 15's goals (ratios of the medians above):", ""]
+    for label, a, b, bound in GOALS:
+        ca, cb = table.get(a), table.get(b)
+        if not (ca and cb and ca.measured and cb.measured):
+            lines.append(f"- {label}: not measured in this run (goal ≤ {bound}×).")
+            continue
+        ratio = ca.measured.wall / cb.measured.wall
+        verdict = "met" if ratio <= bound else "**not met**"
+        lines.append(f"- {label}: {ratio:.2f}× (goal ≤ {bound}×: {verdict}).")
+    ours = [c.measured.rss_kib for (key, _), c in table.items()
+            if key.startswith("ours") and c.measured]
+    if ours:
+        peak = max(ours) / 1024
+        verdict = "met" if peak <= RSS_GOAL_MIB else "**not met**"
+        lines.append(f"- Our peak RSS, the largest of any format: {peak:.0f} MiB "
+                     f"(goal ≤ {RSS_GOAL_MIB} MiB: {verdict}).")
+    return lines
 
 
 def render_million(*, started, load, size, rows):
