@@ -35,10 +35,11 @@
 //! renamed, so a failed export never leaves a partial file under the final
 //! name (`--no-sync` skips the sync: the file still appears only when
 //! complete, but a power cut soon after may leave it empty; the comparison in
-//! `benches/` measures both). JSONL flavors that forbid extra keys (anthropic, sharegpt) write
+//! `benches/` measures both). A destination that is not a regular file
+//! (`/dev/null`, a FIFO) is written in place. JSONL flavors that forbid extra keys (anthropic, sharegpt) write
 //! their metadata next to the output as `<output>.metadata.jsonl`.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -240,6 +241,14 @@ fn run(args: Args) -> Result<(), Failure> {
     let summary = if args.output == "-" {
         let stdout = io::stdout();
         export(request, input, BufWriter::new(stdout.lock()), None, &args)?
+    } else if fs::metadata(&args.output).is_ok_and(|m| !m.is_file()) {
+        // `/dev/null`, a FIFO, a terminal: written in place, since renaming
+        // a staged file over it would replace it with a regular file.
+        let out = OpenOptions::new()
+            .write(true)
+            .open(&args.output)
+            .map_err(|e| failed(format!("{}: {e}", args.output)))?;
+        export(request, input, BufWriter::with_capacity(256 * 1024, out), None, &args)?
     } else {
         let target = PathBuf::from(&args.output);
         export_to_file(request, input, &target, &args, |_| target.clone())?.0
