@@ -351,19 +351,20 @@ mod tests {
         assert_eq!(field.location.field.as_deref(), Some("turns[0]"));
     }
 
+    /// A minimal conversation schema whose `quality_score` is of type `score`.
+    fn scored(score: DataType) -> SchemaRef {
+        let turn =
+            Fields::from(vec![field("role", DataType::Utf8), field("content", DataType::Utf8)]);
+        Arc::new(Schema::new(vec![
+            field("conversation_id", DataType::Utf8),
+            field("quality_score", score),
+            field("turns", list(DataType::Struct(turn))),
+        ]))
+    }
+
     #[test]
     fn a_nan_score_is_refused_as_json_null_and_other_types_go_through_json() {
-        let schema = Arc::new(Schema::new(vec![
-            field("conversation_id", DataType::Utf8),
-            field("quality_score", DataType::Float64),
-            field(
-                "turns",
-                list(DataType::Struct(Fields::from(vec![
-                    field("role", DataType::Utf8),
-                    field("content", DataType::Utf8),
-                ]))),
-            ),
-        ]));
+        let schema = scored(DataType::Float64);
         let good =
             batch(&schema, &[r#"{"conversation_id":"n","turns":[{"role":"user","content":"x"}]}"#]);
         let scores: ArrayRef = Arc::new(arrow_array::Float64Array::from(vec![f64::NAN]));
@@ -381,17 +382,7 @@ mod tests {
         assert_eq!(read, json);
         assert!(read.unwrap_err().reason.contains("invalid type: null, expected f64"));
 
-        let single = Arc::new(Schema::new(vec![
-            field("conversation_id", DataType::Utf8),
-            field("quality_score", DataType::Float32),
-            field(
-                "turns",
-                list(DataType::Struct(Fields::from(vec![
-                    field("role", DataType::Utf8),
-                    field("content", DataType::Utf8),
-                ]))),
-            ),
-        ]));
+        let single = scored(DataType::Float32);
         assert!(!row::readable(single.fields()));
         let b = batch(
             &single,
