@@ -61,8 +61,13 @@ start)
   chmod 600 "$tls/server.key"
   [ "$(id -u)" = 0 ] && chown -R postgres "$tls"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"
-  as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start >&2"
+  # A failure shows its log: the stop that follows deletes DIR.
+  if ! as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >'$dir/initdb.log' 2>&1"; then
+    echo "initdb failed:" >&2; cat "$dir/initdb.log" >&2; exit 1
+  fi
+  if ! as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c ssl=on -c ssl_cert_file='$tls/server.crt' -c ssl_key_file='$tls/server.key'\" start >&2"; then
+    echo "the PostgreSQL server did not start:" >&2; cat "$dir/server.log" >&2 || true; exit 1
+  fi
   echo "$port" > "$dir/port"
   if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
     echo "pgbouncer not found; installing with apt-get" >&2

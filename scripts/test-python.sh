@@ -18,7 +18,8 @@ if [ -z "${LORA_EXPORT_TEST_DATABASE_URL:-}" ]; then
   step "start a PostgreSQL cluster"
   pgdir=$(mktemp -d /tmp/lora-export-pg.XXXXXX)
   trap 'bash scripts/postgres.sh stop "$pgdir"' EXIT
-  eval "$(bash scripts/postgres.sh start "$pgdir")"
+  pg_env=$(bash scripts/postgres.sh start "$pgdir") # assigned first: a failed start stops here
+  eval "$pg_env"
 fi
 export LORA_EXPORT_TEST_DATABASE_URL
 

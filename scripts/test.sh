@@ -22,13 +22,17 @@ trap stop_servers EXIT
 if [ -z "${LORA_EXPORT_TEST_DATABASE_URL:-}" ]; then
   step "start a PostgreSQL cluster"
   pgdir=$(mktemp -d /tmp/lora-export-pg.XXXXXX)
-  eval "$(bash scripts/postgres.sh start "$pgdir")"
+  # Assigned first: a failed start stops the run here (an `eval "$(…)"`
+  # takes the status of the empty text it is given and goes on).
+  pg_env=$(bash scripts/postgres.sh start "$pgdir")
+  eval "$pg_env"
 fi
 export LORA_EXPORT_TEST_DATABASE_URL
 if [ -z "${LORA_EXPORT_TEST_S3_ENDPOINT:-}" ]; then
   step "start an S3-compatible server"
   s3dir=$(mktemp -d /tmp/lora-export-s3.XXXXXX)
-  eval "$(bash scripts/s3.sh start "$s3dir")"
+  s3_env=$(bash scripts/s3.sh start "$s3dir")
+  eval "$s3_env"
 fi
 
 step "cargo fmt --check"
