@@ -64,3 +64,44 @@ test(`the event loop keeps ticking during a ${COUNT}-conversation export`, { tim
   record(`transform of a ${COUNT}-conversation JSONL Buffer`, inMemory)
   assert.ok(inMemory.ticks >= 10, `the timer ticked ${inMemory.ticks} times while transform ran`)
 })
+
+/** This process's threads: id, name and nice value, from /proc (Linux). */
+function threads() {
+  const found = []
+  for (const id of fs.readdirSync('/proc/self/task')) {
+    let name, stat
+    try {
+      name = fs.readFileSync(`/proc/self/task/${id}/comm`, 'utf8').trim()
+      stat = fs.readFileSync(`/proc/self/task/${id}/stat`, 'utf8')
+    } catch (error) {
+      if (error.code === 'ENOENT' || error.code === 'ESRCH') continue // the thread ended meanwhile
+      throw error
+    }
+    // The fields after "(name) ": the nice value is the 19th field of the line, the 17th of these.
+    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+    found.push({ id: Number(id), name, nice })
+  }
+  return found
+}
+
+test('transform parses a Buffer on threads below the JavaScript thread', { skip: process.platform !== 'linux' && 'nice values are per thread on Linux only' }, async () => {
+  const data = jsonl(conversations(COUNT, () => 'template'))
+  const running = transform(data, { scope: 'all', format: 'jsonl' })
+  // The parsing threads live while the export runs; this thread only
+  // watches them (the export needs it only to settle its promise).
+  const isSource = (thread) => thread.name === 'lora-export-rea' || thread.name === 'lora-export-par'
+  const deadline = Date.now() + 60_000
+  let seen = []
+  const lowered = () => seen.some((t) => t.name === 'lora-export-par') && seen.every((t) => t.nice === 10)
+  while (!lowered() && Date.now() < deadline) {
+    const now = threads().filter(isSource)
+    if (now.length) seen = now
+    else if (seen.length) break // they ended
+  }
+  const result = await running
+  assert.equal(result.summary.conversations, COUNT)
+  assert.ok(seen.some((t) => t.name === 'lora-export-par'), `the parsing threads were seen: ${JSON.stringify(seen)}`)
+  assert.deepEqual(seen.map((t) => t.nice), seen.map(() => 10), `their nice values: ${JSON.stringify(seen)}`)
+  const main = threads().find((t) => t.id === process.pid)
+  assert.equal(main.nice, 0, 'the JavaScript thread keeps its priority')
+})

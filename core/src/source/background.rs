@@ -76,6 +76,26 @@ pub struct BackgroundJsonlSource {
 impl BackgroundJsonlSource {
     /// Starts reading and parsing `reader` on new threads.
     pub fn new<R: Read + Send + 'static>(reader: R) -> Self {
+        Self::with_thread_start(reader, || {})
+    }
+
+    /// As [`new`](Self::new), but each of the source's threads first runs
+    /// `start`: to lower their scheduling priority, say, so that a thread
+    /// that must answer quickly (an event loop) is not kept waiting while
+    /// they parse on every core.
+    ///
+    /// ```
+    /// use lora_export::source::BackgroundJsonlSource;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static STARTED: AtomicUsize = AtomicUsize::new(0);
+    /// let text = "{\"conversation_id\":\"c1\",\"turns\":[]}\n";
+    /// let source = BackgroundJsonlSource::with_thread_start(std::io::Cursor::new(text), || {
+    ///     STARTED.fetch_add(1, Ordering::SeqCst);
+    /// });
+    /// assert_eq!(source.count(), 1);
+    /// assert_eq!(STARTED.load(Ordering::SeqCst), 3); // a reader and two parsers
+    /// ```
+    pub fn with_thread_start<R: Read + Send + 'static>(reader: R, start: fn()) -> Self {
         let mut raw_senders = Vec::with_capacity(PARSERS);
         let mut parsed = Vec::with_capacity(PARSERS);
         let mut threads = Vec::with_capacity(PARSERS + 1);
@@ -84,9 +104,15 @@ impl BackgroundJsonlSource {
             let (parsed_sender, parsed_receiver) = sync_channel(QUEUED_BATCHES);
             raw_senders.push(raw_sender);
             parsed.push(parsed_receiver);
-            threads.push(spawn("lora-export-parse", move || parse_batches(&raw, &parsed_sender)));
+            threads.push(spawn("lora-export-parse", move || {
+                start();
+                parse_batches(&raw, &parsed_sender);
+            }));
         }
-        threads.push(spawn("lora-export-read", move || read_batches(reader, &raw_senders)));
+        threads.push(spawn("lora-export-read", move || {
+            start();
+            read_batches(reader, &raw_senders);
+        }));
         BackgroundJsonlSource { parsed, turn: 0, current: Vec::new().into_iter(), threads }
     }
 
