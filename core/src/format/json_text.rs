@@ -1,113 +1,96 @@
 //! JSON string literals written fast, byte-identical to `serde_json`.
 //!
 //! Turn contents are most of an export's bytes. `serde_json` looks every
-//! byte up in a table; this writer finds the next byte that needs an escape
-//! (`"`, `\` or a control below U+0020) sixteen bytes at a time and copies
-//! the clean run before it whole. The escapes themselves are `serde_json`'s: the short
-//! forms `\" \\ \b \t \n \f \r`, else `\u00xx` in lowercase hex.
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// A mask with the high bit set in the lowest byte of `word` (little
-/// endian: the first in the text) that is `"`, `\` or below 0x20, if any.
-/// Bytes above that one may be flagged wrongly (a borrow carries upward),
-/// the lowest flagged byte never is, and a clean word gives 0.
-#[inline]
-fn escape_mask(word: u64) -> u64 {
-    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    below_space | zero_in(word ^ (ONES * b'"' as u64)) | zero_in(word ^ (ONES * b'\\' as u64))
-}
-
-/// The escape of one byte, or `None` when it is written as is.
-#[inline]
-fn escape_of(b: u8) -> Option<&'static [u8]> {
-    Some(match b {
-        b'"' => b"\\\"",
-        b'\\' => b"\\\\",
-        0x08 => b"\\b",
-        b'\t' => b"\\t",
-        b'\n' => b"\\n",
-        0x0C => b"\\f",
-        b'\r' => b"\\r",
-        0x00..=0x1F => &CONTROL[b as usize],
-        _ => return None,
-    })
-}
-
-/// `\u00xx` for every control byte, indexed by the byte.
-static CONTROL: [[u8; 6]; 32] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut table = [[0u8; 6]; 32];
-    let mut b = 0;
-    while b < 32 {
-        table[b] = [b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xF]];
-        b += 1;
-    }
-    table
-};
+//! byte up in a table and branches on it; this writer copies sixteen bytes
+//! at a time into the output, finds the first byte among them that needs
+//! an escape (`"`, `\` or a control below U+0020) with one SIMD comparison,
+//! and where there is one, cuts the copy there and appends the escape from
+//! a table padded to eight bytes — no branch on which escape it is. The
+//! escapes themselves are `serde_json`'s: the short forms
+//! `\" \\ \b \t \n \f \r`, else `\u00xx` in lowercase hex.
 
 /// Appends `s` to `out` as a JSON string literal, quotes included.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut clean_from = 0;
-    let mut i = next_escape(bytes, 0);
-    while i < bytes.len() {
-        if let Some(escape) = escape_of(bytes[i]) {
-            out.extend_from_slice(&bytes[clean_from..i]);
-            out.extend_from_slice(escape);
-            clean_from = i + 1;
-        }
-        i = next_escape(bytes, i + 1);
+    let mut i = 0;
+    while let Some(block) = bytes[i..].first_chunk::<16>() {
+        i += copy_escaped(out, block, 16);
     }
-    out.extend_from_slice(&bytes[clean_from..]);
+    // The last bytes, in a block padded with spaces (which need no escape).
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let mut block = [b' '; 16];
+        block[..rest.len()].copy_from_slice(rest);
+        i += copy_escaped(out, &block, rest.len());
+    }
     out.push(b'"');
 }
 
-/// The index of the first byte at or after `from` that needs an escape, or
-/// `bytes.len()`: sixteen bytes at a time with SSE2 (part of every x86_64
-/// CPU), then eight at a time, then one.
-fn next_escape(bytes: &[u8], from: usize) -> usize {
+/// Appends the first `valid` bytes of `block` up to the first that needs
+/// an escape, and that one escaped; returns how many bytes it took.
+#[inline(always)]
+fn copy_escaped(out: &mut Vec<u8>, block: &[u8; 16], valid: usize) -> usize {
+    out.extend_from_slice(block);
+    let mask = escapes_in(block) & (u32::MAX >> (32 - valid));
+    if mask == 0 {
+        out.truncate(out.len() - 16 + valid);
+        return valid;
+    }
+    let k = mask.trailing_zeros() as usize;
+    let (escape, len) = &ESCAPES[block[k] as usize];
+    out.truncate(out.len() - 16 + k);
+    out.extend_from_slice(escape);
+    out.truncate(out.len() - escape.len() + usize::from(*len));
+    k + 1
+}
+
+/// A mask with bit `i` set when byte `i` of `block` needs an escape (on
+/// other architectures than x86_64, only the lowest such bit is exact).
+#[inline]
+fn escapes_in(block: &[u8; 16]) -> u32 {
     #[cfg(target_arch = "x86_64")]
-    let from = {
+    {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
             _mm_or_si128, _mm_set1_epi8,
         };
-        let mut i = from;
-        // SAFETY: SSE2 is in the x86_64 baseline, and each unaligned load
-        // reads the sixteen bytes `i..i + 16`, which the loop condition keeps
-        // inside `bytes`.
+        // SAFETY: SSE2 is in the x86_64 baseline, and the unaligned load
+        // reads the sixteen bytes of `block`.
         unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let last_control = _mm_set1_epi8(0x1F);
-            while i + 16 <= bytes.len() {
-                let v = _mm_loadu_si128(bytes.as_ptr().add(i).cast::<__m128i>());
-                let control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v);
-                let special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-                let mask = _mm_movemask_epi8(_mm_or_si128(control, special)) as u32;
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
+            let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) as u32
         }
-        i
-    };
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mask = escape_mask(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
-        if mask != 0 {
-            return i + (mask.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
     }
-    bytes[i..].iter().position(|&b| escape_of(b).is_some()).map_or(bytes.len(), |p| i + p)
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        block.iter().position(|&b| ESCAPES[b as usize].1 != 0).map_or(0, |k| 1 << k)
+    }
 }
+
+/// Every byte's escape, padded to eight bytes, with its length; a length
+/// of 0 for the bytes written as they are.
+static ESCAPES: [([u8; 8], u8); 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [([0u8; 8], 0u8); 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = ([b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xF], 0, 0], 6);
+        b += 1;
+    }
+    let short = [(b'"', b'"'), (b'\\', b'\\'), (0x08, b'b'), (b'\t', b't'), (b'\n', b'n')];
+    let short = [short[0], short[1], short[2], short[3], short[4], (0x0C, b'f'), (b'\r', b'r')];
+    let mut j = 0;
+    while j < short.len() {
+        table[short[j].0 as usize] = ([b'\\', short[j].1, 0, 0, 0, 0, 0, 0], 2);
+        j += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
