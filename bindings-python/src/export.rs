@@ -680,6 +680,9 @@ impl Job {
             builder = builder.export_date(request::instant(date, "export_date")?);
         }
         let (input, total) = Input::open(conversations)?;
+        // Python objects and Arrow rows are read by one thread beside this
+        // one, which leaves a core for the hash; JSONL's parsers take both.
+        builder = builder.hash_on_own_thread(!matches!(input, Input::Jsonl(_)));
         let progress = Progress::new(py, options.progress, total)?;
         let sidecar = match options.metadata_dest {
             None => None,

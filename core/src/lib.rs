@@ -41,6 +41,7 @@
 
 pub mod audit;
 pub mod dataset;
+mod digest;
 mod error;
 pub mod format;
 pub mod model;
