@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A 100,000-conversation export into object storage beside the same export to
-# local disk (benches/README.md): the release pg_probe, alternating local and
-# S3 for ROUNDS rounds (default 5), one JSON line per run. Needs the test
+# local disk and beside `COPY … TO STDOUT` of the same rows (benches/README.md):
+# the release pg_probe, alternating local, S3 and COPY for ROUNDS rounds
+# (default 5), one JSON line per run. Needs the test
 # servers' environment: eval "$(bash scripts/postgres.sh start DIR)" and
 # eval "$(bash scripts/s3.sh start DIR)".
 set -euo pipefail
@@ -23,4 +24,6 @@ for _ in $(seq "$rounds"); do
     AWS_ENDPOINT_URL=$LORA_EXPORT_TEST_S3_ENDPOINT AWS_ACCESS_KEY_ID=$LORA_EXPORT_TEST_S3_ACCESS_KEY \
     AWS_SECRET_ACCESS_KEY=$LORA_EXPORT_TEST_S3_SECRET_KEY AWS_ALLOW_HTTP=true \
     target/release/examples/pg_probe
+  printf 'copy  '
+  DATABASE_URL=$db target/release/examples/pg_probe --copy
 done

@@ -12,11 +12,15 @@ perf_counter around the call alone:
 - ``export(pyarrow.Table)`` and ``export(datasets.Dataset)`` of the same rows.
 
 Every output must be byte-identical to the orjson script's (our JSONL is
-canonical JSON with the keys in the order the script writes them). Prints
-one JSON object: each variant's seconds per round, and whether a thread's
+canonical JSON with the keys in the order the script writes them). Each
+round also times ``hashlib.sha256`` (OpenSSL) over those output bytes in
+memory: the least time any export that reports its file's SHA-256, as ours
+does for the audit log, spends on one core. Prints one JSON object: each
+variant's seconds per round, the SHA-256 floor's, and whether a thread's
 counter advanced while ours ran (the GIL is released while Rust works).
 """
 
+import hashlib
 import json
 import sys
 import threading
@@ -104,6 +108,7 @@ def main():
     expected = reference.read_bytes()
     identical = {}
     seconds = {name: [] for name in variants}
+    sha256_floor = []
     ticks = []
     for round_ in range(runs + 1):
         for i, (name, (fn, source)) in enumerate(variants.items()):
@@ -120,10 +125,14 @@ def main():
             else:
                 seconds[name].append(took)
             dst.unlink()
+        took = timed(lambda: hashlib.sha256(expected).digest())
+        if round_ > 0:
+            sha256_floor.append(took)
     print(json.dumps({
         "count": len(conversations),
         "output_bytes": len(expected),
         "seconds": seconds,
+        "sha256_seconds": sha256_floor,
         "identical": identical,
         "thread_ticks_per_second": ticks,
         "versions": {"orjson": orjson.__version__, "python": sys.version.split()[0]},

@@ -4,6 +4,7 @@ Parquet, NumPy values, minimal and OpenAI-style records — are read
 correctly or refused loudly, with errors that say where."""
 
 import datetime
+import hashlib
 import json
 import subprocess
 import sys
@@ -307,6 +308,21 @@ def test_the_sample_exports_from_every_input_kind_alike():
     assert by_path.conversations == by_list.conversations == 46
     assert by_path.sha256 == by_list.sha256
     assert by_frame.conversations == by_arrow.conversations == 46
+
+
+def test_the_summary_hashes_every_byte_of_a_multi_megabyte_export(tmp_path):
+    # Python objects and Arrow rows are hashed on a thread of their own, in
+    # chunks of 1 MiB: the digest must cover every chunk and the last part.
+    records = [
+        {"conversation_id": f"c{i}", "turns": turns("q" * 700 + str(i), 'é"\n\t' * 300)}
+        for i in range(2500)
+    ]
+    out = tmp_path / "out.jsonl"
+    for source in (records, pa.Table.from_pylist(records)):
+        summary = lora_export.export(source, out)
+        data = out.read_bytes()
+        assert len(data) > 3 << 20
+        assert (summary.bytes, summary.sha256) == (len(data), hashlib.sha256(data).hexdigest())
 
 
 def test_datetime_values_of_a_dataframe_column():
