@@ -14,6 +14,7 @@
 use std::fmt;
 
 use pyo3::prelude::*;
+use pyo3::types::dict::BoundDictIterator;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
@@ -98,20 +99,13 @@ impl<'de> de::Deserializer<'de> for PyValue<'_, '_> {
             };
         }
         if let Ok(d) = obj.cast::<PyDict>() {
-            let mut items = Vec::with_capacity(d.len());
-            for (k, v) in d.iter() {
-                let key = k.cast_into::<PyString>().map_err(|_| Refused("key".into()))?;
-                items.push((key, v));
-            }
-            return visitor.visit_map(Entries { parent: &self, items: items.iter(), value: None });
+            return visitor.visit_map(Entries { parent: &self, items: d.iter(), value: None });
         }
         if let Ok(l) = obj.cast::<PyList>() {
-            let items: Vec<_> = l.iter().collect();
-            return visitor.visit_seq(Items { parent: &self, items: items.iter() });
+            return visitor.visit_seq(Items { parent: &self, items: l.iter() });
         }
         if let Ok(t) = obj.cast::<PyTuple>() {
-            let items: Vec<_> = t.iter().collect();
-            return visitor.visit_seq(Items { parent: &self, items: items.iter() });
+            return visitor.visit_seq(Items { parent: &self, items: t.iter() });
         }
         self.converted(visitor)
     }
@@ -196,11 +190,11 @@ fn convertible(obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), Refused> {
     to_json(obj).map(drop).map_err(|e| Refused(e.message))
 }
 
-/// A dict's entries, keys first.
+/// A dict's entries, keys first, read as they are visited.
 struct Entries<'p, 'a, 'py> {
     parent: &'p PyValue<'a, 'py>,
-    items: std::slice::Iter<'p, (Bound<'py, PyString>, Bound<'py, PyAny>)>,
-    value: Option<&'p Bound<'py, PyAny>>,
+    items: BoundDictIterator<'py>,
+    value: Option<Bound<'py, PyAny>>,
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
@@ -212,12 +206,13 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
     ) -> Result<Option<K::Value>, Refused> {
         let Some((key, value)) = self.items.next() else { return Ok(None) };
         self.value = Some(value);
-        seed.deserialize(text(key)?.into_deserializer()).map(Some)
+        let key = key.cast_into::<PyString>().map_err(|_| Refused("key".into()))?;
+        seed.deserialize(text(&key)?.into_deserializer()).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Refused> {
         let value = self.value.take().ok_or_else(|| Refused("a value without its key".into()))?;
-        seed.deserialize(nested(self.parent, value)?)
+        seed.deserialize(nested(self.parent, &value)?)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -225,13 +220,16 @@ impl<'de> MapAccess<'de> for Entries<'_, '_, '_> {
     }
 }
 
-/// A list's or a tuple's items.
-struct Items<'p, 'a, 'py> {
+/// A list's or a tuple's items, read as they are visited.
+struct Items<'p, 'a, 'py, I> {
     parent: &'p PyValue<'a, 'py>,
-    items: std::slice::Iter<'p, Bound<'py, PyAny>>,
+    items: I,
 }
 
-impl<'de> SeqAccess<'de> for Items<'_, '_, '_> {
+impl<'de, 'py, I> SeqAccess<'de> for Items<'_, '_, 'py, I>
+where
+    I: ExactSizeIterator<Item = Bound<'py, PyAny>>,
+{
     type Error = Refused;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -239,7 +237,7 @@ impl<'de> SeqAccess<'de> for Items<'_, '_, '_> {
         seed: T,
     ) -> Result<Option<T::Value>, Refused> {
         match self.items.next() {
-            Some(item) => seed.deserialize(nested(self.parent, item)?).map(Some),
+            Some(item) => seed.deserialize(nested(self.parent, &item)?).map(Some),
             None => Ok(None),
         }
     }
