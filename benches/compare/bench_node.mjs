@@ -6,7 +6,8 @@
 //
 // Loads the first COUNT conversations of DATASET as objects (JSON.parse)
 // and as a Buffer of their JSONL, then in rounds — one warm-up, then RUNS —
-// alternates, each timed around the call and the file write alone:
+// alternates, each timed around the call and the file write alone, after
+// gc() (node --expose-gc):
 // the seeds' design from the objects, `transform(objects)`, and
 // `transform(Buffer)`, each written to a file. Every output must hold the
 // same records as the seeds' design, line by line (JSON.stringify writes
@@ -59,6 +60,10 @@ const sameRecords = (bytes) => {
 for (let round = 0; round <= runs; round++) {
   for (const [name, run] of Object.entries(variants)) {
     const out = path.join(outDir, 'node-variant.jsonl')
+    // What the variant before left for V8 to collect (hundreds of MB of
+    // strings or of external Buffer memory) is collected before the clock
+    // starts, not charged to whichever variant runs next.
+    globalThis.gc()
     const started = performance.now()
     await run(out)
     const took = (performance.now() - started) / 1000

@@ -500,7 +500,9 @@ def render_bindings(*, command, started, load, load_after, py, node, runs, shape
         f"- Python {py['versions']['python']} (orjson {py['versions']['orjson']}), "
         f"Node {node['node']}: {py['count']:,} conversations in, {py['output_bytes']:,} bytes "
         "of OpenAI-chat JSONL out, in process, the input loaded before the clock starts, "
-        f"each variant timed around the call and its file write; rounds A/B alternating, one "
+        "each variant timed around the call and its file write (in Node after `gc()`, so that "
+        "no variant is charged with collecting what the one before it left); rounds A/B "
+        f"alternating, one "
         f"warm-up, then {runs}; medians with the range. Our Python export writes with "
         "`sync=False` (no fsync, as the alternatives).",
         "",
