@@ -82,8 +82,15 @@ static ESCAPES: [([u8; 8], u8); 256] = {
         table[b] = ([b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xF], 0, 0], 6);
         b += 1;
     }
-    let short = [(b'"', b'"'), (b'\\', b'\\'), (0x08, b'b'), (b'\t', b't'), (b'\n', b'n')];
-    let short = [short[0], short[1], short[2], short[3], short[4], (0x0C, b'f'), (b'\r', b'r')];
+    let short = [
+        (b'"', b'"'),
+        (b'\\', b'\\'),
+        (0x08, b'b'),
+        (b'\t', b't'),
+        (b'\n', b'n'),
+        (0x0C, b'f'),
+        (b'\r', b'r'),
+    ];
     let mut j = 0;
     while j < short.len() {
         table[short[j].0 as usize] = ([b'\\', short[j].1, 0, 0, 0, 0, 0, 0], 2);
