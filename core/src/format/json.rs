@@ -30,6 +30,8 @@ pub struct JsonTransformer {
     config: ExportConfig,
     export_date: String,
     buf: Vec<u8>,
+    /// Scratch space of [`pretty_into`].
+    raw: Vec<u8>,
     count: u64,
     total_turns: u64,
     quality_sum: f64,
@@ -43,6 +45,7 @@ impl JsonTransformer {
             config: settings.config.clone(),
             export_date: settings.export_date.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
             buf: Vec::with_capacity(16 * 1024),
+            raw: Vec::with_capacity(1024),
             count: 0,
             total_turns: 0,
             quality_sum: 0.0,
@@ -52,17 +55,23 @@ impl JsonTransformer {
 }
 
 /// Pretty-prints `value` into `buf` with every line after the first indented
-/// by `indent` (JSON strings never contain a raw newline, so this is exact).
-fn pretty_into(buf: &mut Vec<u8>, value: &impl Serialize, indent: &str) -> Result<()> {
-    let mut raw = Vec::new();
-    serde_json::to_writer_pretty(&mut raw, value)?;
-    for (i, line) in raw.split(|b| *b == b'\n').enumerate() {
-        if i > 0 {
-            buf.push(b'\n');
-            buf.extend_from_slice(indent.as_bytes());
-        }
-        buf.extend_from_slice(line);
+/// by `indent` (JSON strings never contain a raw newline, so this is exact);
+/// `raw` is scratch space, kept between calls.
+fn pretty_into(
+    buf: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+    value: &impl Serialize,
+    indent: &str,
+) -> Result<()> {
+    raw.clear();
+    serde_json::to_writer_pretty(&mut *raw, value)?;
+    let mut line_start = 0;
+    for newline in memchr::memchr_iter(b'\n', raw) {
+        buf.extend_from_slice(&raw[line_start..=newline]);
+        buf.extend_from_slice(indent.as_bytes());
+        line_start = newline + 1;
     }
+    buf.extend_from_slice(&raw[line_start..]);
     Ok(())
 }
 
@@ -86,7 +95,9 @@ impl ExportTransformer for JsonTransformer {
             ("status", c.status.as_str()),
             ("tier", c.tier.as_str()),
         ] {
-            write!(buf, "\n      \"{key}\": ")?;
+            buf.extend_from_slice(b"\n      \"");
+            buf.extend_from_slice(key.as_bytes());
+            buf.extend_from_slice(b"\": ");
             json_text::write_str(buf, value);
             buf.push(b',');
         }
@@ -109,7 +120,7 @@ impl ExportTransformer for JsonTransformer {
         buf.extend_from_slice(if c.turns.is_empty() { b"]" } else { b"\n      ]" });
         if self.config.include_metadata {
             buf.extend_from_slice(b",\n      \"metadata\": ");
-            pretty_into(buf, &Metadata::new(c, &self.config), "      ")?;
+            pretty_into(buf, &mut self.raw, &Metadata::new(c, &self.config), "      ")?;
         }
         buf.extend_from_slice(b"\n    }");
         out.write_all(&self.buf)?;
@@ -132,7 +143,7 @@ impl ExportTransformer for JsonTransformer {
                 tier_distribution: &self.tiers,
             };
             self.buf.extend_from_slice(b",\n  \"summary\": ");
-            pretty_into(&mut self.buf, &summary, "  ")?;
+            pretty_into(&mut self.buf, &mut self.raw, &summary, "  ")?;
         }
         self.buf.extend_from_slice(b"\n}\n");
         out.write_all(&self.buf)?;
