@@ -46,7 +46,7 @@ impl<W: Write> HashingWriter<W> {
 
     /// Hashes on a thread of its own.
     pub(crate) fn threaded(inner: W) -> Self {
-        HashingWriter { inner, bytes: 0, hash: Hash::Threaded(HashThread::start()) }
+        HashingWriter { inner, bytes: 0, hash: Hash::Threaded(HashThread::new()) }
     }
 
     /// The writer, the bytes written and their SHA-256 as lowercase hex
@@ -79,17 +79,24 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// A thread that hashes the chunks it is sent, in order, and sends each
-/// back to be filled again: [`CHUNKS`] buffers of [`CHUNK`] bytes, reused,
-/// so memory stays at 3 MiB and no page is touched for the first time.
+/// Output hashed in chunks of [`CHUNK`] bytes by a thread of its own,
+/// started when the first chunk is full: an export smaller than that is
+/// hashed here at the end, without a thread or a chunk buffer.
 struct HashThread {
     filling: Vec<u8>,
-    full: Option<SyncSender<Vec<u8>>>,
-    empty: Receiver<Vec<u8>>,
-    thread: Option<JoinHandle<Sha256>>,
+    running: Option<Running>,
 }
 
-impl HashThread {
+/// The hashing thread: it hashes the chunks it is sent, in order, and sends
+/// each back to be filled again — [`CHUNKS`] buffers, reused, so memory
+/// stays at 3 MiB and no page is touched for the first time.
+struct Running {
+    full: SyncSender<Vec<u8>>,
+    empty: Receiver<Vec<u8>>,
+    thread: JoinHandle<Sha256>,
+}
+
+impl Running {
     fn start() -> Self {
         let (full, chunks) = sync_channel::<Vec<u8>>(CHUNKS);
         let (recycle, empty) = sync_channel::<Vec<u8>>(CHUNKS);
@@ -110,12 +117,13 @@ impl HashThread {
                 hasher
             })
             .expect("the operating system starts a thread");
-        HashThread {
-            filling: Vec::with_capacity(CHUNK),
-            full: Some(full),
-            empty,
-            thread: Some(thread),
-        }
+        Running { full, empty, thread }
+    }
+}
+
+impl HashThread {
+    fn new() -> Self {
+        HashThread { filling: Vec::new(), running: None }
     }
 
     /// Copies `bytes` into the chunk being filled, sending each full one.
@@ -131,25 +139,27 @@ impl HashThread {
         }
     }
 
-    /// Hands the chunk being filled to the thread and takes an empty one,
-    /// waiting for the thread to give one back if all are in use.
+    /// Hands the chunk being filled to the thread (started on the first)
+    /// and takes an empty one, waiting for the thread to give one back if
+    /// all are in use.
     fn send(&mut self) {
-        let next = self.empty.recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let running = self.running.get_or_insert_with(Running::start);
+        let next = running.empty.recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
         let full = std::mem::replace(&mut self.filling, next);
-        if let Some(sender) = &self.full {
-            // A send fails only when the thread is gone, which `finish`
-            // reports as the panic that ended it.
-            let _ = sender.send(full);
-        }
+        // A send fails only when the thread is gone, which `finish` reports
+        // as the panic that ended it.
+        let _ = running.full.send(full);
     }
 
     /// Hashes what is left and returns the digest.
     fn finish(mut self) -> sha2::digest::Output<Sha256> {
+        let Some(Running { full, empty: _, thread }) = self.running.take() else {
+            return Sha256::digest(&self.filling);
+        };
         if !self.filling.is_empty() {
-            self.send();
+            let _ = full.send(std::mem::take(&mut self.filling));
         }
-        self.full = None;
-        let thread = self.thread.take().expect("finish runs once");
+        drop(full);
         match thread.join() {
             Ok(hasher) => hasher.finalize(),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -184,6 +194,15 @@ mod tests {
             assert_eq!(inline, threaded);
             assert_eq!(inline.1 as usize, inline.0.len());
         }
+        let started = |w: &HashingWriter<Vec<u8>>| match &w.hash {
+            Hash::Threaded(thread) => thread.running.is_some(),
+            _ => unreachable!("a threaded writer"),
+        };
+        let mut writer = HashingWriter::threaded(Vec::new());
+        writer.write_all(&big[..CHUNK - 1]).unwrap();
+        assert!(!started(&writer), "no thread for less than a chunk");
+        writer.write_all(b"x").unwrap();
+        assert!(started(&writer), "the thread starts with the first full chunk");
         let (_, _, empty) = parts(HashingWriter::threaded(Vec::new()), &[]);
         assert_eq!(empty, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
