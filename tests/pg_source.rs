@@ -409,3 +409,54 @@ async fn the_sql_selection_equals_the_predicate_engines_for_random_requests() {
     println!("{compared} requests compared ({partial} selecting some but not all), {refused} refused by both");
     assert!(partial >= 100, "the random requests are selective: {partial}");
 }
+
+/// How many sequential scans and index scans of `conversation_turns` the
+/// current transaction of `tx` has made so far.
+async fn turn_scans(tx: &lora_export::pg::DbTransaction<'_>) -> (i64, i64) {
+    let row = tx
+        .query_one(
+            "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables
+              WHERE schemaname = 'lora_export' AND relname = 'conversation_turns'",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn a_large_batch_looks_its_turns_up_by_index_in_an_analyzed_table() {
+    let db = database().await;
+    let client = db.client().await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO conversations (conversation_id, title, status, quality_score, tier, created_at)
+               SELECT 'c' || n, 'title ' || n, 'approved', 8, 'template',
+                      '2025-01-01'::timestamptz + n * interval '1 second'
+                 FROM generate_series(1, 20000) AS n;
+             INSERT INTO conversation_turns (conversation_id, turn_number, role, content)
+               SELECT c.id, t, CASE WHEN t % 2 = 1 THEN 'user' ELSE 'assistant' END, 'turn ' || t
+                 FROM conversations c, generate_series(1, 4) AS t;
+             ANALYZE conversations, conversation_turns;",
+        )
+        .await
+        .unwrap();
+    drop(client);
+
+    let mut client = db.client().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let mut source = ConversationSource::new(&all_data(), 2_000, &library()).unwrap();
+    let before = turn_scans(&tx).await;
+    let batch = source.next_batch(&tx).await.unwrap().unwrap();
+    let after = turn_scans(&tx).await;
+    assert_eq!(batch.len(), 2_000);
+    let turns: Vec<usize> = batch.iter().map(|r| r.as_ref().unwrap().turns.len()).collect();
+    assert!(turns.iter().all(|&n| n == 4), "every conversation has its four turns");
+    assert_eq!(
+        after.0 - before.0,
+        0,
+        "the turns of 2,000 of 20,000 conversations (10% of the turns) are looked up, \
+         not read by scanning every turn: {before:?} -> {after:?} (seq_scan, idx_scan)"
+    );
+    assert!(after.1 > before.1, "read through the index: {before:?} -> {after:?}");
+}

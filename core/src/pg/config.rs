@@ -25,7 +25,7 @@ use crate::{ErrorKind, Result};
 /// | `sync_threshold` | `LORA_EXPORT_SYNC_THRESHOLD` | 500 (fewer conversations run at once) |
 /// | `rate_limit_per_hour` | `LORA_EXPORT_RATE_LIMIT` | 10 |
 /// | `retention_days` | `LORA_EXPORT_RETENTION_DAYS` | 30 |
-/// | `batch_size` | `LORA_EXPORT_BATCH_SIZE` | 500 conversations per fetch |
+/// | `batch_size` | `LORA_EXPORT_BATCH_SIZE` | 2,000 conversations per fetch |
 /// | `pool_size` | `LORA_EXPORT_POOL_SIZE` | 16 |
 /// | `max_attempts` | `LORA_EXPORT_MAX_ATTEMPTS` | 3 |
 /// | `stale_after` | `LORA_EXPORT_STALE_AFTER_SECS` | 30 s without heartbeat |
@@ -76,7 +76,9 @@ pub struct ServiceConfig {
     pub rate_limit_per_hour: u32,
     /// Days export logs and audit events are kept.
     pub retention_days: u32,
-    /// Conversations fetched per database round trip.
+    /// Conversations fetched per batch (two queries). A run holds three
+    /// batches in memory at most: one being read, one queued, one being
+    /// written.
     pub batch_size: u32,
     /// Maximum connections in the pool.
     pub pool_size: usize,
@@ -210,7 +212,7 @@ impl ServiceConfig {
             sync_threshold: 500,
             rate_limit_per_hour: 10,
             retention_days: 30,
-            batch_size: 500,
+            batch_size: 2_000,
             pool_size: 16,
             max_attempts: 3,
             stale_after: Duration::from_secs(30),

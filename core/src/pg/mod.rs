@@ -97,7 +97,7 @@ pub use api::{
 pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
 pub use config::{DownloadMode, Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
-pub use db::source::{count_selected, ConversationSource};
+pub use db::source::{count_selected, ConversationSource, FetchedBatch};
 pub use db::{filter_sql, schema, source};
 pub use db::{
     migration_sql, Database, DbClient, DbTransaction, ImportSummary, SourceTables, SslMode,

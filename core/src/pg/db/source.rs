@@ -11,9 +11,17 @@
 //! SELECT … FROM <conversations> c
 //!  WHERE <filter> AND (c.created_at, c.id) > ($a, $b)
 //!  ORDER BY c.created_at, c.id LIMIT $batch;
-//! SELECT … FROM <turns>
-//!  WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number;
+//! SELECT … FROM unnest($1::uuid[]) AS batch(id)
+//!  CROSS JOIN LATERAL (SELECT … FROM <turns> t WHERE t.conversation_id = batch.id
+//!                      ORDER BY t.turn_number OFFSET 0) t;
 //! ```
+//!
+//! The turns are looked up conversation by conversation (a nested loop of
+//! index scans, `OFFSET 0` keeps the planner from flattening it), so a
+//! batch's cost grows with its own size only. `conversation_id = ANY($1)`
+//! was planned as a sequential scan of every turn, and a join to
+//! `unnest($1)` as a merge join over the whole index, once a batch's turns
+//! were a percent or two of the table (benches/README.md).
 //!
 //! Only one batch is in memory at a time. A row that cannot become a valid
 //! [`Conversation`] (no turns, a review history that is not a list of review
@@ -45,8 +53,10 @@ const COLUMNS: &str = "c.id, c.conversation_id, c.title, c.category, c.status, \
 /// The turns of a batch, from the turns relation of `tables`.
 fn turns_sql(tables: &SourceTables) -> String {
     format!(
-        "SELECT conversation_id, role, content, token_count FROM {} \
-         WHERE conversation_id = ANY($1) ORDER BY conversation_id, turn_number",
+        "SELECT t.conversation_id, t.turn_number, t.role, t.content, t.token_count \
+         FROM unnest($1::uuid[]) AS batch(id) CROSS JOIN LATERAL \
+         (SELECT conversation_id, turn_number, role, content, token_count FROM {} t \
+          WHERE t.conversation_id = batch.id ORDER BY t.turn_number OFFSET 0) t",
         tables.turns()
     )
 }
@@ -137,7 +147,10 @@ impl ConversationSource {
         })
     }
 
-    /// Next batch in deterministic (created_at, id) order; None when exhausted.
+    /// Next batch in deterministic (created_at, id) order, converted to
+    /// records; None when exhausted. The same as
+    /// [`fetch_batch`](Self::fetch_batch) then
+    /// [`FetchedBatch::into_records`].
     ///
     /// # Errors
     ///
@@ -146,6 +159,21 @@ impl ConversationSource {
         &mut self,
         client: &C,
     ) -> Result<Option<Vec<Record>>> {
+        self.fetch_batch(client).await?.map(FetchedBatch::into_records).transpose()
+    }
+
+    /// Next batch's rows in deterministic (created_at, id) order, as read:
+    /// the two queries and nothing more, so that the caller can convert
+    /// them ([`FetchedBatch::into_records`]) elsewhere while the next batch
+    /// is read. None when exhausted.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Database`] when a query fails.
+    pub async fn fetch_batch<C: GenericClient>(
+        &mut self,
+        client: &C,
+    ) -> Result<Option<FetchedBatch>> {
         if self.exhausted {
             return Ok(None);
         }
@@ -165,25 +193,67 @@ impl ConversationSource {
             return Ok(None);
         };
         self.after = Some((last.try_get("created_at")?, last.try_get("id")?));
-
         let ids: Vec<Uuid> =
             rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
-        let mut turns: HashMap<Uuid, Vec<Row>> = HashMap::with_capacity(ids.len());
-        for turn in client.query(&self.turns_sql, &[&ids]).await? {
-            turns.entry(turn.try_get("conversation_id")?).or_default().push(turn);
-        }
-        let mut batch = Vec::with_capacity(rows.len());
-        for (row, id) in rows.iter().zip(&ids) {
-            self.fetched += 1;
-            let turns = turns.remove(id).unwrap_or_default();
-            batch.push(record(row, &turns, self.fetched)?);
-        }
-        Ok(Some(batch))
+        let turns = client.query(&self.turns_sql, &[&ids]).await?;
+        let first = self.fetched + 1;
+        self.fetched += rows.len() as u64;
+        Ok(Some(FetchedBatch { rows, ids, turns, first }))
     }
 
     /// Conversation rows read so far.
     pub fn fetched(&self) -> u64 {
         self.fetched
+    }
+}
+
+/// One batch of conversation rows and all their turns, as read from the
+/// database, not yet converted into records.
+#[derive(Debug)]
+pub struct FetchedBatch {
+    rows: Vec<Row>,
+    ids: Vec<Uuid>,
+    turns: Vec<Row>,
+    /// The 1-based export position of the first row.
+    first: u64,
+}
+
+impl FetchedBatch {
+    /// Conversations in the batch.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the batch has no conversation (never, for a batch
+    /// [`ConversationSource::fetch_batch`] returns).
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The batch's records, in export order: a conversation with its turns
+    /// in `turn_number` order, or the skipped record a row that is not a
+    /// valid conversation becomes (see the [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Database`] when a column does not have the type the
+    /// relation is documented with ([`SourceTables`]).
+    pub fn into_records(self) -> Result<Vec<Record>> {
+        let mut turns: HashMap<Uuid, Vec<(i32, Row)>> = HashMap::with_capacity(self.ids.len());
+        for turn in self.turns {
+            let number: i32 = turn.try_get("turn_number")?;
+            turns.entry(turn.try_get("conversation_id")?).or_default().push((number, turn));
+        }
+        let mut batch = Vec::with_capacity(self.rows.len());
+        for ((row, id), number) in self.rows.iter().zip(&self.ids).zip(self.first..) {
+            let mut turns = turns.remove(id).unwrap_or_default();
+            // Already in order as the lookups return them; SQL promises no
+            // order across the lateral join, so this makes sure (a linear
+            // pass when sorted).
+            turns.sort_by_key(|(number, _)| *number);
+            batch.push(record(row, &turns, number)?);
+        }
+        Ok(batch)
     }
 }
 
@@ -208,7 +278,7 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Problem {
 }
 
 /// The row at 1-based position `number` of the export, with its turns.
-fn record(row: &Row, turns: &[Row], number: u64) -> Result<Record> {
+fn record(row: &Row, turns: &[(i32, Row)], number: u64) -> Result<Record> {
     match conversation(row, turns) {
         Ok(c) => Ok(Ok(c)),
         Err(Problem::Database(e)) => Err(e.into()),
@@ -220,7 +290,7 @@ fn record(row: &Row, turns: &[Row], number: u64) -> Result<Record> {
     }
 }
 
-fn conversation(row: &Row, turns: &[Row]) -> Converted<Conversation> {
+fn conversation(row: &Row, turns: &[(i32, Row)]) -> Converted<Conversation> {
     let conversation_id: String = row.try_get("conversation_id")?;
     if conversation_id.trim().is_empty() {
         return Err(invalid("conversation_id", "conversation_id is empty"));
@@ -228,7 +298,7 @@ fn conversation(row: &Row, turns: &[Row]) -> Converted<Conversation> {
     if turns.is_empty() {
         return Err(invalid("turns", "conversation has no turns"));
     }
-    let turns = turns.iter().enumerate().map(|(i, t)| turn(t, i)).collect::<Converted<_>>()?;
+    let turns = turns.iter().enumerate().map(|(i, (_, t))| turn(t, i)).collect::<Converted<_>>()?;
     let parameters: Option<Map<String, Value>> = json("parameters", row.try_get("parameters")?)?;
     let history: Option<Vec<ReviewAction>> =
         json("review_history", row.try_get("review_history")?)?;

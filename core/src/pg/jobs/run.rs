@@ -3,10 +3,10 @@
 //! thread, into a staged file that becomes visible only once complete.
 //!
 //! ```text
-//! async reader: per batch, one short user transaction (RLS) ──▶ bounded channel (2)
-//!     │ then, on the same connection, heartbeat + progress     │
-//!     ▼                                                        ▼
-//! export_jobs                         spawn_blocking: ExportWriter → StagedFile
+//! async reader: per batch, one short user transaction (RLS) ──▶ bounded channel (1)
+//!     │ then, on the same connection, heartbeat + progress     │  rows as read
+//!     ▼   (at most once a second)                              ▼
+//! export_jobs               spawn_blocking: rows → records → ExportWriter → StagedFile
 //!                                     Finish → finish, flush (file still staged)
 //! completion, one transaction: lock log → lock job held by this lease →
 //!     commit the staged file (fsync, rename) → log completed → COMMIT
@@ -33,13 +33,17 @@ use crate::audit::{file_name_for, safe_error_message, ExportStatus};
 use crate::dataset::DatasetBuilder;
 use crate::model::ExportRequest;
 use crate::pg::db::rows::{audit, file_type, lock_log, save_log};
-use crate::pg::db::source::ConversationSource;
+use crate::pg::db::source::{ConversationSource, FetchedBatch};
 use crate::pg::storage::{FileKey, StagedFile, Storage};
 use crate::pg::MetricEvent;
 use crate::pg::{Database, DbClient, ExportService};
 use crate::pipeline::{ExportBuilder, RecordSink};
-use crate::source::Record;
 use crate::{ErrorKind, ExportSummary, Result};
+
+/// How often a run beats its job's heartbeat at most (and at least four
+/// times per `stale_after`): after its first batch, then after the first
+/// batch this long after the last beat.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// The export a run is for, and the job lease the run holds.
 #[derive(Debug, Clone)]
@@ -135,9 +139,10 @@ impl Staged {
     }
 }
 
-/// What the reader sends the blocking writer.
+/// What the reader sends the blocking writer: batches as read, converted
+/// into records on the writer's thread while the reader reads the next.
 enum Feed {
-    Batch(Vec<Record>),
+    Batch(FetchedBatch),
     Finish,
 }
 
@@ -151,7 +156,7 @@ impl ExportService {
     ) -> Result<RunEnd> {
         let started = Instant::now();
         let timestamp = self.start_run(target).await?;
-        let (feed, batches) = mpsc::channel(2);
+        let (feed, batches) = mpsc::channel(1);
         let storage = Arc::clone(self.storage());
         let writer = match &request.dataset {
             None => {
@@ -209,10 +214,11 @@ impl ExportService {
     }
 
     /// Reads every batch as the user, each in its own short transaction, and
-    /// sends it to the writer; after each, beats the job's heartbeat on the
-    /// same connection. `Ok(false)`: the lease was lost (cancelled, or
-    /// rescued by another worker). No transaction stays open while the
-    /// writer is waited for.
+    /// sends its rows to the writer, which converts them while the next
+    /// batch is read; beats the job's heartbeat on the same connection after
+    /// the first batch, then at most every [`HEARTBEAT_EVERY`].
+    /// `Ok(false)`: the lease was lost (cancelled, or rescued by another
+    /// worker). No transaction stays open while the writer is waited for.
     async fn feed(
         &self,
         target: &RunTarget,
@@ -222,15 +228,20 @@ impl ExportService {
         let mut client = self.database().client().await?;
         let mut source =
             ConversationSource::new(request, self.config().batch_size, self.source_tables())?;
+        let every = (self.config().stale_after / 4).min(HEARTBEAT_EVERY);
+        let mut beaten: Option<Instant> = None;
         loop {
             let tx = Database::user_transaction(&mut client, target.user_id).await?;
-            let batch = source.next_batch(&tx).await?;
+            let batch = source.fetch_batch(&tx).await?;
             tx.commit().await?;
             let Some(batch) = batch else {
                 return Ok(true);
             };
-            if !heartbeat(&client, &target.lease, source.fetched()).await? {
-                return Ok(false);
+            if beaten.map_or(true, |at| at.elapsed() >= every) {
+                if !heartbeat(&client, &target.lease, source.fetched()).await? {
+                    return Ok(false);
+                }
+                beaten = Some(Instant::now());
             }
             if feed.send(Feed::Batch(batch)).await.is_err() {
                 return Ok(true);
@@ -434,8 +445,8 @@ fn write_dataset(
 fn take_batches(sink: &mut impl RecordSink, batches: &mut mpsc::Receiver<Feed>) -> Result<bool> {
     loop {
         match batches.blocking_recv() {
-            Some(Feed::Batch(records)) => {
-                for record in records {
+            Some(Feed::Batch(batch)) => {
+                for record in batch.into_records()? {
                     sink.push(record)?;
                 }
             }

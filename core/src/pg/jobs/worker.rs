@@ -4,9 +4,10 @@
 //! A worker claims one job at a time with `FOR UPDATE SKIP LOCKED`: a queued
 //! job whose `run_after` has come, or a running job whose heartbeat is older
 //! than `stale_after` (its worker died: the job is *rescued*). While running
-//! it beats the heartbeat after every batch — so `stale_after` must exceed
-//! the time one batch takes — and stops when the job was cancelled or
-//! another worker took it over. An idle worker sleeps until a job is queued
+//! it beats the heartbeat after its first batch and then after the first
+//! batch a second (or a quarter of `stale_after`, if less) after the last
+//! beat — so `stale_after` must exceed the time a batch takes — and stops
+//! when the job was cancelled or another worker took it over. An idle worker sleeps until a job is queued
 //! (`LISTEN`/`NOTIFY` on a connection of its own, see `db/listen.rs`), the
 //! next fire time of a maintenance schedule, or `poll_interval`, whichever
 //! comes first: the polling finds retries whose backoff passed, dead
