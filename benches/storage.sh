@@ -2,7 +2,8 @@
 # A 100,000-conversation export into object storage beside the same export to
 # local disk and beside `COPY … TO STDOUT` of the same rows (benches/README.md):
 # the release pg_probe, alternating local, S3 and COPY for ROUNDS rounds
-# (default 5), one JSON line per run. Needs the test
+# (default 5), one JSON line per run, on freshly imported and then
+# vacuumed and analyzed tables. Needs the test
 # servers' environment: eval "$(bash scripts/postgres.sh start DIR)" and
 # eval "$(bash scripts/s3.sh start DIR)".
 set -euo pipefail
@@ -16,6 +17,9 @@ work=$(mktemp -d /tmp/lora-export-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 target/release/examples/synthetic --count 100000 --format input --output "$work/in.jsonl"
 DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local target/release/examples/pg_probe --import "$work/in.jsonl" >/dev/null
+# Settled tables, as an app's are: statistics, hint bits and the visibility
+# map in place, so that autovacuum does not start in the middle of a round.
+psql "$db" -qc "VACUUM ANALYZE"
 for _ in $(seq "$rounds"); do
   printf 'local '
   DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local target/release/examples/pg_probe

@@ -460,3 +460,18 @@ async fn a_large_batch_looks_its_turns_up_by_index_in_an_analyzed_table() {
     );
     assert!(after.1 > before.1, "read through the index: {before:?} -> {after:?}");
 }
+
+#[tokio::test]
+async fn the_service_connections_compile_no_query_unless_the_url_asks() {
+    let jit = |db: Database| async move {
+        let row = db.client().await.unwrap().query_one("SHOW jit", &[]).await.unwrap();
+        row.get::<_, String>(0)
+    };
+    // Before a fresh import is analyzed, a batch's lookups are estimated
+    // high enough to be JIT-compiled: 60-95 ms a query (benches/README.md).
+    assert_eq!(jit(database().await).await, "off");
+    let mut config = pg::fresh_config().await;
+    config.database_url.push_str(if config.database_url.contains('?') { "&" } else { "?" });
+    config.database_url.push_str("options=-c%20jit%3Don");
+    assert_eq!(jit(Database::connect(&config).unwrap()).await, "on");
+}

@@ -23,7 +23,8 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 ///
 /// Every connection runs with `search_path` set to the library's schema
 /// (`lora_export` by default), the configured `statement_timeout` and
-/// `idle_in_transaction_session_timeout`, and a request waits at most
+/// `idle_in_transaction_session_timeout`, with JIT compilation off (unless
+/// the URL's `options` turn it on), and a request waits at most
 /// `pool_wait_timeout` for one (then [`ErrorKind::Unavailable`], HTTP 503).
 /// The service never waits for a second connection while it holds one.
 /// TLS follows `sslmode`/`sslrootcert` as libpq reads them (see [`SslMode`]).
@@ -49,8 +50,12 @@ impl Database {
         let mut pg: tokio_postgres::Config =
             tls.rest.parse().map_err(|e| ErrorKind::Config(format!("database_url: {e}")))?;
         pg.ssl_mode(tls.wire_mode());
+        // JIT off unless the URL's own options turn it back on: the
+        // service's queries are keyed lookups of a batch, and before a
+        // fresh import is analyzed their cost estimates are high enough to
+        // be compiled, 60-95 ms each, for a batch that takes a few.
         let options = format!(
-            "{} -c search_path={} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+            "-c jit=off {} -c search_path={} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
             pg.get_options().unwrap_or_default(),
             config.schema,
             config.statement_timeout.as_millis(),
