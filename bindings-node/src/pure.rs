@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 use lora_export::model::{ExportRequest, Format, JsonlFlavor};
 use lora_export::request::validate_request;
-use lora_export::source::{from_value, BackgroundJsonlSource, JsonlSource, Record};
+use lora_export::source::{from_value, BackgroundJsonlSource, Record};
 use lora_export::{audit, ErrorKind, ExportBuilder, ExportSummary, Issue, Location};
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{
@@ -146,14 +146,21 @@ fn send_lines(
     let stringify: Function<Unknown<'_>, Unknown<'_>> = json.get_named_property("stringify")?;
     let mut chunk = Vec::with_capacity(LINES_CHUNK);
     for i in 0..array.len() {
-        let element: Unknown = array.get_element(i)?;
-        let text = stringify.call(element)?;
-        if text.get_type()? == napi::ValueType::String {
-            append_utf16(env, &text, &mut chunk)?;
-        } else {
-            // `JSON.stringify(undefined)` is undefined: the element is null.
-            chunk.extend("null".encode_utf16());
-        }
+        // A scope per element: the element's text dies young instead of
+        // being held, with every text before it, until the call returns —
+        // V8's scavenger copied each one to the old space, and every
+        // scavenge walked all their handles.
+        env.run_in_scope(|| {
+            let element: Unknown = array.get_element(i)?;
+            let text = stringify.call(element)?;
+            if text.get_type()? == napi::ValueType::String {
+                append_utf16(env, &text, &mut chunk)
+            } else {
+                // `JSON.stringify(undefined)` is undefined: the element is null.
+                chunk.extend("null".encode_utf16());
+                Ok(())
+            }
+        })?;
         chunk.push(u16::from(b'\n'));
         if chunk.len() >= LINES_CHUNK {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(LINES_CHUNK));
@@ -197,7 +204,9 @@ fn append_utf16(env: &Env, text: &Unknown<'_>, out: &mut Vec<u16>) -> napi::Resu
 }
 
 /// Exports the lines [`send_lines`] sends, as they come: line `n` is the
-/// array's element `n`, reported at its 1-based record number. The output
+/// array's element `n`, reported at its 1-based record number. They are
+/// read and parsed on the core's background threads, below the event loop
+/// as a Buffer's are, while this thread formats. The output
 /// buffer is sized from the first chunk's lines, scaled to all `elements`
 /// (an export is about as long as its input).
 fn export_lines(
@@ -211,7 +220,7 @@ fn export_lines(
         lines.chunk.len() / in_chunk * elements
     });
     let records =
-        JsonlSource::new(std::io::BufReader::with_capacity(256 * 1024, lines)).map(|record| {
+        BackgroundJsonlSource::with_thread_start(lines, below_the_event_loop).map(|record| {
             record.map_err(|mut skipped| {
                 skipped.location = Location::record(skipped.location.line.unwrap_or_default());
                 skipped
