@@ -2,8 +2,10 @@
 //! the sample imports with its malformed lines reported, again without
 //! change; the source streams everything once, in `(created_at, id)` order
 //! and in batches; a row that cannot be a conversation is reported, not
-//! dropped; and the SQL filter selects exactly what the core's predicate
-//! engine selects, for hundreds of random requests.
+//! dropped; the SQL filter selects exactly what the core's predicate
+//! engine selects, for hundreds of random requests; a large batch looks its
+//! turns up by index in an analyzed table; and the service's connections
+//! run without JIT compilation.
 
 #[path = "support/pg.rs"]
 mod pg;
