@@ -481,3 +481,53 @@ async fn every_served_range_is_audited_with_its_bytes() {
     assert_eq!(count, 1, "a range that does not start at the first byte is not a new download");
     assert_audit_chain_intact(service.database()).await;
 }
+
+/// Issue 33: a retry (the new export) and the old export's `retried` event
+/// are one transaction: when the event cannot be written, no new export
+/// exists; when it can, it names the new export.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_and_its_audit_event_commit_together() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let outcome = service.create_export(user, &small_body("jsonl")).await.unwrap();
+    let old = outcome.export_id();
+    let db = service.database();
+    let expire =
+        "UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, expire, old).await, 1);
+    let refuse = format!(
+        "ALTER TABLE export_audit_events ADD CONSTRAINT refuse_retried
+           CHECK (event <> 'retried' OR export_id <> '{old}') NOT VALID"
+    );
+    db.client().await.unwrap().batch_execute(&refuse).await.unwrap();
+
+    assert!(
+        service.retry_export(user, old).await.is_err(),
+        "the retried event could not be written"
+    );
+    let exports = |user: Uuid| async move {
+        let client = db.client().await.unwrap();
+        let row = client
+            .query_one("SELECT count(*) FROM export_logs WHERE user_id = $1", &[&user])
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    assert_eq!(exports(user).await, 1, "no new export without its retried event");
+
+    let allow = "ALTER TABLE export_audit_events DROP CONSTRAINT refuse_retried";
+    db.client().await.unwrap().batch_execute(allow).await.unwrap();
+    let retried = service.retry_export(user, old).await.unwrap();
+    assert_eq!(exports(user).await, 2);
+    let client = db.client().await.unwrap();
+    let detail: serde_json::Value = client
+        .query_one(
+            "SELECT detail FROM export_audit_events WHERE export_id = $1 AND event = 'retried'",
+            &[&old],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(detail["retry_export_id"], retried.export_id().to_string());
+    assert_audit_chain_intact(db).await;
+}
