@@ -9,6 +9,7 @@ mod pg;
 #[path = "support/service.rs"]
 mod support;
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,8 +87,12 @@ impl Storage for GatedStorage {
     fn exists<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool> {
         self.inner.exists(key)
     }
-    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64> {
-        self.inner.sweep_staged(older_than)
+    fn sweep_staged<'a>(
+        &'a self,
+        untouched_since: std::time::SystemTime,
+        live: &'a std::collections::HashSet<Uuid>,
+    ) -> StorageFuture<'a, u64> {
+        self.inner.sweep_staged(untouched_since, live)
     }
 }
 
@@ -764,4 +769,64 @@ async fn the_privilege_migration_repairs_a_database_of_the_earlier_schema() {
         .unwrap();
     let problems = admin.query("SELECT * FROM export_audit_verify(NULL)", &[]).await.unwrap();
     assert!(problems.is_empty(), "new events chain on from the repaired head");
+}
+
+/// The staged (`.partial`) files under `user`'s folder, nested ones included.
+fn staged_files(service: &ExportService, user: Uuid) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![service.config().storage_root.join(user.to_string())];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                folders.push(entry.path());
+            } else if name.starts_with('.') && name.ends_with(".partial") {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+// Issue 33, finding 10: cleanup deleted a running export's staged shards
+// by their age; a file of a run whose lease is alive is kept whatever its
+// age, and removed once the lease has expired.
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_keeps_a_live_runs_staged_files_and_removes_an_expired_ones() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &body("all", "jsonl")).await.unwrap().export_id();
+    let db = service.database();
+    let claim = "UPDATE export_jobs SET status = 'running', locked_by = 'live-worker',
+                   attempts = 1, heartbeat_at = now() WHERE export_id = $1";
+    assert_eq!(admin_sql(db, claim, export_id).await, 1);
+    let keys = [
+        FileKey::part(user, export_id, "train-00000-of-00002.jsonl").unwrap(),
+        FileKey::part(user, export_id, "train-00001-of-00002.jsonl").unwrap(),
+        FileKey::new(user, export_id, "jsonl").unwrap(),
+    ];
+    let mut staged = Vec::new();
+    for key in &keys {
+        let mut file = service.storage().stage(key).unwrap();
+        file.write_all(b"{}\n").unwrap();
+        staged.push(file);
+    }
+    // A long run: its shards were written an hour ago, it is still heartbeating.
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for path in staged_files(&service, user) {
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(hour_ago).unwrap();
+    }
+    let beat = "UPDATE export_jobs SET heartbeat_at = now() WHERE export_id = $1";
+    assert_eq!(admin_sql(db, beat, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.staged_files_deleted, 0, "the run's lease is alive");
+    assert_eq!(staged_files(&service, user).len(), 3);
+
+    let expire =
+        "UPDATE export_jobs SET heartbeat_at = now() - interval '1 hour' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, expire, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.staged_files_deleted, 3, "the lease expired: its writer is dead");
+    assert!(staged_files(&service, user).is_empty());
+    drop(staged);
 }

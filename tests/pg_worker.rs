@@ -108,7 +108,7 @@ async fn a_killed_worker_process_is_rescued_and_no_partial_file_is_ever_visible(
         "the rescued file is byte-identical to one uninterrupted core export"
     );
     assert_eq!(
-        storage.sweep_staged(Duration::ZERO).await.unwrap(),
+        storage.sweep_staged(std::time::SystemTime::now(), &Default::default()).await.unwrap(),
         1,
         "the killed worker's hidden staged file is swept"
     );

@@ -2,6 +2,9 @@
 //! `mark_expired_exports`, `cleanup_expired` (expired-file sweep) and
 //! `purge_old_logs` (retention). They run with the service's privileges.
 
+use std::collections::HashSet;
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -16,7 +19,9 @@ pub struct CleanupReport {
     pub marked_expired: u64,
     /// Files removed (or already gone) of expired and failed exports.
     pub files_deleted: u64,
-    /// Staged files of dead writers removed (untouched for 10 × `stale_after`).
+    /// Staged files and uploads of writers whose lease expired (no running
+    /// job of their export heartbeat within `stale_after`), untouched for
+    /// `stale_after`.
     pub staged_files_deleted: u64,
     /// Files that could not be removed; the sweep went on and retries them next time.
     pub failures: Vec<CleanupFailure>,
@@ -69,8 +74,10 @@ impl ExportService {
     /// Marks expired exports, then removes the files of every expired or
     /// failed export whose file is not recorded as removed (a failed run
     /// whose process died after its file appeared leaves one), continuing
-    /// past individual failures, and the staged files that killed workers
-    /// left behind. Each file is the one its owner, id and format name.
+    /// past individual failures, and the staged files that writers whose
+    /// lease expired left behind: a run that heartbeats keeps its staged
+    /// files and uploads through any number of sweeps, however long it runs.
+    /// Each file is the one its owner, id and format name.
     pub async fn cleanup_expired(&self) -> Result<CleanupReport> {
         let answer = self.cleanup().await;
         self.observe("cleanup_expired", answer)
@@ -106,8 +113,23 @@ impl ExportService {
                 Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
             }
         }
-        report.staged_files_deleted =
-            self.storage().sweep_staged(self.config().stale_after * 10).await?;
+        // Stale means the lease expired: the staged files of a run whose job
+        // heartbeats are kept whatever their age. The cutoff is taken before
+        // the leases are read, so a run that claims its job after the read
+        // has only files newer than the cutoff.
+        let stale_after = self.config().stale_after;
+        let untouched_since = SystemTime::now() - stale_after;
+        let live: HashSet<Uuid> = client
+            .query(
+                "SELECT export_id FROM export_jobs
+                 WHERE status = 'running' AND heartbeat_at >= now() - make_interval(secs => $1)",
+                &[&stale_after.as_secs_f64()],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        report.staged_files_deleted = self.storage().sweep_staged(untouched_since, &live).await?;
         Ok(report)
     }
 
