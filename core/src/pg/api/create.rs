@@ -171,10 +171,10 @@ impl ExportService {
             "conversation_count": count,
             "mode": if queued { "background" } else { "sync" },
         });
-        audit(&tx, export_id, user, "requested", detail).await?;
+        audit(&tx, self.audit_key(), export_id, user, "requested", detail).await?;
         if let Some(old) = retry_of {
             let detail = json!({ "retry_export_id": export_id });
-            audit(&tx, old, user, "retried", detail).await?;
+            audit(&tx, self.audit_key(), old, user, "retried", detail).await?;
         }
         let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
         let lease = if queued {
@@ -184,7 +184,15 @@ impl ExportService {
                 &[&export_id, &count_sql, &attempts],
             )
             .await?;
-            audit(&tx, export_id, user, "queued", json!({ "total_items": count })).await?;
+            audit(
+                &tx,
+                self.audit_key(),
+                export_id,
+                user,
+                "queued",
+                json!({ "total_items": count }),
+            )
+            .await?;
             None
         } else {
             let worker_id = format!("sync-{}-{}", std::process::id(), Uuid::new_v4().simple());

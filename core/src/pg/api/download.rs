@@ -315,7 +315,7 @@ impl ExportService {
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let stored = lock_owned_log(&tx, user, export_id).await?;
-        let stored = expire_if_due(&tx, stored).await?;
+        let stored = expire_if_due(&tx, self.audit_key(), stored).await?;
         let id = export_id.to_string();
         match stored.log.status {
             ExportStatus::Completed => {}
@@ -362,7 +362,7 @@ impl ExportService {
                 detail["bytes"] = json!(range.len());
             }
             let event = if counted { "downloaded" } else { "range_served" };
-            audit(&tx, export_id, user, event, detail).await?;
+            audit(&tx, self.audit_key(), export_id, user, event, detail).await?;
         }
         tx.commit().await?;
         Ok(opened)

@@ -28,7 +28,8 @@ impl ExportService {
         let request = {
             let mut client = self.database().client().await?;
             let tx = client.transaction().await?;
-            let stored = expire_if_due(&tx, lock_owned_log(&tx, user, export_id).await?).await?;
+            let stored = lock_owned_log(&tx, user, export_id).await?;
+            let stored = expire_if_due(&tx, self.audit_key(), stored).await?;
             tx.commit().await?;
             match stored.log.status {
                 ExportStatus::Failed | ExportStatus::Expired => stored.request,

@@ -274,7 +274,7 @@ impl ExportService {
             let user_id = user_id.ok_or_else(|| {
                 ErrorKind::Database(format!("job of export {} has no log", claim.export_id))
             })?;
-            audit(&tx, claim.export_id, user_id, "rescued", detail).await?;
+            audit(&tx, self.audit_key(), claim.export_id, user_id, "rescued", detail).await?;
         }
         tx.commit().await?;
         Ok(Some(claim))
@@ -297,7 +297,8 @@ impl ExportService {
             .await?;
         if held == 1 {
             let detail = json!({ "attempt": attempt, "error": message, "retry_in_secs": backoff });
-            audit(&tx, target.export_id, target.user_id, "retried", detail).await?;
+            audit(&tx, self.audit_key(), target.export_id, target.user_id, "retried", detail)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

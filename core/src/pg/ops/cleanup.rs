@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::pg::db::rows::{delete_files, stored_log, LOG_COLUMNS};
+use crate::pg::db::rows::{delete_files, seal_events, stored_log, LOG_COLUMNS};
 use crate::pg::ExportService;
 use crate::Result;
 
@@ -54,9 +54,10 @@ impl ExportService {
     }
 
     async fn mark_expired(&self) -> Result<u64> {
-        let client = self.database().client().await?;
-        let marked = client
-            .execute(
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
+        let events = tx
+            .query(
                 "WITH expired AS (
                    UPDATE export_logs SET status = 'expired', updated_at = now()
                    WHERE status = 'completed' AND expires_at < now()
@@ -64,11 +65,14 @@ impl ExportService {
                  INSERT INTO export_audit_events (export_id, user_id, event, detail, seq, hash)
                  SELECT export_id, user_id, 'expired',
                         jsonb_build_object('expires_at', expires_at, 'reason', 'cleanup'), 0, ''
-                 FROM expired",
+                 FROM expired
+                 RETURNING id, hash",
                 &[],
             )
             .await?;
-        Ok(marked)
+        seal_events(&tx, self.audit_key(), &events).await?;
+        tx.commit().await?;
+        Ok(events.len() as u64)
     }
 
     /// Marks expired exports, then removes the files of every expired or
