@@ -961,3 +961,29 @@ async fn without_an_audit_key_verify_is_the_unkeyed_check() {
     assert_eq!(problems.len(), 1, "a change not re-hashed is still found: {problems:?}");
     assert!(problems[0].problem.starts_with("modified: hash does not match"));
 }
+
+// Issue 33, finding 10: the sweep of expired and failed exports' files
+// skips an export whose run still holds a live lease (a log marked failed
+// while its run goes on), and removes them once the lease has expired.
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_leaves_the_files_of_a_failed_export_whose_run_is_alive() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &small_body("jsonl")).await.unwrap().export_id();
+    let db = service.database();
+    let fail = "UPDATE export_logs SET status = 'failed', error_message = 'x' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, fail, export_id).await, 1);
+    let alive = "UPDATE export_jobs SET status = 'running', locked_by = 'live-worker',
+                   heartbeat_at = now() WHERE export_id = $1";
+    assert_eq!(admin_sql(db, alive, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.files_deleted, 0, "the run's lease is alive");
+    assert_eq!(files_of(&service, user, export_id).len(), 1);
+
+    let expire =
+        "UPDATE export_jobs SET heartbeat_at = now() - interval '1 hour' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, expire, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.files_deleted, 1);
+    assert!(files_of(&service, user, export_id).is_empty());
+}

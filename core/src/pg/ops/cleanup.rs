@@ -91,13 +91,20 @@ impl ExportService {
         let mut report =
             CleanupReport { marked_expired: self.mark_expired().await?, ..Default::default() };
         let client = self.database().client().await?;
+        let stale_after = self.config().stale_after;
+        // Stale means the lease expired: no file of a run whose job still
+        // heartbeats is removed, whatever its log says.
         let rows = client
             .query(
                 &format!(
-                    "SELECT {LOG_COLUMNS} FROM export_logs
-                     WHERE status IN ('expired', 'failed') AND file_deleted_at IS NULL"
+                    "SELECT {LOG_COLUMNS} FROM export_logs l
+                     WHERE status IN ('expired', 'failed') AND file_deleted_at IS NULL
+                       AND NOT EXISTS (
+                         SELECT 1 FROM export_jobs j
+                         WHERE j.export_id = l.export_id AND j.status = 'running'
+                           AND j.heartbeat_at >= now() - make_interval(secs => $1))"
                 ),
-                &[],
+                &[&stale_after.as_secs_f64()],
             )
             .await?;
         for row in rows {
@@ -117,11 +124,10 @@ impl ExportService {
                 Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
             }
         }
-        // Stale means the lease expired: the staged files of a run whose job
-        // heartbeats are kept whatever their age. The cutoff is taken before
-        // the leases are read, so a run that claims its job after the read
-        // has only files newer than the cutoff.
-        let stale_after = self.config().stale_after;
+        // Likewise the staged files of a run whose job heartbeats are kept
+        // whatever their age. The cutoff is taken before the leases are
+        // read, so a run that claims its job after the read has only files
+        // newer than the cutoff.
         let untouched_since = SystemTime::now() - stale_after;
         let live: HashSet<Uuid> = client
             .query(
