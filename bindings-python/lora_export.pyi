@@ -547,6 +547,8 @@ class ExportClient:
     retention_days, batch_size, pool_size, max_attempts, stale_after (seconds);
     sign-in: supabase_url, jwt_secret, jwks_url, jwks (JSON), each else read
     from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS;
+    audit_key (else LORA_EXPORT_AUDIT_KEY): seals every audit event with
+    HMAC-SHA256 so that a rewrite by the database owner is detected;
     where things live: schema (the library's own, default lora_export),
     conversations_table and turns_table (the app's relations, "schema.name"),
     else LORA_EXPORT_SCHEMA, LORA_EXPORT_CONVERSATIONS_TABLE, LORA_EXPORT_TURNS_TABLE.
@@ -569,6 +571,7 @@ class ExportClient:
         stale_after: float = ...,
         supabase_url: str = ...,
         jwt_secret: str = ...,
+        audit_key: str = ...,
         jwks_url: str = ...,
         jwks: str = ...,
         schema: str = ...,

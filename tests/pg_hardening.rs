@@ -9,6 +9,7 @@ mod pg;
 #[path = "support/service.rs"]
 mod support;
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,8 +87,12 @@ impl Storage for GatedStorage {
     fn exists<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool> {
         self.inner.exists(key)
     }
-    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64> {
-        self.inner.sweep_staged(older_than)
+    fn sweep_staged<'a>(
+        &'a self,
+        untouched_since: std::time::SystemTime,
+        live: &'a std::collections::HashSet<Uuid>,
+    ) -> StorageFuture<'a, u64> {
+        self.inner.sweep_staged(untouched_since, live)
     }
 }
 
@@ -764,4 +769,221 @@ async fn the_privilege_migration_repairs_a_database_of_the_earlier_schema() {
         .unwrap();
     let problems = admin.query("SELECT * FROM export_audit_verify(NULL)", &[]).await.unwrap();
     assert!(problems.is_empty(), "new events chain on from the repaired head");
+}
+
+/// The staged (`.partial`) files under `user`'s folder, nested ones included.
+fn staged_files(service: &ExportService, user: Uuid) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![service.config().storage_root.join(user.to_string())];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                folders.push(entry.path());
+            } else if name.starts_with('.') && name.ends_with(".partial") {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+// Issue 33, finding 10: cleanup deleted a running export's staged shards
+// by their age; a file of a run whose lease is alive is kept whatever its
+// age, and removed once the lease has expired.
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_keeps_a_live_runs_staged_files_and_removes_an_expired_ones() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &body("all", "jsonl")).await.unwrap().export_id();
+    let db = service.database();
+    let claim = "UPDATE export_jobs SET status = 'running', locked_by = 'live-worker',
+                   attempts = 1, heartbeat_at = now() WHERE export_id = $1";
+    assert_eq!(admin_sql(db, claim, export_id).await, 1);
+    let keys = [
+        FileKey::part(user, export_id, "train-00000-of-00002.jsonl").unwrap(),
+        FileKey::part(user, export_id, "train-00001-of-00002.jsonl").unwrap(),
+        FileKey::new(user, export_id, "jsonl").unwrap(),
+    ];
+    let mut staged = Vec::new();
+    for key in &keys {
+        let mut file = service.storage().stage(key).unwrap();
+        file.write_all(b"{}\n").unwrap();
+        staged.push(file);
+    }
+    // A long run: its shards were written an hour ago, it is still heartbeating.
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for path in staged_files(&service, user) {
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(hour_ago).unwrap();
+    }
+    let beat = "UPDATE export_jobs SET heartbeat_at = now() WHERE export_id = $1";
+    assert_eq!(admin_sql(db, beat, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.staged_files_deleted, 0, "the run's lease is alive");
+    assert_eq!(staged_files(&service, user).len(), 3);
+
+    let expire =
+        "UPDATE export_jobs SET heartbeat_at = now() - interval '1 hour' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, expire, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.staged_files_deleted, 3, "the lease expired: its writer is dead");
+    assert!(staged_files(&service, user).is_empty());
+    drop(staged);
+}
+
+/// What the database owner does to rewrite history: an event's detail
+/// changed, the unkeyed chain recomputed from it to the head, the triggers
+/// off (the owner may), and — when `reseal` — the event's seal replaced by
+/// one made with `reseal`'s key.
+async fn rewrite_as_owner(service: &ExportService, export_id: Uuid, reseal: Option<&[u8]>) {
+    let mut client = service.database().client().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL session_replication_role = replica").await.unwrap();
+    tx.execute(
+        "UPDATE export_audit_events SET detail = detail || '{\"format\": \"csv\"}'
+         WHERE export_id = $1 AND seq = 1",
+        &[&export_id],
+    )
+    .await
+    .unwrap();
+    let rehash = format!(
+        "DO $$ DECLARE r RECORD; v_prev TEXT := NULL; BEGIN
+           FOR r IN SELECT * FROM export_audit_events WHERE export_id = '{export_id}' ORDER BY seq LOOP
+             UPDATE export_audit_events SET prev_hash = v_prev,
+               hash = export_audit_event_hash(v_prev, r.export_id, r.user_id, r.seq, r.event,
+                                              r.detail, r.created_at)
+             WHERE id = r.id RETURNING hash INTO v_prev;
+           END LOOP;
+           UPDATE export_audit_heads SET last_hash = v_prev WHERE export_id = '{export_id}';
+         END $$"
+    );
+    tx.batch_execute(&rehash).await.unwrap();
+    if let Some(key) = reseal {
+        let rows = tx
+            .query("SELECT id, hash FROM export_audit_events WHERE export_id = $1", &[&export_id])
+            .await
+            .unwrap();
+        for row in rows {
+            use hmac::{Hmac, Mac};
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+            mac.update(row.get::<_, &str>(1).as_bytes());
+            let mac: String =
+                mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            let id: i64 = row.get(0);
+            tx.execute("UPDATE export_audit_seals SET mac = $2 WHERE event_id = $1", &[&id, &mac])
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+}
+
+// Issue 33: the audit chain was an unkeyed hash its owning role could
+// rewrite and re-hash. Keyed with a secret held outside the database, a
+// rewrite by the owner — re-hashed, even re-sealed with a wrong key — is
+// reported; the unkeyed check alone is fooled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rewrite_by_the_database_owner_breaks_the_keyed_chain() {
+    let key = "an audit key of 32 bytes or more, kept out of the db";
+    let (service, _) = service_with(|c| c.audit_key = Some(key.into())).await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &small_body("jsonl")).await.unwrap().export_id();
+    read_all(service.open_download(user, export_id).await.unwrap().file).await;
+    let other = service.create_export(user, &small_body("csv")).await.unwrap().export_id();
+    let expire =
+        "UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = $1";
+    assert_eq!(admin_sql(service.database(), expire, other).await, 1);
+    assert_eq!(
+        service.mark_expired_exports().await.unwrap(),
+        1,
+        "its `expired` event is sealed too"
+    );
+    assert_eq!(
+        service.verify_audit(None).await.unwrap(),
+        [],
+        "every event sealed, the chain intact"
+    );
+
+    rewrite_as_owner(&service, export_id, None).await;
+    assert_audit_chain_intact(service.database()).await; // the unkeyed chain is fooled
+    let problems = service.verify_audit(None).await.unwrap();
+    let named: Vec<_> = problems.iter().map(|p| (p.export_id, p.seq)).collect();
+    assert_eq!(
+        named,
+        (1..=4).map(|seq| (export_id, Some(seq))).collect::<Vec<_>>(),
+        "{problems:?}"
+    );
+    assert!(problems[0].problem.starts_with("modified: the seal does not match"));
+    assert_eq!(service.verify_audit(Some(other)).await.unwrap(), [], "another export is intact");
+
+    rewrite_as_owner(&service, export_id, Some(b"the owner's guess at the key, also 32+ bytes"))
+        .await;
+    assert_eq!(
+        service.verify_audit(Some(export_id)).await.unwrap().len(),
+        4,
+        "a wrong key's seals"
+    );
+
+    // The same rewrite, seals deleted: each event is reported unsealed.
+    let strip = "DELETE FROM export_audit_seals WHERE event_id IN
+                   (SELECT id FROM export_audit_events WHERE export_id = $1)";
+    assert_eq!(admin_sql(service.database(), strip, export_id).await, 4);
+    let problems = service.verify_audit(Some(export_id)).await.unwrap();
+    assert!(problems.iter().all(|p| p.problem.starts_with("unsealed")), "{problems:?}");
+    assert_eq!(problems.len(), 4);
+}
+
+// Without a key nothing is sealed, and `verify_audit` is the unkeyed check:
+// it reports what `export_audit_verify` reports (and says so in its docs).
+#[tokio::test(flavor = "multi_thread")]
+async fn without_an_audit_key_verify_is_the_unkeyed_check() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &small_body("jsonl")).await.unwrap().export_id();
+    let seals: i64 = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM export_audit_seals", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seals, 0);
+    assert_eq!(service.verify_audit(None).await.unwrap(), []);
+    let forge = "UPDATE export_audit_events SET detail = '{}' WHERE export_id = $1 AND seq = 1";
+    let mut client = service.database().client().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL session_replication_role = replica").await.unwrap();
+    tx.execute(forge, &[&export_id]).await.unwrap();
+    tx.commit().await.unwrap();
+    let problems = service.verify_audit(None).await.unwrap();
+    assert_eq!(problems.len(), 1, "a change not re-hashed is still found: {problems:?}");
+    assert!(problems[0].problem.starts_with("modified: hash does not match"));
+}
+
+// Issue 33, finding 10: the sweep of expired and failed exports' files
+// skips an export whose run still holds a live lease (a log marked failed
+// while its run goes on), and removes them once the lease has expired.
+#[tokio::test(flavor = "multi_thread")]
+async fn cleanup_leaves_the_files_of_a_failed_export_whose_run_is_alive() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &small_body("jsonl")).await.unwrap().export_id();
+    let db = service.database();
+    let fail = "UPDATE export_logs SET status = 'failed', error_message = 'x' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, fail, export_id).await, 1);
+    let alive = "UPDATE export_jobs SET status = 'running', locked_by = 'live-worker',
+                   heartbeat_at = now() WHERE export_id = $1";
+    assert_eq!(admin_sql(db, alive, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.files_deleted, 0, "the run's lease is alive");
+    assert_eq!(files_of(&service, user, export_id).len(), 1);
+
+    let expire =
+        "UPDATE export_jobs SET heartbeat_at = now() - interval '1 hour' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, expire, export_id).await, 1);
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.files_deleted, 1);
+    assert!(files_of(&service, user, export_id).is_empty());
 }

@@ -433,3 +433,101 @@ async fn metrics_aggregate_the_audit_trail() {
     assert_eq!((report.completed, report.queue_depth, report.failure_rate_alert), (4, 0, true));
     assert_audit_chain_intact(service.database()).await;
 }
+
+/// Finding 9 of issue 33: every range served leaves an audit event with
+/// the bytes it carried; only a range from the first byte counts as a
+/// download (once, as a whole download does).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_served_range_is_audited_with_its_bytes() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let outcome = service.create_export(user, &small_body("jsonl")).await.unwrap();
+    let CreateOutcome::Completed { export, .. } = outcome else { panic!("{outcome:?}") };
+    let (export_id, size) = (export.export_id, export.file_size);
+    let request = lora_export::pg::DownloadRequest::new().range("bytes=1-");
+    for _ in 0..5 {
+        let download = service.download(user, export_id, &request).await.unwrap();
+        assert_eq!(download.http_status(), 206);
+        assert_eq!(read_all(download.file).await.len() as u64, size - 1);
+    }
+    let head = lora_export::pg::DownloadRequest::new().range("bytes=0-9");
+    let download = service.download(user, export_id, &head).await.unwrap();
+    assert_eq!(read_all(download.file).await.len(), 10);
+
+    let client = service.database().client().await.unwrap();
+    let rows = client
+        .query(
+            "SELECT event, detail FROM export_audit_events
+             WHERE export_id = $1 AND event IN ('range_served', 'downloaded') ORDER BY seq",
+            &[&export_id],
+        )
+        .await
+        .unwrap();
+    let served: Vec<(String, serde_json::Value)> =
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let tail =
+        serde_json::json!({ "range": format!("bytes 1-{}/{size}", size - 1), "bytes": size - 1 });
+    let mut expected = vec![("range_served".to_owned(), tail); 5];
+    expected.push((
+        "downloaded".to_owned(),
+        serde_json::json!({ "download_count": 1, "range": format!("bytes 0-9/{size}"), "bytes": 10 }),
+    ));
+    assert_eq!(served, expected);
+    let count: i32 = client
+        .query_one("SELECT download_count FROM export_logs WHERE export_id = $1", &[&export_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1, "a range that does not start at the first byte is not a new download");
+    assert_audit_chain_intact(service.database()).await;
+}
+
+/// Issue 33: a retry (the new export) and the old export's `retried` event
+/// are one transaction: when the event cannot be written, no new export
+/// exists; when it can, it names the new export.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_and_its_audit_event_commit_together() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let outcome = service.create_export(user, &small_body("jsonl")).await.unwrap();
+    let old = outcome.export_id();
+    let db = service.database();
+    let expire =
+        "UPDATE export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, expire, old).await, 1);
+    let refuse = format!(
+        "ALTER TABLE export_audit_events ADD CONSTRAINT refuse_retried
+           CHECK (event <> 'retried' OR export_id <> '{old}') NOT VALID"
+    );
+    db.client().await.unwrap().batch_execute(&refuse).await.unwrap();
+
+    assert!(
+        service.retry_export(user, old).await.is_err(),
+        "the retried event could not be written"
+    );
+    let exports = |user: Uuid| async move {
+        let client = db.client().await.unwrap();
+        let row = client
+            .query_one("SELECT count(*) FROM export_logs WHERE user_id = $1", &[&user])
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    assert_eq!(exports(user).await, 1, "no new export without its retried event");
+
+    let allow = "ALTER TABLE export_audit_events DROP CONSTRAINT refuse_retried";
+    db.client().await.unwrap().batch_execute(allow).await.unwrap();
+    let retried = service.retry_export(user, old).await.unwrap();
+    assert_eq!(exports(user).await, 2);
+    let client = db.client().await.unwrap();
+    let detail: serde_json::Value = client
+        .query_one(
+            "SELECT detail FROM export_audit_events WHERE export_id = $1 AND event = 'retried'",
+            &[&old],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(detail["retry_export_id"], retried.export_id().to_string());
+    assert_audit_chain_intact(db).await;
+}

@@ -108,7 +108,7 @@ async fn a_killed_worker_process_is_rescued_and_no_partial_file_is_ever_visible(
         "the rescued file is byte-identical to one uninterrupted core export"
     );
     assert_eq!(
-        storage.sweep_staged(Duration::ZERO).await.unwrap(),
+        storage.sweep_staged(std::time::SystemTime::now(), &Default::default()).await.unwrap(),
         1,
         "the killed worker's hidden staged file is swept"
     );
@@ -257,4 +257,51 @@ async fn several_workers_share_the_queue_and_run_each_job_once() {
         );
     }
     assert_audit_chain_intact(service.database()).await;
+}
+
+/// Issue 33: a rescue (the claim of a dead worker's job) and its `rescued`
+/// event are one transaction: when the event cannot be written, the job is
+/// still the dead worker's, not taken over without a trace.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rescue_and_its_audit_event_commit_together() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let export_id = service.create_export(user, &body("all", "jsonl")).await.unwrap().export_id();
+    let db = service.database();
+    let stale =
+        "UPDATE export_jobs SET status = 'running', locked_by = 'dead-worker', attempts = 1,
+                   heartbeat_at = now() - interval '1 hour' WHERE export_id = $1";
+    assert_eq!(admin_sql(db, stale, export_id).await, 1);
+    let refuse = "ALTER TABLE export_audit_events ADD CONSTRAINT refuse_rescued
+                    CHECK (event <> 'rescued' OR export_id <> $1) NOT VALID";
+    db.client()
+        .await
+        .unwrap()
+        .batch_execute(&refuse.replace("$1", &format!("'{export_id}'")))
+        .await
+        .unwrap();
+
+    assert!(service.process_jobs(1).await.is_err(), "the rescue's event could not be written");
+    let job = db
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT locked_by, attempts FROM export_jobs WHERE export_id = $1",
+            &[&export_id],
+        )
+        .await
+        .unwrap();
+    let (worker, attempts): (String, i32) = (job.get(0), job.get(1));
+    assert_eq!((worker.as_str(), attempts), ("dead-worker", 1), "the claim was rolled back");
+    assert!(!events(db, export_id).await.contains(&"rescued".to_owned()));
+
+    let allow = "ALTER TABLE export_audit_events DROP CONSTRAINT refuse_rescued";
+    db.client().await.unwrap().batch_execute(allow).await.unwrap();
+    assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    assert_eq!(
+        events(db, export_id).await,
+        ["requested", "queued", "rescued", "started", "completed"]
+    );
+    assert_audit_chain_intact(db).await;
 }

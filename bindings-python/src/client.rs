@@ -41,7 +41,7 @@ const COPY_CHUNK: usize = 1 << 20;
 /// `s3://bucket/prefix` with the `AWS_*` variables), `expiry_hours`, `sync_threshold`,
 /// `rate_limit_per_hour`, `retention_days`, `batch_size`, `pool_size`,
 /// `max_attempts`, `stale_after` (seconds), `supabase_url`, `jwt_secret`,
-/// `jwks_url`, `jwks`, `schema` (the library's own, default `lora_export`),
+/// `audit_key` (else `LORA_EXPORT_AUDIT_KEY`: seals the audit chain), `jwks_url`, `jwks`, `schema` (the library's own, default `lora_export`),
 /// `conversations_table` and `turns_table` (the app's relations to export
 /// from, `schema.name`).
 #[pyclass(module = "lora_export")]
@@ -55,6 +55,7 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     config.supabase_url = env("SUPABASE_URL");
     config.jwt_secret = env("SUPABASE_JWT_SECRET").map(Into::into);
+    config.audit_key = env("LORA_EXPORT_AUDIT_KEY").map(Into::into);
     config.jwks_url = env("LORA_EXPORT_JWKS_URL");
     config.jwks_json = env("LORA_EXPORT_JWKS");
     if let Some(schema) = env("LORA_EXPORT_SCHEMA") {
@@ -82,6 +83,7 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
             "stale_after" => config.stale_after = seconds(&value, "stale_after")?,
             "supabase_url" => config.supabase_url = Some(value.extract()?),
             "jwt_secret" => config.jwt_secret = Some(value.extract::<String>()?.into()),
+            "audit_key" => config.audit_key = Some(value.extract::<String>()?.into()),
             "jwks_url" => config.jwks_url = Some(value.extract()?),
             "jwks" => config.jwks_json = Some(value.extract()?),
             "schema" => config.schema = value.extract()?,

@@ -150,7 +150,11 @@ impl Storage for BrokenStorage {
     fn exists<'a>(&'a self, _: &'a FileKey) -> StorageFuture<'a, bool> {
         Box::pin(async { Ok(false) })
     }
-    fn sweep_staged(&self, _: std::time::Duration) -> StorageFuture<'_, u64> {
+    fn sweep_staged<'a>(
+        &'a self,
+        _: std::time::SystemTime,
+        _: &'a std::collections::HashSet<Uuid>,
+    ) -> StorageFuture<'a, u64> {
         Box::pin(async { Ok(0) })
     }
 }

@@ -36,6 +36,7 @@ use crate::{ErrorKind, Result};
 /// | `jwt_secret` | `SUPABASE_JWT_SECRET` | none: HS256 tokens are refused |
 /// | `jwks_url` | `LORA_EXPORT_JWKS_URL` | `$SUPABASE_URL/auth/v1/.well-known/jwks.json` |
 /// | `jwks_json` | `LORA_EXPORT_JWKS` | none: the keys are fetched from `jwks_url` |
+/// | `audit_key` | `LORA_EXPORT_AUDIT_KEY` | none: the audit chain is an unkeyed hash, which detects accidental corruption and tampering by roles other than the database owner only; set (at least 32 bytes), every event is sealed with HMAC-SHA256 and [`verify_audit`](super::ExportService::verify_audit) detects a rewrite by the owner too |
 /// | `jwt_leeway` | `LORA_EXPORT_JWT_LEEWAY_SECS` | 30 s of clock skew on `exp`/`nbf` (at most 300) |
 /// | `schema` | `LORA_EXPORT_SCHEMA` | `lora_export`: the schema of the library's tables and functions |
 /// | `conversations_table` | `LORA_EXPORT_CONVERSATIONS_TABLE` | none: the library's own `conversations`; else the app's `schema.table` or view ([`SourceTables`]) |
@@ -107,6 +108,21 @@ pub struct ServiceConfig {
     pub jwks_json: Option<String>,
     /// Clock skew allowed on a token's `exp` and `nbf`.
     pub jwt_leeway: Duration,
+    /// The audit chain's key, held outside the database (at least 32
+    /// bytes). Set, every audit event the service writes is sealed in its
+    /// transaction with HMAC-SHA256 of its chain hash under this key, and
+    /// [`verify_audit`](super::ExportService::verify_audit) reports an event
+    /// whose seal is missing or wrong: the database owner, who can rewrite
+    /// an event and recompute the unkeyed chain, cannot make its seal.
+    ///
+    /// **Without a key**, the chain is an unkeyed hash: `verify_audit` and
+    /// `export_audit_verify` detect accidental corruption and tampering by
+    /// roles other than the owner, *not* a rewrite by the owner (or anyone
+    /// holding its login). Events written before the key was set carry no
+    /// seal, and a keyed `verify_audit` reports each as `unsealed` until the
+    /// retention purge removes it; rotating the key does the same to the
+    /// seals of the old key (`seal does not match`).
+    pub audit_key: Option<Secret>,
     /// The schema of the library's own tables, functions and policies.
     pub schema: String,
     /// The app's table or view of conversations (`schema.name`), read
@@ -224,6 +240,7 @@ impl ServiceConfig {
             jwks_url: None,
             jwks_json: None,
             jwt_leeway: Duration::from_secs(30),
+            audit_key: None,
             schema: "lora_export".to_owned(),
             conversations_table: None,
             turns_table: None,
@@ -303,6 +320,7 @@ impl ServiceConfig {
         config.jwt_secret = text("SUPABASE_JWT_SECRET").map(Secret::from);
         config.jwks_url = text("LORA_EXPORT_JWKS_URL");
         config.jwks_json = text("LORA_EXPORT_JWKS");
+        config.audit_key = text("LORA_EXPORT_AUDIT_KEY").map(Secret::from);
         let mut leeway = config.jwt_leeway.as_secs() as u32;
         number("LORA_EXPORT_JWT_LEEWAY_SECS", &mut leeway)?;
         config.jwt_leeway = Duration::from_secs(leeway.into());
@@ -406,6 +424,11 @@ impl ServiceConfig {
         if self.jwt_secret.as_ref().is_some_and(|s| s.as_bytes().len() < 32) {
             return Err(config_error(
                 "jwt_secret (SUPABASE_JWT_SECRET) is shorter than 32 bytes: use the project's JWT secret",
+            ));
+        }
+        if self.audit_key.as_ref().is_some_and(|s| s.as_bytes().len() < 32) {
+            return Err(config_error(
+                "audit_key (LORA_EXPORT_AUDIT_KEY) is shorter than 32 bytes: use a random secret of 32 bytes or more",
             ));
         }
         if self.jwt_leeway > Duration::from_secs(300) {

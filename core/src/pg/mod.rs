@@ -37,6 +37,7 @@
 //! | `export_logs` | — | SELECT own rows (RLS) | SELECT | ALL |
 //! | `export_audit_events` | — | SELECT own rows (RLS) | SELECT | INSERT (trigger chains it); UPDATE never; DELETE only through `export_audit_purge` |
 //! | `export_jobs`, `export_audit_heads`, `export_audit_anchors`, `lora_export_migrations` | — | — | SELECT (not the migrations) | ALL (heads and anchors: the triggers and the purge) |
+//! | `export_audit_seals` | — | — | SELECT | INSERT (one seal per event, with `audit_key`); removed with its event |
 //! | `export_audit_verify(uuid)` | — | — | EXECUTE | EXECUTE |
 //! | the app's relations named in `conversations_table` / `turns_table` | the app's grants | the app's grants and RLS (exports read as the user) | the app's | SELECT as `authenticated` only |
 //! | every other `export_*` function | — | — | — | EXECUTE |
@@ -62,7 +63,15 @@
 //! `file_url` only records it. The audit trail keeps a head per export and
 //! an anchor per purged prefix, so `export_audit_verify` reports a modified
 //! event, a removed event, a removed tail and a whole removed chain; no
-//! session setting opens its guard.
+//! session setting opens its guard. That chain is an unkeyed hash: the
+//! database owner can rewrite an event and recompute it. With `audit_key`
+//! (`LORA_EXPORT_AUDIT_KEY`, held outside the database) every event is also
+//! sealed with HMAC-SHA256 in its own transaction, and
+//! [`ExportService::verify_audit`] reports an event whose seal is wrong or
+//! missing: a rewrite by the owner, who lacks the key, is detected too.
+//! Every byte served is in the trail: a download counted once
+//! (`downloaded`), and every other range answered (`range_served`), each
+//! with its range and byte count.
 //!
 //! Every run, synchronous or in a worker, holds a job lease: a run whose
 //! process died is rescued by a worker after `stale_after`; the file appears
@@ -89,10 +98,10 @@ mod service;
 mod storage;
 
 pub use api::{
-    parse_range, AuditScope, ContentRange, ConversationPage, ConversationRow, CreateOutcome,
-    DeleteReport, Download, DownloadBody, DownloadRequest, ExportPreview, ExportStatusView,
-    HistoryItem, HistoryPage, HistoryQuery, Redirect, ScopeCounts, ZipStream, AUDIT_CSV_HEADER,
-    MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
+    parse_range, AuditProblem, AuditScope, ContentRange, ConversationPage, ConversationRow,
+    CreateOutcome, DeleteReport, Download, DownloadBody, DownloadRequest, ExportPreview,
+    ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, Redirect, ScopeCounts, ZipStream,
+    AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
 pub use config::{DownloadMode, Secret, ServiceConfig};

@@ -217,6 +217,11 @@ impl ExportService {
         &self.config
     }
 
+    /// The key that seals the audit events the service writes, if any.
+    pub(crate) fn audit_key(&self) -> Option<&super::Secret> {
+        self.config.audit_key.as_ref()
+    }
+
     /// The relations exports read (the config's `conversations_table` and
     /// `turns_table`, else the library's own).
     pub fn source_tables(&self) -> &SourceTables {

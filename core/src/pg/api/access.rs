@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::audit::ExportStatus;
 use crate::pg::db::rows::{audit, delete_files, file_key, lock_owned_log, save_log, StoredLog};
-use crate::pg::{Actor, DbClient, DbTransaction, ExportFile, ExportService};
+use crate::pg::{Actor, DbClient, DbTransaction, ExportFile, ExportService, Secret};
 use crate::Result;
 
 /// The answer of `GET /status/{id}`.
@@ -72,7 +72,7 @@ impl ExportService {
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let stored = lock_owned_log(&tx, user, export_id).await?;
-        let stored = expire_if_due(&tx, stored).await?;
+        let stored = expire_if_due(&tx, self.audit_key(), stored).await?;
         let log = &stored.log;
         let progress = match log.status {
             ExportStatus::Queued | ExportStatus::Processing => {
@@ -143,8 +143,15 @@ impl ExportService {
         let log = match stored.log.status {
             ExportStatus::Queued | ExportStatus::Processing => {
                 let log = stored.log.fail("cancelled", now)?;
-                audit(&tx, export_id, user, "cancelled", json!({ "job_cancelled": cancelled }))
-                    .await?;
+                audit(
+                    &tx,
+                    self.audit_key(),
+                    export_id,
+                    user,
+                    "cancelled",
+                    json!({ "job_cancelled": cancelled }),
+                )
+                .await?;
                 log
             }
             ExportStatus::Completed => stored.log.expire(now)?,
@@ -156,7 +163,8 @@ impl ExportService {
             &[&export_id, &now],
         )
         .await?;
-        audit(&tx, export_id, user, "deleted", json!({ "had_file": had_file })).await?;
+        audit(&tx, self.audit_key(), export_id, user, "deleted", json!({ "had_file": had_file }))
+            .await?;
         tx.commit().await?;
         let file_deleted = self.remove_files(&client, &stored).await?;
         Ok(DeleteReport { export_id, status: log.status, cancelled, file_deleted })
@@ -182,9 +190,11 @@ impl ExportService {
     }
 }
 
-/// A completed export past its expiry becomes expired (audit `expired`).
+/// A completed export past its expiry becomes expired (audit `expired`,
+/// sealed with `key`).
 pub(super) async fn expire_if_due(
     tx: &DbTransaction<'_>,
+    key: Option<&Secret>,
     mut stored: StoredLog,
 ) -> Result<StoredLog> {
     let now = Utc::now();
@@ -192,7 +202,7 @@ pub(super) async fn expire_if_due(
         stored.log = stored.log.expire(now)?;
         save_log(tx, &stored.log).await?;
         let detail = json!({ "expires_at": stored.log.expires_at, "reason": "past expiry" });
-        audit(tx, stored.log.export_id, stored.log.user_id, "expired", detail).await?;
+        audit(tx, key, stored.log.export_id, stored.log.user_id, "expired", detail).await?;
     }
     Ok(stored)
 }

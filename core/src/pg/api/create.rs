@@ -80,13 +80,21 @@ impl ExportService {
     /// `stale_after`.
     pub async fn create_export(&self, user: impl Actor, body: &Value) -> Result<CreateOutcome> {
         let user = user.user_id();
-        let answer = self.create(user, body).await;
+        let answer = self.create(user, body, None).await;
         self.observe("create_export", answer)
     }
 
-    pub(super) async fn create(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
+    /// [`create_export`](Self::create_export); with `retry_of`, the new
+    /// export is a retry of that one, whose trail records it (`retried`) in
+    /// the transaction that logs the new export.
+    pub(super) async fn create(
+        &self,
+        user: Uuid,
+        body: &Value,
+        retry_of: Option<Uuid>,
+    ) -> Result<CreateOutcome> {
         let request = validate_request(body).map_err(ErrorKind::InvalidRequest)?;
-        let logged = self.log_request(user, &request).await?;
+        let logged = self.log_request(user, &request, retry_of).await?;
         let Some(lease) = logged.lease else {
             return Ok(CreateOutcome::Queued { http_status: 202, export_id: logged.export_id });
         };
@@ -109,9 +117,15 @@ impl ExportService {
 
     /// In one transaction on the service's connection: the user exists, the
     /// rate limit, the count (read as the user), the log and its `requested`
-    /// event, and the job — queued for a worker, or running under this
-    /// process's lease for a synchronous run.
-    async fn log_request(&self, user: Uuid, request: &ExportRequest) -> Result<Logged> {
+    /// event, the `retried` event of the export it retries, and the job —
+    /// queued for a worker, or running under this process's lease for a
+    /// synchronous run.
+    async fn log_request(
+        &self,
+        user: Uuid,
+        request: &ExportRequest,
+        retry_of: Option<Uuid>,
+    ) -> Result<Logged> {
         self.check_source().await?;
         let config = self.config();
         let mut client = self.database().client().await?;
@@ -157,7 +171,11 @@ impl ExportService {
             "conversation_count": count,
             "mode": if queued { "background" } else { "sync" },
         });
-        audit(&tx, export_id, user, "requested", detail).await?;
+        audit(&tx, self.audit_key(), export_id, user, "requested", detail).await?;
+        if let Some(old) = retry_of {
+            let detail = json!({ "retry_export_id": export_id });
+            audit(&tx, self.audit_key(), old, user, "retried", detail).await?;
+        }
         let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
         let lease = if queued {
             tx.execute(
@@ -166,7 +184,15 @@ impl ExportService {
                 &[&export_id, &count_sql, &attempts],
             )
             .await?;
-            audit(&tx, export_id, user, "queued", json!({ "total_items": count })).await?;
+            audit(
+                &tx,
+                self.audit_key(),
+                export_id,
+                user,
+                "queued",
+                json!({ "total_items": count }),
+            )
+            .await?;
             None
         } else {
             let worker_id = format!("sync-{}-{}", std::process::id(), Uuid::new_v4().simple());

@@ -232,7 +232,10 @@ impl ExportService {
     /// Opens `user`'s completed, unexpired export as `request` asks,
     /// counting the download (audit `downloaded`) unless it is a `HEAD` or
     /// a range that does not start at the first byte (the rest of a
-    /// download already counted). Expired: 410 (and marked so); queued or
+    /// download already counted). Every answer but a `HEAD` is audited in
+    /// the transaction that checks it: a range not counted as `range_served`,
+    /// and every range with its `Content-Range` and byte count in the
+    /// event's detail (`range`, `bytes`). Expired: 410 (and marked so); queued or
     /// processing: 425; failed: its safe error (409); 403 / 404; a range
     /// outside the file: 416.
     ///
@@ -312,7 +315,7 @@ impl ExportService {
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let stored = lock_owned_log(&tx, user, export_id).await?;
-        let stored = expire_if_due(&tx, stored).await?;
+        let stored = expire_if_due(&tx, self.audit_key(), stored).await?;
         let id = export_id.to_string();
         match stored.log.status {
             ExportStatus::Completed => {}
@@ -340,18 +343,26 @@ impl ExportService {
             }
             (None, Some(name)) => return Err(ErrorKind::NotFound(format!("{id}/{name}")).into()),
         };
-        let counted = !request.head && opened.range.map_or(true, |r| r.start == 0);
-        if counted {
-            let log = stored.log.record_download(Utc::now())?;
-            save_log(&tx, &log).await?;
-            let mut detail = json!({ "download_count": log.download_count });
+        if !request.head {
+            let counted = opened.range.map_or(true, |r| r.start == 0);
+            let mut detail = json!({});
+            if counted {
+                let log = stored.log.record_download(Utc::now())?;
+                save_log(&tx, &log).await?;
+                detail["download_count"] = json!(log.download_count);
+            }
             if let Some(name) = name {
                 detail["file"] = json!(name);
             }
             if opened.redirect.is_some() {
                 detail["presigned"] = json!(true);
             }
-            audit(&tx, export_id, user, "downloaded", detail).await?;
+            if let Some(range) = opened.range {
+                detail["range"] = json!(range.header());
+                detail["bytes"] = json!(range.len());
+            }
+            let event = if counted { "downloaded" } else { "range_served" };
+            audit(&tx, self.audit_key(), export_id, user, event, detail).await?;
         }
         tx.commit().await?;
         Ok(opened)

@@ -5,6 +5,7 @@
 
 mod access;
 mod audit_trail;
+mod audit_verify;
 mod body;
 mod conversation_list;
 mod create;
@@ -18,6 +19,7 @@ mod scope_counts;
 
 pub use access::{DeleteReport, ExportStatusView};
 pub use audit_trail::{AuditScope, AUDIT_CSV_HEADER};
+pub use audit_verify::AuditProblem;
 pub use conversation_list::{ConversationPage, ConversationRow, MAX_CONVERSATION_PAGE};
 pub use create::CreateOutcome;
 pub use download::{parse_range, ContentRange, Download, DownloadRequest, Redirect};

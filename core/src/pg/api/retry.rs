@@ -1,12 +1,12 @@
 //! `retry_export`: a new export from a failed or expired one's stored
 //! request (seed 004: "Export history and retry functionality").
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::access::expire_if_due;
 use crate::audit::ExportStatus;
-use crate::pg::db::rows::{audit, lock_owned_log};
+use crate::pg::db::rows::lock_owned_log;
 use crate::pg::{Actor, CreateOutcome, ExportService};
 use crate::{ErrorKind, Result};
 
@@ -15,7 +15,8 @@ impl ExportService {
     /// stored request, read as the data is now), as
     /// [`create_export`](Self::create_export) does: the same rate limit,
     /// answers and audit trail; the old export's trail records the retry
-    /// (`retried`, with the new export's id). 409 `NOT_RETRYABLE` for a
+    /// (`retried`, with the new export's id) in the transaction that logs
+    /// the new export, so neither exists without the other. 409 `NOT_RETRYABLE` for a
     /// queued, processing or completed export; 403 / 404.
     pub async fn retry_export(&self, user: impl Actor, export_id: Uuid) -> Result<CreateOutcome> {
         let user = user.user_id();
@@ -27,7 +28,8 @@ impl ExportService {
         let request = {
             let mut client = self.database().client().await?;
             let tx = client.transaction().await?;
-            let stored = expire_if_due(&tx, lock_owned_log(&tx, user, export_id).await?).await?;
+            let stored = lock_owned_log(&tx, user, export_id).await?;
+            let stored = expire_if_due(&tx, self.audit_key(), stored).await?;
             tx.commit().await?;
             match stored.log.status {
                 ExportStatus::Failed | ExportStatus::Expired => stored.request,
@@ -38,10 +40,6 @@ impl ExportService {
             }
         };
         let body: Value = serde_json::to_value(&request)?;
-        let outcome = self.create(user, &body).await?;
-        let client = self.database().client().await?;
-        let detail = json!({ "retry_export_id": outcome.export_id() });
-        audit(&client, export_id, user, "retried", detail).await?;
-        Ok(outcome)
+        self.create(user, &body, Some(export_id)).await
     }
 }

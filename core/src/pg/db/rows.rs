@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::audit::{ExportLog, ExportStatus};
 use crate::model::{ExportConfig, ExportRequest, Format, Scope};
 use crate::pg::storage::{FileKey, Storage};
-use crate::pg::ExportFile;
+use crate::pg::{ExportFile, Secret};
 use crate::pipeline::ExportBuilder;
 use crate::{ErrorKind, Result};
 
@@ -160,21 +160,60 @@ pub(crate) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Re
 }
 
 /// Appends an audit event; the trigger fills in `seq` and the hash chain.
+/// With `key` (the service's `audit_key`), the event is sealed on the same
+/// connection ([`seal_events`]): call it in the event's transaction.
 pub(crate) async fn audit(
     client: &impl GenericClient,
+    key: Option<&Secret>,
     export_id: Uuid,
     user_id: Uuid,
     event: &str,
     detail: Value,
 ) -> Result<()> {
-    client
-        .execute(
+    let row = client
+        .query_one(
             "INSERT INTO export_audit_events (export_id, user_id, event, detail, seq, hash)
-             VALUES ($1, $2, $3, $4, 0, '')",
+             VALUES ($1, $2, $3, $4, 0, '') RETURNING id, hash",
             &[&export_id, &user_id, &event, &detail],
         )
         .await?;
+    seal_events(client, key, &[row]).await
+}
+
+/// Seals audit events (rows of their `id` and `hash`) with `key`: one
+/// `export_audit_seals` row each, HMAC-SHA256 of the chain hash. Nothing
+/// without a key.
+pub(crate) async fn seal_events(
+    client: &impl GenericClient,
+    key: Option<&Secret>,
+    events: &[Row],
+) -> Result<()> {
+    let Some(key) = key else { return Ok(()) };
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = events.iter().map(|row| row.get("id")).collect();
+    let macs: Vec<String> =
+        events.iter().map(|row| event_seal(key, row.get::<_, &str>("hash"))).collect();
+    client
+        .execute(
+            "INSERT INTO export_audit_seals (event_id, mac)
+             SELECT * FROM unnest($1::bigint[], $2::text[])",
+            &[&ids, &macs],
+        )
+        .await?;
     Ok(())
+}
+
+/// HMAC-SHA256 of an event's chain hash under the audit key, lowercase hex.
+/// The chain hash covers the event's every column and its predecessor's
+/// hash, so the seal does too.
+pub(crate) fn event_seal(key: &Secret, hash: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(hash.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The file extension and MIME type the core's transformer gives `request`.

@@ -208,7 +208,7 @@ impl ExportService {
             save_log(&tx, &stored.log.start(Utc::now())?).await?;
         }
         let detail = json!({ "attempt": target.lease.attempt, "worker": target.lease.worker_id });
-        audit(&tx, target.export_id, target.user_id, "started", detail).await?;
+        audit(&tx, self.audit_key(), target.export_id, target.user_id, "started", detail).await?;
         tx.commit().await?;
         Ok(stored.log.timestamp)
     }
@@ -326,7 +326,7 @@ impl ExportService {
             "sha256": summary.sha256,
             "metric": metric,
         });
-        audit(&tx, target.export_id, target.user_id, "completed", detail).await?;
+        audit(&tx, self.audit_key(), target.export_id, target.user_id, "completed", detail).await?;
         tx.commit().await?;
         self.emit(&metric);
         let expires_at = log.expires_at.unwrap_or(now);
@@ -389,7 +389,7 @@ impl ExportService {
             "format": metric.format,
             "metric": metric,
         });
-        audit(&tx, target.export_id, target.user_id, "failed", detail).await?;
+        audit(&tx, self.audit_key(), target.export_id, target.user_id, "failed", detail).await?;
         tx.commit().await?;
         self.emit(&metric);
         Ok(())

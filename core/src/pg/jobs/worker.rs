@@ -108,7 +108,6 @@ struct Claim {
     lease: Lease,
     export_id: Uuid,
     max_attempts: u32,
-    rescued_from: Option<String>,
 }
 
 /// How one claimed job ended.
@@ -197,12 +196,6 @@ impl ExportService {
             None => Err(ErrorKind::Database("the export has no stored request".into()).into()),
         };
         let attempt = claim.lease.attempt;
-        if let Some(previous) = &claim.rescued_from {
-            let detail =
-                json!({ "previous_worker": previous, "worker": worker_id, "attempt": attempt });
-            let client = self.database().client().await?;
-            audit(&client, claim.export_id, user_id, "rescued", detail).await?;
-        }
         let target = RunTarget { export_id: claim.export_id, user_id, lease: claim.lease };
         let started = Instant::now();
         let outcome = if attempt > claim.max_attempts {
@@ -236,11 +229,13 @@ impl ExportService {
         Ok(Some(end))
     }
 
-    /// The claim of the brief: one queued-and-due or stale running job.
+    /// The claim of the brief: one queued-and-due or stale running job. A
+    /// stale job's claim (a rescue) and its `rescued` event commit together.
     async fn claim(&self, worker_id: &str, throttle: Option<Duration>) -> Result<Option<Claim>> {
-        let client = self.database().client().await?;
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
         let stale = self.config().stale_after.as_secs_f64();
-        let row = client
+        let row = tx
             .query_opt(
                 "WITH c AS (
                    SELECT id, status AS prev_status, locked_by AS prev_worker FROM export_jobs
@@ -251,26 +246,38 @@ impl ExportService {
                    locked_by = $1, heartbeat_at = now(), updated_at = now()
                  FROM c WHERE j.id = c.id
                  RETURNING j.id, j.export_id, j.attempts, j.max_attempts, j.total_items,
-                   c.prev_status, c.prev_worker",
+                   c.prev_status, c.prev_worker,
+                   (SELECT l.user_id FROM export_logs l WHERE l.export_id = j.export_id)",
                 &[&worker_id, &stale],
             )
             .await?;
-        Ok(row.map(|row| {
-            let prev_status: String = row.get(5);
-            Claim {
-                lease: Lease {
-                    job_id: row.get(0),
-                    worker_id: worker_id.to_owned(),
-                    total_items: u64::try_from(row.get::<_, i32>(4)).unwrap_or(0),
-                    attempt: u32::try_from(row.get::<_, i32>(2)).unwrap_or(u32::MAX),
-                    throttle,
-                },
-                export_id: row.get(1),
-                max_attempts: u32::try_from(row.get::<_, i32>(3)).unwrap_or(1),
-                rescued_from: (prev_status == "running")
-                    .then(|| row.get::<_, Option<String>>(6).unwrap_or_default()),
-            }
-        }))
+        let Some(row) = row else { return Ok(None) };
+        let claim = Claim {
+            lease: Lease {
+                job_id: row.get(0),
+                worker_id: worker_id.to_owned(),
+                total_items: u64::try_from(row.get::<_, i32>(4)).unwrap_or(0),
+                attempt: u32::try_from(row.get::<_, i32>(2)).unwrap_or(u32::MAX),
+                throttle,
+            },
+            export_id: row.get(1),
+            max_attempts: u32::try_from(row.get::<_, i32>(3)).unwrap_or(1),
+        };
+        if row.get::<_, String>(5) == "running" {
+            let previous = row.get::<_, Option<String>>(6).unwrap_or_default();
+            let detail = json!({
+                "previous_worker": previous,
+                "worker": worker_id,
+                "attempt": claim.lease.attempt,
+            });
+            let user_id: Option<Uuid> = row.get(7);
+            let user_id = user_id.ok_or_else(|| {
+                ErrorKind::Database(format!("job of export {} has no log", claim.export_id))
+            })?;
+            audit(&tx, self.audit_key(), claim.export_id, user_id, "rescued", detail).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(claim))
     }
 
     /// Puts the job back in the queue after a backoff (audit `retried`).
@@ -290,7 +297,8 @@ impl ExportService {
             .await?;
         if held == 1 {
             let detail = json!({ "attempt": attempt, "error": message, "retry_in_secs": backoff });
-            audit(&tx, target.export_id, target.user_id, "retried", detail).await?;
+            audit(&tx, self.audit_key(), target.export_id, target.user_id, "retried", detail)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -2,10 +2,13 @@
 //! `mark_expired_exports`, `cleanup_expired` (expired-file sweep) and
 //! `purge_old_logs` (retention). They run with the service's privileges.
 
+use std::collections::HashSet;
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::pg::db::rows::{delete_files, stored_log, LOG_COLUMNS};
+use crate::pg::db::rows::{delete_files, seal_events, stored_log, LOG_COLUMNS};
 use crate::pg::ExportService;
 use crate::Result;
 
@@ -16,7 +19,9 @@ pub struct CleanupReport {
     pub marked_expired: u64,
     /// Files removed (or already gone) of expired and failed exports.
     pub files_deleted: u64,
-    /// Staged files of dead writers removed (untouched for 10 × `stale_after`).
+    /// Staged files and uploads of writers whose lease expired (no running
+    /// job of their export heartbeat within `stale_after`), untouched for
+    /// `stale_after`.
     pub staged_files_deleted: u64,
     /// Files that could not be removed; the sweep went on and retries them next time.
     pub failures: Vec<CleanupFailure>,
@@ -49,9 +54,10 @@ impl ExportService {
     }
 
     async fn mark_expired(&self) -> Result<u64> {
-        let client = self.database().client().await?;
-        let marked = client
-            .execute(
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
+        let events = tx
+            .query(
                 "WITH expired AS (
                    UPDATE export_logs SET status = 'expired', updated_at = now()
                    WHERE status = 'completed' AND expires_at < now()
@@ -59,18 +65,23 @@ impl ExportService {
                  INSERT INTO export_audit_events (export_id, user_id, event, detail, seq, hash)
                  SELECT export_id, user_id, 'expired',
                         jsonb_build_object('expires_at', expires_at, 'reason', 'cleanup'), 0, ''
-                 FROM expired",
+                 FROM expired
+                 RETURNING id, hash",
                 &[],
             )
             .await?;
-        Ok(marked)
+        seal_events(&tx, self.audit_key(), &events).await?;
+        tx.commit().await?;
+        Ok(events.len() as u64)
     }
 
     /// Marks expired exports, then removes the files of every expired or
     /// failed export whose file is not recorded as removed (a failed run
     /// whose process died after its file appeared leaves one), continuing
-    /// past individual failures, and the staged files that killed workers
-    /// left behind. Each file is the one its owner, id and format name.
+    /// past individual failures, and the staged files that writers whose
+    /// lease expired left behind: a run that heartbeats keeps its staged
+    /// files and uploads through any number of sweeps, however long it runs.
+    /// Each file is the one its owner, id and format name.
     pub async fn cleanup_expired(&self) -> Result<CleanupReport> {
         let answer = self.cleanup().await;
         self.observe("cleanup_expired", answer)
@@ -80,13 +91,20 @@ impl ExportService {
         let mut report =
             CleanupReport { marked_expired: self.mark_expired().await?, ..Default::default() };
         let client = self.database().client().await?;
+        let stale_after = self.config().stale_after;
+        // Stale means the lease expired: no file of a run whose job still
+        // heartbeats is removed, whatever its log says.
         let rows = client
             .query(
                 &format!(
-                    "SELECT {LOG_COLUMNS} FROM export_logs
-                     WHERE status IN ('expired', 'failed') AND file_deleted_at IS NULL"
+                    "SELECT {LOG_COLUMNS} FROM export_logs l
+                     WHERE status IN ('expired', 'failed') AND file_deleted_at IS NULL
+                       AND NOT EXISTS (
+                         SELECT 1 FROM export_jobs j
+                         WHERE j.export_id = l.export_id AND j.status = 'running'
+                           AND j.heartbeat_at >= now() - make_interval(secs => $1))"
                 ),
-                &[],
+                &[&stale_after.as_secs_f64()],
             )
             .await?;
         for row in rows {
@@ -106,8 +124,22 @@ impl ExportService {
                 Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
             }
         }
-        report.staged_files_deleted =
-            self.storage().sweep_staged(self.config().stale_after * 10).await?;
+        // Likewise the staged files of a run whose job heartbeats are kept
+        // whatever their age. The cutoff is taken before the leases are
+        // read, so a run that claims its job after the read has only files
+        // newer than the cutoff.
+        let untouched_since = SystemTime::now() - stale_after;
+        let live: HashSet<Uuid> = client
+            .query(
+                "SELECT export_id FROM export_jobs
+                 WHERE status = 'running' AND heartbeat_at >= now() - make_interval(secs => $1)",
+                &[&stale_after.as_secs_f64()],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        report.staged_files_deleted = self.storage().sweep_staged(untouched_since, &live).await?;
         Ok(report)
     }
 

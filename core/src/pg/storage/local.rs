@@ -1,11 +1,12 @@
 //! [`LocalStorage`]: export files under a directory on this machine.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::SystemTime;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use uuid::Uuid;
@@ -116,18 +117,23 @@ impl Storage for LocalStorage {
         Box::pin(async move { Ok(tokio::fs::try_exists(self.path_of(key)).await?) })
     }
 
-    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64> {
-        let root = self.root.clone();
+    fn sweep_staged<'a>(
+        &'a self,
+        untouched_since: SystemTime,
+        live: &'a HashSet<Uuid>,
+    ) -> StorageFuture<'a, u64> {
+        let (root, live) = (self.root.clone(), live.clone());
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || sweep_root(&root, older_than))
+            tokio::task::spawn_blocking(move || sweep_root(&root, untouched_since, &live))
                 .await
                 .map_err(|e| io_error(format!("sweep: {e}")))?
         })
     }
 }
 
-/// Removes the staged files under `root` older than `older_than`.
-fn sweep_root(root: &Path, older_than: Duration) -> Result<u64> {
+/// Removes the staged files under `root` untouched since `untouched_since`
+/// whose export is not in `live`.
+fn sweep_root(root: &Path, untouched_since: SystemTime, live: &HashSet<Uuid>) -> Result<u64> {
     let users = match fs::read_dir(root) {
         Ok(users) => users,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -137,35 +143,49 @@ fn sweep_root(root: &Path, older_than: Duration) -> Result<u64> {
     for user in users {
         let user = user?;
         if user.file_type()?.is_dir() {
-            removed += sweep_folder(&user.path(), older_than, true)?;
+            removed += sweep_folder(&user.path(), None, untouched_since, live)?;
         }
     }
     Ok(removed)
 }
 
-/// Removes the staged files in `folder` older than `older_than` (and in its
-/// dataset folders when `nested`). A folder is left even when empty: a run
-/// may be about to stage its first file in it.
-fn sweep_folder(folder: &Path, older_than: Duration, nested: bool) -> Result<u64> {
+/// Removes the staged files in `folder` (a user's, or the dataset folder of
+/// `export`, nested in it) untouched since `untouched_since` whose export
+/// is not in `live`. A folder is left even when empty: a run may be about
+/// to stage its first file in it.
+fn sweep_folder(
+    folder: &Path,
+    export: Option<Uuid>,
+    untouched_since: SystemTime,
+    live: &HashSet<Uuid>,
+) -> Result<u64> {
     let mut removed = 0;
     for entry in fs::read_dir(folder)? {
         let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
         if entry.file_type()?.is_dir() {
-            if nested {
-                removed += sweep_folder(&entry.path(), older_than, false)?;
+            if export.is_none() {
+                let export = Uuid::try_parse(&name).ok();
+                removed += sweep_folder(&entry.path(), export, untouched_since, live)?;
             }
             continue;
         }
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let staged = name.starts_with('.') && name.ends_with(".partial");
-        let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
-        if staged && age >= older_than {
-            match fs::remove_file(entry.path()) {
-                Ok(()) => removed += 1,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+        let Some(staged) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")) else {
+            continue;
+        };
+        // `.<export_id>.<extension>.<random>.partial`, or a dataset file's
+        // `.<object>.<random>.partial` in its export's folder.
+        let export = export.or_else(|| staged.get(..36).and_then(|id| Uuid::try_parse(id).ok()));
+        if export.is_some_and(|export| live.contains(&export))
+            || entry.metadata()?.modified()? > untouched_since
+        {
+            continue;
+        }
+        match fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(removed)

@@ -17,15 +17,17 @@ mod object;
 mod settings;
 mod upload;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncRead;
+use uuid::Uuid;
 
 pub use key::FileKey;
 pub use local::LocalStorage;
@@ -92,10 +94,19 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn delete<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool>;
     /// Whether the committed file `key` exists.
     fn exists<'a>(&'a self, key: &'a FileKey) -> StorageFuture<'a, bool>;
-    /// Discards what writers that died (a killed worker) left staged and
-    /// untouched for `older_than` — files, or multipart uploads — and
-    /// returns how many.
-    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64>;
+    /// Discards what writers whose lease expired (a killed worker) left
+    /// staged — files, or multipart uploads — and returns how many. Each
+    /// staged file and upload marker carries its export's id (its job's
+    /// lease): one of an export in `live` (a run holding a live lease) is
+    /// kept whatever its age; any other is removed once untouched since
+    /// `untouched_since` (a margin for a run that claimed its job after
+    /// `live` was read, and for the store's clock). One that names no
+    /// export (staged by an earlier version) goes by that age alone.
+    fn sweep_staged<'a>(
+        &'a self,
+        untouched_since: SystemTime,
+        live: &'a HashSet<Uuid>,
+    ) -> StorageFuture<'a, u64>;
     /// A URL that fetches the committed file `key` without credentials
     /// until `ttl` has passed, when the store can mint one (an object
     /// store's presigned URL); `None` otherwise, the default.

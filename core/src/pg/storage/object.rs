@@ -1,9 +1,10 @@
 //! [`ObjectStorage`]: export files in an S3-compatible bucket.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
@@ -28,9 +29,10 @@ use crate::{ErrorKind, Result};
 /// A file is written as a multipart upload while the export runs (parts of
 /// 8 MiB, at most two in flight: constant memory, no local copy) and exists
 /// under its key only once the upload is completed on commit. Each upload
-/// is recorded by a small marker object under `<prefix>/.staged/` until it
-/// is completed or aborted, so that [`sweep_staged`](Storage::sweep_staged)
-/// can abort the uploads of a writer that died; a bucket lifecycle rule
+/// is recorded by a small marker object under `<prefix>/.staged/`, named
+/// after its export (`<export_id>.<random>`), until it is completed or
+/// aborted, so that [`sweep_staged`](Storage::sweep_staged) can abort the
+/// uploads of a writer whose lease expired; a bucket lifecycle rule
 /// (`AbortIncompleteMultipartUpload`) is a good backstop. Downloads are
 /// ranged GETs, or presigned GET URLs ([`presign`](Storage::presign)).
 ///
@@ -152,8 +154,9 @@ impl fmt::Debug for ObjectStorage {
 
 impl Storage for ObjectStorage {
     fn stage(&self, key: &FileKey) -> Result<Box<dyn StagedFile>> {
-        let marker = Path::parse(self.under(&format!(".staged/{}", Uuid::new_v4().simple())))
-            .map_err(|e| storage_error("marker path", e))?;
+        // The marker carries its export's id (its run's lease) in its name.
+        let name = format!(".staged/{}.{}", key.export_id(), Uuid::new_v4().simple());
+        let marker = Path::parse(self.under(&name)).map_err(|e| storage_error("marker path", e))?;
         let upload = StagedUpload::start(Arc::clone(&self.store), self.path_of(key)?, marker)?;
         Ok(Box::new(upload))
     }
@@ -224,7 +227,11 @@ impl Storage for ObjectStorage {
         })
     }
 
-    fn sweep_staged(&self, older_than: Duration) -> StorageFuture<'_, u64> {
+    fn sweep_staged<'a>(
+        &'a self,
+        untouched_since: SystemTime,
+        live: &'a HashSet<Uuid>,
+    ) -> StorageFuture<'a, u64> {
         Box::pin(async move {
             let folder =
                 Path::parse(self.under(".staged")).map_err(|e| storage_error("marker path", e))?;
@@ -234,10 +241,19 @@ impl Storage for ObjectStorage {
                 .try_collect()
                 .await
                 .map_err(|e| storage_error("list staged uploads", e))?;
-            let cutoff = chrono::Utc::now()
-                - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+            let cutoff = chrono::DateTime::<chrono::Utc>::from(untouched_since);
+            // `.staged/<export_id>.<random>`; an earlier version's
+            // `.staged/<random>` names no export and goes by its age.
+            let export_of = |marker: &Path| {
+                let name = marker.filename()?;
+                Uuid::try_parse(name.split_once('.')?.0).ok()
+            };
+            let stale = markers.into_iter().filter(|m| {
+                m.last_modified <= cutoff
+                    && !export_of(&m.location).is_some_and(|export| live.contains(&export))
+            });
             let mut removed = 0;
-            for meta in markers.into_iter().filter(|m| m.last_modified <= cutoff) {
+            for meta in stale {
                 let bytes = match self.store.get(&meta.location).await {
                     Ok(got) => got.bytes().await.map_err(|e| storage_error("read marker", e))?,
                     Err(object_store::Error::NotFound { .. }) => continue,
