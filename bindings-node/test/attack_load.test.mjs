@@ -2,7 +2,7 @@
 // handlers behind a real node:http server, one signed-in user stalling zip
 // downloads (the headers read, then nothing) and firing parallel searches,
 // while another user's history, count and download keep answering within
-// a generous bound.
+// a generous bound; a stalled download is closed after its idle timeout.
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
@@ -66,6 +66,16 @@ function stalledGet(at, token) {
   })
 }
 
+/** The bytes `socket` receives from now until the server closes it. */
+function untilClosed(socket) {
+  const chunks = []
+  socket.on('data', (chunk) => chunks.push(chunk))
+  socket.on('error', () => {})
+  const closed = new Promise((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))))
+  socket.resume()
+  return closed
+}
+
 /** `promise`, or a failure naming `what` once BOUND_MS have passed. */
 function within(what, promise) {
   let timer
@@ -78,6 +88,8 @@ function within(what, promise) {
 test('stalled zip readers and parallel searches of one user leave others their answers', async (t) => {
   const url = freshDatabase()
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-attack-load-'))
+  // A download unread for 2 s is closed (read from the environment, as any option).
+  process.env.LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS = '2'
   const client = await ExportClient.connect(url, { storageRoot, supabaseUrl: SUPABASE_URL, jwtSecret: SECRET, syncThreshold: 5000 })
   t.after(() => client.close())
   await client.migrate()
@@ -96,6 +108,7 @@ test('stalled zip readers and parallel searches of one user leave others their a
   // Eight zip downloads that read the status line only: four stream, the rest 429.
   const stalled = []
   for (let i = 0; i < 8; i++) stalled.push(await stalledGet(`${base}/download/${created.export_id}`, token(mallory)))
+  const stalledSince = Date.now()
   t.after(() => stalled.forEach(({ socket }) => socket.destroy()))
   assert.deepEqual(stalled.map((s) => s.status), [200, 200, 200, 200, 429, 429, 429, 429])
 
@@ -117,6 +130,14 @@ test('stalled zip readers and parallel searches of one user leave others their a
   for (const refused of bodies.filter((_, i) => statuses[i] === 429)) {
     assert.equal(refused.error, 'RATE_LIMITED')
     assert.ok(refused.retry_after >= 1)
+  }
+
+  // The stalled downloads were closed: a reader that comes back gets the
+  // bytes in flight, then the connection ends without the chunked body's end.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, stalledSince + 2500 - Date.now())))
+  for (const { socket } of stalled.slice(0, 4)) {
+    const rest = await within('a stalled download closed', untilClosed(socket))
+    assert.ok(!rest.subarray(-5).equals(Buffer.from('0\r\n\r\n')), 'the zip was cut short, never complete')
   }
 
   // A search term is bounded: 400 at filters.searchQuery.
