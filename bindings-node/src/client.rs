@@ -298,7 +298,8 @@ impl ExportClient {
                 Some(name) => service.open_file(user, export, &name).await?,
                 None => service.open_download(user, export).await?,
             };
-            Ok(Opened { download, stream: true })
+            let idle_timeout = service.config().download_idle_timeout;
+            Ok(Opened { download, stream: true, idle_timeout })
         })
     }
 
@@ -337,7 +338,8 @@ impl ExportClient {
                 redirect,
             };
             let download = service.download(user, export, &request).await?;
-            Ok(Opened { download, stream: !request.head })
+            let idle_timeout = service.config().download_idle_timeout;
+            Ok(Opened { download, stream: !request.head, idle_timeout })
         })
     }
 
@@ -505,14 +507,16 @@ struct DownloadOptions {
     redirect: Option<bool>,
 }
 
-/// An opened download, turned into `{ fileName, contentType, …, stream }`
-/// on the JavaScript thread; `stream` is null without a body to read (a
-/// `HEAD`, a redirect).
+/// An opened download, turned into `{ fileName, contentType, …, stream,
+/// idleTimeoutSecs }` on the JavaScript thread; `stream` is null without a
+/// body to read (a `HEAD`, a redirect).
 pub struct Opened {
     /// The checked download.
     pub download: Download,
     /// Whether its body goes to JavaScript as a stream.
     pub stream: bool,
+    /// How long the stream may go unread before the service closes it.
+    pub idle_timeout: Duration,
 }
 
 /// Bytes read from the file per stream chunk.
@@ -523,6 +527,7 @@ type Chunks = Pin<Box<dyn Stream<Item = napi::Result<Vec<u8>>> + Send>>;
 impl IntoJs for Opened {
     fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
         let mut object = download_object(env, &self.download)?;
+        object.set("idleTimeoutSecs", self.idle_timeout.as_secs() as f64)?;
         if !self.stream || self.download.redirect.is_some() {
             object.set("stream", Null)?;
         } else {

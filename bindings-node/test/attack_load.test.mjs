@@ -28,10 +28,12 @@ const fat = (i) => {
   return c
 }
 
-/** The export routes behind a node:http server, as `next start` serves them. */
+/** The export routes behind a node:http server, as `next start` serves them; `aborted` counts the responses closed before their end. */
 async function serve(t, client) {
   const routes = exportRoutes({ client })
+  const served = { base: '', aborted: 0 }
   const server = http.createServer(async (req, res) => {
+    res.once('close', () => (served.aborted += res.writableFinished ? 0 : 1))
     const url = new URL(req.url, 'http://localhost')
     const [name, id] = url.pathname.split('/').slice(3) // /api/export/<route>/<id>
     const chunks = []
@@ -48,7 +50,8 @@ async function serve(t, client) {
     server.closeAllConnections()
     server.close()
   })
-  return `http://127.0.0.1:${server.address().port}/api/export`
+  served.base = `http://127.0.0.1:${server.address().port}/api/export`
+  return served
 }
 
 /** A GET on a raw socket that reads the status line and then stops reading. */
@@ -97,7 +100,8 @@ test('stalled zip readers and parallel searches of one user leave others their a
   const [mallory, bob] = [createUser(url), createUser(url)]
   const token = (user) => hs256(claims(user, SUPABASE_URL))
   const auth = (user) => ({ authorization: `Bearer ${token(user)}`, 'content-type': 'application/json' })
-  const base = await serve(t, client)
+  const served = await serve(t, client)
+  const base = served.base
   const post = (user, route, body) => fetch(`${base}/${route}`, { method: 'POST', headers: auth(user), body: JSON.stringify(body) })
 
   const dataset = { config: { scope: 'all', format: 'jsonl' }, dataset: {} }
@@ -132,9 +136,14 @@ test('stalled zip readers and parallel searches of one user leave others their a
     assert.ok(refused.retry_after >= 1)
   }
 
-  // The stalled downloads were closed: a reader that comes back gets the
-  // bytes in flight, then the connection ends without the chunked body's end.
+  // The stalled downloads are closed by the server while their clients
+  // still read nothing; a reader that comes back gets the bytes in flight,
+  // then the connection ends without the chunked body's end.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, stalledSince + 2500 - Date.now())))
+  await within('the server closing the stalled downloads', (async () => {
+    while (served.aborted < 4) await new Promise((resolve) => setTimeout(resolve, 50))
+  })())
+  assert.equal(served.aborted, 4)
   for (const { socket } of stalled.slice(0, 4)) {
     const rest = await within('a stalled download closed', untilClosed(socket))
     assert.ok(!rest.subarray(-5).equals(Buffer.from('0\r\n\r\n')), 'the zip was cut short, never complete')
