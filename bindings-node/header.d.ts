@@ -341,6 +341,8 @@ export interface DownloadInfo {
 /** An opened download; `new Response(stream, { headers })` serves it. */
 export interface DownloadHandle extends DownloadInfo {
   stream: ReadableStream<Uint8Array>
+  /** Seconds `stream` may go unread before the service closes it (`downloadIdleTimeoutSecs`). */
+  idleTimeoutSecs: number
 }
 
 /** What `download` is asked for. */
@@ -358,6 +360,8 @@ export interface DownloadOptions {
 /** `download`'s answer: `stream` is null for a HEAD and for a redirect. */
 export interface DownloadAnswer extends DownloadInfo {
   stream: ReadableStream<Uint8Array> | null
+  /** Seconds `stream` may go unread before the service closes it (`downloadIdleTimeoutSecs`). */
+  idleTimeoutSecs: number
 }
 
 /** What the modal counts per scope (`countScopes`). */

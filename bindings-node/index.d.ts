@@ -341,6 +341,8 @@ export interface DownloadInfo {
 /** An opened download; `new Response(stream, { headers })` serves it. */
 export interface DownloadHandle extends DownloadInfo {
   stream: ReadableStream<Uint8Array>
+  /** Seconds `stream` may go unread before the service closes it (`downloadIdleTimeoutSecs`). */
+  idleTimeoutSecs: number
 }
 
 /** What `download` is asked for. */
@@ -358,6 +360,8 @@ export interface DownloadOptions {
 /** `download`'s answer: `stream` is null for a HEAD and for a redirect. */
 export interface DownloadAnswer extends DownloadInfo {
   stream: ReadableStream<Uint8Array> | null
+  /** Seconds `stream` may go unread before the service closes it (`downloadIdleTimeoutSecs`). */
+  idleTimeoutSecs: number
 }
 
 /** What the modal counts per scope (`countScopes`). */
@@ -743,6 +747,25 @@ export interface ClientOptions {
   maxAttempts?: number
   /** Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30). */
   staleAfterSecs?: number
+  /**
+   * Milliseconds a statement of a count, preview or conversations page may
+   * run (`LORA_EXPORT_INTERACTIVE_STATEMENT_TIMEOUT_MS`, 5000); then 503.
+   */
+  interactiveStatementTimeoutMs?: number
+  /**
+   * Counts, previews and conversation pages per user per minute
+   * (`LORA_EXPORT_INTERACTIVE_RATE_LIMIT`, 120); then 429 with `retryAfter`.
+   */
+  interactiveRateLimit?: number
+  /** Of those, how many of one user run at once (`LORA_EXPORT_INTERACTIVE_CONCURRENCY`, 2). */
+  interactiveConcurrency?: number
+  /** Downloads of one user streaming at once (`LORA_EXPORT_DOWNLOADS_PER_USER`, 4). */
+  downloadsPerUser?: number
+  /**
+   * Seconds a download may go unread before it is closed
+   * (`LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS`, 60).
+   */
+  downloadIdleTimeoutSecs?: number
   /**
    * The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
    * location and the auth cookie's name derive from it.

@@ -86,7 +86,7 @@ function exportRoutes(options) {
       if (answer.contentLength != null) headers['Content-Length'] = String(answer.contentLength)
       if (answer.contentRange != null) headers['Content-Range'] = answer.contentRange
       if (answer.sha256 != null) headers['X-Content-SHA256'] = answer.sha256
-      return new Response(answer.stream, { status: answer.status, headers })
+      return new Response(closedWhenIdle(answer.stream, answer.idleTimeoutSecs), { status: answer.status, headers })
     })
 
   return {
@@ -160,6 +160,40 @@ function exportRoutes(options) {
       POST: route(async ({ request, client: c, user }) => Response.json(await c.listConversations(user, await jsonBody(request)))),
     },
   }
+}
+
+/**
+ * `stream` as a response body that errors — the response is aborted and its
+ * socket closed — once nothing has pulled from it for `seconds`: the
+ * service closes the download's native stream after that long unread, and
+ * the HTTP response of a client that stopped reading goes with it.
+ */
+function closedWhenIdle(stream, seconds) {
+  if (stream === null) return null
+  const reader = stream.getReader()
+  let timer
+  const arm = (controller) => {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      controller.error(new Error(`the download was closed: nothing was read for ${seconds} s`))
+      reader.cancel().catch(() => {})
+    }, seconds * 1000)
+    timer.unref()
+  }
+  return new ReadableStream({
+    start: arm,
+    async pull(controller) {
+      clearTimeout(timer)
+      const { done, value } = await reader.read()
+      if (done) return controller.close()
+      controller.enqueue(value)
+      arm(controller)
+    },
+    cancel(reason) {
+      clearTimeout(timer)
+      return reader.cancel(reason)
+    },
+  })
 }
 
 /** A Node IncomingMessage as a web Request (its method, URL and headers; no body). */

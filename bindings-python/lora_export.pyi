@@ -545,6 +545,9 @@ class ExportClient:
 
     Options: storage_root, expiry_hours, sync_threshold, rate_limit_per_hour,
     retention_days, batch_size, pool_size, max_attempts, stale_after (seconds);
+    per-user limits: interactive_rate_limit (per minute), interactive_concurrency,
+    interactive_statement_timeout (seconds), downloads_per_user,
+    download_idle_timeout (seconds);
     sign-in: supabase_url, jwt_secret, jwks_url, jwks (JSON), each else read
     from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS;
     audit_key (else LORA_EXPORT_AUDIT_KEY): seals every audit event with
@@ -569,6 +572,11 @@ class ExportClient:
         pool_size: int = ...,
         max_attempts: int = ...,
         stale_after: float = ...,
+        interactive_rate_limit: int = ...,
+        interactive_concurrency: int = ...,
+        interactive_statement_timeout: float = ...,
+        downloads_per_user: int = ...,
+        download_idle_timeout: float = ...,
         supabase_url: str = ...,
         jwt_secret: str = ...,
         audit_key: str = ...,

@@ -67,6 +67,19 @@ pub struct ClientOptions {
     pub max_attempts: Option<u32>,
     /// Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30).
     pub stale_after_secs: Option<u32>,
+    /// Milliseconds a statement of a count, preview or conversations page may
+    /// run (`LORA_EXPORT_INTERACTIVE_STATEMENT_TIMEOUT_MS`, 5000); then 503.
+    pub interactive_statement_timeout_ms: Option<u32>,
+    /// Counts, previews and conversation pages per user per minute
+    /// (`LORA_EXPORT_INTERACTIVE_RATE_LIMIT`, 120); then 429 with `retryAfter`.
+    pub interactive_rate_limit: Option<u32>,
+    /// Of those, how many of one user run at once (`LORA_EXPORT_INTERACTIVE_CONCURRENCY`, 2).
+    pub interactive_concurrency: Option<u32>,
+    /// Downloads of one user streaming at once (`LORA_EXPORT_DOWNLOADS_PER_USER`, 4).
+    pub downloads_per_user: Option<u32>,
+    /// Seconds a download may go unread before it is closed
+    /// (`LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS`, 60).
+    pub download_idle_timeout_secs: Option<u32>,
     /// The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
     /// location and the auth cookie's name derive from it.
     pub supabase_url: Option<String>,
@@ -285,7 +298,8 @@ impl ExportClient {
                 Some(name) => service.open_file(user, export, &name).await?,
                 None => service.open_download(user, export).await?,
             };
-            Ok(Opened { download, stream: true })
+            let idle_timeout = service.config().download_idle_timeout;
+            Ok(Opened { download, stream: true, idle_timeout })
         })
     }
 
@@ -324,7 +338,8 @@ impl ExportClient {
                 redirect,
             };
             let download = service.download(user, export, &request).await?;
-            Ok(Opened { download, stream: !request.head })
+            let idle_timeout = service.config().download_idle_timeout;
+            Ok(Opened { download, stream: !request.head, idle_timeout })
         })
     }
 
@@ -492,14 +507,16 @@ struct DownloadOptions {
     redirect: Option<bool>,
 }
 
-/// An opened download, turned into `{ fileName, contentType, …, stream }`
-/// on the JavaScript thread; `stream` is null without a body to read (a
-/// `HEAD`, a redirect).
+/// An opened download, turned into `{ fileName, contentType, …, stream,
+/// idleTimeoutSecs }` on the JavaScript thread; `stream` is null without a
+/// body to read (a `HEAD`, a redirect).
 pub struct Opened {
     /// The checked download.
     pub download: Download,
     /// Whether its body goes to JavaScript as a stream.
     pub stream: bool,
+    /// How long the stream may go unread before the service closes it.
+    pub idle_timeout: Duration,
 }
 
 /// Bytes read from the file per stream chunk.
@@ -510,6 +527,7 @@ type Chunks = Pin<Box<dyn Stream<Item = napi::Result<Vec<u8>>> + Send>>;
 impl IntoJs for Opened {
     fn into_js(self, env: &Env) -> napi::Result<sys::napi_value> {
         let mut object = download_object(env, &self.download)?;
+        object.set("idleTimeoutSecs", self.idle_timeout.as_secs() as f64)?;
         if !self.stream || self.download.redirect.is_some() {
             object.set("stream", Null)?;
         } else {
@@ -647,6 +665,15 @@ fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Fa
     set(o.retention_days, &mut config.retention_days);
     set(o.batch_size, &mut config.batch_size);
     set(o.max_attempts, &mut config.max_attempts);
+    set(o.interactive_rate_limit, &mut config.interactive_rate_per_minute);
+    set(o.interactive_concurrency, &mut config.interactive_concurrency);
+    set(o.downloads_per_user, &mut config.downloads_per_user);
+    if let Some(ms) = o.interactive_statement_timeout_ms {
+        config.interactive_statement_timeout = Duration::from_millis(ms.into());
+    }
+    if let Some(secs) = o.download_idle_timeout_secs {
+        config.download_idle_timeout = Duration::from_secs(secs.into());
+    }
     if let Some(size) = o.pool_size {
         config.pool_size = size as usize;
     }

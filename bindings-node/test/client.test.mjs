@@ -42,7 +42,7 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   assert.deepEqual(keys(created), keys({ http_status: 0, status: 0, export_id: 0, file_name: 0, file_size: 0, sha256: 0, expires_at: 0, conversation_count: 0, summary: 0 }))
   assert.equal(created.conversation_count, 10)
   const download = await client.openDownload(user, created.export_id)
-  assert.deepEqual(keys(download), ['contentDisposition', 'contentLength', 'contentRange', 'contentType', 'exportId', 'fileName', 'redirect', 'sha256', 'size', 'status', 'stream'])
+  assert.deepEqual(keys(download), ['contentDisposition', 'contentLength', 'contentRange', 'contentType', 'exportId', 'fileName', 'idleTimeoutSecs', 'redirect', 'sha256', 'size', 'status', 'stream'])
   assert.ok(download.stream instanceof ReadableStream)
   const bytes = await readAll(download.stream)
   const core = await transform(jsonl(data), small)

@@ -43,7 +43,9 @@ const COPY_CHUNK: usize = 1 << 20;
 /// `max_attempts`, `stale_after` (seconds), `supabase_url`, `jwt_secret`,
 /// `audit_key` (else `LORA_EXPORT_AUDIT_KEY`: seals the audit chain), `jwks_url`, `jwks`, `schema` (the library's own, default `lora_export`),
 /// `conversations_table` and `turns_table` (the app's relations to export
-/// from, `schema.name`).
+/// from, `schema.name`), and the per-user limits `interactive_rate_limit`
+/// (per minute), `interactive_concurrency`, `interactive_statement_timeout`
+/// (seconds), `downloads_per_user`, `download_idle_timeout` (seconds).
 #[pyclass(module = "lora_export")]
 pub struct ExportClient {
     service: Mutex<Option<ExportService>>,
@@ -81,6 +83,16 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
             "pool_size" => config.pool_size = value.extract()?,
             "max_attempts" => config.max_attempts = value.extract()?,
             "stale_after" => config.stale_after = seconds(&value, "stale_after")?,
+            "interactive_rate_limit" => config.interactive_rate_per_minute = value.extract()?,
+            "interactive_concurrency" => config.interactive_concurrency = value.extract()?,
+            "interactive_statement_timeout" => {
+                config.interactive_statement_timeout =
+                    seconds(&value, "interactive_statement_timeout")?
+            }
+            "downloads_per_user" => config.downloads_per_user = value.extract()?,
+            "download_idle_timeout" => {
+                config.download_idle_timeout = seconds(&value, "download_idle_timeout")?
+            }
             "supabase_url" => config.supabase_url = Some(value.extract()?),
             "jwt_secret" => config.jwt_secret = Some(value.extract::<String>()?.into()),
             "audit_key" => config.audit_key = Some(value.extract::<String>()?.into()),
@@ -352,7 +364,7 @@ impl ExportClient {
                 let Some(path) = target else {
                     // Read chunk by chunk into the Python file object below
                     // (a zip is written as it is read).
-                    let reader = file.into_blocking(tokio::runtime::Handle::current());
+                    let reader = file.into_blocking();
                     return Ok((info, Some(reader)));
                 };
                 let mut out = tokio::fs::File::create(&path).await?;

@@ -83,7 +83,7 @@ error_classes! {
     GoneError = "GONE": "The export's file has expired (410).",
     TooEarlyError = "TOO_EARLY": "The export is not finished yet (425).",
     ExportFailedError = "EXPORT_FAILED": "The export failed (409).",
-    RateLimitedError = "RATE_LIMITED": "Too many export requests (429); `retry_after` says how long to wait.",
+    RateLimitedError = "RATE_LIMITED": "Too many export requests, or a user's costly reads or downloads past their limits (429); `retry_after` says how long to wait.",
     ConfigError = "CONFIG_ERROR": "A configuration value is missing or invalid.",
     DatabaseError = "DATABASE_ERROR": "The database failed.",
     IoError = "IO_ERROR": "Reading input or writing output failed.",

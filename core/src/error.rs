@@ -208,6 +208,16 @@ pub enum ErrorKind {
         /// Seconds until a request would be accepted.
         retry_after_secs: u64,
     },
+    /// Too many costly reads (counts, previews, conversation pages,
+    /// searches) or downloads of one user, per minute or at once (HTTP 429,
+    /// code `RATE_LIMITED` as for exports).
+    #[error("too many requests: at most {what}; retry in {retry_after_secs} s")]
+    Throttled {
+        /// The limit passed, in words (`2 searches, counts or previews running at once`).
+        what: String,
+        /// Seconds until a request would be accepted.
+        retry_after_secs: u64,
+    },
     /// A configuration value is missing or invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -404,7 +414,7 @@ impl Error {
             ErrorKind::ExportFailed { .. } => "EXPORT_FAILED",
             ErrorKind::NotRetryable { .. } => "NOT_RETRYABLE",
             ErrorKind::AdminRequired(_) => "ADMIN_REQUIRED",
-            ErrorKind::RateLimited { .. } => "RATE_LIMITED",
+            ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => "RATE_LIMITED",
             ErrorKind::Config(_) => "CONFIG_ERROR",
             ErrorKind::Database(_) => "DATABASE_ERROR",
             ErrorKind::Internal { code, .. } => code,
@@ -435,7 +445,7 @@ impl Error {
             ErrorKind::RangeNotSatisfiable { .. } => 416,
             ErrorKind::TooManySkipped { .. } => 422,
             ErrorKind::TooEarly { .. } => 425,
-            ErrorKind::RateLimited { .. } => 429,
+            ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => 429,
             ErrorKind::Io(_)
             | ErrorKind::Csv(_)
             | ErrorKind::Json(_)
@@ -452,6 +462,7 @@ impl Error {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match &*self.0 {
             ErrorKind::RateLimited { retry_after_secs, .. }
+            | ErrorKind::Throttled { retry_after_secs, .. }
             | ErrorKind::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         }

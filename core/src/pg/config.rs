@@ -32,6 +32,11 @@ use crate::{ErrorKind, Result};
 /// | `pool_wait_timeout` | `LORA_EXPORT_POOL_WAIT_TIMEOUT_MS` | 5 s (then 503 with `Retry-After`) |
 /// | `statement_timeout` | `LORA_EXPORT_STATEMENT_TIMEOUT_MS` | 30 s per statement |
 /// | `idle_in_transaction_timeout` | `LORA_EXPORT_IDLE_IN_TRANSACTION_TIMEOUT_MS` | 60 s |
+/// | `interactive_statement_timeout` | `LORA_EXPORT_INTERACTIVE_STATEMENT_TIMEOUT_MS` | 5 s per statement of a count, preview or conversations page (then 503 with `Retry-After`) |
+/// | `interactive_rate_per_minute` | `LORA_EXPORT_INTERACTIVE_RATE_LIMIT` | 120 counts, previews and conversation pages per user per minute, a bucket beside `rate_limit_per_hour` (then 429 with `Retry-After`) |
+/// | `interactive_concurrency` | `LORA_EXPORT_INTERACTIVE_CONCURRENCY` | 2 of them running at once per user (then 429) |
+/// | `downloads_per_user` | `LORA_EXPORT_DOWNLOADS_PER_USER` | 4 downloads streaming at once per user (then 429) |
+/// | `download_idle_timeout` | `LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS` | 60 s: a download whose client reads nothing for this long is closed |
 /// | `supabase_url` | `SUPABASE_URL` (else `NEXT_PUBLIC_SUPABASE_URL`) | none: the token's `iss`, the JWKS URL and the auth cookie's name derive from it |
 /// | `jwt_secret` | `SUPABASE_JWT_SECRET` | none: HS256 tokens are refused |
 /// | `jwks_url` | `LORA_EXPORT_JWKS_URL` | `$SUPABASE_URL/auth/v1/.well-known/jwks.json` |
@@ -41,6 +46,10 @@ use crate::{ErrorKind, Result};
 /// | `schema` | `LORA_EXPORT_SCHEMA` | `lora_export`: the schema of the library's tables and functions |
 /// | `conversations_table` | `LORA_EXPORT_CONVERSATIONS_TABLE` | none: the library's own `conversations`; else the app's `schema.table` or view ([`SourceTables`]) |
 /// | `turns_table` | `LORA_EXPORT_TURNS_TABLE` | none: the library's own `conversation_turns`; set with `conversations_table` |
+///
+/// The per-user limits (`interactive_*`, `downloads_per_user`) are counted
+/// in the process, by each service (and its clones): with several
+/// instances, a user gets each instance's share.
 ///
 /// ```
 /// use lora_export::pg::ServiceConfig;
@@ -95,6 +104,19 @@ pub struct ServiceConfig {
     /// `idle_in_transaction_session_timeout` of the service's connections:
     /// a connection left in a transaction is closed by the server.
     pub idle_in_transaction_timeout: Duration,
+    /// `statement_timeout` of the export modal's interactive reads
+    /// (`count_scopes`, `preview_export`, `list_conversations`), set for
+    /// their transaction.
+    pub interactive_statement_timeout: Duration,
+    /// Interactive reads a user may start per minute (a bucket refilled
+    /// continuously, in this process), beside the export rate limit.
+    pub interactive_rate_per_minute: u32,
+    /// Interactive reads of one user running at once, in this process.
+    pub interactive_concurrency: u32,
+    /// Downloads of one user streaming at once, in this process.
+    pub downloads_per_user: u32,
+    /// A download whose client reads nothing for this long is closed.
+    pub download_idle_timeout: Duration,
     /// The Supabase project URL (`https://<ref>.supabase.co`): tokens must
     /// be issued by `<url>/auth/v1`, its JWKS is fetched from there, and its
     /// auth cookie is `sb-<ref>-auth-token` (see [`SignIn`](super::SignIn)).
@@ -235,6 +257,11 @@ impl ServiceConfig {
             pool_wait_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             idle_in_transaction_timeout: Duration::from_secs(60),
+            interactive_statement_timeout: Duration::from_secs(5),
+            interactive_rate_per_minute: 120,
+            interactive_concurrency: 2,
+            downloads_per_user: 4,
+            download_idle_timeout: Duration::from_secs(60),
             supabase_url: None,
             jwt_secret: None,
             jwks_url: None,
@@ -294,6 +321,12 @@ impl ServiceConfig {
         number("LORA_EXPORT_RETENTION_DAYS", &mut config.retention_days)?;
         number("LORA_EXPORT_BATCH_SIZE", &mut config.batch_size)?;
         number("LORA_EXPORT_MAX_ATTEMPTS", &mut config.max_attempts)?;
+        number("LORA_EXPORT_INTERACTIVE_RATE_LIMIT", &mut config.interactive_rate_per_minute)?;
+        number("LORA_EXPORT_INTERACTIVE_CONCURRENCY", &mut config.interactive_concurrency)?;
+        number("LORA_EXPORT_DOWNLOADS_PER_USER", &mut config.downloads_per_user)?;
+        let mut idle = config.download_idle_timeout.as_secs() as u32;
+        number("LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS", &mut idle)?;
+        config.download_idle_timeout = Duration::from_secs(idle.into());
         let mut pool = config.pool_size as u32;
         number("LORA_EXPORT_POOL_SIZE", &mut pool)?;
         config.pool_size = pool as usize;
@@ -314,6 +347,10 @@ impl ServiceConfig {
         millis(
             "LORA_EXPORT_IDLE_IN_TRANSACTION_TIMEOUT_MS",
             &mut config.idle_in_transaction_timeout,
+        )?;
+        millis(
+            "LORA_EXPORT_INTERACTIVE_STATEMENT_TIMEOUT_MS",
+            &mut config.interactive_statement_timeout,
         )?;
         let text = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         config.supabase_url = text("SUPABASE_URL").or_else(|| text("NEXT_PUBLIC_SUPABASE_URL"));
@@ -342,6 +379,9 @@ impl ServiceConfig {
             ("retention_days", self.retention_days),
             ("batch_size", self.batch_size),
             ("max_attempts", self.max_attempts),
+            ("interactive_rate_per_minute", self.interactive_rate_per_minute),
+            ("interactive_concurrency", self.interactive_concurrency),
+            ("downloads_per_user", self.downloads_per_user),
         ];
         if self.database_url.trim().is_empty() {
             return Err(config_error("database_url is empty"));
@@ -361,10 +401,14 @@ impl ServiceConfig {
         if self.stale_after < Duration::from_secs(1) {
             return Err(config_error("stale_after must be at least one second"));
         }
+        if self.download_idle_timeout < Duration::from_secs(1) {
+            return Err(config_error("download_idle_timeout must be at least one second"));
+        }
         let timeouts = [
             ("pool_wait_timeout", self.pool_wait_timeout),
             ("statement_timeout", self.statement_timeout),
             ("idle_in_transaction_timeout", self.idle_in_transaction_timeout),
+            ("interactive_statement_timeout", self.interactive_statement_timeout),
         ];
         if let Some((name, _)) = timeouts.iter().find(|(_, t)| t.as_millis() < 10) {
             return Err(config_error(format!("{name} must be at least 10 ms")));

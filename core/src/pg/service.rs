@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::pg::api::user_limits::UserLimits;
 use crate::pg::storage::{open_storage, Storage};
 use crate::pg::{Database, ImportSummary, ServiceConfig, SourceTables};
 use crate::pg::{MetricEvent, Session, SignIn};
@@ -38,7 +39,9 @@ pub struct ErrorReport {
 /// The database-backed export service: create, run, status, download,
 /// history, delete, cleanup, metrics, and background workers.
 ///
-/// Cheap to clone (a pool handle and two `Arc`s); share one per process.
+/// Cheap to clone (a pool handle and a few `Arc`s); share one per process:
+/// the per-user limits of costly reads and downloads are counted per
+/// service and its clones.
 /// Every state change runs on the service's own connection, after the
 /// service checked that the export is the user's (403 / 404); the reads of
 /// a user's data (conversations, history) run as the user, under RLS. See
@@ -57,6 +60,7 @@ pub struct ExportService {
     storage: Arc<dyn Storage>,
     sign_in: Option<Arc<SignIn>>,
     source: Arc<Source>,
+    limits: Arc<UserLimits>,
     metrics_sink: Option<MetricsSink>,
     error_sink: Option<ErrorSink>,
 }
@@ -96,6 +100,7 @@ impl ExportService {
         let source = Source { tables, checked: AtomicBool::new(own) };
         Ok(ExportService {
             db,
+            limits: UserLimits::new(&config),
             config: Arc::new(config),
             storage,
             sign_in,
@@ -252,6 +257,12 @@ impl ExportService {
     /// The file store.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
+    }
+
+    /// The per-user limits of costly reads and downloads, shared by the
+    /// service's clones (one count per process).
+    pub(crate) fn limits(&self) -> &Arc<UserLimits> {
+        &self.limits
     }
 
     pub(crate) fn emit(&self, event: &MetricEvent) {

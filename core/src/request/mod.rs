@@ -21,6 +21,7 @@
 //! | `invalid_date` | `filters.dateRange.from`/`.to` | not an ISO-8601 instant or date ([`Timestamp::parse`](crate::model::Timestamp::parse)) |
 //! | `from_after_to` | `filters.dateRange` | no instant lies between `from` and `to` |
 //! | `too_many_ids` | `conversationIds` | more than [`MAX_SELECTED_IDS`] ids (the items are then not checked one by one) |
+//! | `too_short`, `too_long` | `filters.searchQuery` | a search term (trimmed) of fewer than [`MIN_SEARCH_CHARS`] or more than [`MAX_SEARCH_CHARS`] characters; a blank one is no search |
 //! | `duplicate_id` | `conversationIds[i]` | the id already appeared; the message names the first index |
 //! | `empty_id` | `conversationIds[i]` | an id that is empty or only whitespace |
 //! | `bad_sum`, `invalid_name`, `duplicate`, `out_of_range`, `invalid` | `dataset.split[.part]` | a split whose shares do not sum to 1, a part name not `[a-z][a-z0-9_]*`, a part twice, a share outside (0, 1], an item not `name=share` |
@@ -68,6 +69,23 @@ mod tests;
 /// assert_eq!(validate_request(&request).unwrap_err()[0].code, "too_many_ids");
 /// ```
 pub const MAX_SELECTED_IDS: usize = 10_000;
+
+/// The fewest characters of a search term (`filters.searchQuery`, trimmed):
+/// a shorter one matches nearly everything at the cost of a full scan.
+///
+/// ```
+/// use lora_export::request::validate_request;
+/// let search = |q: &str| serde_json::json!({
+///     "config": {"scope": "filtered", "format": "csv"}, "filters": {"searchQuery": q},
+/// });
+/// assert_eq!(validate_request(&search(" ab ")).unwrap_err()[0].code, "too_short");
+/// assert_eq!(validate_request(&search(&"x".repeat(201))).unwrap_err()[0].code, "too_long");
+/// assert!(validate_request(&search("abc")).is_ok() && validate_request(&search(" ")).is_ok());
+/// ```
+pub const MIN_SEARCH_CHARS: usize = 3;
+
+/// The most characters of a search term (`filters.searchQuery`, trimmed).
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// Checks an export request given as a JSON value and returns it typed, or
 /// every problem found (see the [module docs](self) for codes and order).

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::MAX_SELECTED_IDS;
+use super::{MAX_SEARCH_CHARS, MAX_SELECTED_IDS, MIN_SEARCH_CHARS};
 use crate::error::json_type_name;
 use crate::model::{ConversationStatus, DateRange, Format, JsonlFlavor, Scope, Tier};
 use crate::scope::DateBounds;
@@ -249,12 +249,31 @@ impl Walk {
                 }
             }
         }
-        for key in ["searchQuery", "parentId"] {
-            if let Some(text) = present(obj, key) {
-                self.string(&format!("{PATH}.{key}"), text);
-            }
+        if let Some(text) = present(obj, "searchQuery") {
+            self.search_query(text);
+        }
+        if let Some(text) = present(obj, "parentId") {
+            self.string(&format!("{PATH}.parentId"), text);
         }
         self.unknown_keys(PATH, obj, FILTER_KEYS);
+    }
+
+    /// A search term: blank (no search), or [`MIN_SEARCH_CHARS`] to
+    /// [`MAX_SEARCH_CHARS`] characters once trimmed.
+    fn search_query(&mut self, value: &Value) {
+        const PATH: &str = "filters.searchQuery";
+        let Some(text) = self.string(PATH, value) else { return };
+        let chars = text.trim().chars().take(MAX_SEARCH_CHARS + 1).count();
+        if chars == 0 {
+            return;
+        }
+        if chars < MIN_SEARCH_CHARS {
+            let message = format!("a search term has at least {MIN_SEARCH_CHARS} characters");
+            self.push(PATH, "too_short", message);
+        } else if chars > MAX_SEARCH_CHARS {
+            let message = format!("a search term has at most {MAX_SEARCH_CHARS} characters");
+            self.push(PATH, "too_long", message);
+        }
     }
 
     fn quality_range(&mut self, value: &Value) {

@@ -46,7 +46,8 @@ export function toFilterConfig(draft: FilterDraft): FilterConfig {
   if ((min !== undefined || max !== undefined) && (min ?? 0) <= (max ?? 10)) {
     filters.qualityRange = { min: min ?? 0, max: max ?? 10 }
   }
-  if (draft.search.trim() !== '') filters.searchQuery = draft.search.trim()
+  // The service refuses a search term of 1–2 characters: it waits for the third.
+  if ([...draft.search.trim()].length >= 3) filters.searchQuery = draft.search.trim()
   return filters
 }
 

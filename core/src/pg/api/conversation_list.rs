@@ -78,7 +78,8 @@ impl ExportService {
     /// `{ filters?, page? (from 1), limit? (1–100, default 25) }`, untrusted;
     /// `filters` as an export request's, checked the same way — newest
     /// first, read as the user (RLS applies). Two queries: the count and
-    /// the page. 400 with every issue at its path.
+    /// the page. 400 with every issue at its path. A costly read, limited
+    /// as [`count_scopes`](Self::count_scopes) is.
     pub async fn list_conversations(
         &self,
         user: impl Actor,
@@ -90,6 +91,7 @@ impl ExportService {
     }
 
     async fn conversation_page(&self, user: Uuid, body: &Value) -> Result<ConversationPage> {
+        let _running = self.limits().read(user)?;
         let body = object_of(body, &["filters", "page", "limit"])?;
         let mut issues = Vec::new();
         let page = number_in(&body, "page", (1, 1_000_000), 1, &mut issues);
@@ -113,7 +115,8 @@ impl ExportService {
         let (limit_sql, offset) = (i64::from(limit), i64::from(page - 1) * i64::from(limit));
         let mut params = filter.param_refs();
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let timeout = self.config().interactive_statement_timeout;
+        let tx = Database::interactive_transaction(&mut client, user, timeout).await?;
         let total: i64 = tx.query_one(&format!("SELECT count(*) {from}"), &params).await?.get(0);
         params.extend([&limit_sql as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
         let rows = tx.query(&page_sql, &params).await?;

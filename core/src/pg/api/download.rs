@@ -14,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::expire_if_due;
+use super::download_body::Streaming;
 use super::DownloadBody;
 use crate::audit::{content_disposition, ExportStatus};
 use crate::pg::db::rows::{
@@ -142,7 +143,7 @@ pub struct Download {
     pub range: Option<ContentRange>,
     /// Where to send the client instead of serving bytes (`302`).
     pub redirect: Option<Redirect>,
-    /// The bytes (none for a redirect).
+    /// The bytes (none for a redirect or a `HEAD`).
     pub file: DownloadBody,
 }
 
@@ -250,6 +251,13 @@ impl ExportService {
     /// With `redirect` and a store that presigns (object storage), a file
     /// is answered with a URL minted for this request, valid for
     /// `presign_ttl` but never past the export's expiry.
+    ///
+    /// The bytes are produced by an asynchronous task (no blocking thread
+    /// waits for a slow client). At most `downloads_per_user` downloads of
+    /// a user stream at once, in this process: the next answers 429
+    /// (`RATE_LIMITED`) with `retry_after`; a `HEAD` and a redirect do not
+    /// count. A download whose client reads nothing for
+    /// `download_idle_timeout` is closed: its next read fails (`TimedOut`).
     pub async fn download(
         &self,
         user: impl Actor,
@@ -332,14 +340,21 @@ impl ExportService {
                 return Err(ErrorKind::ExportFailed { id, message }.into());
             }
         }
+        // The user's download slot, once the export is theirs and ready.
+        let streaming = if request.head {
+            None
+        } else {
+            let slot = self.limits().download(user)?;
+            Some(Streaming { slot, idle_timeout: self.config().download_idle_timeout })
+        };
         let name = request.file.as_deref();
         let opened = match (&stored.files, name) {
-            (None, None) => self.open_single(&stored, request).await?,
-            (Some(files), None) => self.open_zip(&stored, files).await?,
+            (None, None) => self.open_single(&stored, request, streaming).await?,
+            (Some(files), None) => self.open_zip(&stored, files, streaming).await?,
             (Some(files), Some(name)) => {
                 let file = files.iter().find(|f| f.name == name);
                 let file = file.ok_or_else(|| ErrorKind::NotFound(format!("{id}/{name}")))?;
-                self.open_part(&stored, file, request).await?
+                self.open_part(&stored, file, request, streaming).await?
             }
             (None, Some(name)) => return Err(ErrorKind::NotFound(format!("{id}/{name}")).into()),
         };
@@ -369,9 +384,15 @@ impl ExportService {
     }
 
     /// The one file of a single-file export.
-    async fn open_single(&self, stored: &StoredLog, request: &DownloadRequest) -> Result<Download> {
+    async fn open_single(
+        &self,
+        stored: &StoredLog,
+        request: &DownloadRequest,
+        streaming: Option<Streaming>,
+    ) -> Result<Download> {
         let key = file_key(stored)?;
-        let opened = self.open_stored(stored, &key, stored.log.file_size, request).await?;
+        let size = stored.log.file_size;
+        let opened = self.open_stored(stored, &key, size, request, streaming).await?;
         let (_, content_type) = file_type(&stored.request)?;
         let file_name = stored
             .file_name
@@ -396,9 +417,10 @@ impl ExportService {
         stored: &StoredLog,
         part: &ExportFile,
         request: &DownloadRequest,
+        streaming: Option<Streaming>,
     ) -> Result<Download> {
         let key = FileKey::part(stored.log.user_id, stored.log.export_id, &part.object)?;
-        let opened = self.open_stored(stored, &key, Some(part.bytes), request).await?;
+        let opened = self.open_stored(stored, &key, Some(part.bytes), request, streaming).await?;
         Ok(Download {
             export_id: stored.log.export_id,
             content_disposition: content_disposition(&part.name),
@@ -414,7 +436,12 @@ impl ExportService {
 
     /// Every file of a dataset export as one zip; each file is checked to
     /// be there with its recorded size before the answer starts.
-    async fn open_zip(&self, stored: &StoredLog, files: &[ExportFile]) -> Result<Download> {
+    async fn open_zip(
+        &self,
+        stored: &StoredLog,
+        files: &[ExportFile],
+        streaming: Option<Streaming>,
+    ) -> Result<Download> {
         let mut entries = Vec::with_capacity(files.len());
         for (key, file) in storage_keys(stored)?.into_iter().zip(files) {
             self.check_size(&key, Some(file.bytes)).await?;
@@ -431,7 +458,7 @@ impl ExportService {
             sha256: None,
             range: None,
             redirect: None,
-            file: DownloadBody::zip(std::sync::Arc::clone(self.storage()), entries),
+            file: DownloadBody::zip(std::sync::Arc::clone(self.storage()), entries, streaming),
         })
     }
 
@@ -444,6 +471,7 @@ impl ExportService {
         key: &FileKey,
         recorded: Option<u64>,
         request: &DownloadRequest,
+        streaming: Option<Streaming>,
     ) -> Result<Opened> {
         if request.redirect && !request.head {
             let now = Utc::now();
@@ -472,7 +500,8 @@ impl ExportService {
             return Err(size_mismatch(key, file.size, recorded));
         }
         let range = range.map(|r| ContentRange { start: r.start, end: r.end - 1, total: recorded });
-        Ok(Opened { file: DownloadBody::Stored(file.body), range, redirect: None })
+        let file = DownloadBody::stored(file.body, streaming);
+        Ok(Opened { file, range, redirect: None })
     }
 
     /// Refuses (500) a file whose size is not `recorded`.

@@ -1,7 +1,7 @@
 //! The operations a user's request makes: create an export, read its
 //! status, download it, delete it, retry it, list the history; and the
 //! export modal's reads: the conversations table, the counts per scope and
-//! the preview.
+//! the preview — with their per-user limits (`user_limits`).
 
 mod access;
 mod audit_trail;
@@ -16,6 +16,7 @@ mod history_query;
 mod preview;
 mod retry;
 mod scope_counts;
+pub(crate) mod user_limits;
 
 pub use access::{DeleteReport, ExportStatusView};
 pub use audit_trail::{AuditScope, AUDIT_CSV_HEADER};
@@ -23,7 +24,7 @@ pub use audit_verify::AuditProblem;
 pub use conversation_list::{ConversationPage, ConversationRow, MAX_CONVERSATION_PAGE};
 pub use create::CreateOutcome;
 pub use download::{parse_range, ContentRange, Download, DownloadRequest, Redirect};
-pub use download_body::{DownloadBody, ZipStream};
+pub use download_body::{ByteStream, DownloadBody};
 pub use history::{HistoryItem, HistoryPage};
 pub use history_query::{HistoryQuery, MAX_HISTORY_LIMIT};
 pub use preview::{ExportPreview, MAX_PREVIEW};

@@ -37,7 +37,9 @@ impl ExportService {
     /// The first `n` (1–[`MAX_PREVIEW`]) conversations that the export
     /// request `body` (untrusted) selects, in export order, rendered with its
     /// format and options. Read as `user` (RLS applies); nothing is logged
-    /// or counted against the rate limit. 400 with every issue of the body.
+    /// or counted against the export rate limit. 400 with every issue of
+    /// the body. A costly read, limited as
+    /// [`count_scopes`](Self::count_scopes) is.
     pub async fn preview_export(
         &self,
         user: impl Actor,
@@ -50,6 +52,7 @@ impl ExportService {
     }
 
     async fn preview_of(&self, user: Uuid, body: &Value, n: u32) -> Result<ExportPreview> {
+        let _running = self.limits().read(user)?;
         let (request, mut issues) = match validate_request(body) {
             Ok(request) => (Some(request), Vec::new()),
             Err(issues) => (None, issues),
@@ -64,7 +67,8 @@ impl ExportService {
         self.check_source().await?;
         let mut source = ConversationSource::new(&request, n, self.source_tables())?;
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let timeout = self.config().interactive_statement_timeout;
+        let tx = Database::interactive_transaction(&mut client, user, timeout).await?;
         let batch = source.next_batch(&tx).await?.unwrap_or_default();
         tx.commit().await?;
         let conversations = batch.into_iter().filter_map(|record| record.ok());

@@ -35,6 +35,11 @@ impl ExportService {
     /// `{ conversationIds?, filters? }`, untrusted — read as the user (RLS
     /// applies) with the exports' own SQL. 400 with every issue at its path
     /// (`filters.qualityRange.max`, an unknown key, …).
+    ///
+    /// A costly read: it takes part in the user's limits (429 with
+    /// `retry_after` past `interactive_rate_per_minute` or
+    /// `interactive_concurrency`) and runs under
+    /// `interactive_statement_timeout` (then 503 with `retry_after`).
     pub async fn count_scopes(&self, user: impl Actor, body: &Value) -> Result<ScopeCounts> {
         let user = user.user_id();
         let answer = self.scope_counts(user, body).await;
@@ -42,6 +47,7 @@ impl ExportService {
     }
 
     async fn scope_counts(&self, user: Uuid, body: &Value) -> Result<ScopeCounts> {
+        let _running = self.limits().read(user)?;
         let body = object_of(body, &["conversationIds", "filters"])?;
         let has_ids = match body.get("conversationIds") {
             None | Some(Value::Null) => false,
@@ -65,7 +71,8 @@ impl ExportService {
         }
         self.check_source().await?;
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let timeout = self.config().interactive_statement_timeout;
+        let tx = Database::interactive_transaction(&mut client, user, timeout).await?;
         let mut counts = [0u64; 4];
         for (count, request) in counts.iter_mut().zip(&requests) {
             if let Some(request) = request {

@@ -122,6 +122,21 @@ impl Database {
         Ok(tx)
     }
 
+    /// [`user_transaction`](Self::user_transaction) whose statements are
+    /// cancelled after `timeout` (`SET LOCAL statement_timeout`): the
+    /// export modal's interactive reads run under the shorter
+    /// `interactive_statement_timeout`.
+    pub(crate) async fn interactive_transaction(
+        client: &mut DbClient,
+        user: Uuid,
+        timeout: std::time::Duration,
+    ) -> Result<DbTransaction<'_>> {
+        let tx = Database::user_transaction(client, user).await?;
+        let millis = timeout.as_millis();
+        tx.batch_execute(&format!("SET LOCAL statement_timeout = {millis}")).await?;
+        Ok(tx)
+    }
+
     /// The schema of the library's objects; every pooled connection has it
     /// as its `search_path`.
     pub fn schema(&self) -> &str {
@@ -225,7 +240,7 @@ impl From<tokio_postgres::Error> for Error {
         }
         if *code == SqlState::QUERY_CANCELED || *code == SqlState::TOO_MANY_CONNECTIONS {
             let reason = if *code == SqlState::QUERY_CANCELED {
-                "a database statement timed out"
+                "a database statement took longer than its time limit (narrow the filters or the search)"
             } else {
                 "the database has no free connection"
             };
