@@ -294,3 +294,120 @@ async fn a_database_of_the_earlier_layout_moves_out_of_public() {
     assert_eq!(export_text(&service, user, "all").await.0, 32, "the moved schema works");
     assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new());
 }
+
+/// The app's chats, each its owner's alone (row-level security on
+/// `owner_id`), and three ways to read them: a plain view (runs as its
+/// owner), a `security_invoker` view over that plain view, and a
+/// `security_invoker` view over a copy without row-level security.
+const OWNED_CHATS: &str = "
+CREATE TABLE public.owned_chats (
+  uid UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+  owner_id UUID NOT NULL,
+  slug TEXT NOT NULL,
+  body TEXT NOT NULL,
+  inserted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+ALTER TABLE public.owned_chats ENABLE ROW LEVEL SECURITY;
+CREATE POLICY \"owners read their chats\" ON public.owned_chats
+  FOR SELECT TO authenticated USING (owner_id = auth.uid());
+CREATE TABLE public.open_chats (LIKE public.owned_chats INCLUDING ALL);
+CREATE VIEW public.plain_conversations AS
+SELECT c.uid AS id, c.slug AS conversation_id, c.slug AS title, ARRAY[]::text[] AS category,
+       'approved'::text AS status, 8.0::double precision AS quality_score,
+       NULL::text AS persona, NULL::text AS emotion, NULL::text AS topic, 'template'::text AS tier,
+       2 AS total_turns, 0::bigint AS token_count, NULL::text AS parent_id,
+       NULL::text AS parent_type, '{}'::jsonb AS parameters, '[]'::jsonb AS review_history,
+       c.inserted_at AS created_at, c.inserted_at AS updated_at
+FROM public.owned_chats c;
+CREATE VIEW public.plain_turns AS
+SELECT c.uid AS conversation_id, t.n AS turn_number, t.role, t.content, NULL::integer AS token_count
+FROM public.owned_chats c,
+     LATERAL (VALUES (1, 'user', 'hello'), (2, 'assistant', c.body)) AS t(n, role, content);
+CREATE VIEW public.nested_conversations WITH (security_invoker = true) AS
+SELECT * FROM public.plain_conversations;
+CREATE VIEW public.open_conversations WITH (security_invoker = true) AS
+SELECT p.* FROM public.plain_conversations p WHERE false
+UNION ALL
+SELECT c.uid, c.slug, c.slug, ARRAY[]::text[], 'approved', 8.0, NULL, NULL, NULL, 'template',
+       2, 0::bigint, NULL, NULL, '{}'::jsonb, '[]'::jsonb, c.inserted_at, c.inserted_at
+FROM public.open_chats c;
+GRANT SELECT ON public.owned_chats, public.open_chats, public.plain_conversations,
+  public.plain_turns, public.nested_conversations, public.open_conversations TO authenticated;
+";
+
+/// Issue 33, finding 7, seen failing on main (6be8e19): with a plain view
+/// as the source, user A's export held user B's chat (`called
+/// Result::unwrap_err() on an Ok value: Completed { … }`): the view runs
+/// as its owner, whom the app's row-level security does not restrict. The
+/// source check refuses such a view, a view over one, and a table without
+/// row-level security, naming the statement that fixes each; fixed, A
+/// exports A's chats only.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    ExportService::connect(config(&url)).unwrap().migrate().await.unwrap();
+    admin.batch_execute(OWNED_CHATS).await.unwrap();
+    let source = |conversations: &str, turns: &str| {
+        let mut app = config(&url);
+        app.conversations_table = Some(conversations.into());
+        app.turns_table = Some(turns.into());
+        ExportService::connect(app).unwrap()
+    };
+    let service = source("public.plain_conversations", "public.plain_turns");
+    let (alice, bob) =
+        (pg::create_user(service.database()).await, pg::create_user(service.database()).await);
+    for (owner, slug, body) in [(alice, "alice-1", "alice's words"), (bob, "bob-1", "bob's secret")]
+    {
+        admin
+            .execute(
+                "INSERT INTO public.owned_chats (owner_id, slug, body) VALUES ($1, $2, $3)",
+                &[&owner, &slug, &body],
+            )
+            .await
+            .unwrap();
+    }
+    let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
+
+    let err = service.create_export(alice, &body).await.expect_err("a plain view is refused");
+    assert_eq!((err.code(), err.http_status()), ("SOURCE_MISCONFIGURED", 500));
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    for fix in [
+        "ALTER VIEW public.plain_conversations SET (security_invoker = true)",
+        "ALTER VIEW public.plain_turns SET (security_invoker = true)",
+    ] {
+        assert!(detail.contains(fix), "{fix} in {detail}");
+    }
+    let err = source("public.nested_conversations", "public.plain_turns")
+        .check_source()
+        .await
+        .expect_err("a view over a plain view is refused");
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    assert!(
+        detail.contains(
+            "public.plain_conversations (read through public.nested_conversations) is a view"
+        ),
+        "{detail}"
+    );
+    let err = source("public.open_conversations", "public.plain_turns")
+        .check_source()
+        .await
+        .expect_err("a table without row-level security is refused");
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    assert!(detail.contains("ALTER TABLE public.open_chats ENABLE ROW LEVEL SECURITY"), "{detail}");
+    let logs: i64 =
+        admin.query_one("SELECT count(*) FROM lora_export.export_logs", &[]).await.unwrap().get(0);
+    assert_eq!(logs, 0, "nothing was exported");
+
+    admin
+        .batch_execute(
+            "ALTER VIEW public.plain_conversations SET (security_invoker = true);
+             ALTER VIEW public.plain_turns SET (security_invoker = true);",
+        )
+        .await
+        .unwrap();
+    let service = source("public.nested_conversations", "public.plain_turns");
+    let (count, text) = export_text(&service, alice, "all").await;
+    assert_eq!(count, 1, "{text}");
+    assert!(text.contains("alice's words") && !text.contains("bob's secret"), "{text}");
+}

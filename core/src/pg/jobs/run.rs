@@ -225,6 +225,7 @@ impl ExportService {
         request: &ExportRequest,
         feed: &mpsc::Sender<Feed>,
     ) -> Result<bool> {
+        self.check_source().await?;
         let mut client = self.database().client().await?;
         let mut source =
             ConversationSource::new(request, self.config().batch_size, self.source_tables())?;
