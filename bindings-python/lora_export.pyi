@@ -547,6 +547,8 @@ class ExportClient:
     retention_days, batch_size, pool_size, max_attempts, stale_after (seconds);
     sign-in: supabase_url, jwt_secret, jwks_url, jwks (JSON), each else read
     from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS;
+    allow_anonymous (default False: a session of Supabase's anonymous sign-in
+    is refused, LoraExportError with code ANONYMOUS_NOT_ALLOWED, status 403);
     where things live: schema (the library's own, default lora_export),
     conversations_table and turns_table (the app's relations, "schema.name"),
     else LORA_EXPORT_SCHEMA, LORA_EXPORT_CONVERSATIONS_TABLE, LORA_EXPORT_TURNS_TABLE.
@@ -571,6 +573,7 @@ class ExportClient:
         jwt_secret: str = ...,
         jwks_url: str = ...,
         jwks: str = ...,
+        allow_anonymous: bool = ...,
         schema: str = ...,
         conversations_table: str = ...,
         turns_table: str = ...,

@@ -94,7 +94,7 @@ pub use api::{
     HistoryItem, HistoryPage, HistoryQuery, Redirect, ScopeCounts, ZipStream, AUDIT_CSV_HEADER,
     MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
-pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
+pub use auth::{access_token, cookie_name_for, Actor, Caller, Session, SignIn};
 pub use config::{DownloadMode, Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource, FetchedBatch};

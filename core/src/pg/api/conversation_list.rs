@@ -84,8 +84,7 @@ impl ExportService {
         user: impl Actor,
         body: &Value,
     ) -> Result<ConversationPage> {
-        let user = user.user_id();
-        let answer = self.conversation_page(user, body).await;
+        let answer = async { self.conversation_page(self.admit(&user)?, body).await }.await;
         self.observe("list_conversations", answer)
     }
 

@@ -79,8 +79,7 @@ impl ExportService {
     /// worker's: if its process dies, a worker rescues it after
     /// `stale_after`.
     pub async fn create_export(&self, user: impl Actor, body: &Value) -> Result<CreateOutcome> {
-        let user = user.user_id();
-        let answer = self.create(user, body).await;
+        let answer = async { self.create(self.admit(&user)?, body).await }.await;
         self.observe("create_export", answer)
     }
 

@@ -44,8 +44,7 @@ impl ExportService {
         body: &Value,
         n: u32,
     ) -> Result<ExportPreview> {
-        let user = user.user_id();
-        let answer = self.preview_of(user, body, n).await;
+        let answer = async { self.preview_of(self.admit(&user)?, body, n).await }.await;
         self.observe("preview_export", answer)
     }
 

@@ -18,8 +18,7 @@ impl ExportService {
     /// (`retried`, with the new export's id). 409 `NOT_RETRYABLE` for a
     /// queued, processing or completed export; 403 / 404.
     pub async fn retry_export(&self, user: impl Actor, export_id: Uuid) -> Result<CreateOutcome> {
-        let user = user.user_id();
-        let answer = self.retry_of(user, export_id).await;
+        let answer = async { self.retry_of(self.admit(&user)?, export_id).await }.await;
         self.observe("retry_export", answer)
     }
 
