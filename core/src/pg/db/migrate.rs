@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (8, "own_schema", include_str!("migrations/0008_own_schema.sql")),
     (9, "export_files", include_str!("migrations/0009_export_files.sql")),
     (10, "schedules", include_str!("migrations/0010_schedules.sql")),
+    (11, "no_leftovers", include_str!("migrations/0011_no_leftovers.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own
