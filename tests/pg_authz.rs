@@ -65,3 +65,58 @@ async fn an_anonymous_session_is_refused_everywhere_unless_the_app_allows_it() {
     let download = service.open_download(&guest, export.export_id()).await.unwrap();
     assert_eq!(read_all(download.file).await.iter().filter(|b| **b == b'\n').count(), 3);
 }
+
+/// The app's own policy on what exports read, deciding on claims beyond
+/// `sub`: only a session that passed multi-factor sign-in (`aal2`) of the
+/// `reviewers` team (`app_metadata`, which only the service role sets)
+/// reads conversations. Written as Supabase's `auth.jwt()` reads the claims.
+const APP_POLICY: &str = "
+CREATE POLICY \"reviewers with mfa\" ON lora_export.conversations AS RESTRICTIVE
+  FOR SELECT TO authenticated USING (
+    (current_setting('request.jwt.claims', true)::jsonb ->> 'aal') = 'aal2'
+    AND (current_setting('request.jwt.claims', true)::jsonb -> 'app_metadata' ->> 'team') = 'reviewers');
+";
+
+/// Mechanism of issue 33, seen failing on main (6be8e19): the user
+/// transactions carried `{sub, role}` only, so the app's policy on `aal`
+/// and `app_metadata` saw neither (`count_scopes as a reviewer with mfa:
+/// left: 0, right: 46`). Every read as the user — counts, preview, the
+/// conversations page, a synchronous export and a queued one run by a
+/// worker (from the claims its job keeps) — now carries the verified
+/// token's claims, as PostgREST does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_policies_see_the_verified_claims_in_every_read_as_the_user() {
+    let (service, _) = service_with(tokens::verifying).await;
+    service.database().client().await.unwrap().batch_execute(APP_POLICY).await.unwrap();
+    let user = user(&service).await;
+    let mut strong = tokens::claims(user);
+    strong["aal"] = json!("aal2");
+    strong["app_metadata"]["team"] = json!("reviewers");
+    let reviewer = service.verify_session(&tokens::token(&strong)).await.unwrap();
+    let single_factor =
+        service.verify_session(&tokens::token(&tokens::claims(user))).await.unwrap();
+
+    let counts = service.count_scopes(&reviewer, &json!({})).await.unwrap();
+    assert_eq!(counts.all_data, 46, "count_scopes as a reviewer with mfa");
+    let counts = service.count_scopes(&single_factor, &json!({})).await.unwrap();
+    assert_eq!(counts.all_data, 0, "count_scopes without mfa");
+    assert_eq!(service.count_scopes(user, &json!({})).await.unwrap().all_data, 0, "a bare id");
+    let preview = service.preview_export(&reviewer, &body("all_data", "jsonl"), 2).await.unwrap();
+    assert_eq!(preview.count, 2, "preview");
+    let page = service.list_conversations(&reviewer, &json!({})).await.unwrap();
+    assert_eq!(page.total, 46, "conversations page");
+    let page = service.list_conversations(&single_factor, &json!({})).await.unwrap();
+    assert_eq!(page.total, 0, "conversations page without mfa");
+
+    let small = service.create_export(&reviewer, &small_body("jsonl")).await.unwrap();
+    let file = read_all(service.open_download(&reviewer, small.export_id()).await.unwrap().file);
+    assert_eq!(file.await.iter().filter(|b| **b == b'\n').count(), 3, "synchronous export");
+
+    let queued = service.create_export(&reviewer, &body("all_data", "jsonl")).await.unwrap();
+    assert_eq!(queued.http_status(), 202, "46 conversations are queued");
+    assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    let status = service.status(&reviewer, queued.export_id()).await.unwrap();
+    assert_eq!(status.conversation_count, 46);
+    let file = read_all(service.open_download(&reviewer, queued.export_id()).await.unwrap().file);
+    assert_eq!(file.await.iter().filter(|b| **b == b'\n').count(), 46, "the worker's export");
+}

@@ -50,12 +50,21 @@
 //!
 //! ```text
 //! BEGIN;
-//! SELECT set_config('request.jwt.claims', '{"sub":"<user>","role":"authenticated"}', true),
+//! SELECT set_config('request.jwt.claims', '<the verified token\'s claims>', true),
 //!        set_config('request.jwt.claim.sub', '<user>', true);  -- a stale session value never wins
 //! SET LOCAL ROLE authenticated;
 //! …
 //! COMMIT;
 //! ```
+//!
+//! The claims are the verified token's, whole (`sub` and `role` forced to
+//! the user and `authenticated`), as PostgREST sets them, so the app's own
+//! policies that read `auth.jwt()` (`aal`, `is_anonymous`, `app_metadata`)
+//! decide for an export as they do for the app's API; a queued export's job
+//! keeps them (never the token) for its worker. A bare user id (trusted
+//! server code) carries `{"sub", "role"}` only. A session of Supabase's
+//! anonymous sign-in is refused (`ANONYMOUS_NOT_ALLOWED`) unless
+//! [`ServiceConfig::allow_anonymous`].
 //!
 //! No column decides which file is served or deleted: an export's file is
 //! named by its owner, its id and its format's extension ([`FileKey`]);

@@ -84,11 +84,17 @@ impl ExportService {
         user: impl Actor,
         body: &Value,
     ) -> Result<ConversationPage> {
-        let answer = async { self.conversation_page(self.admit(&user)?, body).await }.await;
+        let answer =
+            async { self.conversation_page(self.admit(&user)?, user.claims(), body).await }.await;
         self.observe("list_conversations", answer)
     }
 
-    async fn conversation_page(&self, user: Uuid, body: &Value) -> Result<ConversationPage> {
+    async fn conversation_page(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+    ) -> Result<ConversationPage> {
         let body = object_of(body, &["filters", "page", "limit"])?;
         let mut issues = Vec::new();
         let page = number_in(&body, "page", (1, 1_000_000), 1, &mut issues);
@@ -112,7 +118,7 @@ impl ExportService {
         let (limit_sql, offset) = (i64::from(limit), i64::from(page - 1) * i64::from(limit));
         let mut params = filter.param_refs();
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let tx = Database::user_transaction_with(&mut client, user, claims).await?;
         let total: i64 = tx.query_one(&format!("SELECT count(*) {from}"), &params).await?.get(0);
         params.extend([&limit_sql as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
         let rows = tx.query(&page_sql, &params).await?;

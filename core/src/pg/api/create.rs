@@ -79,18 +79,23 @@ impl ExportService {
     /// worker's: if its process dies, a worker rescues it after
     /// `stale_after`.
     pub async fn create_export(&self, user: impl Actor, body: &Value) -> Result<CreateOutcome> {
-        let answer = async { self.create(self.admit(&user)?, body).await }.await;
+        let answer = async { self.create(self.admit(&user)?, user.claims(), body).await }.await;
         self.observe("create_export", answer)
     }
 
-    pub(super) async fn create(&self, user: Uuid, body: &Value) -> Result<CreateOutcome> {
+    pub(super) async fn create(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+    ) -> Result<CreateOutcome> {
         let request = validate_request(body).map_err(ErrorKind::InvalidRequest)?;
-        let logged = self.log_request(user, &request).await?;
+        let logged = self.log_request(user, claims, &request).await?;
         let Some(lease) = logged.lease else {
             return Ok(CreateOutcome::Queued { http_status: 202, export_id: logged.export_id });
         };
         let export_id = logged.export_id;
-        let target = RunTarget { export_id, user_id: user, lease };
+        let target = RunTarget { export_id, user_id: user, lease, claims: claims.cloned() };
         let started = Instant::now();
         let message = match self.run_export(&target, &request).await {
             Ok(RunEnd::Completed(export)) => {
@@ -110,7 +115,16 @@ impl ExportService {
     /// rate limit, the count (read as the user), the log and its `requested`
     /// event, and the job — queued for a worker, or running under this
     /// process's lease for a synchronous run.
-    async fn log_request(&self, user: Uuid, request: &ExportRequest) -> Result<Logged> {
+    ///
+    /// The job keeps the verified token's claims (not the token: it is a
+    /// credential) so that a worker reads as the user with the claims the
+    /// request was made with; only the service reads `export_jobs`.
+    async fn log_request(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        request: &ExportRequest,
+    ) -> Result<Logged> {
         self.check_source().await?;
         let config = self.config();
         let mut client = self.database().client().await?;
@@ -131,7 +145,7 @@ impl ExportService {
             }
             .into());
         }
-        act_as_user(&tx, user).await?;
+        act_as_user(&tx, user, claims).await?;
         let count = count_selected(&tx, request, self.source_tables()).await?;
         act_as_service(&tx).await?;
         let queued = count >= u64::from(config.sync_threshold);
@@ -160,9 +174,9 @@ impl ExportService {
         let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
         let lease = if queued {
             tx.execute(
-                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts)
-                 VALUES ($1, 'queued', $2, $3)",
-                &[&export_id, &count_sql, &attempts],
+                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts, claims)
+                 VALUES ($1, 'queued', $2, $3, $4)",
+                &[&export_id, &count_sql, &attempts, &claims],
             )
             .await?;
             audit(&tx, export_id, user, "queued", json!({ "total_items": count })).await?;
@@ -172,9 +186,9 @@ impl ExportService {
             let job_id: Uuid = tx
                 .query_one(
                     "INSERT INTO export_jobs (export_id, status, total_items, max_attempts,
-                       attempts, locked_by, heartbeat_at)
-                     VALUES ($1, 'running', $2, $3, 1, $4, now()) RETURNING id",
-                    &[&export_id, &count_sql, &attempts, &worker_id],
+                       attempts, locked_by, heartbeat_at, claims)
+                     VALUES ($1, 'running', $2, $3, 1, $4, now(), $5) RETURNING id",
+                    &[&export_id, &count_sql, &attempts, &worker_id, &claims],
                 )
                 .await?
                 .get(0);

@@ -44,11 +44,18 @@ impl ExportService {
         body: &Value,
         n: u32,
     ) -> Result<ExportPreview> {
-        let answer = async { self.preview_of(self.admit(&user)?, body, n).await }.await;
+        let answer =
+            async { self.preview_of(self.admit(&user)?, user.claims(), body, n).await }.await;
         self.observe("preview_export", answer)
     }
 
-    async fn preview_of(&self, user: Uuid, body: &Value, n: u32) -> Result<ExportPreview> {
+    async fn preview_of(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+        n: u32,
+    ) -> Result<ExportPreview> {
         let (request, mut issues) = match validate_request(body) {
             Ok(request) => (Some(request), Vec::new()),
             Err(issues) => (None, issues),
@@ -63,7 +70,7 @@ impl ExportService {
         self.check_source().await?;
         let mut source = ConversationSource::new(&request, n, self.source_tables())?;
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let tx = Database::user_transaction_with(&mut client, user, claims).await?;
         let batch = source.next_batch(&tx).await?.unwrap_or_default();
         tx.commit().await?;
         let conversations = batch.into_iter().filter_map(|record| record.ok());

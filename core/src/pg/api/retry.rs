@@ -18,11 +18,17 @@ impl ExportService {
     /// (`retried`, with the new export's id). 409 `NOT_RETRYABLE` for a
     /// queued, processing or completed export; 403 / 404.
     pub async fn retry_export(&self, user: impl Actor, export_id: Uuid) -> Result<CreateOutcome> {
-        let answer = async { self.retry_of(self.admit(&user)?, export_id).await }.await;
+        let answer =
+            async { self.retry_of(self.admit(&user)?, user.claims(), export_id).await }.await;
         self.observe("retry_export", answer)
     }
 
-    async fn retry_of(&self, user: Uuid, export_id: Uuid) -> Result<CreateOutcome> {
+    async fn retry_of(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        export_id: Uuid,
+    ) -> Result<CreateOutcome> {
         let request = {
             let mut client = self.database().client().await?;
             let tx = client.transaction().await?;
@@ -37,7 +43,7 @@ impl ExportService {
             }
         };
         let body: Value = serde_json::to_value(&request)?;
-        let outcome = self.create(user, &body).await?;
+        let outcome = self.create(user, claims, &body).await?;
         let client = self.database().client().await?;
         let detail = json!({ "retry_export_id": outcome.export_id() });
         audit(&client, export_id, user, "retried", detail).await?;

@@ -36,11 +36,17 @@ impl ExportService {
     /// applies) with the exports' own SQL. 400 with every issue at its path
     /// (`filters.qualityRange.max`, an unknown key, …).
     pub async fn count_scopes(&self, user: impl Actor, body: &Value) -> Result<ScopeCounts> {
-        let answer = async { self.scope_counts(self.admit(&user)?, body).await }.await;
+        let answer =
+            async { self.scope_counts(self.admit(&user)?, user.claims(), body).await }.await;
         self.observe("count_scopes", answer)
     }
 
-    async fn scope_counts(&self, user: Uuid, body: &Value) -> Result<ScopeCounts> {
+    async fn scope_counts(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+    ) -> Result<ScopeCounts> {
         let body = object_of(body, &["conversationIds", "filters"])?;
         let has_ids = match body.get("conversationIds") {
             None | Some(Value::Null) => false,
@@ -64,7 +70,7 @@ impl ExportService {
         }
         self.check_source().await?;
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let tx = Database::user_transaction_with(&mut client, user, claims).await?;
         let mut counts = [0u64; 4];
         for (count, request) in counts.iter_mut().zip(&requests) {
             if let Some(request) = request {

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (9, "export_files", include_str!("migrations/0009_export_files.sql")),
     (10, "schedules", include_str!("migrations/0010_schedules.sql")),
     (11, "no_leftovers", include_str!("migrations/0011_no_leftovers.sql")),
+    (12, "job_claims", include_str!("migrations/0012_job_claims.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own

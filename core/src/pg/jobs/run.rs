@@ -51,6 +51,9 @@ pub(crate) struct RunTarget {
     pub export_id: Uuid,
     pub user_id: Uuid,
     pub lease: Lease,
+    /// The verified claims the export was requested with, which its reads
+    /// carry (`None`: a trusted caller's bare user id).
+    pub claims: Option<serde_json::Value>,
 }
 
 /// A run's claim on a job: valid while the job is `running` and
@@ -232,7 +235,12 @@ impl ExportService {
         let every = (self.config().stale_after / 4).min(HEARTBEAT_EVERY);
         let mut beaten: Option<Instant> = None;
         loop {
-            let tx = Database::user_transaction(&mut client, target.user_id).await?;
+            let tx = Database::user_transaction_with(
+                &mut client,
+                target.user_id,
+                target.claims.as_ref(),
+            )
+            .await?;
             let batch = source.fetch_batch(&tx).await?;
             tx.commit().await?;
             let Some(batch) = batch else {
