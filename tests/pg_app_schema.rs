@@ -336,8 +336,8 @@ GRANT SELECT ON public.owned_chats, public.open_chats, public.plain_conversation
 ";
 
 /// Issue 33, finding 7, seen failing on main (6be8e19): with a plain view
-/// as the source, user A's export held user B's chat (`called
-/// Result::unwrap_err() on an Ok value: Completed { … }`): the view runs
+/// as the source, user A's export held user B's chat too (`a plain view is
+/// refused: Completed { … conversation_count: 2 … }`): the view runs
 /// as its owner, whom the app's row-level security does not restrict. The
 /// source check refuses such a view, a view over one, and a table without
 /// row-level security, naming the statement that fixes each; fixed, A

@@ -14,8 +14,7 @@ use serde_json::json;
 use support::*;
 
 /// Finding 8, seen failing on main (6be8e19): an anonymous session created
-/// an `all_data` export and downloaded all 46 conversations
-/// (`assertion failed: create_export: Ok(Completed { http_status: 201, … })`).
+/// an export (`create_export: an anonymous session was served`).
 /// Every user operation refuses it with 403 `ANONYMOUS_NOT_ALLOWED`
 /// unless the app opts in with `LORA_EXPORT_ALLOW_ANONYMOUS`.
 #[tokio::test(flavor = "multi_thread")]
