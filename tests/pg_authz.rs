@@ -12,6 +12,7 @@ mod tokens;
 use lora_export::pg::{AuditScope, ExportService, HistoryQuery, ServiceConfig};
 use serde_json::json;
 use support::*;
+use tokio_postgres::error::SqlState;
 
 /// Finding 8, seen failing on main (6be8e19): an anonymous session created
 /// an export (`create_export: an anonymous session was served`).
@@ -118,4 +119,76 @@ async fn the_apps_policies_see_the_verified_claims_in_every_read_as_the_user() {
     assert_eq!(status.conversation_count, 46);
     let file = read_all(service.open_download(&reviewer, queued.export_id()).await.unwrap().file);
     assert_eq!(file.await.iter().filter(|b| **b == b'\n').count(), 46, "the worker's export");
+}
+
+/// Mechanism of issue 33: the service's login owned every object, so a
+/// `RESET ROLE` inside a user transaction gave the owner's rights. Seen
+/// failing on main (6be8e19): a login that does not own the objects could
+/// not run the service (`permission denied for table conversations`, at
+/// the import; on a cluster without the role, `role
+/// "lora_export_service" does not exist`). Now the
+/// owner migrates; the service connects as a login that is only a member
+/// of `lora_export_service` and `authenticated`, and the whole flow works;
+/// a `RESET ROLE` in a user transaction is that login, which may not alter
+/// the audit trail's guard, drop a table, or rewrite an event.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_runs_as_a_login_that_does_not_own_its_objects() {
+    let owner_url = pg::fresh_database().await;
+    let (admin, conn) = tokio_postgres::connect(&owner_url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let login = format!("lora_svc_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {login} LOGIN IN ROLE lora_export_service, authenticated"
+        ))
+        .await
+        .unwrap();
+    let (_, rest) = owner_url.split_once("://").unwrap();
+    let (_, host_and_db) = rest.split_once('@').unwrap();
+    let mut config = ServiceConfig::new(format!("postgres://{login}@{host_and_db}"));
+    config.storage_root =
+        std::env::temp_dir().join(format!("lora-export-nonowner-{}", uuid::Uuid::new_v4()));
+    config.sync_threshold = 5;
+    tokens::verifying(&mut config);
+    let service = ExportService::connect(config).unwrap();
+    let sample = std::fs::File::open(SAMPLE).unwrap();
+    let imported = service.import_conversations(std::io::BufReader::new(sample)).await.unwrap();
+    assert_eq!(imported.imported, 46, "the importer runs as the login");
+    let user = uuid::Uuid::new_v4();
+    admin.execute("INSERT INTO auth.users (id) VALUES ($1)", &[&user]).await.unwrap();
+    let session = service.verify_session(&tokens::token(&tokens::claims(user))).await.unwrap();
+
+    let small = service.create_export(&session, &small_body("csv")).await.unwrap();
+    assert_eq!(small.http_status(), 201);
+    let queued = service.create_export(&session, &body("all_data", "jsonl")).await.unwrap();
+    assert_eq!(queued.http_status(), 202);
+    assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    let status = service.status(&session, queued.export_id()).await.unwrap();
+    assert_eq!(status.conversation_count, 46);
+    let file = read_all(service.open_download(&session, queued.export_id()).await.unwrap().file);
+    assert_eq!(file.await.iter().filter(|b| **b == b'\n').count(), 46);
+    let history = service.history(&session, &HistoryQuery::default()).await.unwrap();
+    assert_eq!(history.items.len(), 2);
+    service.delete(&session, small.export_id()).await.unwrap();
+    service.cleanup_expired().await.unwrap();
+    service.purge_old_logs().await.unwrap();
+    assert_audit_chain_intact(service.database()).await;
+
+    let mut client = service.database().client().await.unwrap();
+    let tx = lora_export::pg::Database::user_transaction(&mut client, user).await.unwrap();
+    tx.batch_execute("RESET ROLE").await.unwrap();
+    let me: String = tx.query_one("SELECT current_user::text", &[]).await.unwrap().get(0);
+    assert_eq!(me, login);
+    for attack in [
+        "ALTER TABLE export_audit_events DISABLE TRIGGER USER",
+        "DROP TABLE export_jobs",
+        "UPDATE export_audit_events SET event = 'forged'",
+        "ALTER TABLE export_logs DISABLE ROW LEVEL SECURITY",
+        "CREATE FUNCTION forged() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    ] {
+        tx.batch_execute("SAVEPOINT attack").await.unwrap();
+        let refused = tx.batch_execute(attack).await.expect_err(attack);
+        assert_eq!(refused.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{attack}: {refused}");
+        tx.batch_execute("ROLLBACK TO SAVEPOINT attack").await.unwrap();
+    }
 }

@@ -41,6 +41,23 @@
 //! | the app's relations named in `conversations_table` / `turns_table` | the app's grants | the app's grants and RLS (exports read as the user) | the app's | SELECT as `authenticated` only |
 //! | every other `export_*` function | — | — | — | EXECUTE |
 //!
+//! The service need not own these objects, and should not: the owner
+//! migrates (`migrate()` or [`migration_sql`]), and the service connects as
+//! a login that is a member of `lora_export_service` (a NOLOGIN role that
+//! migration 13 creates and grants exactly what the service does at run
+//! time: the reads and writes of the export state and the importer, the
+//! audit trail's inserts, its verify and purge functions, `SELECT` on
+//! `auth.users`, and a row-level security policy per table) and of
+//! `authenticated` (to read as the user):
+//!
+//! ```text
+//! CREATE ROLE lora_export_app LOGIN PASSWORD '…' IN ROLE lora_export_service, authenticated;
+//! ```
+//!
+//! Then a `RESET ROLE` inside a user transaction is that login, which may
+//! not disable the audit trail's triggers or row-level security, drop or
+//! create anything, or update an audit event (tested in `tests/pg_authz.rs`).
+//!
 //! Every state change — create, status (expiry), download count, delete,
 //! job claims, heartbeats, completion, cleanup — runs on the service's own
 //! connection, after the service itself checked that the export is the

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (10, "schedules", include_str!("migrations/0010_schedules.sql")),
     (11, "no_leftovers", include_str!("migrations/0011_no_leftovers.sql")),
     (12, "job_claims", include_str!("migrations/0012_job_claims.sql")),
+    (13, "service_login", include_str!("migrations/0013_service_login.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own
