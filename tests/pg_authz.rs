@@ -151,6 +151,7 @@ async fn the_service_runs_as_a_login_that_does_not_own_its_objects() {
     config.sync_threshold = 5;
     tokens::verifying(&mut config);
     let service = ExportService::connect(config).unwrap();
+    assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new(), "nothing to apply");
     let sample = std::fs::File::open(SAMPLE).unwrap();
     let imported = service.import_conversations(std::io::BufReader::new(sample)).await.unwrap();
     assert_eq!(imported.imported, 46, "the importer runs as the login");

@@ -91,13 +91,28 @@ pub fn migration_sql(schema: &str) -> Result<String> {
 impl Database {
     /// Applies the migrations not yet applied to the configured schema, under
     /// an advisory lock so that several processes may call it at once.
-    /// Returns the versions applied.
+    /// Returns the versions applied. On a database that has them all it
+    /// changes nothing, so a service login that does not own the schema
+    /// (see the privilege model in [`crate::pg`]) may call it; the owner
+    /// applies new ones.
     pub async fn migrate(&self) -> Result<Vec<i32>> {
         let schema = self.schema();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('lora_export.migrate', 0))", &[])
             .await?;
+        let recorded = format!("{}.lora_export_migrations", render_migration("@schema@", schema));
+        let exists: bool =
+            tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&recorded]).await?.get(0);
+        if exists {
+            let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.0).collect();
+            let sql = format!("SELECT count(*) FROM {recorded} WHERE version = ANY($1)");
+            let held: i64 = tx.query_one(&sql, &[&versions]).await?.get(0);
+            if usize::try_from(held).is_ok_and(|held| held == MIGRATIONS.len()) {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+        }
         tx.batch_execute(&preamble(schema, "SET LOCAL")).await?;
         tx.batch_execute(MIGRATIONS_TABLE).await?;
         let done: Vec<i32> = tx
