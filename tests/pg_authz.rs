@@ -114,7 +114,15 @@ async fn the_apps_policies_see_the_verified_claims_in_every_read_as_the_user() {
 
     let queued = service.create_export(&reviewer, &body("all_data", "jsonl")).await.unwrap();
     assert_eq!(queued.http_status(), 202, "46 conversations are queued");
+    let kept = "SELECT claims FROM export_jobs WHERE export_id = $1";
+    let client = service.database().client().await.unwrap();
+    let stored: Option<serde_json::Value> =
+        client.query_one(kept, &[&queued.export_id()]).await.unwrap().get(0);
+    assert_eq!(stored.as_ref(), Some(reviewer.claims()), "the job keeps the verified claims");
     assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    let stored: Option<serde_json::Value> =
+        client.query_one(kept, &[&queued.export_id()]).await.unwrap().get(0);
+    assert_eq!(stored, None, "and drops them when it ends");
     let status = service.status(&reviewer, queued.export_id()).await.unwrap();
     assert_eq!(status.conversation_count, 46);
     let file = read_all(service.open_download(&reviewer, queued.export_id()).await.unwrap().file);

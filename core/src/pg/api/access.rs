@@ -130,7 +130,7 @@ impl ExportService {
         let now = Utc::now();
         let cancelled = tx
             .execute(
-                "UPDATE export_jobs SET status = 'cancelled', updated_at = now()
+                "UPDATE export_jobs SET status = 'cancelled', claims = NULL, updated_at = now()
                  WHERE export_id = $1 AND status IN ('queued', 'running')",
                 &[&export_id],
             )

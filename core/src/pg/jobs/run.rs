@@ -280,7 +280,7 @@ impl ExportService {
         let lease = &target.lease;
         let held = tx
             .execute(
-                "UPDATE export_jobs SET status = 'completed', progress = 100,
+                "UPDATE export_jobs SET status = 'completed', progress = 100, claims = NULL,
                    processed_items = total_items, heartbeat_at = now(), updated_at = now()
                  WHERE id = $1 AND locked_by = $2 AND status = 'running'",
                 &[&lease.job_id, &lease.worker_id],
@@ -368,7 +368,8 @@ impl ExportService {
         let lease = &target.lease;
         let held = tx
             .execute(
-                "UPDATE export_jobs SET status = 'failed', last_error = $3, updated_at = now()
+                "UPDATE export_jobs SET status = 'failed', last_error = $3, claims = NULL,
+                   updated_at = now()
                  WHERE id = $1 AND locked_by = $2 AND status = 'running'",
                 &[&lease.job_id, &lease.worker_id, &message],
             )

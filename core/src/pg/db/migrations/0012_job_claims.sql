@@ -2,7 +2,8 @@
 -- with (issue 33): the verified token's claims, as PostgREST sets them in
 -- request.jwt.claims, so that the app's policies that read auth.jwt() decide
 -- for a worker as they do for the app's API. Never the token itself (a
--- credential). NULL: requested by trusted code with a bare user id.
+-- credential). NULL: requested by trusted code with a bare user id, or the
+-- job has ended (completed, failed or cancelled: the claims go with it).
 ALTER TABLE export_jobs ADD COLUMN IF NOT EXISTS claims JSONB;
 
 -- auth.jwt() exactly as Supabase defines it, where it is missing (a local
