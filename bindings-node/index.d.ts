@@ -780,6 +780,11 @@ export interface ClientOptions {
   jwksUrl?: string
   /** The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`). */
   jwks?: string
+  /**
+   * Whether sessions of Supabase's anonymous sign-in may export
+   * (`LORA_EXPORT_ALLOW_ANONYMOUS`, false: 403 `ANONYMOUS_NOT_ALLOWED`).
+   */
+  allowAnonymous?: boolean
   /** The schema of the library's tables and functions (`LORA_EXPORT_SCHEMA`, `lora_export`). */
   schema?: string
   /**

@@ -552,6 +552,8 @@ class ExportClient:
     from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS;
     audit_key (else LORA_EXPORT_AUDIT_KEY): seals every audit event with
     HMAC-SHA256 so that a rewrite by the database owner is detected;
+    allow_anonymous (default False: a session of Supabase's anonymous sign-in
+    is refused, LoraExportError with code ANONYMOUS_NOT_ALLOWED, status 403);
     where things live: schema (the library's own, default lora_export),
     conversations_table and turns_table (the app's relations, "schema.name"),
     else LORA_EXPORT_SCHEMA, LORA_EXPORT_CONVERSATIONS_TABLE, LORA_EXPORT_TURNS_TABLE.
@@ -582,6 +584,7 @@ class ExportClient:
         audit_key: str = ...,
         jwks_url: str = ...,
         jwks: str = ...,
+        allow_anonymous: bool = ...,
         schema: str = ...,
         conversations_table: str = ...,
         turns_table: str = ...,

@@ -294,3 +294,271 @@ async fn a_database_of_the_earlier_layout_moves_out_of_public() {
     assert_eq!(export_text(&service, user, "all").await.0, 32, "the moved schema works");
     assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new());
 }
+
+/// The app's chats, each its owner's alone (row-level security on
+/// `owner_id`), and three ways to read them: a plain view (runs as its
+/// owner), a `security_invoker` view over that plain view, and a
+/// `security_invoker` view over a copy without row-level security.
+const OWNED_CHATS: &str = "
+CREATE TABLE public.owned_chats (
+  uid UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+  owner_id UUID NOT NULL,
+  slug TEXT NOT NULL,
+  body TEXT NOT NULL,
+  inserted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+ALTER TABLE public.owned_chats ENABLE ROW LEVEL SECURITY;
+CREATE POLICY \"owners read their chats\" ON public.owned_chats
+  FOR SELECT TO authenticated USING (owner_id = auth.uid());
+CREATE TABLE public.open_chats (LIKE public.owned_chats INCLUDING ALL);
+CREATE VIEW public.plain_conversations AS
+SELECT c.uid AS id, c.slug AS conversation_id, c.slug AS title, ARRAY[]::text[] AS category,
+       'approved'::text AS status, 8.0::double precision AS quality_score,
+       NULL::text AS persona, NULL::text AS emotion, NULL::text AS topic, 'template'::text AS tier,
+       2 AS total_turns, 0::bigint AS token_count, NULL::text AS parent_id,
+       NULL::text AS parent_type, '{}'::jsonb AS parameters, '[]'::jsonb AS review_history,
+       c.inserted_at AS created_at, c.inserted_at AS updated_at
+FROM public.owned_chats c;
+CREATE VIEW public.plain_turns AS
+SELECT c.uid AS conversation_id, t.n AS turn_number, t.role, t.content, NULL::integer AS token_count
+FROM public.owned_chats c,
+     LATERAL (VALUES (1, 'user', 'hello'), (2, 'assistant', c.body)) AS t(n, role, content);
+CREATE VIEW public.nested_conversations WITH (security_invoker = true) AS
+SELECT * FROM public.plain_conversations;
+CREATE VIEW public.open_conversations WITH (security_invoker = true) AS
+SELECT p.* FROM public.plain_conversations p WHERE false
+UNION ALL
+SELECT c.uid, c.slug, c.slug, ARRAY[]::text[], 'approved', 8.0, NULL, NULL, NULL, 'template',
+       2, 0::bigint, NULL, NULL, '{}'::jsonb, '[]'::jsonb, c.inserted_at, c.inserted_at
+FROM public.open_chats c;
+GRANT SELECT ON public.owned_chats, public.open_chats, public.plain_conversations,
+  public.plain_turns, public.nested_conversations, public.open_conversations TO authenticated;
+";
+
+/// Issue 33, finding 7, seen failing on main (6be8e19): with a plain view
+/// as the source, user A's export held user B's chat too (`a plain view is
+/// refused: Completed { … conversation_count: 2 … }`): the view runs
+/// as its owner, whom the app's row-level security does not restrict. The
+/// source check refuses such a view, a view over one, and a table without
+/// row-level security, naming the statement that fixes each; fixed, A
+/// exports A's chats only.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    ExportService::connect(config(&url)).unwrap().migrate().await.unwrap();
+    admin.batch_execute(OWNED_CHATS).await.unwrap();
+    let source = |conversations: &str, turns: &str| {
+        let mut app = config(&url);
+        app.conversations_table = Some(conversations.into());
+        app.turns_table = Some(turns.into());
+        ExportService::connect(app).unwrap()
+    };
+    let service = source("public.plain_conversations", "public.plain_turns");
+    let (alice, bob) =
+        (pg::create_user(service.database()).await, pg::create_user(service.database()).await);
+    for (owner, slug, body) in [(alice, "alice-1", "alice's words"), (bob, "bob-1", "bob's secret")]
+    {
+        admin
+            .execute(
+                "INSERT INTO public.owned_chats (owner_id, slug, body) VALUES ($1, $2, $3)",
+                &[&owner, &slug, &body],
+            )
+            .await
+            .unwrap();
+    }
+    let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
+
+    let err = service.create_export(alice, &body).await.expect_err("a plain view is refused");
+    assert_eq!((err.code(), err.http_status()), ("SOURCE_MISCONFIGURED", 500));
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    for fix in [
+        "ALTER VIEW public.plain_conversations SET (security_invoker = true)",
+        "ALTER VIEW public.plain_turns SET (security_invoker = true)",
+    ] {
+        assert!(detail.contains(fix), "{fix} in {detail}");
+    }
+    let err = source("public.nested_conversations", "public.plain_turns")
+        .check_source()
+        .await
+        .expect_err("a view over a plain view is refused");
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    assert!(
+        detail.contains(
+            "public.plain_conversations (read through public.nested_conversations) is a view"
+        ),
+        "{detail}"
+    );
+    let err = source("public.open_conversations", "public.plain_turns")
+        .check_source()
+        .await
+        .expect_err("a table without row-level security is refused");
+    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    assert!(detail.contains("ALTER TABLE public.open_chats ENABLE ROW LEVEL SECURITY"), "{detail}");
+    let logs: i64 =
+        admin.query_one("SELECT count(*) FROM lora_export.export_logs", &[]).await.unwrap().get(0);
+    assert_eq!(logs, 0, "nothing was exported");
+
+    admin
+        .batch_execute(
+            "ALTER VIEW public.plain_conversations SET (security_invoker = true);
+             ALTER VIEW public.plain_turns SET (security_invoker = true);",
+        )
+        .await
+        .unwrap();
+    let service = source("public.nested_conversations", "public.plain_turns");
+    let (count, text) = export_text(&service, alice, "all").await;
+    assert_eq!(count, 1, "{text}");
+    assert!(text.contains("alice's words") && !text.contains("bob's secret"), "{text}");
+}
+
+/// The migrations as the library shipped them before migration 8 gave it
+/// a schema of its own, all in `public`: migrations 1–7 from git at
+/// f592b47 (1–5 are also what 3002e1c shipped, 1–6 what b233bde shipped).
+/// Migrations 1–9 have not changed since ed37ea3, so the layouts of 8 and
+/// 9 migrations are today's first 8 and 9.
+const EARLIER_PUBLIC: [(i32, &str, &str); 7] = [
+    (1, "supabase_standins", include_str!("earlier_layouts/public/0001_supabase_standins.sql")),
+    (2, "conversations", include_str!("earlier_layouts/public/0002_conversations.sql")),
+    (3, "export_logs", include_str!("earlier_layouts/public/0003_export_logs.sql")),
+    (4, "audit_events", include_str!("earlier_layouts/public/0004_audit_events.sql")),
+    (5, "export_jobs", include_str!("earlier_layouts/public/0005_export_jobs.sql")),
+    (6, "export_service", include_str!("earlier_layouts/public/0006_export_service.sql")),
+    (7, "privilege_model", include_str!("earlier_layouts/public/0007_privilege_model.sql")),
+];
+
+/// A database as Supabase makes one — `anon` and `authenticated`, and
+/// default privileges that grant them everything created in `public` —
+/// migrated by an earlier library: the first `count` migrations, in
+/// `public` when `count` is at most 7 (as they were then), else in
+/// `lora_export`.
+async fn earlier_layout(count: usize) -> String {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    admin
+        .batch_execute(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN CREATE ROLE anon NOLOGIN; END IF;
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN CREATE ROLE authenticated NOLOGIN; END IF;
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated;
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated;
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated;",
+        )
+        .await
+        .unwrap();
+    if count > EARLIER_PUBLIC.len() {
+        pg::apply_first_migrations(&admin, "lora_export", count).await;
+        return url;
+    }
+    admin
+        .batch_execute(
+            "CREATE TABLE public.lora_export_migrations (version INTEGER PRIMARY KEY,
+               name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())",
+        )
+        .await
+        .unwrap();
+    for (version, name, sql) in &EARLIER_PUBLIC[..count] {
+        admin.batch_execute(sql).await.unwrap();
+        admin
+            .execute("INSERT INTO public.lora_export_migrations VALUES ($1, $2)", &[version, name])
+            .await
+            .unwrap();
+    }
+    url
+}
+
+/// What `anon` and `authenticated` may do outside the privilege model (see
+/// the `pg` module docs): execute any function outside Supabase's `auth`
+/// and PostgreSQL's own schemas, or hold any privilege on a relation of
+/// `public` or `lora_export` beyond `authenticated`'s SELECT on the four
+/// tables it reads.
+async fn outside_the_privilege_model(admin: &Client) -> Vec<String> {
+    let rows = admin
+        .query(
+            "SELECT format('EXECUTE %s%s by %s', p.oid::regprocedure,
+                      CASE WHEN p.prosecdef THEN ' (SECURITY DEFINER)' ELSE '' END, r.role)
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+                  (VALUES ('anon'), ('authenticated')) r(role)
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'auth')
+               AND n.nspname NOT LIKE 'pg\\_%'
+               AND has_function_privilege(r.role, p.oid, 'EXECUTE')
+             UNION ALL
+             SELECT format('%s on %s by %s', x.privilege, c.oid::regclass, r.role)
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+                  (VALUES ('anon'), ('authenticated')) r(role),
+                  unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',
+                               'TRIGGER', 'USAGE']) x(privilege)
+             WHERE n.nspname IN ('public', 'lora_export') AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+               AND CASE WHEN c.relkind = 'S' THEN x.privilege IN ('SELECT', 'UPDATE', 'USAGE')
+                          AND has_sequence_privilege(r.role, c.oid, x.privilege)
+                        WHEN x.privilege = 'USAGE' THEN false
+                        ELSE has_table_privilege(r.role, c.oid, x.privilege) END
+               AND NOT (r.role = 'authenticated' AND x.privilege = 'SELECT'
+                        AND n.nspname = 'lora_export' AND c.relname IN
+                          ('conversations', 'conversation_turns', 'export_logs', 'export_audit_events'))
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// Upgrades the layout of `count` earlier migrations with today's
+/// `migrate()` and checks that nothing is left that `anon` or
+/// `authenticated` may call or touch outside the privilege model, and
+/// nothing of the library in `public`.
+async fn upgrade_leaves_nothing_outside_the_model(count: usize) {
+    let url = earlier_layout(count).await;
+    let admin = admin(&url).await;
+    let service = ExportService::connect(config(&url)).unwrap();
+    let applied = service.migrate().await.unwrap();
+    assert_eq!(applied.last().copied(), Some(last_migration()), "layout {count}: {applied:?}");
+    let leaks = outside_the_privilege_model(&admin).await;
+    assert!(leaks.is_empty(), "layout {count}, upgraded, still lets users: {leaks:#?}");
+    assert_eq!(pg::objects_in_public(&admin).await, 0, "layout {count}: public is empty");
+    let user = pg::create_user(service.database()).await;
+    let history = service.history(user, &Default::default()).await.unwrap();
+    assert!(history.items.is_empty(), "layout {count}: the upgraded service works");
+}
+
+/// Issue 33, finding 13, seen failing on main (6be8e19) for the layout of
+/// 6 migrations: `layout 6, upgraded, still lets users: ["EXECUTE
+/// export_job_cancel(uuid) (SECURITY DEFINER) by authenticated", …]` —
+/// the three job functions of migration 6 stayed in `public`,
+/// `search_path=public`, callable by any signed-in user.
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_six_migrations_in_public_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(6).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_five_migrations_in_public_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(5).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_seven_migrations_in_public_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(7).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_eight_migrations_in_the_own_schema_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(8).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_nine_migrations_in_the_own_schema_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(9).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_ten_migrations_in_the_own_schema_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(10).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_eleven_migrations_in_the_own_schema_leaves_nothing_callable() {
+    upgrade_leaves_nothing_outside_the_model(11).await;
+}

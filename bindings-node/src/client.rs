@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use lora_export::pg::{
-    Download, DownloadMode, DownloadRequest, ExportService, HistoryQuery, ServiceConfig,
+    Caller, Download, DownloadMode, DownloadRequest, ExportService, HistoryQuery, ServiceConfig,
     WorkerOptions,
 };
 use lora_export::{ErrorKind, Issue};
@@ -90,6 +90,9 @@ pub struct ClientOptions {
     pub jwks_url: Option<String>,
     /// The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`).
     pub jwks: Option<String>,
+    /// Whether sessions of Supabase's anonymous sign-in may export
+    /// (`LORA_EXPORT_ALLOW_ANONYMOUS`, false: 403 `ANONYMOUS_NOT_ALLOWED`).
+    pub allow_anonymous: Option<bool>,
     /// The schema of the library's tables and functions (`LORA_EXPORT_SCHEMA`, `lora_export`).
     pub schema: Option<String>,
     /// The app's table or view of conversations, `schema.name`, read instead of the
@@ -684,6 +687,7 @@ fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Fa
     config.jwt_secret = o.jwt_secret.map(Into::into).or(config.jwt_secret);
     config.jwks_url = o.jwks_url.or(config.jwks_url);
     config.jwks_json = o.jwks.or(config.jwks_json);
+    config.allow_anonymous = o.allow_anonymous.unwrap_or(config.allow_anonymous);
     if let Some(schema) = o.schema {
         config.schema = schema;
     }
@@ -693,12 +697,14 @@ fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Fa
     Ok(config)
 }
 
-/// The user of an operation: a verified session's, or a user id (one that
+/// The user of an operation: a verified session, or a user id (one that
 /// is not a UUID is no user: 401).
-pub(crate) fn user_of(user: &User<'_>) -> Result<Uuid, Failure> {
+pub(crate) fn user_of(user: &User<'_>) -> Result<Caller, Failure> {
     match user {
-        Either::A(id) => Uuid::parse_str(id).map_err(|_| ErrorKind::Unauthorized.into()),
-        Either::B(session) => Ok(session.inner.user_id()),
+        Either::A(id) => {
+            Uuid::parse_str(id).map(Caller::User).map_err(|_| ErrorKind::Unauthorized.into())
+        }
+        Either::B(session) => Ok(Caller::Session(session.inner.clone())),
     }
 }
 

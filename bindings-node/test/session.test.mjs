@@ -56,6 +56,31 @@ test('sessions from verified tokens drive the user operations; bad tokens are 40
   await refused(client.authenticate(), 'missing')
 })
 
+// Issue 33, finding 8: an anonymous session (Supabase's anonymous sign-in)
+// is refused with 403 ANONYMOUS_NOT_ALLOWED unless the app sets
+// allowAnonymous; a token without `iss` is refused when supabaseUrl is set.
+test('anonymous sessions are refused unless allowAnonymous; a token needs its iss', async (t) => {
+  const url = freshDatabase()
+  const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-'))
+  const supabaseUrl = 'https://abcdefghijklmnop.supabase.co'
+  const client = await ExportClient.connect(url, { storageRoot, supabaseUrl, jwtSecret: SECRET })
+  t.after(() => client.close())
+  await client.migrate()
+  await client.importConversations(jsonl(conversations(3)))
+  const user = createUser(url)
+  const guest = await client.verifySession(hs256(claims(user, supabaseUrl, { is_anonymous: true })))
+  const body = { config: { scope: 'all_data', format: 'jsonl' } }
+  await assert.rejects(client.createExport(guest, body), (e) => e.code === 'ANONYMOUS_NOT_ALLOWED' && e.status === 403)
+  await assert.rejects(client.listHistory(guest), (e) => e.code === 'ANONYMOUS_NOT_ALLOWED' && e.status === 403)
+  await assert.rejects(client.verifySession(hs256(claims(user, supabaseUrl, { iss: null }))),
+    (e) => e.code === 'INVALID_TOKEN' && e.reason === 'wrong_issuer')
+
+  const allowing = await ExportClient.connect(url, { storageRoot, supabaseUrl, jwtSecret: SECRET, allowAnonymous: true })
+  t.after(() => allowing.close())
+  const created = await allowing.createExport(guest, body)
+  assert.equal(created.status, 'completed')
+})
+
 test('a client without sign-in configuration says how to configure it', async (t) => {
   const url = freshDatabase()
   const client = await ExportClient.connect(url, { storageRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-')) })
@@ -84,6 +109,6 @@ test('the app\'s relations are configured in pairs of qualified names, and a con
     (e) => e.code === 'CONFIG_ERROR' && e.message.includes('schema-qualified'))
   const client = await ExportClient.connect(url, { storageRoot, schema: 'node_export' })
   t.after(() => client.close())
-  assert.deepEqual(await client.migrate(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  assert.deepEqual(await client.migrate(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
   assert.equal(sql(url, `SELECT to_regclass('node_export.export_logs') IS NOT NULL, to_regnamespace('lora_export') IS NULL`), 't|t')
 })

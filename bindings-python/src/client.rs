@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lora_export::pg::{
-    Download, ExportService, HistoryQuery, ObjectStoreSettings, ServiceConfig, WorkerOptions,
+    Caller, Download, ExportService, HistoryQuery, ObjectStoreSettings, ServiceConfig,
+    WorkerOptions,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -41,7 +42,10 @@ const COPY_CHUNK: usize = 1 << 20;
 /// `s3://bucket/prefix` with the `AWS_*` variables), `expiry_hours`, `sync_threshold`,
 /// `rate_limit_per_hour`, `retention_days`, `batch_size`, `pool_size`,
 /// `max_attempts`, `stale_after` (seconds), `supabase_url`, `jwt_secret`,
-/// `audit_key` (else `LORA_EXPORT_AUDIT_KEY`: seals the audit chain), `jwks_url`, `jwks`, `schema` (the library's own, default `lora_export`),
+/// `audit_key` (else `LORA_EXPORT_AUDIT_KEY`: seals the audit chain),
+/// `jwks_url`, `jwks`, `allow_anonymous` (default false: sessions of
+/// Supabase's anonymous sign-in are refused), `schema` (the library's own,
+/// default `lora_export`),
 /// `conversations_table` and `turns_table` (the app's relations to export
 /// from, `schema.name`), and the per-user limits `interactive_rate_limit`
 /// (per minute), `interactive_concurrency`, `interactive_statement_timeout`
@@ -98,6 +102,7 @@ fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Servi
             "audit_key" => config.audit_key = Some(value.extract::<String>()?.into()),
             "jwks_url" => config.jwks_url = Some(value.extract()?),
             "jwks" => config.jwks_json = Some(value.extract()?),
+            "allow_anonymous" => config.allow_anonymous = value.extract()?,
             "schema" => config.schema = value.extract()?,
             "conversations_table" => config.conversations_table = Some(value.extract()?),
             "turns_table" => config.turns_table = Some(value.extract()?),
@@ -119,10 +124,10 @@ fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
 
 /// The user of an operation: a verified `Session`'s, or a user id (for
 /// trusted code only: never an id taken from a request).
-fn user_of(value: &Bound<'_, PyAny>) -> PyResult<Uuid> {
+fn user_of(value: &Bound<'_, PyAny>) -> PyResult<Caller> {
     match value.cast::<Session>() {
-        Ok(session) => Ok(session.get().inner.user_id()),
-        Err(_) => uuid_of(value, "user"),
+        Ok(session) => Ok(Caller::Session(session.get().inner.clone())),
+        Err(_) => uuid_of(value, "user").map(Caller::User),
     }
 }
 

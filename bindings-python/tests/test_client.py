@@ -167,7 +167,7 @@ def test_the_library_lives_in_its_schema_and_reads_the_apps_relations_by_name(da
     with pytest.raises(lora_export.ConfigError, match="turns_table"):
         lora_export.ExportClient(url, conversations_table="public.chats")
     client = lora_export.ExportClient(url, storage_root=root, schema="py_export")
-    assert client.migrate() == list(range(1, 12))
+    assert client.migrate() == list(range(1, 15))
     assert sql(url, "SELECT to_regclass('py_export.export_logs') IS NOT NULL, count(*) FROM pg_class "
                     "WHERE relnamespace = 'public'::regnamespace") == "t|0"
     client.close()
@@ -263,6 +263,26 @@ def test_sessions_from_verified_tokens_drive_the_user_operations(database):
         with pytest.raises(lora_export.InvalidTokenError) as missing:
             c.authenticate()
         assert missing.value.reason == "missing"
+        no_issuer = {k: v for k, v in claims_of(alice).items() if k != "iss"}
+        with pytest.raises(lora_export.InvalidTokenError) as refused:
+            c.verify_session(hs256(no_issuer))
+        assert refused.value.reason == "wrong_issuer"
+
+
+def test_an_anonymous_session_is_refused_unless_allowed(database):
+    url, root = database
+    options = {"storage_root": root, "supabase_url": PROJECT, "jwt_secret": SECRET}
+    body = {"config": {"scope": "all_data", "format": "jsonl"}}
+    with lora_export.ExportClient(url, **options) as c:
+        c.migrate()
+        c.import_conversations(b"".join(json.dumps(conversation(i)).encode() + b"\n" for i in range(3)))
+        guest = c.verify_session(hs256(claims_of(create_user(url), is_anonymous=True)))
+        assert guest.is_anonymous
+        with pytest.raises(lora_export.LoraExportError) as refused:
+            c.create_export(guest, body)
+        assert (refused.value.code, refused.value.status) == ("ANONYMOUS_NOT_ALLOWED", 403)
+    with lora_export.ExportClient(url, allow_anonymous=True, **options) as c:
+        assert c.create_export(guest, body)["status"] == "completed"
 
 
 def test_a_dataset_export_downloads_each_file_and_the_zip_into_file_objects(client, tmp_path):

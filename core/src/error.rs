@@ -200,6 +200,10 @@ pub enum ErrorKind {
     /// `app_metadata.role` is `admin`) (HTTP 403).
     #[error("{0} is for an administrator only")]
     AdminRequired(String),
+    /// The session is anonymous (Supabase's anonymous sign-in) and the
+    /// service does not admit anonymous sessions (`allow_anonymous`) (HTTP 403).
+    #[error("an anonymous session may not use the export service: sign in with an account")]
+    AnonymousNotAllowed,
     /// Too many export requests (HTTP 429).
     #[error("rate limit exceeded: at most {limit} export requests per hour; retry in {retry_after_secs} s")]
     RateLimited {
@@ -414,6 +418,7 @@ impl Error {
             ErrorKind::ExportFailed { .. } => "EXPORT_FAILED",
             ErrorKind::NotRetryable { .. } => "NOT_RETRYABLE",
             ErrorKind::AdminRequired(_) => "ADMIN_REQUIRED",
+            ErrorKind::AnonymousNotAllowed => "ANONYMOUS_NOT_ALLOWED",
             ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => "RATE_LIMITED",
             ErrorKind::Config(_) => "CONFIG_ERROR",
             ErrorKind::Database(_) => "DATABASE_ERROR",
@@ -436,7 +441,9 @@ impl Error {
             | ErrorKind::UnknownFormat(_)
             | ErrorKind::Rejected(_) => 400,
             ErrorKind::Unauthorized | ErrorKind::InvalidToken(_) | ErrorKind::UnknownUser(_) => 401,
-            ErrorKind::Forbidden(_) | ErrorKind::AdminRequired(_) => 403,
+            ErrorKind::Forbidden(_)
+            | ErrorKind::AdminRequired(_)
+            | ErrorKind::AnonymousNotAllowed => 403,
             ErrorKind::NotFound(_) => 404,
             ErrorKind::InvalidTransition { .. }
             | ErrorKind::ExportFailed { .. }

@@ -43,6 +43,7 @@ use crate::{ErrorKind, Result};
 /// | `jwks_json` | `LORA_EXPORT_JWKS` | none: the keys are fetched from `jwks_url` |
 /// | `audit_key` | `LORA_EXPORT_AUDIT_KEY` | none: the audit chain is an unkeyed hash, which detects accidental corruption and tampering by roles other than the database owner only; set (at least 32 bytes), every event is sealed with HMAC-SHA256 and [`verify_audit`](super::ExportService::verify_audit) detects a rewrite by the owner too |
 /// | `jwt_leeway` | `LORA_EXPORT_JWT_LEEWAY_SECS` | 30 s of clock skew on `exp`/`nbf` (at most 300) |
+/// | `allow_anonymous` | `LORA_EXPORT_ALLOW_ANONYMOUS` | `false`: a session of Supabase's anonymous sign-in (`is_anonymous`) is refused, 403 `ANONYMOUS_NOT_ALLOWED` |
 /// | `schema` | `LORA_EXPORT_SCHEMA` | `lora_export`: the schema of the library's tables and functions |
 /// | `conversations_table` | `LORA_EXPORT_CONVERSATIONS_TABLE` | none: the library's own `conversations`; else the app's `schema.table` or view ([`SourceTables`]) |
 /// | `turns_table` | `LORA_EXPORT_TURNS_TABLE` | none: the library's own `conversation_turns`; set with `conversations_table` |
@@ -145,6 +146,11 @@ pub struct ServiceConfig {
     /// retention purge removes it; rotating the key does the same to the
     /// seals of the old key (`seal does not match`).
     pub audit_key: Option<Secret>,
+    /// Whether a session of Supabase's anonymous sign-in (`is_anonymous`
+    /// in its token) may use the service. By default it may not: every user
+    /// operation answers 403 `ANONYMOUS_NOT_ALLOWED`, since anyone can get
+    /// such a session with the public anon key.
+    pub allow_anonymous: bool,
     /// The schema of the library's own tables, functions and policies.
     pub schema: String,
     /// The app's table or view of conversations (`schema.name`), read
@@ -268,6 +274,7 @@ impl ServiceConfig {
             jwks_json: None,
             jwt_leeway: Duration::from_secs(30),
             audit_key: None,
+            allow_anonymous: false,
             schema: "lora_export".to_owned(),
             conversations_table: None,
             turns_table: None,
@@ -361,6 +368,17 @@ impl ServiceConfig {
         let mut leeway = config.jwt_leeway.as_secs() as u32;
         number("LORA_EXPORT_JWT_LEEWAY_SECS", &mut leeway)?;
         config.jwt_leeway = Duration::from_secs(leeway.into());
+        if let Some(allow) = text("LORA_EXPORT_ALLOW_ANONYMOUS") {
+            config.allow_anonymous = match allow.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => {
+                    return Err(config_error(format!(
+                        "LORA_EXPORT_ALLOW_ANONYMOUS must be true or false, got `{allow}`"
+                    )))
+                }
+            };
+        }
         if let Some(schema) = text("LORA_EXPORT_SCHEMA") {
             config.schema = schema;
         }

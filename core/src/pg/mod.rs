@@ -42,6 +42,23 @@
 //! | the app's relations named in `conversations_table` / `turns_table` | the app's grants | the app's grants and RLS (exports read as the user) | the app's | SELECT as `authenticated` only |
 //! | every other `export_*` function | — | — | — | EXECUTE |
 //!
+//! The service need not own these objects, and should not: the owner
+//! migrates (`migrate()` or [`migration_sql`]), and the service connects as
+//! a login that is a member of `lora_export_service` (a NOLOGIN role that
+//! migration 13 creates and grants exactly what the service does at run
+//! time: the reads and writes of the export state and the importer, the
+//! audit trail's inserts, its verify and purge functions, `SELECT` on
+//! `auth.users`, and a row-level security policy per table) and of
+//! `authenticated` (to read as the user):
+//!
+//! ```text
+//! CREATE ROLE lora_export_app LOGIN PASSWORD '…' IN ROLE lora_export_service, authenticated;
+//! ```
+//!
+//! Then a `RESET ROLE` inside a user transaction is that login, which may
+//! not disable the audit trail's triggers or row-level security, drop or
+//! create anything, or update an audit event (tested in `tests/pg_authz.rs`).
+//!
 //! Every state change — create, status (expiry), download count, delete,
 //! job claims, heartbeats, completion, cleanup — runs on the service's own
 //! connection, after the service itself checked that the export is the
@@ -51,12 +68,21 @@
 //!
 //! ```text
 //! BEGIN;
-//! SELECT set_config('request.jwt.claims', '{"sub":"<user>","role":"authenticated"}', true),
+//! SELECT set_config('request.jwt.claims', '<the verified token\'s claims>', true),
 //!        set_config('request.jwt.claim.sub', '<user>', true);  -- a stale session value never wins
 //! SET LOCAL ROLE authenticated;
 //! …
 //! COMMIT;
 //! ```
+//!
+//! The claims are the verified token's, whole (`sub` and `role` forced to
+//! the user and `authenticated`), as PostgREST sets them, so the app's own
+//! policies that read `auth.jwt()` (`aal`, `is_anonymous`, `app_metadata`)
+//! decide for an export as they do for the app's API; a queued export's job
+//! keeps them (never the token) for its worker. A bare user id (trusted
+//! server code) carries `{"sub", "role"}` only. A session of Supabase's
+//! anonymous sign-in is refused (`ANONYMOUS_NOT_ALLOWED`) unless
+//! [`ServiceConfig::allow_anonymous`].
 //!
 //! No column decides which file is served or deleted: an export's file is
 //! named by its owner, its id and its format's extension ([`FileKey`]);
@@ -104,7 +130,7 @@ pub use api::{
     ScopeCounts,
     AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
-pub use auth::{access_token, cookie_name_for, Actor, Session, SignIn};
+pub use auth::{access_token, cookie_name_for, Actor, Caller, Session, SignIn};
 pub use config::{DownloadMode, Secret, ServiceConfig};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource, FetchedBatch};

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::pg::api::user_limits::UserLimits;
 use crate::pg::storage::{open_storage, Storage};
+use crate::pg::{Actor, MetricEvent, Session, SignIn};
 use crate::pg::{Database, ImportSummary, ServiceConfig, SourceTables};
-use crate::pg::{MetricEvent, Session, SignIn};
 use crate::{ErrorKind, Result};
 
 /// A callback receiving one [`MetricEvent`] per completed or failed export.
@@ -163,6 +163,20 @@ impl ExportService {
         self.observe("authenticate", result)
     }
 
+    /// The user an operation runs for, once the service admits them: a
+    /// session of Supabase's anonymous sign-in only when `allow_anonymous`
+    /// is set (anyone holding the public anon key can get one).
+    ///
+    /// # Errors
+    ///
+    /// `ANONYMOUS_NOT_ALLOWED` (403).
+    pub(crate) fn admit(&self, actor: &impl Actor) -> Result<Uuid> {
+        if actor.is_anonymous() && !self.config.allow_anonymous {
+            return Err(ErrorKind::AnonymousNotAllowed.into());
+        }
+        Ok(actor.user_id())
+    }
+
     /// Applies pending schema migrations (see [`Database::migrate`]).
     pub async fn migrate(&self) -> Result<Vec<i32>> {
         self.observe("migrate", self.db.migrate().await)
@@ -234,9 +248,12 @@ impl ExportService {
     }
 
     /// Checks, once per service, that the app's relations exports read have
-    /// the documented columns and that `authenticated` may read them
-    /// ([`SourceTables::check`]); create calls it before it counts. A no-op
-    /// for the library's own tables.
+    /// the documented columns, that `authenticated` may read them, and that
+    /// row-level security applies to everything they read through (no view
+    /// without `security_invoker`, no table without row-level security:
+    /// [`SourceTables::check`]); create, counts, preview and the
+    /// conversations page call it before they read. A no-op for the
+    /// library's own tables.
     ///
     /// # Errors
     ///

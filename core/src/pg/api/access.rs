@@ -63,8 +63,7 @@ impl ExportService {
     /// The status of `user`'s export; marks a completed export past its
     /// expiry as expired (audit `expired`). 403 / 404 as the seeds say.
     pub async fn status(&self, user: impl Actor, export_id: Uuid) -> Result<ExportStatusView> {
-        let user = user.user_id();
-        let answer = self.status_of(user, export_id).await;
+        let answer = async { self.status_of(self.admit(&user)?, export_id).await }.await;
         self.observe("status", answer)
     }
 
@@ -120,8 +119,7 @@ impl ExportService {
     ///
     /// Locks are taken in one order everywhere: the log, then its job.
     pub async fn delete(&self, user: impl Actor, export_id: Uuid) -> Result<DeleteReport> {
-        let user = user.user_id();
-        let answer = self.delete_of(user, export_id).await;
+        let answer = async { self.delete_of(self.admit(&user)?, export_id).await }.await;
         self.observe("delete", answer)
     }
 
@@ -132,7 +130,7 @@ impl ExportService {
         let now = Utc::now();
         let cancelled = tx
             .execute(
-                "UPDATE export_jobs SET status = 'cancelled', updated_at = now()
+                "UPDATE export_jobs SET status = 'cancelled', claims = NULL, updated_at = now()
                  WHERE export_id = $1 AND status IN ('queued', 'running')",
                 &[&export_id],
             )

@@ -39,12 +39,19 @@ impl ExportService {
     /// formula.
     pub async fn audit_trail_csv(&self, user: impl Actor, scope: AuditScope) -> Result<Vec<u8>> {
         let admin = user.is_admin();
-        let user = user.user_id();
-        let answer = self.audit_csv_of(user, admin, scope).await;
+        let answer =
+            async { self.audit_csv_of(self.admit(&user)?, user.claims(), admin, scope).await }
+                .await;
         self.observe("audit_trail_csv", answer)
     }
 
-    async fn audit_csv_of(&self, user: Uuid, admin: bool, scope: AuditScope) -> Result<Vec<u8>> {
+    async fn audit_csv_of(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        admin: bool,
+        scope: AuditScope,
+    ) -> Result<Vec<u8>> {
         let mut client = self.database().client().await?;
         let rows = match scope {
             AuditScope::AllUsers if !admin => {
@@ -52,7 +59,7 @@ impl ExportService {
             }
             AuditScope::AllUsers => client.query(&format!("{EVENTS} {ORDER}"), &[]).await?,
             AuditScope::Own => {
-                let tx = Database::user_transaction(&mut client, user).await?;
+                let tx = Database::user_transaction_with(&mut client, user, claims).await?;
                 let sql = format!("{EVENTS} WHERE user_id = auth.uid() {ORDER}");
                 let rows = tx.query(&sql, &[]).await?;
                 tx.commit().await?;

@@ -85,12 +85,17 @@ impl ExportService {
         user: impl Actor,
         body: &Value,
     ) -> Result<ConversationPage> {
-        let user = user.user_id();
-        let answer = self.conversation_page(user, body).await;
+        let answer =
+            async { self.conversation_page(self.admit(&user)?, user.claims(), body).await }.await;
         self.observe("list_conversations", answer)
     }
 
-    async fn conversation_page(&self, user: Uuid, body: &Value) -> Result<ConversationPage> {
+    async fn conversation_page(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+    ) -> Result<ConversationPage> {
         let _running = self.limits().read(user)?;
         let body = object_of(body, &["filters", "page", "limit"])?;
         let mut issues = Vec::new();
@@ -116,7 +121,7 @@ impl ExportService {
         let mut params = filter.param_refs();
         let mut client = self.database().client().await?;
         let timeout = self.config().interactive_statement_timeout;
-        let tx = Database::interactive_transaction(&mut client, user, timeout).await?;
+        let tx = Database::interactive_transaction(&mut client, user, claims, timeout).await?;
         let total: i64 = tx.query_one(&format!("SELECT count(*) {from}"), &params).await?.get(0);
         params.extend([&limit_sql as &(dyn tokio_postgres::types::ToSql + Sync), &offset]);
         let rows = tx.query(&page_sql, &params).await?;

@@ -79,8 +79,8 @@ impl ExportService {
     /// worker's: if its process dies, a worker rescues it after
     /// `stale_after`.
     pub async fn create_export(&self, user: impl Actor, body: &Value) -> Result<CreateOutcome> {
-        let user = user.user_id();
-        let answer = self.create(user, body, None).await;
+        let answer =
+            async { self.create(self.admit(&user)?, user.claims(), body, None).await }.await;
         self.observe("create_export", answer)
     }
 
@@ -90,16 +90,17 @@ impl ExportService {
     pub(super) async fn create(
         &self,
         user: Uuid,
+        claims: Option<&Value>,
         body: &Value,
         retry_of: Option<Uuid>,
     ) -> Result<CreateOutcome> {
         let request = validate_request(body).map_err(ErrorKind::InvalidRequest)?;
-        let logged = self.log_request(user, &request, retry_of).await?;
+        let logged = self.log_request(user, claims, &request, retry_of).await?;
         let Some(lease) = logged.lease else {
             return Ok(CreateOutcome::Queued { http_status: 202, export_id: logged.export_id });
         };
         let export_id = logged.export_id;
-        let target = RunTarget { export_id, user_id: user, lease };
+        let target = RunTarget { export_id, user_id: user, lease, claims: claims.cloned() };
         let started = Instant::now();
         let message = match self.run_export(&target, &request).await {
             Ok(RunEnd::Completed(export)) => {
@@ -120,9 +121,14 @@ impl ExportService {
     /// event, the `retried` event of the export it retries, and the job —
     /// queued for a worker, or running under this process's lease for a
     /// synchronous run.
+    ///
+    /// The job keeps the verified token's claims (not the token: it is a
+    /// credential) so that a worker reads as the user with the claims the
+    /// request was made with; only the service reads `export_jobs`.
     async fn log_request(
         &self,
         user: Uuid,
+        claims: Option<&Value>,
         request: &ExportRequest,
         retry_of: Option<Uuid>,
     ) -> Result<Logged> {
@@ -146,7 +152,7 @@ impl ExportService {
             }
             .into());
         }
-        act_as_user(&tx, user).await?;
+        act_as_user(&tx, user, claims).await?;
         let count = count_selected(&tx, request, self.source_tables()).await?;
         act_as_service(&tx).await?;
         let queued = count >= u64::from(config.sync_threshold);
@@ -179,9 +185,9 @@ impl ExportService {
         let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
         let lease = if queued {
             tx.execute(
-                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts)
-                 VALUES ($1, 'queued', $2, $3)",
-                &[&export_id, &count_sql, &attempts],
+                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts, claims)
+                 VALUES ($1, 'queued', $2, $3, $4)",
+                &[&export_id, &count_sql, &attempts, &claims],
             )
             .await?;
             audit(
@@ -199,9 +205,9 @@ impl ExportService {
             let job_id: Uuid = tx
                 .query_one(
                     "INSERT INTO export_jobs (export_id, status, total_items, max_attempts,
-                       attempts, locked_by, heartbeat_at)
-                     VALUES ($1, 'running', $2, $3, 1, $4, now()) RETURNING id",
-                    &[&export_id, &count_sql, &attempts, &worker_id],
+                       attempts, locked_by, heartbeat_at, claims)
+                     VALUES ($1, 'running', $2, $3, 1, $4, now(), $5) RETURNING id",
+                    &[&export_id, &count_sql, &attempts, &worker_id, &claims],
                 )
                 .await?
                 .get(0);

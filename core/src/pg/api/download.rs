@@ -264,16 +264,17 @@ impl ExportService {
         export_id: Uuid,
         request: &DownloadRequest,
     ) -> Result<Download> {
-        let user = user.user_id();
-        let answer = self.download_of(user, export_id, request).await;
+        let answer = async { self.download_of(self.admit(&user)?, export_id, request).await }.await;
         self.observe("download", answer)
     }
 
     /// The export's file (a dataset's zip), whole, counted:
     /// [`download`](Self::download) with the default request.
     pub async fn open_download(&self, user: impl Actor, export_id: Uuid) -> Result<Download> {
-        let user = user.user_id();
-        let answer = self.download_of(user, export_id, &DownloadRequest::new()).await;
+        let answer = async {
+            self.download_of(self.admit(&user)?, export_id, &DownloadRequest::new()).await
+        }
+        .await;
         self.observe("open_download", answer)
     }
 
@@ -287,8 +288,11 @@ impl ExportService {
         export_id: Uuid,
         name: &str,
     ) -> Result<Download> {
-        let user = user.user_id();
-        let answer = self.download_of(user, export_id, &DownloadRequest::new().file(name)).await;
+        let answer = async {
+            self.download_of(self.admit(&user)?, export_id, &DownloadRequest::new().file(name))
+                .await
+        }
+        .await;
         self.observe("open_file", answer)
     }
 
@@ -296,8 +300,10 @@ impl ExportService {
     /// checks, errors and headers, the file opened but not read — without
     /// counting a download or auditing one: the answer to `HEAD`.
     pub async fn inspect_download(&self, user: impl Actor, export_id: Uuid) -> Result<Download> {
-        let user = user.user_id();
-        let answer = self.download_of(user, export_id, &DownloadRequest::new().head()).await;
+        let answer = async {
+            self.download_of(self.admit(&user)?, export_id, &DownloadRequest::new().head()).await
+        }
+        .await;
         self.observe("inspect_download", answer)
     }
 
@@ -308,9 +314,9 @@ impl ExportService {
         export_id: Uuid,
         name: &str,
     ) -> Result<Download> {
-        let user = user.user_id();
         let request = DownloadRequest::new().file(name).head();
-        let answer = self.download_of(user, export_id, &request).await;
+        let answer =
+            async { self.download_of(self.admit(&user)?, export_id, &request).await }.await;
         self.observe("inspect_file", answer)
     }
 

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::audit::{ExportLog, ExportStatus};
@@ -61,15 +62,20 @@ impl ExportService {
     /// problem of an invalid query).
     /// Read as the user, under RLS.
     pub async fn history(&self, user: impl Actor, query: &HistoryQuery) -> Result<HistoryPage> {
-        let user = user.user_id();
-        let answer = self.history_page(user, query).await;
+        let answer =
+            async { self.history_page(self.admit(&user)?, user.claims(), query).await }.await;
         self.observe("history", answer)
     }
 
-    async fn history_page(&self, user: Uuid, query: &HistoryQuery) -> Result<HistoryPage> {
+    async fn history_page(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        query: &HistoryQuery,
+    ) -> Result<HistoryPage> {
         query.validate().map_err(ErrorKind::InvalidRequest)?;
         let mut client = self.database().client().await?;
-        let tx = Database::user_transaction(&mut client, user).await?;
+        let tx = Database::user_transaction_with(&mut client, user, claims).await?;
         let format = query.format.map(Format::as_str);
         let status = query.status.map(ExportStatus::as_str);
         let filters: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =

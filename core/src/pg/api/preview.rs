@@ -46,12 +46,18 @@ impl ExportService {
         body: &Value,
         n: u32,
     ) -> Result<ExportPreview> {
-        let user = user.user_id();
-        let answer = self.preview_of(user, body, n).await;
+        let answer =
+            async { self.preview_of(self.admit(&user)?, user.claims(), body, n).await }.await;
         self.observe("preview_export", answer)
     }
 
-    async fn preview_of(&self, user: Uuid, body: &Value, n: u32) -> Result<ExportPreview> {
+    async fn preview_of(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+        n: u32,
+    ) -> Result<ExportPreview> {
         let _running = self.limits().read(user)?;
         let (request, mut issues) = match validate_request(body) {
             Ok(request) => (Some(request), Vec::new()),
@@ -68,7 +74,7 @@ impl ExportService {
         let mut source = ConversationSource::new(&request, n, self.source_tables())?;
         let mut client = self.database().client().await?;
         let timeout = self.config().interactive_statement_timeout;
-        let tx = Database::interactive_transaction(&mut client, user, timeout).await?;
+        let tx = Database::interactive_transaction(&mut client, user, claims, timeout).await?;
         let batch = source.next_batch(&tx).await?.unwrap_or_default();
         tx.commit().await?;
         let conversations = batch.into_iter().filter_map(|record| record.ok());

@@ -19,12 +19,17 @@ impl ExportService {
     /// the new export, so neither exists without the other. 409 `NOT_RETRYABLE` for a
     /// queued, processing or completed export; 403 / 404.
     pub async fn retry_export(&self, user: impl Actor, export_id: Uuid) -> Result<CreateOutcome> {
-        let user = user.user_id();
-        let answer = self.retry_of(user, export_id).await;
+        let answer =
+            async { self.retry_of(self.admit(&user)?, user.claims(), export_id).await }.await;
         self.observe("retry_export", answer)
     }
 
-    async fn retry_of(&self, user: Uuid, export_id: Uuid) -> Result<CreateOutcome> {
+    async fn retry_of(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        export_id: Uuid,
+    ) -> Result<CreateOutcome> {
         let request = {
             let mut client = self.database().client().await?;
             let tx = client.transaction().await?;
@@ -40,6 +45,6 @@ impl ExportService {
             }
         };
         let body: Value = serde_json::to_value(&request)?;
-        self.create(user, &body, Some(export_id)).await
+        self.create(user, claims, &body, Some(export_id)).await
     }
 }

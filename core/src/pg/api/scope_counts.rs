@@ -41,12 +41,17 @@ impl ExportService {
     /// `interactive_concurrency`) and runs under
     /// `interactive_statement_timeout` (then 503 with `retry_after`).
     pub async fn count_scopes(&self, user: impl Actor, body: &Value) -> Result<ScopeCounts> {
-        let user = user.user_id();
-        let answer = self.scope_counts(user, body).await;
+        let answer =
+            async { self.scope_counts(self.admit(&user)?, user.claims(), body).await }.await;
         self.observe("count_scopes", answer)
     }
 
-    async fn scope_counts(&self, user: Uuid, body: &Value) -> Result<ScopeCounts> {
+    async fn scope_counts(
+        &self,
+        user: Uuid,
+        claims: Option<&Value>,
+        body: &Value,
+    ) -> Result<ScopeCounts> {
         let _running = self.limits().read(user)?;
         let body = object_of(body, &["conversationIds", "filters"])?;
         let has_ids = match body.get("conversationIds") {
@@ -72,7 +77,7 @@ impl ExportService {
         self.check_source().await?;
         let mut client = self.database().client().await?;
         let timeout = self.config().interactive_statement_timeout;
-        let tx = Database::interactive_transaction(&mut client, user, timeout).await?;
+        let tx = Database::interactive_transaction(&mut client, user, claims, timeout).await?;
         let mut counts = [0u64; 4];
         for (count, request) in counts.iter_mut().zip(&requests) {
             if let Some(request) = request {

@@ -44,7 +44,7 @@ use serde_json::Value;
 use crate::pg::ServiceConfig;
 use crate::{ErrorKind, Result, TokenRefusal};
 
-pub use session::{Actor, Session};
+pub use session::{Actor, Caller, Session};
 pub use token::{access_token, cookie_name_for};
 
 use keys::KeyStore;
@@ -164,10 +164,12 @@ impl SignIn {
         validation.set_required_spec_claims(&["exp", "aud"]);
         if let Some(issuer) = &self.issuer {
             validation.set_issuer(&[issuer]);
+            validation.set_required_spec_claims(&["exp", "aud", "iss"]);
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let all = jsonwebtoken::decode::<Value>(token, &key, &validation)
             .map_err(|e| refusal(&e))?
             .claims;
+        let claims = Claims::deserialize(&all).map_err(|_| TokenRefusal::Malformed)?;
         if claims.role.as_deref() != Some(AUTHENTICATED) {
             return Err(TokenRefusal::WrongRole.into());
         }
@@ -188,6 +190,7 @@ impl SignIn {
             claims.session_id,
             claims.is_anonymous,
             app_role,
+            all,
         ))
     }
 

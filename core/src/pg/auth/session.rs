@@ -1,7 +1,10 @@
 //! [`Session`]: who a verified token says the user is, and [`Actor`]: what
 //! a user operation accepts.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// A signed-in user, as a verified access token proves it. Only
@@ -14,6 +17,7 @@ pub struct Session {
     session_id: Option<String>,
     is_anonymous: bool,
     app_role: Option<String>,
+    claims: Arc<Value>,
 }
 
 impl Session {
@@ -24,8 +28,10 @@ impl Session {
         session_id: Option<String>,
         is_anonymous: bool,
         app_role: Option<String>,
+        claims: Value,
     ) -> Session {
-        Session { user_id, email, expires_at, session_id, is_anonymous, app_role }
+        let claims = Arc::new(claims);
+        Session { user_id, email, expires_at, session_id, is_anonymous, app_role, claims }
     }
 
     /// The user (`sub`).
@@ -59,6 +65,12 @@ impl Session {
     pub fn app_role(&self) -> Option<&str> {
         self.app_role.as_deref()
     }
+
+    /// Every claim of the verified token, as PostgREST sets them in
+    /// `request.jwt.claims` for the app's own policies (`auth.jwt()`).
+    pub fn claims(&self) -> &Value {
+        &self.claims
+    }
 }
 
 /// Who a user operation runs for: a verified [`Session`], or a bare user id
@@ -79,6 +91,54 @@ pub trait Actor {
     fn is_admin(&self) -> bool {
         false
     }
+
+    /// Whether the user signed in anonymously (a [`Session`] whose token
+    /// says `is_anonymous`); never a bare user id. The service refuses such
+    /// a user unless `allow_anonymous` is set.
+    fn is_anonymous(&self) -> bool {
+        false
+    }
+
+    /// The verified token's claims, which the user's transactions carry
+    /// (`request.jwt.claims`) as PostgREST's do; `None` for a bare user id,
+    /// whose transactions carry only `sub` and `role`.
+    fn claims(&self) -> Option<&Value> {
+        None
+    }
+}
+
+/// An owned [`Actor`] of either kind, for code that keeps one past a call
+/// (the Node and Python bindings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A verified session.
+    Session(Session),
+    /// A user id that trusted server code vouches for.
+    User(Uuid),
+}
+
+impl Actor for Caller {
+    fn user_id(&self) -> Uuid {
+        match self {
+            Caller::Session(session) => session.user_id(),
+            Caller::User(id) => *id,
+        }
+    }
+
+    fn is_admin(&self) -> bool {
+        matches!(self, Caller::Session(session) if session.is_admin())
+    }
+
+    fn is_anonymous(&self) -> bool {
+        matches!(self, Caller::Session(session) if session.is_anonymous)
+    }
+
+    fn claims(&self) -> Option<&Value> {
+        match self {
+            Caller::Session(session) => Some(session.claims()),
+            Caller::User(_) => None,
+        }
+    }
 }
 
 impl Actor for Uuid {
@@ -95,6 +155,14 @@ impl Actor for Session {
     fn is_admin(&self) -> bool {
         self.app_role.as_deref() == Some("admin")
     }
+
+    fn is_anonymous(&self) -> bool {
+        self.is_anonymous
+    }
+
+    fn claims(&self) -> Option<&Value> {
+        Some(&self.claims)
+    }
 }
 
 impl<T: Actor + ?Sized> Actor for &T {
@@ -104,5 +172,13 @@ impl<T: Actor + ?Sized> Actor for &T {
 
     fn is_admin(&self) -> bool {
         (**self).is_admin()
+    }
+
+    fn is_anonymous(&self) -> bool {
+        (**self).is_anonymous()
+    }
+
+    fn claims(&self) -> Option<&Value> {
+        (**self).claims()
     }
 }

@@ -315,3 +315,19 @@ fn only_app_metadata_makes_an_administrator() {
     assert!(!reviewer.unwrap().is_admin());
     assert!(!uuid::Uuid::nil().is_admin(), "a bare user id is never an administrator");
 }
+
+/// Issue 33, finding 11: with the project URL known, a token that leaves
+/// out `iss` is refused like one with a wrong `iss`. Without a project URL
+/// there is no issuer to compare, and none is required.
+#[test]
+fn a_token_without_iss_is_refused_when_the_project_is_known() {
+    let no_issuer = hs256(&with(claims(), "iss", Value::Null));
+    let sign_in = secret_sign_in();
+    assert_eq!(reason(block(sign_in.verify(&no_issuer))), "wrong_issuer");
+    let empty = hs256(&with(claims(), "iss", json!("")));
+    assert_eq!(reason(block(sign_in.verify(&empty))), "wrong_issuer");
+    let mut unknown_project = ServiceConfig::new("postgres://localhost/app");
+    unknown_project.jwt_secret = Some(SECRET.into());
+    let sign_in = SignIn::from_config(&unknown_project).unwrap().unwrap();
+    assert!(block(sign_in.verify(&no_issuer)).is_ok(), "no project URL: no issuer to require");
+}

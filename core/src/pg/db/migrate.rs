@@ -18,6 +18,9 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (9, "export_files", include_str!("migrations/0009_export_files.sql")),
     (10, "schedules", include_str!("migrations/0010_schedules.sql")),
     (11, "audit_every_byte", include_str!("migrations/0011_audit_every_byte.sql")),
+    (12, "no_leftovers", include_str!("migrations/0012_no_leftovers.sql")),
+    (13, "job_claims", include_str!("migrations/0013_job_claims.sql")),
+    (14, "service_login", include_str!("migrations/0014_service_login.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own
@@ -89,13 +92,28 @@ pub fn migration_sql(schema: &str) -> Result<String> {
 impl Database {
     /// Applies the migrations not yet applied to the configured schema, under
     /// an advisory lock so that several processes may call it at once.
-    /// Returns the versions applied.
+    /// Returns the versions applied. On a database that has them all it
+    /// changes nothing, so a service login that does not own the schema
+    /// (see the privilege model in [`crate::pg`]) may call it; the owner
+    /// applies new ones.
     pub async fn migrate(&self) -> Result<Vec<i32>> {
         let schema = self.schema();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('lora_export.migrate', 0))", &[])
             .await?;
+        let recorded = format!("{}.lora_export_migrations", render_migration("@schema@", schema));
+        let exists: bool =
+            tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&recorded]).await?.get(0);
+        if exists {
+            let versions: Vec<i32> = MIGRATIONS.iter().map(|m| m.0).collect();
+            let sql = format!("SELECT count(*) FROM {recorded} WHERE version = ANY($1)");
+            let held: i64 = tx.query_one(&sql, &[&versions]).await?.get(0);
+            if usize::try_from(held).is_ok_and(|held| held == MIGRATIONS.len()) {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+        }
         tx.batch_execute(&preamble(schema, "SET LOCAL")).await?;
         tx.batch_execute(MIGRATIONS_TABLE).await?;
         let done: Vec<i32> = tx

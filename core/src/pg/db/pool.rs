@@ -1,6 +1,7 @@
 use deadpool_postgres::{
     Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod,
 };
+use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 use uuid::Uuid;
@@ -117,8 +118,20 @@ impl Database {
     /// `authenticated` role with `{"sub": user, "role": "authenticated"}` as
     /// JWT claims, so that `auth.uid()` is the user and RLS applies.
     pub async fn user_transaction(client: &mut DbClient, user: Uuid) -> Result<DbTransaction<'_>> {
+        Self::user_transaction_with(client, user, None).await
+    }
+
+    /// [`user_transaction`](Self::user_transaction) carrying a verified
+    /// token's `claims` (a [`Session`](crate::pg::Session)'s), as PostgREST
+    /// carries them, so the app's policies that read `auth.jwt()` (`aal`,
+    /// `is_anonymous`, `app_metadata`) decide as they do for its API.
+    pub(crate) async fn user_transaction_with<'a>(
+        client: &'a mut DbClient,
+        user: Uuid,
+        claims: Option<&Value>,
+    ) -> Result<DbTransaction<'a>> {
         let tx = client.transaction().await?;
-        act_as_user(&tx, user).await?;
+        act_as_user(&tx, user, claims).await?;
         Ok(tx)
     }
 
@@ -126,12 +139,13 @@ impl Database {
     /// cancelled after `timeout` (`SET LOCAL statement_timeout`): the
     /// export modal's interactive reads run under the shorter
     /// `interactive_statement_timeout`.
-    pub(crate) async fn interactive_transaction(
-        client: &mut DbClient,
+    pub(crate) async fn interactive_transaction<'a>(
+        client: &'a mut DbClient,
         user: Uuid,
+        claims: Option<&Value>,
         timeout: std::time::Duration,
-    ) -> Result<DbTransaction<'_>> {
-        let tx = Database::user_transaction(client, user).await?;
+    ) -> Result<DbTransaction<'a>> {
+        let tx = Database::user_transaction_with(client, user, claims).await?;
         let millis = timeout.as_millis();
         tx.batch_execute(&format!("SET LOCAL statement_timeout = {millis}")).await?;
         Ok(tx)
@@ -183,11 +197,23 @@ fn settings_check(expected_ms: String) -> Hook {
     })
 }
 
-/// Switches the rest of `tx` to `user` (see [`Database::user_transaction`]).
-/// Both claim settings are set for the transaction, so a value a pooled
-/// connection kept from an earlier session never decides the user.
-pub(crate) async fn act_as_user(tx: &DbTransaction<'_>, user: Uuid) -> Result<()> {
-    let claims = serde_json::json!({ "sub": user, "role": "authenticated" }).to_string();
+/// Switches the rest of `tx` to `user` (see [`Database::user_transaction`]),
+/// with the verified token's `claims` when there are some (`sub` and
+/// `role` always the user's and `authenticated`). Both claim settings are
+/// set for the transaction, so a value a pooled connection kept from an
+/// earlier session never decides the user.
+pub(crate) async fn act_as_user(
+    tx: &DbTransaction<'_>,
+    user: Uuid,
+    claims: Option<&Value>,
+) -> Result<()> {
+    let mut claims = match claims {
+        Some(Value::Object(verified)) => verified.clone(),
+        _ => serde_json::Map::new(),
+    };
+    claims.insert("sub".into(), Value::String(user.to_string()));
+    claims.insert("role".into(), Value::String("authenticated".into()));
+    let claims = Value::Object(claims).to_string();
     tx.execute(
         "SELECT set_config('request.jwt.claims', $1, true),
                 set_config('request.jwt.claim.sub', $2, true),

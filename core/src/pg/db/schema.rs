@@ -191,14 +191,20 @@ impl SourceTables {
     }
 
     /// Checks that both relations exist with the columns of the
-    /// [tables above](Self) and that `authenticated` may read them: one
-    /// catalog query per relation.
+    /// [tables above](Self), that `authenticated` may read them, and that
+    /// row-level security sees the user in everything they read through: a
+    /// view (and every view under it) must run with the invoker's rights
+    /// (`security_invoker = true`; without it a view runs as its owner and
+    /// exports every user's rows), and every table under them must have
+    /// row-level security enabled. Three catalog queries per relation.
     ///
     /// # Errors
     ///
     /// An internal `SOURCE_MISCONFIGURED` error whose detail (for the log,
     /// never shown to users) names each relation and every missing or
-    /// mistyped column, with the type to cast it to;
+    /// mistyped column, with the type to cast it to, and every view or table
+    /// that row-level security would not apply to, with the statement that
+    /// fixes it;
     /// [`ErrorKind::Database`] when a query fails.
     pub async fn check<C: GenericClient>(&self, client: &C) -> Result<()> {
         let mut problems = Vec::new();
@@ -242,6 +248,7 @@ impl SourceTables {
                     Some(_) => {}
                 }
             }
+            problems.extend(row_security_problems(client, relation).await?);
         }
         if problems.is_empty() {
             Ok(())
@@ -255,6 +262,61 @@ impl SourceTables {
             ))
         }
     }
+}
+
+/// Every relation an export reads through `relation`, followed through
+/// views to the tables under them: `(name, kind, row security enabled,
+/// security_invoker, the view it is read through)`.
+const READ_THROUGH: &str = "
+WITH RECURSIVE reached(oid, via, depth) AS (
+  SELECT to_regclass($1)::oid, NULL::oid, 0
+  UNION
+  SELECT d.refobjid, r.oid, r.depth + 1
+  FROM reached r
+  JOIN pg_class v ON v.oid = r.oid AND v.relkind = 'v'
+  JOIN pg_rewrite w ON w.ev_class = v.oid
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+   AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> v.oid
+  WHERE r.depth < 32
+)
+SELECT DISTINCT ON (c.oid) c.oid::regclass::text, c.relkind::text, c.relrowsecurity,
+  COALESCE((SELECT o.option_value::boolean FROM pg_options_to_table(c.reloptions) o
+            WHERE o.option_name = 'security_invoker'), false),
+  r.via::regclass::text
+FROM reached r JOIN pg_class c ON c.oid = r.oid
+ORDER BY c.oid, r.depth";
+
+/// Where row-level security would not see the user in what an export
+/// reads through `relation`: a view that runs with its owner's rights (no
+/// `security_invoker`), at any depth, a table whose row-level security is
+/// disabled, or a relation that has none (a materialized or foreign table).
+/// Each problem names its fix.
+async fn row_security_problems<C: GenericClient>(
+    client: &C,
+    relation: &Relation,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for row in client.query(READ_THROUGH, &[&relation.to_string()]).await? {
+        let (name, kind): (String, String) = (row.get(0), row.get(1));
+        let (row_security, invoker): (bool, bool) = (row.get(2), row.get(3));
+        let via = row
+            .get::<_, Option<String>>(4)
+            .map(|view| format!(" (read through {view})"))
+            .unwrap_or_default();
+        match kind.as_str() {
+            "v" if !invoker => problems.push(format!(
+                "{name}{via} is a view that runs with its owner's rights, so row-level security does not see the user and every user reads the owner's rows: ALTER VIEW {name} SET (security_invoker = true)"
+            )),
+            "r" | "p" if !row_security => problems.push(format!(
+                "{name}{via} has row-level security disabled, so every user reads every row: ALTER TABLE {name} ENABLE ROW LEVEL SECURITY, with a SELECT policy for authenticated"
+            )),
+            "m" | "f" => problems.push(format!(
+                "{name}{via} is a materialized view or a foreign table, which has no row-level security: read its rows through a table with row-level security"
+            )),
+            _ => {}
+        }
+    }
+    Ok(problems)
 }
 
 /// A schema-qualified relation name.

@@ -51,6 +51,9 @@ pub(crate) struct RunTarget {
     pub export_id: Uuid,
     pub user_id: Uuid,
     pub lease: Lease,
+    /// The verified claims the export was requested with, which its reads
+    /// carry (`None`: a trusted caller's bare user id).
+    pub claims: Option<serde_json::Value>,
 }
 
 /// A run's claim on a job: valid while the job is `running` and
@@ -225,13 +228,19 @@ impl ExportService {
         request: &ExportRequest,
         feed: &mpsc::Sender<Feed>,
     ) -> Result<bool> {
+        self.check_source().await?;
         let mut client = self.database().client().await?;
         let mut source =
             ConversationSource::new(request, self.config().batch_size, self.source_tables())?;
         let every = (self.config().stale_after / 4).min(HEARTBEAT_EVERY);
         let mut beaten: Option<Instant> = None;
         loop {
-            let tx = Database::user_transaction(&mut client, target.user_id).await?;
+            let tx = Database::user_transaction_with(
+                &mut client,
+                target.user_id,
+                target.claims.as_ref(),
+            )
+            .await?;
             let batch = source.fetch_batch(&tx).await?;
             tx.commit().await?;
             let Some(batch) = batch else {
@@ -271,7 +280,7 @@ impl ExportService {
         let lease = &target.lease;
         let held = tx
             .execute(
-                "UPDATE export_jobs SET status = 'completed', progress = 100,
+                "UPDATE export_jobs SET status = 'completed', progress = 100, claims = NULL,
                    processed_items = total_items, heartbeat_at = now(), updated_at = now()
                  WHERE id = $1 AND locked_by = $2 AND status = 'running'",
                 &[&lease.job_id, &lease.worker_id],
@@ -359,7 +368,8 @@ impl ExportService {
         let lease = &target.lease;
         let held = tx
             .execute(
-                "UPDATE export_jobs SET status = 'failed', last_error = $3, updated_at = now()
+                "UPDATE export_jobs SET status = 'failed', last_error = $3, claims = NULL,
+                   updated_at = now()
                  WHERE id = $1 AND locked_by = $2 AND status = 'running'",
                 &[&lease.job_id, &lease.worker_id, &message],
             )

@@ -178,13 +178,15 @@ impl ExportService {
         let client = self.database().client().await?;
         let row = client
             .query_one(
-                "SELECT user_id, request FROM export_logs WHERE export_id = $1",
-                &[&claim.export_id],
+                "SELECT l.user_id, l.request, j.claims FROM export_logs l, export_jobs j
+                 WHERE l.export_id = $1 AND j.id = $2",
+                &[&claim.export_id, &claim.lease.job_id],
             )
             .await?;
         drop(client);
         let user_id: Uuid = row.get(0);
         let request: Option<serde_json::Value> = row.get(1);
+        let claims: Option<serde_json::Value> = row.get(2);
         // The stored request is validated again, exactly as `create_export`
         // validates a body: a row the service did not write runs nothing.
         let request: Result<ExportRequest> = match request {
@@ -196,7 +198,7 @@ impl ExportService {
             None => Err(ErrorKind::Database("the export has no stored request".into()).into()),
         };
         let attempt = claim.lease.attempt;
-        let target = RunTarget { export_id: claim.export_id, user_id, lease: claim.lease };
+        let target = RunTarget { export_id: claim.export_id, user_id, lease: claim.lease, claims };
         let started = Instant::now();
         let outcome = if attempt > claim.max_attempts {
             let message = format!(
