@@ -33,7 +33,7 @@ pub fn export_dataset(
     config: Value,
     options: Option<Unknown<'_>>,
 ) -> napi::Result<AsyncBlock<Reply<Json<DatasetSummary>>>> {
-    let options = options_of::<DatasetOptions>(env, "exportDataset options", options);
+    let options = options_of::<DatasetOptions>("exportDataset options", options);
     let input = match conversations {
         Either::A(buffer) => Either::A(buffer),
         Either::B(objects) => Either::B(stringify(env, objects)?),

@@ -512,7 +512,7 @@ fn export_records(
 
 /// Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
 /// pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
-/// the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+/// the test suite can prove that a panic becomes an `INTERNAL` error
 /// and never ends the process. Not for production use.
 #[napi(
     ts_args_type = "where: 'sync' | 'blocking' | 'async'",

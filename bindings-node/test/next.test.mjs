@@ -22,6 +22,8 @@ test('exportRoutes refuses unknown or mistyped options', () => {
   assert.throws(() => exportRoutes({ client, basePath: 'api' }), /`basePath` must be a path/)
   assert.throws(() => exportRoutes({ client, onError: 'log' }), /`onError` must be a function/)
   assert.throws(() => exportRoutes(null), /options object/)
+  assert.throws(() => exportRoutes({ client, maxBodyBytes: 0 }), /`maxBodyBytes` must be a whole number/)
+  assert.throws(() => exportRoutes({ client, allowedOrigins: ['app.example'] }), /`allowedOrigins` must be an array of origins/)
 })
 
 test('the handlers answer JSON, sign in first, and the Pages download keeps Content-Length', async (t) => {
