@@ -441,11 +441,13 @@ fn an_answer_does_not_grow_with_a_hostile_input() {
 /// A value built without recursion from `ops` (as `fuzz/fuzz_targets/request_shape.rs`
 /// builds it: `[`/`{` open, `]` closes, `"` a string, else a number) with
 /// its depth, its count of values and its bytes of text, counted by hand.
+/// An array or object being built: its items, whether it is an object, its key.
+type Open = (Vec<(String, Value)>, bool, String);
+
 fn built(ops: &[u8]) -> (Value, usize, usize) {
-    let mut stack: Vec<(Vec<(String, Value)>, bool, String)> =
-        vec![(Vec::new(), true, String::new())];
+    let mut stack: Vec<Open> = vec![(Vec::new(), true, String::new())];
     let (mut depth, mut deepest, mut values) = (1usize, 1usize, 1usize);
-    let close = |(items, object, _): (Vec<(String, Value)>, bool, String)| {
+    let close = |(items, object, _): Open| {
         if object {
             Value::Object(items.into_iter().collect())
         } else {
