@@ -114,7 +114,10 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
         Failure::Panic(detail) => {
             panicked = lora_export::Error::internal("INTERNAL", detail.as_str());
             if let Some(id) = panicked.error_id() {
-                eprintln!("lora-export: a call panicked (error id {id}): {detail}");
+                // Not `eprintln!`: Node's stderr may be a non-blocking pipe, and
+                // a failed write would panic here, where no panic may unwind.
+                let line = format!("lora-export: a call panicked (error id {id}): {detail}\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             }
             &panicked
         }

@@ -19,6 +19,16 @@ test('CommonJS require and ESM import give the same native functions', () => {
   assert.equal(esm.default, cjs)
 })
 
+test('a request or config nested past 64 levels is refused at its key by every pure function', async () => {
+  let deep = 0
+  for (let i = 0; i < 20_000; i++) deep = [deep]
+  const refused = validateExportRequest({ config: { scope: 'all', format: 'csv' }, filters: deep })
+  assert.deepEqual(refused.issues.map((i) => [i.path, i.code]), [['filters', 'too_deep']])
+  const tooDeep = (path) => (e) => e.status === 400 && e.issues[0].path === path && e.issues[0].code === 'too_deep'
+  await assert.rejects(transform([conversation(1)], { scope: 'all', format: 'jsonl', systemPrompt: deep }), tooDeep('systemPrompt'))
+  await assert.rejects(preview([conversation(1)], { scope: 'all', format: 'jsonl', systemPrompt: deep }), tooDeep('systemPrompt'))
+})
+
 test('validateExportRequest: ok with every default filled in, or every issue with its path', () => {
   const ok = validateExportRequest({ config: { scope: 'all', format: 'csv' } })
   assert.equal(ok.ok, true)

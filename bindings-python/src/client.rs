@@ -166,9 +166,9 @@ impl ExportClient {
                     let error =
                         lora_export::Error::internal("INTERNAL", "a database operation panicked");
                     if let Some(id) = error.error_id() {
-                        eprintln!(
-                            "lora-export: a call panicked (error id {id}); its text is above"
-                        );
+                        // A failed write must not panic again (as `eprintln!` would).
+                        let line = format!("lora-export: a call panicked (error id {id})\n");
+                        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
                     }
                     return Err(err(error));
                 }
