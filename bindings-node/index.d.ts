@@ -808,7 +808,7 @@ export declare function contentDisposition(fileName: string): string
 /**
  * Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
  * pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
- * the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+ * the test suite can prove that a panic becomes an `INTERNAL` error
  * and never ends the process. Not for production use.
  */
 export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promise<never> | never

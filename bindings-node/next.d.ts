@@ -27,6 +27,26 @@ export interface ExportRoutesOptions {
   basePath?: string
   /** Receives every error that is not a lora-export error (default `console.error`). */
   onError?: (error: unknown) => void
+  /**
+   * The largest request body a handler reads, in bytes (default 1 MiB,
+   * 1,048,576). A larger one answers 413 with `{ error: 'PAYLOAD_TOO_LARGE',
+   * message }`, whether it declares a `Content-Length` or is sent in chunks
+   * (the stream is counted as it is read and cancelled past the limit).
+   */
+  maxBodyBytes?: number
+  /**
+   * Origins besides the request's own (e.g. `['https://app.example']`) whose
+   * pages may send cookie-authenticated POST and DELETE requests.
+   *
+   * Cross-site requests: a POST or DELETE that carries a `Cookie` and no
+   * `Authorization: Bearer` header must have an `Origin` equal to the request
+   * URL's origin (or listed here) — without `Origin`, `Sec-Fetch-Site:
+   * same-origin` — else 403 `{ error: 'CROSS_SITE_REQUEST' }`; with a body it
+   * must be `Content-Type: application/json`, else 415
+   * `{ error: 'UNSUPPORTED_MEDIA_TYPE' }`. Bearer-token requests are not
+   * checked (a browser never attaches a bearer token by itself).
+   */
+  allowedOrigins?: string[]
 }
 
 /** The handlers, one object per route file. */

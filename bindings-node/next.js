@@ -7,7 +7,13 @@ const { Readable } = require('node:stream')
 const { pipeline } = require('node:stream/promises')
 const { isLoraExportError } = require('./index.js')
 
-const OPTIONS = ['client', 'session', 'basePath', 'onError']
+const OPTIONS = ['client', 'session', 'basePath', 'onError', 'maxBodyBytes', 'allowedOrigins']
+
+/** The largest request body the handlers read by default (1 MiB); `maxBodyBytes` changes it. */
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+/** Methods that change something: a cookie-authenticated one must come from the app's own pages. */
+const UNSAFE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE']
 
 /**
  * The route handlers of the export API, to re-export from `route.ts` files:
@@ -22,6 +28,11 @@ const OPTIONS = ['client', 'session', 'basePath', 'onError']
  * `/api/export`) builds the `download_url` / `status_url` of create answers.
  * `onError(error)` receives every error that is not a lora-export error
  * (default `console.error`); the client gets a 500 without its detail.
+ * `maxBodyBytes` (default 1 MiB) is the largest body a handler reads: a
+ * larger one answers 413 `PAYLOAD_TOO_LARGE`, whether it declares its
+ * Content-Length or is sent in chunks. `allowedOrigins` lists origins
+ * besides the request's own (`https://app.example`) whose pages may send
+ * cookie-authenticated POST and DELETE requests (see `crossSite`).
  */
 function exportRoutes(options) {
   if (options === null || typeof options !== 'object') {
@@ -32,7 +43,10 @@ function exportRoutes(options) {
       throw new TypeError(`exportRoutes: unknown option \`${key}\` (known: ${OPTIONS.join(', ')})`)
     }
   }
-  const { client, session, basePath = '/api/export', onError = (e) => console.error(e) } = options
+  const {
+    client, session, basePath = '/api/export', onError = (e) => console.error(e),
+    maxBodyBytes = DEFAULT_MAX_BODY_BYTES, allowedOrigins = [],
+  } = options
   if (client === undefined || client === null) throw new TypeError('exportRoutes: `client` is required')
   for (const [key, value] of [['session', session], ['onError', onError]]) {
     if (value !== undefined && typeof value !== 'function') {
@@ -42,7 +56,14 @@ function exportRoutes(options) {
   if (typeof basePath !== 'string' || !basePath.startsWith('/')) {
     throw new TypeError('exportRoutes: `basePath` must be a path starting with `/`')
   }
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new TypeError('exportRoutes: `maxBodyBytes` must be a whole number of bytes, at least 1')
+  }
+  if (!Array.isArray(allowedOrigins) || !allowedOrigins.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {
+    throw new TypeError('exportRoutes: `allowedOrigins` must be an array of origins such as `https://app.example`')
+  }
   const base = basePath.replace(/\/+$/, '')
+  const jsonBody = (request) => readJson(request, maxBodyBytes)
   const clientOf = typeof client === 'function' ? client : () => client
   const signIn =
     session ?? ((request, c) => c.authenticate(request.headers.get('authorization'), request.headers.get('cookie')))
@@ -50,6 +71,7 @@ function exportRoutes(options) {
   // Runs a handler for a signed-in user; every failure answers JSON.
   const route = (handler) => async (request, context) => {
     try {
+      crossSite(request, allowedOrigins)
       const c = await clientOf()
       const user = await signIn(request, c)
       const params = (await context?.params) ?? {}
@@ -223,6 +245,9 @@ function errorResponse(error, onError) {
   if (error instanceof BadRequest) {
     return Response.json({ error: 'VALIDATION_ERROR', message: error.message, issues: error.issues }, { status: 400 })
   }
+  if (error instanceof Refused) {
+    return Response.json({ error: error.code, message: error.message }, { status: error.status })
+  }
   if (!isLoraExportError(error)) {
     onError(error)
     return Response.json({ error: 'INTERNAL_ERROR', message: 'internal error' }, { status: 500 })
@@ -250,9 +275,112 @@ class BadRequest extends Error {
 }
 const badRequest = (path, code, message) => new BadRequest(path, code, message)
 
-/** The request's JSON body; an empty body is `null`, text that is not JSON a 400. */
-async function jsonBody(request) {
-  const text = await request.text()
+/** A refusal the handlers answer themselves with a status and a stable code (413, 403, 415). */
+class Refused extends Error {
+  constructor(status, code, message) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+/**
+ * Refuses (403 `CROSS_SITE_REQUEST`) an unsafe request (POST, DELETE, …)
+ * that the browser may have sent with the session cookie from another
+ * site's page: one that carries a `Cookie` and no `Authorization: Bearer`
+ * must come from the app's own origin — its `Origin` header names the
+ * host the request reached (or is one of `allowedOrigins`), or without `Origin`,
+ * `Sec-Fetch-Site` is `same-origin`. Such a request with a body must also
+ * declare it JSON (415 `UNSUPPORTED_MEDIA_TYPE` otherwise): an HTML form
+ * cannot. SameSite=Lax cookies alone leave same-site subdomains and
+ * top-level POSTs in older browsers open. A bearer token is never sent by
+ * the browser on its own, so bearer requests are not checked.
+ */
+function crossSite(request, allowedOrigins) {
+  if (!UNSAFE_METHODS.includes(request.method)) return
+  const headers = request.headers
+  if (!headers.get('cookie') || /^bearer\s/i.test(headers.get('authorization') ?? '')) return
+  const origin = headers.get('origin')
+  // The app's own host as the request reached it: the URL's, `Host`, or a
+  // proxy's `X-Forwarded-Host` (which a cross-site page cannot set).
+  const own = [new URL(request.url).host, headers.get('host'), headers.get('x-forwarded-host')].filter(Boolean)
+  const sameOrigin =
+    origin !== null
+      ? allowedOrigins.includes(origin) || own.includes(hostOf(origin))
+      : headers.get('sec-fetch-site') === 'same-origin'
+  if (!sameOrigin) {
+    const from = origin === null ? 'a request without an Origin header' : `origin ${origin}`
+    throw new Refused(403, 'CROSS_SITE_REQUEST', `a cookie-authenticated ${request.method} from ${from} is refused: send it from the app's own pages, or with an Authorization: Bearer token`)
+  }
+  const hasBody = Number(headers.get('content-length') ?? 0) > 0 || headers.get('transfer-encoding') !== null
+  const type = (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  if (hasBody && type !== 'application/json') {
+    throw new Refused(415, 'UNSUPPORTED_MEDIA_TYPE', `a cookie-authenticated ${request.method} must send its body as application/json`)
+  }
+}
+
+/** The `host[:port]` of an origin, or `null` for `null` or one that is not a URL. */
+function hostOf(origin) {
+  try {
+    return new URL(origin).host
+  } catch {
+    return null
+  }
+}
+
+/** How much of a refused body is read and dropped, so that a client still sending it reads the 413. */
+const DRAINED_BYTES = 64 * 1024 * 1024
+
+/**
+ * The request's body as text, at most `limit` bytes, else 413
+ * `PAYLOAD_TOO_LARGE`: a declared Content-Length over it is refused before
+ * anything is kept, and the stream is counted as it is read (a chunked body
+ * declares none), keeping nothing past the limit.
+ */
+async function readText(request, limit) {
+  const tooLarge = () => new Refused(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`)
+  const declared = Number(request.headers.get('content-length') ?? 0)
+  if (request.body === null) {
+    if (declared > limit) throw tooLarge()
+    return ''
+  }
+  const reader = request.body.getReader()
+  if (declared > limit) {
+    await drop(reader, declared > DRAINED_BYTES ? 0 : DRAINED_BYTES)
+    throw tooLarge()
+  }
+  const chunks = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await drop(reader, DRAINED_BYTES)
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+/**
+ * Reads and drops the rest of a refused body, up to `bytes`, then cancels
+ * what is left: a server that stops reading mid-body must close the
+ * connection, and a client still sending may then miss the answer.
+ */
+async function drop(reader, bytes) {
+  for (let dropped = 0; dropped <= bytes; ) {
+    const { done, value } = await reader.read()
+    if (done) return
+    dropped += value.byteLength
+  }
+  await reader.cancel().catch(() => {})
+}
+
+/** The request's JSON body (at most `limit` bytes); an empty body is `null`, text that is not JSON a 400. */
+async function readJson(request, limit) {
+  const text = await readText(request, limit)
   if (text.trim() === '') return null
   try {
     return JSON.parse(text)

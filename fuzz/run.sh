@@ -26,7 +26,7 @@ for i, case in enumerate(json.loads(pathlib.Path("../tests/golden/cases.json").r
 PY
 }
 seed
-for target in request_validation jsonl_source export_then_validate file_key content_disposition; do
+for target in request_validation request_shape jsonl_source export_then_validate file_key content_disposition; do
   printf '\n==> %s for %s min\n' "$target" "$minutes"
   mkdir -p "corpus/$target"
   cargo fuzz run "$target" "corpus/$target" -- -max_total_time=$((minutes * 60)) -max_len=4096

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use lora_export::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
+use lora_export::dataset::{
+    Compression, DatasetBuilder, DatasetSummary, SplitSpec, MAX_DATASET_FILES,
+};
 use lora_export::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
 use lora_export::SkippedRecord;
 use proptest::prelude::*;
@@ -247,4 +249,18 @@ fn each_split_counts_its_tiers_and_every_tier_is_split_in_the_shares() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_export_of_more_files_than_the_cap_fails_and_leaves_none() {
+    let input: Vec<Conversation> = synthetic::conversations(MAX_DATASET_FILES as u64 + 1).collect();
+    let dir = temp_dir("fan-out");
+    let builder = DatasetBuilder::new(request(Format::Jsonl, None)).max_records_per_shard(1);
+    let err = builder.export(input.into_iter().map(Ok), &dir).unwrap_err();
+    let issue = &err.issues()[0];
+    assert_eq!((err.http_status(), issue.path.as_str()), (400, "dataset.maxRecordsPerShard"));
+    assert_eq!(issue.code, "too_many_files");
+    let left = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "no file is left behind");
+    std::fs::remove_dir_all(&dir).ok();
 }

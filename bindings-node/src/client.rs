@@ -12,12 +12,13 @@ use lora_export::pg::{
     Caller, Download, DownloadMode, DownloadRequest, ExportService, HistoryQuery, ServiceConfig,
     WorkerOptions,
 };
+use lora_export::request::ShapeBudget;
 use lora_export::{ErrorKind, Issue};
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{
     AsyncBlock, Buffer, ClassInstance, Either, Null, Object, ReadableStream, ToNapiValue, Unknown,
 };
-use napi::{sys, Env};
+use napi::{sys, Env, JsValue, ValueType};
 use napi_derive::napi;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -26,6 +27,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::modal::body_of;
 use crate::reply::{guarded, spawn, Failure, IntoJs, Json, Reply};
 use crate::session::Session;
 
@@ -146,7 +148,7 @@ impl ExportClient {
         database_url: String,
         options: Option<Unknown<'_>>,
     ) -> napi::Result<AsyncBlock<Reply<ExportClient>>> {
-        let options = options_of::<ClientOptions>(env, "ExportClient.connect options", options);
+        let options = options_of::<ClientOptions>("ExportClient.connect options", options);
         spawn(env, async move {
             let config = config_of(database_url, options?)?;
             let service = ExportService::connect(config)?;
@@ -250,11 +252,10 @@ impl ExportClient {
         &self,
         env: &'env Env,
         user: User<'env>,
-        body: Value,
+        body: Unknown<'env>,
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::CreateOutcome>>>> {
-        let service = self.service.clone();
-        let user = user_of(&user);
-        spawn(env, async move { Ok(Json(service.create_export(user?, &body).await?)) })
+        let (service, user, body) = (self.service.clone(), user_of(&user), body_of(Some(body)));
+        spawn(env, async move { Ok(Json(service.create_export(user?, &body?).await?)) })
     }
 
     /// The status of one of `user`'s exports, with progress while it runs
@@ -328,7 +329,7 @@ impl ExportClient {
         options: Option<Unknown<'env>>,
     ) -> napi::Result<AsyncBlock<Reply<Opened>>> {
         let (service, user) = (self.service.clone(), user_of(&user));
-        let options = options_of::<DownloadOptions>(env, "download options", options);
+        let options = options_of::<DownloadOptions>("download options", options);
         spawn(env, async move {
             let (user, export, options) = (user?, export_of(&export_id)?, options?);
             let redirect = options
@@ -362,10 +363,8 @@ impl ExportClient {
         let (service, user) = (self.service.clone(), user_of(&user));
         let query = match query {
             None => Ok(Value::Null),
-            Some(query) => plain_value(env, query).map_err(|(path, message)| {
-                let issue = Issue::new(path, "invalid_query", message);
-                Failure::from(ErrorKind::InvalidRequest(vec![issue]))
-            }),
+            Some(query) => plain_value(query, "invalid_query")
+                .map_err(|issue| Failure::from(ErrorKind::InvalidRequest(vec![issue]))),
         };
         spawn(env, async move {
             let query = HistoryQuery::parse(&query?)?;
@@ -403,7 +402,7 @@ impl ExportClient {
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::WorkerReport>>>> {
         let service = self.service.clone();
         let stop = self.stop.subscribe();
-        let options = options_of::<RunWorkerOptions>(env, "runWorker options", options);
+        let options = options_of::<RunWorkerOptions>("runWorker options", options);
         spawn(env, async move {
             let options = options?;
             let id = options.worker_id.unwrap_or_else(|| {
@@ -598,16 +597,16 @@ pub fn migration_sql(schema: Option<String>) -> Reply<String> {
 /// An options object (absent: the defaults) as `T`. An unknown key, or a
 /// value of the wrong type or range, is a `CONFIG_ERROR` naming the key.
 pub(crate) fn options_of<T: DeserializeOwned + Default>(
-    env: &Env,
     what: &str,
     options: Option<Unknown<'_>>,
 ) -> Result<T, Failure> {
     let Some(options) = options else {
         return Ok(T::default());
     };
-    let value = plain_value(env, options).map_err(|(path, message)| {
-        let at = if path.is_empty() { String::new() } else { format!(" at `{path}`") };
-        ErrorKind::Config(format!("{what}{at}: {message}"))
+    let value = plain_value(options, "invalid_option").map_err(|issue| {
+        let at =
+            if issue.path.is_empty() { String::new() } else { format!(" at `{}`", issue.path) };
+        ErrorKind::Config(format!("{what}{at}: {}", issue.message))
     })?;
     if value.is_null() {
         return Ok(T::default());
@@ -619,25 +618,82 @@ pub(crate) fn options_of<T: DeserializeOwned + Default>(
     })
 }
 
-/// A JavaScript value as JSON, or the key and the reason it cannot be:
-/// a top-level number that is not finite (JSON would make it `null`, a
-/// silent default), or a value JSON cannot hold.
-pub(crate) fn plain_value(env: &Env, value: Unknown<'_>) -> Result<Value, (String, String)> {
-    if value.get_type().ok() == Some(napi::ValueType::Object) {
-        // SAFETY: the value was just checked to be an object.
-        let object: Object = unsafe { value.cast() }.map_err(|e| (String::new(), e.reason))?;
-        let keys = object.get_property_names().map_err(|e| (String::new(), e.reason))?;
-        for i in 0..keys.get_array_length().map_err(|e| (String::new(), e.reason))? {
-            let key: String = keys.get_element(i).map_err(|e| (String::new(), e.reason))?;
-            if let Ok(Some(n)) = object.get::<f64>(&key) {
-                if !n.is_finite() {
-                    return Err((key, format!("{n} is not a finite number")));
-                }
+/// A JavaScript value as JSON, or the issue at the top-level key that
+/// stops it: a value nested or sized past the core's limits (`too_deep`,
+/// `too_large`, see [`lora_export::request::ShapeBudget`]), checked before
+/// each value is read so that no input can exhaust the stack; or (`code`) a
+/// value JSON cannot hold — a function, a symbol, a number that is not
+/// finite (JSON would make it `null`, a silent default). A property whose
+/// value is `undefined` is left out, as `JSON.stringify` does.
+pub(crate) fn plain_value(value: Unknown<'_>, code: &str) -> Result<Value, Issue> {
+    let mut budget = ShapeBudget::default();
+    json_of(value, 1, "", code, &mut budget)
+}
+
+/// [`plain_value`] of `value` at `depth`, under the top-level key `key`.
+fn json_of(
+    value: Unknown<'_>,
+    depth: usize,
+    key: &str,
+    code: &str,
+    budget: &mut ShapeBudget,
+) -> Result<Value, Issue> {
+    budget.value(depth, key)?;
+    let failed = |e: napi::Error| Issue::new(key, code, e.reason);
+    let not_json = |what: &str| Issue::new(key, code, format!("{what} is not JSON"));
+    // SAFETY (each `cast`): the value's type was just read from `get_type`.
+    Ok(match value.get_type().map_err(failed)? {
+        ValueType::Undefined | ValueType::Null => Value::Null,
+        ValueType::Boolean => Value::Bool(unsafe { value.cast::<bool>() }.map_err(failed)?),
+        ValueType::Number => {
+            let n: f64 = unsafe { value.cast() }.map_err(failed)?;
+            if !n.is_finite() {
+                return Err(Issue::new(key, code, format!("{n} is not a finite number")));
+            }
+            // A whole number is an integer, as napi's `from_js_value` reads it.
+            if n.trunc() == n && n.abs() < 2f64.powi(63) {
+                Value::from(n as i64)
+            } else {
+                Value::from(n)
             }
         }
-    }
-    env.from_js_value(value)
-        .map_err(|e| (String::new(), format!("not a plain object: {}", e.reason)))
+        ValueType::String => {
+            let text: String = unsafe { value.cast() }.map_err(failed)?;
+            budget.text(text.len(), key)?;
+            Value::String(text)
+        }
+        ValueType::Object => {
+            let object: Object = unsafe { value.cast() }.map_err(failed)?;
+            if object.is_array().map_err(failed)? {
+                let length = object.get_array_length().map_err(failed)?;
+                let mut items = Vec::new();
+                for i in 0..length {
+                    let item: Unknown = object.get_element(i).map_err(failed)?;
+                    items.push(json_of(item, depth + 1, key, code, budget)?);
+                }
+                Value::Array(items)
+            } else {
+                let keys = object.get_property_names().map_err(failed)?;
+                let mut map = serde_json::Map::new();
+                for i in 0..keys.get_array_length().map_err(failed)? {
+                    let name: String = keys.get_element(i).map_err(failed)?;
+                    budget.text(name.len(), key)?;
+                    let item: Unknown = object.get_named_property(&name).map_err(failed)?;
+                    if item.get_type().map_err(failed)? == ValueType::Undefined {
+                        continue;
+                    }
+                    let top = if depth == 1 { name.as_str() } else { key };
+                    let item = json_of(item, depth + 1, top, code, budget)?;
+                    map.insert(name, item);
+                }
+                Value::Object(map)
+            }
+        }
+        ValueType::Function => return Err(not_json("a function")),
+        ValueType::Symbol => return Err(not_json("a symbol")),
+        ValueType::BigInt => return Err(not_json("a BigInt")),
+        _ => return Err(not_json("this value")),
+    })
 }
 
 /// The service configuration: the environment's, then `options`, with

@@ -6,9 +6,9 @@ use lora_export::source::JsonlSource;
 use napi::bindgen_prelude::{AsyncBlock, Buffer, Either, Unknown};
 use napi::Env;
 use napi_derive::napi;
-use serde_json::Value;
 
 use crate::client::options_of;
+use crate::modal::body_of;
 use crate::pure::{array_of, records_of, request_of, stringify};
 use crate::reply::{blocking, spawn, Json, Reply};
 
@@ -30,16 +30,17 @@ pub fn export_dataset(
     env: &Env,
     conversations: Either<Buffer, Unknown<'_>>,
     dir: String,
-    config: Value,
+    config: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> napi::Result<AsyncBlock<Reply<Json<DatasetSummary>>>> {
-    let options = options_of::<DatasetOptions>(env, "exportDataset options", options);
+    let config = body_of(Some(config));
+    let options = options_of::<DatasetOptions>("exportDataset options", options);
     let input = match conversations {
         Either::A(buffer) => Either::A(buffer),
         Either::B(objects) => Either::B(stringify(env, objects)?),
     };
     spawn(env, async move {
-        let builder = options?.builder(request_of(config)?)?;
+        let builder = options?.builder(request_of(config?)?)?;
         blocking(move || {
             let summary = match input {
                 Either::A(bytes) => builder.export(JsonlSource::new(&bytes[..]), &dir)?,

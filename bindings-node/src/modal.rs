@@ -5,7 +5,7 @@
 use lora_export::pg::{
     AuditScope, ConversationPage, CreateOutcome, Download, ExportPreview, ScopeCounts,
 };
-use lora_export::{ErrorKind, Issue};
+use lora_export::ErrorKind;
 use napi::bindgen_prelude::{AsyncBlock, Either, Object, ToNapiValue, Unknown};
 use napi::{sys, Env};
 use napi_derive::napi;
@@ -42,7 +42,7 @@ impl ExportClient {
         user: User<'env>,
         body: Option<Unknown<'env>>,
     ) -> napi::Result<AsyncBlock<Reply<Json<ConversationPage>>>> {
-        let (service, user, body) = (self.service.clone(), user_of(&user), body_of(env, body));
+        let (service, user, body) = (self.service.clone(), user_of(&user), body_of(body));
         spawn(env, async move { Ok(Json(service.list_conversations(user?, &body?).await?)) })
     }
 
@@ -59,7 +59,7 @@ impl ExportClient {
         user: User<'env>,
         body: Option<Unknown<'env>>,
     ) -> napi::Result<AsyncBlock<Reply<Json<ScopeCounts>>>> {
-        let (service, user, body) = (self.service.clone(), user_of(&user), body_of(env, body));
+        let (service, user, body) = (self.service.clone(), user_of(&user), body_of(body));
         spawn(env, async move { Ok(Json(service.count_scopes(user?, &body?).await?)) })
     }
 
@@ -77,8 +77,7 @@ impl ExportClient {
         body: Unknown<'env>,
         n: Option<u32>,
     ) -> napi::Result<AsyncBlock<Reply<Json<ExportPreview>>>> {
-        let (service, user, body) =
-            (self.service.clone(), user_of(&user), body_of(env, Some(body)));
+        let (service, user, body) = (self.service.clone(), user_of(&user), body_of(Some(body)));
         let n = n.unwrap_or(3);
         spawn(env, async move { Ok(Json(service.preview_export(user?, &body?, n).await?)) })
     }
@@ -142,7 +141,7 @@ impl ExportClient {
         user: User<'env>,
         options: Option<Unknown<'env>>,
     ) -> napi::Result<AsyncBlock<Reply<String>>> {
-        let options = options_of::<AuditTrailOptions>(env, "auditTrailCsv options", options);
+        let options = options_of::<AuditTrailOptions>("auditTrailCsv options", options);
         let service = self.service.clone();
         let session = match &user {
             Either::B(session) => Some(session.inner.clone()),
@@ -164,18 +163,15 @@ impl ExportClient {
     }
 }
 
-/// A request body as JSON; one JavaScript cannot turn into JSON (a
-/// function, a BigInt, a non-finite number) is a 400 at its key.
-fn body_of(env: &Env, body: Option<Unknown<'_>>) -> Result<Value, Failure> {
+/// A request body as JSON: a 400 with one issue at its top-level key when
+/// it is nested or sized past the core's limits (`too_deep`, `too_large`)
+/// or JavaScript that JSON cannot hold (`invalid_body`: a function, a
+/// BigInt, a non-finite number).
+pub(crate) fn body_of(body: Option<Unknown<'_>>) -> Result<Value, Failure> {
     match body {
         None => Ok(Value::Null),
-        Some(body) => plain_value(env, body).map_err(|(path, message)| {
-            Failure::from(ErrorKind::InvalidRequest(vec![Issue::new(
-                path,
-                "invalid_body",
-                message,
-            )]))
-        }),
+        Some(body) => plain_value(body, "invalid_body")
+            .map_err(|issue| Failure::from(ErrorKind::InvalidRequest(vec![issue]))),
     }
 }
 

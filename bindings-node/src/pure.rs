@@ -17,6 +17,8 @@ use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 use serde_json::{json, Value};
 
+use crate::client::plain_value;
+use crate::modal::body_of;
 use crate::reply::{blocking, guarded, spawn, Failure, IntoJs, Json, Reply, ERROR_NAME};
 
 /// Whether `value` is an error this package threw or rejected with (its
@@ -47,9 +49,12 @@ pub fn is_lora_export_error(value: Unknown<'_>) -> napi::Result<bool> {
 /// default filled in, or `{ ok: false, issues }` listing every problem with
 /// its path.
 #[napi(ts_args_type = "body: unknown", ts_return_type = "ValidationResult")]
-pub fn validate_export_request(body: Value) -> Reply<Json<Validated>> {
+pub fn validate_export_request(body: Unknown<'_>) -> Reply<Json<Validated>> {
     guarded(|| {
-        Ok(Json(match validate_request(&body) {
+        let checked = plain_value(body, "invalid_body")
+            .map_err(|issue| vec![issue])
+            .and_then(|body| validate_request(&body));
+        Ok(Json(match checked {
             Ok(request) => Validated { ok: true, request: Some(request), issues: None },
             Err(issues) => Validated { ok: false, request: None, issues: Some(issues) },
         }))
@@ -92,13 +97,14 @@ pub struct TransformOptions {
 pub fn transform(
     env: &Env,
     conversations: Either<Buffer, Unknown<'_>>,
-    config: Value,
+    config: Unknown<'_>,
     options: Option<TransformOptions>,
 ) -> napi::Result<AsyncBlock<Reply<Transformed>>> {
+    let config = body_of(Some(config));
     let objects = match conversations {
         Either::A(bytes) => {
             return spawn(env, async move {
-                let builder = builder(config, options)?;
+                let builder = builder(config?, options)?;
                 blocking(move || export_bytes(builder, bytes)).await
             })
         }
@@ -108,7 +114,7 @@ pub fn transform(
         // `JSON.stringify` says what it is (an array only through `toJSON`).
         let values = array_of(&stringify(env, objects)?);
         return spawn(env, async move {
-            let builder = builder(config, options)?;
+            let builder = builder(config?, options)?;
             blocking(move || export_records(builder, records_of(values?), 0)).await
         });
     }
@@ -117,7 +123,7 @@ pub fn transform(
     let (chunks, inbox) = std::sync::mpsc::sync_channel(LINES_IN_FLIGHT);
     let elements = array.len() as usize;
     let exported = spawn(env, async move {
-        let builder = builder(config, options)?;
+        let builder = builder(config?, options)?;
         blocking(move || export_lines(builder, inbox, elements)).await
     })?;
     send_lines(env, &array, &chunks)?;
@@ -292,12 +298,13 @@ pub(crate) fn array_of(text: &str) -> Result<Vec<Value>, Failure> {
 pub fn preview(
     env: &Env,
     conversations: Unknown<'_>,
-    config: Value,
+    config: Unknown<'_>,
     n: Option<u32>,
 ) -> napi::Result<AsyncBlock<Reply<String>>> {
+    let config = body_of(Some(config));
     let text = stringify(env, conversations)?;
     spawn(env, async move {
-        let config = request_of(config)?.config;
+        let config = request_of(config?)?.config;
         blocking(move || {
             let conversations = records_of(array_of(&text)?)
                 .map(|record| {
@@ -512,7 +519,7 @@ fn export_records(
 
 /// Panics on purpose — on the JavaScript thread (`'sync'`), on the blocking
 /// pool (`'blocking'`) or in a future on the tokio runtime (`'async'`) — so
-/// the test suite can prove that a panic becomes an `INTERNAL_PANIC` error
+/// the test suite can prove that a panic becomes an `INTERNAL` error
 /// and never ends the process. Not for production use.
 #[napi(
     ts_args_type = "where: 'sync' | 'blocking' | 'async'",

@@ -6,8 +6,10 @@
 //! status a route should answer ([`lora_export::Error::http_status`]),
 //! `issues` the validation issues (`[{ path, code, message }]`) and, for a
 //! rate limit, `retryAfter` in seconds; for a range outside the file (416),
-//! `size` its bytes (`Content-Range: bytes */size`). A panic becomes an `Error` with code
-//! `INTERNAL_PANIC` and status 500.
+//! `size` its bytes (`Content-Range: bytes */size`). A panic becomes an
+//! internal error like any other: code `INTERNAL`, status 500, a message
+//! naming only an error id; the panic's text goes to standard error under
+//! that id, for the operator, never to the caller.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -106,26 +108,35 @@ pub const ERROR_NAME: &str = "LoraExportError";
 /// A JavaScript `Error` for `failure`, with `code`, `status`, `issues` and
 /// `retryAfter`, wrapped so napi throws (or rejects with) that very object.
 pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
-    let (message, code, status) = match failure {
-        Failure::Core(e) => (e.to_string(), e.code(), e.http_status()),
-        Failure::Panic(m) => (format!("internal error (panic): {m}"), "INTERNAL_PANIC", 500),
+    let panicked;
+    let core = match failure {
+        Failure::Core(e) => e,
+        Failure::Panic(detail) => {
+            panicked = lora_export::Error::internal("INTERNAL", detail.as_str());
+            if let Some(id) = panicked.error_id() {
+                // Not `eprintln!`: Node's stderr may be a non-blocking pipe, and
+                // a failed write would panic here, where no panic may unwind.
+                let line = format!("lora-export: a call panicked (error id {id}): {detail}\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            }
+            &panicked
+        }
     };
+    let (message, code, status) = (core.to_string(), core.code(), core.http_status());
     let build = || -> napi::Result<napi::Error> {
         let mut error = env.create_error(napi::Error::new(Status::GenericFailure, &message))?;
         error.set("name", ERROR_NAME)?;
         error.set("code", code)?;
         error.set("status", status)?;
-        if let Failure::Core(e) = failure {
-            error.set("issues", env.to_js_value(&e.issues())?)?;
-            if let Some(reason) = e.reason() {
-                error.set("reason", reason)?;
-            }
-            if let Some(secs) = e.retry_after_secs() {
-                error.set("retryAfter", secs as f64)?;
-            }
-            if let lora_export::ErrorKind::RangeNotSatisfiable { size } = e.kind() {
-                error.set("size", *size as f64)?;
-            }
+        error.set("issues", env.to_js_value(&core.issues())?)?;
+        if let Some(reason) = core.reason() {
+            error.set("reason", reason)?;
+        }
+        if let Some(secs) = core.retry_after_secs() {
+            error.set("retryAfter", secs as f64)?;
+        }
+        if let lora_export::ErrorKind::RangeNotSatisfiable { size } = core.kind() {
+            error.set("size", *size as f64)?;
         }
         Ok(napi::Error::from(error.to_unknown()))
     };

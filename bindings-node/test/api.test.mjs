@@ -2,9 +2,11 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
 import * as esm from 'lora-export'
 import { contentDisposition, debugPanic, exportFileName, preview, transform, validateExportRequest, validateOutput } from 'lora-export'
-import { conversation, conversations } from './support.mjs'
+import { conversation, conversations, root } from './support.mjs'
 
 const require = createRequire(import.meta.url)
 
@@ -15,6 +17,16 @@ test('CommonJS require and ESM import give the same native functions', () => {
     assert.equal(esm[name], cjs[name], name)
   }
   assert.equal(esm.default, cjs)
+})
+
+test('a request or config nested past 64 levels is refused at its key by every pure function', async () => {
+  let deep = 0
+  for (let i = 0; i < 20_000; i++) deep = [deep]
+  const refused = validateExportRequest({ config: { scope: 'all', format: 'csv' }, filters: deep })
+  assert.deepEqual(refused.issues.map((i) => [i.path, i.code]), [['filters', 'too_deep']])
+  const tooDeep = (path) => (e) => e.status === 400 && e.issues[0].path === path && e.issues[0].code === 'too_deep'
+  await assert.rejects(transform([conversation(1)], { scope: 'all', format: 'jsonl', systemPrompt: deep }), tooDeep('systemPrompt'))
+  await assert.rejects(preview([conversation(1)], { scope: 'all', format: 'jsonl', systemPrompt: deep }), tooDeep('systemPrompt'))
 })
 
 test('validateExportRequest: ok with every default filled in, or every issue with its path', () => {
@@ -113,10 +125,21 @@ test('file names and Content-Disposition come from the core', () => {
   )
 })
 
-test('a panic becomes an INTERNAL_PANIC error and the process goes on', async () => {
-  assert.throws(() => debugPanic('sync'), (e) => e.code === 'INTERNAL_PANIC' && e.status === 500 && /deliberate panic \(sync\)/.test(e.message))
-  await assert.rejects(debugPanic('blocking'), (e) => e.code === 'INTERNAL_PANIC' && /blocking/.test(e.message))
-  await assert.rejects(debugPanic('async'), (e) => e.code === 'INTERNAL_PANIC' && /async/.test(e.message))
+test('a panic becomes an INTERNAL error with an error id, its text only on stderr, and the process goes on', async () => {
+  const internal = (place) => (e) => {
+    assert.equal(e.code, 'INTERNAL')
+    assert.equal(e.status, 500)
+    assert.match(e.message, /^internal error INTERNAL \(error id [0-9a-f-]{36}\)/)
+    assert.doesNotMatch(e.message, /panic/, `${place}: the panic text stays on the server`)
+    return true
+  }
+  assert.throws(() => debugPanic('sync'), internal('sync'))
+  await assert.rejects(debugPanic('blocking'), internal('blocking'))
+  await assert.rejects(debugPanic('async'), internal('async'))
   const out = await transform([conversation(1)], { scope: 'all', format: 'jsonl' })
   assert.equal(out.summary.conversations, 1, 'the module still works')
+  const script = "const { debugPanic } = require('./index.js'); try { debugPanic('sync') } catch (e) { console.log(e.message) }"
+  const child = spawnSync(process.execPath, ['-e', script], { cwd: path.join(root, 'bindings-node'), encoding: 'utf8' })
+  const id = /error id ([0-9a-f-]{36})/.exec(child.stdout)[1]
+  assert.match(child.stderr, new RegExp(`error id ${id}\\): deliberate panic \\(sync\\)`), 'the operator sees the text under the same id')
 })

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { ExportClient, transform } from 'lora-export'
 import { exportRoutes } from 'lora-export/next'
 import { conversations, createUser, freshDatabase, jsonl } from './support.mjs'
-import { SECRET, claims, hs256 } from './tokens.mjs'
+import { SECRET, claims, hs256, ssrCookie } from './tokens.mjs'
 
 const SUPABASE_URL = 'http://127.0.0.1:9'
 
@@ -22,6 +22,8 @@ test('exportRoutes refuses unknown or mistyped options', () => {
   assert.throws(() => exportRoutes({ client, basePath: 'api' }), /`basePath` must be a path/)
   assert.throws(() => exportRoutes({ client, onError: 'log' }), /`onError` must be a function/)
   assert.throws(() => exportRoutes(null), /options object/)
+  assert.throws(() => exportRoutes({ client, maxBodyBytes: 0 }), /`maxBodyBytes` must be a whole number/)
+  assert.throws(() => exportRoutes({ client, allowedOrigins: ['app.example'] }), /`allowedOrigins` must be an array of origins/)
 })
 
 test('the handlers answer JSON, sign in first, and the Pages download keeps Content-Length', async (t) => {
@@ -45,6 +47,15 @@ test('the handlers answer JSON, sign in first, and the Pages download keeps Cont
 
   const counts = await routes.count.POST(request('POST', { filters: { tierTypes: ['scenario'] } }), { params: Promise.resolve({}) })
   assert.deepEqual(await counts.json(), { selected: 0, filtered: 4, all: 12, all_data: 12 })
+
+  // A cookie-authenticated POST from another origin is refused unless that origin is allowed.
+  const cookie = { cookie: ssrCookie(SUPABASE_URL, hs256(claims(user, SUPABASE_URL))), 'content-type': 'application/json' }
+  const shared = exportRoutes({ client, allowedOrigins: ['https://app.example'] })
+  const from = (origin) => new Request('http://localhost/x', { method: 'POST', headers: { ...cookie, origin }, body: '{}' })
+  assert.equal((await shared.count.POST(from('https://app.example'), { params: Promise.resolve({}) })).status, 200)
+  const other = await shared.count.POST(from('https://other.example'), { params: Promise.resolve({}) })
+  assert.equal(other.status, 403)
+  assert.equal((await other.json()).error, 'CROSS_SITE_REQUEST')
 
   const body = { config: { scope: 'filtered', format: 'jsonl' }, filters: { tierTypes: ['scenario'] } }
   const created = await routes.create.POST(request('POST', body), { params: Promise.resolve({}) })

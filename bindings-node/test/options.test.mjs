@@ -26,6 +26,23 @@ test('connect refuses unknown keys, wrong types and out-of-range numbers with CO
   client.close()
 })
 
+test('an options object, a query or a body nested 20,000 deep is refused at its key, never a crash', async (t) => {
+  let deep = 0
+  for (let i = 0; i < 20_000; i++) deep = [deep]
+  const url = freshDatabase()
+  await assert.rejects(ExportClient.connect(url, { schema: deep }), configError(/at `schema`: nested more than 64 levels deep/))
+  const client = await ExportClient.connect(url, { storageRoot: storageRoot() })
+  t.after(() => client.close())
+  await client.migrate()
+  const user = createUser(url)
+  const tooDeep = (path) => (e) => isLoraExportError(e) && e.status === 400 && e.issues[0].path === path && e.issues[0].code === 'too_deep'
+  await assert.rejects(client.listHistory(user, { page: deep }), tooDeep('page'))
+  await assert.rejects(client.createExport(user, { config: deep }), tooDeep('config'))
+  await assert.rejects(client.countScopes(user, { filters: deep }), tooDeep('filters'))
+  const wide = { conversationIds: Array.from({ length: 100_001 }, (_, i) => `c${i}`) }
+  await assert.rejects(client.countScopes(user, wide), (e) => e.status === 400 && e.issues[0].code === 'too_large')
+})
+
 test('runWorker refuses an unknown option instead of running forever', async (t) => {
   const url = freshDatabase()
   const client = await ExportClient.connect(url, { storageRoot: storageRoot() })

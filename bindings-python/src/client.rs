@@ -25,7 +25,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::convert::{serialize_to_py, to_json};
+use crate::convert::{serialize_to_py, to_request_json};
 use crate::errors::err;
 use crate::request::instant;
 use crate::session::Session;
@@ -180,9 +180,16 @@ impl ExportClient {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(PyRuntimeError::new_err(
-                        "the database operation ended without an answer (it panicked)",
-                    ))
+                    // The task panicked: its text went to standard error (the
+                    // panic hook); the caller gets an internal error and its id.
+                    let error =
+                        lora_export::Error::internal("INTERNAL", "a database operation panicked");
+                    if let Some(id) = error.error_id() {
+                        // A failed write must not panic again (as `eprintln!` would).
+                        let line = format!("lora-export: a call panicked (error id {id})\n");
+                        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+                    }
+                    return Err(err(error));
                 }
             }
             if let Err(signal) = py.check_signals() {
@@ -300,7 +307,7 @@ impl ExportClient {
         body: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let user = user_of(user)?;
-        let body = to_json(body).map_err(|e| e.into_value_error("body"))?;
+        let body = to_request_json(body).map_err(|e| e.into_value_error("body"))?;
         let service = self.service()?;
         let outcome =
             self.wait(py, async move { service.create_export(user, &body).await }, None)?;
@@ -409,7 +416,7 @@ impl ExportClient {
         let query = match query {
             None => HistoryQuery::default(),
             Some(q) => {
-                let json = to_json(q).map_err(|e| e.into_value_error("query"))?;
+                let json = to_request_json(q).map_err(|e| e.into_value_error("query"))?;
                 HistoryQuery::parse(&json).map_err(err)?
             }
         };

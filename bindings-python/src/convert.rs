@@ -11,7 +11,12 @@
 //! with `.tolist()` (NumPy arrays and scalars: an array stays a list, even of
 //! one element) or `.item()` are converted through those. Anything else is
 //! refused with the path where it was.
+//!
+//! A request or an options value ([`to_request_json`]) is held to the
+//! core's limits for one ([`ShapeBudget`]: depth, values, bytes of text),
+//! counted as it is converted, the same rule the Node binding applies.
 
+use lora_export::request::ShapeBudget;
 use lora_export::Issue;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -22,8 +27,42 @@ use pyo3::types::{
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-/// Deeper nesting is refused (it also catches self-referencing structures).
+/// Deeper nesting of a record is refused (it also catches self-referencing
+/// structures); a request's limit is the core's.
 const MAX_DEPTH: usize = 128;
+
+/// What one conversion is held to.
+enum Shape {
+    /// A conversation record: its depth only.
+    Record,
+    /// A request or options value: the core's [`ShapeBudget`].
+    Request(ShapeBudget),
+}
+
+impl Shape {
+    /// Counts a value at `depth` (the top is 0).
+    fn value(&mut self, depth: usize) -> Result<(), ConvertError> {
+        match self {
+            Shape::Record if depth > MAX_DEPTH => {
+                Err(ConvertError::new(format!("nested more than {MAX_DEPTH} levels deep")))
+            }
+            Shape::Record => Ok(()),
+            Shape::Request(budget) => {
+                budget.value(depth + 1, "").map_err(|i| ConvertError::new(i.message))
+            }
+        }
+    }
+
+    /// Counts `bytes` of a string or a key.
+    fn text(&mut self, bytes: usize) -> Result<(), ConvertError> {
+        match self {
+            Shape::Record => Ok(()),
+            Shape::Request(budget) => {
+                budget.text(bytes, "").map_err(|i| ConvertError::new(i.message))
+            }
+        }
+    }
+}
 
 /// A Python value that has no JSON form, and where it was.
 #[derive(Debug)]
@@ -67,23 +106,28 @@ impl ConvertError {
     }
 }
 
-/// Converts a Python value into JSON.
+/// Converts a Python value (a conversation record) into JSON.
 pub fn to_json(obj: &Bound<'_, PyAny>) -> Result<Value, ConvertError> {
-    convert(obj, 0)
+    convert(obj, 0, &mut Shape::Record)
 }
 
-fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> {
-    if depth > MAX_DEPTH {
-        return Err(ConvertError::new(format!("nested more than {MAX_DEPTH} levels deep")));
-    }
+/// Converts a request or an options value into JSON, within the core's
+/// limits ([`ShapeBudget`]): a deeper or larger one is refused before the
+/// conversion goes further.
+pub fn to_request_json(obj: &Bound<'_, PyAny>) -> Result<Value, ConvertError> {
+    convert(obj, 0, &mut Shape::Request(ShapeBudget::default()))
+}
+
+fn convert(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape) -> Result<Value, ConvertError> {
+    shape.value(depth)?;
     if obj.is_none() {
         return Ok(Value::Null);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_str()
-            .map(|s| Value::String(s.to_owned()))
-            .map_err(|e| ConvertError::new(format!("string is not valid UTF-8: {e}")));
+        let text =
+            s.to_str().map_err(|e| ConvertError::new(format!("string is not valid UTF-8: {e}")))?;
+        shape.text(text.len())?;
+        return Ok(Value::String(text.to_owned()));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
@@ -110,16 +154,17 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
         let mut map = Map::new();
         for (k, v) in d.iter() {
             let key = key_of(&k)?;
-            let value = convert(&v, depth + 1).map_err(|e| e.within_key(&key))?;
+            shape.text(key.len())?;
+            let value = convert(&v, depth + 1, shape).map_err(|e| e.within_key(&key))?;
             map.insert(key, value);
         }
         return Ok(Value::Object(map));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return array(l.iter(), depth);
+        return array(l.iter(), depth, shape);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return array(t.iter(), depth);
+        return array(t.iter(), depth, shape);
     }
     let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
     match type_name.as_str() {
@@ -138,7 +183,7 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
     }
     if obj.cast::<PyDate>().is_ok() {
         let text = obj.call_method0("isoformat").map_err(|e| ConvertError::new(e.to_string()))?;
-        return convert(&text, depth + 1);
+        return convert(&text, depth + 1, shape);
     }
     if obj.cast::<PyBytes>().is_ok() || obj.cast::<PyByteArray>().is_ok() {
         return Err(ConvertError::new("bytes have no JSON form (decode them to str)"));
@@ -151,24 +196,25 @@ fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvertError> 
                 .extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()
                 .map_err(|e: PyErr| ConvertError::new(e.to_string()))?;
             let key = key_of(&k)?;
-            let value = convert(&v, depth + 1).map_err(|e| e.within_key(&key))?;
+            shape.text(key.len())?;
+            let value = convert(&v, depth + 1, shape).map_err(|e| e.within_key(&key))?;
             map.insert(key, value);
         }
         return Ok(Value::Object(map));
     }
     if let Ok(s) = obj.cast::<PySequence>() {
         let items = s.to_list().map_err(|e| ConvertError::new(e.to_string()))?;
-        return array(items.iter(), depth);
+        return array(items.iter(), depth, shape);
     }
     if type_name == "Series" && obj.hasattr("to_dict").unwrap_or(false) {
         let dict = obj.call_method0("to_dict").map_err(|e| ConvertError::new(e.to_string()))?;
-        return convert(&dict, depth + 1);
+        return convert(&dict, depth + 1, shape);
     }
     for method in ["tolist", "item"] {
         if obj.hasattr(method).unwrap_or(false) {
             let plain = obj.call_method0(method).map_err(|e| ConvertError::new(e.to_string()))?;
             if !plain.is(obj) {
-                return convert(&plain, depth + 1);
+                return convert(&plain, depth + 1, shape);
             }
         }
     }
@@ -204,10 +250,11 @@ fn key_of(key: &Bound<'_, PyAny>) -> Result<String, ConvertError> {
 fn array<'py>(
     items: impl Iterator<Item = Bound<'py, PyAny>>,
     depth: usize,
+    shape: &mut Shape,
 ) -> Result<Value, ConvertError> {
     items
         .enumerate()
-        .map(|(i, item)| convert(&item, depth + 1).map_err(|e| e.within_index(i)))
+        .map(|(i, item)| convert(&item, depth + 1, shape).map_err(|e| e.within_index(i)))
         .collect::<Result<Vec<_>, _>>()
         .map(Value::Array)
 }

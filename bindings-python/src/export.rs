@@ -151,7 +151,7 @@ impl Iterator for ArrowThread {
                     let panicked = self.thread.take()?.join().is_err();
                     return panicked.then(|| {
                         Err(lora_export::Error::internal(
-                            "INTERNAL_PANIC",
+                            "INTERNAL",
                             "the thread reading the Arrow stream panicked",
                         ))
                     });

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use serde_json::{Map, Value};
 
-use crate::convert::to_json;
+use crate::convert::to_request_json;
 use crate::errors::err;
 
 /// The request of an export: `config` (camelCase keys, as the API takes
@@ -26,7 +26,7 @@ pub fn build(
 ) -> PyResult<ExportRequest> {
     let mut config = match config {
         None => Map::new(),
-        Some(c) => match to_json(c).map_err(|e| e.into_value_error("config"))? {
+        Some(c) => match to_request_json(c).map_err(|e| e.into_value_error("config"))? {
             Value::Object(map) => map,
             _ => return Err(PyTypeError::new_err("config must be a mapping")),
         },
@@ -63,12 +63,17 @@ pub fn build(
         let ids = list
             .iter()
             .enumerate()
-            .map(|(i, id)| to_json(id).map_err(|e| e.into_value_error(&format!("ids[{i}]"))))
+            .map(|(i, id)| {
+                to_request_json(id).map_err(|e| e.into_value_error(&format!("ids[{i}]")))
+            })
             .collect::<PyResult<Vec<_>>>()?;
         body.insert("conversationIds".into(), Value::Array(ids));
     }
     if let Some(filters) = filters {
-        body.insert("filters".into(), to_json(filters).map_err(|e| e.into_value_error("filters"))?);
+        body.insert(
+            "filters".into(),
+            to_request_json(filters).map_err(|e| e.into_value_error("filters"))?,
+        );
     }
     validate_request(&Value::Object(body))
         .map_err(|issues| err(ErrorKind::InvalidRequest(issues).into()))

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 use serde_json::Value;
 
-use crate::convert::{issues_to_py, serialize_to_py, to_json};
+use crate::convert::{issues_to_py, serialize_to_py, to_request_json};
 use crate::errors::err;
 
 /// Checks an exported file (a path) or exported `bytes` as `format`; for
@@ -65,7 +65,7 @@ pub fn validate_request<'py>(
             .map_err(|e| PyValueError::new_err(format!("body is not UTF-8: {e}")))?;
         validate_request_json(text)
     } else {
-        core_validate(&to_json(body).map_err(|e| e.into_value_error("body"))?)
+        core_validate(&to_request_json(body).map_err(|e| e.into_value_error("body"))?)
     };
     let issues = checked.err().unwrap_or_default();
     Ok(issues_to_py(py, &issues)?.into_any())

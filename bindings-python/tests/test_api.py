@@ -149,6 +149,23 @@ def test_validate_request_returns_the_issue_list():
     assert lora_export.validate_request("{not json")[0]["code"] == "invalid_json"
 
 
+def test_a_request_past_the_cores_shape_limits_is_refused_as_it_is_converted():
+    # Built without recursion: 20,000 levels, then 100 (past the core's 64).
+    for depth in (20_000, 100):
+        deep = 0
+        for _ in range(depth):
+            deep = [deep]
+        body = {"config": {"scope": "all", "format": "jsonl"}, "filters": deep}
+        with pytest.raises(ValueError, match="body.filters.*nested more than 64 levels deep"):
+            lora_export.validate_request(body)
+    wide = {"config": {"scope": "all", "format": "jsonl"}, "x": [0] * 100_001}
+    with pytest.raises(ValueError, match="more than 100000 values"):
+        lora_export.validate_request(wide)
+    text = {"config": {"scope": "all", "format": "jsonl"}, "x": ["y" * 1_000_000] * 9}
+    with pytest.raises(ValueError, match="more than 8388608 bytes of text"):
+        lora_export.validate_request(text)
+
+
 def test_format_argument_and_config_must_agree():
     with pytest.raises(ValueError, match="disagrees"):
         lora_export.to_string([], format="csv", config={"format": "json"})

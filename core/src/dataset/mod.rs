@@ -53,13 +53,27 @@ pub use dedup::content_key;
 pub use options::DatasetOptions;
 pub use output::{DatasetOutput, Directory, TempFile};
 use serde::{Deserialize, Serialize};
-pub use split::SplitSpec;
+pub use split::{SplitSpec, MAX_SPLIT_PARTS};
+
+/// The smallest `maxRecordsPerShard` a request may ask for: each shard is a
+/// file (open until the export commits), so one record per shard would fan
+/// an export out into a file per conversation. The builder itself accepts 1.
+pub const MIN_RECORDS_PER_SHARD: u64 = 10;
+
+/// The smallest `maxBytesPerShard` a request may ask for (16 KiB); the
+/// builder itself accepts 1,024.
+pub const MIN_BYTES_PER_SHARD: u64 = 16 * 1024;
+
+/// The most files (shards) one dataset export writes, the card aside: past
+/// it the export fails with `too_many_files` at `dataset.maxRecordsPerShard`
+/// (a request's shards are too small for its data), before the file is made.
+pub const MAX_DATASET_FILES: usize = 256;
 
 use crate::model::{Conversation, ExportRequest};
 use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped};
 use crate::scope::Selector;
 use crate::source::Record;
-use crate::{ErrorKind, ExportSummary, Location, Result, SkippedRecord};
+use crate::{ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord};
 use compress::Encoder;
 use dedup::{Duplicate, Seen};
 use output::{write_whole, HashedFile};
@@ -364,6 +378,16 @@ impl<O: DatasetOutput> DatasetWriter<O> {
     /// The open shard of part `index`, opened if there is none.
     fn open_shard(&mut self, index: usize) -> Result<&mut Shard<O::File>> {
         if self.parts[index].open.is_none() {
+            let files: usize =
+                self.parts.iter().map(|p| p.closed.len() + usize::from(p.open.is_some())).sum();
+            if files >= MAX_DATASET_FILES {
+                let message = format!(
+                    "the export would write more than {MAX_DATASET_FILES} files: \
+                     raise maxRecordsPerShard or maxBytesPerShard"
+                );
+                let issue = Issue::new("dataset.maxRecordsPerShard", "too_many_files", message);
+                return Err(ErrorKind::InvalidRequest(vec![issue]).into());
+            }
             let part = &self.parts[index];
             let object = format!("{}-{:05}.{}", part.name, part.closed.len(), self.extension);
             let file = self.output.create(&object)?;

@@ -26,18 +26,26 @@ pub struct SplitSpec {
 /// How far the shares may sum from 1.
 const SUM_TOLERANCE: f64 = 1e-9;
 
+/// The most parts a split may have: each part keeps a shard (a file and,
+/// compressed, an encoder of about 1 MB) open while the export runs.
+pub const MAX_SPLIT_PARTS: usize = 16;
+
 impl SplitSpec {
     /// Parts from `(name, share)` pairs: names are lowercase identifiers
     /// (`[a-z][a-z0-9_]*`, at most 64 characters, each once), shares are
-    /// greater than 0 and sum to 1. `CONFIG_ERROR` (400 as a request) with
-    /// every problem otherwise.
+    /// greater than 0 and sum to 1; at most [`MAX_SPLIT_PARTS`] parts.
+    /// `CONFIG_ERROR` (400 as a request) with every problem otherwise.
     pub fn new<S: Into<String>>(parts: impl IntoIterator<Item = (S, f64)>) -> Result<SplitSpec> {
         let parts: Vec<(String, f64)> = parts.into_iter().map(|(n, s)| (n.into(), s)).collect();
+        if parts.len() > MAX_SPLIT_PARTS {
+            return Err(too_many_parts(parts.len()));
+        }
         let mut issues = Vec::new();
         if parts.is_empty() {
             issues.push(Issue::new("split", "required", "a split needs at least one part"));
         }
-        for (i, (name, share)) in parts.iter().enumerate() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, share) in &parts {
             let path = format!("split.{name}");
             let valid = name.len() <= 64
                 && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -46,7 +54,7 @@ impl SplitSpec {
                 let message = format!("part name `{name}` is not [a-z][a-z0-9_]* (at most 64)");
                 issues.push(Issue::new(&path, "invalid_name", message));
             }
-            if parts[..i].iter().any(|(other, _)| other == name) {
+            if !seen.insert(name.as_str()) {
                 issues.push(Issue::new(
                     &path,
                     "duplicate",
@@ -70,10 +78,16 @@ impl SplitSpec {
         }
     }
 
-    /// Parses `name=share,name=share` (the CLI's `--split`).
+    /// Parses `name=share,name=share` (the CLI's `--split`); more than
+    /// [`MAX_SPLIT_PARTS`] items are refused before any is read.
     pub fn parse(text: &str) -> Result<SplitSpec> {
+        let items = || text.split(',').map(str::trim).filter(|s| !s.is_empty());
+        let count = items().count();
+        if count > MAX_SPLIT_PARTS {
+            return Err(too_many_parts(count));
+        }
         let mut parts = Vec::new();
-        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in items() {
             let Some((name, share)) = item.split_once('=') else {
                 let issue = Issue::new("split", "invalid", format!("`{item}` is not name=share"));
                 return Err(ErrorKind::InvalidRequest(vec![issue]).into());
@@ -127,6 +141,12 @@ impl SplitSpec {
         }
         self.parts.len() - 1
     }
+}
+
+/// The `too_many_parts` refusal of a split of `count` parts.
+fn too_many_parts(count: usize) -> crate::Error {
+    let message = format!("{count} parts; a split has at most {MAX_SPLIT_PARTS}");
+    ErrorKind::InvalidRequest(vec![Issue::new("split", "too_many_parts", message)]).into()
 }
 
 impl fmt::Display for SplitSpec {

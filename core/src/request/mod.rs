@@ -22,12 +22,21 @@
 //! | `from_after_to` | `filters.dateRange` | no instant lies between `from` and `to` |
 //! | `too_many_ids` | `conversationIds` | more than [`MAX_SELECTED_IDS`] ids (the items are then not checked one by one) |
 //! | `too_short`, `too_long` | `filters.searchQuery` | a search term (trimmed) of fewer than [`MIN_SEARCH_CHARS`] or more than [`MAX_SEARCH_CHARS`] characters; a blank one is no search |
+//! | `too_long` | `conversationIds[i]`, `filters.parentId`, `filters.categories[i]` (and `personas`, `emotions`, `topics`), `config.systemPrompt` | longer than [`MAX_ID_BYTES`], [`MAX_FILTER_TEXT_BYTES`] or [`MAX_SYSTEM_PROMPT_BYTES`] bytes |
+//! | `too_many_items` | `filters.tierTypes` (and every list filter) | more than [`MAX_FILTER_ITEMS`] items |
+//! | `too_many_parts` | `dataset.split` | more than [`MAX_SPLIT_PARTS`](crate::dataset::MAX_SPLIT_PARTS) parts |
+//! | `too_deep`, `too_large` | the top-level key | nested more than [`MAX_DEPTH`] levels, or more than [`MAX_VALUES`] values or [`MAX_TEXT_BYTES`] bytes of text ([`check_shape`]) |
 //! | `duplicate_id` | `conversationIds[i]` | the id already appeared; the message names the first index |
 //! | `empty_id` | `conversationIds[i]` | an id that is empty or only whitespace |
 //! | `bad_sum`, `invalid_name`, `duplicate`, `out_of_range`, `invalid` | `dataset.split[.part]` | a split whose shares do not sum to 1, a part name not `[a-z][a-z0-9_]*`, a part twice, a share outside (0, 1], an item not `name=share` |
-//! | `out_of_range` | `dataset.seed`, `dataset.maxRecordsPerShard`, `dataset.maxBytesPerShard`, `dataset.maxTokens` | not a whole number from 0, 1, 1,024 and 1 respectively to 2⁵³ − 1 |
+//! | `out_of_range` | `dataset.seed`, `dataset.maxRecordsPerShard`, `dataset.maxBytesPerShard`, `dataset.maxTokens` | not a whole number from 0, [`MIN_RECORDS_PER_SHARD`](crate::dataset::MIN_RECORDS_PER_SHARD) (10), [`MIN_BYTES_PER_SHARD`](crate::dataset::MIN_BYTES_PER_SHARD) (16 KiB) and 1 respectively to 2⁵³ − 1 |
 //! | `invalid_enum`, `unsupported` | `dataset.tokenizer` | not `o200k_base` or `cl100k_base` (a request names no file of the server), or a build without the `tokenizers` feature |
 //! | `requires_tokenizer` | `dataset.maxTokens` | a token limit without a `tokenizer` to count with |
+//!
+//! At most [`MAX_ISSUES`] issues are returned, and a value a message quotes
+//! is cut to 64 characters: an answer never grows with a hostile input.
+//! Typo suggestions ("did you mean") are made for keys and values of at
+//! most 64 characters, so validation takes time linear in the request.
 //!
 //! Order: issues follow the schema — `config`, `conversationIds`, `filters`,
 //! each walked in the model's field order, a range's cross-field check after
@@ -53,7 +62,10 @@ use serde_json::Value;
 use crate::model::ExportRequest;
 use crate::Issue;
 
+mod limits;
 mod validation;
+
+pub use limits::{check_shape, ShapeBudget, MAX_DEPTH, MAX_TEXT_BYTES, MAX_VALUES};
 
 #[cfg(test)]
 mod tests;
@@ -87,6 +99,23 @@ pub const MIN_SEARCH_CHARS: usize = 3;
 /// The most characters of a search term (`filters.searchQuery`, trimmed).
 pub const MAX_SEARCH_CHARS: usize = 200;
 
+/// The longest conversation id, in bytes (`conversationIds[i]`, `filters.parentId`).
+pub const MAX_ID_BYTES: usize = 256;
+
+/// The longest `config.systemPrompt`, in bytes (64 KiB): it is written into
+/// every record, so its length is multiplied by the export's size.
+pub const MAX_SYSTEM_PROMPT_BYTES: usize = 64 * 1024;
+
+/// The longest item of a text list filter (`categories`, `personas`,
+/// `emotions`, `topics`), in bytes.
+pub const MAX_FILTER_TEXT_BYTES: usize = 256;
+
+/// The most items of one list filter (`tierTypes`, `statuses`, `categories`, …).
+pub const MAX_FILTER_ITEMS: usize = 100;
+
+/// The most issues one validation returns (the first ones, in schema order).
+pub const MAX_ISSUES: usize = 100;
+
 /// Checks an export request given as a JSON value and returns it typed, or
 /// every problem found (see the [module docs](self) for codes and order).
 ///
@@ -105,8 +134,10 @@ pub const MAX_SEARCH_CHARS: usize = 200;
 /// assert!(issues[1].message.contains("did you mean `tierTypes`?"));
 /// ```
 pub fn validate_request(value: &Value) -> Result<ExportRequest, Vec<Issue>> {
-    let issues = validation::check(value);
+    check_shape(value).map_err(|issue| vec![issue])?;
+    let mut issues = validation::check(value);
     if !issues.is_empty() {
+        issues.truncate(MAX_ISSUES);
         return Err(issues);
     }
     // A backstop: the walk above accepts exactly what serde accepts.

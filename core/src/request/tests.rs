@@ -1,6 +1,9 @@
 use serde_json::{json, Value};
 
-use super::{validate_request, validate_request_json, MAX_SELECTED_IDS};
+use super::{
+    check_shape, validate_request, validate_request_json, MAX_DEPTH, MAX_ISSUES, MAX_SELECTED_IDS,
+    MAX_SYSTEM_PROMPT_BYTES, MAX_VALUES,
+};
 use crate::model::{ConversationStatus, Format, JsonlFlavor, Scope, Tier};
 use crate::Issue;
 
@@ -313,7 +316,7 @@ fn a_dataset_request_is_checked_key_by_key() {
         |dataset: Value| json!({"config": {"scope": "all", "format": "jsonl"}, "dataset": dataset});
     let request = validate_request(&all(json!({
         "split": "train=0.9,validation=0.1", "seed": 42, "dedupe": true,
-        "maxRecordsPerShard": 1000, "maxBytesPerShard": 1024, "compression": "zstd"
+        "maxRecordsPerShard": 1000, "maxBytesPerShard": 16384, "compression": "zstd"
     })))
     .unwrap();
     let dataset = request.dataset.expect("the dataset settings");
@@ -354,4 +357,162 @@ fn a_dataset_request_is_checked_key_by_key() {
         ])
     );
     assert_eq!(found(all(json!([]))), pairs(&[("dataset", "invalid_type")]));
+}
+
+/// `value` inside `depth - 1` arrays (built without recursion).
+fn nested(depth: usize, value: Value) -> Value {
+    (1..depth).fold(value, |inner, _| Value::Array(vec![inner]))
+}
+
+#[test]
+fn a_deep_or_huge_request_is_refused_at_its_top_level_key() {
+    let all = json!({"scope": "all", "format": "jsonl"});
+    // `filters` is at depth 2, so its value may be MAX_DEPTH - 1 deep.
+    let request = |filters| json!({"config": all, "filters": filters});
+    let deep = request(nested(MAX_DEPTH, json!(0)));
+    assert_eq!(found(deep.clone()), pairs(&[("filters", "too_deep")]));
+    assert_eq!(check_shape(&deep).unwrap_err().code, "too_deep");
+    assert_eq!(check_shape(&request(nested(MAX_DEPTH - 1, json!(0)))), Ok(()));
+    let wide = json!({"config": all, "conversationIds": vec![0; MAX_VALUES]});
+    assert_eq!(found(wide), pairs(&[("conversationIds", "too_large")]));
+}
+
+#[test]
+fn every_string_and_list_of_a_request_has_a_cap() {
+    let long = |n: usize| "x".repeat(n);
+    let prompt =
+        |n| json!({"config": {"scope": "all", "format": "jsonl", "systemPrompt": long(n)}});
+    assert!(validate_request(&prompt(MAX_SYSTEM_PROMPT_BYTES)).is_ok());
+    assert_eq!(
+        found(prompt(MAX_SYSTEM_PROMPT_BYTES + 1)),
+        pairs(&[("config.systemPrompt", "too_long")])
+    );
+    assert_eq!(found(selected(json!([long(257)]))), pairs(&[("conversationIds[0]", "too_long")]));
+    let many: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
+    assert_eq!(
+        found(filtered(json!({
+            "categories": many, "personas": [long(257)], "searchQuery": long(1001),
+            "parentId": long(257), "statuses": vec!["approved"; 101]
+        }))),
+        pairs(&[
+            ("filters.statuses", "too_many_items"),
+            ("filters.categories", "too_many_items"),
+            ("filters.personas[0]", "too_long"),
+            ("filters.searchQuery", "too_long"),
+            ("filters.parentId", "too_long"),
+        ])
+    );
+}
+
+#[test]
+fn a_split_of_many_parts_and_tiny_shards_are_refused() {
+    let all =
+        |dataset: Value| json!({"config": {"scope": "all", "format": "jsonl"}, "dataset": dataset});
+    let split: Vec<String> = (0..80_000).map(|i| format!("p{i}=0.0000125")).collect();
+    assert_eq!(
+        found(all(json!({"split": split.join(",")}))),
+        pairs(&[("dataset.split", "too_many_parts")])
+    );
+    let split: Vec<String> = (0..17).map(|i| format!("p{i}=0.05")).collect();
+    assert_eq!(found(all(json!({"split": split.join(",")})))[0].1, "too_many_parts");
+    assert_eq!(
+        found(all(json!({"maxRecordsPerShard": 9, "maxBytesPerShard": 16383}))),
+        pairs(&[
+            ("dataset.maxRecordsPerShard", "out_of_range"),
+            ("dataset.maxBytesPerShard", "out_of_range"),
+        ])
+    );
+    assert!(validate_request(&all(json!({"maxRecordsPerShard": 10, "maxBytesPerShard": 16384})))
+        .is_ok());
+}
+
+#[test]
+fn an_answer_does_not_grow_with_a_hostile_input() {
+    let key = "k".repeat(100_000);
+    let unknown = issues(json!({"config": {"scope": "all", "format": "jsonl", key: 1}}));
+    assert_eq!(unknown[0].code, "unknown_key");
+    assert!(unknown[0].message.len() < 200, "{}", unknown[0].message.len());
+    let value = json!({"config": {"scope": "a".repeat(100_000), "format": "jsonl"}});
+    assert!(issues(value)[0].message.len() < 300);
+    let twice = issues(selected(json!(vec!["same"; MAX_SELECTED_IDS])));
+    assert_eq!(twice.len(), MAX_ISSUES);
+}
+
+/// A value built without recursion from `ops` (as `fuzz/fuzz_targets/request_shape.rs`
+/// builds it: `[`/`{` open, `]` closes, `"` a string, else a number) with
+/// its depth, its count of values and its bytes of text, counted by hand.
+/// An array or object being built: its items, whether it is an object, its key.
+type Open = (Vec<(String, Value)>, bool, String);
+
+fn built(ops: &[u8]) -> (Value, usize, usize) {
+    let mut stack: Vec<Open> = vec![(Vec::new(), true, String::new())];
+    let (mut depth, mut deepest, mut values) = (1usize, 1usize, 1usize);
+    let close = |(items, object, _): Open| {
+        if object {
+            Value::Object(items.into_iter().collect())
+        } else {
+            Value::Array(items.into_iter().map(|(_, v)| v).collect())
+        }
+    };
+    for &op in ops {
+        let key = format!("k{}", stack.last().map_or(0, |o| o.0.len()));
+        match op {
+            b'[' | b'{' => {
+                stack.push((Vec::new(), op == b'{', key));
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' if stack.len() > 1 => {
+                let open = stack.pop().unwrap();
+                let key = open.2.clone();
+                stack.last_mut().unwrap().0.push((key, close(open)));
+                depth -= 1;
+                continue;
+            }
+            _ => {
+                stack.last_mut().unwrap().0.push((key, Value::from(op)));
+                deepest = deepest.max(depth + 1);
+            }
+        }
+        values += 1;
+    }
+    while stack.len() > 1 {
+        let open = stack.pop().unwrap();
+        let key = open.2.clone();
+        stack.last_mut().unwrap().0.push((key, close(open)));
+    }
+    (close(stack.pop().unwrap()), deepest, values)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    /// The property `fuzz/fuzz_targets/request_shape.rs` fuzzes (cargo-fuzz
+    /// needs a nightly toolchain and sanitizer builds; this runs in CI):
+    /// `check_shape` refuses exactly the values past its limits, without
+    /// recursing, and a value it accepts validates without a panic.
+    #[test]
+    fn the_shape_check_refuses_exactly_what_is_past_its_limits(
+        ops in proptest::collection::vec(
+            proptest::prop_oneof![4 => proptest::strategy::Just(b'['), 1 => proptest::strategy::Just(b'{'),
+                                  2 => proptest::strategy::Just(b']'), 2 => proptest::prelude::any::<u8>()],
+            0..400,
+        )
+    ) {
+        let (value, deepest, values) = built(&ops);
+        let within = deepest <= MAX_DEPTH && values <= MAX_VALUES;
+        proptest::prop_assert_eq!(check_shape(&value).is_ok(), within, "depth {}", deepest);
+        if within {
+            let _ = validate_request(&value);
+        }
+        // serde_json drops a value recursively: take a deep one apart by hand.
+        let mut pending = vec![value];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => pending.extend(map.into_iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+    }
 }

@@ -4,7 +4,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::{MAX_SEARCH_CHARS, MAX_SELECTED_IDS, MIN_SEARCH_CHARS};
+use super::{
+    MAX_FILTER_ITEMS, MAX_FILTER_TEXT_BYTES, MAX_ID_BYTES, MAX_SEARCH_CHARS, MAX_SELECTED_IDS,
+    MAX_SYSTEM_PROMPT_BYTES, MIN_SEARCH_CHARS,
+};
+use crate::dataset::{MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD};
 use crate::error::json_type_name;
 use crate::model::{ConversationStatus, DateRange, Format, JsonlFlavor, Scope, Tier};
 use crate::scope::DateBounds;
@@ -123,8 +127,8 @@ impl Walk {
         }
         self.count(obj, "seed", 0);
         self.boolean(obj, PATH, "dedupe");
-        self.count(obj, "maxRecordsPerShard", 1);
-        self.count(obj, "maxBytesPerShard", 1024);
+        self.count(obj, "maxRecordsPerShard", MIN_RECORDS_PER_SHARD);
+        self.count(obj, "maxBytesPerShard", MIN_BYTES_PER_SHARD);
         if let Some(compression) = present(obj, "compression") {
             self.one_of("dataset.compression", compression, &["none", "gzip", "zstd"]);
         }
@@ -183,7 +187,7 @@ impl Walk {
             self.one_of("config.jsonlFlavor", flavor, &FLAVORS.map(JsonlFlavor::as_str));
         }
         if let Some(prompt) = present(obj, "systemPrompt") {
-            self.string("config.systemPrompt", prompt);
+            self.text("config.systemPrompt", prompt, MAX_SYSTEM_PROMPT_BYTES);
         }
         self.boolean(obj, "config", "csvFormulaGuard");
         self.unknown_keys("config", obj, CONFIG_KEYS);
@@ -211,7 +215,7 @@ impl Walk {
         let mut first_index: HashMap<&str, usize> = HashMap::new();
         for (index, id) in ids.iter().enumerate() {
             let path = format!("{PATH}[{index}]");
-            let Some(id) = self.string(&path, id) else { continue };
+            let Some(id) = self.text(&path, id, MAX_ID_BYTES) else { continue };
             if id.trim().is_empty() {
                 self.push(&path, "empty_id", "a conversation id must not be blank");
             } else if let Some(first) = first_index.get(id) {
@@ -244,8 +248,8 @@ impl Walk {
         for key in TEXT_LISTS {
             if let Some(list) = present(obj, key) {
                 let path = format!("{PATH}.{key}");
-                for (index, item) in self.array(&path, list).into_iter().flatten().enumerate() {
-                    self.string(&format!("{path}[{index}]"), item);
+                for (index, item) in self.list(&path, list).iter().enumerate() {
+                    self.text(&format!("{path}[{index}]"), item, MAX_FILTER_TEXT_BYTES);
                 }
             }
         }
@@ -253,7 +257,7 @@ impl Walk {
             self.search_query(text);
         }
         if let Some(text) = present(obj, "parentId") {
-            self.string(&format!("{PATH}.parentId"), text);
+            self.text(&format!("{PATH}.parentId"), text, MAX_ID_BYTES);
         }
         self.unknown_keys(PATH, obj, FILTER_KEYS);
     }
@@ -326,9 +330,32 @@ impl Walk {
     fn enum_list(&mut self, obj: &Map<String, Value>, key: &str, allowed: &[&str]) {
         let Some(list) = present(obj, key) else { return };
         let path = format!("filters.{key}");
-        for (index, item) in self.array(&path, list).into_iter().flatten().enumerate() {
+        for (index, item) in self.list(&path, list).iter().enumerate() {
             self.one_of(&format!("{path}[{index}]"), item, allowed);
         }
+    }
+
+    /// The items of a list filter: none when it is not an array or has
+    /// more than [`MAX_FILTER_ITEMS`] (then not checked one by one).
+    fn list<'v>(&mut self, path: &str, value: &'v Value) -> &'v [Value] {
+        let Some(items) = self.array(path, value) else { return &[] };
+        if items.len() > MAX_FILTER_ITEMS {
+            let message = format!("{} items given; at most {MAX_FILTER_ITEMS}", items.len());
+            self.push(path, "too_many_items", message);
+            return &[];
+        }
+        items
+    }
+
+    /// A string of at most `max` bytes.
+    fn text<'v>(&mut self, path: &str, value: &'v Value, max: usize) -> Option<&'v str> {
+        let text = self.string(path, value)?;
+        if text.len() > max {
+            let message = format!("{} bytes long; at most {max} are allowed", text.len());
+            self.push(path, "too_long", message);
+            return None;
+        }
+        Some(text)
     }
 
     /// Checks a required enum field and returns the index of its value in `allowed`.
@@ -355,10 +382,11 @@ impl Walk {
         if index.is_none() {
             let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
             let hint = suggestion(name, allowed);
+            let name = quoted(name);
             self.push(
                 path,
                 "invalid_enum",
-                format!("unknown value `{name}`; expected one of {list}{hint}"),
+                format!("unknown value {name}; expected one of {list}{hint}"),
             );
         }
         index
@@ -412,11 +440,8 @@ impl Walk {
         unknown.sort();
         for key in unknown {
             let path = if parent.is_empty() { key.clone() } else { format!("{parent}.{key}") };
-            self.push(
-                &path,
-                "unknown_key",
-                format!("unknown key `{key}`{}", suggestion(key, known)),
-            );
+            let message = format!("unknown key {}{}", quoted(key), suggestion(key, known));
+            self.push(&path, "unknown_key", message);
         }
     }
 }
@@ -426,10 +451,26 @@ fn present<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
     obj.get(key).filter(|v| !v.is_null())
 }
 
+/// The longest word [`suggestion`] compares: the edit distance takes time
+/// in the product of the lengths, and no known key or value is near this long.
+const MAX_SUGGESTED: usize = 64;
+
+/// `` `text` `` for a message, cut to [`MAX_SUGGESTED`] characters (with `…`).
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(MAX_SUGGESTED) {
+        Some((cut, _)) => format!("`{}…`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
+}
+
 /// `"; did you mean `x`?"` for the candidate closest to `word`, or `""` when
 /// none is close: at most a third of the candidate's length in edits,
-/// ignoring case, `_` and `-`.
+/// ignoring case, `_` and `-`. A word longer than [`MAX_SUGGESTED`]
+/// characters gets none.
 fn suggestion(word: &str, candidates: &[&str]) -> String {
+    if word.chars().nth(MAX_SUGGESTED).is_some() {
+        return String::new();
+    }
     let fold = |s: &str| -> Vec<char> {
         s.chars().filter(|c| !matches!(c, '_' | '-')).flat_map(char::to_lowercase).collect()
     };

@@ -88,10 +88,15 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
     [bob]: { cookie: ssrCookie(supabaseUrl, es256(claims(bob, supabaseUrl), key), 400) },
     [carol]: { authorization: `Bearer ${hs256(claims(carol, supabaseUrl))}` },
   }
+  // A cookie is sent by the app's own pages, so with their Origin (as a browser does).
   const call = (method, route, user, body, headers = signIn[user] ?? {}) =>
     fetch(base + route, {
       method,
-      headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...headers,
+        ...(headers.cookie ? { origin: new URL(base).origin } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     })
   const post = (user, body) => call('POST', '/api/export/conversations', user, body)

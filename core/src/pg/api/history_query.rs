@@ -163,10 +163,15 @@ fn instant(value: &Value, end: bool) -> std::result::Result<DateTime<Utc>, Issue
     }
     if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         let start = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-        return Ok(if end {
-            start + TimeDelta::days(1) - TimeDelta::microseconds(1)
-        } else {
-            start
+        if !end {
+            return Ok(start);
+        }
+        // The last day chrono holds has no next midnight: checked, not a panic.
+        let last = start
+            .checked_add_signed(TimeDelta::days(1))
+            .and_then(|next| next.checked_sub_signed(TimeDelta::microseconds(1)));
+        return last.ok_or_else(|| {
+            Issue::new("", "invalid_date", format!("{value} is the last day this server can count"))
         });
     }
     Err(Issue::new(
@@ -218,5 +223,16 @@ mod tests {
             ]
         );
         assert_eq!(HistoryQuery::parse(&json!([1])).unwrap_err().issues()[0].path, "");
+    }
+
+    #[test]
+    fn a_date_without_a_next_day_is_an_issue_at_its_key() {
+        for to in ["+262142-12-31", "+262143-01-01"] {
+            let err = HistoryQuery::parse(&json!({ "to": to })).unwrap_err();
+            let issue = &err.issues()[0];
+            assert_eq!((issue.path.as_str(), issue.code.as_str()), ("to", "invalid_date"), "{to}");
+        }
+        let from = HistoryQuery::parse(&json!({ "from": "+262142-12-31" })).unwrap();
+        assert!(from.from.is_some());
     }
 }
