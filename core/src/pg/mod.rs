@@ -126,8 +126,7 @@ mod storage;
 pub use api::{
     parse_range, AuditProblem, AuditScope, ByteStream, ContentRange, ConversationPage,
     ConversationRow, CreateOutcome, DeleteReport, Download, DownloadBody, DownloadRequest,
-    ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, Redirect,
-    ScopeCounts,
+    ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, Redirect, ScopeCounts,
     AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Caller, Session, SignIn};

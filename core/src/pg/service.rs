@@ -2,6 +2,7 @@
 //! export lifecycle. The operations live in their own files (`create`,
 //! `access`, `history`, `run`, `cleanup`, `metrics`, `worker`).
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -312,9 +313,13 @@ impl ExportService {
             };
             match &self.error_sink {
                 Some(sink) => sink(&report),
-                None => eprintln!(
-                    "lora-export: {operation} failed with {code} (error id {error_id}): {detail}"
-                ),
+                // Never `eprintln!`: it panics when stderr is closed or full.
+                None => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "lora-export: {operation} failed with {code} (error id {error_id}): {detail}"
+                    );
+                }
             }
         }
         Err(error)
