@@ -25,7 +25,12 @@ type Keys = HashMap<String, (Algorithm, DecodingKey)>;
 
 pub(super) struct KeyStore {
     url: Option<String>,
-    state: Mutex<State>,
+    /// The cache; locked only to read or replace it, never across a fetch,
+    /// so sign-ins with a known key never wait for the JWKS endpoint.
+    state: std::sync::Mutex<State>,
+    /// Held by the one request that fetches; a request for an unknown key
+    /// waits here for a fetch under way instead of starting another.
+    fetching: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -52,42 +57,85 @@ impl KeyStore {
             .into());
         }
         let state = State { keys, ..State::default() };
-        Ok(KeyStore { url: None, state: Mutex::new(state) })
+        Ok(KeyStore { url: None, state: std::sync::Mutex::new(state), fetching: Mutex::new(()) })
     }
 
     /// Keys fetched from `url` when first needed.
     pub(super) fn fetched(url: String) -> KeyStore {
-        KeyStore { url: Some(url), state: Mutex::new(State::default()) }
+        let state = std::sync::Mutex::new(State::default());
+        KeyStore { url: Some(url), state, fetching: Mutex::new(()) }
     }
 
     /// The algorithm and key of `kid`, refetching the JWKS when the cache is
-    /// old or does not know `kid` (at most once per `MIN_REFRESH`).
+    /// old or does not know `kid` (at most once per `MIN_REFRESH`). A known
+    /// key is answered from the cache while a fetch is under way; a fetch
+    /// that fails or finds no usable key keeps the cached keys.
     pub(super) async fn find(&self, kid: &str) -> Result<(Algorithm, DecodingKey)> {
-        let mut state = self.state.lock().await;
-        if let Some(url) = &self.url {
-            let now = Instant::now();
-            let old = state.fetched_at.map_or(true, |at| now - at > MAX_AGE);
+        let Some(url) = &self.url else { return self.cached(kid) };
+        let (known, old) = {
+            let state = self.state();
+            (state.keys.contains_key(kid), is_old(&state, Instant::now()))
+        };
+        if known && !old {
+            return self.cached(kid);
+        }
+        let _fetching = if known {
+            // An old cache is refreshed by one request; the others use it.
+            match self.fetching.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return self.cached(kid),
+            }
+        } else {
+            self.fetching.lock().await
+        };
+        let now = Instant::now();
+        {
+            let mut state = self.state();
             let unknown = !state.keys.contains_key(kid);
             let may_try = state.tried_at.map_or(true, |at| now - at > MIN_REFRESH);
-            if (old || unknown) && may_try {
-                state.tried_at = Some(now);
-                match fetch(url.clone()).await {
-                    Ok(keys) => {
-                        state.keys = keys;
-                        state.fetched_at = Some(now);
-                    }
-                    Err(detail) if state.keys.is_empty() => {
-                        return Err(Error::internal(
-                            "AUTH_KEYS_UNAVAILABLE",
-                            format!("fetching the JWKS at {url} failed: {detail}"),
-                        ));
-                    }
-                    Err(_) => {}
-                }
+            if !((is_old(&state, now) || unknown) && may_try) {
+                drop(state);
+                return self.cached(kid);
             }
+            state.tried_at = Some(now);
         }
-        state.keys.get(kid).cloned().ok_or_else(|| TokenRefusal::UnknownKey.into())
+        let fetched = fetch(url.clone()).await.and_then(|keys| {
+            if keys.is_empty() {
+                Err("it has no ES256 (P-256) or RS256 signing key with a `kid`".to_owned())
+            } else {
+                Ok(keys)
+            }
+        });
+        let mut state = self.state();
+        match fetched {
+            Ok(keys) => {
+                state.keys = keys;
+                state.fetched_at = Some(now);
+            }
+            Err(detail) if state.keys.is_empty() => {
+                return Err(Error::internal(
+                    "AUTH_KEYS_UNAVAILABLE",
+                    format!("fetching the JWKS at {url} failed: {detail}"),
+                ));
+            }
+            Err(_) => {}
+        }
+        drop(state);
+        self.cached(kid)
     }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn cached(&self, kid: &str) -> Result<(Algorithm, DecodingKey)> {
+        self.state().keys.get(kid).cloned().ok_or_else(|| TokenRefusal::UnknownKey.into())
+    }
+}
+
+/// Whether the fetched keys are older than `MAX_AGE` (or were never fetched).
+fn is_old(state: &State, now: Instant) -> bool {
+    state.fetched_at.map_or(true, |at| now - at > MAX_AGE)
 }
 
 async fn fetch(url: String) -> std::result::Result<Keys, String> {

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -98,10 +99,12 @@ fn reason(result: crate::Result<Session>) -> &'static str {
     error.reason().unwrap()
 }
 
-/// A JWKS server on 127.0.0.1 whose document can change, counting fetches.
+/// A JWKS server on 127.0.0.1 whose document and answer delay can change,
+/// counting fetches.
 struct JwksServer {
     url: String,
     document: Arc<Mutex<String>>,
+    delay: Arc<Mutex<Duration>>,
     fetches: Arc<AtomicUsize>,
 }
 
@@ -110,10 +113,13 @@ fn jwks_server(keys: &[&EcKey]) -> JwksServer {
     let url = format!("http://{}/auth/v1/.well-known/jwks.json", listener.local_addr().unwrap());
     let document = Arc::new(Mutex::new(jwks(keys)));
     let fetches = Arc::new(AtomicUsize::new(0));
-    let (doc, count) = (document.clone(), fetches.clone());
+    let delay = Arc::new(Mutex::new(Duration::ZERO));
+    let (doc, count, wait) = (document.clone(), fetches.clone(), delay.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let mut stream = stream.unwrap();
+            let wait = *wait.lock().unwrap();
+            std::thread::sleep(wait);
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
             while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
@@ -129,7 +135,7 @@ fn jwks_server(keys: &[&EcKey]) -> JwksServer {
             stream.write_all(body.as_bytes()).unwrap();
         }
     });
-    JwksServer { url, document, fetches }
+    JwksServer { url, document, delay, fetches }
 }
 
 fn jwks(keys: &[&EcKey]) -> String {
@@ -258,6 +264,42 @@ fn algorithm_confusion_and_shared_secrets_in_the_jwks_are_refused() {
             "algorithm_not_allowed"
         );
         assert!(sign_in.verify(&es).await.is_ok());
+    });
+}
+
+/// Issue 33 ("found by reading"): on 6be8e19 the key store's lock was held
+/// during the JWKS fetch, so every sign-in waited for a slow JWKS endpoint
+/// (here the known key's verify took the fetch's 3 s), and a JWKS answering
+/// an empty key set replaced the cache, refusing every token after it
+/// (`unknown_key` for the key that had just worked).
+#[test]
+fn a_slow_or_empty_jwks_neither_blocks_nor_wipes_the_known_keys() {
+    let first = ec_key("key-1");
+    let server = jwks_server(&[&first]);
+    let sign_in = Arc::new(jwks_sign_in(&server.url));
+    block(async {
+        sign_in.verify(&es256(&first, &claims())).await.unwrap();
+        *server.document.lock().unwrap() = r#"{"keys":[]}"#.to_owned();
+        *server.delay.lock().unwrap() = Duration::from_secs(3);
+        tokio::time::sleep(keys::MIN_REFRESH).await;
+
+        let unknown = es256(&ec_key("key-9"), &claims());
+        let refetching = tokio::spawn({
+            let sign_in = sign_in.clone();
+            async move { sign_in.verify(&unknown).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = Instant::now();
+        sign_in.verify(&es256(&first, &claims())).await.expect("the known key still verifies");
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(2), "a known key waited {waited:?} for the fetch");
+
+        assert_eq!(reason(refetching.await.unwrap()), "unknown_key");
+        assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
+        sign_in
+            .verify(&es256(&first, &claims()))
+            .await
+            .expect("an empty JWKS does not wipe the cached keys");
     });
 }
 
