@@ -1,5 +1,5 @@
 // Hostile requests against lora-export/next's handlers behind a real
-// node:http server (test/attack-server.mjs, a child process, so a crash is
+// node:http server (test-servers/attack-server.mjs, a child process, so a crash is
 // seen as one): deep and huge JSON, long strings, many split parts, tiny
 // shards, an overflowing date, cross-site cookie requests. Each answers a
 // 4xx JSON error, the server lives on, and another user's /history answers.
@@ -20,7 +20,7 @@ const MiB = 1024 * 1024
 async function startServer(t) {
   const url = freshDatabase()
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-attack-'))
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'attack-server.mjs')], {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'test-servers', 'attack-server.mjs')], {
     env: { ...process.env, ATTACK_DATABASE_URL: url, ATTACK_STORAGE_ROOT: storageRoot, ATTACK_SUPABASE_URL: SUPABASE_URL },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -1,4 +1,5 @@
-// The server attack.test.mjs attacks, run as a child process so that a crash
+// The server test/attack.test.mjs attacks (outside test/: `node --test test/`
+// runs every module there), run as a child process so that a crash
 // (a SIGSEGV from a deep body) is a test failure rather than the end of the
 // test run: lora-export/next's handlers behind a plain node:http server, as
 // `next start` runs them (the web Request with its streamed body, the web
@@ -9,8 +10,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { ExportClient } from 'lora-export'
 import { exportRoutes } from 'lora-export/next'
-import { conversations, jsonl } from './support.mjs'
-import { SECRET } from './tokens.mjs'
+import { conversations, jsonl } from '../test/support.mjs'
+import { SECRET } from '../test/tokens.mjs'
 
 const env = (name) => process.env[name] ?? (() => { throw new Error(`${name} is not set`) })()
 const client = await ExportClient.connect(env('ATTACK_DATABASE_URL'), {
