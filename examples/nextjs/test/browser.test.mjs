@@ -437,8 +437,11 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     // More exports, so there are two pages of 10.
     const more = Math.max(7, 11 - before.total)
     for (let i = 0; i < more; i++) {
+      // The browser's Origin, which Playwright's request API does not send
+      // itself: a cookie POST without it is refused as cross-site.
       const r = await page.request.post(base + '/api/export/conversations', {
         data: { config: { scope: 'selected', format: i % 2 ? 'json' : 'markdown' }, conversationIds: [`conv-000000${i}`] },
+        headers: { origin: base },
       })
       assert.equal(r.status(), 201)
     }
@@ -519,7 +522,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     const bobPage = await (await contextFor(es256(claims(bob, supabaseUrl), key))).newPage()
     const dataset = { split: 'train=0.8,validation=0.2', seed: 5 }
     const request = { config: { scope: 'filtered', format: 'jsonl' }, filters: { tierTypes: ['edge_case'] }, dataset }
-    const r = await bobPage.request.post(base + '/api/export/conversations', { data: request })
+    const r = await bobPage.request.post(base + '/api/export/conversations', { data: request, headers: { origin: base } })
     assert.equal(r.status(), 201)
     const created = await r.json()
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-browser-ds-')), 'out')
