@@ -1,6 +1,7 @@
-//! The documents' promises name real tests: every test, file and function
-//! named in the "proved by" column of `docs/security.md` exists, so a
-//! renamed or removed test cannot leave a promise without its proof.
+//! The documents hold: every test, file and function
+//! named in the "proved by" column of `docs/security.md` exists (so a
+//! renamed or removed test cannot leave a promise without its proof), and
+//! every relative link of the README and the pages under `docs/` resolves.
 
 use std::path::{Path, PathBuf};
 
@@ -106,4 +107,39 @@ fn a_missing_test_is_reported() {
     assert!(check(&root, "no_such_file", &mut None).is_err());
     assert!(check(&root, "request::tests::no_such_unit_test", &mut None).is_err());
     assert!(check(&root, "bindings-node/test/missing.test.mjs", &mut None).is_err());
+}
+
+/// The relative links of a Markdown text: `](target)`, without the anchor.
+fn relative_links(text: &str) -> Vec<&str> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|t| !t.starts_with("http") && !t.starts_with('#') && !t.starts_with("mailto:"))
+        .map(|t| t.split('#').next().unwrap_or(t))
+        .collect()
+}
+
+#[test]
+fn every_relative_link_of_the_readme_and_the_docs_resolves() {
+    let root = root();
+    let mut pages = vec![root.join("README.md"), root.join("CONTRIBUTING.md")];
+    pages.extend(
+        std::fs::read_dir(root.join("docs"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md")),
+    );
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for link in relative_links(&text) {
+            if !page.parent().unwrap().join(link).exists() {
+                broken.push(format!("{}: {link}", page.strip_prefix(&root).unwrap().display()));
+            }
+        }
+    }
+    assert!(pages.len() > 5, "{pages:?}");
+    assert!(broken.is_empty(), "links to nothing: {broken:#?}");
+    assert_eq!(relative_links("[a](docs/x.md#y) [b](https://e) [c](#z)"), ["docs/x.md"]);
 }

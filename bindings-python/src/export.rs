@@ -891,7 +891,7 @@ impl Job {
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
 ///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
-///     OpenAI-style ``messages``); see the README's record table for the
+///     OpenAI-style ``messages``); see bindings-python/README.md's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
 /// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
 /// config: the export config (``ExportConfig``, camelCase keys); unknown
@@ -993,7 +993,7 @@ pub fn export(
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
 ///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
-///     OpenAI-style ``messages``); see the README's record table for the
+///     OpenAI-style ``messages``); see bindings-python/README.md's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
 /// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
 /// config: the export config (``ExportConfig``, camelCase keys); unknown
@@ -1087,7 +1087,7 @@ pub fn to_string(
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
 ///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
-///     OpenAI-style ``messages``); see the README's record table for the
+///     OpenAI-style ``messages``); see bindings-python/README.md's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
 /// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
 /// config: the export config (``ExportConfig``, camelCase keys); unknown

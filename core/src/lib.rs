@@ -60,6 +60,17 @@ pub mod validate;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The examples of the pages under `docs/`, compiled as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/formats.md")]
+#[doc = include_str!("../../docs/training-sets.md")]
+#[doc = include_str!("../../docs/service.md")]
+#[doc = include_str!("../../docs/deploying.md")]
+#[doc = include_str!("../../docs/nextjs.md")]
+#[doc = include_str!("../../docs/security.md")]
+#[doc = include_str!("../../docs/performance.md")]
+pub struct DocsDoctests;
+
 pub use error::{Error, ErrorKind, Issue, Location, Result, TokenRefusal};
 pub use pipeline::{preview, ExportBuilder, ExportWriter, RecordSink, TooManySkipped};
 pub use summary::{ExportSummary, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS};

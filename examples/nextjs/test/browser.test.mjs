@@ -547,7 +547,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
 
   await t.test('screenshots: the open modal with its preview, the history page', async () => {
     // Into target/screenshots; LORA_EXPORT_UPDATE_SCREENSHOTS=1 writes the
-    // README's copies under docs/ instead (a test run leaves the tree clean).
+    // copies under docs/ that docs/nextjs.md shows instead (a test run leaves the tree clean).
     const docs = process.env.LORA_EXPORT_UPDATE_SCREENSHOTS === '1'
       ? path.join(repoRoot, 'docs')
       : path.join(repoRoot, 'target', 'screenshots')
