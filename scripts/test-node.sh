@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# The Node binding's tests: builds the native module once (release, with
-# @napi-rs/cli), runs the node:test suite over it (golden files, API, the
-# client against PostgreSQL, event-loop lag during a 100,000-conversation
-# export, lora-export/next's handlers), type-checks a typed usage file against
-# the generated index.d.ts, packs the package, installs the tarball in the
-# Next.js example (`npm ci`; the lockfile must stay unchanged), builds it
-# (`next build`, `tsc --noEmit`) and runs its HTTP end-to-end test and its
-# browser tests (Chromium, installed with apt-get when missing) against
-# `next start`; then prints the transform timings.
+# The Node binding's tests (`make test-node`): builds the native module once
+# (release, with @napi-rs/cli), packs the package into target/npm (what
+# scripts/test-browser.sh installs in the Next.js example), runs the
+# node:test suite over it (golden files, API, the client against PostgreSQL,
+# event-loop lag during a 100,000-conversation export, lora-export/next's
+# handlers and the attacks on them), type-checks a typed usage file against
+# the generated index.d.ts, then prints the transform timings.
 # Needs LORA_EXPORT_TEST_DATABASE_URL (a superuser URL; scripts/test.sh sets
-# it) and installs the npm packages it needs into each package's node_modules.
+# it) and installs the npm packages it needs into bindings-node/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${LORA_EXPORT_TEST_DATABASE_URL:?set it to a superuser URL of a PostgreSQL cluster (scripts/test.sh does)}"
@@ -39,22 +37,6 @@ step "bindings-node: node:test over the built module"
 
 step "bindings-node: tsc --noEmit of a typed usage file (ESM and CommonJS) against index.d.ts"
 (cd bindings-node && npx tsc -p test/types)
-
-step "examples/nextjs: npm ci (the packed lora-export), next build, tsc --noEmit"
-(cd examples/nextjs && npm ci --no-audit --no-fund --loglevel=error && npx next build && npx tsc --noEmit)
-
-step "examples/nextjs: the committed lockfile is unchanged by install and build"
-git diff --exit-code -- examples/nextjs/package.json examples/nextjs/package-lock.json
-
-# Debian's Chromium for the browser tests (playwright-core drives it).
-if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
-  step "apt-get install chromium"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi
-fi
-
-step "examples/nextjs: HTTP end to end and the browser tests (Chromium) against next start and PostgreSQL"
-(cd examples/nextjs && node --test test/)
 
 step "transform of 10,000 conversations vs JSON.stringify (measured, not asserted)"
 (cd bindings-node && node bench/transform.mjs 10000)

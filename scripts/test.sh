@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting and lints, the Rust unit,
-# integration and doc tests, the Node and Python bindings, the CSV reader
-# checks in Python, and the main job on the bundled sample with its outputs
-# validated. Installs what it needs (Python packages in a venv under target/).
+# Runs every test of the project (`make ci`): formatting and lints, the Rust
+# unit, integration and doc tests, the Node binding, the Next.js example in
+# Chromium, the main job on the bundled sample with its outputs validated,
+# the CSV reader checks in Python and the Python binding. Installs what it
+# needs (Python packages in a venv under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,38 +36,8 @@ if [ -z "${LORA_EXPORT_TEST_S3_ENDPOINT:-}" ]; then
   eval "$s3_env"
 fi
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
-
-# --all-targets type-checks the benches too (a `cargo bench --no-run` would
-# add a six-minute optimised build of criterion to every CI run).
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --workspace --all-targets --all-features -- -D warnings
-
-step "Rust tests (unit, integration, doctests), the PostgreSQL layer against the real cluster"
-cargo test --workspace --all-features
-
-bash scripts/test-node.sh
-
-# The examples `cargo test` built (dev profile, dependencies optimised): the
-# sample is small, and a separate release build would cost minutes of CI.
-step "main job on the bundled sample, outputs validated"
-rm -rf target/main-job && mkdir -p target/main-job
-(cd target/main-job && ../debug/examples/export)
-for f in target/main-job/exports/*; do
-  case "$f" in *.metadata.jsonl) continue ;; esac
-  target/debug/examples/validate "$f"
-done
-
-step "CSV through Python csv, pandas, polars and DuckDB"
-venv=target/py-venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-LORA_EXPORT_BIN="$PWD/target/debug/examples/export" \
-  "$venv/bin/python" -m pytest -q -W error tests/python
-
-bash scripts/test-python.sh
+# The steps are the Makefile's targets (CI_TARGETS), so that each runs
+# alone the same way (`make test-node`, …).
+make --no-print-directory ci-steps
 
 step "all tests passed"
