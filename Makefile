@@ -45,12 +45,13 @@ test-browser:
 test-python:
 	bash scripts/test-python.sh
 
-# The README's main job on the bundled sample (the examples test-service built),
+# The README's main job on the bundled sample (the `lora-export` command),
 # each output checked by the validator.
 main-job:
 	@printf '\n==> main job on the bundled sample, outputs validated\n'
+	cargo build -p lora-export-cli -p lora-export --bin lora-export --example validate
 	rm -rf target/main-job && mkdir -p target/main-job
-	cd target/main-job && ../debug/examples/export
+	cd target/main-job && ../debug/lora-export
 	for f in target/main-job/exports/*; do \
 	  case "$$f" in *.metadata.jsonl) continue ;; esac; \
 	  target/debug/examples/validate "$$f" || exit 1; \
@@ -59,9 +60,10 @@ main-job:
 # The CSV through Python's csv, pandas, polars and DuckDB (installed in a venv).
 csv-readers:
 	@printf '\n==> CSV through Python csv, pandas, polars and DuckDB\n'
+	cargo build -p lora-export-cli --bin lora-export
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-	LORA_EXPORT_BIN="$(CURDIR)/target/debug/examples/export" $(VENV)/bin/python -m pytest -q -W error tests/python
+	LORA_EXPORT_BIN="$(CURDIR)/target/debug/lora-export" $(VENV)/bin/python -m pytest -q -W error tests/python
 
 # The comparisons of benches/README.md (a quiet machine; minutes).
 bench:

@@ -75,7 +75,7 @@ fn check(root: &Path, name: &str, file: &mut Option<PathBuf>) -> Result<(), Stri
             let text = std::fs::read_to_string(&*path).unwrap();
             text.contains(&format!("fn {test}(")) || text.contains(&format!("def {test}("))
         }
-        _ => defined_under(&root.join("core/src"), test),
+        _ => ["core/src", "service/src"].iter().any(|dir| defined_under(&root.join(dir), test)),
     };
     if found {
         Ok(())

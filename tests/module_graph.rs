@@ -1,12 +1,13 @@
-//! Imports point one way: the modules of `core/src` (and the service's
-//! modules under `pg/`) may form no circle beyond the ones listed in
-//! [`KNOWN_CIRCLES`], which the crate split of issue 34 removes one by one.
-//! A new circle fails this test, and so does a listed one that is gone (so
-//! the list only shrinks).
+//! Imports point one way. Between crates cargo sees to it (the core cannot
+//! name the service: it does not depend on it); within each crate of the
+//! workspace's library layers (`core/src`, `service/src`) the top-level
+//! modules may form no circle beyond the ones listed in [`KNOWN_CIRCLES`],
+//! which shrinks as circles go. A new circle fails this test, and so does a
+//! listed one that is gone (so the list only shrinks).
 //!
 //! A module depends on another when one of its files names it through a
 //! `crate::`, `super::` or `self::` path, or through a name re-exported by
-//! `lib.rs` or `pg/mod.rs` (resolved to the module that defines it). Doc
+//! the crate's `lib.rs` (resolved to the module that defines it). Doc
 //! comments and test code (`#[cfg(test)]` onwards, `tests.rs`,
 //! `test_fixture.rs`) do not count. Within a listed circle a new edge goes
 //! unseen; a module joining it, or a new circle, does not.
@@ -14,27 +15,24 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The circles of today's main (2026-12-06), each the modules of one
-/// strongly connected component, sorted: the pure core's modules reach each
-/// other through `request` ↔ `scope`, `model` → `dataset` → `pipeline` →
-/// `scope` → `request` → `dataset`; the service's through `db` ↔ `jobs`,
-/// `storage` ↔ `jobs`, `api` ↔ `service` and more.
-const KNOWN_CIRCLES: &[&[&str]] = &[
-    &["dataset", "format", "model", "pipeline", "request", "scope", "source", "summary", "tokens"],
-    &[
-        "pg::api",
-        "pg::auth",
-        "pg::config",
-        "pg::db",
-        "pg::jobs",
-        "pg::ops",
-        "pg::service",
-        "pg::storage",
-    ],
+/// The circles of today's main (2026-12-06), per crate, each the modules of
+/// one strongly connected component, sorted.
+const KNOWN_CIRCLES: &[(&str, &[&str])] = &[
+    (
+        "core",
+        &[
+            "dataset", "format", "model", "pipeline", "request", "scope", "source", "summary",
+            "tokens",
+        ],
+    ),
+    ("service", &["api", "auth", "config", "db", "jobs", "ops", "service", "storage"]),
 ];
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+/// The library crates whose modules are checked, by directory.
+const CRATES: &[&str] = &["core", "service"];
+
+fn src(krate: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("src")
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -48,10 +46,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The module path of a file: `pg/api/download.rs` is `[pg, api, download]`,
-/// `pg/api/mod.rs` is `[pg, api]`, `lib.rs` is `[]`.
-fn module_path(file: &Path) -> Vec<String> {
-    let relative = file.strip_prefix(src()).unwrap();
+/// The module path of a file below `root`: `api/download.rs` is
+/// `[api, download]`, `api/mod.rs` is `[api]`, `lib.rs` is `[]`.
+fn module_path(root: &Path, file: &Path) -> Vec<String> {
+    let relative = file.strip_prefix(root).unwrap();
     let mut parts: Vec<String> =
         relative.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let last = parts.pop().unwrap();
@@ -62,14 +60,9 @@ fn module_path(file: &Path) -> Vec<String> {
     parts
 }
 
-/// The graph's node of a module path: the top-level module, or `pg::<sub>`.
+/// The graph's node of a module path: the top-level module.
 fn node(path: &[String]) -> Option<String> {
-    match path {
-        [] => None,
-        [pg] if pg == "pg" => Some("pg".to_owned()),
-        [pg, sub, ..] if pg == "pg" => Some(format!("pg::{sub}")),
-        [top, ..] => Some(top.clone()),
-    }
+    path.first().cloned()
 }
 
 /// Names re-exported by a `mod.rs`/`lib.rs` text, with the module each comes
@@ -167,12 +160,11 @@ fn named_paths(text: &str) -> Vec<String> {
 }
 
 /// The module path `path` points into, seen from the module `from`, with the
-/// crate's and the service's re-exported names resolved.
+/// crate's re-exported names resolved.
 fn resolve(
     from: &[String],
     path: &str,
     root_names: &BTreeMap<String, String>,
-    pg_names: &BTreeMap<String, String>,
 ) -> Option<Vec<String>> {
     let mut segments = path.split("::").filter(|s| !s.is_empty());
     let mut base: Vec<String> = match segments.next()? {
@@ -190,29 +182,27 @@ fn resolve(
     }
     match base.as_slice() {
         [name, ..] if root_names.contains_key(name) => Some(vec![root_names[name].clone()]),
-        [pg, name, ..] if pg == "pg" && pg_names.contains_key(name) => {
-            Some(vec!["pg".to_owned(), pg_names[name].clone()])
-        }
         _ => Some(base),
     }
 }
 
-/// The edges between nodes, read from the sources.
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let root_names = reexports(&std::fs::read_to_string(src().join("lib.rs")).unwrap());
-    let pg_names = reexports(&std::fs::read_to_string(src().join("pg/mod.rs")).unwrap());
+/// The edges between the top-level modules of a crate, read from its sources.
+fn graph(krate: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let root = src(krate);
+    let root_names = reexports(&std::fs::read_to_string(root.join("lib.rs")).unwrap());
     let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    rust_files(&root, &mut files);
+    assert!(files.len() > 5, "{}: no sources found", root.display());
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in files {
-        let from = module_path(&file);
+        let from = module_path(&root, &file);
         if from.last().is_some_and(|m| m == "tests" || m == "test_fixture") {
             continue;
         }
         let Some(source) = node(&from) else { continue };
         let text = std::fs::read_to_string(&file).unwrap();
         for path in named_paths(&text) {
-            let target = resolve(&from, &path, &root_names, &pg_names).and_then(|p| node(&p));
+            let target = resolve(&from, &path, &root_names).and_then(|p| node(&p));
             if let Some(target) = target.filter(|t| *t != source) {
                 edges.entry(source.clone()).or_default().insert(target);
             }
@@ -253,9 +243,14 @@ fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<Vec<String>> 
 
 #[test]
 fn no_new_circle_between_modules() {
-    let found = circles(&graph());
-    let known: BTreeSet<Vec<String>> =
-        KNOWN_CIRCLES.iter().map(|c| c.iter().map(|m| (*m).to_owned()).collect()).collect();
+    let found: BTreeSet<(String, Vec<String>)> = CRATES
+        .iter()
+        .flat_map(|k| circles(&graph(k)).into_iter().map(|c| ((*k).to_owned(), c)))
+        .collect();
+    let known: BTreeSet<(String, Vec<String>)> = KNOWN_CIRCLES
+        .iter()
+        .map(|(k, c)| ((*k).to_owned(), c.iter().map(|m| (*m).to_owned()).collect()))
+        .collect();
     assert_eq!(
         found, known,
         "the module circles changed: a new one is a dependency pointing the wrong way (move the \
@@ -266,12 +261,14 @@ fn no_new_circle_between_modules() {
 #[test]
 fn the_graph_sees_paths_through_braces_super_and_reexports() {
     assert_eq!(flatten("crate::{a::X, b::{c, d}}"), ["crate::a::X", "crate::b::c", "crate::b::d"]);
-    let from: Vec<String> = ["pg", "api", "download"].map(String::from).to_vec();
-    let names = BTreeMap::from([("Result".to_owned(), "error".to_owned())]);
-    let pg = BTreeMap::from([("Database".to_owned(), "db".to_owned())]);
-    let resolve = |p: &str| resolve(&from, p, &names, &pg).and_then(|p| node(&p));
-    assert_eq!(resolve("super::super::storage::Storage").as_deref(), Some("pg::storage"));
-    assert_eq!(resolve("crate::pg::Database").as_deref(), Some("pg::db"));
+    let from: Vec<String> = ["api", "download"].map(String::from).to_vec();
+    let names = BTreeMap::from([
+        ("Result".to_owned(), "error".to_owned()),
+        ("Database".to_owned(), "db".to_owned()),
+    ]);
+    let resolve = |p: &str| resolve(&from, p, &names).and_then(|p| node(&p));
+    assert_eq!(resolve("super::super::storage::Storage").as_deref(), Some("storage"));
+    assert_eq!(resolve("crate::Database").as_deref(), Some("db"));
     assert_eq!(resolve("crate::Result").as_deref(), Some("error"));
     assert_eq!(resolve("serde::Serialize"), None);
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

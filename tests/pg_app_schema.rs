@@ -11,7 +11,6 @@ mod pg;
 use std::sync::{Arc, Mutex};
 
 use lora_export::pg::{CreateOutcome, ErrorReport, ExportService, ServiceConfig, MIGRATIONS};
-use lora_export::ErrorKind;
 use tokio::io::AsyncReadExt;
 use tokio_postgres::Client;
 use uuid::Uuid;
@@ -193,7 +192,9 @@ async fn a_source_without_the_documented_columns_is_refused_with_each_problem() 
     let err = service.create_export(user, &body).await.unwrap_err();
     assert_eq!((err.code(), err.http_status()), ("SOURCE_MISCONFIGURED", 500));
     assert!(!err.to_string().contains("bad_conversations"), "no schema detail for users: {err}");
-    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    let Some(lora_export::ErrorKind::Internal { detail, .. }) = err.core_kind() else {
+        panic!("{err:?}")
+    };
     for problem in [
         "\"public\".\"bad_conversations\" has no column title (text)",
         "\"public\".\"bad_conversations\".quality_score is numeric, expected double precision",
@@ -211,7 +212,9 @@ async fn a_source_without_the_documented_columns_is_refused_with_each_problem() 
     missing.conversations_table = Some("public.nothing_here".into());
     missing.turns_table = Some("public.training_turns".into());
     let err = ExportService::connect(missing).unwrap().check_source().await.unwrap_err();
-    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    let Some(lora_export::ErrorKind::Internal { detail, .. }) = err.core_kind() else {
+        panic!("{err:?}")
+    };
     assert!(detail.contains("\"public\".\"nothing_here\" does not exist"), "{detail}");
     assert!(detail.contains("\"public\".\"training_turns\" does not exist"), "{detail}");
 }
@@ -371,7 +374,9 @@ async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
 
     let err = service.create_export(alice, &body).await.expect_err("a plain view is refused");
     assert_eq!((err.code(), err.http_status()), ("SOURCE_MISCONFIGURED", 500));
-    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    let Some(lora_export::ErrorKind::Internal { detail, .. }) = err.core_kind() else {
+        panic!("{err:?}")
+    };
     for fix in [
         "ALTER VIEW public.plain_conversations SET (security_invoker = true)",
         "ALTER VIEW public.plain_turns SET (security_invoker = true)",
@@ -382,7 +387,9 @@ async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
         .check_source()
         .await
         .expect_err("a view over a plain view is refused");
-    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    let Some(lora_export::ErrorKind::Internal { detail, .. }) = err.core_kind() else {
+        panic!("{err:?}")
+    };
     assert!(
         detail.contains(
             "public.plain_conversations (read through public.nested_conversations) is a view"
@@ -393,7 +400,9 @@ async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
         .check_source()
         .await
         .expect_err("a table without row-level security is refused");
-    let ErrorKind::Internal { detail, .. } = err.kind() else { panic!("{err:?}") };
+    let Some(lora_export::ErrorKind::Internal { detail, .. }) = err.core_kind() else {
+        panic!("{err:?}")
+    };
     assert!(detail.contains("ALTER TABLE public.open_chats ENABLE ROW LEVEL SECURITY"), "{detail}");
     let logs: i64 =
         admin.query_one("SELECT count(*) FROM lora_export.export_logs", &[]).await.unwrap().get(0);

@@ -30,7 +30,7 @@ async fn an_anonymous_session_is_refused_everywhere_unless_the_app_allows_it() {
     let all_data = body("all_data", "jsonl");
     let export_id = service.create_export(&member, &small_body("jsonl")).await.unwrap().export_id();
 
-    let refused = |what: &str, result: Result<(), lora_export::Error>| match result {
+    let refused = |what: &str, result: Result<(), lora_export::pg::Error>| match result {
         Err(e) => assert_eq!((e.code(), e.http_status()), ("ANONYMOUS_NOT_ALLOWED", 403), "{what}"),
         Ok(()) => panic!("{what}: an anonymous session was served"),
     };

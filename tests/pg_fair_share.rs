@@ -68,7 +68,7 @@ async fn started(service: &ExportService, user: Uuid, export: Uuid) -> Download 
     zip
 }
 
-fn assert_rate_limited(error: &lora_export::Error) {
+fn assert_rate_limited(error: &lora_export::pg::Error) {
     assert_eq!((error.code(), error.http_status()), ("RATE_LIMITED", 429), "{error}");
     assert!(error.retry_after_secs().is_some_and(|s| s >= 1), "{error}");
 }

@@ -68,7 +68,7 @@ impl GatedStorage {
 }
 
 impl Storage for GatedStorage {
-    fn stage(&self, key: &FileKey) -> lora_export::Result<Box<dyn StagedFile>> {
+    fn stage(&self, key: &FileKey) -> lora_export::pg::Result<Box<dyn StagedFile>> {
         while !self.open.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(10));
         }

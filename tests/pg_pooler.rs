@@ -9,22 +9,22 @@
 #[path = "support/pg.rs"]
 mod pg;
 
+use lora_export::pg::ErrorKind;
 use lora_export::pg::{ExportService, ServiceConfig};
-use lora_export::ErrorKind;
 
 fn pooler_url(variable: &str) -> String {
     std::env::var(variable)
         .unwrap_or_else(|_| panic!("{variable} is not set: run the tests with scripts/test.sh"))
 }
 
-async fn first_operation(url: &str) -> lora_export::Error {
+async fn first_operation(url: &str) -> lora_export::pg::Error {
     let mut config = ServiceConfig::new(url);
     config.storage_root = std::env::temp_dir().join("lora-export-pooler");
     let service = ExportService::connect(config).unwrap();
     service.migrate().await.expect_err("a transaction-mode pooler must be refused")
 }
 
-fn assert_refused(error: &lora_export::Error) {
+fn assert_refused(error: &lora_export::pg::Error) {
     assert_eq!(
         (error.code(), error.http_status()),
         ("DATABASE_POOLER_UNSUPPORTED", 500),

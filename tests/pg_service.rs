@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use lora_export::audit::{content_disposition, ExportStatus};
 use lora_export::model::Format;
+use lora_export::pg::ErrorKind;
 use lora_export::pg::{CreateOutcome, ErrorReport, FileKey, HistoryQuery, LocalStorage, Storage};
-use lora_export::ErrorKind;
 use support::*;
 use uuid::Uuid;
 

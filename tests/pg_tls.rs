@@ -6,7 +6,6 @@
 mod pg;
 
 use lora_export::pg::{Database, ServiceConfig};
-use lora_export::ErrorKind;
 
 fn ca() -> String {
     std::env::var("LORA_EXPORT_TEST_SSL_ROOT_CERT")
@@ -18,7 +17,7 @@ fn wrong_ca() -> String {
 }
 
 /// Whether a pooled connection of `url` is encrypted, or the error.
-async fn encrypted(url: &str) -> lora_export::Result<bool> {
+async fn encrypted(url: &str) -> lora_export::pg::Result<bool> {
     let db = Database::connect(&ServiceConfig::new(url))?;
     let client = db.client().await?;
     let row =
@@ -26,9 +25,11 @@ async fn encrypted(url: &str) -> lora_export::Result<bool> {
     Ok(row.get(0))
 }
 
-fn tls_detail(error: &lora_export::Error) -> String {
-    match error.kind() {
-        ErrorKind::Internal { code: "DATABASE_TLS_ERROR", detail, .. } => detail.clone(),
+fn tls_detail(error: &lora_export::pg::Error) -> String {
+    match error.core_kind() {
+        Some(lora_export::ErrorKind::Internal { code: "DATABASE_TLS_ERROR", detail, .. }) => {
+            detail.clone()
+        }
         other => panic!("expected a DATABASE_TLS_ERROR, got {other:?}"),
     }
 }

@@ -156,12 +156,14 @@ def log(message):
 
 
 def build(tokenizers=False):
-    """Builds export and bench_dataset; returns their folder and the
-    comparison's working folder, both under the target directory cargo uses."""
-    log("building export and bench_dataset (release)")
-    cargo = ["cargo", "build", "--release", "--example", "export", "--example", "bench_dataset"]
+    """Builds the lora-export command and bench_dataset; returns the folder
+    of the examples (the command is in its parent) and the comparison's
+    working folder, both under the target directory cargo uses."""
+    log("building lora-export and bench_dataset (release)")
+    cargo = ["cargo", "build", "--release", "-p", "lora-export-cli", "-p", "lora-export",
+             "--bin", "lora-export", "--example", "bench_dataset"]
     if tokenizers:
-        cargo += ["--features", "tokenizers"]
+        cargo += ["--features", "lora-export-cli/tokenizers,lora-export/tokenizers"]
     subprocess.run(cargo, cwd=ROOT, check=True, stdout=sys.stderr)
     metadata = subprocess.run(
         ["cargo", "metadata", "--format-version", "1", "--no-deps"],
@@ -211,7 +213,7 @@ def node_modules():
 
 def our_exporter(binaries, *flags):
     def command(fmt, src, dst):
-        return [binaries / "export", "--input", src, "--format", fmt, "--output", dst, *flags]
+        return [binaries.parent / "lora-export", "--input", src, "--format", fmt, "--output", dst, *flags]
 
     return Tool("ours", "lora-export (ours)", tuple(FORMATS), command)
 
@@ -579,7 +581,7 @@ def run_dataset(args, binaries, compare_dir):
             shutil.rmtree(out, ignore_errors=True)
             target = out / "train.jsonl" if not flags else out
             out.mkdir(parents=True)
-            command = [binaries / "export", "--input", data, "--format", "jsonl",
+            command = [binaries.parent / "lora-export", "--input", data, "--format", "jsonl",
                        "--output", target, *flags]
             measured = measure_once(command, None)
             written[label] = sum(f.stat().st_size for f in out.iterdir())

@@ -757,16 +757,16 @@ fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Fa
 /// is not a UUID is no user: 401).
 pub(crate) fn user_of(user: &User<'_>) -> Result<Caller, Failure> {
     match user {
-        Either::A(id) => {
-            Uuid::parse_str(id).map(Caller::User).map_err(|_| ErrorKind::Unauthorized.into())
-        }
+        Either::A(id) => Uuid::parse_str(id)
+            .map(Caller::User)
+            .map_err(|_| lora_export::pg::ErrorKind::Unauthorized.into()),
         Either::B(session) => Ok(Caller::Session(session.inner.clone())),
     }
 }
 
 /// An export id; one that is not a UUID names no export (404).
 pub(crate) fn export_of(id: &str) -> Result<Uuid, Failure> {
-    Uuid::parse_str(id).map_err(|_| ErrorKind::NotFound(id.to_owned()).into())
+    Uuid::parse_str(id).map_err(|_| lora_export::pg::ErrorKind::NotFound(id.to_owned()).into())
 }
 
 fn date_to_rfc3339(date: &napi::bindgen_prelude::Date) -> napi::Result<String> {

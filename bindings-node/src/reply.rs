@@ -1,9 +1,10 @@
 //! How results and errors cross into JavaScript.
 //!
 //! Every exported function produces a [`Reply`]: the core's result, turned
-//! into a JavaScript value on the JavaScript thread. A core error becomes an
-//! `Error` whose `code` is [`lora_export::Error::code`], `status` the HTTP
-//! status a route should answer ([`lora_export::Error::http_status`]),
+//! into a JavaScript value on the JavaScript thread. An error of the core or
+//! of the service becomes an `Error` whose `code` is
+//! [`lora_export::pg::Error::code`], `status` the HTTP status a route should
+//! answer ([`lora_export::pg::Error::http_status`]),
 //! `issues` the validation issues (`[{ path, code, message }]`) and, for a
 //! rate limit, `retryAfter` in seconds; for a range outside the file (416),
 //! `size` its bytes (`Content-Range: bytes */size`). A panic becomes an
@@ -20,23 +21,37 @@ use napi::bindgen_prelude::{AsyncBlock, AsyncBlockBuilder, ToNapiValue};
 use napi::{sys, Env, JsValue, Status};
 use serde::Serialize;
 
-/// Why an operation failed: the core said so, or Rust code panicked.
+/// Why an operation failed: the core or the service said so, or Rust code
+/// panicked.
 #[derive(Debug)]
 pub enum Failure {
-    /// A core error, with its stable code and HTTP status.
-    Core(lora_export::Error),
+    /// An error of the core or the service (the core's errors converted into
+    /// the service's, which carries both), with its stable code and HTTP status.
+    Core(lora_export::pg::Error),
     /// A panic, caught before it could reach JavaScript.
     Panic(String),
 }
 
+impl From<lora_export::pg::Error> for Failure {
+    fn from(e: lora_export::pg::Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
 impl From<lora_export::Error> for Failure {
     fn from(e: lora_export::Error) -> Self {
-        Failure::Core(e)
+        Failure::Core(e.into())
     }
 }
 
 impl From<lora_export::ErrorKind> for Failure {
     fn from(kind: lora_export::ErrorKind) -> Self {
+        Failure::Core(kind.into())
+    }
+}
+
+impl From<lora_export::pg::ErrorKind> for Failure {
+    fn from(kind: lora_export::pg::ErrorKind) -> Self {
         Failure::Core(kind.into())
     }
 }
@@ -112,7 +127,7 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
     let core = match failure {
         Failure::Core(e) => e,
         Failure::Panic(detail) => {
-            panicked = lora_export::Error::internal("INTERNAL", detail.as_str());
+            panicked = lora_export::pg::Error::internal("INTERNAL", detail.as_str());
             if let Some(id) = panicked.error_id() {
                 // Not `eprintln!`: Node's stderr may be a non-blocking pipe, and
                 // a failed write would panic here, where no panic may unwind.
@@ -135,7 +150,7 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
         if let Some(secs) = core.retry_after_secs() {
             error.set("retryAfter", secs as f64)?;
         }
-        if let lora_export::ErrorKind::RangeNotSatisfiable { size } = core.kind() {
+        if let lora_export::pg::ErrorKind::RangeNotSatisfiable { size } = core.kind() {
             error.set("size", *size as f64)?;
         }
         Ok(napi::Error::from(error.to_unknown()))

@@ -152,7 +152,7 @@ impl ExportClient {
     fn wait<T, F>(&self, py: Python<'_>, fut: F, stop: Option<watch::Sender<bool>>) -> PyResult<T>
     where
         T: Send + 'static,
-        F: Future<Output = lora_export::Result<T>> + Send + 'static,
+        F: Future<Output = lora_export::pg::Result<T>> + Send + 'static,
     {
         let (tx, mut rx) = mpsc::channel();
         let task = {

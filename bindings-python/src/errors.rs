@@ -2,7 +2,8 @@
 //! core error code, each raised with `.code`, `.status`, `.issues`,
 //! `.retry_after`, `.location` and `.conversation_id` set from the core error.
 
-use lora_export::{Error, ErrorKind};
+use lora_export::pg::Error;
+use lora_export::ErrorKind;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyUserWarning};
 use pyo3::prelude::*;
@@ -99,8 +100,10 @@ error_classes! {
     DatabaseTlsError = "DATABASE_TLS_ERROR": "The TLS handshake with the database failed (see `sslmode` and `sslrootcert`).",
 }
 
-/// Converts a core error into the exception of its code, with its attributes.
-pub fn err(error: Error) -> PyErr {
+/// Converts an error of the core or of the service into the exception of
+/// its code, with its attributes: the one mapping of this binding.
+pub fn err(error: impl Into<Error>) -> PyErr {
+    let error = error.into();
     Python::attach(|py| exception(py, &error).unwrap_or_else(|failed| failed))
 }
 
@@ -112,7 +115,7 @@ fn exception(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
     value.setattr("retry_after", error.retry_after_secs())?;
     value.setattr("error_id", error.error_id().map(|id| id.to_string()))?;
     value.setattr("reason", error.reason())?;
-    if let ErrorKind::MalformedRecord { location, conversation_id, .. } = error.kind() {
+    if let Some(ErrorKind::MalformedRecord { location, conversation_id, .. }) = error.core_kind() {
         value.setattr("location", serialize_to_py(py, location)?)?;
         value.setattr("conversation_id", conversation_id.as_deref())?;
     }

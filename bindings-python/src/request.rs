@@ -75,8 +75,7 @@ pub fn build(
             to_request_json(filters).map_err(|e| e.into_value_error("filters"))?,
         );
     }
-    validate_request(&Value::Object(body))
-        .map_err(|issues| err(ErrorKind::InvalidRequest(issues).into()))
+    validate_request(&Value::Object(body)).map_err(|issues| err(ErrorKind::InvalidRequest(issues)))
 }
 
 /// An instant given as an aware `datetime` or as RFC 3339 text.

@@ -26,7 +26,7 @@ pub fn validate_output<'py>(
     flavor: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let format =
-        Format::parse(format).ok_or_else(|| err(ErrorKind::UnknownFormat(format.into()).into()))?;
+        Format::parse(format).ok_or_else(|| err(ErrorKind::UnknownFormat(format.into())))?;
     let flavor: JsonlFlavor = serde_json::from_value(Value::String(flavor.into()))
         .map_err(|e| PyValueError::new_err(format!("flavor: {e}")))?;
     let report = if let Ok(bytes) = data_or_path.cast::<PyBytes>() {

@@ -13,7 +13,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// and fields, a JSON document has a path (`conversations[3].turns[0].role`).
 ///
 /// ```
-/// use lora_export::Location;
+/// use lora_export_core::Location;
 /// let at = Location::line(7).with_field("messages[1].content");
 /// assert_eq!(at.to_string(), "line 7, field messages[1].content");
 /// ```
@@ -72,7 +72,7 @@ impl fmt::Display for Location {
 /// and a sentence for a human (`message`).
 ///
 /// ```
-/// use lora_export::request::validate_request_json;
+/// use lora_export_core::request::validate_request_json;
 /// let issues = validate_request_json(r#"{"config":{"scope":"all","format":"xml"}}"#).unwrap_err();
 /// assert!(issues.iter().any(|i| i.path == "config.format" && i.code == "invalid_enum"));
 /// ```
@@ -153,81 +153,9 @@ pub enum ErrorKind {
     /// and listed in the export summary).
     #[error("conversation refused by the format: {0}")]
     Rejected(String),
-    /// No user is attached to the request (HTTP 401).
-    #[error("authentication required")]
-    Unauthorized,
-    /// The export belongs to another user (HTTP 403).
-    #[error("export {0} belongs to another user")]
-    Forbidden(String),
-    /// No export has this id (HTTP 404).
-    #[error("export {0} not found")]
-    NotFound(String),
-    /// The export's file has expired (HTTP 410).
-    #[error("export {0} has expired")]
-    Gone(String),
-    /// The `Range` of a download lies outside the file (HTTP 416, with
-    /// `Content-Range: bytes */{size}`).
-    #[error("the requested range is outside the file's {size} bytes")]
-    RangeNotSatisfiable {
-        /// Bytes in the file.
-        size: u64,
-    },
-    /// The export is not finished yet (HTTP 425).
-    #[error("export {id} is {status}, not ready for download")]
-    TooEarly {
-        /// The export id.
-        id: String,
-        /// Its current status.
-        status: String,
-    },
-    /// The export failed; its safe error message (HTTP 409).
-    #[error("export {id} failed: {message}")]
-    ExportFailed {
-        /// The export id.
-        id: String,
-        /// Safe error message recorded for it.
-        message: String,
-    },
-    /// The export cannot be retried: only a failed or expired one can (HTTP 409).
-    #[error("export {id} is {status}: only a failed or expired export can be retried")]
-    NotRetryable {
-        /// The export id.
-        id: String,
-        /// Its current status.
-        status: String,
-    },
-    /// The operation is for an administrator (a token whose
-    /// `app_metadata.role` is `admin`) (HTTP 403).
-    #[error("{0} is for an administrator only")]
-    AdminRequired(String),
-    /// The session is anonymous (Supabase's anonymous sign-in) and the
-    /// service does not admit anonymous sessions (`allow_anonymous`) (HTTP 403).
-    #[error("an anonymous session may not use the export service: sign in with an account")]
-    AnonymousNotAllowed,
-    /// Too many export requests (HTTP 429).
-    #[error("rate limit exceeded: at most {limit} export requests per hour; retry in {retry_after_secs} s")]
-    RateLimited {
-        /// Requests allowed per rolling hour.
-        limit: u32,
-        /// Seconds until a request would be accepted.
-        retry_after_secs: u64,
-    },
-    /// Too many costly reads (counts, previews, conversation pages,
-    /// searches) or downloads of one user, per minute or at once (HTTP 429,
-    /// code `RATE_LIMITED` as for exports).
-    #[error("too many requests: at most {what}; retry in {retry_after_secs} s")]
-    Throttled {
-        /// The limit passed, in words (`2 searches, counts or previews running at once`).
-        what: String,
-        /// Seconds until a request would be accepted.
-        retry_after_secs: u64,
-    },
     /// A configuration value is missing or invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// The database failed; the message is safe to show (HTTP 500).
-    #[error("database error: {0}")]
-    Database(String),
     /// A failure whose detail must not reach a client (a database or
     /// storage error in the service): the message names only its code and
     /// an error id; the detail is for the server's log (HTTP 500).
@@ -240,121 +168,12 @@ pub enum ErrorKind {
         /// What happened, for the log only.
         detail: String,
     },
-    /// The service is overloaded or its database unreachable for now
-    /// (HTTP 503, with `Retry-After`).
-    #[error("service unavailable: {reason}; retry in {retry_after_secs} s")]
-    Unavailable {
-        /// Why, safe to show.
-        reason: String,
-        /// Seconds to wait before retrying.
-        retry_after_secs: u64,
-    },
-    /// An access token was missing or refused (HTTP 401); the
-    /// [`TokenRefusal`] says why ([`Error::reason`]).
-    #[error("sign-in refused: {0}")]
-    InvalidToken(TokenRefusal),
-    /// The signed-in user is not a user of this project (HTTP 401).
-    #[error("unknown user {0}: sign in again")]
-    UnknownUser(String),
-    /// The database URL reaches a connection pooler that refuses or drops
-    /// the connection's startup settings: a transaction-mode pooler
-    /// (PgBouncer, Supabase's Supavisor on port 6543), which the service
-    /// does not support.
-    #[error("the database URL reaches a transaction-mode connection pooler ({0}); lora-export needs a connection that keeps its session settings: connect directly (db.<ref>.supabase.co:5432) or through Supavisor's session mode (port 5432 of <region>.pooler.supabase.com)")]
-    UnsupportedPooler(String),
-    /// The database has no (or an outdated) lora-export schema.
-    #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the script of migration_sql() (cargo run --features postgres --example migration_sql)")]
-    NotMigrated,
     /// Writing CSV failed.
     #[error("CSV error: {0}")]
     Csv(#[from] csv::Error),
     /// Serialising JSON failed.
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
-}
-
-/// Why an access token was refused: each has a stable [`code`](Self::code)
-/// and a message that says what to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TokenRefusal {
-    /// No token: neither `Authorization: Bearer …` nor the auth cookie.
-    Missing,
-    /// Not a JWT (three base64url parts, a JSON header and claims).
-    Malformed,
-    /// `alg: none`, or an algorithm this key or project does not use
-    /// (HS256 without a configured secret, RS256 for an EC key, …).
-    AlgorithmNotAllowed,
-    /// The `kid` is in no key of the project's JWKS, even after a refresh.
-    UnknownKey,
-    /// The signature does not verify.
-    BadSignature,
-    /// Past `exp` (beyond the leeway), or no `exp` at all.
-    Expired,
-    /// Before `nbf` (beyond the leeway).
-    NotYetValid,
-    /// `iss` is not this project's auth server.
-    WrongIssuer,
-    /// `aud` is not `authenticated`.
-    WrongAudience,
-    /// `role` is not `authenticated` (the anon key, the service-role key).
-    WrongRole,
-    /// `sub` is missing or not a user id (UUID).
-    BadSubject,
-}
-
-impl TokenRefusal {
-    /// The stable reason code (`missing`, `malformed`,
-    /// `algorithm_not_allowed`, `unknown_key`, `bad_signature`, `expired`,
-    /// `not_yet_valid`, `wrong_issuer`, `wrong_audience`, `wrong_role`,
-    /// `bad_subject`).
-    pub fn code(self) -> &'static str {
-        match self {
-            TokenRefusal::Missing => "missing",
-            TokenRefusal::Malformed => "malformed",
-            TokenRefusal::AlgorithmNotAllowed => "algorithm_not_allowed",
-            TokenRefusal::UnknownKey => "unknown_key",
-            TokenRefusal::BadSignature => "bad_signature",
-            TokenRefusal::Expired => "expired",
-            TokenRefusal::NotYetValid => "not_yet_valid",
-            TokenRefusal::WrongIssuer => "wrong_issuer",
-            TokenRefusal::WrongAudience => "wrong_audience",
-            TokenRefusal::WrongRole => "wrong_role",
-            TokenRefusal::BadSubject => "bad_subject",
-        }
-    }
-}
-
-impl fmt::Display for TokenRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TokenRefusal::Missing => {
-                "no access token (send `Authorization: Bearer <token>` or the Supabase auth cookie)"
-            }
-            TokenRefusal::Malformed => "the access token is not a JWT",
-            TokenRefusal::AlgorithmNotAllowed => {
-                "the token's algorithm is not one this project signs with"
-            }
-            TokenRefusal::UnknownKey => {
-                "the token is signed by a key this project does not publish; sign in again"
-            }
-            TokenRefusal::BadSignature => "the token's signature is invalid",
-            TokenRefusal::Expired => "the token has expired; refresh the session",
-            TokenRefusal::NotYetValid => "the token is not valid yet (check the clock)",
-            TokenRefusal::WrongIssuer => "the token was issued by another auth server",
-            TokenRefusal::WrongAudience => "the token's audience is not `authenticated`",
-            TokenRefusal::WrongRole => {
-                "the token is not a signed-in user's (role is not `authenticated`)"
-            }
-            TokenRefusal::BadSubject => "the token's subject is not a user id",
-        })
-    }
-}
-
-impl From<TokenRefusal> for Error {
-    fn from(refusal: TokenRefusal) -> Self {
-        ErrorKind::InvalidToken(refusal).into()
-    }
 }
 
 /// The JSON type of `value` as a phrase for messages ("a string", "null").
@@ -378,7 +197,7 @@ fn join_issues(issues: &[Issue]) -> String {
 /// one pointer wide.
 ///
 /// ```
-/// use lora_export::{Error, ErrorKind};
+/// use lora_export_core::{Error, ErrorKind};
 /// let err = Error::from(ErrorKind::UnknownFormat("xml".into()));
 /// assert_eq!(err.code(), "UNKNOWN_FORMAT");
 /// assert_eq!(err.http_status(), 400);
@@ -409,25 +228,8 @@ impl Error {
             ErrorKind::UnknownFormat(_) => "UNKNOWN_FORMAT",
             ErrorKind::Rejected(_) => "REJECTED_BY_FORMAT",
             ErrorKind::InvalidTransition { .. } => "INVALID_TRANSITION",
-            ErrorKind::Unauthorized => "UNAUTHORIZED",
-            ErrorKind::Forbidden(_) => "FORBIDDEN",
-            ErrorKind::NotFound(_) => "NOT_FOUND",
-            ErrorKind::Gone(_) => "GONE",
-            ErrorKind::TooEarly { .. } => "TOO_EARLY",
-            ErrorKind::RangeNotSatisfiable { .. } => "RANGE_NOT_SATISFIABLE",
-            ErrorKind::ExportFailed { .. } => "EXPORT_FAILED",
-            ErrorKind::NotRetryable { .. } => "NOT_RETRYABLE",
-            ErrorKind::AdminRequired(_) => "ADMIN_REQUIRED",
-            ErrorKind::AnonymousNotAllowed => "ANONYMOUS_NOT_ALLOWED",
-            ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => "RATE_LIMITED",
             ErrorKind::Config(_) => "CONFIG_ERROR",
-            ErrorKind::Database(_) => "DATABASE_ERROR",
             ErrorKind::Internal { code, .. } => code,
-            ErrorKind::Unavailable { .. } => "SERVICE_UNAVAILABLE",
-            ErrorKind::InvalidToken(_) => "INVALID_TOKEN",
-            ErrorKind::UnknownUser(_) => "UNKNOWN_USER",
-            ErrorKind::NotMigrated => "DATABASE_NOT_MIGRATED",
-            ErrorKind::UnsupportedPooler(_) => "DATABASE_POOLER_UNSUPPORTED",
             ErrorKind::Csv(_) => "CSV_ERROR",
             ErrorKind::Json(_) => "JSON_ERROR",
         }
@@ -440,49 +242,24 @@ impl Error {
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
             | ErrorKind::Rejected(_) => 400,
-            ErrorKind::Unauthorized | ErrorKind::InvalidToken(_) | ErrorKind::UnknownUser(_) => 401,
-            ErrorKind::Forbidden(_)
-            | ErrorKind::AdminRequired(_)
-            | ErrorKind::AnonymousNotAllowed => 403,
-            ErrorKind::NotFound(_) => 404,
-            ErrorKind::InvalidTransition { .. }
-            | ErrorKind::ExportFailed { .. }
-            | ErrorKind::NotRetryable { .. } => 409,
-            ErrorKind::Gone(_) => 410,
-            ErrorKind::RangeNotSatisfiable { .. } => 416,
+            ErrorKind::InvalidTransition { .. } => 409,
             ErrorKind::TooManySkipped { .. } => 422,
-            ErrorKind::TooEarly { .. } => 425,
-            ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => 429,
             ErrorKind::Io(_)
             | ErrorKind::Csv(_)
             | ErrorKind::Json(_)
             | ErrorKind::Config(_)
-            | ErrorKind::Database(_)
-            | ErrorKind::Internal { .. }
-            | ErrorKind::NotMigrated
-            | ErrorKind::UnsupportedPooler(_) => 500,
-            ErrorKind::Unavailable { .. } => 503,
-        }
-    }
-
-    /// Seconds to wait before retrying, when rate limited or unavailable.
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        match &*self.0 {
-            ErrorKind::RateLimited { retry_after_secs, .. }
-            | ErrorKind::Throttled { retry_after_secs, .. }
-            | ErrorKind::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
-            _ => None,
+            | ErrorKind::Internal { .. } => 500,
         }
     }
 
     /// The id under which the server logged the detail of an internal error.
     ///
     /// ```
-    /// use lora_export::{Error, ErrorKind};
-    /// let err = Error::internal("DATABASE_ERROR", "relation \"x\" does not exist");
+    /// use lora_export_core::{Error, ErrorKind};
+    /// let err = Error::internal("IO_ERROR", "/srv/exports/tmp: disk full");
     /// assert!(err.error_id().is_some());
-    /// assert!(!err.to_string().contains("relation"), "the detail stays out of the message");
-    /// assert_eq!((err.code(), err.http_status()), ("DATABASE_ERROR", 500));
+    /// assert!(!err.to_string().contains("disk full"), "the detail stays out of the message");
+    /// assert_eq!((err.code(), err.http_status()), ("IO_ERROR", 500));
     /// ```
     pub fn error_id(&self) -> Option<uuid::Uuid> {
         match &*self.0 {
@@ -495,21 +272,6 @@ impl Error {
     /// ([`ErrorKind::Internal`]) and never shown by `Display`.
     pub fn internal(code: &'static str, detail: impl Into<String>) -> Error {
         ErrorKind::Internal { code, error_id: uuid::Uuid::new_v4(), detail: detail.into() }.into()
-    }
-
-    /// Why an access token was refused (`expired`, `wrong_audience`, …: see
-    /// [`TokenRefusal::code`]), when this is [`ErrorKind::InvalidToken`].
-    ///
-    /// ```
-    /// use lora_export::{Error, ErrorKind, TokenRefusal};
-    /// let err = Error::from(ErrorKind::InvalidToken(TokenRefusal::Expired));
-    /// assert_eq!((err.code(), err.reason(), err.http_status()), ("INVALID_TOKEN", Some("expired"), 401));
-    /// ```
-    pub fn reason(&self) -> Option<&'static str> {
-        match &*self.0 {
-            ErrorKind::InvalidToken(refusal) => Some(refusal.code()),
-            _ => None,
-        }
     }
 
     /// The validation issues, when this is an invalid request.

@@ -1,4 +1,4 @@
-//! # lora-export
+//! # lora-export-core
 //!
 //! Turns reviewed LLM training conversations into training-ready files —
 //! JSONL (OpenAI, Anthropic, ShareGPT flavors), JSON, CSV and Markdown — in
@@ -16,11 +16,14 @@
 //!   and produce an [`ExportSummary`];
 //! - [`validate`]: streaming validators of exported files;
 //! - [`audit`]: export log rows, their status lifecycle, file names;
-//! - `pg` (feature `postgres`): the PostgreSQL schema, RLS, and the export service.
+//!
+//! No async runtime, network or database: the PostgreSQL service is the
+//! `lora-export-service` crate on top of this one, and `lora-export` puts
+//! both behind one name (this crate at its root, the service as `pg`).
 //!
 //! ```
-//! use lora_export::{ExportBuilder, model::{ExportConfig, ExportRequest, Format, Scope}};
-//! use lora_export::source::JsonlSource;
+//! use lora_export_core::{ExportBuilder, model::{ExportConfig, ExportRequest, Format, Scope}};
+//! use lora_export_core::source::JsonlSource;
 //!
 //! let good = r#"{"conversation_id":"c1","title":"Greeting","status":"approved","qualityScore":9,"tier":"template","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]}"#;
 //! let input = format!("{good}\n\nnot json at all\n");
@@ -45,8 +48,6 @@ mod digest;
 mod error;
 pub mod format;
 pub mod model;
-#[cfg(feature = "postgres")]
-pub mod pg;
 pub mod pipeline;
 pub mod request;
 pub mod scope;
@@ -55,22 +56,6 @@ mod summary;
 pub mod tokens;
 pub mod validate;
 
-/// The README's examples, compiled as doctests so that they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
-/// The examples of the pages under `docs/`, compiled as doctests too.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/formats.md")]
-#[doc = include_str!("../../docs/training-sets.md")]
-#[doc = include_str!("../../docs/service.md")]
-#[doc = include_str!("../../docs/deploying.md")]
-#[doc = include_str!("../../docs/nextjs.md")]
-#[doc = include_str!("../../docs/security.md")]
-#[doc = include_str!("../../docs/performance.md")]
-pub struct DocsDoctests;
-
-pub use error::{Error, ErrorKind, Issue, Location, Result, TokenRefusal};
+pub use error::{Error, ErrorKind, Issue, Location, Result};
 pub use pipeline::{preview, ExportBuilder, ExportWriter, RecordSink, TooManySkipped};
 pub use summary::{ExportSummary, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS};

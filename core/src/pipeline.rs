@@ -24,8 +24,8 @@ use crate::{
 /// Options of one export, fixed before the first byte is written.
 ///
 /// ```
-/// use lora_export::ExportBuilder;
-/// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+/// use lora_export_core::ExportBuilder;
+/// use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
 ///
 /// let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Csv));
 /// let writer = ExportBuilder::new(request).from_writer(Vec::new()).unwrap();
@@ -100,7 +100,7 @@ impl ExportBuilder {
     /// `skipped_by_reason`, so memory stays bounded whatever the input.
     ///
     /// ```
-    /// use lora_export::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
+    /// use lora_export_core::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
     /// let good = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
     /// let input = format!("{good}\nnot json\nnot json\nnot json\n");
     /// let summary = ExportBuilder::new(ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl)))
@@ -122,7 +122,7 @@ impl ExportBuilder {
     /// [`ErrorKind::Config`].
     ///
     /// ```
-    /// use lora_export::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
+    /// use lora_export_core::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
     /// let good = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
     /// let input = format!("{good}\nnot json\n");
     /// let request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
@@ -160,8 +160,8 @@ impl ExportBuilder {
     /// reason (a trainer would truncate it).
     ///
     /// ```
-    /// use lora_export::{ExportBuilder, source::JsonlSource, tokens::Tokenizer};
-    /// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+    /// use lora_export_core::{ExportBuilder, source::JsonlSource, tokens::Tokenizer};
+    /// use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
     /// let line = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello there"}]}"#;
     /// let request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
     /// let summary = ExportBuilder::new(request)
@@ -207,7 +207,7 @@ impl ExportBuilder {
     /// does on two cores. The digest is the same either way.
     ///
     /// ```
-    /// use lora_export::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
+    /// use lora_export_core::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
     /// let input = r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#;
     /// let request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
     /// let here = ExportBuilder::new(request.clone())
@@ -624,8 +624,8 @@ impl<W: Write> std::fmt::Debug for ExportWriter<W> {
 /// skipped as in an export.
 ///
 /// ```
-/// use lora_export::{preview, model::{ExportConfig, Format, Scope}};
-/// let c: lora_export::model::Conversation = serde_json::from_str(r#"{"conversation_id":"c1",
+/// use lora_export_core::{preview, model::{ExportConfig, Format, Scope}};
+/// let c: lora_export_core::model::Conversation = serde_json::from_str(r#"{"conversation_id":"c1",
 ///   "title":"T","status":"draft","qualityScore":5,"tier":"scenario","createdAt":"2025-01-01",
 ///   "updatedAt":"2025-01-01","turns":[{"role":"user","content":"Hi"}]}"#).unwrap();
 /// let text = preview(vec![c.clone(), c], &ExportConfig::new(Scope::Filtered, Format::Markdown), 1).unwrap();
@@ -639,11 +639,7 @@ where
 }
 
 /// [`preview`], with how many conversations it rendered.
-pub(crate) fn render_preview<I>(
-    conversations: I,
-    config: &ExportConfig,
-    n: usize,
-) -> Result<(String, u64)>
+pub fn render_preview<I>(conversations: I, config: &ExportConfig, n: usize) -> Result<(String, u64)>
 where
     I: IntoIterator<Item = Conversation>,
 {

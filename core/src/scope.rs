@@ -43,8 +43,8 @@ use crate::{ErrorKind, Issue, Result};
 /// Decides which conversations an export covers; see the [module docs](self).
 ///
 /// ```
-/// use lora_export::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
-/// use lora_export::scope::Selector;
+/// use lora_export_core::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
+/// use lora_export_core::scope::Selector;
 ///
 /// let c: Conversation = serde_json::from_str(r#"{"conversation_id":"c1","title":"Refund",
 ///   "status":"approved","qualityScore":8,"tier":"template","createdAt":"2025-10-29",
@@ -82,8 +82,8 @@ impl Selector {
     /// `invalid_type`.
     ///
     /// ```
-    /// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
-    /// use lora_export::scope::Selector;
+    /// use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+    /// use lora_export_core::scope::Selector;
     /// let request = ExportRequest::new(ExportConfig::new(Scope::Selected, Format::Csv));
     /// let err = Selector::new(&request).unwrap_err();
     /// assert_eq!(err.issues()[0].code, "ids_required");
@@ -108,8 +108,8 @@ impl Selector {
     /// Whether `conversation` is in the export.
     ///
     /// ```
-    /// use lora_export::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
-    /// use lora_export::scope::Selector;
+    /// use lora_export_core::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
+    /// use lora_export_core::scope::Selector;
     /// let c: Conversation = serde_json::from_str(r#"{"conversation_id":"c1","title":"T",
     ///   "status":"draft","qualityScore":5,"tier":"scenario","createdAt":"2025-01-01",
     ///   "updatedAt":"2025-01-01","turns":[]}"#).unwrap();
@@ -132,8 +132,8 @@ impl Selector {
     /// The config of the request this selector was built from.
     ///
     /// ```
-    /// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
-    /// use lora_export::scope::Selector;
+    /// use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+    /// use lora_export_core::scope::Selector;
     /// let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Markdown));
     /// assert_eq!(Selector::new(&request).unwrap().config().format, Format::Markdown);
     /// ```
@@ -196,7 +196,7 @@ impl Filters {
 /// (both mean "no constraint").
 ///
 /// ```
-/// use lora_export::scope::active_list;
+/// use lora_export_core::scope::active_list;
 /// assert_eq!(active_list::<u8>(None), None);
 /// assert_eq!(active_list::<u8>(Some(&[])), None);
 /// assert_eq!(active_list(Some(&[1, 2][..])), Some(&[1, 2][..]));
@@ -208,7 +208,7 @@ pub fn active_list<T>(list: Option<&[T]>) -> Option<&[T]> {
 /// The upper end of a [`DateBounds`].
 ///
 /// ```
-/// use lora_export::scope::UpperBound;
+/// use lora_export_core::scope::UpperBound;
 /// let day = UpperBound::parse("2025-10-29").unwrap();
 /// assert_eq!(day, UpperBound::Before("2025-10-30T00:00:00Z".parse().unwrap()));
 /// let instant = UpperBound::parse("2025-10-29T12:00:00+02:00").unwrap();
@@ -240,7 +240,7 @@ impl UpperBound {
     /// Whether `t` is at or below this bound.
     ///
     /// ```
-    /// use lora_export::scope::UpperBound;
+    /// use lora_export_core::scope::UpperBound;
     /// let day = UpperBound::parse("2025-10-29").unwrap();
     /// assert!(day.admits("2025-10-29T23:59:59.999Z".parse().unwrap()));
     /// assert!(!day.admits("2025-10-30T00:00:00Z".parse().unwrap()));
@@ -257,8 +257,8 @@ impl UpperBound {
 /// `to` as an [`UpperBound`].
 ///
 /// ```
-/// use lora_export::model::DateRange;
-/// use lora_export::scope::DateBounds;
+/// use lora_export_core::model::DateRange;
+/// use lora_export_core::scope::DateBounds;
 /// let range = DateRange { from: Some("2025-10-01".into()), to: Some("2025-10-31".into()) };
 /// let bounds = DateBounds::parse(&range, "filters.dateRange").unwrap();
 /// assert!(bounds.contains("2025-10-31T23:00:00Z".parse().unwrap()));
@@ -277,8 +277,8 @@ impl DateBounds {
     /// at `{path}.from` / `{path}.to` and `from_after_to` at `path`.
     ///
     /// ```
-    /// use lora_export::model::DateRange;
-    /// use lora_export::scope::DateBounds;
+    /// use lora_export_core::model::DateRange;
+    /// use lora_export_core::scope::DateBounds;
     /// let range = DateRange { from: Some("2025-10-02".into()), to: Some("2025-10-01".into()) };
     /// let issues = DateBounds::parse(&range, "dateRange").unwrap_err();
     /// assert_eq!((issues[0].path.as_str(), issues[0].code.as_str()), ("dateRange", "from_after_to"));
@@ -309,7 +309,7 @@ impl DateBounds {
     /// Whether no instant lies within the bounds.
     ///
     /// ```
-    /// use lora_export::scope::{DateBounds, UpperBound};
+    /// use lora_export_core::scope::{DateBounds, UpperBound};
     /// let t = "2025-10-29T10:00:00Z".parse().unwrap();
     /// assert!(!DateBounds { from: Some(t), to: Some(UpperBound::Through(t)) }.is_empty());
     /// assert!(DateBounds { from: Some(t), to: Some(UpperBound::Before(t)) }.is_empty());
@@ -324,7 +324,7 @@ impl DateBounds {
     /// Whether `t` lies within the bounds.
     ///
     /// ```
-    /// use lora_export::scope::DateBounds;
+    /// use lora_export_core::scope::DateBounds;
     /// let open = DateBounds { from: None, to: None };
     /// assert!(open.contains(chrono::Utc::now()));
     /// ```
@@ -336,7 +336,7 @@ impl DateBounds {
 /// A `searchQuery`, trimmed and lowercased once.
 ///
 /// ```
-/// use lora_export::scope::SearchQuery;
+/// use lora_export_core::scope::SearchQuery;
 /// let q = SearchQuery::new("  ÄRGER ").unwrap();
 /// assert_eq!(q.needle(), "ärger");
 /// assert!(q.matches("Viel Ärger mit der Lieferung"));
@@ -358,7 +358,7 @@ impl SearchQuery {
     /// The trimmed, lowercased query (what a SQL `LIKE` pattern is built from).
     ///
     /// ```
-    /// use lora_export::scope::SearchQuery;
+    /// use lora_export_core::scope::SearchQuery;
     /// assert_eq!(SearchQuery::new(" Refund ").unwrap().needle(), "refund");
     /// ```
     pub fn needle(&self) -> &str {
@@ -368,7 +368,7 @@ impl SearchQuery {
     /// Whether `text`, lowercased, contains the query.
     ///
     /// ```
-    /// use lora_export::scope::SearchQuery;
+    /// use lora_export_core::scope::SearchQuery;
     /// assert!(SearchQuery::new("refund").unwrap().matches("REFUND please"));
     /// ```
     pub fn matches(&self, text: &str) -> bool {

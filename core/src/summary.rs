@@ -74,7 +74,7 @@ impl ExportSummary {
     /// `keep` are kept.
     ///
     /// ```
-    /// use lora_export::{ExportSummary, Location, SkippedRecord};
+    /// use lora_export_core::{ExportSummary, Location, SkippedRecord};
     /// let mut summary = ExportSummary::default();
     /// for line in 1..=3 {
     ///     let reason = format!("not valid JSON: at column {line}");
@@ -114,7 +114,7 @@ impl SkippedRecord {
     /// The kind of the reason: its text up to the first colon.
     ///
     /// ```
-    /// use lora_export::{Location, SkippedRecord};
+    /// use lora_export_core::{Location, SkippedRecord};
     /// let s = SkippedRecord { location: Location::record(1), conversation_id: None,
     ///     reason: "not a valid conversation: turns[0].content: invalid type".into() };
     /// assert_eq!(s.reason_kind(), "not a valid conversation");

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Token counts of an export's written conversations.
 ///
 /// ```
-/// use lora_export::tokens::TokenSummary;
+/// use lora_export_core::tokens::TokenSummary;
 /// let summary = TokenSummary::from_counts("o200k_base", vec![10, 30, 20, 40]);
 /// assert_eq!((summary.total, summary.max, summary.p50, summary.p95), (100, 40, 20, 40));
 /// ```

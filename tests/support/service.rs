@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use lora_export::model::ExportRequest;
 use lora_export::pg::source::ConversationSource;
+use lora_export::pg::Result;
 use lora_export::pg::{
     Database, ExportService, FileKey, MetricEvent, ServiceConfig, SourceTables, StagedFile,
     Storage, StorageFuture, StoredFile,
 };
 use lora_export::request::validate_request;
 use lora_export::ExportBuilder;
-use lora_export::Result;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;

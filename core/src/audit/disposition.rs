@@ -5,7 +5,7 @@ use super::log::is_bidi_control;
 /// The longest file name [`content_disposition`] keeps, in characters.
 ///
 /// ```
-/// use lora_export::audit::{content_disposition, MAX_DISPOSITION_NAME_CHARS};
+/// use lora_export_core::audit::{content_disposition, MAX_DISPOSITION_NAME_CHARS};
 /// let header = content_disposition(&format!("{}.csv", "a".repeat(1000)));
 /// let kept = format!("{}.csv", "a".repeat(MAX_DISPOSITION_NAME_CHARS - 4));
 /// assert_eq!(header, format!("attachment; filename=\"{kept}\"; filename*=UTF-8''{kept}"));
@@ -34,7 +34,7 @@ pub const MAX_DISPOSITION_NAME_CHARS: usize = 200;
 /// same in both parameters.
 ///
 /// ```
-/// use lora_export::audit::content_disposition;
+/// use lora_export_core::audit::content_disposition;
 /// assert_eq!(
 ///     content_disposition("training-data-template-2025-10-29-42.jsonl"),
 ///     "attachment; filename=\"training-data-template-2025-10-29-42.jsonl\"; \

@@ -7,7 +7,7 @@ use crate::ExportSummary;
 /// The longest tier label kept in a file name, in characters.
 ///
 /// ```
-/// use lora_export::audit::{export_file_name, MAX_TIER_CHARS};
+/// use lora_export_core::audit::{export_file_name, MAX_TIER_CHARS};
 /// let date = chrono::NaiveDate::from_ymd_opt(2025, 10, 29).unwrap();
 /// let name = export_file_name(&"t".repeat(500), date, 1, "csv");
 /// assert_eq!(name.len(), "training-data--2025-10-29-1.csv".len() + MAX_TIER_CHARS);
@@ -17,7 +17,7 @@ pub const MAX_TIER_CHARS: usize = 64;
 /// The longest extension kept in a file name, in characters.
 ///
 /// ```
-/// use lora_export::audit::{export_file_name, MAX_EXTENSION_CHARS};
+/// use lora_export_core::audit::{export_file_name, MAX_EXTENSION_CHARS};
 /// let date = chrono::NaiveDate::from_ymd_opt(2025, 10, 29).unwrap();
 /// let name = export_file_name("template", date, 1, &"x".repeat(100));
 /// assert!(name.ends_with(&format!(".{}", "x".repeat(MAX_EXTENSION_CHARS))));
@@ -37,7 +37,7 @@ pub const MAX_EXTENSION_CHARS: usize = 16;
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use lora_export::audit::export_file_name;
+/// use lora_export_core::audit::export_file_name;
 /// let date = NaiveDate::from_ymd_opt(2025, 10, 29).unwrap();
 /// assert_eq!(export_file_name("template", date, 42, "jsonl"), "training-data-template-2025-10-29-42.jsonl");
 /// assert_eq!(export_file_name("Edge Case", date, 3, ".CSV"), "training-data-edge-case-2025-10-29-3.csv");
@@ -58,8 +58,8 @@ pub fn export_file_name(tier_label: &str, date: NaiveDate, count: u64, extension
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use lora_export::audit::file_name_for;
-/// use lora_export::ExportSummary;
+/// use lora_export_core::audit::file_name_for;
+/// use lora_export_core::ExportSummary;
 ///
 /// let date = NaiveDate::from_ymd_opt(2025, 11, 2).unwrap();
 /// let mut summary = ExportSummary { conversations: 12, ..Default::default() };

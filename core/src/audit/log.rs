@@ -12,14 +12,14 @@ use crate::{ExportSummary, Result};
 /// (the seeds' 24-hour retention).
 ///
 /// ```
-/// assert_eq!(lora_export::audit::DEFAULT_EXPIRY_HOURS, 24);
+/// assert_eq!(lora_export_core::audit::DEFAULT_EXPIRY_HOURS, 24);
 /// ```
 pub const DEFAULT_EXPIRY_HOURS: i64 = 24;
 
 /// [`DEFAULT_EXPIRY_HOURS`] as a [`Duration`], for [`ExportLog::complete`].
 ///
 /// ```
-/// assert_eq!(lora_export::audit::default_expiry(), chrono::Duration::hours(24));
+/// assert_eq!(lora_export_core::audit::default_expiry(), chrono::Duration::hours(24));
 /// ```
 pub fn default_expiry() -> Duration {
     Duration::hours(DEFAULT_EXPIRY_HOURS)
@@ -29,7 +29,7 @@ pub fn default_expiry() -> Duration {
 /// (`…` included).
 ///
 /// ```
-/// use lora_export::audit::{safe_error_message, MAX_ERROR_MESSAGE_CHARS};
+/// use lora_export_core::audit::{safe_error_message, MAX_ERROR_MESSAGE_CHARS};
 /// let long = "x".repeat(10_000);
 /// assert_eq!(safe_error_message(&long).chars().count(), MAX_ERROR_MESSAGE_CHARS);
 /// ```
@@ -51,9 +51,9 @@ pub const MAX_ERROR_MESSAGE_CHARS: usize = 500;
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use lora_export::audit::{default_expiry, ExportLog, ExportStatus};
-/// use lora_export::model::{ExportConfig, Format, Scope};
-/// use lora_export::ExportSummary;
+/// use lora_export_core::audit::{default_expiry, ExportLog, ExportStatus};
+/// use lora_export_core::model::{ExportConfig, Format, Scope};
+/// use lora_export_core::ExportSummary;
 ///
 /// let t0 = Utc.with_ymd_and_hms(2025, 10, 29, 10, 0, 0).unwrap();
 /// let config = ExportConfig::new(Scope::All, Format::Jsonl);
@@ -120,13 +120,13 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::Utc;
-    /// use lora_export::audit::{ExportLog, ExportStatus};
-    /// use lora_export::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::audit::{ExportLog, ExportStatus};
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
     ///
     /// let now = Utc::now();
     /// let log = ExportLog::queued(uuid::Uuid::new_v4(), &ExportConfig::new(Scope::All, Format::Csv), 7, now);
     /// assert_eq!(log.status, ExportStatus::Queued);
-    /// assert_eq!(log.format, lora_export::model::Format::Csv);
+    /// assert_eq!(log.format, lora_export_core::model::Format::Csv);
     /// assert_ne!(log.id, log.export_id);
     /// assert_eq!((log.timestamp, log.created_at, log.updated_at), (now, now, now));
     /// assert_eq!((log.file_size, log.download_count), (None, 0));
@@ -162,8 +162,8 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::Utc;
-    /// use lora_export::audit::{ExportLog, ExportStatus};
-    /// use lora_export::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::audit::{ExportLog, ExportStatus};
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
     ///
     /// let log = ExportLog::queued(uuid::Uuid::nil(), &ExportConfig::new(Scope::All, Format::Json), 3, Utc::now());
     /// let running = log.start(Utc::now()).unwrap();
@@ -182,9 +182,9 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::{Duration, TimeZone, Utc};
-    /// use lora_export::audit::{ExportLog, ExportStatus};
-    /// use lora_export::model::{ExportConfig, Format, Scope};
-    /// use lora_export::ExportSummary;
+    /// use lora_export_core::audit::{ExportLog, ExportStatus};
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::ExportSummary;
     ///
     /// let now = Utc.with_ymd_and_hms(2025, 11, 3, 9, 0, 0).unwrap();
     /// let summary = ExportSummary { conversations: 2, bytes: 300, sha256: "9f86d0".into(), ..Default::default() };
@@ -219,8 +219,8 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::Utc;
-    /// use lora_export::audit::{ExportLog, ExportStatus};
-    /// use lora_export::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::audit::{ExportLog, ExportStatus};
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
     ///
     /// let log = ExportLog::queued(uuid::Uuid::nil(), &ExportConfig::new(Scope::All, Format::Csv), 1, Utc::now());
     /// let failed = log.fail("disk full\r\nwhile writing\trow 3", Utc::now()).unwrap();
@@ -241,9 +241,9 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::Utc;
-    /// use lora_export::audit::{default_expiry, ExportLog, ExportStatus};
-    /// use lora_export::model::{ExportConfig, Format, Scope};
-    /// use lora_export::ExportSummary;
+    /// use lora_export_core::audit::{default_expiry, ExportLog, ExportStatus};
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::ExportSummary;
     ///
     /// let now = Utc::now();
     /// let log = ExportLog::queued(uuid::Uuid::nil(), &ExportConfig::new(Scope::All, Format::Markdown), 1, now);
@@ -268,9 +268,9 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::{Duration, Utc};
-    /// use lora_export::audit::ExportLog;
-    /// use lora_export::model::{ExportConfig, Format, Scope};
-    /// use lora_export::ExportSummary;
+    /// use lora_export_core::audit::ExportLog;
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::ExportSummary;
     ///
     /// let now = Utc::now();
     /// let log = ExportLog::queued(uuid::Uuid::nil(), &ExportConfig::new(Scope::All, Format::Json), 1, now);
@@ -304,9 +304,9 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::{Duration, Utc};
-    /// use lora_export::audit::ExportLog;
-    /// use lora_export::model::{ExportConfig, Format, Scope};
-    /// use lora_export::ExportSummary;
+    /// use lora_export_core::audit::ExportLog;
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::ExportSummary;
     ///
     /// let now = Utc::now();
     /// let log = ExportLog::queued(uuid::Uuid::nil(), &ExportConfig::new(Scope::All, Format::Csv), 1, now)
@@ -329,9 +329,9 @@ impl ExportLog {
     ///
     /// ```
     /// use chrono::{Duration, Utc};
-    /// use lora_export::audit::ExportLog;
-    /// use lora_export::model::{ExportConfig, Format, Scope};
-    /// use lora_export::ExportSummary;
+    /// use lora_export_core::audit::ExportLog;
+    /// use lora_export_core::model::{ExportConfig, Format, Scope};
+    /// use lora_export_core::ExportSummary;
     ///
     /// let now = Utc::now();
     /// let queued = ExportLog::queued(uuid::Uuid::nil(), &ExportConfig::new(Scope::All, Format::Csv), 1, now);
@@ -361,7 +361,7 @@ impl ExportLog {
 /// `…`; an empty message becomes `unknown error`. Nothing is redacted.
 ///
 /// ```
-/// use lora_export::audit::safe_error_message;
+/// use lora_export_core::audit::safe_error_message;
 /// assert_eq!(safe_error_message("  bad\r\n\r\nrow\u{202E}7 "), "bad row 7");
 /// assert_eq!(safe_error_message("\n\t"), "unknown error");
 /// assert!(safe_error_message(&"é".repeat(900)).ends_with('…'));

@@ -25,10 +25,10 @@
 //!
 //! ```
 //! use chrono::{Duration, TimeZone, Utc};
-//! use lora_export::audit::{content_disposition, default_expiry, file_name_for, ExportLog, ExportStatus};
-//! use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
-//! use lora_export::source::JsonlSource;
-//! use lora_export::ExportBuilder;
+//! use lora_export_core::audit::{content_disposition, default_expiry, file_name_for, ExportLog, ExportStatus};
+//! use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+//! use lora_export_core::source::JsonlSource;
+//! use lora_export_core::ExportBuilder;
 //!
 //! let input = r#"{"conversation_id":"c1","title":"Hi","status":"approved","qualityScore":9,"tier":"template","createdAt":"2025-10-29T10:00:00Z","updatedAt":"2025-10-29T10:00:00Z","turns":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]}"#;
 //! let config = ExportConfig::new(Scope::All, Format::Jsonl);

@@ -42,7 +42,7 @@ use crate::{ErrorKind, Result};
 /// keeps the failed or expired one as it was.
 ///
 /// ```
-/// use lora_export::audit::ExportStatus;
+/// use lora_export_core::audit::ExportStatus;
 /// assert!(ExportStatus::Queued.can_transition_to(ExportStatus::Processing));
 /// assert!(!ExportStatus::Failed.can_transition_to(ExportStatus::Queued));
 /// assert_eq!(serde_json::to_string(&ExportStatus::Completed).unwrap(), "\"completed\"");
@@ -66,7 +66,7 @@ impl ExportStatus {
     /// Every status, in lifecycle order.
     ///
     /// ```
-    /// use lora_export::audit::ExportStatus;
+    /// use lora_export_core::audit::ExportStatus;
     /// assert_eq!(ExportStatus::ALL.len(), 5);
     /// assert_eq!(ExportStatus::ALL[0], ExportStatus::Queued);
     /// ```
@@ -81,7 +81,7 @@ impl ExportStatus {
     /// The snake_case name, as stored in the `status` column.
     ///
     /// ```
-    /// use lora_export::audit::ExportStatus;
+    /// use lora_export_core::audit::ExportStatus;
     /// assert_eq!(ExportStatus::Processing.as_str(), "processing");
     /// ```
     pub fn as_str(self) -> &'static str {
@@ -97,7 +97,7 @@ impl ExportStatus {
     /// Parses a status name (exact, lowercase); `None` for anything else.
     ///
     /// ```
-    /// use lora_export::audit::ExportStatus;
+    /// use lora_export_core::audit::ExportStatus;
     /// assert_eq!(ExportStatus::parse("expired"), Some(ExportStatus::Expired));
     /// assert_eq!(ExportStatus::parse("Expired"), None);
     /// ```
@@ -109,7 +109,7 @@ impl ExportStatus {
     /// diagram on [`ExportStatus`]).
     ///
     /// ```
-    /// use lora_export::audit::ExportStatus::*;
+    /// use lora_export_core::audit::ExportStatus::*;
     /// assert!(Queued.can_transition_to(Failed));
     /// assert!(Completed.can_transition_to(Expired));
     /// assert!(!Completed.can_transition_to(Failed));
@@ -131,7 +131,7 @@ impl ExportStatus {
     /// [`ErrorKind::InvalidTransition`] naming both statuses.
     ///
     /// ```
-    /// use lora_export::{audit::ExportStatus, ErrorKind};
+    /// use lora_export_core::{audit::ExportStatus, ErrorKind};
     /// assert_eq!(
     ///     ExportStatus::Queued.transition_to(ExportStatus::Processing).unwrap(),
     ///     ExportStatus::Processing
@@ -152,7 +152,7 @@ impl ExportStatus {
     /// Whether no transition leaves this status (`failed`, `expired`).
     ///
     /// ```
-    /// use lora_export::audit::ExportStatus;
+    /// use lora_export_core::audit::ExportStatus;
     /// assert!(ExportStatus::Failed.is_terminal());
     /// assert!(!ExportStatus::Completed.is_terminal());
     /// ```

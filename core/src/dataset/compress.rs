@@ -9,7 +9,7 @@ use crate::{ErrorKind, Result};
 /// How a dataset's files are compressed.
 ///
 /// ```
-/// use lora_export::dataset::Compression;
+/// use lora_export_core::dataset::Compression;
 /// assert_eq!(Compression::parse("zstd").unwrap().extension(), ".zst");
 /// assert_eq!(Compression::None.extension(), "");
 /// assert!(Compression::parse("brotli").is_err());

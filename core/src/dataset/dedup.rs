@@ -13,8 +13,8 @@ use crate::model::Conversation;
 /// collapsed to one space.
 ///
 /// ```
-/// use lora_export::dataset::content_key;
-/// let c = |text: &str| serde_json::from_value::<lora_export::model::Conversation>(serde_json::json!({
+/// use lora_export_core::dataset::content_key;
+/// let c = |text: &str| serde_json::from_value::<lora_export_core::model::Conversation>(serde_json::json!({
 ///     "conversation_id": "x", "turns": [{"role": "user", "content": text}]})).unwrap();
 /// assert_eq!(content_key(&c("Hi  there\n")), content_key(&c(" Hi there")));
 /// assert_ne!(content_key(&c("Hi there")), content_key(&c("Hi, there")));

@@ -6,9 +6,9 @@
 //! `datasets.load_dataset(dir)` reads.
 //!
 //! ```
-//! use lora_export::dataset::{DatasetBuilder, SplitSpec};
-//! use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
-//! use lora_export::source::JsonlSource;
+//! use lora_export_core::dataset::{DatasetBuilder, SplitSpec};
+//! use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+//! use lora_export_core::source::JsonlSource;
 //!
 //! let dir = std::env::temp_dir().join(format!("lora-export-doc-{}", std::process::id()));
 //! let line = |i: u32| format!(r#"{{"conversation_id":"c{i}","status":"approved","turns":[{{"role":"user","content":"Hi {i}"}},{{"role":"assistant","content":"Hello"}}]}}"#);

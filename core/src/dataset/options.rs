@@ -12,8 +12,8 @@ use crate::{ErrorKind, Result};
 /// 0, no dedupe, one shard per split and no compression.
 ///
 /// ```
-/// use lora_export::dataset::DatasetOptions;
-/// use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
+/// use lora_export_core::dataset::DatasetOptions;
+/// use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
 /// let options: DatasetOptions = serde_json::from_str(
 ///     r#"{"split": "train=0.9,validation=0.1", "seed": 42, "dedupe": true,
 ///        "maxRecordsPerShard": 50000, "compression": "zstd"}"#).unwrap();

@@ -11,7 +11,7 @@ use crate::{ErrorKind, Issue, Result};
 /// Named parts and their shares, e.g. `train=0.9,validation=0.1`.
 ///
 /// ```
-/// use lora_export::dataset::SplitSpec;
+/// use lora_export_core::dataset::SplitSpec;
 /// let split = SplitSpec::parse("train=0.9,validation=0.1").unwrap();
 /// assert_eq!(split.names().collect::<Vec<_>>(), ["train", "validation"]);
 /// // The same id lands in the same part for the same seed, whatever else changes.

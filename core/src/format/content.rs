@@ -7,7 +7,7 @@ pub const TRUNCATION_LIMIT: usize = 500;
 /// never inside one) and appends `…`; returns the text and whether it was cut.
 ///
 /// ```
-/// use lora_export::format::truncate_content;
+/// use lora_export_core::format::truncate_content;
 /// let long = "é".repeat(501);
 /// let (cut, truncated) = truncate_content(&long);
 /// assert!(truncated);

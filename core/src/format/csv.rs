@@ -44,8 +44,8 @@ const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// - An export without conversations is the BOM and the header.
 ///
 /// ```
-/// use lora_export::format::{CsvTransformer, ExportTransformer, TransformerSettings};
-/// use lora_export::model::{Conversation, ExportConfig, Format, Scope};
+/// use lora_export_core::format::{CsvTransformer, ExportTransformer, TransformerSettings};
+/// use lora_export_core::model::{Conversation, ExportConfig, Format, Scope};
 ///
 /// let mut config = ExportConfig::new(Scope::All, Format::Csv);
 /// config.include_metadata = false;

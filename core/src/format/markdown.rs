@@ -67,7 +67,7 @@ use crate::Result;
 /// `*(truncated to 500 characters)*`.
 ///
 /// ```
-/// use lora_export::{preview, model::{Conversation, ExportConfig, Format, Scope}};
+/// use lora_export_core::{preview, model::{Conversation, ExportConfig, Format, Scope}};
 ///
 /// let c: Conversation = serde_json::from_str(r#"{"conversation_id":"c1","title":"Refund *now*",
 ///   "status":"approved","qualityScore":8.5,"tier":"template","createdAt":"2025-10-29",

@@ -59,8 +59,8 @@ pub struct TransformerSettings {
 /// for it; the export goes on and lists it as skipped.
 ///
 /// ```
-/// use lora_export::format::{ExportTransformer, Registry, TransformerSettings};
-/// use lora_export::model::{Conversation, ExportConfig, Format, Scope};
+/// use lora_export_core::format::{ExportTransformer, Registry, TransformerSettings};
+/// use lora_export_core::model::{Conversation, ExportConfig, Format, Scope};
 ///
 /// let settings = TransformerSettings {
 ///     config: ExportConfig::new(Scope::All, Format::Jsonl),

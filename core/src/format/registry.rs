@@ -16,17 +16,17 @@ pub type TransformerFactory =
 /// ```
 /// use std::io::Write;
 /// use std::sync::Arc;
-/// use lora_export::format::{ExportTransformer, Registry, TransformerSettings};
-/// use lora_export::model::Conversation;
+/// use lora_export_core::format::{ExportTransformer, Registry, TransformerSettings};
+/// use lora_export_core::model::Conversation;
 ///
 /// struct Titles;
 /// impl ExportTransformer for Titles {
-///     fn begin(&mut self, _: &mut dyn Write) -> lora_export::Result<()> { Ok(()) }
-///     fn write_conversation(&mut self, out: &mut dyn Write, c: &Conversation) -> lora_export::Result<()> {
+///     fn begin(&mut self, _: &mut dyn Write) -> lora_export_core::Result<()> { Ok(()) }
+///     fn write_conversation(&mut self, out: &mut dyn Write, c: &Conversation) -> lora_export_core::Result<()> {
 ///         writeln!(out, "{}", c.title)?;
 ///         Ok(())
 ///     }
-///     fn finish(&mut self, _: &mut dyn Write) -> lora_export::Result<()> { Ok(()) }
+///     fn finish(&mut self, _: &mut dyn Write) -> lora_export_core::Result<()> { Ok(()) }
 ///     fn file_extension(&self) -> &'static str { "txt" }
 ///     fn mime_type(&self) -> &'static str { "text/plain" }
 /// }

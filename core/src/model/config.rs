@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// `jsonlFlavor` is `openai`; `systemPrompt` is none; `csvFormulaGuard` is `true`.
 ///
 /// ```
-/// use lora_export::model::{ExportConfig, Format, JsonlFlavor, Scope};
+/// use lora_export_core::model::{ExportConfig, Format, JsonlFlavor, Scope};
 /// let c: ExportConfig = serde_json::from_str(r#"{"scope":"all","format":"jsonl"}"#).unwrap();
 /// assert_eq!(c.format, Format::Jsonl);
 /// assert_eq!(c.jsonl_flavor, JsonlFlavor::Openai);

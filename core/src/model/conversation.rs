@@ -16,7 +16,7 @@ use super::Timestamp;
 /// fields are ignored.
 ///
 /// ```
-/// use lora_export::model::{Conversation, ConversationStatus, Role, Tier};
+/// use lora_export_core::model::{Conversation, ConversationStatus, Role, Tier};
 /// let c: Conversation = serde_json::from_str(r#"{
 ///   "conversation_id": "c-1", "title": "Refund", "status": "approved",
 ///   "quality_score": 8.5, "tier": "template",

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// plain date (midnight UTC).
 ///
 /// ```
-/// use lora_export::model::Timestamp;
+/// use lora_export_core::model::Timestamp;
 /// let t = Timestamp::parse("2025-10-29 10:00:00+02").unwrap();
 /// assert_eq!(t.as_str(), "2025-10-29 10:00:00+02");
 /// assert_eq!(t.utc().to_rfc3339(), "2025-10-29T08:00:00+00:00");

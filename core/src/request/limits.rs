@@ -32,7 +32,7 @@ pub const MAX_TEXT_BYTES: usize = 8 << 20;
 /// Counts the values of one conversion against the limits.
 ///
 /// ```
-/// use lora_export::request::{ShapeBudget, MAX_DEPTH};
+/// use lora_export_core::request::{ShapeBudget, MAX_DEPTH};
 /// let mut budget = ShapeBudget::default();
 /// assert!(budget.value(MAX_DEPTH, "filters").is_ok());
 /// let issue = budget.value(MAX_DEPTH + 1, "filters").unwrap_err();
@@ -74,7 +74,7 @@ impl ShapeBudget {
 /// Checks `value` against the limits without recursion.
 ///
 /// ```
-/// use lora_export::request::check_shape;
+/// use lora_export_core::request::check_shape;
 /// let mut deep = serde_json::json!(1);
 /// for _ in 0..100 {
 ///     deep = serde_json::json!([deep]);

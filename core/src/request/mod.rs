@@ -73,7 +73,7 @@ mod tests;
 /// The most ids a `selected` export may list.
 ///
 /// ```
-/// use lora_export::request::{validate_request, MAX_SELECTED_IDS};
+/// use lora_export_core::request::{validate_request, MAX_SELECTED_IDS};
 /// let ids: Vec<String> = (0..=MAX_SELECTED_IDS).map(|i| format!("c{i}")).collect();
 /// let request = serde_json::json!({
 ///     "config": {"scope": "selected", "format": "csv"}, "conversationIds": ids,
@@ -86,7 +86,7 @@ pub const MAX_SELECTED_IDS: usize = 10_000;
 /// a shorter one matches nearly everything at the cost of a full scan.
 ///
 /// ```
-/// use lora_export::request::validate_request;
+/// use lora_export_core::request::validate_request;
 /// let search = |q: &str| serde_json::json!({
 ///     "config": {"scope": "filtered", "format": "csv"}, "filters": {"searchQuery": q},
 /// });
@@ -120,7 +120,7 @@ pub const MAX_ISSUES: usize = 100;
 /// every problem found (see the [module docs](self) for codes and order).
 ///
 /// ```
-/// use lora_export::request::validate_request;
+/// use lora_export_core::request::validate_request;
 /// let request = serde_json::json!({
 ///     "config": {"scope": "filtered", "format": "jsonl"},
 ///     "filters": {"qualityRange": {"min": 7, "max": 11}, "tierType": ["template"]},
@@ -149,8 +149,8 @@ pub fn validate_request(value: &Value) -> Result<ExportRequest, Vec<Issue>> {
 /// is not JSON gives one `invalid_json` issue at path `""`.
 ///
 /// ```
-/// use lora_export::model::{Format, Scope};
-/// use lora_export::request::validate_request_json;
+/// use lora_export_core::model::{Format, Scope};
+/// use lora_export_core::request::validate_request_json;
 /// let ok = validate_request_json(r#"{"config":{"scope":"all","format":"csv"}}"#).unwrap();
 /// assert_eq!((ok.config.scope, ok.config.format), (Scope::All, Format::Csv));
 ///

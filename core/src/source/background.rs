@@ -59,7 +59,7 @@ struct RawBatch {
 /// glibc, measure before choosing this over [`JsonlSource`](super::JsonlSource).
 ///
 /// ```
-/// use lora_export::source::{BackgroundJsonlSource, JsonlSource};
+/// use lora_export_core::source::{BackgroundJsonlSource, JsonlSource};
 /// let text = "{\"conversation_id\":\"c1\"}\n\n[1,2]\n";
 /// let here: Vec<_> = JsonlSource::new(text.as_bytes()).collect();
 /// let there: Vec<_> = BackgroundJsonlSource::new(std::io::Cursor::new(text)).collect();
@@ -85,7 +85,7 @@ impl BackgroundJsonlSource {
     /// they parse on every core.
     ///
     /// ```
-    /// use lora_export::source::BackgroundJsonlSource;
+    /// use lora_export_core::source::BackgroundJsonlSource;
     /// use std::sync::atomic::{AtomicUsize, Ordering};
     /// static STARTED: AtomicUsize = AtomicUsize::new(0);
     /// let text = "{\"conversation_id\":\"c1\",\"turns\":[]}\n";

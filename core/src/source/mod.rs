@@ -27,7 +27,7 @@ pub type Record = std::result::Result<Conversation, SkippedRecord>;
 /// ignored; every other line is one record.
 ///
 /// ```
-/// use lora_export::source::JsonlSource;
+/// use lora_export_core::source::JsonlSource;
 /// let text = "{\"conversation_id\":\"c1\"}\n\n[1,2]\n";
 /// let records: Vec<_> = JsonlSource::new(text.as_bytes()).collect();
 /// assert_eq!(records.len(), 2);
@@ -120,7 +120,7 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
 /// number, say).
 ///
 /// ```
-/// use lora_export::{source::from_value, Location};
+/// use lora_export_core::{source::from_value, Location};
 /// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": [{"role": "user", "content": 5}]}), Location::record(4)).unwrap_err();
 /// assert_eq!(err.location.record, Some(4));
 /// assert_eq!(err.location.field.as_deref(), Some("turns[0].content"));
@@ -167,9 +167,9 @@ fn bare(e: &serde_json::Error) -> String {
 /// a `conversation_id`, at least one turn, a score within 0–10.
 ///
 /// ```
-/// use lora_export::source::checked;
-/// use lora_export::Location;
-/// let c: lora_export::model::Conversation = serde_json::from_str(
+/// use lora_export_core::source::checked;
+/// use lora_export_core::Location;
+/// let c: lora_export_core::model::Conversation = serde_json::from_str(
 ///     r#"{"conversation_id": "c-1", "turns": [], "qualityScore": 5}"#).unwrap();
 /// let refused = checked(c, Location::record(3)).unwrap_err();
 /// assert_eq!(refused.reason, "conversation has no turns");

@@ -12,7 +12,7 @@ use crate::{ErrorKind, Result};
 /// A tokenizer: one of OpenAI's encodings, or a Hugging Face `tokenizer.json`.
 ///
 /// ```
-/// use lora_export::tokens::Tokenizer;
+/// use lora_export_core::tokens::Tokenizer;
 /// let o200k = Tokenizer::parse("o200k_base").unwrap();
 /// assert_eq!(o200k.count("Hello, world!"), 4);
 /// assert!(Tokenizer::parse("no/such/tokenizer.json").is_err());

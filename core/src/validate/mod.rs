@@ -62,8 +62,8 @@
 //!   stands outside the quote; conversations are separated by `---`.
 //!
 //! ```
-//! use lora_export::model::{Format, JsonlFlavor};
-//! use lora_export::validate::validate_output;
+//! use lora_export_core::model::{Format, JsonlFlavor};
+//! use lora_export_core::validate::validate_output;
 //!
 //! let jsonl = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"\"}]}\n";
 //! let report = validate_output(Format::Jsonl, JsonlFlavor::Openai, jsonl.as_bytes()).unwrap();
@@ -90,8 +90,8 @@ use crate::{Location, Result};
 /// finding.
 ///
 /// ```
-/// use lora_export::model::{Format, JsonlFlavor};
-/// use lora_export::validate::{validate_output, MAX_FINDINGS};
+/// use lora_export_core::model::{Format, JsonlFlavor};
+/// use lora_export_core::validate::{validate_output, MAX_FINDINGS};
 ///
 /// let bad = "not json\n".repeat(MAX_FINDINGS + 5);
 /// let report = validate_output(Format::Jsonl, JsonlFlavor::Openai, bad.as_bytes()).unwrap();
@@ -104,8 +104,8 @@ pub const MAX_FINDINGS: usize = 1_000;
 /// What a validator found in one exported file.
 ///
 /// ```
-/// use lora_export::model::{Format, JsonlFlavor};
-/// use lora_export::validate::validate_output;
+/// use lora_export_core::model::{Format, JsonlFlavor};
+/// use lora_export_core::validate::validate_output;
 ///
 /// let md = "# Conversation: Hi\n\n## Conversation\n\n**User:**\n\n> Hello\n\n**Assistant:**\n\n> Hi!\n\n---\n";
 /// let report = validate_output(Format::Markdown, JsonlFlavor::Openai, md.as_bytes()).unwrap();
@@ -130,7 +130,7 @@ impl ValidationReport {
     /// True when no error was found (warnings allowed).
     ///
     /// ```
-    /// use lora_export::validate::ValidationReport;
+    /// use lora_export_core::validate::ValidationReport;
     /// assert!(ValidationReport::default().is_valid());
     /// ```
     pub fn is_valid(&self) -> bool {
@@ -142,9 +142,9 @@ impl ValidationReport {
 /// sentence for a human.
 ///
 /// ```
-/// use lora_export::model::{Format, JsonlFlavor};
-/// use lora_export::validate::validate_output;
-/// use lora_export::Location;
+/// use lora_export_core::model::{Format, JsonlFlavor};
+/// use lora_export_core::validate::validate_output;
+/// use lora_export_core::Location;
 ///
 /// let line = r#"{"messages":[{"role":"robot","content":"Hi"}]}"#;
 /// let report = validate_output(Format::Jsonl, JsonlFlavor::Openai, line.as_bytes()).unwrap();
@@ -176,8 +176,8 @@ impl fmt::Display for Finding {
 /// is in the report.
 ///
 /// ```
-/// use lora_export::model::{Format, JsonlFlavor};
-/// use lora_export::validate::validate_output;
+/// use lora_export_core::model::{Format, JsonlFlavor};
+/// use lora_export_core::validate::validate_output;
 ///
 /// let csv = "\u{FEFF}conversation_id,title,status,tier,turn_number,role,content\r\n\
 ///            c1,Hi,approved,template,1,user,=SUM(A1)\r\n";

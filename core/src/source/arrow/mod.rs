@@ -45,7 +45,7 @@ mod row;
 /// ```
 /// use std::sync::Arc;
 /// use arrow_array::{ArrayRef, RecordBatch, RecordBatchIterator, StringArray};
-/// use lora_export::source::ArrowSource;
+/// use lora_export_core::source::ArrowSource;
 /// let ids: ArrayRef = Arc::new(StringArray::from(vec!["a", "b"]));
 /// let batch = RecordBatch::try_from_iter([("conversation_id", ids)]).unwrap();
 /// let schema = batch.schema();

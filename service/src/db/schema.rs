@@ -1,0 +1,403 @@
+//! Where things live: the library's own schema (`lora_export` by default)
+//! and the relations the conversations are read from.
+//!
+//! The library creates its tables, functions and policies in its own schema
+//! and nothing elsewhere (Supabase's `auth` stand-ins aside, created only
+//! when missing). Its connections run with `search_path` set to that schema,
+//! so its SQL names its objects unqualified. The conversations an export
+//! reads come from the library's `conversations` and `conversation_turns`
+//! (what the importer fills), or from the app's own table or view named in
+//! [`ServiceConfig`](crate::ServiceConfig): see [`SourceTables`].
+
+use lora_export_core::ErrorKind as CoreKind;
+use std::fmt;
+
+use deadpool_postgres::GenericClient;
+
+use crate::Result;
+
+/// The placeholder for the schema in the migrations' SQL.
+const SCHEMA_PLACEHOLDER: &str = "@schema@";
+
+/// Schemas the library refuses to own: the app's (`public`), Supabase's,
+/// and PostgreSQL's.
+const RESERVED_SCHEMAS: &[&str] = &[
+    "public",
+    "auth",
+    "storage",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "realtime",
+    "supabase_functions",
+    "vault",
+    "information_schema",
+];
+
+/// Checks a schema name for the library's own objects: a lowercase SQL
+/// identifier (`[a-z_][a-z0-9_]*`, at most 63 bytes) that is not the app's,
+/// Supabase's or PostgreSQL's.
+///
+/// ```
+/// use lora_export_service::schema::check_schema_name;
+/// assert!(check_schema_name("lora_export").is_ok());
+/// assert!(check_schema_name("public").is_err());
+/// assert!(check_schema_name("x; DROP TABLE users").is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`CoreKind::Config`] naming the rule broken.
+pub fn check_schema_name(name: &str) -> Result<()> {
+    check_identifier("schema", name)?;
+    if RESERVED_SCHEMAS.contains(&name) || name.starts_with("pg_") {
+        return Err(config(format!(
+            "schema `{name}` belongs to the app, Supabase or PostgreSQL: choose a schema of the library's own (default lora_export)"
+        )));
+    }
+    Ok(())
+}
+
+/// A migration's SQL for `schema`: each `@schema@` becomes the quoted
+/// schema name (`"lora_export"`). `schema` must pass [`check_schema_name`].
+///
+/// ```
+/// use lora_export_service::schema::render_migration;
+/// assert_eq!(
+///     render_migration("SET search_path = @schema@, pg_temp", "lora_export"),
+///     "SET search_path = \"lora_export\", pg_temp"
+/// );
+/// ```
+pub fn render_migration(sql: &str, schema: &str) -> String {
+    sql.replace(SCHEMA_PLACEHOLDER, &quoted(schema))
+}
+
+/// The relations an export reads: one row per conversation and one per turn.
+///
+/// By default the library's own `conversations` and `conversation_turns`
+/// (in its schema, filled by the importer). An app that keeps its
+/// conversations in tables of its own shape names a table or view of each
+/// kind instead (`conversations_table`, `turns_table` in
+/// [`ServiceConfig`](crate::ServiceConfig)) — usually two views that
+/// map its columns onto these, `WITH (security_invoker = true)` so that
+/// the app's own row-level security still applies. Exports read them as the
+/// requesting user (role `authenticated`), so that role needs `SELECT` on
+/// them; the library grants nothing on the app's relations.
+///
+/// The conversations relation has these columns (extra ones are ignored):
+///
+/// | column | type | model field |
+/// |---|---|---|
+/// | `id` | `uuid` | `id` (the key the turns refer to) |
+/// | `conversation_id` | `text` | `conversation_id` |
+/// | `title` | `text` | `title` |
+/// | `category` | `text[]` | `category` |
+/// | `status` | `text` | `status` (`approved`, `pending_review`, …) |
+/// | `quality_score` | `double precision` | `quality_score` (0 to 10) |
+/// | `persona`, `emotion`, `topic` | `text` (nullable) | the same |
+/// | `tier` | `text` | `tier` (`template`, `scenario`, `edge_case`) |
+/// | `total_turns` | `integer` | `total_turns` |
+/// | `token_count` | `bigint` | `token_count` |
+/// | `parent_id`, `parent_type` | `text` (nullable) | the same |
+/// | `parameters` | `jsonb` | `parameters` (an object) |
+/// | `review_history` | `jsonb` | `review_history` (a list of review actions) |
+/// | `created_at`, `updated_at` | `timestamptz` | the same; `(created_at, id)` is the export order |
+///
+/// The turns relation: `conversation_id uuid` (a conversations `id`),
+/// `turn_number integer` (the order), `role text` (`user`, `assistant`,
+/// `system`), `content text`, `token_count integer` (nullable).
+/// [`check`](Self::check) compares a database's relations with these
+/// tables before an export reads them.
+///
+/// ```
+/// use lora_export_service::SourceTables;
+/// let library = SourceTables::library("lora_export").unwrap();
+/// assert_eq!(library.conversations(), "\"lora_export\".\"conversations\"");
+/// let app = SourceTables::app("public.training_conversations", "public.training_turns").unwrap();
+/// assert_eq!(app.turns(), "\"public\".\"training_turns\"");
+/// assert!(SourceTables::app("conversations", "public.turns").is_err(), "names are qualified");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceTables {
+    conversations: Relation,
+    turns: Relation,
+}
+
+/// The columns of a conversations relation, with their types as
+/// `format_type` writes them.
+const CONVERSATION_COLUMNS: &[(&str, &str)] = &[
+    ("id", "uuid"),
+    ("conversation_id", "text"),
+    ("title", "text"),
+    ("category", "text[]"),
+    ("status", "text"),
+    ("quality_score", "double precision"),
+    ("persona", "text"),
+    ("emotion", "text"),
+    ("topic", "text"),
+    ("tier", "text"),
+    ("total_turns", "integer"),
+    ("token_count", "bigint"),
+    ("parent_id", "text"),
+    ("parent_type", "text"),
+    ("parameters", "jsonb"),
+    ("review_history", "jsonb"),
+    ("created_at", "timestamp with time zone"),
+    ("updated_at", "timestamp with time zone"),
+];
+
+/// The columns of a turns relation.
+const TURN_COLUMNS: &[(&str, &str)] = &[
+    ("conversation_id", "uuid"),
+    ("turn_number", "integer"),
+    ("role", "text"),
+    ("content", "text"),
+    ("token_count", "integer"),
+];
+
+impl SourceTables {
+    /// The library's own `conversations` and `conversation_turns` in `schema`.
+    ///
+    /// # Errors
+    ///
+    /// [`CoreKind::Config`] when `schema` fails [`check_schema_name`].
+    pub fn library(schema: &str) -> Result<Self> {
+        check_schema_name(schema)?;
+        Ok(SourceTables {
+            conversations: Relation { schema: schema.into(), name: "conversations".into() },
+            turns: Relation { schema: schema.into(), name: "conversation_turns".into() },
+        })
+    }
+
+    /// The app's own relations, each `schema.name` (lowercase identifiers).
+    ///
+    /// # Errors
+    ///
+    /// [`CoreKind::Config`] for a name that is not `schema.name`.
+    pub fn app(conversations: &str, turns: &str) -> Result<Self> {
+        Ok(SourceTables {
+            conversations: Relation::parse("conversations_table", conversations)?,
+            turns: Relation::parse("turns_table", turns)?,
+        })
+    }
+
+    /// The conversations relation, quoted for SQL (`"public"."chats"`).
+    pub fn conversations(&self) -> String {
+        self.conversations.to_string()
+    }
+
+    /// The turns relation, quoted for SQL.
+    pub fn turns(&self) -> String {
+        self.turns.to_string()
+    }
+
+    /// Checks that both relations exist with the columns of the
+    /// [tables above](Self), that `authenticated` may read them, and that
+    /// row-level security sees the user in everything they read through: a
+    /// view (and every view under it) must run with the invoker's rights
+    /// (`security_invoker = true`; without it a view runs as its owner and
+    /// exports every user's rows), and every table under them must have
+    /// row-level security enabled. Three catalog queries per relation.
+    ///
+    /// # Errors
+    ///
+    /// An internal `SOURCE_MISCONFIGURED` error whose detail (for the log,
+    /// never shown to users) names each relation and every missing or
+    /// mistyped column, with the type to cast it to, and every view or table
+    /// that row-level security would not apply to, with the statement that
+    /// fixes it;
+    /// [`ErrorKind::Database`] when a query fails.
+    pub async fn check<C: GenericClient>(&self, client: &C) -> Result<()> {
+        let mut problems = Vec::new();
+        for (relation, expected) in
+            [(&self.conversations, CONVERSATION_COLUMNS), (&self.turns, TURN_COLUMNS)]
+        {
+            let name = relation.to_string();
+            let readable: Option<bool> = client
+                .query_one(
+                    "SELECT CASE WHEN to_regclass($1) IS NOT NULL
+                       THEN has_table_privilege('authenticated', to_regclass($1), 'SELECT') END",
+                    &[&name],
+                )
+                .await?
+                .get(0);
+            match readable {
+                None => {
+                    problems.push(format!("{relation} does not exist"));
+                    continue;
+                }
+                Some(false) => problems.push(format!(
+                    "{relation} is not readable by authenticated (exports read as the user: GRANT SELECT ON {relation} TO authenticated)"
+                )),
+                Some(true) => {}
+            }
+            let found = client
+                .query(
+                    "SELECT a.attname::text, format_type(a.atttypid, NULL)
+                     FROM pg_attribute a
+                     WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                    &[&name],
+                )
+                .await?;
+            for (column, ty) in expected {
+                match found.iter().find(|r| r.get::<_, String>(0) == *column) {
+                    None => problems.push(format!("{relation} has no column {column} ({ty})")),
+                    Some(row) if row.get::<_, String>(1) != *ty => problems.push(format!(
+                        "{relation}.{column} is {}, expected {ty} (cast it in the view)",
+                        row.get::<_, String>(1)
+                    )),
+                    Some(_) => {}
+                }
+            }
+            problems.extend(row_security_problems(client, relation).await?);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::internal(
+                "SOURCE_MISCONFIGURED",
+                format!(
+                    "the conversation source is not as documented (lora_export_service::SourceTables): {}",
+                    problems.join("; ")
+                ),
+            ))
+        }
+    }
+}
+
+/// Every relation an export reads through `relation`, followed through
+/// views to the tables under them: `(name, kind, row security enabled,
+/// security_invoker, the view it is read through)`.
+const READ_THROUGH: &str = "
+WITH RECURSIVE reached(oid, via, depth) AS (
+  SELECT to_regclass($1)::oid, NULL::oid, 0
+  UNION
+  SELECT d.refobjid, r.oid, r.depth + 1
+  FROM reached r
+  JOIN pg_class v ON v.oid = r.oid AND v.relkind = 'v'
+  JOIN pg_rewrite w ON w.ev_class = v.oid
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+   AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> v.oid
+  WHERE r.depth < 32
+)
+SELECT DISTINCT ON (c.oid) c.oid::regclass::text, c.relkind::text, c.relrowsecurity,
+  COALESCE((SELECT o.option_value::boolean FROM pg_options_to_table(c.reloptions) o
+            WHERE o.option_name = 'security_invoker'), false),
+  r.via::regclass::text
+FROM reached r JOIN pg_class c ON c.oid = r.oid
+ORDER BY c.oid, r.depth";
+
+/// Where row-level security would not see the user in what an export
+/// reads through `relation`: a view that runs with its owner's rights (no
+/// `security_invoker`), at any depth, a table whose row-level security is
+/// disabled, or a relation that has none (a materialized or foreign table).
+/// Each problem names its fix.
+async fn row_security_problems<C: GenericClient>(
+    client: &C,
+    relation: &Relation,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for row in client.query(READ_THROUGH, &[&relation.to_string()]).await? {
+        let (name, kind): (String, String) = (row.get(0), row.get(1));
+        let (row_security, invoker): (bool, bool) = (row.get(2), row.get(3));
+        let via = row
+            .get::<_, Option<String>>(4)
+            .map(|view| format!(" (read through {view})"))
+            .unwrap_or_default();
+        match kind.as_str() {
+            "v" if !invoker => problems.push(format!(
+                "{name}{via} is a view that runs with its owner's rights, so row-level security does not see the user and every user reads the owner's rows: ALTER VIEW {name} SET (security_invoker = true)"
+            )),
+            "r" | "p" if !row_security => problems.push(format!(
+                "{name}{via} has row-level security disabled, so every user reads every row: ALTER TABLE {name} ENABLE ROW LEVEL SECURITY, with a SELECT policy for authenticated"
+            )),
+            "m" | "f" => problems.push(format!(
+                "{name}{via} is a materialized view or a foreign table, which has no row-level security: read its rows through a table with row-level security"
+            )),
+            _ => {}
+        }
+    }
+    Ok(problems)
+}
+
+/// A schema-qualified relation name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Relation {
+    schema: String,
+    name: String,
+}
+
+impl Relation {
+    fn parse(what: &str, text: &str) -> Result<Self> {
+        let Some((schema, name)) = text.split_once('.') else {
+            return Err(config(format!(
+                "{what} must be schema-qualified (`public.{text}`), got `{text}`"
+            )));
+        };
+        check_identifier(what, schema)?;
+        check_identifier(what, name)?;
+        Ok(Relation { schema: schema.into(), name: name.into() })
+    }
+}
+
+impl fmt::Display for Relation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", quoted(&self.schema), quoted(&self.name))
+    }
+}
+
+/// `name` checked as a lowercase SQL identifier.
+fn check_identifier(what: &str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if starts_well && rest_ok && name.len() <= 63 {
+        Ok(())
+    } else {
+        Err(config(format!(
+            "{what}: `{name}` is not a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 63 bytes)"
+        )))
+    }
+}
+
+/// A checked identifier in double quotes.
+fn quoted(identifier: &str) -> String {
+    format!("\"{identifier}\"")
+}
+
+fn config(message: String) -> crate::Error {
+    CoreKind::Config(message).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_lowercase_sql_names() {
+        for bad in ["", "1abc", "Abc", "a-b", "a\"b", "a b", &"x".repeat(64)] {
+            assert!(check_identifier("schema", bad).is_err(), "{bad:?}");
+        }
+        for good in ["a", "_a1", "lora_export", &"x".repeat(63)] {
+            assert!(check_identifier("schema", good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn the_library_refuses_schemas_it_does_not_own() {
+        for reserved in ["public", "auth", "storage", "pg_catalog", "information_schema"] {
+            let err = check_schema_name(reserved).unwrap_err();
+            assert!(err.to_string().contains(reserved), "{err}");
+        }
+    }
+
+    #[test]
+    fn app_relations_are_qualified_identifiers() {
+        assert!(SourceTables::app("public.chats", "public.chat_turns").is_ok());
+        for bad in ["chats", "public.", ".chats", "public.chats.x", "public.Chats", "a.b;--"] {
+            let err = SourceTables::app(bad, "public.turns").unwrap_err();
+            assert_eq!(err.code(), "CONFIG_ERROR", "{bad}");
+            assert!(err.to_string().contains("conversations_table"), "{err}");
+        }
+    }
+}

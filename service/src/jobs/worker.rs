@@ -1,0 +1,385 @@
+//! Background workers: any number of them — tasks, processes, machines —
+//! share the `export_jobs` queue of one database.
+//!
+//! A worker claims one job at a time with `FOR UPDATE SKIP LOCKED`: a queued
+//! job whose `run_after` has come, or a running job whose heartbeat is older
+//! than `stale_after` (its worker died: the job is *rescued*). While running
+//! it beats the heartbeat after its first batch and then after the first
+//! batch a second (or a quarter of `stale_after`, if less) after the last
+//! beat — so `stale_after` must exceed the time a batch takes — and stops
+//! when the job was cancelled or another worker took it over. An idle worker sleeps until a job is queued
+//! (`LISTEN`/`NOTIFY` on a connection of its own, see `db/listen.rs`), the
+//! next fire time of a maintenance schedule, or `poll_interval`, whichever
+//! comes first: the polling finds retries whose backoff passed, dead
+//! workers' jobs, and anything a lost notification would have announced. A
+//! failed attempt is retried after `2^attempt` seconds (at most 5 minutes)
+//! until `max_attempts`, then the export fails. Between jobs a worker runs
+//! the maintenance tasks that are due (`ops/schedule.rs`).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::db::rows::audit;
+use crate::db::JobListener;
+use crate::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
+use crate::ops::SeenPeriods;
+use crate::ExportService;
+use crate::{ErrorKind, Result};
+use lora_export_core::audit::safe_error_message;
+use lora_export_core::model::ExportRequest;
+use lora_export_core::request::validate_request;
+
+/// How a worker runs.
+///
+/// ```
+/// use lora_export_service::WorkerOptions;
+/// let options = WorkerOptions::new("worker-1");
+/// assert_eq!(options.poll_interval, std::time::Duration::from_secs(5));
+/// assert!(options.listen && options.maintenance);
+/// assert!(options.max_jobs.is_none() && options.stop.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Written to `export_jobs.locked_by`; unique per worker.
+    pub worker_id: String,
+    /// The longest pause when the queue is empty (default 5 s): the
+    /// fallback to notifications.
+    pub poll_interval: Duration,
+    /// Wake when a job is queued, through `LISTEN` on a connection of its
+    /// own (default true; when it cannot connect, or its connection drops,
+    /// the worker polls and tries again every 30 s).
+    pub listen: bool,
+    /// Run the maintenance tasks that are due by the service's
+    /// [`schedules`](crate::ServiceConfig::schedules) (default true;
+    /// each period runs on one worker only).
+    pub maintenance: bool,
+    /// Return after this many jobs (default: never).
+    pub max_jobs: Option<u64>,
+    /// Return when this turns `true` (between jobs; a running job finishes).
+    pub stop: Option<watch::Receiver<bool>>,
+    /// Pause after each batch, to spare a shared database (default none).
+    pub throttle: Option<Duration>,
+}
+
+impl WorkerOptions {
+    /// Options with the defaults above.
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        WorkerOptions {
+            worker_id: worker_id.into(),
+            poll_interval: Duration::from_secs(5),
+            listen: true,
+            maintenance: true,
+            max_jobs: None,
+            stop: None,
+            throttle: None,
+        }
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Exports completed.
+    pub completed: u64,
+    /// Attempts that failed and were scheduled again.
+    pub retried: u64,
+    /// Exports failed for good.
+    pub failed: u64,
+    /// Jobs stopped because they were cancelled or taken over.
+    pub stopped: u64,
+    /// Scheduled maintenance runs this worker made.
+    pub maintenance_runs: u64,
+    /// Errors met outside a job's own run, e.g. the database being down
+    /// (the worker kept going).
+    pub errors: u64,
+    /// The last of those errors.
+    pub last_error: Option<String>,
+}
+
+/// One claimed job.
+struct Claim {
+    lease: Lease,
+    export_id: Uuid,
+    max_attempts: u32,
+}
+
+/// How one claimed job ended.
+enum JobEnd {
+    Completed,
+    Retried,
+    Failed,
+    Stopped,
+}
+
+impl ExportService {
+    /// Runs jobs until `options.stop` turns true or `max_jobs` were claimed.
+    pub async fn run_worker(&self, mut options: WorkerOptions) -> Result<WorkerReport> {
+        let mut report = WorkerReport::default();
+        let mut wake = Wake::default();
+        let mut seen = SeenPeriods::default();
+        loop {
+            if options.stop.as_ref().is_some_and(|s| *s.borrow())
+                || options.max_jobs.is_some_and(|max| report.claimed >= max)
+            {
+                return Ok(report);
+            }
+            if options.maintenance {
+                match self.maintain(&options.worker_id, &mut seen).await {
+                    Ok(runs) => report.maintenance_runs += runs.len() as u64,
+                    Err(e) => report.error(&Err(e)),
+                }
+            }
+            match self.process_next(&options.worker_id, options.throttle).await {
+                Ok(Some(end)) => tally(&mut report, end),
+                Ok(None) => wake.wait(self, &mut options).await,
+                Err(e) => {
+                    report.error(&Err(e));
+                    wake.wait(self, &mut options).await;
+                }
+            }
+        }
+    }
+
+    /// Runs the jobs runnable now, at most `limit`, one after the other;
+    /// returns how many were claimed.
+    pub async fn process_jobs(&self, limit: u64) -> Result<u64> {
+        let answer = self.process_some(limit).await;
+        self.observe("process_jobs", answer)
+    }
+
+    async fn process_some(&self, limit: u64) -> Result<u64> {
+        let worker_id = format!("process-jobs-{}-{}", std::process::id(), Uuid::new_v4().simple());
+        let mut claimed = 0;
+        while claimed < limit {
+            if self.process_next(&worker_id, None).await?.is_none() {
+                break;
+            }
+            claimed += 1;
+        }
+        Ok(claimed)
+    }
+
+    /// Claims one job and runs it; `None` when nothing is runnable.
+    async fn process_next(
+        &self,
+        worker_id: &str,
+        throttle: Option<Duration>,
+    ) -> Result<Option<JobEnd>> {
+        let Some(claim) = self.claim(worker_id, throttle).await? else {
+            return Ok(None);
+        };
+        let client = self.database().client().await?;
+        let row = client
+            .query_one(
+                "SELECT l.user_id, l.request, j.claims FROM export_logs l, export_jobs j
+                 WHERE l.export_id = $1 AND j.id = $2",
+                &[&claim.export_id, &claim.lease.job_id],
+            )
+            .await?;
+        drop(client);
+        let user_id: Uuid = row.get(0);
+        let request: Option<serde_json::Value> = row.get(1);
+        let claims: Option<serde_json::Value> = row.get(2);
+        // The stored request is validated again, exactly as `create_export`
+        // validates a body: a row the service did not write runs nothing.
+        let request: Result<ExportRequest> = match request {
+            Some(r) => validate_request(&r).map_err(|issues| {
+                let reasons: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                let message = format!("the stored request is invalid: {}", reasons.join("; "));
+                ErrorKind::ExportFailed { id: claim.export_id.to_string(), message }.into()
+            }),
+            None => Err(ErrorKind::Database("the export has no stored request".into()).into()),
+        };
+        let attempt = claim.lease.attempt;
+        let target = RunTarget { export_id: claim.export_id, user_id, lease: claim.lease, claims };
+        let started = Instant::now();
+        let outcome = if attempt > claim.max_attempts {
+            let message = format!(
+                "its worker stopped responding; gave up after {} attempts",
+                claim.max_attempts
+            );
+            Err(ErrorKind::ExportFailed { id: claim.export_id.to_string(), message }.into())
+        } else {
+            match request {
+                Ok(request) => self.run_export(&target, &request).await,
+                Err(e) => Err(e),
+            }
+        };
+        let outcome = self.observe("run_worker", outcome);
+        let end = match outcome {
+            Ok(RunEnd::Completed(_)) => JobEnd::Completed,
+            Ok(RunEnd::Stopped) => JobEnd::Stopped,
+            Err(error)
+                if attempt < claim.max_attempts
+                    && !matches!(error.kind(), ErrorKind::ExportFailed { .. }) =>
+            {
+                self.retry(&target, &error, attempt).await?;
+                JobEnd::Retried
+            }
+            Err(error) => {
+                self.record_failure(&target, &error, elapsed_ms(started)).await?;
+                JobEnd::Failed
+            }
+        };
+        Ok(Some(end))
+    }
+
+    /// The claim of the brief: one queued-and-due or stale running job. A
+    /// stale job's claim (a rescue) and its `rescued` event commit together.
+    async fn claim(&self, worker_id: &str, throttle: Option<Duration>) -> Result<Option<Claim>> {
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
+        let stale = self.config().stale_after.as_secs_f64();
+        let row = tx
+            .query_opt(
+                "WITH c AS (
+                   SELECT id, status AS prev_status, locked_by AS prev_worker FROM export_jobs
+                   WHERE (status = 'queued' AND run_after <= now())
+                      OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2))
+                   ORDER BY run_after FOR UPDATE SKIP LOCKED LIMIT 1)
+                 UPDATE export_jobs j SET status = 'running', attempts = j.attempts + 1,
+                   locked_by = $1, heartbeat_at = now(), updated_at = now()
+                 FROM c WHERE j.id = c.id
+                 RETURNING j.id, j.export_id, j.attempts, j.max_attempts, j.total_items,
+                   c.prev_status, c.prev_worker,
+                   (SELECT l.user_id FROM export_logs l WHERE l.export_id = j.export_id)",
+                &[&worker_id, &stale],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let claim = Claim {
+            lease: Lease {
+                job_id: row.get(0),
+                worker_id: worker_id.to_owned(),
+                total_items: u64::try_from(row.get::<_, i32>(4)).unwrap_or(0),
+                attempt: u32::try_from(row.get::<_, i32>(2)).unwrap_or(u32::MAX),
+                throttle,
+            },
+            export_id: row.get(1),
+            max_attempts: u32::try_from(row.get::<_, i32>(3)).unwrap_or(1),
+        };
+        if row.get::<_, String>(5) == "running" {
+            let previous = row.get::<_, Option<String>>(6).unwrap_or_default();
+            let detail = json!({
+                "previous_worker": previous,
+                "worker": worker_id,
+                "attempt": claim.lease.attempt,
+            });
+            let user_id: Option<Uuid> = row.get(7);
+            let user_id = user_id.ok_or_else(|| {
+                ErrorKind::Database(format!("job of export {} has no log", claim.export_id))
+            })?;
+            audit(&tx, self.audit_key(), claim.export_id, user_id, "rescued", detail).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(claim))
+    }
+
+    /// Puts the job back in the queue after a backoff (audit `retried`).
+    async fn retry(&self, target: &RunTarget, error: &crate::Error, attempt: u32) -> Result<()> {
+        let lease = &target.lease;
+        let backoff = 2f64.powi(i32::try_from(attempt).unwrap_or(8).min(8)).min(300.0);
+        let message = safe_error_message(&error.to_string());
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
+        let held = tx
+            .execute(
+                "UPDATE export_jobs SET status = 'queued', locked_by = NULL, last_error = $3,
+                   run_after = now() + make_interval(secs => $4), updated_at = now()
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                &[&lease.job_id, &lease.worker_id, &message, &backoff],
+            )
+            .await?;
+        if held == 1 {
+            let detail = json!({ "attempt": attempt, "error": message, "retry_in_secs": backoff });
+            audit(&tx, self.audit_key(), target.export_id, target.user_id, "retried", detail)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn tally(report: &mut WorkerReport, end: JobEnd) {
+    report.claimed += 1;
+    match end {
+        JobEnd::Completed => report.completed += 1,
+        JobEnd::Retried => report.retried += 1,
+        JobEnd::Failed => report.failed += 1,
+        JobEnd::Stopped => report.stopped += 1,
+    }
+}
+
+impl WorkerReport {
+    fn error(&mut self, result: &Result<()>) {
+        if let Err(e) = result {
+            self.errors += 1;
+            self.last_error = Some(e.to_string());
+        }
+    }
+}
+
+/// What ends an idle worker's pause: a notification, a schedule's fire time,
+/// `poll_interval`, or `stop`.
+#[derive(Default)]
+struct Wake {
+    listener: Option<JobListener>,
+    last_attempt: Option<Instant>,
+}
+
+/// How long a worker whose listening connection failed waits before it
+/// tries again.
+const RELISTEN_AFTER: Duration = Duration::from_secs(30);
+
+impl Wake {
+    async fn wait(&mut self, service: &ExportService, options: &mut WorkerOptions) {
+        if options.listen {
+            self.relisten(service).await;
+        }
+        let mut pause = options.poll_interval;
+        if options.maintenance {
+            let now = Utc::now();
+            if let Some(fire) = service.config().schedules.next_after(now) {
+                pause = pause.min((fire - now).to_std().unwrap_or_default());
+            }
+        }
+        let notified = async {
+            match &self.listener {
+                Some(listener) if listener.is_alive() => listener.notified().await,
+                _ => std::future::pending().await,
+            }
+        };
+        let stopped = async {
+            match options.stop.as_mut() {
+                Some(stop) => {
+                    let _ = stop.changed().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = notified => {}
+            _ = stopped => {}
+        }
+    }
+
+    /// Opens the listening connection when there is none (or it dropped),
+    /// at most every [`RELISTEN_AFTER`].
+    async fn relisten(&mut self, service: &ExportService) {
+        if self.listener.as_ref().is_some_and(JobListener::is_alive)
+            || self.last_attempt.is_some_and(|t| t.elapsed() < RELISTEN_AFTER)
+        {
+            return;
+        }
+        self.last_attempt = Some(Instant::now());
+        self.listener = service.database().listen_for_jobs().await.ok();
+    }
+}
