@@ -160,7 +160,12 @@ fn dedupe_leaves_out_repeated_ids_and_contents_and_no_duplicate_is_in_two_splits
     let summary =
         export(DatasetBuilder::new(request(Format::Jsonl, None)).split(split), &input, &dir);
     assert_eq!((summary.duplicates_kept, summary.export.conversations), (31, 61));
-    assert!(summary.export.warnings.iter().any(|w| w.contains("export with dedupe")));
+    assert!(summary
+        .export
+        .warnings
+        .iter()
+        .any(|w| w.code == lora_export::WarningCode::DuplicatesKept
+            && w.message.contains("export with dedupe")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -2,7 +2,6 @@
 //! ([`lora_export::pg::ExportService`]), one connection pool per client.
 
 use std::io::{BufReader, Cursor};
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use lora_export::pg::{
     Caller, Download, DownloadMode, DownloadRequest, ExportService, HistoryQuery, ServiceConfig,
-    WorkerOptions,
+    ServiceOptions, WorkerOptions,
 };
 use lora_export::request::ShapeBudget;
 use lora_export::{ErrorKind, Issue};
@@ -38,9 +37,10 @@ pub(crate) type User<'env> = Either<String, ClassInstance<'env, Session>>;
 /// Settings of a client; each overrides the environment variable named
 /// in parentheses (read when the option is absent), then the core's default.
 /// An unknown key, or a value of the wrong type or range, is a `CONFIG_ERROR`.
+/// The TypeScript shape of the service's `ServiceOptions`, which
+/// `ExportClient.connect` reads the object as (the one options type of both
+/// bindings).
 #[napi(object)]
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClientOptions {
     /// Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`).
     pub storage_root: Option<String>,
@@ -87,6 +87,9 @@ pub struct ClientOptions {
     pub supabase_url: Option<String>,
     /// The project's JWT secret, for HS256 tokens (`SUPABASE_JWT_SECRET`).
     pub jwt_secret: Option<String>,
+    /// The key that seals the audit chain with HMAC-SHA256, held outside
+    /// the database (`LORA_EXPORT_AUDIT_KEY`).
+    pub audit_key: Option<String>,
     /// Where the project's JWKS is fetched (`LORA_EXPORT_JWKS_URL`, default
     /// `$SUPABASE_URL/auth/v1/.well-known/jwks.json`).
     pub jwks_url: Option<String>,
@@ -148,9 +151,10 @@ impl ExportClient {
         database_url: String,
         options: Option<Unknown<'_>>,
     ) -> napi::Result<AsyncBlock<Reply<ExportClient>>> {
-        let options = options_of::<ClientOptions>("ExportClient.connect options", options);
+        let options = options_of::<ServiceOptions>("ExportClient.connect options", options);
         spawn(env, async move {
-            let config = config_of(database_url, options?)?;
+            let env = |name: &str| std::env::var(name).ok();
+            let config = ServiceConfig::from_options(database_url, env, options?)?;
             let service = ExportService::connect(config)?;
             drop(service.database().client().await?);
             Ok(ExportClient { service, stop: watch::channel(false).0 })
@@ -694,63 +698,6 @@ fn json_of(
         ValueType::BigInt => return Err(not_json("a BigInt")),
         _ => return Err(not_json("this value")),
     })
-}
-
-/// The service configuration: the environment's, then `options`, with
-/// `database_url` always winning.
-fn config_of(database_url: String, o: ClientOptions) -> Result<ServiceConfig, Failure> {
-    let mut config = ServiceConfig::from_lookup(|name| match name {
-        "LORA_EXPORT_DATABASE_URL" => Some(database_url.clone()),
-        _ => std::env::var(name).ok(),
-    })?;
-    if let Some(root) = o.storage_root {
-        config.storage_root = PathBuf::from(root);
-    }
-    config.storage_url = o.storage_url.or(config.storage_url);
-    if let Some(mode) = o.downloads {
-        config.download_mode = lora_export::pg::DownloadMode::parse(&mode)?;
-    }
-    if let Some(secs) = o.presign_ttl_secs {
-        config.presign_ttl = Duration::from_secs(secs.into());
-    }
-    let set = |from: Option<u32>, into: &mut u32| {
-        if let Some(v) = from {
-            *into = v;
-        }
-    };
-    set(o.expiry_hours, &mut config.expiry_hours);
-    set(o.sync_threshold, &mut config.sync_threshold);
-    set(o.rate_limit_per_hour, &mut config.rate_limit_per_hour);
-    set(o.retention_days, &mut config.retention_days);
-    set(o.batch_size, &mut config.batch_size);
-    set(o.max_attempts, &mut config.max_attempts);
-    set(o.interactive_rate_limit, &mut config.interactive_rate_per_minute);
-    set(o.interactive_concurrency, &mut config.interactive_concurrency);
-    set(o.downloads_per_user, &mut config.downloads_per_user);
-    if let Some(ms) = o.interactive_statement_timeout_ms {
-        config.interactive_statement_timeout = Duration::from_millis(ms.into());
-    }
-    if let Some(secs) = o.download_idle_timeout_secs {
-        config.download_idle_timeout = Duration::from_secs(secs.into());
-    }
-    if let Some(size) = o.pool_size {
-        config.pool_size = size as usize;
-    }
-    if let Some(secs) = o.stale_after_secs {
-        config.stale_after = Duration::from_secs(secs.into());
-    }
-    config.supabase_url = o.supabase_url.or(config.supabase_url);
-    config.jwt_secret = o.jwt_secret.map(Into::into).or(config.jwt_secret);
-    config.jwks_url = o.jwks_url.or(config.jwks_url);
-    config.jwks_json = o.jwks.or(config.jwks_json);
-    config.allow_anonymous = o.allow_anonymous.unwrap_or(config.allow_anonymous);
-    if let Some(schema) = o.schema {
-        config.schema = schema;
-    }
-    config.conversations_table = o.conversations_table.or(config.conversations_table);
-    config.turns_table = o.turns_table.or(config.turns_table);
-    config.validate()?;
-    Ok(config)
 }
 
 /// The user of an operation: a verified session, or a user id (one that

@@ -14,8 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lora_export::pg::{
-    Caller, Download, ExportService, HistoryQuery, ObjectStoreSettings, ServiceConfig,
-    WorkerOptions,
+    Caller, Download, ExportService, HistoryQuery, ServiceConfig, ServiceOptions, WorkerOptions,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -25,7 +24,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::convert::{serialize_to_py, to_request_json};
+use crate::convert::{serialize_to_py, to_json, to_request_json};
 use crate::errors::err;
 use crate::request::instant;
 use crate::session::Session;
@@ -38,8 +37,10 @@ const COPY_CHUNK: usize = 1 << 20;
 
 /// A client of the export service on PostgreSQL: `ExportClient(dsn, **options)`.
 ///
-/// Options (all optional): `storage_root` or `storage_url` (`file:///path`,
-/// `s3://bucket/prefix` with the `AWS_*` variables), `expiry_hours`, `sync_threshold`,
+/// Options (all optional; the service's `ServiceOptions`, in snake_case, each
+/// over its `LORA_EXPORT_*` environment variable as in Node): `storage_root`
+/// or `storage_url` (`file:///path`, `s3://bucket/prefix` with the `AWS_*`
+/// variables), `downloads`, `presign_ttl_secs`, `expiry_hours`, `sync_threshold`,
 /// `rate_limit_per_hour`, `retention_days`, `batch_size`, `pool_size`,
 /// `max_attempts`, `stale_after` (seconds), `supabase_url`, `jwt_secret`,
 /// `audit_key` (else `LORA_EXPORT_AUDIT_KEY`: seals the audit chain),
@@ -56,70 +57,55 @@ pub struct ExportClient {
     runtime: Mutex<Option<Runtime>>,
 }
 
+/// The keyword options as the service's `ServiceOptions` (camelCase), over
+/// the environment: each snake_case name in camelCase, and the three
+/// durations this binding has always taken in seconds under their own names.
 fn config_from(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<ServiceConfig> {
-    let mut config = ServiceConfig::new(dsn);
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    config.supabase_url = env("SUPABASE_URL");
-    config.jwt_secret = env("SUPABASE_JWT_SECRET").map(Into::into);
-    config.audit_key = env("LORA_EXPORT_AUDIT_KEY").map(Into::into);
-    config.jwks_url = env("LORA_EXPORT_JWKS_URL");
-    config.jwks_json = env("LORA_EXPORT_JWKS");
-    if let Some(schema) = env("LORA_EXPORT_SCHEMA") {
-        config.schema = schema;
-    }
-    config.conversations_table = env("LORA_EXPORT_CONVERSATIONS_TABLE");
-    config.turns_table = env("LORA_EXPORT_TURNS_TABLE");
-    config.storage_url = env("LORA_EXPORT_STORAGE_URL");
-    config.object_store = ObjectStoreSettings::from_lookup(env).map_err(err)?;
-    let Some(options) = options else {
-        return Ok(config);
-    };
-    for (key, value) in options.iter() {
+    let mut json = serde_json::Map::new();
+    for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
         let key: String = key.extract()?;
-        match key.as_str() {
-            "storage_root" => config.storage_root = value.extract::<PathBuf>()?,
-            "storage_url" => config.storage_url = Some(value.extract()?),
-            "expiry_hours" => config.expiry_hours = value.extract()?,
-            "sync_threshold" => config.sync_threshold = value.extract()?,
-            "rate_limit_per_hour" => config.rate_limit_per_hour = value.extract()?,
-            "retention_days" => config.retention_days = value.extract()?,
-            "batch_size" => config.batch_size = value.extract()?,
-            "pool_size" => config.pool_size = value.extract()?,
-            "max_attempts" => config.max_attempts = value.extract()?,
-            "stale_after" => config.stale_after = seconds(&value, "stale_after")?,
-            "interactive_rate_limit" => config.interactive_rate_per_minute = value.extract()?,
-            "interactive_concurrency" => config.interactive_concurrency = value.extract()?,
-            "interactive_statement_timeout" => {
-                config.interactive_statement_timeout =
-                    seconds(&value, "interactive_statement_timeout")?
+        let (name, value) = match key.as_str() {
+            "storage_root" => {
+                let path: PathBuf = value.extract()?;
+                ("storageRoot".to_owned(), serde_json::json!(path.to_string_lossy()))
             }
-            "downloads_per_user" => config.downloads_per_user = value.extract()?,
+            "stale_after" => ("staleAfterSecs".to_owned(), option_json(&key, &value)?),
             "download_idle_timeout" => {
-                config.download_idle_timeout = seconds(&value, "download_idle_timeout")?
+                ("downloadIdleTimeoutSecs".to_owned(), option_json(&key, &value)?)
             }
-            "supabase_url" => config.supabase_url = Some(value.extract()?),
-            "jwt_secret" => config.jwt_secret = Some(value.extract::<String>()?.into()),
-            "audit_key" => config.audit_key = Some(value.extract::<String>()?.into()),
-            "jwks_url" => config.jwks_url = Some(value.extract()?),
-            "jwks" => config.jwks_json = Some(value.extract()?),
-            "allow_anonymous" => config.allow_anonymous = value.extract()?,
-            "schema" => config.schema = value.extract()?,
-            "conversations_table" => config.conversations_table = Some(value.extract()?),
-            "turns_table" => config.turns_table = Some(value.extract()?),
-            other => {
-                return Err(PyTypeError::new_err(format!(
-                    "ExportClient got an unexpected option {other:?}"
-                )))
+            "interactive_statement_timeout" => {
+                let millis = (value.extract::<f64>()? * 1000.0).round();
+                ("interactiveStatementTimeoutMs".to_owned(), serde_json::json!(millis as u64))
             }
-        }
+            other => (camel_case(other), option_json(other, &value)?),
+        };
+        json.insert(name, value);
     }
-    Ok(config)
+    let options: ServiceOptions = serde_json::from_value(serde_json::Value::Object(json))
+        .map_err(|e| PyTypeError::new_err(format!("ExportClient got an unexpected option: {e}")))?;
+    let env = |name: &str| std::env::var(name).ok();
+    ServiceConfig::from_options(dsn, env, options).map_err(err)
 }
 
-fn seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
-    let secs: f64 = value.extract()?;
-    Duration::try_from_secs_f64(secs)
-        .map_err(|e| PyValueError::new_err(format!("{what}: {secs} s is not a duration: {e}")))
+/// `rate_limit_per_hour` as `rateLimitPerHour`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn option_json(key: &str, value: &Bound<'_, PyAny>) -> PyResult<serde_json::Value> {
+    to_json(value).map_err(|e| e.into_value_error(key))
 }
 
 /// The user of an operation: a verified `Session`'s, or a user id (for

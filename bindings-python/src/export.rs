@@ -648,9 +648,12 @@ fn progress_text(done: u64, summary: &lora_export::ExportSummary) -> String {
 /// duplicate ids and a share of skipped records above the limit (in
 /// `too_many_skipped="warn"` mode). The others stay in `summary.warnings`.
 fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
-    summary.warnings.iter().map(String::as_str).filter(|w| {
-        w.contains("repeat a conversation_id") || w.contains("input records were skipped")
-    })
+    use lora_export::WarningCode::{DuplicateIds, TooManySkipped};
+    summary
+        .warnings
+        .iter()
+        .filter(|w| matches!(w.code, DuplicateIds | TooManySkipped))
+        .map(|w| w.message.as_str())
 }
 
 /// An export in progress.

@@ -111,7 +111,7 @@ impl ExportSummary {
     /// Things to know, e.g. metadata left out for want of a sidecar.
     #[getter]
     fn warnings(&self) -> Vec<String> {
-        self.inner.warnings.clone()
+        self.inner.warnings.iter().map(|w| w.message.clone()).collect()
     }
 
     /// The tier for a file name: the only tier written, `mixed` or `none`.

@@ -39,11 +39,12 @@
 //! (`/dev/null`, a FIFO) is written in place. JSONL flavors that forbid extra keys (anthropic, sharegpt) write
 //! their metadata next to the output as `<output>.metadata.jsonl`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use lora_export_core::atomic::AtomicFile;
 use lora_export_core::audit::file_name_for;
 use lora_export_core::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
 use lora_export_core::model::{ExportRequest, Format};
@@ -261,14 +262,6 @@ fn run(args: Args) -> Result<(), Failure> {
     let summary = if args.output == "-" {
         let stdout = io::stdout();
         export(request, input, BufWriter::new(stdout.lock()), None, &args)?
-    } else if fs::metadata(&args.output).is_ok_and(|m| !m.is_file()) {
-        // `/dev/null`, a FIFO, a terminal: written in place, since renaming
-        // a staged file over it would replace it with a regular file.
-        let out = OpenOptions::new()
-            .write(true)
-            .open(&args.output)
-            .map_err(|e| failed(format!("{}: {e}", args.output)))?;
-        export(request, input, BufWriter::with_capacity(256 * 1024, out), None, &args)?
     } else {
         let target = PathBuf::from(&args.output);
         export_to_file(request, input, &target, &args, |_| target.clone())?.0
@@ -372,41 +365,6 @@ fn tokenizer_of(
     Ok(Some((tokenizer, max_tokens)))
 }
 
-/// A file written under a temporary name, then synced and renamed into
-/// place; dropped before that, it is removed.
-struct StagedFile {
-    temp: PathBuf,
-    file: File,
-}
-
-impl StagedFile {
-    fn create(near: &Path) -> Result<StagedFile, Failure> {
-        let name = near.file_name().ok_or_else(|| usage("--output has no file name"))?;
-        let temp = near.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-        let file = File::create(&temp).map_err(|e| failed(format!("{}: {e}", temp.display())))?;
-        Ok(StagedFile { temp, file })
-    }
-
-    fn writer(&self) -> Result<File, Failure> {
-        self.file.try_clone().map_err(failed)
-    }
-
-    fn commit(self, to: &Path, sync: bool) -> Result<(), Failure> {
-        if sync {
-            self.file.sync_all().map_err(failed)?;
-        }
-        fs::rename(&self.temp, to).map_err(|e| failed(format!("{}: {e}", to.display())))?;
-        std::mem::forget(self);
-        Ok(())
-    }
-}
-
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.temp);
-    }
-}
-
 /// Exports next to `near` under a temporary name and renames the result to
 /// the path `name` picks from the summary: a failed export leaves nothing.
 fn export_to_file(
@@ -416,20 +374,28 @@ fn export_to_file(
     args: &Args,
     name: impl FnOnce(&ExportSummary) -> PathBuf,
 ) -> Result<(ExportSummary, PathBuf), Failure> {
-    let main = StagedFile::create(near)?;
-    let sidecar = StagedFile::create(&near.with_extension("metadata.jsonl"))?;
-    let summary = export(
-        request,
-        input,
-        BufWriter::with_capacity(256 * 1024, main.writer()?),
-        Some(Box::new(BufWriter::new(sidecar.writer()?))),
-        args,
-    )?;
+    let stage = |path: &Path| {
+        AtomicFile::create(path).map_err(|e| failed(format!("{}: {e}", path.display())))
+    };
+    let handle = |file: &AtomicFile| file.file().try_clone().map_err(failed);
+    let main = stage(near)?;
+    // A device or a pipe (`/dev/null`, a FIFO) is written in place, with no
+    // sidecar beside it.
+    let sidecar = match main.staged_path() {
+        Some(_) => Some(stage(&near.with_extension("metadata.jsonl"))?),
+        None => None,
+    };
+    let sidecar_writer = match &sidecar {
+        Some(file) => Some(Box::new(BufWriter::new(handle(file)?)) as Box<dyn Write + Send>),
+        None => None,
+    };
+    let out = BufWriter::with_capacity(256 * 1024, handle(&main)?);
+    let summary = export(request, input, out, sidecar_writer, args)?;
     let target = name(&summary);
-    main.commit(&target, args.sync)?;
-    if sidecar.file.metadata().map_err(failed)?.len() > 0 {
-        let sidecar_path = PathBuf::from(format!("{}.metadata.jsonl", target.display()));
-        sidecar.commit(&sidecar_path, args.sync)?;
+    let commit = |file: AtomicFile, to: &Path| file.commit_as(to, args.sync).map_err(failed);
+    commit(main, &target)?;
+    if let Some(sidecar) = sidecar.filter(|f| f.file().metadata().is_ok_and(|m| m.len() > 0)) {
+        commit(sidecar, &PathBuf::from(format!("{}.metadata.jsonl", target.display())))?;
     }
     Ok((summary, target))
 }

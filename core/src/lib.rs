@@ -16,6 +16,8 @@
 //!   and produce an [`ExportSummary`];
 //! - [`validate`]: streaming validators of exported files;
 //! - [`audit`]: export log rows, their status lifecycle, file names;
+//! - [`atomic`] and [`digest`]: the one staged-then-renamed output file and the
+//!   one hashing writer, which every front door and the service use;
 //!
 //! No async runtime, network or database: the PostgreSQL service is the
 //! `lora-export-service` crate on top of this one, and `lora-export` puts
@@ -42,9 +44,10 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod audit;
 pub mod dataset;
-mod digest;
+pub mod digest;
 mod error;
 pub mod format;
 pub mod model;
@@ -58,4 +61,6 @@ pub mod validate;
 
 pub use error::{Error, ErrorKind, Issue, Location, Result};
 pub use pipeline::{preview, ExportBuilder, ExportWriter, RecordSink, TooManySkipped};
-pub use summary::{ExportSummary, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS};
+pub use summary::{
+    ExportSummary, SkippedRecord, Warning, WarningCode, DEFAULT_MAX_SKIPPED_RECORDS,
+};

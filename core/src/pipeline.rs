@@ -18,7 +18,8 @@ use crate::model::{Conversation, ConversationStatus, ExportConfig, ExportRequest
 use crate::scope::Selector;
 use crate::source::Record;
 use crate::{
-    ErrorKind, ExportSummary, Location, Result, SkippedRecord, DEFAULT_MAX_SKIPPED_RECORDS,
+    ErrorKind, ExportSummary, Location, Result, SkippedRecord, Warning, WarningCode,
+    DEFAULT_MAX_SKIPPED_RECORDS,
 };
 
 /// Options of one export, fixed before the first byte is written.
@@ -279,9 +280,12 @@ impl ExportBuilder {
         let mut transformer = self.registry.create(&name, &settings)?;
         let mut summary = ExportSummary { format: name, ..ExportSummary::default() };
         if transformer.wants_sidecar() && self.sidecar.is_none() {
-            summary.warnings.push(format!(
-                "jsonl flavor {} forbids extra keys and no metadata sidecar was given: metadata is not written",
-                settings.config.jsonl_flavor.as_str()
+            summary.warnings.push(Warning::new(
+                WarningCode::MetadataNotWritten,
+                format!(
+                    "jsonl flavor {} forbids extra keys and no metadata sidecar was given: metadata is not written",
+                    settings.config.jsonl_flavor.as_str()
+                ),
             ));
         }
         let sidecar = self.sidecar.filter(|_| transformer.wants_sidecar());
@@ -576,7 +580,7 @@ impl<W: Write> ExportWriter<W> {
             .unwrap_or_default();
         let kind = ErrorKind::TooManySkipped { skipped, records, limit, first };
         if self.limits.warn_on_too_many_skipped {
-            self.summary.warnings.push(kind.to_string());
+            self.summary.warnings.push(Warning::new(WarningCode::TooManySkipped, kind.to_string()));
             Ok(())
         } else {
             Err(kind.into())
@@ -586,17 +590,23 @@ impl<W: Write> ExportWriter<W> {
     fn warn_about_duplicates_and_status(&mut self) {
         let s = &mut self.summary;
         if let Some(first) = &self.first_duplicate {
-            s.warnings.push(format!(
-                "{} conversations repeat a conversation_id written before them (the first: {first}); \
-                 export with dedupe to skip them",
-                s.duplicate_ids
+            s.warnings.push(Warning::new(
+                WarningCode::DuplicateIds,
+                format!(
+                    "{} conversations repeat a conversation_id written before them (the first: \
+                     {first}); export with dedupe to skip them",
+                    s.duplicate_ids
+                ),
             ));
         }
         if s.not_approved > 0 && self.warn_not_approved {
-            s.warnings.push(format!(
-                "{} of the {} conversations written are not approved (draft, rejected, …): \
-                 scope `all` exports approved ones only",
-                s.not_approved, s.conversations
+            s.warnings.push(Warning::new(
+                WarningCode::NotApproved,
+                format!(
+                    "{} of the {} conversations written are not approved (draft, rejected, …): \
+                     scope `all` exports approved ones only",
+                    s.not_approved, s.conversations
+                ),
             ));
         }
     }
@@ -757,7 +767,12 @@ mod tests {
             .export(JsonlSource::new(input.as_bytes()), std::io::sink())
             .unwrap();
         assert_eq!(summary.conversations, 0);
-        assert!(summary.warnings[0].contains("nothing was written"), "{:?}", summary.warnings);
+        assert_eq!(summary.warnings[0].code, WarningCode::TooManySkipped);
+        assert!(
+            summary.warnings[0].message.contains("nothing was written"),
+            "{:?}",
+            summary.warnings
+        );
     }
 
     #[test]
@@ -782,7 +797,10 @@ mod tests {
             .export(JsonlSource::new(input.as_bytes()), std::io::sink())
             .unwrap();
         assert_eq!((summary.conversations, summary.duplicate_ids), (3, 2));
-        assert!(summary.warnings[0].starts_with("2 conversations repeat a conversation_id"));
+        assert_eq!(summary.warnings[0].code, WarningCode::DuplicateIds);
+        assert!(summary.warnings[0]
+            .message
+            .starts_with("2 conversations repeat a conversation_id"));
         let summary = ExportBuilder::new(request(Scope::AllData, None))
             .dedupe(true)
             .export(JsonlSource::new(input.as_bytes()), std::io::sink())
@@ -801,10 +819,8 @@ mod tests {
             .export(JsonlSource::new(input().as_bytes()), std::io::sink())
             .unwrap();
         assert_eq!((summary.conversations, summary.not_approved), (2, 1));
-        assert!(summary
-            .warnings
-            .iter()
-            .any(|w| w.starts_with("1 of the 2 conversations written are not approved")));
+        assert!(summary.warnings.iter().any(|w| w.code == WarningCode::NotApproved
+            && w.message.starts_with("1 of the 2 conversations written are not approved")));
         let summary = ExportBuilder::new(request(Scope::All, None))
             .export(JsonlSource::new(input().as_bytes()), std::io::sink())
             .unwrap();
@@ -849,6 +865,7 @@ mod tests {
             .export(JsonlSource::new(GOOD.as_bytes()), std::io::sink())
             .unwrap();
         assert_eq!(summary.warnings.len(), 1);
-        assert!(summary.warnings[0].contains("sidecar"));
+        assert_eq!(summary.warnings[0].code, WarningCode::MetadataNotWritten);
+        assert!(summary.warnings[0].message.contains("sidecar"));
     }
 }

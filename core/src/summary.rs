@@ -51,8 +51,9 @@ pub struct ExportSummary {
     pub missing_ids: Vec<String>,
     /// Conversations written per tier.
     pub tier_distribution: BTreeMap<String, u64>,
-    /// Things the caller should know (metadata that needed a sidecar, …).
-    pub warnings: Vec<String>,
+    /// Things the caller should know (metadata that needed a sidecar, …),
+    /// each with a stable [`WarningCode`]; in JSON, their sentences.
+    pub warnings: Vec<Warning>,
     /// Token counts, when the export counted them with a tokenizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<crate::tokens::TokenSummary>,
@@ -121,5 +122,91 @@ impl SkippedRecord {
     /// ```
     pub fn reason_kind(&self) -> &str {
         self.reason.split(':').next().unwrap_or_default().trim()
+    }
+}
+
+/// What a [`Warning`] is about. Front doors decide on the code (Python
+/// raises `LoraExportWarning` for some), never on the sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WarningCode {
+    /// A JSONL flavor without extra keys and no metadata sidecar: the
+    /// metadata was not written.
+    MetadataNotWritten,
+    /// More records were skipped than the export allows, and it was asked
+    /// to warn instead of failing.
+    TooManySkipped,
+    /// Conversations repeat a `conversation_id` written before them.
+    DuplicateIds,
+    /// A dataset kept conversations repeating the id or the turns of an
+    /// earlier one (without dedupe).
+    DuplicatesKept,
+    /// Conversations written are not approved although the scope meant
+    /// approved ones.
+    NotApproved,
+    /// A warning read back from JSON, where only the sentence is kept.
+    Other,
+}
+
+impl WarningCode {
+    /// The code as `snake_case` text (`too_many_skipped`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::MetadataNotWritten => "metadata_not_written",
+            WarningCode::TooManySkipped => "too_many_skipped",
+            WarningCode::DuplicateIds => "duplicate_ids",
+            WarningCode::DuplicatesKept => "duplicates_kept",
+            WarningCode::NotApproved => "not_approved",
+            WarningCode::Other => "other",
+        }
+    }
+}
+
+/// Something the caller of an export should know that did not stop it: a
+/// [`WarningCode`] and a sentence. In JSON a warning is its sentence (a
+/// summary's `"warnings": ["…"]`, as the bindings show it); read back, its
+/// code is [`WarningCode::Other`].
+///
+/// ```
+/// use lora_export_core::{Warning, WarningCode};
+/// let w = Warning::new(WarningCode::DuplicateIds, "2 conversations repeat a conversation_id");
+/// assert_eq!(serde_json::to_string(&w).unwrap(), r#""2 conversations repeat a conversation_id""#);
+/// assert_eq!(w.to_string(), w.message);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// What it is about.
+    pub code: WarningCode,
+    /// The sentence for a person.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning.
+    pub fn new(code: WarningCode, message: impl Into<String>) -> Self {
+        Warning { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Serialize for Warning {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.message)
+    }
+}
+
+impl<'de> Deserialize<'de> for Warning {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        Ok(Warning::new(WarningCode::Other, String::deserialize(deserializer)?))
     }
 }

@@ -2,10 +2,16 @@ use lora_export_core::ErrorKind as CoreKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::db::schema::{check_schema_name, SourceTables};
-use super::ops::MaintenanceSchedules;
-use super::storage::ObjectStoreSettings;
-use crate::Result;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{check_schema_name, SourceTables};
+use crate::db::PoolOptions;
+use crate::schedules::MaintenanceSchedules;
+use crate::secret::Secret;
+use crate::storage::{LocalStorage, ObjectStorage, ObjectStoreSettings, Storage};
+use crate::{Database, Result};
 
 /// Configuration of the database-backed export service.
 ///
@@ -201,46 +207,6 @@ impl DownloadMode {
 
 /// The longest presigned URL SigV4 allows.
 const MAX_PRESIGN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// A secret that `Debug` never prints.
-///
-/// ```
-/// use lora_export_service::Secret;
-/// let secret = Secret::from("hunter2-but-longer");
-/// assert_eq!(format!("{secret:?}"), "Secret(..)");
-/// assert_eq!(secret.expose(), "hunter2-but-longer");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(secret: String) -> Self {
-        Secret(secret)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(secret: &str) -> Self {
-        Secret(secret.to_owned())
-    }
-}
 
 impl ServiceConfig {
     /// A configuration with every default and this database URL.
@@ -506,4 +472,200 @@ const MAX_POOL_SIZE: usize = 1000;
 
 fn config_error(message: impl Into<String>) -> crate::Error {
     CoreKind::Config(message.into()).into()
+}
+
+/// The service's options as an application passes them: a JavaScript
+/// object in Node (`ExportClient.connect(url, options)`, camelCase), keyword
+/// arguments in Python (`ExportClient(dsn, **options)`, snake_case), JSON.
+/// Every field is optional and overrides the environment variable named in
+/// parentheses, then the default ([`ServiceConfig::from_options`]); an
+/// unknown key is an error, so a typo never goes unnoticed.
+///
+/// ```
+/// use lora_export_service::{ServiceConfig, ServiceOptions};
+/// let options: ServiceOptions = serde_json::from_str(r#"{"syncThreshold": 20, "poolSize": 4}"#).unwrap();
+/// let env = |k: &str| (k == "LORA_EXPORT_RATE_LIMIT").then(|| "50".to_owned());
+/// let config = ServiceConfig::from_options("postgres://db/app", env, options).unwrap();
+/// assert_eq!((config.sync_threshold, config.pool_size, config.rate_limit_per_hour), (20, 4, 50));
+/// assert!(serde_json::from_str::<ServiceOptions>(r#"{"syncTreshold": 20}"#).is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceOptions {
+    /// Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`).
+    pub storage_root: Option<String>,
+    /// Where export files are stored instead: `file:///path` or
+    /// `s3://bucket/prefix` with the `AWS_*` variables (`LORA_EXPORT_STORAGE_URL`).
+    pub storage_url: Option<String>,
+    /// `stream` (through the server) or `redirect` (302 to a presigned URL
+    /// when the store mints them) (`LORA_EXPORT_DOWNLOADS`, `stream`).
+    pub downloads: Option<String>,
+    /// Seconds a presigned download URL lives, never past the export's expiry
+    /// (`LORA_EXPORT_PRESIGN_TTL_SECS`, 300).
+    pub presign_ttl_secs: Option<u32>,
+    /// Hours a file stays downloadable (`LORA_EXPORT_EXPIRY_HOURS`, 24).
+    pub expiry_hours: Option<u32>,
+    /// Exports of at least this many conversations are queued (`LORA_EXPORT_SYNC_THRESHOLD`, 500).
+    pub sync_threshold: Option<u32>,
+    /// Export requests per user per rolling hour (`LORA_EXPORT_RATE_LIMIT`, 10).
+    pub rate_limit_per_hour: Option<u32>,
+    /// Days export logs are kept (`LORA_EXPORT_RETENTION_DAYS`, 30).
+    pub retention_days: Option<u32>,
+    /// Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500).
+    pub batch_size: Option<u32>,
+    /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16).
+    pub pool_size: Option<u32>,
+    /// Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3).
+    pub max_attempts: Option<u32>,
+    /// Seconds without a heartbeat before a job is rescued (`LORA_EXPORT_STALE_AFTER_SECS`, 30).
+    pub stale_after_secs: Option<u32>,
+    /// Milliseconds a statement of a count, preview or conversations page may
+    /// run (`LORA_EXPORT_INTERACTIVE_STATEMENT_TIMEOUT_MS`, 5000); then 503.
+    pub interactive_statement_timeout_ms: Option<u32>,
+    /// Counts, previews and conversation pages per user per minute
+    /// (`LORA_EXPORT_INTERACTIVE_RATE_LIMIT`, 120); then 429 with `retryAfter`.
+    pub interactive_rate_limit: Option<u32>,
+    /// Of those, how many of one user run at once (`LORA_EXPORT_INTERACTIVE_CONCURRENCY`, 2).
+    pub interactive_concurrency: Option<u32>,
+    /// Downloads of one user streaming at once (`LORA_EXPORT_DOWNLOADS_PER_USER`, 4).
+    pub downloads_per_user: Option<u32>,
+    /// Seconds a download may go unread before it is closed
+    /// (`LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS`, 60).
+    pub download_idle_timeout_secs: Option<u32>,
+    /// The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
+    /// location and the auth cookie's name derive from it.
+    pub supabase_url: Option<String>,
+    /// The project's JWT secret, for HS256 tokens (`SUPABASE_JWT_SECRET`).
+    pub jwt_secret: Option<String>,
+    /// The key that seals the audit chain with HMAC-SHA256, held outside
+    /// the database (`LORA_EXPORT_AUDIT_KEY`).
+    pub audit_key: Option<String>,
+    /// Where the project's JWKS is fetched (`LORA_EXPORT_JWKS_URL`, default
+    /// `$SUPABASE_URL/auth/v1/.well-known/jwks.json`).
+    pub jwks_url: Option<String>,
+    /// The project's public keys as JWKS JSON, instead of fetching them (`LORA_EXPORT_JWKS`).
+    pub jwks: Option<String>,
+    /// Whether sessions of Supabase's anonymous sign-in may export
+    /// (`LORA_EXPORT_ALLOW_ANONYMOUS`, false: 403 `ANONYMOUS_NOT_ALLOWED`).
+    pub allow_anonymous: Option<bool>,
+    /// The schema of the library's tables and functions (`LORA_EXPORT_SCHEMA`, `lora_export`).
+    pub schema: Option<String>,
+    /// The app's table or view of conversations, `schema.name`, read instead of the
+    /// library's own (`LORA_EXPORT_CONVERSATIONS_TABLE`); its columns are in the README.
+    pub conversations_table: Option<String>,
+    /// The app's table or view of turns, `schema.name`, with `conversationsTable`
+    /// (`LORA_EXPORT_TURNS_TABLE`).
+    pub turns_table: Option<String>,
+}
+
+impl ServiceConfig {
+    /// The configuration of the environment (read through `lookup`) for
+    /// `database_url`, with `options` over it, validated: what both
+    /// bindings' clients build.
+    pub fn from_options(
+        database_url: impl Into<String>,
+        lookup: impl Fn(&str) -> Option<String>,
+        o: ServiceOptions,
+    ) -> Result<ServiceConfig> {
+        let database_url = database_url.into();
+        let mut config = ServiceConfig::from_lookup(|name| match name {
+            "LORA_EXPORT_DATABASE_URL" => Some(database_url.clone()),
+            _ => lookup(name),
+        })?;
+        if let Some(root) = o.storage_root {
+            config.storage_root = PathBuf::from(root);
+        }
+        config.storage_url = o.storage_url.or(config.storage_url);
+        if let Some(mode) = o.downloads {
+            config.download_mode = DownloadMode::parse(&mode)?;
+        }
+        if let Some(secs) = o.presign_ttl_secs {
+            config.presign_ttl = Duration::from_secs(secs.into());
+        }
+        let set = |from: Option<u32>, into: &mut u32| {
+            if let Some(v) = from {
+                *into = v;
+            }
+        };
+        set(o.expiry_hours, &mut config.expiry_hours);
+        set(o.sync_threshold, &mut config.sync_threshold);
+        set(o.rate_limit_per_hour, &mut config.rate_limit_per_hour);
+        set(o.retention_days, &mut config.retention_days);
+        set(o.batch_size, &mut config.batch_size);
+        set(o.max_attempts, &mut config.max_attempts);
+        set(o.interactive_rate_limit, &mut config.interactive_rate_per_minute);
+        set(o.interactive_concurrency, &mut config.interactive_concurrency);
+        set(o.downloads_per_user, &mut config.downloads_per_user);
+        if let Some(ms) = o.interactive_statement_timeout_ms {
+            config.interactive_statement_timeout = Duration::from_millis(ms.into());
+        }
+        if let Some(secs) = o.download_idle_timeout_secs {
+            config.download_idle_timeout = Duration::from_secs(secs.into());
+        }
+        if let Some(size) = o.pool_size {
+            config.pool_size = size as usize;
+        }
+        if let Some(secs) = o.stale_after_secs {
+            config.stale_after = Duration::from_secs(secs.into());
+        }
+        config.supabase_url = o.supabase_url.or(config.supabase_url);
+        config.jwt_secret = o.jwt_secret.map(Secret::from).or(config.jwt_secret);
+        config.audit_key = o.audit_key.map(Secret::from).or(config.audit_key);
+        config.jwks_url = o.jwks_url.or(config.jwks_url);
+        config.jwks_json = o.jwks.or(config.jwks_json);
+        config.allow_anonymous = o.allow_anonymous.unwrap_or(config.allow_anonymous);
+        if let Some(schema) = o.schema {
+            config.schema = schema;
+        }
+        config.conversations_table = o.conversations_table.or(config.conversations_table);
+        config.turns_table = o.turns_table.or(config.turns_table);
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl Database {
+    /// Builds the pool for `config` (no connection is opened yet).
+    pub fn connect(config: &ServiceConfig) -> Result<Database> {
+        config.validate()?;
+        Database::open(PoolOptions {
+            database_url: &config.database_url,
+            schema: &config.schema,
+            statement_timeout: config.statement_timeout,
+            idle_in_transaction_timeout: config.idle_in_transaction_timeout,
+            pool_size: config.pool_size,
+            pool_wait_timeout: config.pool_wait_timeout,
+        })
+    }
+}
+
+/// The store `config` names: `storage_url` when set (`file:///path` or
+/// `s3://bucket/prefix`, the latter with `config.object_store`'s settings),
+/// else a [`LocalStorage`] at `storage_root`.
+///
+/// ```
+/// use lora_export_service::{open_storage, ServiceConfig};
+/// let mut config = ServiceConfig::new("postgres://localhost/app");
+/// config.storage_url = Some("file:///tmp/exports".into());
+/// assert!(format!("{:?}", open_storage(&config).unwrap()).contains("/tmp/exports"));
+/// config.storage_url = Some("ftp://host/x".into());
+/// assert_eq!(open_storage(&config).unwrap_err().code(), "CONFIG_ERROR");
+/// ```
+pub fn open_storage(config: &ServiceConfig) -> Result<Arc<dyn Storage>> {
+    let Some(url) = config.storage_url.as_deref() else {
+        return Ok(Arc::new(LocalStorage::new(&config.storage_root)));
+    };
+    if let Some(path) = url.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            let message = format!("LORA_EXPORT_STORAGE_URL: `{url}` must be file:///absolute/path");
+            return Err(CoreKind::Config(message).into());
+        }
+        return Ok(Arc::new(LocalStorage::new(path)));
+    }
+    if url.starts_with("s3://") {
+        return Ok(Arc::new(ObjectStorage::new(url, &config.object_store)?));
+    }
+    let message =
+        format!("LORA_EXPORT_STORAGE_URL: `{url}` is neither file:///path nor s3://bucket/prefix");
+    Err(CoreKind::Config(message).into())
 }

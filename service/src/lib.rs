@@ -123,8 +123,12 @@ mod auth;
 mod config;
 mod db;
 mod error;
+mod events;
 mod jobs;
+mod limits;
 mod ops;
+mod schedules;
+mod secret;
 mod service;
 mod storage;
 
@@ -135,23 +139,25 @@ pub use api::{
     AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Caller, Session, SignIn};
-pub use config::{DownloadMode, Secret, ServiceConfig};
+pub use config::{open_storage, DownloadMode, ServiceConfig, ServiceOptions};
 pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource, FetchedBatch};
 pub use db::{filter_sql, schema, source};
 pub use db::{
-    migration_sql, Database, DbClient, DbTransaction, ImportSummary, SourceTables, SslMode,
-    MIGRATIONS,
+    migration_sql, Database, DbClient, DbTransaction, ExportFile, ImportSummary, SourceTables,
+    SslMode, MIGRATIONS,
 };
 pub use error::{Error, ErrorKind, Result, TokenRefusal};
-pub use jobs::{CompletedExport, ExportFile, WorkerOptions, WorkerReport};
+pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
+pub use jobs::CompletedExport;
 pub use ops::{
-    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MaintenanceSchedules,
-    MaintenanceTask, MetricEvent, MetricsReport, PurgeReport, Schedule, ScheduledRun,
-    FAILURE_RATE_ALERT, RUN_TIMEOUT,
+    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricsReport, PurgeReport,
+    ScheduledRun, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, RUN_TIMEOUT,
 };
-pub use service::{ErrorReport, ErrorSink, ExportService, MetricsSink};
+pub use schedules::{MaintenanceSchedules, MaintenanceTask, Schedule};
+pub use secret::Secret;
+pub use service::ExportService;
 pub use storage::{
-    open_storage, FileKey, LocalStorage, ObjectStorage, ObjectStoreSettings, StagedFile, Storage,
-    StorageFuture, StoredFile,
+    FileKey, LocalStorage, ObjectStorage, ObjectStoreSettings, StagedFile, Storage, StorageFuture,
+    StoredFile,
 };

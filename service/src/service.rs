@@ -9,34 +9,13 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::api::user_limits::UserLimits;
-use crate::storage::{open_storage, Storage};
-use crate::{Actor, MetricEvent, Session, SignIn};
+use crate::config::open_storage;
+use crate::events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
+use crate::limits::UserLimits;
+use crate::storage::Storage;
+use crate::{Actor, Session, SignIn};
 use crate::{Database, ImportSummary, ServiceConfig, SourceTables};
 use crate::{ErrorKind, Result};
-
-/// A callback receiving one [`MetricEvent`] per completed or failed export.
-pub type MetricsSink = Arc<dyn Fn(&MetricEvent) + Send + Sync>;
-
-/// A callback receiving the detail of every internal error the service
-/// answered with a safe message (see [`ExportService::with_error_sink`]).
-pub type ErrorSink = Arc<dyn Fn(&ErrorReport) + Send + Sync>;
-
-/// The detail of an internal error: what the client got only as a code and
-/// an error id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorReport {
-    /// When it happened.
-    pub timestamp: chrono::DateTime<chrono::Utc>,
-    /// The service operation (`create_export`, `status`, …).
-    pub operation: &'static str,
-    /// The stable code the client got.
-    pub code: &'static str,
-    /// The error id the client got.
-    pub error_id: Uuid,
-    /// What happened (database message, I/O error): for operators only.
-    pub detail: String,
-}
 
 /// The database-backed export service: create, run, status, download,
 /// history, delete, cleanup, metrics, and background workers.

@@ -39,7 +39,6 @@ mod compress;
 mod dedup;
 mod options;
 mod output;
-mod split;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -47,37 +46,34 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// A file of a [`Directory`] being written: an
+/// [`AtomicFile`](crate::atomic::AtomicFile), under the name of earlier releases.
+pub use crate::atomic::AtomicFile as TempFile;
+pub use crate::model::{
+    DatasetOptions, SplitSpec, MAX_SPLIT_PARTS, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
+};
 use chrono::{DateTime, Utc};
 pub use compress::Compression;
 pub use dedup::content_key;
-pub use options::DatasetOptions;
-pub use output::{DatasetOutput, Directory, TempFile};
+pub use output::{DatasetOutput, Directory};
 use serde::{Deserialize, Serialize};
-pub use split::{SplitSpec, MAX_SPLIT_PARTS};
-
-/// The smallest `maxRecordsPerShard` a request may ask for: each shard is a
-/// file (open until the export commits), so one record per shard would fan
-/// an export out into a file per conversation. The builder itself accepts 1.
-pub const MIN_RECORDS_PER_SHARD: u64 = 10;
-
-/// The smallest `maxBytesPerShard` a request may ask for (16 KiB); the
-/// builder itself accepts 1,024.
-pub const MIN_BYTES_PER_SHARD: u64 = 16 * 1024;
 
 /// The most files (shards) one dataset export writes, the card aside: past
 /// it the export fails with `too_many_files` at `dataset.maxRecordsPerShard`
 /// (a request's shards are too small for its data), before the file is made.
 pub const MAX_DATASET_FILES: usize = 256;
 
+use crate::digest::{sha256_hex, HashingWriter};
 use crate::model::{Conversation, ExportRequest};
 use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped};
 use crate::scope::Selector;
 use crate::source::Record;
-use crate::{ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord};
+use crate::{
+    ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord, Warning, WarningCode,
+};
 use compress::Encoder;
 use dedup::{Duplicate, Seen};
-use output::{write_whole, HashedFile};
-use sha2::Digest;
+use output::write_whole;
 
 /// One file of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -391,7 +387,8 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             let part = &self.parts[index];
             let object = format!("{}-{:05}.{}", part.name, part.closed.len(), self.extension);
             let file = self.output.create(&object)?;
-            let encoder = self.settings.compression.encoder(HashedFile::new(file))?;
+            let buffered = io::BufWriter::with_capacity(256 * 1024, file);
+            let encoder = self.settings.compression.encoder(HashingWriter::new(buffered, true))?;
             let counted = Counted { inner: encoder, count: Arc::default() };
             let count = Arc::clone(&counted.count);
             let builder = ExportBuilder::new(self.settings.request.clone())
@@ -411,7 +408,8 @@ impl<O: DatasetOutput> DatasetWriter<O> {
     fn close_shard(&mut self, index: usize) -> Result<()> {
         let Some(shard) = self.parts[index].open.take() else { return Ok(()) };
         let (counted, summary) = shard.writer.finish()?;
-        let (file, bytes, sha256) = counted.inner.finish()?.finish()?;
+        let (buffered, bytes, sha256) = counted.inner.finish()?.into_parts();
+        let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
         let part = &mut self.parts[index];
         part.data_bytes += summary.bytes;
         part.closed.push(Closed {
@@ -459,10 +457,14 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             .into());
         }
         if self.duplicates_kept > 0 {
-            self.summary.warnings.push(format!(
-                "{} conversations repeat the id or the turns of one before them and were written \
-                 (a repeated content may be in two splits); export with dedupe to leave them out",
-                self.duplicates_kept
+            self.summary.warnings.push(Warning::new(
+                WarningCode::DuplicatesKept,
+                format!(
+                    "{} conversations repeat the id or the turns of one before them and were \
+                     written (a repeated content may be in two splits); export with dedupe to \
+                     leave them out",
+                    self.duplicates_kept
+                ),
             ));
         }
         let mut splits = Vec::with_capacity(self.parts.len());
@@ -508,7 +510,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             name: "README.md".into(),
             conversations: splits.iter().map(|s| s.conversations).sum(),
             bytes: card.len() as u64,
-            sha256: output::hex(&sha2::Sha256::digest(card.as_bytes())),
+            sha256: sha256_hex(card.as_bytes()),
         };
         let summary = DatasetSummary {
             card,
@@ -556,7 +558,7 @@ impl<F: Write> Part<F> {
 
 /// A shard being written.
 struct Shard<F: Write> {
-    writer: ExportWriter<Counted<Encoder<HashedFile<F>>>>,
+    writer: ExportWriter<Counted<Encoder<HashingWriter<io::BufWriter<F>>>>>,
     object: String,
     conversations: u64,
     count: Arc<AtomicU64>,
@@ -610,7 +612,7 @@ fn merge(into: &mut ExportSummary, shard: ExportSummary) {
         *into.tier_distribution.entry(tier).or_default() += n;
     }
     for warning in shard.warnings {
-        let too_many = warning.contains("input records were skipped");
+        let too_many = warning.code == WarningCode::TooManySkipped;
         if !too_many && !into.warnings.contains(&warning) {
             into.warnings.push(warning);
         }

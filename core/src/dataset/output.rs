@@ -2,10 +2,11 @@
 //! output of [`DatasetBuilder::to_directory`](super::DatasetBuilder::to_directory).
 //! The PostgreSQL service has another, which stages each file in its store.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::AtomicFile;
 use crate::{ErrorKind, Result};
 
 /// Where a dataset's files are written. A file is created under its
@@ -25,8 +26,9 @@ pub trait DatasetOutput {
     fn publish(&mut self, file: Self::File, object: &str, name: &str) -> Result<()>;
 }
 
-/// A dataset written into a directory: each file as `.{object}.tmp` until it
-/// is fsynced and renamed to its published name.
+/// A dataset written into a directory: each file staged as an
+/// [`AtomicFile`] beside its object name until it is fsynced and renamed to
+/// its published name.
 #[derive(Debug)]
 pub struct Directory {
     dir: PathBuf,
@@ -53,57 +55,17 @@ impl Directory {
     pub fn path(&self) -> &Path {
         &self.dir
     }
-
-    fn temp(&self, object: &str) -> PathBuf {
-        self.dir.join(format!(".{object}.tmp"))
-    }
 }
 
 impl DatasetOutput for Directory {
-    type File = TempFile;
+    type File = AtomicFile;
 
-    fn create(&mut self, object: &str) -> Result<TempFile> {
-        let path = self.temp(object);
-        Ok(TempFile { file: Some(File::create(&path)?), path })
+    fn create(&mut self, object: &str) -> Result<AtomicFile> {
+        Ok(AtomicFile::create(self.dir.join(object))?)
     }
 
-    fn publish(&mut self, mut file: TempFile, _object: &str, name: &str) -> Result<()> {
-        let handle = file.file.take().expect("an unpublished file is open");
-        handle.sync_all()?;
-        drop(handle);
-        fs::rename(&file.path, self.dir.join(name))?;
-        if name == "README.md" {
-            if let Ok(dir) = File::open(&self.dir) {
-                let _ = dir.sync_all();
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A file of a [`Directory`] under its temporary name, removed when dropped
-/// unpublished.
-#[derive(Debug)]
-pub struct TempFile {
-    file: Option<File>,
-    path: PathBuf,
-}
-
-impl Write for TempFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.as_mut().expect("an unpublished file is open").write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.as_mut().expect("an unpublished file is open").flush()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.path);
-        }
+    fn publish(&mut self, file: AtomicFile, _object: &str, name: &str) -> Result<()> {
+        Ok(file.commit_as(&self.dir.join(name), true)?)
     }
 }
 
@@ -118,49 +80,4 @@ pub(super) fn write_whole<O: DatasetOutput>(
     file.write_all(bytes)?;
     file.flush()?;
     output.publish(file, object, name)
-}
-
-/// A file that hashes and counts the bytes stored in it.
-pub(super) struct HashedFile<W: Write> {
-    file: io::BufWriter<W>,
-    hasher: sha2::Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> HashedFile<W> {
-    pub(super) fn new(file: W) -> HashedFile<W> {
-        use sha2::Digest;
-        HashedFile {
-            file: io::BufWriter::with_capacity(256 * 1024, file),
-            hasher: sha2::Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// Flushes; the file, its stored size and SHA-256.
-    pub(super) fn finish(self) -> io::Result<(W, u64, String)> {
-        use sha2::Digest;
-        let file = self.file.into_inner().map_err(io::IntoInnerError::into_error)?;
-        let digest = self.hasher.finalize();
-        Ok((file, self.bytes, hex(&digest)))
-    }
-}
-
-impl<W: Write> Write for HashedFile<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        use sha2::Digest;
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-}
-
-/// Bytes as lowercase hex (a SHA-256 as stored and shown).
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

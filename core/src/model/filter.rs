@@ -22,7 +22,7 @@ pub struct ExportRequest {
     /// Written as a training set (splits, shards, compression, a dataset
     /// card): several files instead of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dataset: Option<crate::dataset::DatasetOptions>,
+    pub dataset: Option<super::DatasetOptions>,
 }
 
 impl ExportRequest {

@@ -8,12 +8,18 @@
 
 mod config;
 mod conversation;
+mod dataset;
+mod dates;
 mod filter;
+mod split;
 mod timestamp;
 
 pub use config::{ExportConfig, Format, JsonlFlavor, Scope};
 pub use conversation::{
     Conversation, ConversationStatus, ConversationTurn, ParentType, ReviewAction, Role, Tier,
 };
+pub use dataset::{DatasetOptions, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD};
+pub use dates::{DateBounds, UpperBound};
 pub use filter::{DateRange, ExportRequest, FilterConfig, QualityRange};
+pub use split::{SplitSpec, MAX_SPLIT_PARTS};
 pub use timestamp::Timestamp;

@@ -8,10 +8,11 @@ use super::{
     MAX_FILTER_ITEMS, MAX_FILTER_TEXT_BYTES, MAX_ID_BYTES, MAX_SEARCH_CHARS, MAX_SELECTED_IDS,
     MAX_SYSTEM_PROMPT_BYTES, MIN_SEARCH_CHARS,
 };
-use crate::dataset::{MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD};
 use crate::error::json_type_name;
-use crate::model::{ConversationStatus, DateRange, Format, JsonlFlavor, Scope, Tier};
-use crate::scope::DateBounds;
+use crate::model::{
+    ConversationStatus, DateBounds, DateRange, Format, JsonlFlavor, Scope, SplitSpec, Tier,
+    MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
+};
 use crate::Issue;
 
 const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters", "dataset"];
@@ -117,7 +118,7 @@ impl Walk {
         let Some(obj) = self.object(PATH, value) else { return };
         if let Some(split) = present(obj, "split") {
             if let Some(text) = self.string("dataset.split", split) {
-                if let Err(e) = crate::dataset::SplitSpec::parse(text) {
+                if let Err(e) = SplitSpec::parse(text) {
                     for issue in e.issues() {
                         let path = format!("{PATH}.{}", issue.path);
                         self.push(&path, &issue.code, issue.message.clone());

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::rows::{audit, delete_files, file_key, lock_owned_log, save_log, StoredLog};
+use crate::db::rows::{audit, lock_owned_log, save_log, StoredLog};
+use crate::storage::{delete_files, file_key};
 use crate::Result;
 use crate::{Actor, DbClient, DbTransaction, ExportFile, ExportService, Secret};
 use lora_export_core::audit::ExportStatus;

@@ -16,10 +16,8 @@ use uuid::Uuid;
 use super::access::expire_if_due;
 use super::download_body::Streaming;
 use super::DownloadBody;
-use crate::db::rows::{
-    audit, file_key, file_type, lock_owned_log, save_log, storage_keys, StoredLog,
-};
-use crate::storage::FileKey;
+use crate::db::rows::{audit, file_type, lock_owned_log, save_log, StoredLog};
+use crate::storage::{file_key, storage_keys, FileKey};
 use crate::{Actor, ExportFile, ExportService};
 use crate::{ErrorKind, Result};
 use lora_export_core::audit::{content_disposition, ExportStatus};

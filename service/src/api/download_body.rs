@@ -23,7 +23,7 @@ use tokio::sync::mpsc::{self, error::SendTimeoutError};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::user_limits::Slot;
+use crate::limits::Slot;
 use crate::storage::{FileKey, Storage};
 
 /// Bytes per chunk between the producing task and the reader, and chunks in flight.

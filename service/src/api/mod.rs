@@ -1,7 +1,7 @@
 //! The operations a user's request makes: create an export, read its
 //! status, download it, delete it, retry it, list the history; and the
 //! export modal's reads: the conversations table, the counts per scope and
-//! the preview — with their per-user limits (`user_limits`).
+//! the preview — with their per-user limits (`crate::limits`).
 
 mod access;
 mod audit_trail;
@@ -16,7 +16,6 @@ mod history_query;
 mod preview;
 mod retry;
 mod scope_counts;
-pub(crate) mod user_limits;
 
 pub use access::{DeleteReport, ExportStatusView};
 pub use audit_trail::{AuditScope, AUDIT_CSV_HEADER};

@@ -8,10 +8,10 @@ use tokio_postgres::{NoTls, SimpleQueryMessage};
 use uuid::Uuid;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::listen::ListenTarget;
 use super::tls::{SslMode, TlsSettings};
-use crate::ServiceConfig;
 use crate::{Error, ErrorKind, Result};
 
 /// A pooled connection.
@@ -43,12 +43,23 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// What the pool needs of the service's options
+/// ([`Database::connect`](crate::Database::connect) takes them from a
+/// [`ServiceConfig`](crate::ServiceConfig)).
+pub(crate) struct PoolOptions<'a> {
+    pub database_url: &'a str,
+    pub schema: &'a str,
+    pub statement_timeout: Duration,
+    pub idle_in_transaction_timeout: Duration,
+    pub pool_size: usize,
+    pub pool_wait_timeout: Duration,
+}
+
 impl Database {
-    /// Builds the pool for `config` (no connection is opened yet).
-    pub fn connect(config: &ServiceConfig) -> Result<Database> {
-        config.validate()?;
+    /// Builds the pool (no connection is opened yet).
+    pub(crate) fn open(config: PoolOptions<'_>) -> Result<Database> {
         let tls =
-            TlsSettings::from_connection_string(&config.database_url, |k| std::env::var(k).ok())?;
+            TlsSettings::from_connection_string(config.database_url, |k| std::env::var(k).ok())?;
         let mut pg: tokio_postgres::Config =
             tls.rest.parse().map_err(|e| CoreKind::Config(format!("database_url: {e}")))?;
         pg.ssl_mode(tls.wire_mode());
@@ -91,7 +102,7 @@ impl Database {
             .post_create(settings_check(config.statement_timeout.as_millis().to_string()))
             .build()
             .map_err(|e| CoreKind::Config(format!("connection pool: {e}")))?;
-        Ok(Database { pool, schema: config.schema.clone(), listen: Arc::new(listen) })
+        Ok(Database { pool, schema: config.schema.to_owned(), listen: Arc::new(listen) })
     }
 
     /// A connection from the pool, with the service's own privileges.

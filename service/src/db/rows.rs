@@ -3,21 +3,41 @@
 
 use deadpool_postgres::GenericClient;
 use lora_export_core::ErrorKind as CoreKind;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::storage::{FileKey, Storage};
+use crate::Secret;
 use crate::{ErrorKind, Result};
-use crate::{ExportFile, Secret};
 use lora_export_core::audit::{ExportLog, ExportStatus};
-use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+use lora_export_core::model::{ExportConfig, ExportRequest, Format};
 use lora_export_core::pipeline::ExportBuilder;
 
 /// The `export_logs` columns [`stored_log`] reads, in order.
 pub(crate) const LOG_COLUMNS: &str = "id, export_id, user_id, timestamp, format, config, \
      conversation_count, file_size, status, file_url, expires_at, error_message, created_at, \
      updated_at, file_sha256, download_count, last_downloaded_at, request, file_name, files";
+
+/// One file of a dataset export, as its log's manifest (`export_logs.files`)
+/// lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportFile {
+    /// Its name in the dataset (`train-00000-of-00002.jsonl.zst`, `README.md`):
+    /// the name to download it by, and its path in the zip of all of them.
+    pub name: String,
+    /// Its object in the store, under `<user>/<export>/`.
+    pub object: String,
+    /// The split it belongs to (none for the card).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+    /// Conversations in it (for the card, the dataset's).
+    pub conversations: u64,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub sha256: String,
+}
 
 /// An export log row with what the service keeps beside seed 003's columns.
 #[derive(Debug, Clone)]
@@ -104,33 +124,6 @@ pub(crate) async fn lock_owned_log(
     }
 }
 
-/// The key of an export's file, derived from its owner, its id and the
-/// extension of its format — never read from a column that names a file.
-pub(crate) fn file_key(stored: &StoredLog) -> Result<FileKey> {
-    let probe = ExportRequest::new(ExportConfig::new(Scope::AllData, stored.log.format));
-    let (extension, _) = file_type(&probe)?;
-    FileKey::new(stored.log.user_id, stored.log.export_id, extension)
-}
-
-/// The keys of every file of an export: its one file, or each file of its
-/// manifest (each name checked to be one plain name by [`FileKey::part`]).
-pub(crate) fn storage_keys(stored: &StoredLog) -> Result<Vec<FileKey>> {
-    let (user, export) = (stored.log.user_id, stored.log.export_id);
-    match &stored.files {
-        None => Ok(vec![file_key(stored)?]),
-        Some(files) => files.iter().map(|f| FileKey::part(user, export, &f.object)).collect(),
-    }
-}
-
-/// Removes every file of an export from `storage`: whether any was there.
-pub(crate) async fn delete_files(storage: &dyn Storage, stored: &StoredLog) -> Result<bool> {
-    let mut deleted = false;
-    for key in storage_keys(stored)? {
-        deleted |= storage.delete(&key).await?;
-    }
-    Ok(deleted)
-}
-
 /// Writes the status-related fields of `log` back to its row.
 pub(crate) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Result<()> {
     let count = i32::try_from(log.conversation_count).unwrap_or(i32::MAX);
@@ -214,7 +207,7 @@ pub(crate) fn event_seal(key: &Secret, hash: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
         .expect("HMAC takes a key of any length");
     mac.update(hash.as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    lora_export_core::digest::hex(&mac.finalize().into_bytes())
 }
 
 /// The file extension and MIME type the core's transformer gives `request`.

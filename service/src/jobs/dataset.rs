@@ -7,33 +7,13 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::storage::{FileKey, StagedFile, Storage};
+use crate::ExportFile;
 use crate::Result;
 use lora_export_core::dataset::{DatasetOutput, DatasetSummary};
-
-/// One file of a dataset export, as its log's manifest (`export_logs.files`)
-/// lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExportFile {
-    /// Its name in the dataset (`train-00000-of-00002.jsonl.zst`, `README.md`):
-    /// the name to download it by, and its path in the zip of all of them.
-    pub name: String,
-    /// Its object in the store, under `<user>/<export>/`.
-    pub object: String,
-    /// The split it belongs to (none for the card).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split: Option<String>,
-    /// Conversations in it (for the card, the dataset's).
-    pub conversations: u64,
-    /// Bytes stored.
-    pub bytes: u64,
-    /// SHA-256 of the stored bytes, lowercase hex.
-    pub sha256: String,
-}
+use lora_export_core::digest::sha256_hex;
 
 /// A dataset's files staged in the store, published but not yet committed.
 pub(crate) struct StagedDataset {
@@ -103,6 +83,5 @@ impl DatasetOutput for StagedDataset {
 /// The log's one hash of a dataset export: SHA-256 of its manifest as JSON,
 /// which holds every file's SHA-256.
 pub(crate) fn manifest_sha256(files: &[ExportFile]) -> Result<String> {
-    let json = serde_json::to_vec(files)?;
-    Ok(Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(sha256_hex(&serde_json::to_vec(files)?))
 }

@@ -6,6 +6,5 @@ mod dataset;
 pub(crate) mod run;
 mod worker;
 
-pub use dataset::ExportFile;
 pub use run::CompletedExport;
-pub use worker::{WorkerOptions, WorkerReport};
+pub(crate) use worker::JobEnd;

@@ -29,10 +29,11 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::dataset::{manifest_sha256, ExportFile, Published, StagedDataset};
+use super::dataset::{manifest_sha256, Published, StagedDataset};
 use crate::db::rows::{audit, file_type, lock_log, save_log};
 use crate::db::source::{ConversationSource, FetchedBatch};
 use crate::storage::{FileKey, StagedFile, Storage};
+use crate::ExportFile;
 use crate::MetricEvent;
 use crate::{Database, DbClient, ExportService};
 use crate::{ErrorKind, Result};

@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::rows::{delete_files, seal_events, stored_log, LOG_COLUMNS};
+use crate::db::rows::{seal_events, stored_log, LOG_COLUMNS};
+use crate::storage::delete_files;
 use crate::ExportService;
 use crate::Result;
 

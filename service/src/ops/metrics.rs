@@ -5,36 +5,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Result;
 use crate::{ExportService, ScheduledRun};
 
 /// The failure rate above which [`MetricsReport::failure_rate_alert`] is set.
 pub const FAILURE_RATE_ALERT: f64 = 0.10;
-
-/// One structured event per completed or failed export. It is sent to the
-/// service's metrics sink and stored in the `completed` / `failed` audit
-/// event's `metric` detail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricEvent {
-    /// When the export finished.
-    pub timestamp: DateTime<Utc>,
-    /// The export.
-    pub export_id: Uuid,
-    /// Its owner.
-    pub user_id: Uuid,
-    /// Its format.
-    pub format: String,
-    /// Time spent running it.
-    pub duration_ms: u64,
-    /// Bytes written (0 when failed).
-    pub file_size: u64,
-    /// Conversations written (0 when failed).
-    pub conversation_count: u64,
-    /// `completed` or `failed`.
-    pub status: String,
-}
 
 /// Aggregates over the exports finished since a given instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

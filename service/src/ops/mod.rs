@@ -4,8 +4,9 @@
 mod cleanup;
 mod metrics;
 mod schedule;
+mod worker;
 
 pub use cleanup::{CleanupFailure, CleanupReport, PurgeReport};
-pub use metrics::{DurationBucket, HourVolume, MetricEvent, MetricsReport, FAILURE_RATE_ALERT};
-pub(crate) use schedule::SeenPeriods;
-pub use schedule::{MaintenanceSchedules, MaintenanceTask, Schedule, ScheduledRun, RUN_TIMEOUT};
+pub use metrics::{DurationBucket, HourVolume, MetricsReport, FAILURE_RATE_ALERT};
+pub use schedule::{ScheduledRun, RUN_TIMEOUT};
+pub use worker::{WorkerOptions, WorkerReport};

@@ -1,7 +1,7 @@
 //! [`LocalStorage`]: export files under a directory on this machine.
 
 use std::collections::HashSet;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,8 @@ use std::time::SystemTime;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use uuid::Uuid;
+
+use lora_export_core::atomic::{is_staged_name, AtomicFile};
 
 use super::{io_error, FileKey, StagedFile, Storage, StorageFuture, StoredFile};
 use crate::Result;
@@ -66,12 +68,8 @@ impl LocalStorage {
 impl Storage for LocalStorage {
     fn stage(&self, key: &FileKey) -> Result<Box<dyn StagedFile>> {
         let target = self.path_of(key);
-        let dir = target.parent().expect("a key's path has a folder").to_path_buf();
-        fs::create_dir_all(&dir)?;
-        let name = target.file_name().expect("a key's path has a name").to_string_lossy();
-        let temp = dir.join(format!(".{name}.{}.partial", Uuid::new_v4().simple()));
-        let file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        Ok(Box::new(LocalStagedFile { file: Some(file), temp, target, dir }))
+        fs::create_dir_all(target.parent().expect("a key's path has a folder"))?;
+        Ok(Box::new(LocalStagedFile(Some(AtomicFile::create(target)?))))
     }
 
     fn open<'a>(
@@ -171,9 +169,10 @@ fn sweep_folder(
             }
             continue;
         }
-        let Some(staged) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")) else {
+        if !is_staged_name(&name) {
             continue;
-        };
+        }
+        let staged = &name[1..];
         // `.<export_id>.<extension>.<random>.partial`, or a dataset file's
         // `.<object>.<random>.partial` in its export's folder.
         let export = export.or_else(|| staged.get(..36).and_then(|id| Uuid::try_parse(id).ok()));
@@ -191,17 +190,17 @@ fn sweep_folder(
     Ok(removed)
 }
 
-/// A temporary file next to its target.
-struct LocalStagedFile {
-    file: Option<File>,
-    temp: PathBuf,
-    target: PathBuf,
-    dir: PathBuf,
-}
+/// A staged file next to its target: the core's [`AtomicFile`], committed
+/// with its bytes and its directory entry synced.
+struct LocalStagedFile(Option<AtomicFile>);
 
 impl LocalStagedFile {
-    fn file(&mut self) -> io::Result<&mut File> {
-        self.file.as_mut().ok_or_else(|| io::Error::other("staged file already closed"))
+    fn file(&mut self) -> io::Result<&mut AtomicFile> {
+        self.0.as_mut().ok_or_else(|| io::Error::other("staged file already closed"))
+    }
+
+    fn take(&mut self) -> Result<AtomicFile> {
+        self.0.take().ok_or_else(|| io_error("staged file already closed"))
     }
 }
 
@@ -217,28 +216,10 @@ impl Write for LocalStagedFile {
 
 impl StagedFile for LocalStagedFile {
     fn commit(mut self: Box<Self>) -> Result<()> {
-        let file = self.file.take().ok_or_else(|| io_error("staged file already closed"))?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.temp, &self.target)?;
-        File::open(&self.dir)?.sync_all()?;
-        Ok(())
+        Ok(self.take()?.commit(true)?)
     }
 
     fn abort(mut self: Box<Self>) -> Result<()> {
-        self.file.take();
-        match fs::remove_file(&self.temp) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-impl Drop for LocalStagedFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.temp);
-        }
+        Ok(self.take()?.discard()?)
     }
 }

@@ -11,6 +11,7 @@
 //! [`open_storage`] picks the store from the configuration's
 //! `storage_url` (`file:///path`, `s3://bucket/prefix`) or `storage_root`.
 
+mod files;
 mod key;
 mod local;
 mod object;
@@ -24,19 +25,18 @@ use std::future::Future;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncRead;
 use uuid::Uuid;
 
+pub(crate) use files::{delete_files, file_key, storage_keys};
 pub use key::FileKey;
 pub use local::LocalStorage;
 pub use object::ObjectStorage;
 pub use settings::ObjectStoreSettings;
 
 use crate::Result;
-use crate::ServiceConfig;
 
 /// What the asynchronous methods of [`Storage`] return.
 pub type StorageFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -115,37 +115,6 @@ pub trait Storage: Send + Sync + fmt::Debug {
         let _ = (key, ttl);
         Box::pin(async { Ok(None) })
     }
-}
-
-/// The store `config` names: `storage_url` when set (`file:///path` or
-/// `s3://bucket/prefix`, the latter with `config.object_store`'s settings),
-/// else a [`LocalStorage`] at `storage_root`.
-///
-/// ```
-/// use lora_export_service::{open_storage, ServiceConfig};
-/// let mut config = ServiceConfig::new("postgres://localhost/app");
-/// config.storage_url = Some("file:///tmp/exports".into());
-/// assert!(format!("{:?}", open_storage(&config).unwrap()).contains("/tmp/exports"));
-/// config.storage_url = Some("ftp://host/x".into());
-/// assert_eq!(open_storage(&config).unwrap_err().code(), "CONFIG_ERROR");
-/// ```
-pub fn open_storage(config: &ServiceConfig) -> Result<Arc<dyn Storage>> {
-    let Some(url) = config.storage_url.as_deref() else {
-        return Ok(Arc::new(LocalStorage::new(&config.storage_root)));
-    };
-    if let Some(path) = url.strip_prefix("file://") {
-        if !path.starts_with('/') {
-            let message = format!("LORA_EXPORT_STORAGE_URL: `{url}` must be file:///absolute/path");
-            return Err(CoreKind::Config(message).into());
-        }
-        return Ok(Arc::new(LocalStorage::new(path)));
-    }
-    if url.starts_with("s3://") {
-        return Ok(Arc::new(ObjectStorage::new(url, &config.object_store)?));
-    }
-    let message =
-        format!("LORA_EXPORT_STORAGE_URL: `{url}` is neither file:///path nor s3://bucket/prefix");
-    Err(CoreKind::Config(message).into())
 }
 
 pub(crate) fn io_error(message: impl Into<String>) -> crate::Error {

@@ -1,0 +1,193 @@
+//! The worker loop: between jobs of the queue (`jobs/worker.rs`) a worker
+//! runs the maintenance tasks that are due (`ops/schedule.rs`); idle, it
+//! sleeps until a job is queued (`LISTEN`/`NOTIFY` on a connection of its
+//! own, see `db/listen.rs`), the next fire time of a maintenance schedule,
+//! or `poll_interval`, whichever comes first.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::schedule::SeenPeriods;
+use crate::db::JobListener;
+use crate::jobs::JobEnd;
+use crate::ExportService;
+use crate::Result;
+
+/// How a worker runs.
+///
+/// ```
+/// use lora_export_service::WorkerOptions;
+/// let options = WorkerOptions::new("worker-1");
+/// assert_eq!(options.poll_interval, std::time::Duration::from_secs(5));
+/// assert!(options.listen && options.maintenance);
+/// assert!(options.max_jobs.is_none() && options.stop.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Written to `export_jobs.locked_by`; unique per worker.
+    pub worker_id: String,
+    /// The longest pause when the queue is empty (default 5 s): the
+    /// fallback to notifications.
+    pub poll_interval: Duration,
+    /// Wake when a job is queued, through `LISTEN` on a connection of its
+    /// own (default true; when it cannot connect, or its connection drops,
+    /// the worker polls and tries again every 30 s).
+    pub listen: bool,
+    /// Run the maintenance tasks that are due by the service's
+    /// [`schedules`](crate::ServiceConfig::schedules) (default true;
+    /// each period runs on one worker only).
+    pub maintenance: bool,
+    /// Return after this many jobs (default: never).
+    pub max_jobs: Option<u64>,
+    /// Return when this turns `true` (between jobs; a running job finishes).
+    pub stop: Option<watch::Receiver<bool>>,
+    /// Pause after each batch, to spare a shared database (default none).
+    pub throttle: Option<Duration>,
+}
+
+impl WorkerOptions {
+    /// Options with the defaults above.
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        WorkerOptions {
+            worker_id: worker_id.into(),
+            poll_interval: Duration::from_secs(5),
+            listen: true,
+            maintenance: true,
+            max_jobs: None,
+            stop: None,
+            throttle: None,
+        }
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Exports completed.
+    pub completed: u64,
+    /// Attempts that failed and were scheduled again.
+    pub retried: u64,
+    /// Exports failed for good.
+    pub failed: u64,
+    /// Jobs stopped because they were cancelled or taken over.
+    pub stopped: u64,
+    /// Scheduled maintenance runs this worker made.
+    pub maintenance_runs: u64,
+    /// Errors met outside a job's own run, e.g. the database being down
+    /// (the worker kept going).
+    pub errors: u64,
+    /// The last of those errors.
+    pub last_error: Option<String>,
+}
+
+impl ExportService {
+    /// Runs jobs until `options.stop` turns true or `max_jobs` were claimed.
+    pub async fn run_worker(&self, mut options: WorkerOptions) -> Result<WorkerReport> {
+        let mut report = WorkerReport::default();
+        let mut wake = Wake::default();
+        let mut seen = SeenPeriods::default();
+        loop {
+            if options.stop.as_ref().is_some_and(|s| *s.borrow())
+                || options.max_jobs.is_some_and(|max| report.claimed >= max)
+            {
+                return Ok(report);
+            }
+            if options.maintenance {
+                match self.maintain(&options.worker_id, &mut seen).await {
+                    Ok(runs) => report.maintenance_runs += runs.len() as u64,
+                    Err(e) => report.error(&Err(e)),
+                }
+            }
+            match self.process_next(&options.worker_id, options.throttle).await {
+                Ok(Some(end)) => tally(&mut report, end),
+                Ok(None) => wake.wait(self, &mut options).await,
+                Err(e) => {
+                    report.error(&Err(e));
+                    wake.wait(self, &mut options).await;
+                }
+            }
+        }
+    }
+}
+
+fn tally(report: &mut WorkerReport, end: JobEnd) {
+    report.claimed += 1;
+    match end {
+        JobEnd::Completed => report.completed += 1,
+        JobEnd::Retried => report.retried += 1,
+        JobEnd::Failed => report.failed += 1,
+        JobEnd::Stopped => report.stopped += 1,
+    }
+}
+
+impl WorkerReport {
+    fn error(&mut self, result: &Result<()>) {
+        if let Err(e) = result {
+            self.errors += 1;
+            self.last_error = Some(e.to_string());
+        }
+    }
+}
+
+/// What ends an idle worker's pause: a notification, a schedule's fire time,
+/// `poll_interval`, or `stop`.
+#[derive(Default)]
+struct Wake {
+    listener: Option<JobListener>,
+    last_attempt: Option<Instant>,
+}
+
+/// How long a worker whose listening connection failed waits before it
+/// tries again.
+const RELISTEN_AFTER: Duration = Duration::from_secs(30);
+
+impl Wake {
+    async fn wait(&mut self, service: &ExportService, options: &mut WorkerOptions) {
+        if options.listen {
+            self.relisten(service).await;
+        }
+        let mut pause = options.poll_interval;
+        if options.maintenance {
+            let now = Utc::now();
+            if let Some(fire) = service.config().schedules.next_after(now) {
+                pause = pause.min((fire - now).to_std().unwrap_or_default());
+            }
+        }
+        let notified = async {
+            match &self.listener {
+                Some(listener) if listener.is_alive() => listener.notified().await,
+                _ => std::future::pending().await,
+            }
+        };
+        let stopped = async {
+            match options.stop.as_mut() {
+                Some(stop) => {
+                    let _ = stop.changed().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = notified => {}
+            _ = stopped => {}
+        }
+    }
+
+    /// Opens the listening connection when there is none (or it dropped),
+    /// at most every [`RELISTEN_AFTER`].
+    async fn relisten(&mut self, service: &ExportService) {
+        if self.listener.as_ref().is_some_and(JobListener::is_alive)
+            || self.last_attempt.is_some_and(|t| t.elapsed() < RELISTEN_AFTER)
+        {
+            return;
+        }
+        self.last_attempt = Some(Instant::now());
+        self.listener = service.database().listen_for_jobs().await.ok();
+    }
+}
