@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use lora_export::model::ExportRequest;
-use lora_export::request::validate_request;
+use lora_export::request::RequestParts;
 use lora_export::ErrorKind;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -14,68 +14,43 @@ use serde_json::{Map, Value};
 use crate::convert::to_request_json;
 use crate::errors::err;
 
-/// The request of an export: `config` (camelCase keys, as the API takes
-/// them), with `format` and a scope filled in when absent — `selected` when
-/// `ids` are given, `filtered` with `filters`, else `all_data` (every
-/// conversation given) — then `conversationIds` and `filters`.
+/// The request of an export from its keyword arguments: `config` (camelCase
+/// keys, as the API takes them), `format`, `filters` and `ids`, built by the
+/// core's one rule ([`RequestParts::build`]: the format fills the config's,
+/// and without a scope: `selected` with `ids`, `filtered` with `filters`,
+/// else `all`, the approved conversations).
 pub fn build(
     format: Option<&str>,
     config: Option<&Bound<'_, PyAny>>,
     filters: Option<&Bound<'_, PyAny>>,
     ids: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<ExportRequest> {
-    let mut config = match config {
+    let config = match config {
         None => Map::new(),
         Some(c) => match to_request_json(c).map_err(|e| e.into_value_error("config"))? {
             Value::Object(map) => map,
             _ => return Err(PyTypeError::new_err("config must be a mapping")),
         },
     };
-    match (format, config.get("format")) {
-        (Some(f), Some(Value::String(given))) if given != f => {
-            return Err(PyValueError::new_err(format!(
-                "format={f:?} disagrees with config[\"format\"]={given:?}"
-            )))
+    let conversation_ids = match ids {
+        None => None,
+        Some(ids) if ids.is_instance_of::<PyString>() => {
+            return Err(PyTypeError::new_err("ids must be an iterable of strings, not a string"))
         }
-        (Some(f), _) => {
-            config.insert("format".into(), f.into());
-        }
-        (None, None) => {
-            config.insert("format".into(), "jsonl".into());
-        }
-        (None, Some(_)) => {}
-    }
-    if !config.contains_key("scope") {
-        let scope = match (ids, filters) {
-            (Some(_), _) => "selected",
-            (None, Some(_)) => "filtered",
-            (None, None) => "all_data",
-        };
-        config.insert("scope".into(), scope.into());
-    }
-    let mut body = Map::new();
-    body.insert("config".into(), Value::Object(config));
-    if let Some(ids) = ids {
-        if ids.is_instance_of::<PyString>() {
-            return Err(PyTypeError::new_err("ids must be an iterable of strings, not a string"));
-        }
-        let list: Vec<Bound<'_, PyAny>> = ids.try_iter()?.collect::<PyResult<_>>()?;
-        let ids = list
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
+        Some(ids) => {
+            let list: Vec<Bound<'_, PyAny>> = ids.try_iter()?.collect::<PyResult<_>>()?;
+            let ids = list.iter().enumerate().map(|(i, id)| {
                 to_request_json(id).map_err(|e| e.into_value_error(&format!("ids[{i}]")))
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        body.insert("conversationIds".into(), Value::Array(ids));
-    }
-    if let Some(filters) = filters {
-        body.insert(
-            "filters".into(),
-            to_request_json(filters).map_err(|e| e.into_value_error("filters"))?,
-        );
-    }
-    validate_request(&Value::Object(body)).map_err(|issues| err(ErrorKind::InvalidRequest(issues)))
+            });
+            Some(ids.collect::<PyResult<Vec<_>>>()?)
+        }
+    };
+    let filters = filters
+        .map(|f| to_request_json(f).map_err(|e| e.into_value_error("filters")))
+        .transpose()?;
+    let parts =
+        RequestParts { format: format.map(str::to_owned), config, filters, conversation_ids };
+    parts.build().map_err(|issues| err(ErrorKind::InvalidRequest(issues)))
 }
 
 /// An instant given as an aware `datetime` or as RFC 3339 text.

@@ -167,8 +167,9 @@ def test_a_request_past_the_cores_shape_limits_is_refused_as_it_is_converted():
 
 
 def test_format_argument_and_config_must_agree():
-    with pytest.raises(ValueError, match="disagrees"):
+    with pytest.raises(lora_export.ValidationError, match="disagrees") as clash:
         lora_export.to_string([], format="csv", config={"format": "json"})
+    assert clash.value.issues[0]["path"] == "config.format"
     assert lora_export.to_string([], format="csv").startswith("\ufeffconversation_id,")
 
 

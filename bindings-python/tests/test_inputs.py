@@ -192,11 +192,14 @@ def test_a_share_of_skipped_records_above_the_limit_raises():
         lora_export.to_string(records, too_many_skipped="ignore")
 
 
-def test_non_approved_conversations_written_by_default_are_counted_and_shown(capsys):
+def test_the_default_scope_leaves_out_what_is_not_approved_and_says_so(capsys):
     records = [conversation(0), {**conversation(1), "status": "rejected"}, {**conversation(2), "status": "draft"}]
-    summary = lora_export.export(records, "/dev/null", progress=True)
-    assert (summary.conversations, summary.not_approved) == (3, 2)
-    assert any(w.startswith("2 of the 3 conversations written are not approved") for w in summary.warnings)
+    with pytest.warns(lora_export.LoraExportWarning, match="2 conversations are not approved"):
+        default = lora_export.export(records, "/dev/null")
+    assert (default.conversations, default.excluded) == (1, 2)
+    every = lora_export.export(records, "/dev/null", config={"scope": "all_data"}, progress=True)
+    assert (every.conversations, every.not_approved) == (3, 2)
+    assert any(w.startswith("2 of the 3 conversations written are not approved") for w in every.warnings)
     assert "not_approved=2" in capsys.readouterr().err  # the tqdm bar's postfix
     approved = lora_export.export(records, "/dev/null", config={"scope": "all"})
     assert (approved.conversations, approved.not_approved, approved.warnings) == (1, 0, [])

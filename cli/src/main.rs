@@ -48,7 +48,7 @@ use lora_export_core::atomic::AtomicFile;
 use lora_export_core::audit::file_name_for;
 use lora_export_core::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
 use lora_export_core::model::{ExportRequest, Format};
-use lora_export_core::request::validate_request;
+use lora_export_core::request::RequestParts;
 use lora_export_core::source::BackgroundJsonlSource;
 use lora_export_core::{ExportBuilder, ExportSummary};
 use serde_json::{json, Value};
@@ -212,34 +212,23 @@ fn build_request(args: &Args) -> Result<ExportRequest, Failure> {
     let parse = |what: &str, text: &str| {
         serde_json::from_str::<Value>(text).map_err(|e| usage(format!("{what} is not JSON: {e}")))
     };
-    let mut config = match &args.config {
-        Some(text) => parse("--config", text)?,
-        None => json!({}),
+    let config = match &args.config {
+        None => serde_json::Map::new(),
+        Some(text) => match parse("--config", text)? {
+            Value::Object(map) => map,
+            _ => return Err(usage("--config must be a JSON object")),
+        },
     };
-    let mut body = json!({});
-    if let Some(ids) = &args.ids {
-        body["conversationIds"] = json!(ids.split(',').map(str::trim).collect::<Vec<_>>());
-    }
-    if let Some(filters) = &args.filters {
-        body["filters"] = parse("--filters", filters)?;
-    }
-    if let Some(obj) = config.as_object_mut() {
-        if let Some(format) = &args.format {
-            obj.insert("format".into(), json!(format));
-        }
-        if !obj.contains_key("scope") {
-            let scope = if args.ids.is_some() {
-                "selected"
-            } else if args.filters.is_some() {
-                "filtered"
-            } else {
-                "all"
-            };
-            obj.insert("scope".into(), json!(scope));
-        }
-    }
-    body["config"] = config;
-    validate_request(&body).map_err(|issues| {
+    let parts = RequestParts {
+        format: args.format.clone(),
+        config,
+        filters: args.filters.as_deref().map(|f| parse("--filters", f)).transpose()?,
+        conversation_ids: args
+            .ids
+            .as_ref()
+            .map(|ids| ids.split(',').map(|i| json!(i.trim())).collect()),
+    };
+    parts.build().map_err(|issues| {
         let lines: Vec<String> =
             issues.iter().map(|i| format!("  {}: {} [{}]", i.path, i.message, i.code)).collect();
         usage(format!("invalid export request:\n{}", lines.join("\n")))

@@ -302,6 +302,8 @@ impl ExportBuilder {
             Scope::Filtered => !matches!(&self.request.filters, Some(f) if f.statuses.is_some()),
             Scope::All | Scope::Selected => false,
         };
+        // The default scope leaves out what is not approved: said, not silent.
+        let warn_left_out = settings.config.scope == Scope::All && self.request.scope_defaulted;
         let wanted_ids = match (settings.config.scope, &self.request.conversation_ids) {
             (Scope::Selected, Some(ids)) => ids.clone(),
             _ => Vec::new(),
@@ -314,6 +316,7 @@ impl ExportBuilder {
             fail_on_malformed: self.fail_on_malformed,
             limits: self.limits,
             warn_not_approved,
+            warn_left_out,
             summary,
             records: 0,
             written_ids: HashSet::new(),
@@ -393,6 +396,8 @@ pub struct ExportWriter<W: Write> {
     fail_on_malformed: bool,
     limits: Limits,
     warn_not_approved: bool,
+    /// Warn when the default scope `all` left conversations out.
+    warn_left_out: bool,
     summary: ExportSummary,
     records: u64,
     /// Hashes of the `conversation_id`s written (duplicate detection).
@@ -606,6 +611,17 @@ impl<W: Write> ExportWriter<W> {
                     "{} of the {} conversations written are not approved (draft, rejected, …): \
                      scope `all` exports approved ones only",
                     s.not_approved, s.conversations
+                ),
+            ));
+        }
+        if s.excluded > 0 && self.warn_left_out {
+            s.warnings.push(Warning::new(
+                WarningCode::NotApprovedLeftOut,
+                format!(
+                    "{} conversations are not approved (draft, rejected, …) and were left out: \
+                     the default scope `all` exports approved ones only (scope `all_data` \
+                     exports every one)",
+                    s.excluded
                 ),
             ));
         }
@@ -826,6 +842,18 @@ mod tests {
             .unwrap();
         assert_eq!(summary.not_approved, 0);
         assert!(summary.warnings.is_empty());
+    }
+
+    #[test]
+    fn what_the_default_scope_leaves_out_is_warned_about() {
+        let defaulted = crate::request::RequestParts::default().build().unwrap();
+        let summary = ExportBuilder::new(defaulted)
+            .export(JsonlSource::new(input().as_bytes()), std::io::sink())
+            .unwrap();
+        assert_eq!((summary.conversations, summary.excluded), (1, 1));
+        assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+        assert_eq!(summary.warnings[0].code, WarningCode::NotApprovedLeftOut);
+        assert!(summary.warnings[0].message.starts_with("1 conversations are not approved"));
     }
 
     #[test]

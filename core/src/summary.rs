@@ -144,6 +144,9 @@ pub enum WarningCode {
     /// Conversations written are not approved although the scope meant
     /// approved ones.
     NotApproved,
+    /// The default scope (`all`, the request named none) left out
+    /// conversations that are not approved.
+    NotApprovedLeftOut,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -157,6 +160,7 @@ impl WarningCode {
             WarningCode::DuplicateIds => "duplicate_ids",
             WarningCode::DuplicatesKept => "duplicates_kept",
             WarningCode::NotApproved => "not_approved",
+            WarningCode::NotApprovedLeftOut => "not_approved_left_out",
             WarningCode::Other => "other",
         }
     }

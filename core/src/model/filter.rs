@@ -23,12 +23,24 @@ pub struct ExportRequest {
     /// card): several files instead of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<super::DatasetOptions>,
+    /// Whether the scope is the default a front door chose because the
+    /// request named none ([`RequestParts::build`](crate::request::RequestParts::build)):
+    /// the export then warns about what the scope left out. Never part of
+    /// the request's JSON.
+    #[serde(skip)]
+    pub scope_defaulted: bool,
 }
 
 impl ExportRequest {
     /// A request with no ids and no filters (scopes `all` and `all_data`).
     pub fn new(config: ExportConfig) -> Self {
-        ExportRequest { config, conversation_ids: None, filters: None, dataset: None }
+        ExportRequest {
+            config,
+            conversation_ids: None,
+            filters: None,
+            dataset: None,
+            scope_defaulted: false,
+        }
     }
 }
 

@@ -62,9 +62,11 @@ use serde_json::Value;
 use crate::model::ExportRequest;
 use crate::Issue;
 
+mod build;
 mod limits;
 mod validation;
 
+pub use build::RequestParts;
 pub use limits::{check_shape, ShapeBudget, MAX_DEPTH, MAX_TEXT_BYTES, MAX_VALUES};
 
 #[cfg(test)]

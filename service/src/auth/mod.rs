@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use lora_export_service::{ServiceConfig, SignIn};
-//! use crate::TokenRefusal;
+//! use lora_export_service::TokenRefusal;
 //! let mut config = ServiceConfig::new("postgres://localhost/app");
 //! config.jwt_secret = Some("a-test-secret-of-at-least-32-bytes!!".into());
 //! let sign_in = SignIn::from_config(&config).unwrap().expect("a secret is configured");

@@ -34,7 +34,7 @@ pub fn cookie_name_for(supabase_url: &str) -> Option<String> {
 ///
 /// ```
 /// use lora_export_service::access_token;
-/// use crate::TokenRefusal;
+/// use lora_export_service::TokenRefusal;
 /// assert_eq!(access_token(Some("Bearer abc.def.ghi"), None, None).unwrap(), "abc.def.ghi");
 /// let cookie = r#"theme=dark; sb-abcd-auth-token=%7B%22access_token%22%3A%22abc.def.ghi%22%7D"#;
 /// assert_eq!(access_token(None, Some(cookie), Some("sb-abcd-auth-token")).unwrap(), "abc.def.ghi");

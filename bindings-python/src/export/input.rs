@@ -1,0 +1,314 @@
+//! Where an export's conversations come from: JSONL (paths, bytes), Arrow
+//! (pyarrow, polars, pandas through Arrow), iterables of dicts, and the
+//! batches they are read in.
+
+use std::fs::File;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
+use lora_export::model::Conversation;
+use lora_export::source::{checked, from_value, ArrowSource, BackgroundJsonlSource, Record};
+use lora_export::{Location, RecordSink, SkippedRecord};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyIterator, PyMapping, PyString};
+use serde::Deserialize;
+
+use crate::convert::to_json;
+use crate::deserialize::PyValue;
+
+/// Records converted or read per batch.
+pub(super) const BATCH: usize = 1024;
+
+/// Where the conversations come from.
+pub(crate) enum Input {
+    /// Canonical JSONL (from a file or from bytes), read and parsed by the
+    /// core on threads of its own while this one formats and writes.
+    Jsonl(BackgroundJsonlSource),
+    /// A Python iterable of mappings; `record` counts the items taken.
+    Python { items: Py<PyIterator>, record: u64 },
+    /// Arrow record batches (the Arrow C stream interface), read by the
+    /// core on a thread of its own while this one formats and writes.
+    Arrow(ArrowThread),
+}
+
+/// What `conversations` may be, for the `TypeError` of anything else.
+pub(super) const ACCEPTED: &str =
+    "a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader \
+    (anything with __arrow_c_stream__), a datasets.Dataset, an iterable of mappings (a list of \
+    dicts, a generator), a path to canonical JSONL or bytes of it";
+
+impl Input {
+    /// A path (`str` or `os.PathLike`) or `bytes` of canonical JSONL, or an
+    /// iterable of mappings; with the number of items when it has a length.
+    pub(crate) fn open(conversations: &Bound<'_, PyAny>) -> PyResult<(Input, Option<u64>)> {
+        if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
+            let path: PathBuf = conversations.extract()?;
+            let file = File::open(&path).map_err(|e| os_error(&e, &path))?;
+            return Ok((Input::Jsonl(BackgroundJsonlSource::new(file)), None));
+        }
+        if let Ok(bytes) = conversations.cast::<PyBytes>() {
+            let bytes = Cursor::new(bytes.as_bytes().to_vec());
+            return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
+        }
+        if let Ok(bytes) = conversations.cast::<PyByteArray>() {
+            let bytes = Cursor::new(bytes.to_vec());
+            return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
+        }
+        if conversations.cast::<PyMapping>().is_ok() {
+            return Err(PyTypeError::new_err(format!(
+                "conversations must be {ACCEPTED}; got one mapping (wrap it in a list)"
+            )));
+        }
+        let total = conversations.len().ok().map(|n| n as u64);
+        if let Some(table) = arrow_table(conversations)? {
+            let reader = arrow_stream(&table)?;
+            return Ok((Input::Arrow(ArrowThread::new(ArrowSource::new(reader))), total));
+        }
+        if let Some(rows) = pandas_rows(conversations)? {
+            return Ok((Input::Python { items: rows.unbind(), record: 0 }, total));
+        }
+        let items = conversations.try_iter().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "conversations must be {ACCEPTED}; got {}",
+                type_name(conversations)
+            ))
+        })?;
+        Ok((Input::Python { items: items.unbind(), record: 0 }, total))
+    }
+
+    /// With the GIL: the next batch of a Python input as records (empty
+    /// for a JSONL input, which the core reads itself), and whether the
+    /// input may have more.
+    pub(crate) fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Record>, bool)> {
+        let Input::Python { items, record } = self else {
+            return Ok((Vec::new(), true));
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut items = items.bind(py).clone();
+        while batch.len() < BATCH {
+            let Some(item) = items.next() else {
+                return Ok((batch, false));
+            };
+            let item = item?;
+            *record += 1;
+            batch.push(read_record(&item, *record));
+        }
+        Ok((batch, true))
+    }
+}
+
+/// The records of an [`ArrowSource`], read (the Arrow batches imported,
+/// encoded and parsed) on a thread of their own, [`BATCH`] at a time, at
+/// most two batches ahead. The stream's own callbacks take the GIL when
+/// they need it (a Python-implemented stream); this side waits for batches
+/// without it. A panic on the thread is an error, never a short input.
+pub(crate) struct ArrowThread {
+    batches: mpsc::Receiver<Vec<lora_export::Result<Record>>>,
+    current: std::vec::IntoIter<lora_export::Result<Record>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ArrowThread {
+    pub(super) fn new(mut source: ArrowSource<ArrowArrayStreamReader>) -> Self {
+        let (sender, batches) = mpsc::sync_channel(2);
+        let thread = std::thread::spawn(move || loop {
+            let batch: Vec<_> = source.by_ref().take(BATCH).collect();
+            let last = batch.len() < BATCH || batch.last().is_some_and(Result::is_err);
+            if batch.is_empty() || sender.send(batch).is_err() || last {
+                return;
+            }
+        });
+        ArrowThread { batches, current: Vec::new().into_iter(), thread: Some(thread) }
+    }
+}
+
+impl Iterator for ArrowThread {
+    type Item = lora_export::Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.current.next() {
+                return Some(record);
+            }
+            match self.batches.recv() {
+                Ok(batch) => self.current = batch.into_iter(),
+                Err(_) => {
+                    let panicked = self.thread.take()?.join().is_err();
+                    return panicked.then(|| {
+                        Err(lora_export::Error::internal(
+                            "INTERNAL",
+                            "the thread reading the Arrow stream panicked",
+                        ))
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The object whose Arrow C stream holds the rows: the object itself when it
+/// has `__arrow_c_stream__` (pyarrow, polars, pandas ≥ 2.2 — whose method
+/// needs pyarrow, so without it a DataFrame is read row by row), a
+/// `datasets.Dataset`'s Arrow table (its rows in order, after any
+/// `select`/`shuffle`), else none.
+pub(super) fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if obj.hasattr("__arrow_c_stream__")? {
+        if is_from(obj, "pandas") && obj.py().import("pyarrow").is_err() {
+            return Ok(None);
+        }
+        return Ok(Some(obj.clone()));
+    }
+    if is_from(obj, "datasets") && obj.hasattr("with_format")? && obj.hasattr("num_rows")? {
+        let table = obj
+            .call_method1("with_format", ("arrow",))?
+            .get_item(pyo3::types::PySlice::full(obj.py()))?;
+        return Ok(Some(table));
+    }
+    Ok(None)
+}
+
+/// A pandas DataFrame without the Arrow interface (pyarrow not installed,
+/// or pandas < 2.2): its rows as dicts, a batch at a time.
+pub(super) fn pandas_rows<'py>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyIterator>>> {
+    if !(is_from(obj, "pandas") && obj.hasattr("to_dict")? && obj.hasattr("columns")?) {
+        return Ok(None);
+    }
+    let code = c"lambda df, n: (row for i in range(0, len(df), n) for row in df.iloc[i:i + n].to_dict('records'))";
+    let rows = obj.py().eval(code, None, None)?.call1((obj, BATCH))?;
+    Ok(Some(rows.try_iter()?))
+}
+
+/// Whether `obj`'s class comes from the top-level package `package`.
+pub(super) fn is_from(obj: &Bound<'_, PyAny>, package: &str) -> bool {
+    obj.get_type()
+        .module()
+        .ok()
+        .and_then(|m| m.extract::<String>().ok())
+        .is_some_and(|m| m == package || m.starts_with(&format!("{package}.")))
+}
+
+pub(super) fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// Imports `obj.__arrow_c_stream__()`: the stream moves into the reader,
+/// which the core reads without the GIL (producers take the GIL themselves
+/// when they need it).
+pub(super) fn arrow_stream(obj: &Bound<'_, PyAny>) -> PyResult<ArrowArrayStreamReader> {
+    let capsule = obj.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast::<PyCapsule>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{}.__arrow_c_stream__() did not return a PyCapsule",
+            type_name(obj)
+        ))
+    })?;
+    let pointer = capsule.pointer_checked(Some(c"arrow_array_stream")).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{}.__arrow_c_stream__() did not return an arrow_array_stream capsule",
+            type_name(obj)
+        ))
+    })?;
+    let pointer = pointer.cast::<FFI_ArrowArrayStream>().as_ptr();
+    // SAFETY: a capsule named `arrow_array_stream` holds a valid
+    // `ArrowArrayStream` (the Arrow PyCapsule interface). `from_raw` moves it
+    // out and leaves a released stream behind, which the capsule's
+    // destructor then skips, as the interface specifies.
+    unsafe { ArrowArrayStreamReader::from_raw(pointer) }
+        .map_err(|e| PyValueError::new_err(format!("cannot read the Arrow stream: {e}")))
+}
+
+/// An I/O error on `path` as the `OSError` subclass of its errno, with
+/// `filename` set (`FileNotFoundError: [Errno 2] …: 'in.jsonl'`).
+pub(super) fn os_error(e: &std::io::Error, path: &Path) -> PyErr {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let message = match e.raw_os_error() {
+        Some(_) => std::io::Error::from_raw_os_error(errno).to_string(),
+        None => e.to_string(),
+    };
+    let message = message.split(" (os error").next().unwrap_or_default().to_owned();
+    PyOSError::new_err((errno, message, path.display().to_string()))
+}
+
+/// One item of a Python input as a record: read straight into a
+/// conversation, or — when that fails — converted to JSON first, whose
+/// reader names the field that is wrong (or the value with no JSON form).
+pub(super) fn read_record(item: &Bound<'_, PyAny>, number: u64) -> Record {
+    let location = Location::record(number);
+    if let Ok(c) = Conversation::deserialize(PyValue::new(item)) {
+        return checked(c, location);
+    }
+    match to_json(item) {
+        Ok(value) => from_value(value, location),
+        Err(e) => Err(SkippedRecord {
+            location: if e.path.is_empty() { location } else { location.with_field(e.path) },
+            conversation_id: conversation_id_of(item),
+            reason: format!("not convertible to JSON: {}", e.message),
+        }),
+    }
+}
+
+pub(super) fn conversation_id_of(item: &Bound<'_, PyAny>) -> Option<String> {
+    ["conversation_id", "conversationId"]
+        .into_iter()
+        .find_map(|key| item.get_item(key).ok()?.extract::<String>().ok())
+}
+
+/// Without the GIL: exports one batch (a Python batch, or up to [`BATCH`]
+/// records of a JSONL input). Returns the records taken and whether the
+/// input may have more.
+pub(crate) fn push_batch(
+    writer: &mut impl RecordSink,
+    input: &mut Input,
+    items: Vec<Record>,
+    more: bool,
+) -> lora_export::Result<(u64, bool)> {
+    match input {
+        Input::Jsonl(source) => {
+            for taken in 0..BATCH as u64 {
+                let Some(record) = source.next() else {
+                    return Ok((taken, false));
+                };
+                writer.push(record)?;
+            }
+            Ok((BATCH as u64, true))
+        }
+        Input::Arrow(source) => {
+            for taken in 0..BATCH as u64 {
+                let Some(record) = source.next() else {
+                    return Ok((taken, false));
+                };
+                writer.push(record?)?;
+            }
+            Ok((BATCH as u64, true))
+        }
+        Input::Python { .. } => {
+            let taken = items.len() as u64;
+            push_items(writer, items)?;
+            Ok((taken, more))
+        }
+    }
+}
+
+/// What the writing side of a pipelined export says of each batch: the
+/// records taken and the summary so far, or why it stopped.
+pub(super) type Report = lora_export::Result<(u64, lora_export::ExportSummary)>;
+
+/// Without the GIL: a read batch of a Python input into `writer`.
+pub(super) fn push_items(
+    writer: &mut impl RecordSink,
+    items: Vec<Record>,
+) -> lora_export::Result<()> {
+    for record in items {
+        writer.push(record)?;
+    }
+    Ok(())
+}
+
+pub(super) fn conversation(item: &Bound<'_, PyAny>, record: u64) -> Option<Conversation> {
+    read_record(item, record).ok()
+}
