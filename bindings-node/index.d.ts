@@ -712,6 +712,9 @@ export interface AuditTrailOptions {
  * Settings of a client; each overrides the environment variable named
  * in parentheses (read when the option is absent), then the core's default.
  * An unknown key, or a value of the wrong type or range, is a `CONFIG_ERROR`.
+ * The TypeScript shape of the service's `ServiceOptions`, which
+ * `ExportClient.connect` reads the object as (the one options type of both
+ * bindings).
  */
 export interface ClientOptions {
   /** Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`). */
@@ -773,6 +776,11 @@ export interface ClientOptions {
   supabaseUrl?: string
   /** The project's JWT secret, for HS256 tokens (`SUPABASE_JWT_SECRET`). */
   jwtSecret?: string
+  /**
+   * The key that seals the audit chain with HMAC-SHA256, held outside
+   * the database (`LORA_EXPORT_AUDIT_KEY`).
+   */
+  auditKey?: string
   /**
    * Where the project's JWKS is fetched (`LORA_EXPORT_JWKS_URL`, default
    * `$SUPABASE_URL/auth/v1/.well-known/jwks.json`).

@@ -8,23 +8,18 @@
 //! (and its peak RSS). The 1,000,000-conversation figure is measured with
 //! `/usr/bin/time -v` in `benches/README.md`.
 
+#[path = "support/memory.rs"]
+mod memory;
 #[path = "support/synthetic.rs"]
 mod synthetic;
+
+use memory::peak_rss_kib;
 
 use std::io::{self, Read, Write};
 
 use lora_export::model::{ExportConfig, ExportRequest, Format, Scope};
 use lora_export::source::BackgroundJsonlSource;
 use lora_export::ExportBuilder;
-
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM line")
-}
 
 /// Counts bytes and throws them away, like a socket that keeps up.
 struct Sink(u64);

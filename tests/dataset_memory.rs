@@ -13,20 +13,15 @@
 //!   the peak by less than 96 bytes each. Its tables hold 40 bytes
 //!   per conversation; a table that grows is briefly there twice.
 
+#[path = "support/memory.rs"]
+mod memory;
 #[path = "support/synthetic.rs"]
 mod synthetic;
 
+use memory::peak_rss_kib;
+
 use lora_export::dataset::{Compression, DatasetBuilder, SplitSpec};
 use lora_export::model::{Conversation, ExportConfig, ExportRequest, Format, Scope};
-
-fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM line")
-}
 
 /// Synthetic conversation `i` with each turn repeated `times` (about 1 KB
 /// of JSONL per time).

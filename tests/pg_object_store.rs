@@ -16,7 +16,7 @@ mod support;
 mod synthetic;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lora_export::audit::ExportStatus;
 use lora_export::pg::{
@@ -46,18 +46,6 @@ async fn s3_service(extra: u64, tune: impl FnOnce(&mut ServiceConfig)) -> (Expor
         service.import_conversations(std::io::Cursor::new(lines)).await.unwrap();
     }
     (service, prefix)
-}
-
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn status(service: &ExportService, user: Uuid, export_id: Uuid) -> ExportStatus {

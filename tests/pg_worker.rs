@@ -25,19 +25,6 @@ use support::*;
 use uuid::Uuid;
 use worker_process::worker_binary;
 
-/// Polls `check` every 50 ms until it holds; panics after `limit`.
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !check().await {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_worker_process_is_rescued_and_no_partial_file_is_ever_visible() {
     let started = Instant::now();

@@ -4,6 +4,7 @@
 
 use std::io::BufReader;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use lora_export::model::ExportRequest;
 use lora_export::pg::source::ConversationSource;
@@ -156,5 +157,18 @@ impl Storage for BrokenStorage {
         _: &'a std::collections::HashSet<Uuid>,
     ) -> StorageFuture<'a, u64> {
         Box::pin(async { Ok(0) })
+    }
+}
+
+/// Polls `check` every 50 ms until it holds; panics after `limit`.
+pub async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
