@@ -49,7 +49,7 @@ test-python:
 # each output checked by the validator.
 main-job:
 	@printf '\n==> main job on the bundled sample, outputs validated\n'
-	cargo build -p lora-export-cli -p lora-export --bin lora-export --example validate
+	cargo build -p lora-export-cli -p lora-export --features lora-export-cli/tokenizers --bin lora-export --example validate
 	rm -rf target/main-job && mkdir -p target/main-job
 	cd target/main-job && ../debug/lora-export
 	for f in target/main-job/exports/*; do \
@@ -60,7 +60,7 @@ main-job:
 # The CSV through Python's csv, pandas, polars and DuckDB (installed in a venv).
 csv-readers:
 	@printf '\n==> CSV through Python csv, pandas, polars and DuckDB\n'
-	cargo build -p lora-export-cli --bin lora-export
+	cargo build -p lora-export-cli --features tokenizers --bin lora-export
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	LORA_EXPORT_BIN="$(CURDIR)/target/debug/lora-export" $(VENV)/bin/python -m pytest -q -W error tests/python

@@ -243,7 +243,7 @@ def test_validate_output_reports_errors_with_locations():
 
 
 def test_summary_attributes_and_repr(tmp_path):
-    summary = lora_export.export(SAMPLE, tmp_path / "sample.csv", format="csv")
+    summary = lora_export.export(SAMPLE, tmp_path / "sample.csv", format="csv", config={"scope": "all_data"})
     assert summary.format == "csv"
     assert summary.conversations == 46 and len(summary.skipped) == 4
     assert summary.bytes == (tmp_path / "sample.csv").stat().st_size
@@ -273,10 +273,10 @@ def test_exception_classes_form_one_hierarchy():
 
 def test_pathlike_and_str_destinations(tmp_path):
     as_str = tmp_path / "a.jsonl"
-    lora_export.export(str(SAMPLE), str(as_str))
+    lora_export.export(str(SAMPLE), str(as_str), config={"scope": "all_data"})
     as_path = tmp_path / "b.jsonl"
-    lora_export.export(pathlib.Path(SAMPLE), as_path)
+    lora_export.export(pathlib.Path(SAMPLE), as_path, config={"scope": "all_data"})
     assert as_str.read_bytes() == as_path.read_bytes()
     with open(tmp_path / "c.jsonl", "wb") as f:
-        lora_export.export(SAMPLE, f)
+        lora_export.export(SAMPLE, f, config={"scope": "all_data"})
     assert (tmp_path / "c.jsonl").read_bytes() == as_path.read_bytes()

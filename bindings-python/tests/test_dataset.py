@@ -79,7 +79,7 @@ def test_token_counts_match_hugging_face_tokenizers_and_max_tokens_skips(tmp_pat
 
     path = ROOT / "tests" / "tokenizer" / "tokenizer.json"
     reference = Tokenizer.from_file(str(path))
-    summary = lora_export.export_dataset(SAMPLE, tmp_path / "a", tokenizer=path)
+    summary = lora_export.export_dataset(SAMPLE, tmp_path / "a", tokenizer=path, config={"scope": "all_data"})
     lines = [json.loads(l) for f in sorted((tmp_path / "a").glob("*.jsonl")) for l in f.read_text("utf-8").splitlines()]
     for line in lines:
         count = sum(len(reference.encode(m["content"], add_special_tokens=False).ids) for m in line["messages"])
@@ -88,7 +88,9 @@ def test_token_counts_match_hugging_face_tokenizers_and_max_tokens_skips(tmp_pat
     assert (tokens["total"], tokens["conversations"]) == (sum(l["metadata"]["token_count"] for l in lines), len(lines))
 
     limit = tokens["p50"]
-    kept = lora_export.export_dataset(SAMPLE, tmp_path / "b", tokenizer="o200k_base", max_tokens=limit)
+    kept = lora_export.export_dataset(
+        SAMPLE, tmp_path / "b", tokenizer="o200k_base", max_tokens=limit, config={"scope": "all_data"}
+    )
     over = kept["export"]["tokens"]["over_max_tokens"]
     assert over > 0 and kept["export"]["conversations"] + over == len(lines)
     assert sum(1 for s in kept["export"]["skipped"] if "max_tokens" in s["reason"]) == over

@@ -304,10 +304,11 @@ def test_the_sample_exports_from_every_input_kind_alike():
             records.append(json.loads(line))
         except ValueError:
             continue
-    by_path = lora_export.export(str(SAMPLE), "/dev/null")
-    by_list = lora_export.export(records, "/dev/null")
-    by_frame = lora_export.export(pd.DataFrame(records), "/dev/null")
-    by_arrow = lora_export.export(pa.Table.from_pylist(records), "/dev/null")
+    every = {"scope": "all_data"}
+    by_path = lora_export.export(str(SAMPLE), "/dev/null", config=every)
+    by_list = lora_export.export(records, "/dev/null", config=every)
+    by_frame = lora_export.export(pd.DataFrame(records), "/dev/null", config=every)
+    by_arrow = lora_export.export(pa.Table.from_pylist(records), "/dev/null", config=every)
     assert by_path.conversations == by_list.conversations == 46
     assert by_path.sha256 == by_list.sha256
     assert by_frame.conversations == by_arrow.conversations == 46

@@ -194,7 +194,7 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
     }
     if args.tokenizer.is_some() && !cfg!(feature = "tokenizers") {
         return Err(usage(
-            "--tokenizer needs a build with token counting: cargo run --release --features tokenizers --example export -- …",
+            "--tokenizer needs a build with token counting: cargo install --path cli --features tokenizers",
         ));
     }
     if args.dataset.seed.is_some() && !args.dataset.wanted() {

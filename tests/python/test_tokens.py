@@ -4,8 +4,8 @@ ships, from disk: tiktoken cannot download here) with OpenAI's documented
 chat overhead, and Hugging Face's `tokenizers` on the tokenizer.json this
 repository ships. Conversations over --max-tokens are skipped with their count.
 
-Run by scripts/test.sh with LORA_EXPORT_BIN pointing at the `export` example
-built with the `tokenizers` feature.
+Run by scripts/test.sh with LORA_EXPORT_BIN pointing at the `lora-export`
+command built with the `tokenizers` feature.
 """
 
 import glob
