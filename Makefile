@@ -7,7 +7,7 @@
 CI_TARGETS := lint test-service test-node test-browser main-job csv-readers test-python
 VENV := target/py-venv
 
-.PHONY: ci ci-steps lint test-core test-service test-node test-browser test-python main-job csv-readers bench fuzz
+.PHONY: ci ci-steps lint test-core test-core-slim test-service test-node test-browser test-python main-job csv-readers bench fuzz
 
 # Everything, as CI runs it: starts and stops its own servers.
 ci:
@@ -23,15 +23,22 @@ lint:
 	@printf '\n==> cargo fmt --check, cargo clippy -D warnings\n'
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	cargo clippy -p lora-export-core --no-default-features --all-targets -- -D warnings
 
 # The pure core: unit, golden, round-trip, dataset, memory and doc tests; no server.
 test-core:
 	cargo test
+	$(MAKE) --no-print-directory test-core-slim
 
 # Every Rust test, the service's against the real servers.
-test-service:
+test-service: test-core-slim
 	@printf '\n==> Rust tests (unit, integration, doctests) against the real servers\n'
 	cargo test --workspace --all-features
+
+# The core without its default features (no zstd, so no C build): what it
+# refuses instead.
+test-core-slim:
+	cargo test -p lora-export-core --no-default-features --lib dataset::compress
 
 # The Node binding: build, node:test (attacks included), typings; packs target/npm.
 test-node:

@@ -1,5 +1,6 @@
 //! Streamed compression of a dataset's files: gzip (flate2, pure Rust) or
-//! zstd, chosen per export; the file's size and SHA-256 are of the stored
+//! zstd (feature `zstd`, on by default: it builds the reference C library),
+//! chosen per export; the file's size and SHA-256 are of the stored
 //! (compressed) bytes.
 
 use std::io::{self, Write};
@@ -14,6 +15,8 @@ use crate::{ErrorKind, Result};
 /// assert_eq!(Compression::None.extension(), "");
 /// assert!(Compression::parse("brotli").is_err());
 /// ```
+///
+/// A build without the `zstd` feature refuses `zstd` by name, saying so.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Compression {
     /// Plain files (the default).
@@ -31,7 +34,13 @@ impl Compression {
         match name {
             "none" => Ok(Compression::None),
             "gzip" | "gz" => Ok(Compression::Gzip),
-            "zstd" | "zst" => Ok(Compression::Zstd),
+            "zstd" | "zst" if cfg!(feature = "zstd") => Ok(Compression::Zstd),
+            "zstd" | "zst" => Err(ErrorKind::Config(
+                "compression `zstd`: this build has gzip only (zstd needs the `zstd` feature, \
+                 which builds the reference C library)"
+                    .into(),
+            )
+            .into()),
             other => Err(ErrorKind::Config(format!(
                 "unknown compression `{other}` (known: none, gzip, zstd)"
             ))
@@ -53,9 +62,16 @@ impl Compression {
         Ok(match self {
             Compression::None => Encoder::Plain(inner),
             Compression::Gzip => {
-                Encoder::Gzip(flate2::write::GzEncoder::new(inner, flate2::Compression::new(6)))
+                let level = flate2::Compression::new(6);
+                Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(inner, level)))
             }
+            #[cfg(feature = "zstd")]
             Compression::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
+            #[cfg(not(feature = "zstd"))]
+            Compression::Zstd => {
+                let why = "compression zstd needs the `zstd` feature of lora-export-core";
+                return Err(io::Error::new(io::ErrorKind::Unsupported, why));
+            }
         })
     }
 }
@@ -64,7 +80,8 @@ impl Compression {
 /// the end of the stream and returns `W`.
 pub(crate) enum Encoder<W: Write> {
     Plain(W),
-    Gzip(flate2::write::GzEncoder<W>),
+    Gzip(Box<flate2::write::GzEncoder<W>>),
+    #[cfg(feature = "zstd")]
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
@@ -74,6 +91,7 @@ impl<W: Write> Encoder<W> {
         match self {
             Encoder::Plain(w) => Ok(w),
             Encoder::Gzip(e) => e.finish(),
+            #[cfg(feature = "zstd")]
             Encoder::Zstd(e) => e.finish(),
         }
     }
@@ -84,6 +102,7 @@ impl<W: Write> Write for Encoder<W> {
         match self {
             Encoder::Plain(w) => w.write(buf),
             Encoder::Gzip(e) => e.write(buf),
+            #[cfg(feature = "zstd")]
             Encoder::Zstd(e) => e.write(buf),
         }
     }
@@ -92,7 +111,21 @@ impl<W: Write> Write for Encoder<W> {
         match self {
             Encoder::Plain(w) => w.flush(),
             Encoder::Gzip(e) => e.flush(),
+            #[cfg(feature = "zstd")]
             Encoder::Zstd(e) => e.flush(),
         }
+    }
+}
+
+#[cfg(all(test, not(feature = "zstd")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_without_zstd_refuses_it_by_name() {
+        let err = Compression::parse("zstd").unwrap_err();
+        assert!(err.to_string().contains("`zstd` feature"), "{err}");
+        assert!(Compression::Zstd.encoder(Vec::new()).is_err());
+        assert_eq!(Compression::parse("gzip").unwrap(), Compression::Gzip);
     }
 }
