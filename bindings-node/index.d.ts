@@ -473,6 +473,12 @@ export interface CleanupReport {
   failures: Array<{ export_id: string; error: string }>
 }
 
+/** What `purgeOldLogs` deleted past the retention window. */
+export interface PurgeReport {
+  logs_deleted: number
+  audit_events_deleted: number
+}
+
 /** Export metrics since an instant. */
 export interface MetricsReport {
   since: string
@@ -534,7 +540,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * The export service: create, status, download, history, delete,
- * workers, cleanup, metrics, migrations and import. Create one per process
+ * workers, cleanup, purge, metrics, migrations and import. Create one per process
  * with `await ExportClient.connect(databaseUrl, options)`; every method
  * returns a promise and runs off the JavaScript thread.
  */
@@ -638,6 +644,11 @@ export declare class ExportClient {
   /** Marks expired exports and deletes their files (and abandoned staged files). */
   cleanupExpired(): Promise<CleanupReport>
   /**
+   * Deletes export logs (and their jobs) and audit events older than
+   * `retentionDays`; each audit chain still verifies from its anchor.
+   */
+  purgeOldLogs(): Promise<PurgeReport>
+  /**
    * Export metrics since `since` (a `Date` or an RFC 3339 string):
    * success rate, durations, formats, hourly volume, queue depth.
    */
@@ -712,6 +723,9 @@ export interface AuditTrailOptions {
  * Settings of a client; each overrides the environment variable named
  * in parentheses (read when the option is absent), then the core's default.
  * An unknown key, or a value of the wrong type or range, is a `CONFIG_ERROR`.
+ * The TypeScript shape of the service's `ServiceOptions`, which
+ * `ExportClient.connect` reads the object as (the one options type of both
+ * bindings).
  */
 export interface ClientOptions {
   /** Where export files are written (`LORA_EXPORT_STORAGE_ROOT`, default `./export-files`). */
@@ -773,6 +787,11 @@ export interface ClientOptions {
   supabaseUrl?: string
   /** The project's JWT secret, for HS256 tokens (`SUPABASE_JWT_SECRET`). */
   jwtSecret?: string
+  /**
+   * The key that seals the audit chain with HMAC-SHA256, held outside
+   * the database (`LORA_EXPORT_AUDIT_KEY`).
+   */
+  auditKey?: string
   /**
    * Where the project's JWKS is fetched (`LORA_EXPORT_JWKS_URL`, default
    * `$SUPABASE_URL/auth/v1/.well-known/jwks.json`).
