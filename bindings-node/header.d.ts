@@ -473,6 +473,12 @@ export interface CleanupReport {
   failures: Array<{ export_id: string; error: string }>
 }
 
+/** What `purgeOldLogs` deleted past the retention window. */
+export interface PurgeReport {
+  logs_deleted: number
+  audit_events_deleted: number
+}
+
 /** Export metrics since an instant. */
 export interface MetricsReport {
   since: string

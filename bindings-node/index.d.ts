@@ -473,6 +473,12 @@ export interface CleanupReport {
   failures: Array<{ export_id: string; error: string }>
 }
 
+/** What `purgeOldLogs` deleted past the retention window. */
+export interface PurgeReport {
+  logs_deleted: number
+  audit_events_deleted: number
+}
+
 /** Export metrics since an instant. */
 export interface MetricsReport {
   since: string
@@ -534,7 +540,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * The export service: create, status, download, history, delete,
- * workers, cleanup, metrics, migrations and import. Create one per process
+ * workers, cleanup, purge, metrics, migrations and import. Create one per process
  * with `await ExportClient.connect(databaseUrl, options)`; every method
  * returns a promise and runs off the JavaScript thread.
  */
@@ -637,6 +643,11 @@ export declare class ExportClient {
   runDueMaintenance(workerId?: string): Promise<ScheduledRun[]>
   /** Marks expired exports and deletes their files (and abandoned staged files). */
   cleanupExpired(): Promise<CleanupReport>
+  /**
+   * Deletes export logs (and their jobs) and audit events older than
+   * `retentionDays`; each audit chain still verifies from its anchor.
+   */
+  purgeOldLogs(): Promise<PurgeReport>
   /**
    * Export metrics since `since` (a `Date` or an RFC 3339 string):
    * success rate, durations, formats, hourly volume, queue depth.

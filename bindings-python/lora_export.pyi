@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypedDict, Union, final, type_check_only
 
-from typing_extensions import NotRequired, TypeAlias
+from typing_extensions import NotRequired, TypeAlias, deprecated
 
 __all__ = [
     "__version__",
@@ -38,6 +38,8 @@ __all__ = [
     "GoneError",
     "TooEarlyError",
     "ExportFailedError",
+    "NotRetryableError",
+    "AdminRequiredError",
     "RateLimitedError",
     "ConfigError",
     "DatabaseError",
@@ -522,6 +524,62 @@ class PurgeReport(TypedDict):
     audit_events_deleted: int
 
 @type_check_only
+class ScheduledRun(TypedDict):
+    task: Literal["expire_exports", "cleanup_files", "purge_logs"]
+    period_start: str
+    worker_id: str
+    started_at: str
+    finished_at: str | None
+    counts: dict[str, Any] | None
+    error: str | None
+
+@type_check_only
+class ConversationQuery(TypedDict, total=False):
+    filters: FilterConfig
+    page: int  # from 1
+    limit: int  # 1-100, default 25
+
+@type_check_only
+class ConversationRow(TypedDict):
+    conversation_id: str
+    title: str
+    tier: _Tier
+    status: _Status
+    quality_score: float
+    persona: str | None
+    emotion: str | None
+    topic: str | None
+    category: list[str]
+    turn_count: int
+    created_at: str
+
+@type_check_only
+class ConversationPage(TypedDict):
+    items: list[ConversationRow]
+    total: int
+    page: int
+    limit: int
+    totalPages: int
+
+@type_check_only
+class ScopeSelection(TypedDict, total=False):
+    conversationIds: Sequence[str]
+    filters: FilterConfig
+
+@type_check_only
+class ScopeCounts(TypedDict):
+    selected: int
+    filtered: int
+    all: int
+    all_data: int
+
+@type_check_only
+class ExportPreview(TypedDict):
+    format: _Format
+    preview: str
+    count: int
+
+@type_check_only
 class ImportSummary(TypedDict):
     imported: int
     skipped: list[SkippedRecord]
@@ -558,7 +616,9 @@ class ExportClient:
     conversations_table and turns_table (the app's relations, "schema.name"),
     else LORA_EXPORT_SCHEMA, LORA_EXPORT_CONVERSATIONS_TABLE, LORA_EXPORT_TURNS_TABLE.
     A user operation takes a verified `Session`, or a user id string from
-    trusted code (never an id a request carries).
+    trusted code (never an id a request carries). The operations are the Node
+    client's in snake_case; `status`, `history` and `delete` are deprecated
+    aliases of `get_status`, `list_history` and `delete_export`.
     """
 
     def __new__(
@@ -592,16 +652,31 @@ class ExportClient:
     def verify_session(self, token: str) -> Session: ...
     def authenticate(self, authorization: str | None = None, cookie: str | None = None) -> Session: ...
     def migrate(self) -> list[int]: ...
+    def create_dev_user(self, email: str) -> str: ...
     def import_conversations(self, source: _StrPath | bytes) -> ImportSummary: ...
     def create_export(self, user: Session | str, body: Mapping[str, Any]) -> CompletedOutcome | QueuedOutcome: ...
-    def status(self, user: Session | str, export_id: str) -> StatusView: ...
+    def get_status(self, user: Session | str, export_id: str) -> StatusView: ...
     def download(self, user: Session | str, export_id: str, dest: _Destination, *, file: str | None = None) -> DownloadInfo: ...
+    def inspect_download(self, user: Session | str, export_id: str, *, file: str | None = None) -> DownloadInfo: ...
+    def list_history(self, user: Session | str, query: _HistoryQuery | None = None) -> HistoryPage: ...
+    def delete_export(self, user: Session | str, export_id: str) -> DeleteReport: ...
+    @deprecated("use get_status")
+    def status(self, user: Session | str, export_id: str) -> StatusView: ...
+    @deprecated("use list_history")
     def history(self, user: Session | str, query: _HistoryQuery | None = None) -> HistoryPage: ...
+    @deprecated("use delete_export")
     def delete(self, user: Session | str, export_id: str) -> DeleteReport: ...
+    def list_conversations(self, user: Session | str, body: ConversationQuery | None = None) -> ConversationPage: ...
+    def count_scopes(self, user: Session | str, body: ScopeSelection | None = None) -> ScopeCounts: ...
+    def preview_export(self, user: Session | str, body: Mapping[str, Any], *, n: int = 3) -> ExportPreview: ...
+    def retry_export(self, user: Session | str, export_id: str) -> CompletedOutcome | QueuedOutcome: ...
+    def audit_trail_csv(self, user: Session | str, *, all_users: bool = False) -> str: ...
     def run_worker(
         self, worker_id: str, *, max_jobs: int | None = None, poll_interval: float = 1.0, throttle: float | None = None
     ) -> WorkerReport: ...
+    def stop_workers(self) -> None: ...
     def process_jobs(self, limit: int) -> int: ...
+    def run_due_maintenance(self, worker_id: str | None = None) -> list[ScheduledRun]: ...
     def cleanup_expired(self) -> CleanupReport: ...
     def purge_old_logs(self) -> PurgeReport: ...
     def metrics(self, since: _Instant) -> MetricsReport: ...
@@ -656,6 +731,8 @@ class NotFoundError(LoraExportError): ...
 class GoneError(LoraExportError): ...
 class TooEarlyError(LoraExportError): ...
 class ExportFailedError(LoraExportError): ...
+class NotRetryableError(LoraExportError): ...
+class AdminRequiredError(LoraExportError): ...
 class RateLimitedError(LoraExportError): ...
 class ConfigError(LoraExportError): ...
 class DatabaseError(LoraExportError): ...

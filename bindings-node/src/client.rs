@@ -129,7 +129,7 @@ pub struct RunWorkerOptions {
 }
 
 /// The export service: create, status, download, history, delete,
-/// workers, cleanup, metrics, migrations and import. Create one per process
+/// workers, cleanup, purge, metrics, migrations and import. Create one per process
 /// with `await ExportClient.connect(databaseUrl, options)`; every method
 /// returns a promise and runs off the JavaScript thread.
 #[napi]
@@ -464,6 +464,17 @@ impl ExportClient {
     ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::CleanupReport>>>> {
         let service = self.service.clone();
         spawn(env, async move { Ok(Json(service.cleanup_expired().await?)) })
+    }
+
+    /// Deletes export logs (and their jobs) and audit events older than
+    /// `retentionDays`; each audit chain still verifies from its anchor.
+    #[napi(ts_return_type = "Promise<PurgeReport>")]
+    pub fn purge_old_logs(
+        &self,
+        env: &Env,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::PurgeReport>>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Json(service.purge_old_logs().await?)) })
     }
 
     /// Export metrics since `since` (a `Date` or an RFC 3339 string):

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ExportClient, transform } from 'lora-export'
-import { conversations, createUser, freshDatabase, jsonl, readAll } from './support.mjs'
+import { conversations, createUser, freshDatabase, jsonl, readAll, sql } from './support.mjs'
 
 const keys = (o) => Object.keys(o).sort()
 const LOG_KEYS = ['id', 'export_id', 'user_id', 'timestamp', 'format', 'config', 'conversation_count', 'file_size', 'status', 'file_url', 'expires_at', 'error_message', 'created_at', 'updated_at', 'file_sha256', 'download_count', 'last_downloaded_at']
@@ -91,7 +91,7 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   await assert.rejects(client.createExport('', small), (e) => e.status === 401)
   await assert.rejects(client.createExport(user, { config: { scope: 'all' } }), (e) => e.status === 400 && e.issues.length === 1)
 
-  // Delete, cleanup, metrics, processJobs.
+  // Delete, cleanup, metrics, processJobs, purge.
   const deleted = await client.deleteExport(user, created.export_id)
   assert.deepEqual(keys(deleted), ['cancelled', 'export_id', 'file_deleted', 'status'])
   assert.equal(deleted.file_deleted, true)
@@ -105,6 +105,12 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   assert.deepEqual(await client.metrics(since.toISOString()), metrics)
   await assert.rejects(client.metrics('last week'), (e) => e.status === 400)
   assert.equal(await client.processJobs(5), 0)
+
+  // Purge: a finished export older than retentionDays (30) goes, file first.
+  assert.deepEqual(await client.purgeOldLogs(), { logs_deleted: 0, audit_events_deleted: 0 })
+  sql(url, `UPDATE lora_export.export_logs SET created_at = now() - interval '40 days' WHERE export_id = '${queued.export_id}'`)
+  assert.deepEqual(await client.purgeOldLogs(), { logs_deleted: 1, audit_events_deleted: 0 })
+  await assert.rejects(client.getStatus(user, queued.export_id), (e) => e.code === 'NOT_FOUND' && e.status === 404)
 
   // Maintenance by the schedules (the defaults): on this database no task's
   // latest period has run yet; a cron route's call runs each once.

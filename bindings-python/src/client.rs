@@ -4,6 +4,10 @@
 //! thread waits without the GIL; it checks for signals every 50 ms, so
 //! Ctrl-C cancels a database call (and asks a worker to stop after its
 //! current job: a second Ctrl-C abandons it).
+//!
+//! The operations are the Node client's, named in snake_case (the table in
+//! `docs/service.md`); `status`, `history` and `delete`, this binding's
+//! earlier names, remain as deprecated aliases.
 
 use std::fs::File;
 use std::future::Future;
@@ -14,9 +18,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lora_export::pg::{
-    Caller, Download, ExportService, HistoryQuery, ServiceConfig, ServiceOptions, WorkerOptions,
+    AuditScope, Caller, Download, DownloadBody, ExportService, HistoryQuery, ServiceConfig,
+    ServiceOptions, WorkerOptions,
 };
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyDeprecationWarning, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use serde::Serialize;
@@ -55,6 +60,9 @@ const COPY_CHUNK: usize = 1 << 20;
 pub struct ExportClient {
     service: Mutex<Option<ExportService>>,
     runtime: Mutex<Option<Runtime>>,
+    /// Set by `stop_workers`: every `run_worker` of this client returns
+    /// after its current job.
+    stop: watch::Sender<bool>,
 }
 
 /// The keyword options as the service's `ServiceOptions` (camelCase), over
@@ -121,6 +129,21 @@ fn uuid_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Uuid> {
     let text = value.str()?;
     let text = text.to_str()?;
     Uuid::parse_str(text).map_err(|e| PyValueError::new_err(format!("{what}: {text:?}: {e}")))
+}
+
+/// A request body (a mapping, as the API takes it; absent: `null`) as JSON.
+fn body_of(body: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
+    match body {
+        None => Ok(serde_json::Value::Null),
+        Some(body) => to_request_json(body).map_err(|e| e.into_value_error("body")),
+    }
+}
+
+/// Warns that `old` is deprecated in favour of `new` (an error under `-W error`).
+fn deprecated(py: Python<'_>, old: &str, new: &str) -> PyResult<()> {
+    let message = format!("ExportClient.{old} is deprecated: use ExportClient.{new}");
+    let category = py.get_type::<PyDeprecationWarning>();
+    PyErr::warn(py, category.as_any(), &std::ffi::CString::new(message)?, 1)
 }
 
 impl ExportClient {
@@ -206,6 +229,25 @@ struct DownloadInfo {
     sha256: Option<String>,
 }
 
+impl DownloadInfo {
+    /// A checked download's headers' values, and its bytes.
+    fn split(download: Download) -> (Self, DownloadBody) {
+        let Download {
+            export_id,
+            file_name,
+            content_type,
+            content_disposition,
+            size,
+            sha256,
+            file,
+            ..
+        } = download;
+        let info =
+            DownloadInfo { export_id, file_name, content_type, content_disposition, size, sha256 };
+        (info, file)
+    }
+}
+
 fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     serialize_to_py(py, value)
 }
@@ -226,7 +268,11 @@ impl ExportClient {
             let _entered = runtime.enter();
             ExportService::connect(config).map_err(err)?
         };
-        Ok(ExportClient { service: Mutex::new(Some(service)), runtime: Mutex::new(Some(runtime)) })
+        Ok(ExportClient {
+            service: Mutex::new(Some(service)),
+            runtime: Mutex::new(Some(runtime)),
+            stop: watch::channel(false).0,
+        })
     }
 
     /// Verifies a Supabase access token (HS256 with `jwt_secret`,
@@ -260,6 +306,15 @@ impl ExportClient {
     fn migrate(&self, py: Python<'_>) -> PyResult<Vec<i32>> {
         let service = self.service()?;
         self.wait(py, async move { service.migrate().await }, None)
+    }
+
+    /// The id of the `auth.users` user with `email`, created when there is
+    /// none: a test user for a local or development database (on a hosted
+    /// Supabase project, create users with Supabase Auth instead).
+    fn create_dev_user(&self, py: Python<'_>, email: String) -> PyResult<String> {
+        let service = self.service()?;
+        let id = self.wait(py, async move { service.create_dev_user(&email).await }, None)?;
+        Ok(id.to_string())
     }
 
     /// Loads canonical JSONL conversations (a path or `bytes`) into the
@@ -300,8 +355,10 @@ impl ExportClient {
         to_py(py, &outcome)
     }
 
-    /// The status of `user`'s export `export_id`.
-    fn status<'py>(
+    /// The status of `user`'s export `export_id`, with progress while it
+    /// runs (`ForbiddenError` for another user's export, `NotFoundError`
+    /// for an unknown one).
+    fn get_status<'py>(
         &self,
         py: Python<'py>,
         user: &Bound<'py, PyAny>,
@@ -338,27 +395,11 @@ impl ExportClient {
         let (info, file) = self.wait(
             py,
             async move {
-                let Download {
-                    export_id,
-                    file_name,
-                    content_type,
-                    content_disposition,
-                    size,
-                    sha256,
-                    mut file,
-                    ..
-                } = match file {
+                let download = match file {
                     Some(name) => service.open_file(user, export, &name).await?,
                     None => service.open_download(user, export).await?,
                 };
-                let info = DownloadInfo {
-                    export_id,
-                    file_name,
-                    content_type,
-                    content_disposition,
-                    size,
-                    sha256,
-                };
+                let (info, mut file) = DownloadInfo::split(download);
                 let Some(path) = target else {
                     // Read chunk by chunk into the Python file object below
                     // (a zip is written as it is read).
@@ -392,7 +433,7 @@ impl ExportClient {
     /// A page of `user`'s exports, newest first. `query` takes `format`,
     /// `status`, `from`, `to`, `page`, `limit`.
     #[pyo3(signature = (user, query=None))]
-    fn history<'py>(
+    fn list_history<'py>(
         &self,
         py: Python<'py>,
         user: &Bound<'py, PyAny>,
@@ -412,7 +453,7 @@ impl ExportClient {
     }
 
     /// Deletes `user`'s export (cancelling it when queued or running).
-    fn delete<'py>(
+    fn delete_export<'py>(
         &self,
         py: Python<'py>,
         user: &Bound<'py, PyAny>,
@@ -422,6 +463,158 @@ impl ExportClient {
         let service = self.service()?;
         let report = self.wait(py, async move { service.delete(user, export).await }, None)?;
         to_py(py, &report)
+    }
+
+    /// Deprecated alias of `get_status`.
+    fn status<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deprecated(py, "status", "get_status")?;
+        self.get_status(py, user, export_id)
+    }
+
+    /// Deprecated alias of `list_history`.
+    #[pyo3(signature = (user, query=None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        query: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deprecated(py, "history", "list_history")?;
+        self.list_history(py, user, query)
+    }
+
+    /// Deprecated alias of `delete_export`.
+    fn delete<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        deprecated(py, "delete", "delete_export")?;
+        self.delete_export(py, user, export_id)
+    }
+
+    /// A page of the conversations `user` can read, newest first: `body` is
+    /// `{"filters"?, "page"?, "limit"?}` (filters as an export request's;
+    /// limit 1–100, default 25). `ValidationError` with `issues` at their paths.
+    #[pyo3(signature = (user, body=None))]
+    fn list_conversations<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        body: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, body) = (user_of(user)?, body_of(body)?);
+        let service = self.service()?;
+        let page =
+            self.wait(py, async move { service.list_conversations(user, &body).await }, None)?;
+        to_py(py, &page)
+    }
+
+    /// How many conversations each scope would export for `body`
+    /// (`{"conversationIds"?, "filters"?}`), counted by the export's own SQL:
+    /// `{"selected", "filtered", "all", "all_data"}`.
+    #[pyo3(signature = (user, body=None))]
+    fn count_scopes<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        body: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, body) = (user_of(user)?, body_of(body)?);
+        let service = self.service()?;
+        let counts = self.wait(py, async move { service.count_scopes(user, &body).await }, None)?;
+        to_py(py, &counts)
+    }
+
+    /// The first `n` (1–10) conversations the export request `body`
+    /// selects, rendered exactly as the export writes them:
+    /// `{"format", "preview", "count"}`. Logs nothing.
+    #[pyo3(signature = (user, body, *, n=3))]
+    fn preview_export<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        body: &Bound<'py, PyAny>,
+        n: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, body) = (user_of(user)?, body_of(Some(body))?);
+        let service = self.service()?;
+        let preview =
+            self.wait(py, async move { service.preview_export(user, &body, n).await }, None)?;
+        to_py(py, &preview)
+    }
+
+    /// A new export from `user`'s failed or expired export's stored
+    /// request, answered like `create_export` (and rate-limited like it).
+    /// `NotRetryableError` (409) for one that is queued, processing or completed.
+    fn retry_export<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, export) = (user_of(user)?, uuid_of(export_id, "export_id")?);
+        let service = self.service()?;
+        let outcome =
+            self.wait(py, async move { service.retry_export(user, export).await }, None)?;
+        to_py(py, &outcome)
+    }
+
+    /// What `download` would answer — the same checks and errors, the same
+    /// values — without counting a download or reading the file (the answer
+    /// to `HEAD`); with ``file`` of that one file of a dataset export.
+    #[pyo3(signature = (user, export_id, *, file=None))]
+    fn inspect_download<'py>(
+        &self,
+        py: Python<'py>,
+        user: &Bound<'py, PyAny>,
+        export_id: &Bound<'py, PyAny>,
+        file: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (user, export) = (user_of(user)?, uuid_of(export_id, "export_id")?);
+        let service = self.service()?;
+        let download = self.wait(
+            py,
+            async move {
+                match file {
+                    Some(name) => service.inspect_file(user, export, &name).await,
+                    None => service.inspect_download(user, export).await,
+                }
+            },
+            None,
+        )?;
+        to_py(py, &DownloadInfo::split(download).0)
+    }
+
+    /// The audit trail as CSV text (header `created_at,export_id,user_id,
+    /// seq,event,detail,prev_hash,hash`, oldest first): the user's own, or
+    /// with ``all_users=True`` every user's, for an administrator's session
+    /// only (else `AdminRequiredError`, 403).
+    #[pyo3(signature = (user, *, all_users=false))]
+    fn audit_trail_csv(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        all_users: bool,
+    ) -> PyResult<String> {
+        let user = user_of(user)?;
+        let scope = if all_users { AuditScope::AllUsers } else { AuditScope::Own };
+        let service = self.service()?;
+        self.wait(
+            py,
+            async move {
+                let csv = service.audit_trail_csv(user, scope).await?;
+                String::from_utf8(csv)
+                    .map_err(|e| lora_export::Error::internal("CSV_ERROR", e.to_string()).into())
+            },
+            None,
+        )
     }
 
     /// Runs queued export jobs until `max_jobs` were claimed (forever
@@ -442,21 +635,57 @@ impl ExportClient {
             .map(Duration::try_from_secs_f64)
             .transpose()
             .map_err(|e| PyValueError::new_err(format!("throttle: {e}")))?;
+        // One stop for this worker: Ctrl-C (in `wait`) or `stop_workers`.
         let (stop, stopped) = watch::channel(false);
+        let (forward, mut asked) = (stop.clone(), self.stop.subscribe());
         let mut options = WorkerOptions::new(worker_id);
         options.max_jobs = max_jobs;
         options.poll_interval = poll;
         options.throttle = throttle;
         options.stop = Some(stopped);
         let service = self.service()?;
-        let report = self.wait(py, async move { service.run_worker(options).await }, Some(stop))?;
+        let run = async move {
+            let run = service.run_worker(options);
+            tokio::pin!(run);
+            tokio::select! {
+                biased;
+                Ok(()) = async { asked.wait_for(|stop| *stop).await.map(drop) } => {
+                    forward.send_replace(true);
+                }
+                report = &mut run => return report,
+            }
+            run.await
+        };
+        let report = self.wait(py, run, Some(stop))?;
         to_py(py, &report)
+    }
+
+    /// Asks every `run_worker` of this client (on other threads) to return
+    /// after its current job; one started afterwards returns at once.
+    fn stop_workers(&self) {
+        self.stop.send_replace(true);
     }
 
     /// Runs up to `limit` queued jobs now; returns how many ran.
     fn process_jobs(&self, py: Python<'_>, limit: u64) -> PyResult<u64> {
         let service = self.service()?;
         self.wait(py, async move { service.process_jobs(limit).await }, None)
+    }
+
+    /// Runs the maintenance tasks whose latest scheduled period nobody has
+    /// run yet (each period runs once across every process), as `worker_id`
+    /// (default `python-cron-<pid>`): the call for a cron job when no
+    /// long-running worker runs them. Returns the runs made.
+    #[pyo3(signature = (worker_id=None))]
+    fn run_due_maintenance<'py>(
+        &self,
+        py: Python<'py>,
+        worker_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = worker_id.unwrap_or_else(|| format!("python-cron-{}", std::process::id()));
+        let service = self.service()?;
+        let runs = self.wait(py, async move { service.run_due_maintenance(&id).await }, None)?;
+        to_py(py, &runs)
     }
 
     /// Marks expired exports and removes their files.

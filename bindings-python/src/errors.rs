@@ -84,6 +84,8 @@ error_classes! {
     GoneError = "GONE": "The export's file has expired (410).",
     TooEarlyError = "TOO_EARLY": "The export is not finished yet (425).",
     ExportFailedError = "EXPORT_FAILED": "The export failed (409).",
+    NotRetryableError = "NOT_RETRYABLE": "Only a failed or expired export can be retried; this one is queued, processing or completed (409).",
+    AdminRequiredError = "ADMIN_REQUIRED": "Every user's audit trail is for an administrator's session only: `app_metadata.role` is `admin` (403).",
     RateLimitedError = "RATE_LIMITED": "Too many export requests, or a user's costly reads or downloads past their limits (429); `retry_after` says how long to wait.",
     ConfigError = "CONFIG_ERROR": "A configuration value is missing or invalid.",
     DatabaseError = "DATABASE_ERROR": "The database failed.",

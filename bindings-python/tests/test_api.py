@@ -260,7 +260,7 @@ def test_exception_classes_form_one_hierarchy():
         "ValidationError", "MalformedRecordError", "UnknownFormatError", "RejectedError",
         "InvalidTransitionError", "UnauthorizedError", "ForbiddenError", "NotFoundError",
         "GoneError", "TooEarlyError", "ExportFailedError", "RateLimitedError", "ConfigError",
-        "DatabaseError", "IoError", "CsvError", "JsonError",
+        "DatabaseError", "IoError", "CsvError", "JsonError", "NotRetryableError", "AdminRequiredError",
     ]
     codes = set()
     for name in names:

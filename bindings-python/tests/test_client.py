@@ -1,7 +1,8 @@
 """ExportClient against the real PostgreSQL that scripts/test.sh starts:
 migrate, import, create (201 and 202), worker, status, download into a path
-and a file object, history, delete, cleanup, metrics, and every error with
-its class, code and status."""
+and a file object, history, delete, cleanup, metrics, the export modal's
+operations (conversations, counts, preview, retry, inspect, audit trail),
+maintenance, and every error with its class, code and status."""
 
 import base64
 import datetime
@@ -13,6 +14,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import zipfile
@@ -79,7 +81,7 @@ def test_the_export_lifecycle(client, tmp_path):
     assert not (tmp_path / "early.jsonl").exists()
     report = c.run_worker("py-worker", max_jobs=1, poll_interval=0.05)
     assert (report["claimed"], report["completed"]) == (1, 1)
-    status = c.status(user, large["export_id"])
+    status = c.get_status(user, large["export_id"])
     assert (status["status"], status["progress"], status["conversation_count"]) == ("completed", 100, 46)
     jsonl = io.BytesIO()
     c.download(user, large["export_id"], jsonl)
@@ -87,21 +89,21 @@ def test_the_export_lifecycle(client, tmp_path):
     assert lora_export.validate_output("jsonl", jsonl.getvalue())["valid"]
 
     with pytest.raises(lora_export.ForbiddenError) as forbidden:
-        c.status(stranger, small["export_id"])
+        c.get_status(stranger, small["export_id"])
     assert forbidden.value.status == 403
     with pytest.raises(lora_export.NotFoundError) as missing:
         c.download(user, uuid.uuid4(), io.BytesIO())
     assert (missing.value.code, missing.value.status) == ("NOT_FOUND", 404)
 
-    page = c.history(user, {"format": "csv", "limit": 10})
+    page = c.list_history(user, {"format": "csv", "limit": 10})
     assert (page["total"], page["page"], page["hasNext"]) == (1, 1, False)
     assert page["items"][0]["export_id"] == small["export_id"]
-    assert c.history(user)["total"] == 2
-    assert c.history(stranger)["total"] == 0
+    assert c.list_history(user)["total"] == 2
+    assert c.list_history(stranger)["total"] == 0
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
-    assert c.history(user, {"from": today, "to": today, "limit": "5", "format": ""})["total"] == 2
+    assert c.list_history(user, {"from": today, "to": today, "limit": "5", "format": ""})["total"] == 2
     with pytest.raises(lora_export.ValidationError) as bad_query:
-        c.history(user, {"limit": "abc", "from": "yesterday", "sort": "name"})
+        c.list_history(user, {"limit": "abc", "from": "yesterday", "sort": "name"})
     assert sorted(i["path"] for i in bad_query.value.issues) == ["from", "limit", "sort"]
 
     sql(url, f"UPDATE lora_export.export_logs SET expires_at = now() - interval '1 hour' WHERE export_id = '{small['export_id']}'")
@@ -111,7 +113,7 @@ def test_the_export_lifecycle(client, tmp_path):
     cleanup = c.cleanup_expired()
     assert cleanup["files_deleted"] >= 1 and cleanup["failures"] == []
 
-    deleted = c.delete(user, large["export_id"])
+    deleted = c.delete_export(user, large["export_id"])
     assert deleted["export_id"] == large["export_id"] and deleted["file_deleted"]
     assert c.process_jobs(5) == 0
     since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
@@ -148,7 +150,7 @@ def test_configuration_and_connection_errors(database, admin_url):
     with pytest.raises(TypeError, match="unexpected option"):
         lora_export.ExportClient(url, sync_treshold=5)
     with pytest.raises(ValueError, match="user: \"not-a-uuid\""):
-        lora_export.ExportClient(url).status("not-a-uuid", uuid.uuid4())
+        lora_export.ExportClient(url).get_status("not-a-uuid", uuid.uuid4())
     missing = admin_url.rsplit("/", 1)[0] + "/no_such_database_" + uuid.uuid4().hex[:8]
     with pytest.raises(lora_export.DatabaseError) as down:
         lora_export.ExportClient(missing, storage_root=root).migrate()
@@ -242,11 +244,11 @@ def test_sessions_from_verified_tokens_drive_the_user_operations(database):
         assert (session.user_id, session.email, session.is_anonymous) == (alice, "ada@example.com", False)
         assert session.expires_at.tzinfo is not None
         created = c.create_export(session, {"config": {"scope": "all", "format": "jsonl"}})
-        assert c.status(session, created["export_id"])["status"] == "completed"
+        assert c.get_status(session, created["export_id"])["status"] == "completed"
         other = c.authenticate(cookie="sb-127-auth-token=" + json.dumps({"access_token": hs256(claims_of(bob))}))
         with pytest.raises(lora_export.ForbiddenError):
-            c.status(other, created["export_id"])
-        assert c.history(session)["total"] == 1
+            c.get_status(other, created["export_id"])
+        assert c.list_history(session)["total"] == 1
         with pytest.raises(TypeError):
             lora_export.Session()
         for reason, token in [
@@ -292,9 +294,9 @@ def test_a_dataset_export_downloads_each_file_and_the_zip_into_file_objects(clie
     queued = c.create_export(user, {"config": {"scope": "all", "format": "jsonl"}, "dataset": dataset})
     assert queued["status"] == "queued", "35 conversations are over sync_threshold: a worker writes them"
     assert c.run_worker("py-dataset", max_jobs=1, poll_interval=0.05)["completed"] == 1
-    created = c.status(user, queued["export_id"])
+    created = c.get_status(user, queued["export_id"])
     assert created["status"] == "completed" and created["file_name"].endswith(".zip")
-    assert c.history(user)["items"][0]["files"] == created["files"]
+    assert c.list_history(user)["items"][0]["files"] == created["files"]
     approved = [r for r in sample_records() if r.get("status") == "approved"]
     core = lora_export.export_dataset(approved, tmp_path / "core", split=dataset["split"], seed=4,
                                       max_records_per_shard=10, compression="gzip")
@@ -330,3 +332,166 @@ def test_a_dataset_export_downloads_each_file_and_the_zip_into_file_objects(clie
             c.download(user, created["export_id"], io.BytesIO(), file=bad)
     with pytest.raises(lora_export.ForbiddenError):
         c.download(stranger, created["export_id"], io.BytesIO(), file="README.md")
+
+
+def ids_of_sample(n):
+    return [r["conversation_id"] for r in sample_records()[:n]]
+
+
+def test_the_earlier_names_warn_and_still_answer(client):
+    c, url = client
+    user = create_user(url)
+    created = c.create_export(user, {"config": {"scope": "selected", "format": "csv"}, "conversationIds": ids_of_sample(2)})
+    with pytest.warns(DeprecationWarning, match=r"ExportClient\.status is deprecated: use ExportClient\.get_status"):
+        assert c.status(user, created["export_id"]) == c.get_status(user, created["export_id"])
+    with pytest.warns(DeprecationWarning, match=r"use ExportClient\.list_history"):
+        assert c.history(user, {"limit": 5}) == c.list_history(user, {"limit": 5})
+    with pytest.warns(DeprecationWarning, match=r"use ExportClient\.delete_export"):
+        assert c.delete(user, created["export_id"])["file_deleted"]
+    assert c.list_history(user)["total"] == 0
+
+
+def test_create_dev_user_is_idempotent_by_email(database):
+    url, root = database
+    with lora_export.ExportClient(url, storage_root=root) as c:
+        c.migrate()
+        user = c.create_dev_user("dev@example.com")
+        assert str(uuid.UUID(user)) == user
+        assert c.create_dev_user(" dev@example.com ") == user
+        assert sql(url, f"SELECT email FROM auth.users WHERE id = '{user}'") == "dev@example.com"
+        assert c.create_export(user, {"config": {"scope": "all", "format": "json"}})["status"] == "completed"
+        with pytest.raises(lora_export.ValidationError) as refused:
+            c.create_dev_user("not-an-email")
+        assert [(i["path"], i["code"]) for i in refused.value.issues] == [("email", "invalid_email")]
+
+
+def test_count_scopes_counts_what_each_scope_exports(client):
+    c, url = client
+    user = create_user(url)
+    filters = {"tierTypes": ["edge_case"]}
+    counts = c.count_scopes(user, {"conversationIds": ids_of_sample(3) + ["no-such-id"], "filters": filters})
+    assert (counts["selected"], counts["all"], counts["all_data"]) == (3, 32, 46)
+    filtered = c.create_export(user, {"config": {"scope": "filtered", "format": "jsonl"}, "filters": filters})
+    assert 0 < counts["filtered"] == filtered["conversation_count"]
+    assert c.count_scopes(user) == {**counts, "selected": 0, "filtered": 46}
+    with pytest.raises(lora_export.ValidationError) as invalid:
+        c.count_scopes(user, {"filters": filters, "sort": "title"})
+    assert [i["path"] for i in invalid.value.issues] == ["sort"]
+
+
+def test_list_conversations_pages_with_the_export_filters(client):
+    c, url = client
+    user = create_user(url)
+    filters = {"tierTypes": ["template"], "statuses": ["approved"]}
+    filtered = c.count_scopes(user, {"filters": filters})["filtered"]
+    page = c.list_conversations(user, {"filters": filters, "limit": 5, "page": 2})
+    assert (page["total"], page["page"], page["limit"], len(page["items"])) == (filtered, 2, 5, 5)
+    assert page["totalPages"] == -(-filtered // 5)
+    assert all((row["tier"], row["status"]) == ("template", "approved") for row in page["items"])
+    everything = c.list_conversations(user)
+    assert (everything["total"], everything["limit"], len(everything["items"])) == (46, 25, 25)
+    with pytest.raises(lora_export.ValidationError) as invalid:
+        c.list_conversations(user, {"limit": 0, "filters": {"tierTypes": ["x"]}})
+    assert [i["path"] for i in invalid.value.issues] == ["limit", "filters.tierTypes[0]"]
+
+
+def test_preview_export_is_what_the_export_writes(client):
+    c, url = client
+    user = create_user(url)
+    body = {"config": {"scope": "selected", "format": "csv"}, "conversationIds": ids_of_sample(3)}
+    preview = c.preview_export(user, body)
+    assert (preview["format"], preview["count"]) == ("csv", 3)
+    created = c.create_export(user, body)
+    written = io.BytesIO()
+    c.download(user, created["export_id"], written)
+    assert preview["preview"] == written.getvalue().decode("utf-8")
+    two = c.preview_export(user, body, n=2)
+    assert two["count"] == 2 and len(two["preview"]) < len(preview["preview"])
+    assert c.list_history(user)["total"] == 1, "a preview logs nothing"
+    with pytest.raises(lora_export.ValidationError) as invalid:
+        c.preview_export(user, body, n=11)
+    assert [i["path"] for i in invalid.value.issues] == ["n"]
+
+
+def test_retry_export_makes_a_new_export_from_an_expired_one(client):
+    c, url = client
+    user, stranger = create_user(url), create_user(url)
+    body = {"config": {"scope": "selected", "format": "jsonl"}, "conversationIds": ids_of_sample(3)}
+    first = c.create_export(user, body)
+    with pytest.raises(lora_export.NotRetryableError) as refused:
+        c.retry_export(user, first["export_id"])
+    assert (refused.value.code, refused.value.status) == ("NOT_RETRYABLE", 409)
+    with pytest.raises(lora_export.ForbiddenError):
+        c.retry_export(stranger, first["export_id"])
+    sql(url, f"UPDATE lora_export.export_logs SET expires_at = now() - interval '1 minute' WHERE export_id = '{first['export_id']}'")
+    retried = c.retry_export(user, first["export_id"])
+    assert (retried["status"], retried["http_status"], retried["conversation_count"]) == ("completed", 201, 3)
+    assert retried["export_id"] != first["export_id"]
+    assert retried["sha256"] == first["sha256"]
+    assert c.get_status(user, first["export_id"])["status"] == "expired"
+
+
+def test_inspect_download_checks_without_counting(client):
+    c, url = client
+    user, stranger = create_user(url), create_user(url)
+    created = c.create_export(user, {"config": {"scope": "selected", "format": "jsonl"}, "conversationIds": ids_of_sample(3)})
+    head = c.inspect_download(user, created["export_id"])
+    assert head["size"] == created["file_size"] == c.get_status(user, created["export_id"])["file_size"]
+    assert (head["sha256"], head["file_name"]) == (created["sha256"], created["file_name"])
+    assert head["content_type"] == "application/x-ndjson"
+    assert c.list_history(user)["items"][0]["download_count"] == 0
+    info = c.download(user, created["export_id"], io.BytesIO())
+    assert info == head
+    assert c.list_history(user)["items"][0]["download_count"] == 1
+    with pytest.raises(lora_export.ForbiddenError):
+        c.inspect_download(stranger, created["export_id"])
+    with pytest.raises(lora_export.NotFoundError):
+        c.inspect_download(user, created["export_id"], file="README.md")
+
+
+AUDIT_HEADER = "created_at,export_id,user_id,seq,event,detail,prev_hash,hash"
+
+
+def test_audit_trail_csv_is_the_users_own_and_every_users_for_an_admin(database):
+    url, root = database
+    with lora_export.ExportClient(url, storage_root=root, supabase_url=PROJECT, jwt_secret=SECRET) as c:
+        c.migrate()
+        c.import_conversations(b"".join(json.dumps(conversation(i)).encode() + b"\n" for i in range(3)))
+        alice, bob = create_user(url), create_user(url)
+        mine = c.create_export(alice, {"config": {"scope": "all", "format": "csv"}})["export_id"]
+        theirs = c.create_export(bob, {"config": {"scope": "all", "format": "json"}})["export_id"]
+        own = c.audit_trail_csv(alice).splitlines()
+        assert own[0] == AUDIT_HEADER
+        assert [row.split(",")[1:5] for row in own[1:]] == [[mine, alice, str(seq), event] for seq, event in
+                                                              enumerate(["requested", "started", "completed"], 1)]
+        with pytest.raises(lora_export.AdminRequiredError) as refused:
+            c.audit_trail_csv(alice, all_users=True)
+        assert (refused.value.code, refused.value.status) == ("ADMIN_REQUIRED", 403)
+        admin = c.verify_session(hs256(claims_of(alice, app_metadata={"role": "admin"})))
+        every = c.audit_trail_csv(admin, all_users=True)
+        assert every.splitlines()[0] == AUDIT_HEADER and mine in every and theirs in every
+        assert theirs not in c.audit_trail_csv(admin)
+
+
+def test_run_due_maintenance_runs_each_period_once(client):
+    c, _ = client
+    runs = c.run_due_maintenance("py-cron")
+    assert sorted(r["task"] for r in runs) == ["cleanup_files", "expire_exports", "purge_logs"]
+    assert all(r["worker_id"] == "py-cron" and r["finished_at"] and r["error"] is None for r in runs)
+    assert c.run_due_maintenance() == []
+
+
+def test_stop_workers_ends_a_worker_on_another_thread(client):
+    c, url = client
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(c.run_worker("py-threaded", poll_interval=0.05)))
+    worker.start()
+    time.sleep(0.3)
+    assert worker.is_alive()
+    c.stop_workers()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and reports[0]["claimed"] == 0
+    user = create_user(url)
+    queued = c.create_export(user, {"config": {"scope": "all_data", "format": "jsonl"}})
+    assert c.run_worker("py-late", max_jobs=1, poll_interval=0.05)["claimed"] == 0, "stop_workers holds"
+    assert c.get_status(user, queued["export_id"])["status"] == "queued"

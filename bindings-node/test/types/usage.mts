@@ -19,6 +19,7 @@ import {
   type FilterConfig,
   type HistoryPage,
   type LoraExportError,
+  type PurgeReport,
   type TransformResult,
 } from 'lora-export'
 
@@ -79,6 +80,8 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
   const rate: number = metrics.success_rate + jobs
   void rate
   await client.cleanupExpired()
+  const purged: PurgeReport = await client.purgeOldLogs()
+  void [purged.logs_deleted, purged.audit_events_deleted]
   client.stopWorkers()
   client.close()
 
