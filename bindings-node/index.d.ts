@@ -550,8 +550,13 @@ export declare class ExportClient {
    * connection can be made. Options left out come from the environment.
    */
   static connect(databaseUrl: string, options?: ClientOptions): Promise<ExportClient>
-  /** Applies pending schema migrations; resolves with the versions applied. */
-  migrate(): Promise<number[]>
+  /**
+   * Applies pending schema migrations; resolves with the versions applied.
+   * Creates nothing in `auth`; on a database without Supabase's roles and
+   * `auth` objects it rejects (`CONFIG_ERROR`, naming them) unless
+   * `supabaseStandIns` asks for stand-ins.
+   */
+  migrate(options?: MigrateOptions): Promise<number[]>
   /**
    * Loads canonical JSONL conversations from a file path or a `Buffer`
    * (upserting by `conversation_id`); malformed lines are listed.
@@ -861,11 +866,26 @@ export declare function exportFileName(tierLabel: string, date: string, count: n
  */
 export declare function isLoraExportError(value: unknown): value is LoraExportError
 
+/** Settings of [`ExportClient::migrate`]; an unknown key is a `CONFIG_ERROR`. */
+export interface MigrateOptions {
+  /**
+   * Create stand-ins for Supabase's roles (`anon`, `authenticated`,
+   * `service_role`) and `auth` objects (`auth.users`, `auth.uid()`,
+   * `auth.jwt()`) where they are missing: for plain PostgreSQL (local
+   * development, tests). Default false: a database without them is a
+   * `CONFIG_ERROR` naming what is missing. On Supabase nothing is created
+   * in `auth` either way.
+   */
+  supabaseStandIns?: boolean
+}
+
 /**
  * The lora-export schema as one SQL script for the library's `schema`
  * (default `lora_export`), to commit under `supabase/migrations` instead of
  * calling `client.migrate()` at run time; it records each migration, so a
- * later `migrate()` applies nothing twice.
+ * later `migrate()` applies nothing twice. It creates nothing in `auth`; on
+ * plain PostgreSQL, apply it with `lora_export.supabase_stand_ins=on` set in
+ * the session (`PGOPTIONS`), as `migrate({ supabaseStandIns: true })` does.
  */
 export declare function migrationSql(schema?: string | undefined | null): string
 

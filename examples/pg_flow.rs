@@ -9,15 +9,16 @@
 //! Any `ServiceConfig` environment variable applies (files go to
 //! `LORA_EXPORT_STORAGE_ROOT`, default `./export-files`); the sync threshold
 //! is lowered to 5 so that the 32 approved sample conversations take the
-//! background path. The user is created in `auth.users` when the database
-//! has the stand-in table (plain PostgreSQL); on Supabase set
-//! `LORA_EXPORT_USER_ID` to an existing user.
+//! background path. It migrates with Supabase's stand-ins (for plain
+//! PostgreSQL: the roles and `auth.users`; on Supabase nothing is created in
+//! `auth`). The user is created in `auth.users` on plain PostgreSQL; on
+//! Supabase set `LORA_EXPORT_USER_ID` to an existing user.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use lora_export::pg::{CreateOutcome, ExportService, HistoryQuery, ServiceConfig};
+use lora_export::pg::{CreateOutcome, ExportService, HistoryQuery, MigrateOptions, ServiceConfig};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
@@ -29,7 +30,8 @@ async fn main() -> Main {
     config.sync_threshold = 5;
     let service = ExportService::connect(config)?;
 
-    println!("1. migrate: applied {:?}", service.migrate().await?);
+    let stand_ins = MigrateOptions { supabase_stand_ins: true };
+    println!("1. migrate: applied {:?}", service.migrate_with(stand_ins).await?);
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample.jsonl");
     let imported = service.import_conversations(BufReader::new(File::open(sample)?)).await?;
     println!("2. import: {} conversations, {} skipped", imported.imported, imported.skipped.len());

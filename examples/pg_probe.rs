@@ -10,15 +10,16 @@
 //!
 //! `--copy` instead times `COPY … TO STDOUT` of the same rows (conversations
 //! joined with their turns, in export order) — the floor for reading them.
-//! `--import FILE` first migrates the database and imports a JSONL file of
-//! conversations (untimed), e.g. the output of
+//! `--import FILE` first migrates the database (with Supabase's stand-ins,
+//! for plain PostgreSQL) and imports a JSONL file of conversations
+//! (untimed), e.g. the output of
 //! `synthetic --format input`. The store is the environment's:
 //! `LORA_EXPORT_STORAGE_ROOT`, or `LORA_EXPORT_STORAGE_URL=s3://…` with `AWS_*`.
 
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use lora_export::pg::{CreateOutcome, ExportService, ServiceConfig};
+use lora_export::pg::{CreateOutcome, ExportService, MigrateOptions, ServiceConfig};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -31,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--import") {
         let path = args.get(at + 1).ok_or("--import needs a file")?;
-        service.migrate().await?;
+        service.migrate_with(MigrateOptions { supabase_stand_ins: true }).await?;
         let file = std::io::BufReader::new(std::fs::File::open(path)?);
         let summary = service.import_conversations(file).await?;
         eprintln!("imported: {}", serde_json::to_string(&summary)?);

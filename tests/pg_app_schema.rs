@@ -128,7 +128,10 @@ async fn an_apps_own_conversations_table_is_left_alone_and_exported_through_its_
     let before = app_table_state(&admin).await;
 
     let service = ExportService::connect(config(&url)).unwrap();
-    assert_eq!(service.migrate().await.unwrap(), (1..=last_migration()).collect::<Vec<_>>());
+    assert_eq!(
+        service.migrate_with(pg::STAND_INS).await.unwrap(),
+        (1..=last_migration()).collect::<Vec<_>>()
+    );
     assert_eq!(app_table_state(&admin).await, before, "the app's table is untouched");
     let own: i64 = admin
         .query_one(
@@ -186,7 +189,7 @@ async fn a_source_without_the_documented_columns_is_refused_with_each_problem() 
         ExportService::connect(bad).unwrap().with_error_sink(Arc::new(move |r: &ErrorReport| {
             sink.lock().unwrap().push(format!("{r:?}"))
         }));
-    service.migrate().await.unwrap();
+    service.migrate_with(pg::STAND_INS).await.unwrap();
     let user = pg::create_user(service.database()).await;
     let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
     let err = service.create_export(user, &body).await.unwrap_err();
@@ -228,7 +231,7 @@ async fn a_configured_schema_holds_everything() {
     let mut config = config(&url);
     config.schema = "training_export".into();
     let service = ExportService::connect(config).unwrap();
-    assert_eq!(service.migrate().await.unwrap().len(), MIGRATIONS.len());
+    assert_eq!(service.migrate_with(pg::STAND_INS).await.unwrap().len(), MIGRATIONS.len());
     let sample =
         std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/sample.jsonl")).unwrap();
     assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
@@ -349,7 +352,7 @@ GRANT SELECT ON public.owned_chats, public.open_chats, public.plain_conversation
 async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
     let url = pg::empty_database().await;
     let admin = admin(&url).await;
-    ExportService::connect(config(&url)).unwrap().migrate().await.unwrap();
+    ExportService::connect(config(&url)).unwrap().migrate_with(pg::STAND_INS).await.unwrap();
     admin.batch_execute(OWNED_CHATS).await.unwrap();
     let source = |conversations: &str, turns: &str| {
         let mut app = config(&url);

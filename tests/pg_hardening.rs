@@ -293,7 +293,7 @@ async fn authenticated_and_anon_hold_only_the_reads_of_the_privilege_model() {
         .await
         .unwrap();
     let db = lora_export::pg::Database::connect(&ServiceConfig::new(url.clone())).unwrap();
-    db.migrate().await.unwrap();
+    db.migrate_with(pg::STAND_INS).await.unwrap();
 
     let tables = admin
         .query(

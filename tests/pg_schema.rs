@@ -167,14 +167,16 @@ async fn futures_util_join<T>(tasks: impl Iterator<Item = tokio::task::JoinHandl
 }
 
 /// The printed schema, applied by psql as the Supabase CLI would apply a
-/// committed migration file, leaves `migrate()` nothing to do and a working
-/// service.
+/// committed migration file (here on a bare database, with the Supabase
+/// stand-ins asked for in the session), leaves `migrate()` nothing to do
+/// and a working service.
 #[tokio::test]
 async fn the_printed_migration_sql_applied_by_psql_is_what_migrate_would_do() {
     let url = pg::empty_database().await;
     let file = std::env::temp_dir().join(format!("lora-export-schema-{}.sql", Uuid::new_v4()));
     std::fs::write(&file, lora_export::pg::migration_sql("lora_export").unwrap()).unwrap();
     let psql = std::process::Command::new("psql")
+        .env("PGOPTIONS", "-c lora_export.supabase_stand_ins=on")
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", &url, "-f"])
         .arg(&file)
         .output()

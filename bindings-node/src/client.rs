@@ -128,6 +128,20 @@ pub struct RunWorkerOptions {
     pub throttle_ms: Option<u32>,
 }
 
+/// Settings of [`ExportClient::migrate`]; an unknown key is a `CONFIG_ERROR`.
+#[napi(object)]
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MigrateOptions {
+    /// Create stand-ins for Supabase's roles (`anon`, `authenticated`,
+    /// `service_role`) and `auth` objects (`auth.users`, `auth.uid()`,
+    /// `auth.jwt()`) where they are missing: for plain PostgreSQL (local
+    /// development, tests). Default false: a database without them is a
+    /// `CONFIG_ERROR` naming what is missing. On Supabase nothing is created
+    /// in `auth` either way.
+    pub supabase_stand_ins: Option<bool>,
+}
+
 /// The export service: create, status, download, history, delete,
 /// workers, cleanup, purge, metrics, migrations and import. Create one per process
 /// with `await ExportClient.connect(databaseUrl, options)`; every method
@@ -162,10 +176,24 @@ impl ExportClient {
     }
 
     /// Applies pending schema migrations; resolves with the versions applied.
-    #[napi(ts_return_type = "Promise<number[]>")]
-    pub fn migrate(&self, env: &Env) -> napi::Result<AsyncBlock<Reply<Json<Vec<i32>>>>> {
+    /// Creates nothing in `auth`; on a database without Supabase's roles and
+    /// `auth` objects it rejects (`CONFIG_ERROR`, naming them) unless
+    /// `supabaseStandIns` asks for stand-ins.
+    #[napi(ts_args_type = "options?: MigrateOptions", ts_return_type = "Promise<number[]>")]
+    pub fn migrate(
+        &self,
+        env: &Env,
+        options: Option<Unknown<'_>>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<Vec<i32>>>>> {
         let service = self.service.clone();
-        spawn(env, async move { Ok(Json(service.migrate().await?)) })
+        let options = options_of::<MigrateOptions>("migrate options", options);
+        spawn(env, async move {
+            let options = options?;
+            let migrate = lora_export::pg::MigrateOptions {
+                supabase_stand_ins: options.supabase_stand_ins.unwrap_or(false),
+            };
+            Ok(Json(service.migrate_with(migrate).await?))
+        })
     }
 
     /// Loads canonical JSONL conversations from a file path or a `Buffer`
@@ -603,7 +631,9 @@ pub(crate) fn download_object<'env>(
 /// The lora-export schema as one SQL script for the library's `schema`
 /// (default `lora_export`), to commit under `supabase/migrations` instead of
 /// calling `client.migrate()` at run time; it records each migration, so a
-/// later `migrate()` applies nothing twice.
+/// later `migrate()` applies nothing twice. It creates nothing in `auth`; on
+/// plain PostgreSQL, apply it with `lora_export.supabase_stand_ins=on` set in
+/// the session (`PGOPTIONS`), as `migrate({ supabaseStandIns: true })` does.
 #[napi(catch_unwind, ts_return_type = "string")]
 pub fn migration_sql(schema: Option<String>) -> Reply<String> {
     guarded(|| Ok(lora_export::pg::migration_sql(schema.as_deref().unwrap_or("lora_export"))?))

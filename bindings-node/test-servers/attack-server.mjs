@@ -17,7 +17,7 @@ const env = (name) => process.env[name] ?? (() => { throw new Error(`${name} is 
 const client = await ExportClient.connect(env('ATTACK_DATABASE_URL'), {
   storageRoot: env('ATTACK_STORAGE_ROOT'), supabaseUrl: env('ATTACK_SUPABASE_URL'), jwtSecret: SECRET,
 })
-await client.migrate()
+await client.migrate({ supabaseStandIns: true })
 await client.importConversations(jsonl(conversations(46, (i) => (i % 3 ? 'template' : 'scenario'))))
 const routes = exportRoutes({ client, onError: (e) => console.error(e) })
 

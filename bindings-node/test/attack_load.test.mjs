@@ -95,7 +95,7 @@ test('stalled zip readers and parallel searches of one user leave others their a
   process.env.LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS = '2'
   const client = await ExportClient.connect(url, { storageRoot, supabaseUrl: SUPABASE_URL, jwtSecret: SECRET, syncThreshold: 5000 })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   await client.importConversations(jsonl(Array.from({ length: 600 }, (_, i) => fat(i))))
   const [mallory, bob] = [createUser(url), createUser(url)]
   const token = (user) => hs256(claims(user, SUPABASE_URL))

@@ -18,7 +18,7 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   const client = await ExportClient.connect(url, { storageRoot, syncThreshold: 50, batchSize: 20, poolSize: 4 })
   t.after(() => client.close())
 
-  const versions = await client.migrate()
+  const versions = await client.migrate({ supabaseStandIns: true })
   assert.ok(versions.length >= 6)
   assert.deepEqual(await client.migrate(), [], 'migrations apply once')
 
@@ -127,13 +127,15 @@ test('connect fails with a clear error when the database cannot be reached', asy
   await assert.rejects(ExportClient.connect('postgres://x@127.0.0.1/x', { expiryHours: 0 }), (e) => e.code === 'CONFIG_ERROR')
 })
 
-test('first-run errors: an unmigrated database names migrate(), an unknown user is 401, no database text', async (t) => {
+test('first-run errors: an unmigrated database names migrate(), a bare one the stand-ins, an unknown user is 401, no database text', async (t) => {
   const url = freshDatabase()
   const client = await ExportClient.connect(url, { storageRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-')) })
   t.after(() => client.close())
   const body = { config: { scope: 'all', format: 'jsonl' } }
   await assert.rejects(client.createExport(randomUUID(), body), (e) => e.code === 'DATABASE_NOT_MIGRATED' && e.status === 500 && e.message.includes('migrate()'))
-  await client.migrate()
+  await assert.rejects(client.migrate(), (e) => e.code === 'CONFIG_ERROR' && e.message.includes('auth.users') && e.message.includes('migrate({ supabaseStandIns: true })'))
+  await assert.rejects(client.migrate({ supabaseStandins: true }), (e) => e.code === 'CONFIG_ERROR' && e.message.includes('supabaseStandins'))
+  await client.migrate({ supabaseStandIns: true })
   await assert.rejects(client.createExport(randomUUID(), body), (e) => e.code === 'UNKNOWN_USER' && e.status === 401 && !e.message.includes('constraint'))
 })
 
@@ -141,7 +143,7 @@ test('stopWorkers ends a running worker', async (t) => {
   const url = freshDatabase()
   const client = await ExportClient.connect(url, { storageRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-')) })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   const running = client.runWorker({ pollIntervalMs: 20 })
   await new Promise((resolve) => setTimeout(resolve, 100))
   client.stopWorkers()

@@ -90,7 +90,7 @@ test('a dataset export of the service: each file by name and the zip of all, as 
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-ds-'))
   const client = await ExportClient.connect(url, { storageRoot, syncThreshold: 1000 })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   const data = conversations(90)
   await client.importConversations(jsonl(data))
   const [user, other] = [createUser(url), createUser(url)]

@@ -33,7 +33,7 @@ async function setUp(t, options) {
   const url = freshDatabase()
   const client = await ExportClient.connect(url, options)
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   await client.importConversations(jsonl(data))
   const user = createUser(url)
   const created = await client.createExport(user, body)

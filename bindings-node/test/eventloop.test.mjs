@@ -43,7 +43,7 @@ test(`the event loop keeps ticking during a ${COUNT}-conversation export`, { tim
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-lag-'))
   const client = await ExportClient.connect(url, { storageRoot })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   const imported = await whileTicking(() => client.importConversations(data))
   assert.equal(imported.result.imported, COUNT)
   record(`import of ${COUNT} conversations`, imported)

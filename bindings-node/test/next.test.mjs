@@ -31,7 +31,7 @@ test('the handlers answer JSON, sign in first, and the Pages download keeps Cont
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-next-'))
   const client = await ExportClient.connect(url, { storageRoot, supabaseUrl: SUPABASE_URL, jwtSecret: SECRET })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   const data = conversations(12, (i) => (i % 3 ? 'template' : 'scenario'))
   await client.importConversations(jsonl(data))
   const user = createUser(url)

@@ -33,7 +33,7 @@ test('an options object, a query or a body nested 20,000 deep is refused at its 
   await assert.rejects(ExportClient.connect(url, { schema: deep }), configError(/at `schema`: nested more than 64 levels deep/))
   const client = await ExportClient.connect(url, { storageRoot: storageRoot() })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   const user = createUser(url)
   const tooDeep = (path) => (e) => isLoraExportError(e) && e.status === 400 && e.issues[0].path === path && e.issues[0].code === 'too_deep'
   await assert.rejects(client.listHistory(user, { page: deep }), tooDeep('page'))
@@ -55,7 +55,7 @@ test('listHistory takes a query string as a URL has it, and names every bad para
   const url = freshDatabase()
   const client = await ExportClient.connect(url, { storageRoot: storageRoot() })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   const user = createUser(url)
   const page = await client.listHistory(user, { from: '2026-12-01', to: '2026-12-31', limit: '5', page: '1', format: '' })
   assert.deepEqual([page.items.length, page.limit], [0, 5])

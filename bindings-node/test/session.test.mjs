@@ -20,7 +20,7 @@ test('sessions from verified tokens drive the user operations; bad tokens are 40
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-'))
   const client = await ExportClient.connect(url, { storageRoot, supabaseUrl, jwtSecret: SECRET })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   await client.importConversations(jsonl(conversations(3)))
   const [alice, bob] = [createUser(url), createUser(url)]
 
@@ -65,7 +65,7 @@ test('anonymous sessions are refused unless allowAnonymous; a token needs its is
   const supabaseUrl = 'https://abcdefghijklmnop.supabase.co'
   const client = await ExportClient.connect(url, { storageRoot, supabaseUrl, jwtSecret: SECRET })
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   await client.importConversations(jsonl(conversations(3)))
   const user = createUser(url)
   const guest = await client.verifySession(hs256(claims(user, supabaseUrl, { is_anonymous: true })))
@@ -109,6 +109,6 @@ test('the app\'s relations are configured in pairs of qualified names, and a con
     (e) => e.code === 'CONFIG_ERROR' && e.message.includes('schema-qualified'))
   const client = await ExportClient.connect(url, { storageRoot, schema: 'node_export' })
   t.after(() => client.close())
-  assert.deepEqual(await client.migrate(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+  assert.deepEqual(await client.migrate({ supabaseStandIns: true }), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
   assert.equal(sql(url, `SELECT to_regclass('node_export.export_logs') IS NOT NULL, to_regnamespace('lora_export') IS NULL`), 't|t')
 })

@@ -18,8 +18,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use lora_export::pg::{
-    AuditScope, Caller, Download, DownloadBody, ExportService, HistoryQuery, ServiceConfig,
-    ServiceOptions, WorkerOptions,
+    AuditScope, Caller, Download, DownloadBody, ExportService, HistoryQuery, MigrateOptions,
+    ServiceConfig, ServiceOptions, WorkerOptions,
 };
 use pyo3::exceptions::{PyDeprecationWarning, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -303,9 +303,14 @@ impl ExportClient {
     }
 
     /// Applies pending schema migrations; returns the versions applied.
-    fn migrate(&self, py: Python<'_>) -> PyResult<Vec<i32>> {
+    /// Creates nothing in `auth`; on a database without Supabase's roles and
+    /// `auth` objects it raises (naming them) unless `supabase_stand_ins`
+    /// asks for stand-ins (plain PostgreSQL: local development, tests).
+    #[pyo3(signature = (*, supabase_stand_ins = false))]
+    fn migrate(&self, py: Python<'_>, supabase_stand_ins: bool) -> PyResult<Vec<i32>> {
         let service = self.service()?;
-        self.wait(py, async move { service.migrate().await }, None)
+        let options = MigrateOptions { supabase_stand_ins };
+        self.wait(py, async move { service.migrate_with(options).await }, None)
     }
 
     /// The id of the `auth.users` user with `email`, created when there is

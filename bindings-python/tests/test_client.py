@@ -42,7 +42,7 @@ def sample_records():
 def client(database):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root, sync_threshold=20, rate_limit_per_hour=50) as c:
-        applied = c.migrate()
+        applied = c.migrate(supabase_stand_ins=True)
         assert applied == sorted(applied) and applied
         assert c.migrate() == []
         imported = c.import_conversations(SAMPLE)
@@ -126,7 +126,7 @@ def test_the_export_lifecycle(client, tmp_path):
 def test_validation_and_rate_limit_errors_carry_their_attributes(database):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root, rate_limit_per_hour=2) as c:
-        c.migrate()
+        c.migrate(supabase_stand_ins=True)
         user = create_user(url)
         with pytest.raises(lora_export.ValidationError) as invalid:
             c.create_export(user, {"config": {"scope": "filtered", "format": "pdf"}})
@@ -169,7 +169,7 @@ def test_the_library_lives_in_its_schema_and_reads_the_apps_relations_by_name(da
     with pytest.raises(lora_export.ConfigError, match="turns_table"):
         lora_export.ExportClient(url, conversations_table="public.chats")
     client = lora_export.ExportClient(url, storage_root=root, schema="py_export")
-    assert client.migrate() == list(range(1, 15))
+    assert client.migrate(supabase_stand_ins=True) == list(range(1, 15))
     assert sql(url, "SELECT to_regclass('py_export.export_logs') IS NOT NULL, count(*) FROM pg_class "
                     "WHERE relnamespace = 'public'::regnamespace") == "t|0"
     client.close()
@@ -205,7 +205,9 @@ def test_first_run_errors_say_what_to_do(database):
         with pytest.raises(lora_export.NotMigratedError) as unmigrated:
             c.create_export(str(uuid.uuid4()), body)
         assert "migrate()" in str(unmigrated.value)
-        c.migrate()
+        with pytest.raises(lora_export.ConfigError, match=r"auth\.users.*migrate\(supabase_stand_ins=True\)"):
+            c.migrate()
+        c.migrate(supabase_stand_ins=True)
         with pytest.raises(lora_export.UnknownUserError) as unknown:
             c.create_export(str(uuid.uuid4()), body)
         assert unknown.value.status == 401
@@ -236,7 +238,7 @@ def claims_of(user, **overrides):
 def test_sessions_from_verified_tokens_drive_the_user_operations(database):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root, supabase_url=PROJECT, jwt_secret=SECRET) as c:
-        c.migrate()
+        c.migrate(supabase_stand_ins=True)
         c.import_conversations(b"".join(json.dumps(conversation(i)).encode() + b"\n" for i in range(3)))
         alice, bob = create_user(url), create_user(url)
         session = c.verify_session(hs256(claims_of(alice, email="ada@example.com")))
@@ -276,7 +278,7 @@ def test_an_anonymous_session_is_refused_unless_allowed(database):
     options = {"storage_root": root, "supabase_url": PROJECT, "jwt_secret": SECRET}
     body = {"config": {"scope": "all_data", "format": "jsonl"}}
     with lora_export.ExportClient(url, **options) as c:
-        c.migrate()
+        c.migrate(supabase_stand_ins=True)
         c.import_conversations(b"".join(json.dumps(conversation(i)).encode() + b"\n" for i in range(3)))
         guest = c.verify_session(hs256(claims_of(create_user(url), is_anonymous=True)))
         assert guest.is_anonymous

@@ -47,7 +47,7 @@ def test_the_example_on_the_bundled_sample(tmp_path):
 def test_the_example_on_a_database(database, tmp_path):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root) as client:
-        client.migrate()
+        client.migrate(supabase_stand_ins=True)
         client.import_conversations(SAMPLE)
     user = create_user(url)
     stdout, approved = run_example(tmp_path, "--dsn", url, "--user", user)

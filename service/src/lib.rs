@@ -144,8 +144,8 @@ pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource, FetchedBatch};
 pub use db::{filter_sql, schema, source};
 pub use db::{
-    migration_sql, Database, DbClient, DbTransaction, ExportFile, ImportSummary, SourceTables,
-    SslMode, MIGRATIONS,
+    migration_sql, Database, DbClient, DbTransaction, ExportFile, ImportSummary, MigrateOptions,
+    SourceTables, SslMode, MIGRATIONS,
 };
 pub use error::{Error, ErrorKind, Result, TokenRefusal};
 pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};

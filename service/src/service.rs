@@ -14,7 +14,7 @@ use crate::events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 use crate::limits::UserLimits;
 use crate::storage::Storage;
 use crate::{Actor, Session, SignIn};
-use crate::{Database, ImportSummary, ServiceConfig, SourceTables};
+use crate::{Database, ImportSummary, MigrateOptions, ServiceConfig, SourceTables};
 use crate::{ErrorKind, Result};
 
 /// The database-backed export service: create, run, status, download,
@@ -160,7 +160,13 @@ impl ExportService {
 
     /// Applies pending schema migrations (see [`Database::migrate`]).
     pub async fn migrate(&self) -> Result<Vec<i32>> {
-        self.observe("migrate", self.db.migrate().await)
+        self.migrate_with(MigrateOptions::default()).await
+    }
+
+    /// Applies pending schema migrations with `options` (see
+    /// [`Database::migrate_with`]).
+    pub async fn migrate_with(&self, options: MigrateOptions) -> Result<Vec<i32>> {
+        self.observe("migrate", self.db.migrate_with(options).await)
     }
 
     /// Loads canonical JSONL conversations (see [`Database::import_conversations`]).

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use lora_export::pg::schema::render_migration;
-use lora_export::pg::{Database, ServiceConfig, MIGRATIONS};
+use lora_export::pg::{Database, MigrateOptions, ServiceConfig, MIGRATIONS};
 use sha2::{Digest, Sha256};
 use tokio_postgres::NoTls;
 
@@ -31,7 +31,11 @@ async fn admin(url: &str) -> tokio_postgres::Client {
     client
 }
 
-/// A new database with every migration applied; returns its URL.
+/// Migrating a bare database of the test cluster asks for Supabase's
+/// stand-ins (roles and `auth`).
+pub const STAND_INS: MigrateOptions = MigrateOptions { supabase_stand_ins: true };
+
+/// A new database with every migration applied, on the stand-ins; returns its URL.
 pub async fn fresh_database() -> String {
     let digest = Sha256::digest(MIGRATIONS.iter().map(|m| m.2).collect::<String>().as_bytes());
     let template = format!("lora_tpl_{}", &format!("{digest:x}")[..16]);
@@ -48,7 +52,7 @@ pub async fn fresh_database() -> String {
             .await
             .expect("create template");
         let db = Database::connect(&ServiceConfig::new(url_for(&template))).expect("pool");
-        db.migrate().await.expect("migrations apply");
+        db.migrate_with(STAND_INS).await.expect("migrations apply");
         drop(db);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -83,6 +87,38 @@ pub async fn create_user(db: &Database) -> uuid::Uuid {
     id
 }
 
+/// The login of a Supabase-shaped database's app (Supabase's `postgres`):
+/// not a superuser, see `supabase.sql`.
+pub const APP_LOGIN: &str = "app_owner";
+
+/// A database shaped as Supabase ships one (`tests/support/supabase.sql`),
+/// nothing of the library in it.
+pub struct SupabaseDatabase {
+    /// The cluster's superuser on it (plays `supabase_admin`).
+    pub admin_url: String,
+    /// [`APP_LOGIN`] on it.
+    pub app_url: String,
+}
+
+/// A new [`SupabaseDatabase`]. The roles it needs are cluster-wide: they
+/// are created (when missing) under the lock [`fresh_database`] takes.
+pub async fn supabase_database() -> SupabaseDatabase {
+    let client = admin(&admin_url()).await;
+    let name = format!("s_{}", uuid::Uuid::new_v4().simple());
+    client.execute("SELECT pg_advisory_lock(727272)", &[]).await.expect("lock");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    let admin_url = url_for(&name);
+    admin(&admin_url)
+        .await
+        .batch_execute(include_str!("supabase.sql"))
+        .await
+        .expect("shape the database as Supabase's");
+    client.execute("SELECT pg_advisory_unlock(727272)", &[]).await.expect("unlock");
+    let app_url = admin_url.replacen("://postgres@", &format!("://{APP_LOGIN}@"), 1);
+    assert_ne!(app_url, admin_url, "the test cluster's URL names the user postgres");
+    SupabaseDatabase { admin_url, app_url }
+}
+
 /// A new database with nothing in it (no migration applied); returns its URL.
 pub async fn empty_database() -> String {
     let client = admin(&admin_url()).await;
@@ -105,12 +141,14 @@ pub async fn objects_in_public(client: &tokio_postgres::Client) -> i64 {
 }
 
 /// Makes `admin`'s database one that an earlier library migrated: the first
-/// `count` migrations applied in `schema` and recorded there as `migrate()`
-/// records them. Leaves the session's `search_path` at `schema`.
+/// `count` migrations applied in `schema` (on the stand-ins) and recorded
+/// there as `migrate()` records them. Leaves the session's `search_path` at
+/// `schema`.
 pub async fn apply_first_migrations(admin: &tokio_postgres::Client, schema: &str, count: usize) {
     admin
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path = {schema};
+             SET lora_export.supabase_stand_ins = on;
              CREATE TABLE lora_export_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
                applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())"
         ))

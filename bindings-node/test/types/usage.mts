@@ -56,6 +56,8 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
 
   const client: ExportClient = await ExportClient.connect('postgres://localhost/app', { storageRoot: '/tmp/exports', syncThreshold: 500 })
   await client.migrate()
+  const applied: number[] = await client.migrate({ supabaseStandIns: true })
+  void applied
   await client.importConversations('/data/conversations.jsonl')
   const created: CreateExportResult = await client.createExport('user-id', { config })
   if (created.status === 'completed') {

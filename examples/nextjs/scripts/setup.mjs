@@ -2,8 +2,11 @@
 // hand-written SQL — the lora-export schema (migrate), the bundled sample
 // conversations, and a test user. With SUPABASE_JWT_SECRET set it prints an
 // access token for that user (HS256, one hour), for curl or the tests.
+// On a Supabase database nothing is created in `auth`; a plain PostgreSQL
+// one needs stand-ins for Supabase's roles and `auth` objects, created only
+// with `--supabase-stand-ins`.
 //
-//   DATABASE_URL=postgres://… [SUPABASE_URL=…] [SUPABASE_JWT_SECRET=…] npm run setup
+//   DATABASE_URL=postgres://… [SUPABASE_URL=…] [SUPABASE_JWT_SECRET=…] npm run setup [-- --supabase-stand-ins]
 import crypto from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { ExportClient } from 'lora-export'
@@ -14,11 +17,17 @@ if (!databaseUrl) {
   process.exit(2)
 }
 const email = process.env.LORA_EXPORT_SETUP_EMAIL ?? 'export-tester@example.com'
+const supabaseStandIns = process.argv.includes('--supabase-stand-ins')
 const sample = fileURLToPath(new URL('../../../data/sample.jsonl', import.meta.url))
 
 const client = await ExportClient.connect(databaseUrl)
 try {
-  const applied = await client.migrate()
+  const applied = await client.migrate({ supabaseStandIns }).catch((e) => {
+    if (e.code === 'CONFIG_ERROR' && !supabaseStandIns) {
+      console.error('setup: a plain PostgreSQL database needs the stand-ins: npm run setup -- --supabase-stand-ins')
+    }
+    throw e
+  })
   console.log(`migrations applied: ${applied.length ? applied.join(', ') : 'none (up to date)'}`)
   const imported = await client.importConversations(sample)
   console.log(`sample conversations imported: ${imported.imported} (${imported.skipped.length} malformed lines skipped)`)

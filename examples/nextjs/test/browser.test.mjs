@@ -32,7 +32,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
   const url = freshDatabase()
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-ui-'))
   const setup = await ExportClient.connect(url, { storageRoot })
-  await setup.migrate()
+  await setup.migrate({ supabaseStandIns: true })
   assert.equal((await setup.importConversations(jsonl(data))).imported, data.length)
   setup.close()
   const [alice, bob, admin] = [createUser(url), createUser(url), createUser(url)]

@@ -24,7 +24,7 @@ async function database(t, options) {
   const url = freshDatabase()
   const client = await ExportClient.connect(url, options)
   t.after(() => client.close())
-  await client.migrate()
+  await client.migrate({ supabaseStandIns: true })
   assert.equal((await client.importConversations(jsonl(data))).imported, 600)
   return { url, client }
 }

@@ -36,7 +36,7 @@ test('the Next.js app serves the export API end to end', { timeout: 300_000 }, a
   const url = freshDatabase()
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-next-'))
   const setup = await ExportClient.connect(url, { storageRoot })
-  await setup.migrate()
+  await setup.migrate({ supabaseStandIns: true })
   assert.equal((await setup.importConversations(jsonl(data))).imported, 600)
   setup.close()
   const [alice, bob, carol] = [createUser(url), createUser(url), createUser(url)]
@@ -368,7 +368,7 @@ test('npm run setup migrates, imports the sample and creates a user whose token 
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
   const run = () =>
     new Promise((resolve, reject) => {
-      const child = spawn(npm, ['run', '--silent', 'setup'], {
+      const child = spawn(npm, ['run', '--silent', 'setup', '--', '--supabase-stand-ins'], {
         cwd: appDir,
         env: { ...process.env, DATABASE_URL: url, SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_JWT_SECRET: SECRET },
       })

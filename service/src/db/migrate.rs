@@ -1,6 +1,25 @@
+use lora_export_core::ErrorKind as CoreKind;
+use tokio_postgres::error::SqlState;
+
 use super::schema::{check_schema_name, render_migration};
 use crate::Database;
 use crate::Result;
+
+/// How [`Database::migrate_with`] migrates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrateOptions {
+    /// Create minimal stand-ins for what the library needs of Supabase,
+    /// where they are missing: the roles `anon`, `authenticated` and
+    /// `service_role` (cluster-wide), the schema `auth`, `auth.users`,
+    /// `auth.uid()` and `auth.jwt()`. For plain PostgreSQL (local
+    /// development, tests), migrated by a login that may create roles.
+    /// Default `false`: a database without them is refused
+    /// (`CONFIG_ERROR` naming what is missing), and nothing is created. On
+    /// Supabase they exist and nothing is created in `auth` either way.
+    /// (Migration 1 reads it from the setting `lora_export.supabase_stand_ins`,
+    /// which `migrate_with` sets for its transaction.)
+    pub supabase_stand_ins: bool,
+}
 
 /// The schema migrations, in order: (version, name, SQL). Each SQL text is
 /// a template: `@schema@` stands for the library's schema (see
@@ -55,7 +74,11 @@ fn preamble(schema: &str, set: &str) -> String {
 /// version in `<schema>.lora_export_migrations`, so a later `migrate()`
 /// applies nothing it already holds. Later versions of the library print
 /// the same script with the new migrations appended (apply the new part
-/// only).
+/// only). As `migrate()`, it creates nothing in `auth`, and stops on a
+/// database without Supabase's roles and `auth` objects, naming them; for
+/// plain PostgreSQL, apply it with the stand-ins asked for in the session
+/// (`PGOPTIONS='-c lora_export.supabase_stand_ins=on' psql -1 -f …`; see
+/// [`MigrateOptions::supabase_stand_ins`]).
 ///
 /// ```
 /// let sql = lora_export_service::migration_sql("lora_export").unwrap();
@@ -95,8 +118,22 @@ impl Database {
     /// Returns the versions applied. On a database that has them all it
     /// changes nothing, so a service login that does not own the schema
     /// (see the privilege model in [`crate`]) may call it; the owner
-    /// applies new ones.
+    /// applies new ones. Nothing is created in `auth` or outside the
+    /// library's schema: a database without Supabase's roles and `auth`
+    /// objects is refused ([`migrate_with`](Self::migrate_with) creates
+    /// stand-ins for them when asked).
+    ///
+    /// # Errors
+    ///
+    /// `CONFIG_ERROR` when the database lacks what the library needs of
+    /// Supabase, or the login lacks its privileges on `auth` (the message
+    /// names them); a database error otherwise.
     pub async fn migrate(&self) -> Result<Vec<i32>> {
+        self.migrate_with(MigrateOptions::default()).await
+    }
+
+    /// [`migrate`](Self::migrate) with `options`.
+    pub async fn migrate_with(&self, options: MigrateOptions) -> Result<Vec<i32>> {
         let schema = self.schema();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -115,6 +152,9 @@ impl Database {
             }
         }
         tx.batch_execute(&preamble(schema, "SET LOCAL")).await?;
+        let stand_ins = if options.supabase_stand_ins { "on" } else { "off" };
+        tx.execute("SELECT set_config('lora_export.supabase_stand_ins', $1, true)", &[&stand_ins])
+            .await?;
         tx.batch_execute(MIGRATIONS_TABLE).await?;
         let done: Vec<i32> = tx
             .query("SELECT version FROM lora_export_migrations", &[])
@@ -127,7 +167,7 @@ impl Database {
             if done.contains(version) {
                 continue;
             }
-            tx.batch_execute(&render_migration(sql, schema)).await?;
+            tx.batch_execute(&render_migration(sql, schema)).await.map_err(unmet_prerequisite)?;
             tx.execute(
                 "INSERT INTO lora_export_migrations (version, name) VALUES ($1, $2)",
                 &[version, name],
@@ -137,5 +177,19 @@ impl Database {
         }
         tx.commit().await?;
         Ok(applied)
+    }
+}
+
+/// A migration's refusal of a database that lacks what the library needs
+/// (SQLSTATE `55000`, raised by migration 1 naming it and the way out) is
+/// a configuration error with the server's words, for the operator who
+/// migrates; any other error stays a database error.
+fn unmet_prerequisite(e: tokio_postgres::Error) -> crate::Error {
+    match e.as_db_error() {
+        Some(db) if *db.code() == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE => {
+            let hint = db.hint().map(|h| format!(" {h}")).unwrap_or_default();
+            CoreKind::Config(format!("{}.{hint}", db.message())).into()
+        }
+        _ => e.into(),
     }
 }

@@ -2,8 +2,9 @@
 //! and the relations the conversations are read from.
 //!
 //! The library creates its tables, functions and policies in its own schema
-//! and nothing elsewhere (Supabase's `auth` stand-ins aside, created only
-//! when missing). Its connections run with `search_path` set to that schema,
+//! and nothing elsewhere (stand-ins for Supabase's roles and `auth` objects
+//! aside, created only when asked: [`MigrateOptions`](crate::MigrateOptions)).
+//! Its connections run with `search_path` set to that schema,
 //! so its SQL names its objects unqualified. The conversations an export
 //! reads come from the library's `conversations` and `conversation_turns`
 //! (what the importer fills), or from the app's own table or view named in

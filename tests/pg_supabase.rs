@@ -1,0 +1,242 @@
+//! The library on a database shaped as Supabase ships one
+//! (`tests/support/supabase.sql`), used as a Supabase app uses it: the app's
+//! login is not a superuser, and `auth` belongs to someone else. Migrating
+//! — with `migrate()` or the printed script — creates nothing in `auth`, and
+//! an export runs end to end as that login. A bare database is refused,
+//! naming what is missing, unless the stand-ins are asked for.
+
+#[path = "support/pg.rs"]
+mod pg;
+#[path = "support/service.rs"]
+mod support;
+
+use lora_export::pg::{CreateOutcome, ExportService, ServiceConfig};
+use tokio_postgres::{Client, NoTls};
+use uuid::Uuid;
+
+async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+fn service(url: &str) -> ExportService {
+    let mut config = ServiceConfig::new(url);
+    config.storage_root =
+        std::env::temp_dir().join(format!("lora-export-supabase-{}", Uuid::new_v4()));
+    ExportService::connect(config).unwrap()
+}
+
+/// Applies the script of `migration_sql()` with psql in one transaction, as
+/// the Supabase CLI applies a committed migration file, on `url`.
+fn apply_migration_sql(url: &str, pgoptions: &str) -> std::process::Output {
+    let file = std::env::temp_dir().join(format!("lora-export-supabase-{}.sql", Uuid::new_v4()));
+    std::fs::write(&file, lora_export::pg::migration_sql("lora_export").unwrap()).unwrap();
+    let psql = std::process::Command::new("psql")
+        .env("PGOPTIONS", pgoptions)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", url, "-f"])
+        .arg(&file)
+        .output()
+        .expect("psql runs");
+    std::fs::remove_file(&file).unwrap();
+    psql
+}
+
+/// What `auth` holds: the schema's owner and grants, every relation (tables,
+/// indexes, sequences), function, trigger, policy and constraint with its
+/// owner or definition. Not the internal triggers that a foreign key to
+/// `auth.users` (`export_logs.user_id`, as Supabase's guides do it) puts on
+/// it: they belong to that constraint, in the library's schema.
+async fn auth_objects(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT format('schema owned by %s, grants %s', pg_get_userbyid(nspowner), nspacl)
+               FROM pg_namespace WHERE nspname = 'auth'
+             UNION ALL
+             SELECT format('relation %s (%s) owned by %s', c.oid::regclass, c.relkind,
+                           pg_get_userbyid(c.relowner))
+               FROM pg_class c WHERE c.relnamespace = 'auth'::regnamespace
+             UNION ALL
+             SELECT format('function %s owned by %s: %s', p.oid::regprocedure,
+                           pg_get_userbyid(p.proowner), md5(pg_get_functiondef(p.oid)))
+               FROM pg_proc p WHERE p.pronamespace = 'auth'::regnamespace
+             UNION ALL
+             SELECT format('trigger %s on %s', t.tgname, t.tgrelid::regclass)
+               FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+              WHERE c.relnamespace = 'auth'::regnamespace AND NOT t.tgisinternal
+             UNION ALL
+             SELECT format('policy %s on %s', p.polname, p.polrelid::regclass)
+               FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+              WHERE c.relnamespace = 'auth'::regnamespace
+             UNION ALL
+             SELECT format('constraint %s: %s', c.conname, pg_get_constraintdef(c.oid))
+               FROM pg_constraint c WHERE c.connamespace = 'auth'::regnamespace
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The service's connections are the app's login, which is no superuser.
+async fn assert_connects_as_the_app_login(service: &ExportService) {
+    let row = service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT current_user::text, rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, bool>(1)), (pg::APP_LOGIN.into(), false));
+}
+
+/// As the app's login: imports the sample, a user signs up (Supabase Auth
+/// writes `auth.users` as `supabase_auth_admin`), the user's export of every
+/// approved conversation runs at once and downloads whole.
+async fn export_end_to_end(service: &ExportService, admin: &Client) {
+    let sample = std::fs::read(support::SAMPLE).unwrap();
+    assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
+    let user = Uuid::new_v4();
+    admin
+        .batch_execute(&format!(
+            "SET ROLE supabase_auth_admin;
+             INSERT INTO auth.users (instance_id, id, aud, role, email, raw_app_meta_data,
+                                     raw_user_meta_data, created_at, updated_at)
+             VALUES ('00000000-0000-0000-0000-000000000000', '{user}', 'authenticated',
+                     'authenticated', '{user}@example.com',
+                     '{{\"provider\": \"email\", \"providers\": [\"email\"]}}', '{{}}', now(), now());
+             RESET ROLE"
+        ))
+        .await
+        .unwrap();
+    let body = support::body("all", "jsonl");
+    let export = match service.create_export(user, &body).await.unwrap() {
+        CreateOutcome::Completed { http_status: 201, export } => export,
+        other => panic!("a 32-conversation export runs at once, got {other:?}"),
+    };
+    assert_eq!(export.conversation_count, 32);
+    let download = service.open_download(user, export.export_id).await.unwrap();
+    let bytes = support::read_all(download.file).await;
+    assert_eq!(bytes.len() as u64, export.file_size);
+    assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 32, "one line per conversation");
+    assert_eq!(
+        support::events(service.database(), export.export_id).await,
+        ["requested", "started", "completed", "downloaded"]
+    );
+    support::assert_audit_chain_intact(service.database()).await;
+}
+
+/// Seen failing on the earlier main: `migrate()` answered `DATABASE_ERROR`,
+/// its detail `permission denied for schema auth (42501)` (migration 1's
+/// `CREATE TABLE IF NOT EXISTS auth.users`).
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_as_the_app_login_creates_nothing_in_auth_and_an_export_runs_end_to_end() {
+    let db = pg::supabase_database().await;
+    let admin = connect(&db.admin_url).await;
+    let before = auth_objects(&admin).await;
+    let service = service(&db.app_url);
+    assert_connects_as_the_app_login(&service).await;
+    let applied = service.migrate().await.unwrap();
+    assert_eq!(applied, (1..=lora_export::pg::MIGRATIONS.len() as i32).collect::<Vec<_>>());
+    assert_eq!(auth_objects(&admin).await, before, "nothing in auth was created or changed");
+    assert_eq!(pg::objects_in_public(&admin).await, 0, "nothing lands in public");
+    export_end_to_end(&service, &admin).await;
+}
+
+/// The printed migration script, applied by psql as the app's login (as the
+/// Supabase CLI applies a committed migration file with the project's
+/// `postgres` login), leaves `migrate()` nothing to do and a working service.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_printed_migration_sql_applies_as_the_app_login() {
+    let db = pg::supabase_database().await;
+    let admin = connect(&db.admin_url).await;
+    let before = auth_objects(&admin).await;
+    let psql = apply_migration_sql(&db.app_url, "");
+    assert!(psql.status.success(), "psql failed: {}", String::from_utf8_lossy(&psql.stderr));
+    assert_eq!(auth_objects(&admin).await, before, "nothing in auth was created or changed");
+    let service = service(&db.app_url);
+    assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new(), "nothing left to apply");
+    export_end_to_end(&service, &admin).await;
+}
+
+/// Asked for on Supabase, the stand-ins create nothing either: Supabase's
+/// objects are there.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stand_ins_asked_for_on_supabase_create_nothing() {
+    let db = pg::supabase_database().await;
+    let admin = connect(&db.admin_url).await;
+    let before = auth_objects(&admin).await;
+    let applied = service(&db.app_url).migrate_with(pg::STAND_INS).await.unwrap();
+    assert_eq!(applied.len(), lora_export::pg::MIGRATIONS.len());
+    assert_eq!(auth_objects(&admin).await, before, "nothing in auth was created or changed");
+}
+
+/// A login without USAGE on `auth` (neither its own nor through the API
+/// roles) is told so, before anything is tried.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_without_usage_on_auth_is_told_so() {
+    let db = pg::supabase_database().await;
+    let admin = connect(&db.admin_url).await;
+    admin
+        .batch_execute(
+            "REVOKE USAGE ON SCHEMA auth FROM app_owner, anon, authenticated, service_role",
+        )
+        .await
+        .unwrap();
+    let err = service(&db.app_url).migrate_with(pg::STAND_INS).await.unwrap_err();
+    assert_eq!(err.code(), "CONFIG_ERROR", "{err}");
+    assert!(err.to_string().contains("app_owner has no USAGE on the schema auth"), "{err}");
+}
+
+/// Seen failing on the earlier main: `migrate()` on a bare database
+/// succeeded, creating the schema `auth` (and, on a new cluster, the roles)
+/// unasked. Now it is refused, naming what is missing and the option, and
+/// nothing is created; the printed script stops the same way; asked for,
+/// the stand-ins are created.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_database_is_refused_naming_what_is_missing_and_the_option() {
+    let url = pg::empty_database().await;
+    let service = service(&url);
+    let err = service.migrate().await.unwrap_err();
+    assert_eq!(err.code(), "CONFIG_ERROR", "{err}");
+    for named in [
+        "lacks what lora-export needs of Supabase: schema auth, auth.users, auth.uid(), auth.jwt()",
+        "migrate({ supabaseStandIns: true })",
+        "migrate(supabase_stand_ins=True)",
+        "MigrateOptions { supabase_stand_ins: true }",
+        "SET lora_export.supabase_stand_ins = on",
+    ] {
+        assert!(err.to_string().contains(named), "{named} in {err}");
+    }
+    let admin = connect(&url).await;
+    let schemas = "SELECT count(*) FROM pg_namespace WHERE nspname IN ('auth', 'lora_export')";
+    let count: i64 = admin.query_one(schemas, &[]).await.unwrap().get(0);
+    assert_eq!(count, 0, "nothing was created");
+
+    let psql = apply_migration_sql(&url, "");
+    let stderr = String::from_utf8_lossy(&psql.stderr);
+    assert!(!psql.status.success());
+    assert!(stderr.contains("lacks what lora-export needs of Supabase: schema auth"), "{stderr}");
+    let count: i64 = admin.query_one(schemas, &[]).await.unwrap().get(0);
+    assert_eq!(count, 0, "the script created nothing either");
+
+    let applied = service.migrate_with(pg::STAND_INS).await.unwrap();
+    assert_eq!(applied.len(), lora_export::pg::MIGRATIONS.len());
+    let stand_ins: bool = admin
+        .query_one(
+            "SELECT to_regclass('auth.users') IS NOT NULL AND to_regprocedure('auth.uid()') IS NOT NULL
+                AND to_regprocedure('auth.jwt()') IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(stand_ins, "the stand-ins were created");
+}
