@@ -17,7 +17,12 @@ BEGIN
       RAISE NOTICE 'lora_export_service is missing and % may not create it: the service must connect as the owner', current_user;
       RETURN;
     END IF;
-    CREATE ROLE lora_export_service NOLOGIN;
+    -- Roles are cluster-wide: another database's migration may create it
+    -- at the same moment (a unique_violation then, not a duplicate_object).
+    BEGIN
+      CREATE ROLE lora_export_service NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
   END IF;
   GRANT USAGE ON SCHEMA @schema@ TO lora_export_service;
   GRANT SELECT, INSERT, UPDATE, DELETE ON @schema@.conversations, @schema@.conversation_turns,
