@@ -356,7 +356,7 @@ def test_the_earlier_names_warn_and_still_answer(client):
 def test_create_dev_user_is_idempotent_by_email(database):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root) as c:
-        c.migrate()
+        c.migrate(supabase_stand_ins=True)
         user = c.create_dev_user("dev@example.com")
         assert str(uuid.UUID(user)) == user
         assert c.create_dev_user(" dev@example.com ") == user
@@ -457,7 +457,7 @@ AUDIT_HEADER = "created_at,export_id,user_id,seq,event,detail,prev_hash,hash"
 def test_audit_trail_csv_is_the_users_own_and_every_users_for_an_admin(database):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root, supabase_url=PROJECT, jwt_secret=SECRET) as c:
-        c.migrate()
+        c.migrate(supabase_stand_ins=True)
         c.import_conversations(b"".join(json.dumps(conversation(i)).encode() + b"\n" for i in range(3)))
         alice, bob = create_user(url), create_user(url)
         mine = c.create_export(alice, {"config": {"scope": "all", "format": "csv"}})["export_id"]
