@@ -240,3 +240,25 @@ async fn a_bare_database_is_refused_naming_what_is_missing_and_the_option() {
         .get(0);
     assert!(stand_ins, "the stand-ins were created");
 }
+
+/// Seen failing on the earlier main: `create_export` answered
+/// `UNKNOWN_USER` for a user who exists. A service login that does not own
+/// the library's objects (a member of `lora_export_service` and
+/// `authenticated`, as docs/security.md has it) saw no row of `auth.users`:
+/// Supabase turns row-level security on there with no policy for it. It
+/// asks `export_user_exists`, which runs as the migrating login.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_login_that_owns_nothing_finds_the_user_and_exports() {
+    let db = pg::supabase_database().await;
+    let admin = connect(&db.admin_url).await;
+    service(&db.app_url).migrate().await.unwrap();
+    let login = format!("lora_svc_{}", &Uuid::new_v4().simple().to_string()[..12]);
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {login} LOGIN IN ROLE lora_export_service, authenticated"
+        ))
+        .await
+        .unwrap();
+    let service = service(&db.app_url.replacen(pg::APP_LOGIN, &login, 1));
+    export_end_to_end(&service, &admin).await;
+}

@@ -51,8 +51,10 @@
 //! a login that is a member of `lora_export_service` (a NOLOGIN role that
 //! migration 13 creates and grants exactly what the service does at run
 //! time: the reads and writes of the export state and the importer, the
-//! audit trail's inserts, its verify and purge functions, `SELECT` on
-//! `auth.users`, and a row-level security policy per table) and of
+//! audit trail's inserts, its verify and purge functions,
+//! `export_user_exists` (whether a user is in `auth.users`, answered as the
+//! owner: on Supabase row-level security hides that table from other
+//! logins), and a row-level security policy per table) and of
 //! `authenticated` (to read as the user):
 //!
 //! ```text

@@ -137,8 +137,8 @@ impl ExportService {
         let config = self.config();
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
-        let known = tx.query_opt("SELECT 1 FROM auth.users WHERE id = $1", &[&user]).await?;
-        if known.is_none() {
+        let known: bool = tx.query_one("SELECT export_user_exists($1)", &[&user]).await?.get(0);
+        if !known {
             return Err(ErrorKind::UnknownUser(user.to_string()).into());
         }
         let limit = i32::try_from(config.rate_limit_per_hour).unwrap_or(i32::MAX);

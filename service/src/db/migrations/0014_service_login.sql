@@ -36,8 +36,6 @@ BEGIN
     @schema@.export_audit_verify(UUID), @schema@.export_audit_purge(INTEGER),
     @schema@.export_audit_event_hash(TEXT, UUID, UUID, INTEGER, TEXT, JSONB, TIMESTAMPTZ)
     TO lora_export_service;
-  GRANT USAGE ON SCHEMA auth TO lora_export_service;
-  GRANT SELECT ON auth.users TO lora_export_service;
   -- Row-level security applies to a login that does not own the tables:
   -- the service sees every row, as the owner did.
   DROP POLICY IF EXISTS "lora-export service" ON @schema@.conversations;
