@@ -105,6 +105,11 @@ fn config(url: &str) -> ServiceConfig {
     config
 }
 
+/// Removes the files `service` stored, at the end of a test that exports.
+fn remove_storage(service: &ExportService) {
+    std::fs::remove_dir_all(&service.config().storage_root).unwrap();
+}
+
 async fn export_text(service: &ExportService, user: Uuid, scope: &str) -> (u64, String) {
     let body = serde_json::json!({ "config": { "scope": scope, "format": "jsonl" } });
     let export = match service.create_export(user, &body).await.unwrap() {
@@ -162,6 +167,7 @@ async fn an_apps_own_conversations_table_is_left_alone_and_exported_through_its_
     assert_eq!(count, 3, "every published chat, drafts included");
     assert!(text.contains("hello") && !text.contains("secret"), "{text}");
     assert_eq!(app_table_state(&admin).await, before, "still untouched after exports");
+    remove_storage(&service);
 }
 
 /// A view that does not have the documented columns is named with every
@@ -237,6 +243,7 @@ async fn a_configured_schema_holds_everything() {
     assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
     let user = pg::create_user(service.database()).await;
     assert_eq!(export_text(&service, user, "all").await.0, 32);
+    remove_storage(&service);
     let placed: Vec<i64> = admin
         .query_one(
             "SELECT ARRAY[
@@ -249,7 +256,7 @@ async fn a_configured_schema_holds_everything() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(placed, [10, 0, 0, 0], "tables in training_export; public and lora_export empty");
+    assert_eq!(placed, [11, 0, 0, 0], "tables in training_export; public and lora_export empty");
     let mut reserved = ServiceConfig::new(&url);
     reserved.schema = "public".into();
     assert_eq!(ExportService::connect(reserved).unwrap_err().code(), "CONFIG_ERROR");
@@ -299,6 +306,7 @@ async fn a_database_of_the_earlier_layout_moves_out_of_public() {
     assert_eq!(service.import_conversations(&sample[..]).await.unwrap().imported, 46);
     assert_eq!(export_text(&service, user, "all").await.0, 32, "the moved schema works");
     assert_eq!(service.migrate().await.unwrap(), Vec::<i32>::new());
+    remove_storage(&service);
 }
 
 /// The app's chats, each its owner's alone (row-level security on
@@ -422,6 +430,7 @@ async fn a_source_that_row_level_security_does_not_see_through_is_refused() {
     let (count, text) = export_text(&service, alice, "all").await;
     assert_eq!(count, 1, "{text}");
     assert!(text.contains("alice's words") && !text.contains("bob's secret"), "{text}");
+    remove_storage(&service);
 }
 
 /// The migrations as the library shipped them before migration 8 gave it
