@@ -367,3 +367,19 @@ async fn cleanup_keeps_a_live_runs_uploads_and_aborts_an_expired_ones() {
     assert!(s3::open_uploads(&prefix).is_empty(), "the uploads are aborted");
     tokio::task::spawn_blocking(move || drop(staged)).await.unwrap();
 }
+
+/// Deleting a user from `auth.users` queues their objects; cleanup removes
+/// them from the bucket.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_user_removes_their_objects_at_cleanup() {
+    let (service, prefix) = s3_service(0, |_| {}).await;
+    let gone = user(&service).await;
+    service.create_export(gone, &small_body("jsonl")).await.unwrap();
+    assert_eq!(s3::objects(&prefix).await.len(), 1);
+    let client = service.database().client().await.unwrap();
+    client.execute("DELETE FROM auth.users WHERE id = $1", &[&gone]).await.unwrap();
+    assert_eq!(s3::objects(&prefix).await.len(), 1, "the cascade removes rows, not objects");
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!((report.files_deleted, report.failures.len()), (1, 0), "{report:?}");
+    assert!(s3::objects(&prefix).await.is_empty());
+}

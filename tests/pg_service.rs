@@ -531,3 +531,43 @@ async fn a_retry_and_its_audit_event_commit_together() {
     assert_eq!(detail["retry_export_id"], retried.export_id().to_string());
     assert_audit_chain_intact(db).await;
 }
+
+/// Seen failing on the earlier main: after the user was deleted from
+/// `auth.users` (the cascade removes their logs) their files stayed on
+/// disk, and `cleanup_expired` removed none (`files_deleted: 0`). Deleting a
+/// user queues the files of each log the cascade removes; cleanup removes
+/// them, and another user's file stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_user_queues_their_files_and_cleanup_removes_them() {
+    let (service, _) = service().await;
+    let (gone, stays) = (user(&service).await, user(&service).await);
+    let storage = LocalStorage::new(&service.config().storage_root);
+    let small = service.create_export(gone, &small_body("csv")).await.unwrap().export_id();
+    let queued = service.create_export(gone, &body("all", "jsonl")).await.unwrap().export_id();
+    assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    let kept = service.create_export(stays, &small_body("csv")).await.unwrap().export_id();
+    let keys =
+        [FileKey::new(gone, small, "csv").unwrap(), FileKey::new(gone, queued, "jsonl").unwrap()];
+    for key in &keys {
+        assert!(storage.exists(key).await.unwrap(), "{key:?} was written");
+    }
+    let client = service.database().client().await.unwrap();
+    client.execute("DELETE FROM auth.users WHERE id = $1", &[&gone]).await.unwrap();
+    let logs: i64 = client
+        .query_one("SELECT count(*) FROM export_logs WHERE user_id = $1", &[&gone])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(logs, 0, "the cascade removed the user's logs");
+
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.files_deleted, 2, "{report:?}");
+    assert!(report.failures.is_empty(), "{report:?}");
+    for key in &keys {
+        assert!(!storage.exists(key).await.unwrap(), "{key:?} was removed");
+    }
+    assert!(storage.exists(&FileKey::new(stays, kept, "csv").unwrap()).await.unwrap());
+    let report = service.cleanup_expired().await.unwrap();
+    assert_eq!(report.files_deleted, 0, "nothing is queued twice: {report:?}");
+    let _ = std::fs::remove_dir_all(&service.config().storage_root);
+}

@@ -42,6 +42,7 @@
 //! | `export_audit_events` | — | SELECT own rows (RLS) | SELECT | INSERT (trigger chains it); UPDATE never; DELETE only through `export_audit_purge` |
 //! | `export_jobs`, `export_audit_heads`, `export_audit_anchors`, `lora_export_migrations` | — | — | SELECT (not the migrations) | ALL (heads and anchors: the triggers and the purge) |
 //! | `export_audit_seals` | — | — | SELECT | INSERT (one seal per event, with `audit_key`); removed with its event |
+//! | `export_file_removals` (files of deleted logs, queued by a trigger) | — | — | — | SELECT, DELETE |
 //! | `export_audit_verify(uuid)` | — | — | EXECUTE | EXECUTE |
 //! | the app's relations named in `conversations_table` / `turns_table` | the app's grants | the app's grants and RLS (exports read as the user) | the app's | SELECT as `authenticated` only |
 //! | every other `export_*` function | — | — | — | EXECUTE |

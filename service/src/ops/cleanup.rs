@@ -18,7 +18,9 @@ use crate::Result;
 pub struct CleanupReport {
     /// Completed exports past their expiry, now marked expired.
     pub marked_expired: u64,
-    /// Files removed (or already gone) of expired and failed exports.
+    /// Files removed (or already gone) of expired and failed exports, and
+    /// of export logs deleted before their files were (a user deleted from
+    /// `auth.users` takes their logs with them).
     pub files_deleted: u64,
     /// Staged files and uploads of writers whose lease expired (no running
     /// job of their export heartbeat within `stale_after`), untouched for
@@ -82,7 +84,10 @@ impl ExportService {
     /// past individual failures, and the staged files that writers whose
     /// lease expired left behind: a run that heartbeats keeps its staged
     /// files and uploads through any number of sweeps, however long it runs.
-    /// Each file is the one its owner, id and format name.
+    /// Each file is the one its owner, id and format name. The files of
+    /// logs deleted before their files were (deleting a user from
+    /// `auth.users` deletes their logs) are queued in
+    /// `export_file_removals` by a trigger and removed here too.
     pub async fn cleanup_expired(&self) -> Result<CleanupReport> {
         let answer = self.cleanup().await;
         self.observe("cleanup_expired", answer)
@@ -121,6 +126,33 @@ impl ExportService {
                         )
                         .await?;
                     report.files_deleted += u64::from(deleted || stored.log.file_url.is_some());
+                }
+                Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
+            }
+        }
+        // Logs deleted with their files (a user deleted from auth.users):
+        // the trigger kept each row; a file removed, its row goes.
+        let removals = client
+            .query(
+                &format!(
+                    "SELECT {LOG_COLUMNS} FROM (SELECT (jsonb_populate_record(
+                       NULL::export_logs, log)).* FROM export_file_removals) l"
+                ),
+                &[],
+            )
+            .await?;
+        for row in removals {
+            let stored = stored_log(&row)?;
+            let export_id = stored.log.export_id;
+            match delete_files(&**self.storage(), &stored).await {
+                Ok(deleted) => {
+                    client
+                        .execute(
+                            "DELETE FROM export_file_removals WHERE export_id = $1",
+                            &[&export_id],
+                        )
+                        .await?;
+                    report.files_deleted += u64::from(deleted);
                 }
                 Err(e) => report.failures.push(CleanupFailure { export_id, error: e.to_string() }),
             }
