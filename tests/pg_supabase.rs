@@ -262,3 +262,76 @@ async fn a_service_login_that_owns_nothing_finds_the_user_and_exports() {
     let service = service(&db.app_url.replacen(pg::APP_LOGIN, &login, 1));
     export_end_to_end(&service, &admin).await;
 }
+
+/// What of the library the database holds: its schemas, relations and
+/// functions named as its own anywhere, its policies, and what in this
+/// database refers to `lora_export_service`.
+async fn ours(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname = 'lora_export'
+             UNION ALL
+             SELECT 'relation ' || c.oid::regclass FROM pg_class c
+              WHERE c.relname LIKE 'export\\_%' OR c.relname LIKE 'lora\\_export%'
+                 OR c.relname LIKE 'conversation%' OR c.relname LIKE 'idx\\_%'
+             UNION ALL
+             SELECT 'function ' || p.oid::regprocedure FROM pg_proc p WHERE p.proname LIKE 'export\\_%'
+             UNION ALL
+             SELECT 'policy ' || polname FROM pg_policy
+             UNION ALL
+             SELECT 'grant to lora_export_service' FROM pg_shdepend
+              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND refobjid = to_regrole('lora_export_service')
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Every file under `root`.
+fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
+    entries
+        .flat_map(|e| {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+/// Migrate, export, uninstall as the app's login: no file, nothing of the
+/// library in the catalog, `auth` as it was; migrating again installs a
+/// working service.
+#[tokio::test(flavor = "multi_thread")]
+async fn uninstall_leaves_nothing_and_migrate_installs_again() {
+    let db = pg::supabase_database().await;
+    let admin = connect(&db.admin_url).await;
+    let (auth_before, ours_before) = (auth_objects(&admin).await, ours(&admin).await);
+    assert!(ours_before.is_empty(), "{ours_before:?}");
+    let installed = service(&db.app_url);
+    installed.migrate().await.unwrap();
+    export_end_to_end(&installed, &admin).await;
+    let root = installed.config().storage_root.clone();
+    assert_eq!(files_under(&root).len(), 1, "the export's file");
+
+    let report = installed.uninstall().await.unwrap();
+    assert_eq!((report.files_deleted, report.failures.len()), (1, 0), "{report:?}");
+    assert!(report.schema_dropped, "{report:?}");
+    assert_eq!(files_under(&root), Vec::<std::path::PathBuf>::new());
+    assert_eq!(ours(&admin).await, Vec::<String>::new(), "nothing of the library is left");
+    assert_eq!(auth_objects(&admin).await, auth_before, "auth is as it was");
+
+    let again = service(&db.app_url);
+    assert_eq!(again.migrate().await.unwrap().len(), lora_export::pg::MIGRATIONS.len());
+    export_end_to_end(&again, &admin).await;
+    std::fs::remove_dir_all(again.config().storage_root.clone()).unwrap();
+    std::fs::remove_dir_all(&root).unwrap();
+}

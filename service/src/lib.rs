@@ -147,15 +147,15 @@ pub use db::filter_sql::SqlFilter;
 pub use db::source::{count_selected, ConversationSource, FetchedBatch};
 pub use db::{filter_sql, schema, source};
 pub use db::{
-    migration_sql, Database, DbClient, DbTransaction, ExportFile, ImportSummary, MigrateOptions,
-    SourceTables, SslMode, MIGRATIONS,
+    migration_sql, uninstall_sql, Database, DbClient, DbTransaction, ExportFile, ImportSummary,
+    MigrateOptions, SourceTables, SslMode, MIGRATIONS,
 };
 pub use error::{Error, ErrorKind, Result, TokenRefusal};
 pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 pub use jobs::CompletedExport;
 pub use ops::{
     CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricsReport, PurgeReport,
-    ScheduledRun, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, RUN_TIMEOUT,
+    ScheduledRun, UninstallReport, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, RUN_TIMEOUT,
 };
 pub use schedules::{MaintenanceSchedules, MaintenanceTask, Schedule};
 pub use secret::Secret;

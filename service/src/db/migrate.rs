@@ -114,6 +114,50 @@ pub fn migration_sql(schema: &str) -> Result<String> {
     Ok(script)
 }
 
+/// SQL that removes what the migrations created for the library's
+/// `schema`: the schema with everything in it (tables and their rows, the
+/// audit trail, functions, triggers, policies, the foreign key to
+/// `auth.users`), then the group role `lora_export_service` when nothing
+/// in the cluster refers to it any more (another database's or schema's
+/// installation keeps it; a notice says so). Supabase's roles and `auth`
+/// objects stay, and so do stand-ins created for them (`MigrateOptions`):
+/// the app may use them. The export files are not in the database: remove
+/// them first ([`ExportService::uninstall`](crate::ExportService::uninstall)
+/// does both). Run it in one transaction as the login that migrated.
+///
+/// ```
+/// let sql = lora_export_service::uninstall_sql("lora_export").unwrap();
+/// assert!(sql.contains("DROP SCHEMA IF EXISTS \"lora_export\" CASCADE"));
+/// assert!(lora_export_service::uninstall_sql("public").is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`CoreKind::Config`](lora_export_core::ErrorKind::Config) when `schema` is not a
+/// schema the library may own ([`check_schema_name`]).
+pub fn uninstall_sql(schema: &str) -> Result<String> {
+    check_schema_name(schema)?;
+    Ok(render_migration(UNINSTALL, schema))
+}
+
+/// The script of [`uninstall_sql`].
+const UNINSTALL: &str = "-- lora-export: uninstall (lora_export_service::uninstall_sql)
+DROP SCHEMA IF EXISTS @schema@ CASCADE;
+DO $$
+BEGIN
+  IF to_regrole('lora_export_service') IS NULL THEN
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass
+             AND refobjid = to_regrole('lora_export_service')) THEN
+    RAISE NOTICE 'lora_export_service stays: another installation of lora-export in this cluster has grants to it';
+    RETURN;
+  END IF;
+  DROP ROLE lora_export_service;
+END
+$$;
+";
+
 impl Database {
     /// Applies the migrations not yet applied to the configured schema, under
     /// an advisory lock so that several processes may call it at once.

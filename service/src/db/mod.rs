@@ -15,7 +15,7 @@ mod tls;
 
 pub use import::ImportSummary;
 pub(crate) use listen::JobListener;
-pub use migrate::{migration_sql, MigrateOptions, MIGRATIONS};
+pub use migrate::{migration_sql, uninstall_sql, MigrateOptions, MIGRATIONS};
 pub(crate) use pool::PoolOptions;
 pub(crate) use pool::{act_as_service, act_as_user};
 pub use pool::{Database, DbClient, DbTransaction};
