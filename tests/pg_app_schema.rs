@@ -583,3 +583,122 @@ async fn upgrading_ten_migrations_in_the_own_schema_leaves_nothing_callable() {
 async fn upgrading_eleven_migrations_in_the_own_schema_leaves_nothing_callable() {
     upgrade_leaves_nothing_outside_the_model(11).await;
 }
+
+/// The team's own tables as they are (issue 35): chats keyed by `bigint`,
+/// messages pointing at them, each chat its owner's alone (row-level
+/// security on both). Supabase's default privileges give `authenticated`
+/// SELECT. The README's mapping (`readme_mapping`) adds the messages'
+/// index and two views naming the columns — no cast of an id.
+const TEAM_TABLES: &str = "
+CREATE TABLE public.chats (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  owner UUID NOT NULL,
+  title TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'approved',
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX chats_export_order ON public.chats (created_at, id);
+CREATE TABLE public.chat_messages (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  chat_id BIGINT NOT NULL REFERENCES public.chats (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+ALTER TABLE public.chats ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.chat_messages ENABLE ROW LEVEL SECURITY;
+CREATE POLICY \"own chats\" ON public.chats FOR SELECT TO authenticated
+  USING (owner = (SELECT auth.uid()));
+CREATE POLICY \"own messages\" ON public.chat_messages FOR SELECT TO authenticated
+  USING (EXISTS (SELECT 1 FROM public.chats c WHERE c.id = chat_id AND c.owner = (SELECT auth.uid())));
+";
+
+/// The SQL of the README's "Your own tables": the index and the views.
+fn readme_mapping() -> String {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("## Your own tables").expect("the README's section")..];
+    let start = section.find("```sql\n").expect("its SQL") + "```sql\n".len();
+    section[start..][..section[start..].find("```").unwrap()].to_owned()
+}
+
+/// A service reading the team's views on `url`, every export queued.
+fn team_service(url: &str) -> ExportService {
+    let mut app = config(url);
+    app.conversations_table = Some("public.training_conversations".into());
+    app.turns_table = Some("public.training_turns".into());
+    app.sync_threshold = 100;
+    ExportService::connect(app).unwrap()
+}
+
+/// Seen failing on the earlier main: the source check refused the team's
+/// views (`training_conversations.id is bigint, expected uuid (cast it in
+/// the view)`), and with the ids cast to uuid in the views the turn lookup
+/// of a batch could use no index. Now `bigint` ids are read as they are:
+/// an export of 2,000 of 3,000 chats completes, the other owner's chats
+/// left out; with the messages' index dropped the check names the
+/// sequential scan and the table to index.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_teams_bigint_chats_export_as_they_are_and_a_missing_index_is_named() {
+    let db = pg::supabase_database().await;
+    let app = admin(&db.app_url).await;
+    let service = team_service(&db.app_url);
+    service.migrate().await.unwrap();
+    app.batch_execute(TEAM_TABLES).await.unwrap();
+    app.batch_execute(&readme_mapping()).await.unwrap();
+    let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+    for user in [alice, bob] {
+        app.execute(
+            "INSERT INTO auth.users (id, email) VALUES ($1, $2)",
+            &[&user, &format!("{user}@example.com")],
+        )
+        .await
+        .unwrap();
+    }
+    app.execute(
+        "WITH made AS (
+           INSERT INTO public.chats (owner, title, created_at)
+           SELECT CASE WHEN n % 3 = 0 THEN $2::uuid ELSE $1::uuid END, 'chat ' || n,
+                  now() - make_interval(secs => 3000 - n)
+           FROM generate_series(1, 3000) n RETURNING id, owner)
+         INSERT INTO public.chat_messages (chat_id, idx, role, body)
+         SELECT id, t.idx, t.role, CASE WHEN owner = $2::uuid THEN 'bob''s ' ELSE 'alice''s ' END || t.role
+         FROM made, (VALUES (1, 'user'), (2, 'assistant')) t(idx, role)",
+        &[&alice, &bob],
+    )
+    .await
+    .unwrap();
+    app.batch_execute("ANALYZE public.chats; ANALYZE public.chat_messages").await.unwrap();
+
+    let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
+    let export_id = service.create_export(alice, &body).await.unwrap().export_id();
+    assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    let status = service.status(alice, export_id).await.unwrap();
+    assert_eq!(status.conversation_count, 2000, "{status:?}");
+    let mut download = service.open_download(alice, export_id).await.unwrap();
+    let mut text = String::new();
+    download.file.read_to_string(&mut text).await.unwrap();
+    assert_eq!(text.lines().count(), 2000);
+    assert!(text.contains("alice's assistant") && !text.contains("bob's"), "only alice's chats");
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["metadata"]["conversation_id"], "chat-1", "{first}");
+    remove_storage(&service);
+
+    let index: String = app
+        .query_one(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'chat_messages'
+                    AND indexdef LIKE '%(chat_id, idx)'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    app.batch_execute(&format!("DROP INDEX public.{index}")).await.unwrap();
+    let err = team_service(&db.app_url).check_source().await.unwrap_err();
+    let Some(lora_export::ErrorKind::Internal { detail, .. }) = err.core_kind() else {
+        panic!("{err:?}")
+    };
+    for named in ["public.chat_messages", "sequential scan", "chat_id", "CREATE INDEX"] {
+        assert!(detail.contains(named), "{named} in {detail}");
+    }
+}

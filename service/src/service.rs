@@ -4,8 +4,7 @@
 
 use lora_export_core::ErrorKind as CoreKind;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use uuid::Uuid;
 
@@ -46,11 +45,12 @@ pub struct ExportService {
     error_sink: Option<ErrorSink>,
 }
 
-/// The relations exports read, and whether they were found as documented.
+/// The relations exports read, and once they were found as documented,
+/// the same with the type of their conversation key.
 #[derive(Debug)]
 struct Source {
     tables: SourceTables,
-    checked: AtomicBool,
+    checked: OnceLock<SourceTables>,
 }
 
 impl std::fmt::Debug for ExportService {
@@ -78,7 +78,11 @@ impl ExportService {
         // The library's own tables are as documented once migrated (and
         // missing ones are DATABASE_NOT_MIGRATED); only the app's are checked.
         let own = tables == SourceTables::library(&config.schema)?;
-        let source = Source { tables, checked: AtomicBool::new(own) };
+        let checked = OnceLock::new();
+        if own {
+            checked.get_or_init(|| tables.clone());
+        }
+        let source = Source { tables, checked };
         Ok(ExportService {
             db,
             limits: UserLimits::new(&config),
@@ -229,18 +233,20 @@ impl ExportService {
     }
 
     /// The relations exports read (the config's `conversations_table` and
-    /// `turns_table`, else the library's own).
+    /// `turns_table`, else the library's own), with their key's type once
+    /// [`check_source`](Self::check_source) found it.
     pub fn source_tables(&self) -> &SourceTables {
-        &self.source.tables
+        self.source.checked.get().unwrap_or(&self.source.tables)
     }
 
     /// Checks, once per service, that the app's relations exports read have
     /// the documented columns, that `authenticated` may read them, and that
     /// row-level security applies to everything they read through (no view
-    /// without `security_invoker`, no table without row-level security:
-    /// [`SourceTables::check`]); create, counts, preview and the
-    /// conversations page call it before they read. A no-op for the
-    /// library's own tables.
+    /// without `security_invoker`, no table without row-level security),
+    /// and that a batch's turn lookup uses an index ([`SourceTables::check`],
+    /// which also finds the type of the conversation key); create, counts,
+    /// preview and the conversations page call it before they read. A no-op
+    /// for the library's own tables.
     ///
     /// # Errors
     ///
@@ -248,13 +254,13 @@ impl ExportService {
     /// the error sink the detail naming every missing relation, missing or
     /// mistyped column, and a relation `authenticated` cannot read).
     pub async fn check_source(&self) -> Result<()> {
-        if self.source.checked.load(Ordering::Acquire) {
+        if self.source.checked.get().is_some() {
             return Ok(());
         }
-        let client = self.db.client().await?;
-        let checked = self.source.tables.check(&client).await;
-        self.observe("check_source", checked)?;
-        self.source.checked.store(true, Ordering::Release);
+        let mut client = self.db.client().await?;
+        let checked = self.source.tables.check(&mut client).await;
+        let checked = self.observe("check_source", checked)?;
+        self.source.checked.get_or_init(|| checked);
         Ok(())
     }
 

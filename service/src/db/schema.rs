@@ -89,7 +89,7 @@ pub fn render_migration(sql: &str, schema: &str) -> String {
 ///
 /// | column | type | model field |
 /// |---|---|---|
-/// | `id` | `uuid` | `id` (the key the turns refer to) |
+/// | `id` | `uuid`, `bigint`, `integer` or `text` | `id` (the key the turns refer to; its text) |
 /// | `conversation_id` | `text` | `conversation_id` |
 /// | `title` | `text` | `title` |
 /// | `category` | `text[]` | `category` |
@@ -104,11 +104,15 @@ pub fn render_migration(sql: &str, schema: &str) -> String {
 /// | `review_history` | `jsonb` | `review_history` (a list of review actions) |
 /// | `created_at`, `updated_at` | `timestamptz` | the same; `(created_at, id)` is the export order |
 ///
-/// The turns relation: `conversation_id uuid` (a conversations `id`),
+/// The turns relation: `conversation_id` (a conversations `id`, of its type),
 /// `turn_number integer` (the order), `role text` (`user`, `assistant`,
 /// `system`), `content text`, `token_count integer` (nullable).
 /// [`check`](Self::check) compares a database's relations with these
-/// tables before an export reads them.
+/// tables before an export reads them, and finds the key's type.
+///
+/// The ids are read as they are, so map an app's `bigint` ids without a
+/// cast: a cast of the key in a view keeps every batch's turn lookup
+/// from using an index (the check says so when it cannot).
 ///
 /// ```
 /// use lora_export_service::SourceTables;
@@ -122,12 +126,23 @@ pub fn render_migration(sql: &str, schema: &str) -> String {
 pub struct SourceTables {
     conversations: Relation,
     turns: Relation,
+    /// The SQL type of the conversation key (`id`, and the turns'
+    /// `conversation_id`): one of [`KEY_TYPES`].
+    key: &'static str,
 }
+
+/// The types a conversation key may have: the library's `uuid`, or an
+/// app's `bigint`, `integer` or `text` ids as they are.
+pub const KEY_TYPES: &[&str] = &["uuid", "bigint", "integer", "text"];
+
+/// Stands for the conversation key's type in the column lists: one of
+/// [`KEY_TYPES`], the same in both relations.
+const KEY: &str = "uuid, bigint, integer or text";
 
 /// The columns of a conversations relation, with their types as
 /// `format_type` writes them.
 const CONVERSATION_COLUMNS: &[(&str, &str)] = &[
-    ("id", "uuid"),
+    ("id", KEY),
     ("conversation_id", "text"),
     ("title", "text"),
     ("category", "text[]"),
@@ -149,7 +164,7 @@ const CONVERSATION_COLUMNS: &[(&str, &str)] = &[
 
 /// The columns of a turns relation.
 const TURN_COLUMNS: &[(&str, &str)] = &[
-    ("conversation_id", "uuid"),
+    ("conversation_id", KEY),
     ("turn_number", "integer"),
     ("role", "text"),
     ("content", "text"),
@@ -167,6 +182,7 @@ impl SourceTables {
         Ok(SourceTables {
             conversations: Relation { schema: schema.into(), name: "conversations".into() },
             turns: Relation { schema: schema.into(), name: "conversation_turns".into() },
+            key: "uuid",
         })
     }
 
@@ -179,6 +195,7 @@ impl SourceTables {
         Ok(SourceTables {
             conversations: Relation::parse("conversations_table", conversations)?,
             turns: Relation::parse("turns_table", turns)?,
+            key: "uuid",
         })
     }
 
@@ -192,13 +209,37 @@ impl SourceTables {
         self.turns.to_string()
     }
 
+    /// The SQL type of the conversation key: `uuid` until
+    /// [`check`](Self::check) found another of [`KEY_TYPES`].
+    pub fn key_type(&self) -> &str {
+        self.key
+    }
+
+    /// The turns of a batch: `$1` is the batch's keys as text, in order.
+    /// Each key is cast to the key's type, never the column, so that the
+    /// lookup of each conversation's turns may use an index.
+    pub(crate) fn turns_lookup(&self) -> String {
+        format!(
+            "SELECT batch.key AS conversation_id, t.turn_number, t.role, t.content, t.token_count \
+             FROM unnest($1::text[]) AS batch(key) CROSS JOIN LATERAL \
+             (SELECT turn_number, role, content, token_count FROM {} t \
+              WHERE t.conversation_id = batch.key::{} ORDER BY t.turn_number OFFSET 0) t",
+            self.turns, self.key
+        )
+    }
+
     /// Checks that both relations exist with the columns of the
     /// [tables above](Self), that `authenticated` may read them, and that
     /// row-level security sees the user in everything they read through: a
     /// view (and every view under it) must run with the invoker's rights
     /// (`security_invoker = true`; without it a view runs as its owner and
     /// exports every user's rows), and every table under them must have
-    /// row-level security enabled. Three catalog queries per relation.
+    /// row-level security enabled. Three catalog queries per relation;
+    /// then, as `authenticated`, an `EXPLAIN` of a batch's turn lookup
+    /// (sequential scans disabled, so that any usable index is taken):
+    /// a sequential or full index scan in it means every batch reads a
+    /// whole table once per conversation, and it is named with the column
+    /// to index. Returns the relations with their key's type.
     ///
     /// # Errors
     ///
@@ -206,10 +247,11 @@ impl SourceTables {
     /// never shown to users) names each relation and every missing or
     /// mistyped column, with the type to cast it to, and every view or table
     /// that row-level security would not apply to, with the statement that
-    /// fixes it;
+    /// fixes it, and every table the turn lookup scans whole;
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn check<C: GenericClient>(&self, client: &C) -> Result<()> {
+    pub async fn check<C: GenericClient>(&self, client: &mut C) -> Result<SourceTables> {
         let mut problems = Vec::new();
+        let mut keys = Vec::new();
         for (relation, expected) in
             [(&self.conversations, CONVERSATION_COLUMNS), (&self.turns, TURN_COLUMNS)]
         {
@@ -241,7 +283,19 @@ impl SourceTables {
                 )
                 .await?;
             for (column, ty) in expected {
-                match found.iter().find(|r| r.get::<_, String>(0) == *column) {
+                let row = found.iter().find(|r| r.get::<_, String>(0) == *column);
+                if *ty == KEY {
+                    match row.map(|r| r.get::<_, String>(1)) {
+                        None => problems.push(format!("{relation} has no column {column} ({ty})")),
+                        Some(found) => match KEY_TYPES.iter().find(|k| **k == found) {
+                            Some(key) => keys.push((format!("{relation}.{column}"), *key)),
+                            None => problems
+                                .push(format!("{relation}.{column} is {found}, expected {ty}")),
+                        },
+                    }
+                    continue;
+                }
+                match row {
                     None => problems.push(format!("{relation} has no column {column} ({ty})")),
                     Some(row) if row.get::<_, String>(1) != *ty => problems.push(format!(
                         "{relation}.{column} is {}, expected {ty} (cast it in the view)",
@@ -250,10 +304,21 @@ impl SourceTables {
                     Some(_) => {}
                 }
             }
-            problems.extend(row_security_problems(client, relation).await?);
+            problems.extend(row_security_problems(&*client, relation).await?);
+        }
+        let mut checked = self.clone();
+        match keys.as_slice() {
+            [(_, a), (_, b)] if a == b => checked.key = a,
+            [(id, a), (turns, b)] => {
+                problems.push(format!("{id} is {a} and {turns} is {b}: they must be of one type"))
+            }
+            _ => {}
         }
         if problems.is_empty() {
-            Ok(())
+            problems.extend(checked.unindexed_lookup(client).await?);
+        }
+        if problems.is_empty() {
+            Ok(checked)
         } else {
             Err(crate::Error::internal(
                 "SOURCE_MISCONFIGURED",
@@ -264,6 +329,73 @@ impl SourceTables {
             ))
         }
     }
+}
+
+impl SourceTables {
+    /// The tables a batch's turn lookup, planned as `authenticated` with
+    /// sequential scans disabled, still reads whole (a sequential scan, or
+    /// an index scan without an index condition), each with what it filters
+    /// on and the index that would serve it.
+    async fn unindexed_lookup<C: GenericClient>(&self, client: &mut C) -> Result<Vec<String>> {
+        let tx = client.transaction().await?;
+        tx.batch_execute("SET LOCAL ROLE authenticated; SET LOCAL enable_seqscan = off").await?;
+        let sql = self.turns_lookup().replace("$1::text[]", "ARRAY[NULL]::text[]");
+        let plan: serde_json::Value =
+            tx.query_one(&format!("EXPLAIN (FORMAT JSON) {sql}"), &[]).await?.get(0);
+        tx.rollback().await?;
+        let mut scans = Vec::new();
+        whole_scans(&plan, &mut scans);
+        Ok(scans
+            .into_iter()
+            .map(|(table, filter)| {
+                let column = filter.as_deref().and_then(compared_column);
+                let index = match &column {
+                    Some(column) => format!("CREATE INDEX ON {table} ({column})"),
+                    None => format!("CREATE INDEX ON {table} (<the column filtered on>)"),
+                };
+                format!(
+                    "the turn lookup of each batch reads all of {table} once per conversation (a sequential scan{}), so large exports time out: {index}",
+                    filter.map(|f| format!(" filtering {f}")).unwrap_or_default()
+                )
+            })
+            .collect())
+    }
+}
+
+/// The tables `plan` (`EXPLAIN (FORMAT JSON)`) reads whole: sequential
+/// scans, and index scans without an index condition, with their filter.
+fn whole_scans(plan: &serde_json::Value, found: &mut Vec<(String, Option<String>)>) {
+    match plan {
+        serde_json::Value::Array(items) => items.iter().for_each(|p| whole_scans(p, found)),
+        serde_json::Value::Object(node) => {
+            let kind = node.get("Node Type").and_then(|t| t.as_str()).unwrap_or_default();
+            let whole = kind == "Seq Scan"
+                || (matches!(kind, "Index Scan" | "Index Only Scan")
+                    && !node.contains_key("Index Cond"));
+            if let (true, Some(table)) = (whole, node.get("Relation Name").and_then(|r| r.as_str()))
+            {
+                let schema = node.get("Schema").and_then(|s| s.as_str()).unwrap_or("public");
+                let filter = node.get("Filter").and_then(|f| f.as_str()).map(str::to_owned);
+                let name = format!("{schema}.{table}");
+                if !found.iter().any(|(n, _)| *n == name) {
+                    found.push((name, filter));
+                }
+            }
+            node.values().for_each(|v| whole_scans(v, found));
+        }
+        _ => {}
+    }
+}
+
+/// The column a scan's filter compares with a lookup key or another
+/// column (`(chat_id = (batch.key)::bigint)` → `chat_id`, `(c.id = m.chat_id)`
+/// → `id`): the first name compared with `=`.
+fn compared_column(filter: &str) -> Option<String> {
+    let (left, _) = filter.split_once(" = ")?;
+    let name = left.rsplit(['(', ' ']).next()?;
+    let name = name.rsplit('.').next()?;
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then(|| name.to_owned())
 }
 
 /// Every relation an export reads through `relation`, followed through
@@ -390,6 +522,32 @@ mod tests {
             let err = check_schema_name(reserved).unwrap_err();
             assert!(err.to_string().contains(reserved), "{err}");
         }
+    }
+
+    #[test]
+    fn a_whole_scan_is_named_with_the_column_it_filters_on() {
+        let plan = serde_json::json!([{ "Plan": { "Node Type": "Nested Loop", "Plans": [
+            { "Node Type": "Function Scan" },
+            { "Node Type": "Seq Scan", "Schema": "public", "Relation Name": "chat_messages",
+              "Filter": "((chat_id = (batch.key)::bigint) AND (SubPlan 3))" },
+            { "Node Type": "Index Scan", "Schema": "public", "Relation Name": "chats",
+              "Index Cond": "(id = m.chat_id)" },
+            { "Node Type": "Index Scan", "Schema": "public", "Relation Name": "turns",
+              "Filter": "(t.conversation_id = (batch.key)::uuid)" }]}}]);
+        let mut found = Vec::new();
+        whole_scans(&plan, &mut found);
+        let names: Vec<_> = found
+            .iter()
+            .map(|(t, f)| (t.as_str(), f.as_deref().and_then(compared_column)))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("public.chat_messages", Some("chat_id".into())),
+                ("public.turns", Some("conversation_id".into()))
+            ]
+        );
+        assert_eq!(compared_column("(owner IS NULL)"), None);
     }
 
     #[test]

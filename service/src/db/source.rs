@@ -11,10 +11,15 @@
 //! SELECT … FROM <conversations> c
 //!  WHERE <filter> AND (c.created_at, c.id) > ($a, $b)
 //!  ORDER BY c.created_at, c.id LIMIT $batch;
-//! SELECT … FROM unnest($1::uuid[]) AS batch(id)
-//!  CROSS JOIN LATERAL (SELECT … FROM <turns> t WHERE t.conversation_id = batch.id
+//! SELECT … FROM unnest($1::text[]) AS batch(key)
+//!  CROSS JOIN LATERAL (SELECT … FROM <turns> t WHERE t.conversation_id = batch.key::<key type>
 //!                      ORDER BY t.turn_number OFFSET 0) t;
 //! ```
+//!
+//! The conversation key (`id`) is read as text and cast back to its own
+//! type (`uuid`, `bigint`, `integer` or `text`: [`SourceTables::key_type`])
+//! on the parameter's side only, so an app's `bigint` ids need no cast in
+//! its views and each lookup may use the index on the turns' column.
 //!
 //! The turns are looked up conversation by conversation (a nested loop of
 //! index scans, `OFFSET 0` keeps the planner from flattening it), so a
@@ -39,7 +44,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use uuid::Uuid;
 
 use super::schema::SourceTables;
 use crate::Result;
@@ -50,20 +54,9 @@ use lora_export_core::model::{
 use lora_export_core::source::Record;
 use lora_export_core::{Location, SkippedRecord};
 
-const COLUMNS: &str = "c.id, c.conversation_id, c.title, c.category, c.status, \
+const COLUMNS: &str = "c.id::text AS id, c.conversation_id, c.title, c.category, c.status, \
     c.quality_score, c.persona, c.emotion, c.topic, c.tier, c.total_turns, c.token_count, \
     c.parent_id, c.parent_type, c.parameters, c.review_history, c.created_at, c.updated_at";
-
-/// The turns of a batch, from the turns relation of `tables`.
-fn turns_sql(tables: &SourceTables) -> String {
-    format!(
-        "SELECT t.conversation_id, t.turn_number, t.role, t.content, t.token_count \
-         FROM unnest($1::uuid[]) AS batch(id) CROSS JOIN LATERAL \
-         (SELECT conversation_id, turn_number, role, content, token_count FROM {} t \
-          WHERE t.conversation_id = batch.id ORDER BY t.turn_number OFFSET 0) t",
-        tables.turns()
-    )
-}
 
 /// How many conversations of `tables` `request` selects: one `count(*)`
 /// with the same [`SqlFilter`] the export streams with.
@@ -107,7 +100,7 @@ pub struct ConversationSource {
     next_sql: String,
     turns_sql: String,
     batch_size: i64,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<(DateTime<Utc>, String)>,
     fetched: u64,
     exhausted: bool,
 }
@@ -134,16 +127,17 @@ impl ConversationSource {
         );
         let next_sql = format!(
             "SELECT {COLUMNS} FROM {from} c WHERE {where_} \
-             AND (c.created_at, c.id) > (${}, ${}) ORDER BY c.created_at, c.id LIMIT ${}",
+             AND (c.created_at, c.id) > (${}, ${}::text::{}) ORDER BY c.created_at, c.id LIMIT ${}",
             n + 1,
             n + 2,
+            tables.key_type(),
             n + 3
         );
         Ok(ConversationSource {
             filter,
             first_sql,
             next_sql,
-            turns_sql: turns_sql(tables),
+            turns_sql: tables.turns_lookup(),
             batch_size: i64::from(batch_size),
             after: None,
             fetched: 0,
@@ -197,7 +191,7 @@ impl ConversationSource {
             return Ok(None);
         };
         self.after = Some((last.try_get("created_at")?, last.try_get("id")?));
-        let ids: Vec<Uuid> =
+        let ids: Vec<String> =
             rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
         let turns = client.query(&self.turns_sql, &[&ids]).await?;
         let first = self.fetched + 1;
@@ -216,7 +210,7 @@ impl ConversationSource {
 #[derive(Debug)]
 pub struct FetchedBatch {
     rows: Vec<Row>,
-    ids: Vec<Uuid>,
+    ids: Vec<String>,
     turns: Vec<Row>,
     /// The 1-based export position of the first row.
     first: u64,
@@ -243,7 +237,7 @@ impl FetchedBatch {
     /// [`ErrorKind::Database`] when a column does not have the type the
     /// relation is documented with ([`SourceTables`]).
     pub fn into_records(self) -> Result<Vec<Record>> {
-        let mut turns: HashMap<Uuid, Vec<(i32, Row)>> = HashMap::with_capacity(self.ids.len());
+        let mut turns: HashMap<String, Vec<(i32, Row)>> = HashMap::with_capacity(self.ids.len());
         for turn in self.turns {
             let number: i32 = turn.try_get("turn_number")?;
             turns.entry(turn.try_get("conversation_id")?).or_default().push((number, turn));
@@ -307,7 +301,7 @@ fn conversation(row: &Row, turns: &[(i32, Row)]) -> Converted<Conversation> {
     let history: Option<Vec<ReviewAction>> =
         json("review_history", row.try_get("review_history")?)?;
     Ok(Conversation {
-        id: row.try_get::<_, Uuid>("id")?.to_string(),
+        id: row.try_get("id")?,
         conversation_id,
         title: row.try_get("title")?,
         category: row.try_get("category")?,
