@@ -469,7 +469,7 @@ async fn no_setting_and_no_role_opens_the_audit_guard() {
     let user = user(&service).await;
     let id = service.create_export(user, &small_body("jsonl")).await.unwrap().export_id();
     for role in ["service_role", "postgres"] {
-        let mut client = service.database().client().await.unwrap();
+        let mut client = superuser(&service).await;
         let tx = client.transaction().await.unwrap();
         tx.batch_execute(&format!("SET LOCAL ROLE {role}")).await.unwrap();
         tx.execute("SELECT set_config('lora_export.audit_retention_days', '-1', true)", &[])
@@ -488,7 +488,7 @@ async fn verify_detects_a_removed_tail_and_a_removed_chain() {
     let user = user(&service).await;
     let tail = service.create_export(user, &small_body("jsonl")).await.unwrap().export_id();
     let whole = service.create_export(user, &small_body("csv")).await.unwrap().export_id();
-    let mut client = service.database().client().await.unwrap();
+    let mut client = superuser(&service).await;
     let tx = client.transaction().await.unwrap();
     // A superuser with the triggers off: the one way left to delete events.
     tx.batch_execute("SET LOCAL session_replication_role = replica").await.unwrap();
@@ -836,7 +836,7 @@ async fn cleanup_keeps_a_live_runs_staged_files_and_removes_an_expired_ones() {
 /// off (the owner may), and — when `reseal` — the event's seal replaced by
 /// one made with `reseal`'s key.
 async fn rewrite_as_owner(service: &ExportService, export_id: Uuid, reseal: Option<&[u8]>) {
-    let mut client = service.database().client().await.unwrap();
+    let mut client = superuser(service).await;
     let tx = client.transaction().await.unwrap();
     tx.batch_execute("SET LOCAL session_replication_role = replica").await.unwrap();
     tx.execute(
@@ -952,7 +952,7 @@ async fn without_an_audit_key_verify_is_the_unkeyed_check() {
     assert_eq!(seals, 0);
     assert_eq!(service.verify_audit(None).await.unwrap(), []);
     let forge = "UPDATE export_audit_events SET detail = '{}' WHERE export_id = $1 AND seq = 1";
-    let mut client = service.database().client().await.unwrap();
+    let mut client = superuser(&service).await;
     let tx = client.transaction().await.unwrap();
     tx.batch_execute("SET LOCAL session_replication_role = replica").await.unwrap();
     tx.execute(forge, &[&export_id]).await.unwrap();

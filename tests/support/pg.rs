@@ -1,8 +1,10 @@
 //! A fresh, migrated database per test, on the PostgreSQL cluster that
 //! `scripts/postgres.sh` started (`LORA_EXPORT_TEST_DATABASE_URL`, a
-//! superuser URL). The migrated schema is built once as a template database
-//! (named after a hash of the migrations) and copied, which is fast and
-//! safe when tests run in parallel processes.
+//! superuser URL): shaped as Supabase ships one (`supabase.sql`) and
+//! migrated by its app's login, `app_owner`, not a superuser, as whom the
+//! tests connect. The migrated database is built once as a template
+//! (named after a hash of the migrations and the shape) and copied, which
+//! is fast and safe when tests run in parallel processes.
 #![allow(dead_code)]
 
 use lora_export::pg::schema::render_migration;
@@ -35,9 +37,17 @@ async fn admin(url: &str) -> tokio_postgres::Client {
 /// stand-ins (roles and `auth`).
 pub const STAND_INS: MigrateOptions = MigrateOptions { supabase_stand_ins: true };
 
-/// A new database with every migration applied, on the stand-ins; returns its URL.
+/// A new Supabase-shaped database ([`supabase_database`]'s shape) with
+/// every migration applied by [`APP_LOGIN`], no stand-ins; returns
+/// [`APP_LOGIN`]'s URL on it, so that the suites run as a Supabase app's
+/// login does: not a superuser. The migrated database is built once as a
+/// template (named after a hash of the migrations and the shape) and
+/// copied.
 pub async fn fresh_database() -> String {
-    let digest = Sha256::digest(MIGRATIONS.iter().map(|m| m.2).collect::<String>().as_bytes());
+    let shape = include_str!("supabase.sql");
+    let digest = Sha256::digest(
+        MIGRATIONS.iter().map(|m| m.2).chain([shape]).collect::<String>().as_bytes(),
+    );
     let template = format!("lora_tpl_{}", &format!("{digest:x}")[..16]);
     let client = admin(&admin_url()).await;
     client.execute("SELECT pg_advisory_lock(727272)", &[]).await.expect("lock");
@@ -51,8 +61,14 @@ pub async fn fresh_database() -> String {
             .batch_execute(&format!("CREATE DATABASE {template}"))
             .await
             .expect("create template");
-        let db = Database::connect(&ServiceConfig::new(url_for(&template))).expect("pool");
-        db.migrate_with(STAND_INS).await.expect("migrations apply");
+        admin(&url_for(&template))
+            .await
+            .batch_execute(shape)
+            .await
+            .expect("shape the template as Supabase's");
+        let db =
+            Database::connect(&ServiceConfig::new(app_url_of(&url_for(&template)))).expect("pool");
+        db.migrate().await.expect("migrations apply as the app's login");
         drop(db);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -62,7 +78,27 @@ pub async fn fresh_database() -> String {
         .await
         .expect("copy template");
     client.execute("SELECT pg_advisory_unlock(727272)", &[]).await.expect("unlock");
-    url_for(&name)
+    // A copy does not keep the database's grants.
+    admin(&url_for(&name))
+        .await
+        .batch_execute(&format!("GRANT ALL ON DATABASE {name} TO {APP_LOGIN}"))
+        .await
+        .expect("grant the app's login its database");
+    app_url_of(&url_for(&name))
+}
+
+/// The cluster's superuser on the database of `url` (a URL of
+/// [`fresh_database`]), for what a test sets up that the app's login may
+/// not do.
+pub fn superuser_url(url: &str) -> String {
+    url.replacen(&format!("://{APP_LOGIN}@"), "://postgres@", 1)
+}
+
+/// [`APP_LOGIN`]'s URL for the superuser URL `url`.
+fn app_url_of(url: &str) -> String {
+    let app_url = url.replacen("://postgres@", &format!("://{APP_LOGIN}@"), 1);
+    assert_ne!(app_url, url, "the test cluster's URL names the user postgres");
+    app_url
 }
 
 /// A service config on a fresh database with its own storage directory.
@@ -114,8 +150,7 @@ pub async fn supabase_database() -> SupabaseDatabase {
         .await
         .expect("shape the database as Supabase's");
     client.execute("SELECT pg_advisory_unlock(727272)", &[]).await.expect("unlock");
-    let app_url = admin_url.replacen("://postgres@", &format!("://{APP_LOGIN}@"), 1);
-    assert_ne!(app_url, admin_url, "the test cluster's URL names the user postgres");
+    let app_url = app_url_of(&admin_url);
     SupabaseDatabase { admin_url, app_url }
 }
 

@@ -172,3 +172,14 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The cluster's superuser on `service`'s database, with the library's
+/// schema on its search path: for tampering that only a superuser can do
+/// (`session_replication_role`, any role), never for the service's work.
+pub async fn superuser(service: &ExportService) -> tokio_postgres::Client {
+    let url = pg::superuser_url(&service.config().database_url);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute("SET search_path = lora_export").await.unwrap();
+    client
+}
