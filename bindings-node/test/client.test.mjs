@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ExportClient, transform } from 'lora-export'
-import { conversations, createUser, freshDatabase, jsonl, readAll, sql } from './support.mjs'
+import { conversations, createUser, emptyDatabase, freshDatabase, jsonl, readAll, sql } from './support.mjs'
 
 const keys = (o) => Object.keys(o).sort()
 const LOG_KEYS = ['id', 'export_id', 'user_id', 'timestamp', 'format', 'config', 'conversation_count', 'file_size', 'status', 'file_url', 'expires_at', 'error_message', 'created_at', 'updated_at', 'file_sha256', 'download_count', 'last_downloaded_at']
@@ -128,7 +128,7 @@ test('connect fails with a clear error when the database cannot be reached', asy
 })
 
 test('first-run errors: an unmigrated database names migrate(), a bare one the stand-ins, an unknown user is 401, no database text', async (t) => {
-  const url = freshDatabase()
+  const url = emptyDatabase()
   const client = await ExportClient.connect(url, { storageRoot: fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-')) })
   t.after(() => client.close())
   const body = { config: { scope: 'all', format: 'jsonl' } }

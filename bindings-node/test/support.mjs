@@ -1,6 +1,7 @@
 // Shared by the node:test files: the golden paths, synthetic conversations,
-// and fresh databases on the test cluster (LORA_EXPORT_TEST_DATABASE_URL, a
-// superuser URL that scripts/test.sh exports), each migrated by the module.
+// and fresh Supabase-shaped databases on the test cluster
+// (LORA_EXPORT_TEST_DATABASE_URL, a superuser URL that scripts/test.sh
+// exports), each migrated by the module as the app's login.
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -53,12 +54,38 @@ export function sql(url, statement) {
   return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', statement], { encoding: 'utf8' }).trim()
 }
 
-/** A new, empty database on the test cluster; returns its URL (migrate it with the client). */
-export function freshDatabase() {
+/** A new, bare database (no Supabase roles' objects, no `auth`): the superuser's URL on it. */
+export function emptyDatabase() {
   const name = `node_${randomUUID().replaceAll('-', '')}`
   sql(adminUrl(), `CREATE DATABASE ${name}`)
   return adminUrl().replace(/\/[^/]*$/, `/${name}`)
 }
+
+/**
+ * A new database on the test cluster shaped as Supabase ships one
+ * (tests/support/supabase.sql, applied by the superuser); returns the URL of
+ * its app's login `app_owner`, not a superuser, as whom the tests connect and
+ * migrate with the client.
+ */
+export function freshDatabase() {
+  const url = emptyDatabase()
+  // Its roles are cluster-wide: another test process may change them at the
+  // same moment ("tuple concurrently updated"); the script runs in one
+  // transaction, so it is run again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('psql', [url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', SHAPE], { stdio: 'pipe' })
+      break
+    } catch (error) {
+      if (attempt === 5) throw error
+    }
+  }
+  const app = url.replace('://postgres@', '://app_owner@')
+  if (app === url) throw new Error('the test cluster\'s URL names the user postgres')
+  return app
+}
+
+const SHAPE = path.join(root, 'tests/support/supabase.sql')
 
 /** A user in auth.users (the schema's stand-in for Supabase's); returns its id. */
 export function createUser(url) {

@@ -89,14 +89,44 @@ def admin_url():
     return url
 
 
+SHAPE = pathlib.Path(__file__).resolve().parents[2] / "tests" / "support" / "supabase.sql"
+
+
+@pytest.fixture
+def bare_database(admin_url, tmp_path):
+    """A fresh database with nothing of Supabase's in it; returns
+    (url, storage_root), the superuser's URL."""
+    name = f"py_{uuid.uuid4().hex}"
+    sql(admin_url, f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name, tmp_path / "files"
+    sql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def database(admin_url, tmp_path):
-    """A fresh, empty database; returns (url, storage_root). Migrations are
-    applied by the client under test."""
+    """A fresh database shaped as Supabase ships one (tests/support/supabase.sql,
+    applied by the superuser); returns (url, storage_root), the URL of its
+    app's login ``app_owner``, not a superuser. Migrations are applied by the
+    client under test."""
     name = f"py_{uuid.uuid4().hex}"
     sql(admin_url, f"CREATE DATABASE {name}")
     url = admin_url.rsplit("/", 1)[0] + "/" + name
-    yield url, tmp_path / "files"
+    # Its roles are cluster-wide: another test process may change them at the
+    # same moment ("tuple concurrently updated"); the script runs in one
+    # transaction, so it is run again.
+    for attempt in range(5):
+        done = subprocess.run(
+            [_psql(), url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", str(SHAPE)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            break
+        if attempt == 4:
+            raise RuntimeError(f"shaping {name} as Supabase's failed: {done.stderr}")
+    app_url = url.replace("://postgres@", "://app_owner@", 1)
+    assert app_url != url, "the test cluster's URL names the user postgres"
+    yield app_url, tmp_path / "files"
     sql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

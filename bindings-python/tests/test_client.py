@@ -198,8 +198,8 @@ def test_ctrl_c_stops_a_running_worker(client, tmp_path):
     assert (child.returncode, out.strip()) == (0, "interrupted")
 
 
-def test_first_run_errors_say_what_to_do(database):
-    url, root = database
+def test_first_run_errors_say_what_to_do(bare_database):
+    url, root = bare_database
     with lora_export.ExportClient(url, storage_root=root) as c:
         body = {"config": {"scope": "all", "format": "jsonl"}}
         with pytest.raises(lora_export.NotMigratedError) as unmigrated:
