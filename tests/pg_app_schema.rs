@@ -702,3 +702,30 @@ async fn the_teams_bigint_chats_export_as_they_are_and_a_missing_index_is_named(
         assert!(detail.contains(named), "{named} in {detail}");
     }
 }
+
+/// Text keys as they are: the app's slugs are the conversations' ids, the
+/// turns refer to them, and an export reads them without a cast.
+#[tokio::test(flavor = "multi_thread")]
+async fn text_ids_are_read_as_they_are() {
+    let url = pg::empty_database().await;
+    let admin = admin(&url).await;
+    admin.batch_execute(APP_SCHEMA).await.unwrap();
+    ExportService::connect(config(&url)).unwrap().migrate_with(pg::STAND_INS).await.unwrap();
+    admin
+        .batch_execute(&APP_VIEWS.replace("c.uid AS id", "c.slug AS id").replace(
+            "SELECT c.uid AS conversation_id, m.n::integer",
+            "SELECT c.slug AS conversation_id, m.n::integer",
+        ))
+        .await
+        .unwrap();
+    let mut app = config(&url);
+    app.conversations_table = Some("public.training_conversations".into());
+    app.turns_table = Some("public.training_turns".into());
+    let service = ExportService::connect(app).unwrap();
+    let user = pg::create_user(service.database()).await;
+    let (count, text) = export_text(&service, user, "all").await;
+    assert_eq!(count, 2);
+    assert!(text.contains("I want a refund") && text.contains("Yes, again."), "{text}");
+    assert_eq!(service.source_tables().key_type(), "text");
+    remove_storage(&service);
+}
