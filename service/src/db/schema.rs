@@ -237,9 +237,9 @@ impl SourceTables {
     /// row-level security enabled. Three catalog queries per relation;
     /// then, as `authenticated`, an `EXPLAIN` of a batch's turn lookup
     /// (sequential scans disabled, so that any usable index is taken):
-    /// a sequential or full index scan in it means every batch reads a
-    /// whole table once per conversation, and it is named with the column
-    /// to index. Returns the relations with their key's type.
+    /// a sequential or full index scan in it of a table over 64 KiB means
+    /// every batch reads that table once per conversation, and it is named
+    /// with the column to index. Returns the relations with their key's type.
     ///
     /// # Errors
     ///
@@ -331,21 +331,41 @@ impl SourceTables {
     }
 }
 
+/// A table the turn lookup may read whole for each conversation at no
+/// real cost (a lookup table of a policy): 64 KiB, eight pages.
+const SMALL_TABLE_BYTES: i64 = 64 * 1024;
+
 impl SourceTables {
     /// The tables a batch's turn lookup, planned as `authenticated` with
     /// sequential scans disabled, still reads whole (a sequential scan, or
     /// an index scan without an index condition), each with what it filters
-    /// on and the index that would serve it.
+    /// on and the index that would serve it; tables of at most
+    /// [`SMALL_TABLE_BYTES`] are left out.
     async fn unindexed_lookup<C: GenericClient>(&self, client: &mut C) -> Result<Vec<String>> {
         let tx = client.transaction().await?;
         tx.batch_execute("SET LOCAL ROLE authenticated; SET LOCAL enable_seqscan = off").await?;
         let sql = self.turns_lookup().replace("$1::text[]", "ARRAY[NULL]::text[]");
         let plan: serde_json::Value =
-            tx.query_one(&format!("EXPLAIN (FORMAT JSON) {sql}"), &[]).await?.get(0);
+            tx.query_one(&format!("EXPLAIN (VERBOSE, FORMAT JSON) {sql}"), &[]).await?.get(0);
         tx.rollback().await?;
         let mut scans = Vec::new();
         whole_scans(&plan, &mut scans);
-        Ok(scans
+        let mut large = Vec::with_capacity(scans.len());
+        for ((schema, name), filter) in scans {
+            let bytes: Option<i64> = client
+                .query_one(
+                    "SELECT pg_relation_size(c.oid) FROM pg_class c
+                     JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $1 AND c.relname = $2",
+                    &[&schema, &name],
+                )
+                .await?
+                .get(0);
+            if bytes.unwrap_or_default() > SMALL_TABLE_BYTES {
+                large.push((format!("{}.{}", sql_name(&schema), sql_name(&name)), filter));
+            }
+        }
+        Ok(large
             .into_iter()
             .map(|(table, filter)| {
                 let column = filter.as_deref().and_then(compared_column);
@@ -362,9 +382,13 @@ impl SourceTables {
     }
 }
 
-/// The tables `plan` (`EXPLAIN (FORMAT JSON)`) reads whole: sequential
-/// scans, and index scans without an index condition, with their filter.
-fn whole_scans(plan: &serde_json::Value, found: &mut Vec<(String, Option<String>)>) {
+/// A table's `(schema, name)` as a plan names it.
+type PlannedTable = (String, String);
+
+/// The tables `plan` (`EXPLAIN (VERBOSE, FORMAT JSON)`) reads whole:
+/// sequential scans, and index scans without an index condition, with
+/// their filter.
+fn whole_scans(plan: &serde_json::Value, found: &mut Vec<(PlannedTable, Option<String>)>) {
     match plan {
         serde_json::Value::Array(items) => items.iter().for_each(|p| whole_scans(p, found)),
         serde_json::Value::Object(node) => {
@@ -374,9 +398,9 @@ fn whole_scans(plan: &serde_json::Value, found: &mut Vec<(String, Option<String>
                     && !node.contains_key("Index Cond"));
             if let (true, Some(table)) = (whole, node.get("Relation Name").and_then(|r| r.as_str()))
             {
-                let schema = node.get("Schema").and_then(|s| s.as_str()).unwrap_or("public");
+                let schema = node.get("Schema").and_then(|s| s.as_str()).unwrap_or_default();
                 let filter = node.get("Filter").and_then(|f| f.as_str()).map(str::to_owned);
-                let name = format!("{schema}.{table}");
+                let name = (schema.to_owned(), table.to_owned());
                 if !found.iter().any(|(n, _)| *n == name) {
                     found.push((name, filter));
                 }
@@ -384,6 +408,16 @@ fn whole_scans(plan: &serde_json::Value, found: &mut Vec<(String, Option<String>
             node.values().for_each(|v| whole_scans(v, found));
         }
         _ => {}
+    }
+}
+
+/// `name` as SQL writes it: bare when it is a lowercase identifier, else
+/// double-quoted.
+fn sql_name(name: &str) -> String {
+    if check_identifier("name", name).is_ok() {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
 
@@ -538,13 +572,15 @@ mod tests {
         whole_scans(&plan, &mut found);
         let names: Vec<_> = found
             .iter()
-            .map(|(t, f)| (t.as_str(), f.as_deref().and_then(compared_column)))
+            .map(|((schema, table), f)| {
+                (format!("{schema}.{table}"), f.as_deref().and_then(compared_column))
+            })
             .collect();
         assert_eq!(
             names,
             [
-                ("public.chat_messages", Some("chat_id".into())),
-                ("public.turns", Some("conversation_id".into()))
+                ("public.chat_messages".to_owned(), Some("chat_id".to_owned())),
+                ("public.turns".to_owned(), Some("conversation_id".to_owned()))
             ]
         );
         assert_eq!(compared_column("(owner IS NULL)"), None);
