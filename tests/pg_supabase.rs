@@ -321,6 +321,12 @@ async fn uninstall_leaves_nothing_and_migrate_installs_again() {
     export_end_to_end(&installed, &admin).await;
     let root = installed.config().storage_root.clone();
     assert_eq!(files_under(&root).len(), 1, "the export's file");
+    // What migration 14 granted before migration 15 replaced it.
+    connect(&db.app_url)
+        .await
+        .batch_execute("GRANT SELECT ON auth.users TO lora_export_service")
+        .await
+        .unwrap();
 
     let report = installed.uninstall().await.unwrap();
     assert_eq!((report.files_deleted, report.failures.len()), (1, 0), "{report:?}");

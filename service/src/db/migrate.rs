@@ -117,8 +117,9 @@ pub fn migration_sql(schema: &str) -> Result<String> {
 /// SQL that removes what the migrations created for the library's
 /// `schema`: the schema with everything in it (tables and their rows, the
 /// audit trail, functions, triggers, policies, the foreign key to
-/// `auth.users`), then the group role `lora_export_service` when nothing
-/// in the cluster refers to it any more (another database's or schema's
+/// `auth.users`), the grants on `auth` that earlier versions gave
+/// `lora_export_service`, then that group role when nothing in the
+/// cluster refers to it any more (another database's or schema's
 /// installation keeps it; a notice says so). Supabase's roles and `auth`
 /// objects stay, and so do stand-ins created for them (`MigrateOptions`):
 /// the app may use them. The export files are not in the database: remove
@@ -147,6 +148,13 @@ DO $$
 BEGIN
   IF to_regrole('lora_export_service') IS NULL THEN
     RETURN;
+  END IF;
+  -- Granted by migration 14 before 15 replaced them with export_user_exists.
+  IF to_regclass('auth.users') IS NOT NULL THEN
+    REVOKE SELECT ON auth.users FROM lora_export_service;
+  END IF;
+  IF to_regnamespace('auth') IS NOT NULL THEN
+    REVOKE USAGE ON SCHEMA auth FROM lora_export_service;
   END IF;
   IF EXISTS (SELECT 1 FROM pg_shdepend WHERE refclassid = 'pg_authid'::regclass
              AND refobjid = to_regrole('lora_export_service')) THEN
