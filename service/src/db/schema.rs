@@ -13,8 +13,7 @@
 use lora_export_core::ErrorKind as CoreKind;
 use std::fmt;
 
-use deadpool_postgres::GenericClient;
-
+use super::Statements;
 use crate::Result;
 
 /// The placeholder for the schema in the migrations' SQL.
@@ -208,7 +207,7 @@ impl SourceTables {
     /// that row-level security would not apply to, with the statement that
     /// fixes it;
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn check<C: GenericClient>(&self, client: &C) -> Result<()> {
+    pub async fn check<C: Statements>(&self, client: &C) -> Result<()> {
         let mut problems = Vec::new();
         for (relation, expected) in
             [(&self.conversations, CONVERSATION_COLUMNS), (&self.turns, TURN_COLUMNS)]
@@ -293,7 +292,7 @@ ORDER BY c.oid, r.depth";
 /// `security_invoker`), at any depth, a table whose row-level security is
 /// disabled, or a relation that has none (a materialized or foreign table).
 /// Each problem names its fix.
-async fn row_security_problems<C: GenericClient>(
+async fn row_security_problems<C: Statements>(
     client: &C,
     relation: &Relation,
 ) -> Result<Vec<String>> {

@@ -34,7 +34,6 @@ use lora_export_core::ErrorKind as CoreKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
@@ -42,6 +41,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::schema::SourceTables;
+use super::Statements;
 use crate::Result;
 use crate::SqlFilter;
 use lora_export_core::model::{
@@ -72,7 +72,7 @@ fn turns_sql(tables: &SourceTables) -> String {
 ///
 /// [`CoreKind::InvalidRequest`] for an invalid request, [`ErrorKind::Database`]
 /// when the query fails.
-pub async fn count_selected<C: GenericClient>(
+pub async fn count_selected<C: Statements>(
     client: &C,
     request: &ExportRequest,
     tables: &SourceTables,
@@ -159,10 +159,7 @@ impl ConversationSource {
     /// # Errors
     ///
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn next_batch<C: GenericClient>(
-        &mut self,
-        client: &C,
-    ) -> Result<Option<Vec<Record>>> {
+    pub async fn next_batch<C: Statements>(&mut self, client: &C) -> Result<Option<Vec<Record>>> {
         self.fetch_batch(client).await?.map(FetchedBatch::into_records).transpose()
     }
 
@@ -174,10 +171,7 @@ impl ConversationSource {
     /// # Errors
     ///
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn fetch_batch<C: GenericClient>(
-        &mut self,
-        client: &C,
-    ) -> Result<Option<FetchedBatch>> {
+    pub async fn fetch_batch<C: Statements>(&mut self, client: &C) -> Result<Option<FetchedBatch>> {
         if self.exhausted {
             return Ok(None);
         }
