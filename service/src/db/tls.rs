@@ -10,25 +10,32 @@
 //! | `verify-ca` | yes | against `sslrootcert` | no |
 //! | `verify-full` | yes | against `sslrootcert` | yes |
 //!
-//! `sslrootcert` is a PEM file of CA certificates (Supabase's dashboard
-//! offers its CA as a download); `verify-ca`/`verify-full` without one read
-//! `~/.postgresql/root.crt`, as libpq does, and refuse to connect when there
-//! is none.
+//! `sslrootcert` is a PEM file of one or several CA certificates
+//! (Supabase's dashboard offers its CA bundle as a download), or of the
+//! server's own self-signed certificate, which is accepted when the server
+//! presents exactly it (as libpq accepts it: OpenSSL trusts a self-signed
+//! certificate given as a root), still within its validity period and, for
+//! `verify-full`, naming the host; `verify-ca`/`verify-full` without one
+//! read `~/.postgresql/root.crt`, as libpq does, and refuse to connect when
+//! there is none.
 
 use lora_export_core::ErrorKind as CoreKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 use tokio_postgres::config::SslMode as WireMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
+use x509_cert::der::Decode;
 
 use crate::Result;
 
@@ -149,15 +156,15 @@ impl TlsSettings {
         let verifier: Arc<dyn ServerCertVerifier> = match (&self.root_cert, self.mode) {
             (None, _) => Arc::new(Unverified(provider)),
             (Some(path), mode) => {
-                let roots = Arc::new(root_store(path)?);
-                let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                let certs = root_certs(path)?;
+                let mut roots = RootCertStore::empty();
+                for cert in &certs {
+                    roots.add(cert.clone()).map_err(|e| unreadable(path, &e))?;
+                }
+                let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                     .build()
                     .map_err(|e| CoreKind::Config(format!("TLS: {e}")))?;
-                if mode == SslMode::VerifyFull {
-                    webpki
-                } else {
-                    Arc::new(ChainOnly(webpki))
-                }
+                Arc::new(RootCerts { chain, certs, check_name: mode == SslMode::VerifyFull })
             }
         };
         let config =
@@ -166,19 +173,21 @@ impl TlsSettings {
     }
 }
 
-fn root_store(path: &Path) -> Result<RootCertStore> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        CoreKind::Config(format!("sslrootcert {}: {e}", path.display())).into()
-    };
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
-        let cert = cert.map_err(|e| unreadable(&e))?;
-        roots.add(cert).map_err(|e| unreadable(&e))?;
+fn unreadable(path: &Path, e: &dyn std::fmt::Display) -> crate::Error {
+    CoreKind::Config(format!("sslrootcert {}: {e}", path.display())).into()
+}
+
+/// The certificates of an `sslrootcert` file (one or several, as a CA
+/// bundle has them).
+fn root_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| unreadable(path, &e))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| unreadable(path, &e))?;
+    if certs.is_empty() {
+        return Err(unreadable(path, &"no certificate in the file"));
     }
-    if roots.is_empty() {
-        return Err(unreadable(&"no certificate in the file"));
-    }
-    Ok(roots)
+    Ok(certs)
 }
 
 fn tls_config_error(e: rustls::Error) -> crate::Error {
@@ -225,12 +234,19 @@ impl ServerCertVerifier for Unverified {
     }
 }
 
-/// libpq's `verify-ca`: the chain must lead to a root certificate; the
-/// certificate need not name the host.
+/// libpq's checks against `sslrootcert`: the chain must lead to one of
+/// its certificates, or the server's certificate must be one of them (a
+/// self-signed certificate, which `openssl req -x509` marks as a CA and
+/// webpki refuses as a server's); either way within its validity period,
+/// and naming the host for `verify-full`.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct RootCerts {
+    chain: Arc<WebPkiServerVerifier>,
+    certs: Vec<CertificateDer<'static>>,
+    check_name: bool,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for RootCerts {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -239,10 +255,23 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        if self.certs.iter().any(|root| root.as_ref() == end_entity.as_ref()) {
+            within_validity(end_entity, now)?;
+            if self.check_name {
+                verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+            }
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            // A self-signed certificate that is not in sslrootcert: webpki
+            // objects to its CA flag before it looks for an issuer; what
+            // matters to the reader is that none of sslrootcert issued it.
+            Err(_) if self_signed(end_entity) => {
+                Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
+            }
             other => other,
         }
     }
@@ -253,7 +282,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.chain.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -262,12 +291,37 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.chain.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.chain.supported_verify_schemes()
     }
+}
+
+/// Whether `cert` names itself as its issuer.
+fn self_signed(cert: &CertificateDer<'_>) -> bool {
+    x509_cert::Certificate::from_der(cert.as_ref())
+        .is_ok_and(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject)
+}
+
+/// Refuses `cert` outside its validity period (what webpki checks of a
+/// certificate it builds a chain from).
+fn within_validity(
+    cert: &CertificateDer<'_>,
+    now: UnixTime,
+) -> std::result::Result<(), rustls::Error> {
+    let parsed = x509_cert::Certificate::from_der(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let validity = &parsed.tbs_certificate.validity;
+    let now = Duration::from_secs(now.as_secs());
+    if now < validity.not_before.to_unix_duration() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::NotValidYet));
+    }
+    if now > validity.not_after.to_unix_duration() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    Ok(())
 }
 
 /// `%XX` decoding of a URL query value (`+` stays `+`, as libpq reads it).
