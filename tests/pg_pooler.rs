@@ -139,3 +139,43 @@ fn supavisor_transaction_port_is_accepted() {
     ExportService::connect(ServiceConfig::new(url)).expect("no refusal before connecting");
 }
 
+/// Serverless: with no worker running, a queued export's status says so
+/// once it waited [`NO_WORKER_WARNING_AFTER`], and the metrics show how long
+/// the oldest job waits; a worker's claim clears both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_without_workers_shows_in_the_status_and_the_metrics() {
+    let service = pooled_service("LORA_EXPORT_TEST_POOLER_URL").await;
+    let user = pg::create_user(service.database()).await;
+    let queued = service.create_export(user, &body("all", "jsonl")).await.unwrap();
+    let export_id = queued.export_id();
+    assert_eq!(service.status(user, export_id).await.unwrap().warning, None, "just queued");
+    let waited = NO_WORKER_WARNING_AFTER.as_secs() + 60;
+    service
+        .database()
+        .client()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE export_jobs SET run_after = now() - make_interval(secs => $2)
+             WHERE export_id = $1",
+            &[&export_id, &(waited as f64)],
+        )
+        .await
+        .unwrap();
+    let status = service.status(user, export_id).await.unwrap();
+    let warning = status.warning.expect("a warning while no worker is seen");
+    assert!(warning.contains("no worker has been seen"), "{warning}");
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let metrics = service.metrics(since).await.unwrap();
+    assert!(metrics.oldest_queued_secs >= waited, "{metrics:?}");
+    assert_eq!((metrics.live_workers, metrics.last_worker_seen_at), (0, None));
+
+    let mut options = WorkerOptions::new("late");
+    options.max_jobs = Some(1);
+    assert_eq!(service.run_worker(options).await.unwrap().completed, 1);
+    let status = service.status(user, export_id).await.unwrap();
+    assert_eq!((status.status, status.warning), (ExportStatus::Completed, None));
+    let metrics = service.metrics(since).await.unwrap();
+    assert_eq!(metrics.oldest_queued_secs, 0, "{metrics:?}");
+    assert!(metrics.last_worker_seen_at.is_some(), "{metrics:?}");
+}
