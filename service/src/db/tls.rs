@@ -155,17 +155,10 @@ impl TlsSettings {
             .map_err(tls_config_error)?;
         let verifier: Arc<dyn ServerCertVerifier> = match (&self.root_cert, self.mode) {
             (None, _) => Arc::new(Unverified(provider)),
-            (Some(path), mode) => {
-                let certs = root_certs(path)?;
-                let mut roots = RootCertStore::empty();
-                for cert in &certs {
-                    roots.add(cert.clone()).map_err(|e| unreadable(path, &e))?;
-                }
-                let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(|e| CoreKind::Config(format!("TLS: {e}")))?;
-                Arc::new(RootCerts { chain, certs, check_name: mode == SslMode::VerifyFull })
-            }
+            (Some(path), mode) => Arc::new(
+                RootCerts::new(root_certs(path)?, provider, mode == SslMode::VerifyFull)
+                    .map_err(|e| unreadable(path, &e))?,
+            ),
         };
         let config =
             builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
@@ -244,6 +237,23 @@ struct RootCerts {
     chain: Arc<WebPkiServerVerifier>,
     certs: Vec<CertificateDer<'static>>,
     check_name: bool,
+}
+
+impl RootCerts {
+    fn new(
+        certs: Vec<CertificateDer<'static>>,
+        provider: Arc<CryptoProvider>,
+        check_name: bool,
+    ) -> std::result::Result<RootCerts, rustls::Error> {
+        let mut roots = RootCertStore::empty();
+        for cert in &certs {
+            roots.add(cert.clone())?;
+        }
+        let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        Ok(RootCerts { chain, certs, check_name })
+    }
 }
 
 impl ServerCertVerifier for RootCerts {
@@ -427,6 +437,50 @@ mod tests {
         assert_eq!(s.mode, SslMode::VerifyCa);
         assert_eq!(s.root_cert.as_deref(), Some(Path::new("/a b/c's.pem")));
         assert_eq!(s.rest, "host=db user=u dbname=app");
+    }
+
+    /// A self-signed certificate for `localhost` as `openssl req -x509`
+    /// makes one (CA:TRUE), valid for one day from [`NOT_BEFORE`].
+    const SELF_SIGNED: &str = "-----BEGIN CERTIFICATE-----
+MIIBkjCCATmgAwIBAgIUZ59KI3OYEvu2XxO8Y6PYM/JRQXwwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MB4XDTI2MTIwNjE3MDI0MVoXDTI2MTIwNzE3
+MDI0MVowFDESMBAGA1UEAwwJbG9jYWxob3N0MFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEanUJT3nE5jdyGGVxgbL+TT1ogqWtYjqlyX9rp6AtIP2hxPeGio1PjNsv
+oz87/T6jKZ8iDrtdH6LQENuRiEUg0aNpMGcwHQYDVR0OBBYEFAxDg3uC+nVx7In+
+EfTfSN7DOwQjMB8GA1UdIwQYMBaAFAxDg3uC+nVx7In+EfTfSN7DOwQjMA8GA1Ud
+EwEB/wQFMAMBAf8wFAYDVR0RBA0wC4IJbG9jYWxob3N0MAoGCCqGSM49BAMCA0cA
+MEQCID5mfVrbB3ZdcLM29noWsUh7cgEUhzvVYe9Q3zmh9riTAiAo0PqMg50CMBT7
+LZRlqBtWAVDwrStYfrPY2hptAqvVlQ==
+-----END CERTIFICATE-----
+";
+
+    /// 2026-12-06T17:02:41Z.
+    const NOT_BEFORE: u64 = 1_796_576_561;
+
+    #[test]
+    fn a_certificate_of_sslrootcert_is_held_to_its_validity_period_and_name() {
+        let cert = CertificateDer::from_pem_slice(SELF_SIGNED.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let full = RootCerts::new(vec![cert.clone()], Arc::clone(&provider), true).unwrap();
+        let at = |secs| UnixTime::since_unix_epoch(Duration::from_secs(secs));
+        let localhost = ServerName::try_from("localhost").unwrap();
+        let check = |verifier: &RootCerts, name: &ServerName<'_>, secs| {
+            verifier.verify_server_cert(&cert, &[], name, &[], at(secs)).map(|_| ())
+        };
+        assert_eq!(check(&full, &localhost, NOT_BEFORE + 3600), Ok(()));
+        let refused = |e: CertificateError| Err(rustls::Error::InvalidCertificate(e));
+        assert_eq!(
+            check(&full, &localhost, NOT_BEFORE - 60),
+            refused(CertificateError::NotValidYet)
+        );
+        assert_eq!(
+            check(&full, &localhost, NOT_BEFORE + 2 * 86_400),
+            refused(CertificateError::Expired)
+        );
+        let other = ServerName::try_from("db.example.com").unwrap();
+        assert!(check(&full, &other, NOT_BEFORE + 3600).is_err(), "verify-full checks the name");
+        let ca_only = RootCerts::new(vec![cert.clone()], provider, false).unwrap();
+        assert_eq!(check(&ca_only, &other, NOT_BEFORE + 3600), Ok(()), "verify-ca does not");
     }
 
     #[test]
