@@ -267,11 +267,6 @@ impl DbClient {
     pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
         self.alone(self.object.execute_typed(sql, &typed(params))).await
     }
-
-    /// The pooled object itself.
-    pub fn object(&self) -> &deadpool_postgres::Object {
-        &self.object
-    }
 }
 
 /// A transaction on a [`DbClient`]; its statements are unnamed as the
