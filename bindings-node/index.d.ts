@@ -285,6 +285,8 @@ export interface ExportStatusResponse {
   expires_at?: string
   /** A dataset export's files, once completed. */
   files?: ExportFile[]
+  /** Set while the export waits and no worker has been seen for 2 minutes. */
+  warning?: string
 }
 
 /**
@@ -490,6 +492,12 @@ export interface MetricsReport {
   volume_per_hour: Array<{ hour: string; requested: number; bytes: number }>
   queue_depth: number
   running_jobs: number
+  /** Seconds the oldest due job has waited for a worker (0 when none waits). */
+  oldest_queued_secs: number
+  /** Workers running a job now (an idle worker leaves no trace). */
+  live_workers: number
+  /** The last heartbeat of any worker, RFC 3339. */
+  last_worker_seen_at: string | null
   failure_rate_alert: boolean
   /** The scheduled maintenance runs started since `since`, oldest first. */
   maintenance: ScheduledRun[]
@@ -760,7 +768,7 @@ export interface ClientOptions {
   retentionDays?: number
   /** Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500). */
   batchSize?: number
-  /** Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16). */
+  /** Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`; 16, or 2 in a serverless function). */
   poolSize?: number
   /** Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3). */
   maxAttempts?: number

@@ -440,6 +440,7 @@ class StatusView(TypedDict):
     error_message: NotRequired[str]
     expires_at: NotRequired[str]
     files: NotRequired[list[ExportFile]]
+    warning: NotRequired[str]
 
 @type_check_only
 class DownloadInfo(TypedDict):
@@ -595,6 +596,9 @@ class MetricsReport(TypedDict):
     volume_per_hour: list[dict[str, Any]]
     queue_depth: int
     running_jobs: int
+    oldest_queued_secs: int
+    live_workers: int
+    last_worker_seen_at: str | None
     failure_rate_alert: bool
 
 @final

@@ -13,6 +13,10 @@
 # 6543 pools) sit in front of it: LORA_EXPORT_TEST_POOLER_URL refuses the
 # startup parameter `options` (PgBouncer's default), and
 # LORA_EXPORT_TEST_POOLER_IGNORING_URL drops it (`ignore_startup_parameters`).
+# A third PgBouncer, in session mode, presents a self-signed certificate for
+# `localhost` (CA:TRUE, as `openssl req -x509` makes it) to its clients and
+# accepts TLS only: LORA_EXPORT_TEST_SELF_SIGNED_URL, its certificate
+# LORA_EXPORT_TEST_SELF_SIGNED_CERT.
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?cluster directory}
@@ -58,7 +62,12 @@ start)
   printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$tls/server.ext"
   openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
     -days 2 -extfile "$tls/server.ext" -out "$tls/server.crt" >/dev/null 2>&1
-  chmod 600 "$tls/server.key"
+  # A self-signed server certificate as `openssl req -x509` makes one (its
+  # defaults mark it CA:TRUE), for a PgBouncer with client-side TLS.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost" \
+    -keyout "$tls/self-signed.key" -out "$tls/self-signed.crt" >/dev/null 2>&1
+  chmod 600 "$tls/server.key" "$tls/self-signed.key"
   [ "$(id -u)" = 0 ] && chown -R postgres "$tls"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # A failure shows its log: the stop that follows deletes DIR.
@@ -75,10 +84,18 @@ start)
   fi
   pgbouncer_bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
   pooler_urls=()
-  for name in refusing ignoring; do
+  for name in refusing ignoring self-signed; do
     bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     ignore="extra_float_digits"
     [ "$name" = ignoring ] && ignore="extra_float_digits,options"
+    mode=transaction
+    client_tls=""
+    if [ "$name" = self-signed ]; then
+      mode=session
+      client_tls="client_tls_sslmode = require
+client_tls_cert_file = $tls/self-signed.crt
+client_tls_key_file = $tls/self-signed.key"
+    fi
     echo '"postgres" ""' > "$dir/pgbouncer-users.txt"
     cat > "$dir/pgbouncer-$name.ini" <<INI
 [databases]
@@ -89,8 +106,9 @@ listen_port = $bport
 unix_socket_dir =
 auth_type = trust
 auth_file = $dir/pgbouncer-users.txt
-pool_mode = transaction
+pool_mode = $mode
 ignore_startup_parameters = $ignore
+$client_tls
 logfile = $dir/pgbouncer-$name.log
 pidfile = $dir/pgbouncer-$name.pid
 INI
@@ -101,6 +119,7 @@ INI
   echo "export LORA_EXPORT_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$port/postgres'"
   echo "export LORA_EXPORT_TEST_SSL_ROOT_CERT='$tls/ca.crt' LORA_EXPORT_TEST_SSL_WRONG_CA='$tls/wrong-ca.crt'"
   echo "export LORA_EXPORT_TEST_POOLER_URL='${pooler_urls[0]}' LORA_EXPORT_TEST_POOLER_IGNORING_URL='${pooler_urls[1]}'"
+  echo "export LORA_EXPORT_TEST_SELF_SIGNED_URL='${pooler_urls[2]/127.0.0.1/localhost}' LORA_EXPORT_TEST_SELF_SIGNED_CERT='$tls/self-signed.crt'"
   ;;
 stop)
   for pid in "$dir"/pgbouncer-*.pid; do

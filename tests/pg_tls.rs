@@ -77,3 +77,59 @@ async fn verification_failures_are_clear_errors() {
     assert_eq!(missing.code(), "CONFIG_ERROR");
     assert!(missing.to_string().contains("/nonexistent/ca.pem"), "{missing}");
 }
+
+/// Whether a pooled connection of `url` (through PgBouncer: TLS is the
+/// client's side, PgBouncer's own) runs a statement.
+async fn connects(url: &str) -> lora_export::pg::Result<()> {
+    let db = Database::connect(&ServiceConfig::new(url))?;
+    db.client().await?.query_one("SELECT 1", &[]).await?;
+    Ok(())
+}
+
+fn self_signed() -> (String, String) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name}: run through scripts/test.sh"))
+    };
+    (var("LORA_EXPORT_TEST_SELF_SIGNED_URL"), var("LORA_EXPORT_TEST_SELF_SIGNED_CERT"))
+}
+
+/// Issue 35: a server presenting a self-signed certificate (CA:TRUE, as
+/// `openssl req -x509` makes it), given as `sslrootcert`, is accepted with
+/// `verify-full` as psql accepts it; the host name is still checked.
+#[tokio::test]
+async fn a_self_signed_server_certificate_given_as_sslrootcert_is_accepted() {
+    let (url, cert) = self_signed();
+    let full = format!("{url}?sslmode=verify-full&sslrootcert={cert}");
+    connects(&full).await.expect("verify-full with the server's own certificate");
+    let ca_only =
+        format!("{}?sslmode=verify-ca&sslrootcert={cert}", url.replace("localhost", "127.0.0.1"));
+    connects(&ca_only).await.expect("verify-ca does not check the host name");
+    let by_address =
+        format!("{}?sslmode=verify-full&sslrootcert={cert}", url.replace("localhost", "127.0.0.1"));
+    let host = connects(&by_address).await.unwrap_err();
+    assert!(tls_detail(&host).contains("not valid for name"), "{}", tls_detail(&host));
+    let other =
+        connects(&format!("{url}?sslmode=verify-full&sslrootcert={}", ca())).await.unwrap_err();
+    assert!(tls_detail(&other).contains("UnknownIssuer"), "{}", tls_detail(&other));
+}
+
+/// A CA bundle of several certificates (Supabase's has a root and an
+/// intermediate) works whichever of them signed the server's certificate.
+#[tokio::test]
+async fn a_bundle_of_several_certificates_works() {
+    let bundle =
+        std::env::temp_dir().join(format!("lora-export-bundle-{}.crt", uuid::Uuid::new_v4()));
+    let (_, self_signed_cert) = self_signed();
+    let text = [wrong_ca(), ca(), self_signed_cert]
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect::<String>();
+    std::fs::write(&bundle, text).unwrap();
+    let url = pg::fresh_database().await.replace("127.0.0.1", "localhost");
+    let full = format!("{url}?sslmode=verify-full&sslrootcert={}", bundle.display());
+    assert!(encrypted(&full).await.unwrap(), "the CA-signed server through a bundle");
+    let (pooler, _) = self_signed();
+    let full = format!("{pooler}?sslmode=verify-full&sslrootcert={}", bundle.display());
+    connects(&full).await.expect("the self-signed server through a bundle");
+    std::fs::remove_file(bundle).unwrap();
+}

@@ -102,6 +102,8 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   const metrics = await client.metrics(since)
   assert.equal(metrics.completed, 2)
   assert.equal(metrics.since, since.toISOString())
+  assert.deepEqual([metrics.oldest_queued_secs, metrics.live_workers], [0, 0])
+  assert.equal(typeof metrics.last_worker_seen_at, 'string')
   assert.deepEqual(await client.metrics(since.toISOString()), metrics)
   await assert.rejects(client.metrics('last week'), (e) => e.status === 400)
   assert.equal(await client.processJobs(5), 0)

@@ -97,7 +97,7 @@ error_classes! {
     ServiceUnavailableError = "SERVICE_UNAVAILABLE": "The service is busy or its database unreachable for now (503); `retry_after` says when to retry.",
     NotMigratedError = "DATABASE_NOT_MIGRATED": "The database has no lora-export schema: run `ExportClient.migrate()` once.",
     StorageError = "STORAGE_ERROR": "An export file disagrees with its log, and is not served (500).",
-    PoolerUnsupportedError = "DATABASE_POOLER_UNSUPPORTED": "The database URL reaches a transaction-mode pooler (PgBouncer, Supavisor on port 6543): connect directly or through Supavisor's session mode (port 5432).",
+    PoolerUnsupportedError = "DATABASE_POOLER_UNSUPPORTED": "The database URL reaches a connection pooler that refuses one of its startup parameters: remove it from the URL.",
     RangeNotSatisfiableError = "RANGE_NOT_SATISFIABLE": "The requested byte range lies outside the file (416).",
     DatabaseTlsError = "DATABASE_TLS_ERROR": "The TLS handshake with the database failed (see `sslmode` and `sslrootcert`).",
 }

@@ -119,6 +119,8 @@ def test_the_export_lifecycle(client, tmp_path):
     since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
     metrics = c.metrics(since)
     assert metrics["completed"] == 2 and metrics["format_distribution"] == {"csv": 1, "jsonl": 1}
+    assert (metrics["oldest_queued_secs"], metrics["live_workers"]) == (0, 0)
+    assert isinstance(metrics["last_worker_seen_at"], str)
     assert c.metrics(since.isoformat()) == metrics
     assert c.purge_old_logs() == {"logs_deleted": 0, "audit_events_deleted": 0}
 

@@ -33,7 +33,7 @@ use crate::{Database, Result};
 /// | `rate_limit_per_hour` | `LORA_EXPORT_RATE_LIMIT` | 10 |
 /// | `retention_days` | `LORA_EXPORT_RETENTION_DAYS` | 30 |
 /// | `batch_size` | `LORA_EXPORT_BATCH_SIZE` | 2,000 conversations per fetch |
-/// | `pool_size` | `LORA_EXPORT_POOL_SIZE` | 16 |
+/// | `pool_size` | `LORA_EXPORT_POOL_SIZE` | 16; 2 in a serverless function (`VERCEL` or `AWS_LAMBDA_FUNCTION_NAME` set), where each instance has its own pool and serves one request at a time |
 /// | `max_attempts` | `LORA_EXPORT_MAX_ATTEMPTS` | 3 |
 /// | `stale_after` | `LORA_EXPORT_STALE_AFTER_SECS` | 30 s without heartbeat |
 /// | `pool_wait_timeout` | `LORA_EXPORT_POOL_WAIT_TIMEOUT_MS` | 5 s (then 503 with `Retry-After`) |
@@ -264,6 +264,19 @@ impl ServiceConfig {
     /// };
     /// let err = ServiceConfig::from_lookup(env).unwrap_err();
     /// assert!(err.to_string().contains("LORA_EXPORT_RATE_LIMIT"));
+    ///
+    /// // A serverless function's instance gets a small pool, unless told otherwise.
+    /// let vercel = |k: &str| match k {
+    ///     "DATABASE_URL" => Some("postgres://db/app".to_owned()),
+    ///     "VERCEL" => Some("1".to_owned()),
+    ///     _ => None,
+    /// };
+    /// assert_eq!(ServiceConfig::from_lookup(vercel).unwrap().pool_size, 2);
+    /// let told = |k: &str| match k {
+    ///     "LORA_EXPORT_POOL_SIZE" => Some("8".to_owned()),
+    ///     other => vercel(other),
+    /// };
+    /// assert_eq!(ServiceConfig::from_lookup(told).unwrap().pool_size, 8);
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let url = lookup("LORA_EXPORT_DATABASE_URL")
@@ -301,6 +314,9 @@ impl ServiceConfig {
         let mut idle = config.download_idle_timeout.as_secs() as u32;
         number("LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS", &mut idle)?;
         config.download_idle_timeout = Duration::from_secs(idle.into());
+        if SERVERLESS_MARKERS.iter().any(|name| lookup(name).is_some()) {
+            config.pool_size = SERVERLESS_POOL_SIZE;
+        }
         let mut pool = config.pool_size as u32;
         number("LORA_EXPORT_POOL_SIZE", &mut pool)?;
         config.pool_size = pool as usize;
@@ -470,6 +486,15 @@ impl ServiceConfig {
 /// The largest connection pool a service may ask for.
 const MAX_POOL_SIZE: usize = 1000;
 
+/// Variables a serverless runtime sets (Vercel's, AWS Lambda's).
+const SERVERLESS_MARKERS: [&str; 2] = ["VERCEL", "AWS_LAMBDA_FUNCTION_NAME"];
+
+/// The default pool size of a serverless function instance: it serves one
+/// request at a time, and the service never holds two connections at once
+/// (2 leaves room for a worker or cron call in the same instance). Many
+/// instances × 16 would exhaust the database's connections.
+const SERVERLESS_POOL_SIZE: usize = 2;
+
 fn config_error(message: impl Into<String>) -> crate::Error {
     CoreKind::Config(message.into()).into()
 }
@@ -513,7 +538,7 @@ pub struct ServiceOptions {
     pub retention_days: Option<u32>,
     /// Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500).
     pub batch_size: Option<u32>,
-    /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16).
+    /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`; 16, or 2 in a serverless function).
     pub pool_size: Option<u32>,
     /// Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3).
     pub max_attempts: Option<u32>,

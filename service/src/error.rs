@@ -109,11 +109,10 @@ pub enum ErrorKind {
     /// The signed-in user is not a user of this project (HTTP 401).
     #[error("unknown user {0}: sign in again")]
     UnknownUser(String),
-    /// The database URL reaches a connection pooler that refuses or drops
-    /// the connection's startup settings: a transaction-mode pooler
-    /// (PgBouncer, Supabase's Supavisor on port 6543), which the service
-    /// does not support.
-    #[error("the database URL reaches a transaction-mode connection pooler ({0}); lora-export needs a connection that keeps its session settings: connect directly (db.<ref>.supabase.co:5432) or through Supavisor's session mode (port 5432 of <region>.pooler.supabase.com)")]
+    /// The database URL reaches a connection pooler that refuses one of the
+    /// connection's startup parameters other than `options` (which the
+    /// service does without behind a transaction-mode pooler).
+    #[error("the database URL reaches a connection pooler that refuses a startup parameter ({0}): remove that parameter from the URL")]
     UnsupportedPooler(String),
     /// The database has no (or an outdated) lora-export schema.
     #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the script of migration_sql() (cargo run --features postgres --example migration_sql)")]

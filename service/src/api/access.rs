@@ -45,7 +45,16 @@ pub struct ExportStatusView {
     /// A dataset export's files, once completed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<ExportFile>>,
+    /// Set while the export waits and no worker has been seen for
+    /// [`NO_WORKER_WARNING_AFTER`]: no job was claimed and no running job
+    /// beat since it became due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
+
+/// How long a due export waits without any sign of a worker before its
+/// status says so ([`ExportStatusView::warning`]).
+pub const NO_WORKER_WARNING_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What `delete` did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,15 +83,21 @@ impl ExportService {
         let stored = lock_owned_log(&tx, user, export_id).await?;
         let stored = expire_if_due(&tx, self.audit_key(), stored).await?;
         let log = &stored.log;
+        let mut no_worker = false;
         let progress = match log.status {
             ExportStatus::Queued | ExportStatus::Processing => {
-                let p: Option<i32> = tx
+                let row = tx
                     .query_opt(
-                        "SELECT progress FROM export_jobs WHERE export_id = $1",
-                        &[&export_id],
+                        "SELECT progress, status = 'queued'
+                           AND run_after < now() - make_interval(secs => $2)
+                           AND NOT EXISTS (SELECT 1 FROM export_jobs w
+                                           WHERE w.heartbeat_at >= j.run_after)
+                         FROM export_jobs j WHERE export_id = $1",
+                        &[&export_id, &NO_WORKER_WARNING_AFTER.as_secs_f64()],
                     )
-                    .await?
-                    .map(|row| row.get(0));
+                    .await?;
+                no_worker = row.as_ref().is_some_and(|row| row.get(1));
+                let p: Option<i32> = row.map(|row| row.get(0));
                 Some(p.and_then(|p| u8::try_from(p).ok()).unwrap_or(0))
             }
             ExportStatus::Completed => Some(100),
@@ -105,6 +120,13 @@ impl ExportService {
             error_message: log.error_message.clone(),
             expires_at: log.expires_at,
             files: stored.files.clone().filter(|_| completed),
+            warning: no_worker.then(|| {
+                format!(
+                    "no worker has been seen for over {} s: queued exports wait for a worker \
+                     (run_worker, runWorker() or run_worker() on a host that stays up)",
+                    NO_WORKER_WARNING_AFTER.as_secs()
+                )
+            }),
         })
     }
 

@@ -48,21 +48,22 @@ impl ExportService {
     }
 
     async fn verify_audit_of(&self, export: Option<Uuid>) -> Result<Vec<AuditProblem>> {
-        let client = self.database().client().await?;
-        let mut problems: Vec<AuditProblem> = client
+        let mut client = self.database().client().await?;
+        let tx = client.transaction().await?;
+        let mut problems: Vec<AuditProblem> = tx
             .query("SELECT export_id, seq, problem FROM export_audit_verify($1)", &[&export])
             .await?
             .iter()
             .map(|row| AuditProblem { export_id: row.get(0), seq: row.get(1), problem: row.get(2) })
             .collect();
         let Some(key) = self.audit_key() else { return Ok(problems) };
-        let rows = client
+        let rows = tx
             .query_raw(
                 "SELECT e.export_id, e.seq, e.hash, s.mac
                  FROM export_audit_events e LEFT JOIN export_audit_seals s ON s.event_id = e.id
                  WHERE $1::uuid IS NULL OR e.export_id = $1
                  ORDER BY e.export_id, e.seq",
-                [&export],
+                &[&export],
             )
             .await?;
         pin_mut!(rows);

@@ -17,7 +17,7 @@ mod preview;
 mod retry;
 mod scope_counts;
 
-pub use access::{DeleteReport, ExportStatusView};
+pub use access::{DeleteReport, ExportStatusView, NO_WORKER_WARNING_AFTER};
 pub use audit_trail::{AuditScope, AUDIT_CSV_HEADER};
 pub use audit_verify::AuditProblem;
 pub use conversation_list::{ConversationPage, ConversationRow, MAX_CONVERSATION_PAGE};

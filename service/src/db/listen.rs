@@ -3,11 +3,12 @@
 //! (migration 10) notifies it when a job is queued.
 //!
 //! Notifications need a session: a transaction-mode pooler would hand the
-//! listening connection's server session to other clients and the
-//! notifications would be lost (the service refuses such poolers for its
-//! pool as well, [`ErrorKind::UnsupportedPooler`](lora_export_core::ErrorKind::UnsupportedPooler)).
-//! Workers keep polling every `poll_interval` besides, which is also how
-//! they find a retry whose backoff passed and a dead worker's job.
+//! listening connection's server session to other clients, and the
+//! notifications would be lost or reach them. Behind one
+//! ([`Database::behind_transaction_pooler`]) no `LISTEN` is attempted and
+//! workers only poll. Workers poll every `poll_interval` in any case, which
+//! is also how they find a retry whose backoff passed and a dead worker's
+//! job.
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,8 @@ use tokio::sync::Notify;
 use tokio_postgres::tls::TlsStream;
 use tokio_postgres::{AsyncMessage, Client, Connection, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
+
+use lora_export_core::ErrorKind as CoreKind;
 
 use super::Database;
 use crate::Result;
@@ -55,6 +58,12 @@ impl JobListener {
 impl Database {
     /// Opens a connection and listens on `lora_export_jobs:<schema>`.
     pub(crate) async fn listen_for_jobs(&self) -> Result<JobListener> {
+        if self.behind_transaction_pooler() {
+            return Err(CoreKind::Config(
+                "LISTEN cannot work through a transaction-mode pooler: workers poll".into(),
+            )
+            .into());
+        }
         let target = self.listen_target();
         let woken = Arc::new(Notify::new());
         let alive = Arc::new(AtomicBool::new(true));

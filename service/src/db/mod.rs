@@ -10,15 +10,17 @@ mod migrate;
 mod pool;
 pub(crate) mod rows;
 pub mod schema;
+mod session;
 pub mod source;
 mod tls;
 
 pub use import::ImportSummary;
 pub(crate) use listen::JobListener;
 pub use migrate::{migration_sql, uninstall_sql, MigrateOptions, MIGRATIONS};
+pub use pool::Database;
 pub(crate) use pool::PoolOptions;
 pub(crate) use pool::{act_as_service, act_as_user};
-pub use pool::{Database, DbClient, DbTransaction};
 pub use rows::ExportFile;
 pub use schema::SourceTables;
+pub use session::{DbClient, DbTransaction, Statements};
 pub use tls::SslMode;

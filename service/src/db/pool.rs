@@ -1,24 +1,23 @@
 use deadpool_postgres::{
-    Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod,
+    Connect, Hook, HookError, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod,
 };
 use lora_export_core::ErrorKind as CoreKind;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, SimpleQueryMessage};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{NoTls, SimpleQueryMessage, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use uuid::Uuid;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::listen::ListenTarget;
+use super::session::{DbClient, DbTransaction, Session};
 use super::tls::{SslMode, TlsSettings};
 use crate::{Error, ErrorKind, Result};
-
-/// A pooled connection.
-pub type DbClient = deadpool_postgres::Object;
-
-/// A transaction on a pooled connection.
-pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 
 /// The connection pool (deadpool-postgres) and the two ways of using it: as
 /// a user, under RLS, or as the service.
@@ -30,11 +29,18 @@ pub type DbTransaction<'a> = deadpool_postgres::Transaction<'a>;
 /// `pool_wait_timeout` for one (then [`ErrorKind::Unavailable`], HTTP 503).
 /// The service never waits for a second connection while it holds one.
 /// TLS follows `sslmode`/`sslrootcert` as libpq reads them (see [`SslMode`]).
+///
+/// The settings travel in the startup parameter `options`. Behind a
+/// transaction-mode pooler — port 6543 (Supavisor's), a pooler that refuses
+/// `options` (PgBouncer's default) or one that drops it — they are set in
+/// each transaction instead (`SET LOCAL`), and statements keep no state
+/// between transactions (see [`DbClient`]).
 #[derive(Clone)]
 pub struct Database {
     pool: Pool,
     schema: String,
     listen: Arc<ListenTarget>,
+    session: Arc<Session>,
 }
 
 impl std::fmt::Debug for Database {
@@ -63,25 +69,30 @@ impl Database {
         let mut pg: tokio_postgres::Config =
             tls.rest.parse().map_err(|e| CoreKind::Config(format!("database_url: {e}")))?;
         pg.ssl_mode(tls.wire_mode());
+        let bare = pg.clone();
         // JIT off unless the URL's own options turn it back on: the
         // service's queries are keyed lookups of a batch, and before a
         // fresh import is analyzed their cost estimates are high enough to
         // be JIT-compiled: 60-95 ms of compiling for a lookup that runs in
         // a few milliseconds.
-        let options = format!(
-            "-c jit=off {} -c search_path={} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
-            pg.get_options().unwrap_or_default(),
-            config.schema,
-            config.statement_timeout.as_millis(),
-            config.idle_in_transaction_timeout.as_millis(),
-        );
-        pg.options(options.trim_start());
-        if pg.get_ports().contains(&SUPAVISOR_TRANSACTION_PORT) {
-            return Err(ErrorKind::UnsupportedPooler(
-                "port 6543 is Supavisor's transaction mode".into(),
-            )
-            .into());
-        }
+        let settings = [
+            ("jit", "off".to_owned()),
+            ("search_path", config.schema.to_owned()),
+            ("statement_timeout", config.statement_timeout.as_millis().to_string()),
+            (
+                "idle_in_transaction_session_timeout",
+                config.idle_in_transaction_timeout.as_millis().to_string(),
+            ),
+        ];
+        let (first, rest) = settings.split_first().expect("settings");
+        let options = std::iter::once(format!("-c {}={}", first.0, first.1))
+            .chain(pg.get_options().map(str::to_owned))
+            .chain(rest.iter().map(|(name, value)| format!("-c {name}={value}")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        pg.options(&options);
+        let pooled = pg.get_ports().contains(&SUPAVISOR_TRANSACTION_PORT);
+        let session = Arc::new(Session::new(&settings, pooled));
         let manager_config = ManagerConfig { recycling_method: RecyclingMethod::Fast };
         let connector = match tls.mode {
             SslMode::Disable => None,
@@ -89,20 +100,21 @@ impl Database {
         };
         let mut listen = ListenTarget { config: pg.clone(), tls: connector.clone() };
         listen.config.connect_timeout(config.statement_timeout);
-        let manager = match connector {
-            None => Manager::from_config(pg, NoTls, manager_config),
-            Some(connector) => Manager::from_config(pg, connector, manager_config),
-        };
+        let connect = SettingsConnect { tls: connector, bare, session: Arc::clone(&session) };
+        let manager = Manager::from_connect(pg, connect, manager_config);
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .wait_timeout(Some(config.pool_wait_timeout))
             .create_timeout(Some(config.statement_timeout))
             .recycle_timeout(Some(config.statement_timeout))
             .runtime(deadpool_postgres::Runtime::Tokio1)
-            .post_create(settings_check(config.statement_timeout.as_millis().to_string()))
+            .post_create(settings_check(
+                config.statement_timeout.as_millis().to_string(),
+                Arc::clone(&session),
+            ))
             .build()
             .map_err(|e| CoreKind::Config(format!("connection pool: {e}")))?;
-        Ok(Database { pool, schema: config.schema.to_owned(), listen: Arc::new(listen) })
+        Ok(Database { pool, schema: config.schema.to_owned(), listen: Arc::new(listen), session })
     }
 
     /// A connection from the pool, with the service's own privileges.
@@ -112,18 +124,22 @@ impl Database {
     /// [`ErrorKind::Unavailable`] when none frees up within
     /// `pool_wait_timeout`; an internal `DATABASE_ERROR` when connecting fails.
     pub async fn client(&self) -> Result<DbClient> {
-        self.pool.get().await.map_err(|e| match e {
+        let object = self.pool.get().await.map_err(|e| match e {
             PoolError::Timeout(_) => ErrorKind::Unavailable {
                 reason: "every database connection is busy".into(),
                 retry_after_secs: 1,
             }
             .into(),
             PoolError::Backend(e) | PoolError::PostCreateHook(HookError::Backend(e)) => e.into(),
-            PoolError::PostCreateHook(HookError::Message(why)) => {
-                ErrorKind::UnsupportedPooler(why.into_owned()).into()
-            }
             other => Error::internal("DATABASE_ERROR", other.to_string()),
-        })
+        })?;
+        Ok(DbClient::new(object, Arc::clone(&self.session)))
+    }
+
+    /// Whether a transaction-mode pooler stands between the service and
+    /// the database (known once a connection was opened).
+    pub fn behind_transaction_pooler(&self) -> bool {
+        self.session.pooled()
     }
 
     /// Opens a transaction on `client` that runs as `user`: the
@@ -183,13 +199,82 @@ impl Database {
 /// Supabase's transaction-mode pooler port.
 const SUPAVISOR_TRANSACTION_PORT: u16 = 6543;
 
-/// Checks each new connection kept its startup settings: a pooler that
-/// drops them (PgBouncer with `ignore_startup_parameters = options`) would
-/// also share the session between clients, so the service refuses it.
-fn settings_check(expected_ms: String) -> Hook {
+/// Opens connections with the startup settings, and without them once a
+/// pooler refused the startup parameter `options` (PgBouncer's
+/// "unsupported startup parameter: options").
+struct SettingsConnect {
+    tls: Option<MakeRustlsConnect>,
+    bare: tokio_postgres::Config,
+    session: Arc<Session>,
+}
+
+type Connected = (tokio_postgres::Client, tokio::task::JoinHandle<()>);
+
+impl Connect for SettingsConnect {
+    fn connect(
+        &self,
+        pg_config: &tokio_postgres::Config,
+    ) -> Pin<
+        Box<dyn Future<Output = std::result::Result<Connected, tokio_postgres::Error>> + Send + '_>,
+    > {
+        let with_settings = pg_config.clone();
+        Box::pin(async move {
+            if !self.session.pooled() {
+                match open(&with_settings, self.tls.clone()).await {
+                    Err(e) if refused_options(&e) => self.session.mark_pooled(),
+                    other => return other,
+                }
+            }
+            open(&self.bare, self.tls.clone()).await
+        })
+    }
+}
+
+fn refused_options(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        *db.code() == SqlState::PROTOCOL_VIOLATION
+            && db.message().contains("unsupported startup parameter")
+            && db.message().contains("options")
+    })
+}
+
+async fn open(
+    config: &tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+) -> std::result::Result<Connected, tokio_postgres::Error> {
+    match tls {
+        None => drive(config, NoTls).await,
+        Some(tls) => drive(config, tls).await,
+    }
+}
+
+async fn drive<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> std::result::Result<Connected, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket> + Send + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, connection) = config.connect(tls).await?;
+    // A connection's end shows at its next use, as the pool's error.
+    let task = tokio::spawn(async move { drop(connection.await) });
+    Ok((client, task))
+}
+
+/// Checks whether each new connection kept its startup settings: a pooler
+/// that drops them (PgBouncer with `ignore_startup_parameters = options`)
+/// pools per transaction, and the settings are then set per transaction.
+fn settings_check(expected_ms: String, session: Arc<Session>) -> Hook {
     Hook::async_fn(move |client, _| {
         let expected = expected_ms.clone();
+        let session = Arc::clone(&session);
         Box::pin(async move {
+            if session.pooled() {
+                return Ok(());
+            }
             let messages = client
                 .simple_query("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
                 .await
@@ -198,13 +283,10 @@ fn settings_check(expected_ms: String) -> Hook {
                 SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
                 _ => None,
             });
-            if setting.as_deref() == Some(expected.as_str()) {
-                return Ok(());
+            if setting.as_deref() != Some(expected.as_str()) {
+                session.mark_pooled();
             }
-            Err(HookError::message(format!(
-                "the startup setting statement_timeout={expected}ms was dropped (the server has {})",
-                setting.as_deref().unwrap_or("none")
-            )))
+            Ok(())
         })
     })
 }

@@ -1,13 +1,13 @@
 //! Reading `export_logs` rows into [`ExportLog`]s and writing audit events:
 //! the SQL shared by every operation of the service.
 
-use deadpool_postgres::GenericClient;
 use lora_export_core::ErrorKind as CoreKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use super::Statements;
 use crate::Secret;
 use crate::{ErrorKind, Result};
 use lora_export_core::audit::{ExportLog, ExportStatus};
@@ -92,7 +92,7 @@ fn non_negative(n: i64) -> u64 {
 
 /// The live (not deleted) log of `export_id`, locked for update.
 pub(crate) async fn lock_log(
-    client: &impl GenericClient,
+    client: &impl Statements,
     export_id: Uuid,
 ) -> Result<Option<StoredLog>> {
     let sql = format!(
@@ -106,7 +106,7 @@ pub(crate) async fn lock_log(
 /// was deleted). The service checks ownership itself, on its own
 /// connection, so no second connection is ever needed.
 pub(crate) async fn lock_owned_log(
-    client: &impl GenericClient,
+    client: &impl Statements,
     user: Uuid,
     export_id: Uuid,
 ) -> Result<StoredLog> {
@@ -125,7 +125,7 @@ pub(crate) async fn lock_owned_log(
 }
 
 /// Writes the status-related fields of `log` back to its row.
-pub(crate) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Result<()> {
+pub(crate) async fn save_log(client: &impl Statements, log: &ExportLog) -> Result<()> {
     let count = i32::try_from(log.conversation_count).unwrap_or(i32::MAX);
     let size = log.file_size.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
     let downloads = i32::try_from(log.download_count).unwrap_or(i32::MAX);
@@ -157,7 +157,7 @@ pub(crate) async fn save_log(client: &impl GenericClient, log: &ExportLog) -> Re
 /// With `key` (the service's `audit_key`), the event is sealed on the same
 /// connection ([`seal_events`]): call it in the event's transaction.
 pub(crate) async fn audit(
-    client: &impl GenericClient,
+    client: &impl Statements,
     key: Option<&Secret>,
     export_id: Uuid,
     user_id: Uuid,
@@ -178,7 +178,7 @@ pub(crate) async fn audit(
 /// `export_audit_seals` row each, HMAC-SHA256 of the chain hash. Nothing
 /// without a key.
 pub(crate) async fn seal_events(
-    client: &impl GenericClient,
+    client: &impl Statements,
     key: Option<&Secret>,
     events: &[Row],
 ) -> Result<()> {

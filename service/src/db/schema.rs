@@ -13,8 +13,7 @@
 use lora_export_core::ErrorKind as CoreKind;
 use std::fmt;
 
-use deadpool_postgres::GenericClient;
-
+use super::{DbClient, Statements};
 use crate::Result;
 
 /// The placeholder for the schema in the migrations' SQL.
@@ -249,7 +248,7 @@ impl SourceTables {
     /// that row-level security would not apply to, with the statement that
     /// fixes it, and every table the turn lookup scans whole;
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn check<C: GenericClient>(&self, client: &mut C) -> Result<SourceTables> {
+    pub async fn check(&self, client: &mut DbClient) -> Result<SourceTables> {
         let mut problems = Vec::new();
         let mut keys = Vec::new();
         for (relation, expected) in
@@ -341,7 +340,7 @@ impl SourceTables {
     /// an index scan without an index condition), each with what it filters
     /// on and the index that would serve it; tables of at most
     /// [`SMALL_TABLE_BYTES`] are left out.
-    async fn unindexed_lookup<C: GenericClient>(&self, client: &mut C) -> Result<Vec<String>> {
+    async fn unindexed_lookup(&self, client: &mut DbClient) -> Result<Vec<String>> {
         let tx = client.transaction().await?;
         tx.batch_execute("SET LOCAL ROLE authenticated; SET LOCAL enable_seqscan = off").await?;
         let sql = self.turns_lookup().replace("$1::text[]", "ARRAY[NULL]::text[]");
@@ -459,7 +458,7 @@ ORDER BY c.oid, r.depth";
 /// `security_invoker`), at any depth, a table whose row-level security is
 /// disabled, or a relation that has none (a materialized or foreign table).
 /// Each problem names its fix.
-async fn row_security_problems<C: GenericClient>(
+async fn row_security_problems<C: Statements>(
     client: &C,
     relation: &Relation,
 ) -> Result<Vec<String>> {

@@ -39,13 +39,13 @@ use lora_export_core::ErrorKind as CoreKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::schema::SourceTables;
+use super::Statements;
 use crate::Result;
 use crate::SqlFilter;
 use lora_export_core::model::{
@@ -65,7 +65,7 @@ const COLUMNS: &str = "c.id::text AS id, c.conversation_id, c.title, c.category,
 ///
 /// [`CoreKind::InvalidRequest`] for an invalid request, [`ErrorKind::Database`]
 /// when the query fails.
-pub async fn count_selected<C: GenericClient>(
+pub async fn count_selected<C: Statements>(
     client: &C,
     request: &ExportRequest,
     tables: &SourceTables,
@@ -153,10 +153,7 @@ impl ConversationSource {
     /// # Errors
     ///
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn next_batch<C: GenericClient>(
-        &mut self,
-        client: &C,
-    ) -> Result<Option<Vec<Record>>> {
+    pub async fn next_batch<C: Statements>(&mut self, client: &C) -> Result<Option<Vec<Record>>> {
         self.fetch_batch(client).await?.map(FetchedBatch::into_records).transpose()
     }
 
@@ -168,10 +165,7 @@ impl ConversationSource {
     /// # Errors
     ///
     /// [`ErrorKind::Database`] when a query fails.
-    pub async fn fetch_batch<C: GenericClient>(
-        &mut self,
-        client: &C,
-    ) -> Result<Option<FetchedBatch>> {
+    pub async fn fetch_batch<C: Statements>(&mut self, client: &C) -> Result<Option<FetchedBatch>> {
         if self.exhausted {
             return Ok(None);
         }

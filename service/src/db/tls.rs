@@ -10,25 +10,32 @@
 //! | `verify-ca` | yes | against `sslrootcert` | no |
 //! | `verify-full` | yes | against `sslrootcert` | yes |
 //!
-//! `sslrootcert` is a PEM file of CA certificates (Supabase's dashboard
-//! offers its CA as a download); `verify-ca`/`verify-full` without one read
-//! `~/.postgresql/root.crt`, as libpq does, and refuse to connect when there
-//! is none.
+//! `sslrootcert` is a PEM file of one or several CA certificates
+//! (Supabase's dashboard offers its CA bundle as a download), or of the
+//! server's own self-signed certificate, which is accepted when the server
+//! presents exactly it (as libpq accepts it: OpenSSL trusts a self-signed
+//! certificate given as a root), still within its validity period and, for
+//! `verify-full`, naming the host; `verify-ca`/`verify-full` without one
+//! read `~/.postgresql/root.crt`, as libpq does, and refuse to connect when
+//! there is none.
 
 use lora_export_core::ErrorKind as CoreKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 use tokio_postgres::config::SslMode as WireMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
+use x509_cert::der::Decode;
 
 use crate::Result;
 
@@ -148,17 +155,10 @@ impl TlsSettings {
             .map_err(tls_config_error)?;
         let verifier: Arc<dyn ServerCertVerifier> = match (&self.root_cert, self.mode) {
             (None, _) => Arc::new(Unverified(provider)),
-            (Some(path), mode) => {
-                let roots = Arc::new(root_store(path)?);
-                let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
-                    .build()
-                    .map_err(|e| CoreKind::Config(format!("TLS: {e}")))?;
-                if mode == SslMode::VerifyFull {
-                    webpki
-                } else {
-                    Arc::new(ChainOnly(webpki))
-                }
-            }
+            (Some(path), mode) => Arc::new(
+                RootCerts::new(root_certs(path)?, provider, mode == SslMode::VerifyFull)
+                    .map_err(|e| unreadable(path, &e))?,
+            ),
         };
         let config =
             builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
@@ -166,19 +166,21 @@ impl TlsSettings {
     }
 }
 
-fn root_store(path: &Path) -> Result<RootCertStore> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        CoreKind::Config(format!("sslrootcert {}: {e}", path.display())).into()
-    };
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
-        let cert = cert.map_err(|e| unreadable(&e))?;
-        roots.add(cert).map_err(|e| unreadable(&e))?;
+fn unreadable(path: &Path, e: &dyn std::fmt::Display) -> crate::Error {
+    CoreKind::Config(format!("sslrootcert {}: {e}", path.display())).into()
+}
+
+/// The certificates of an `sslrootcert` file (one or several, as a CA
+/// bundle has them).
+fn root_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| unreadable(path, &e))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| unreadable(path, &e))?;
+    if certs.is_empty() {
+        return Err(unreadable(path, &"no certificate in the file"));
     }
-    if roots.is_empty() {
-        return Err(unreadable(&"no certificate in the file"));
-    }
-    Ok(roots)
+    Ok(certs)
 }
 
 fn tls_config_error(e: rustls::Error) -> crate::Error {
@@ -225,12 +227,36 @@ impl ServerCertVerifier for Unverified {
     }
 }
 
-/// libpq's `verify-ca`: the chain must lead to a root certificate; the
-/// certificate need not name the host.
+/// libpq's checks against `sslrootcert`: the chain must lead to one of
+/// its certificates, or the server's certificate must be one of them (a
+/// self-signed certificate, which `openssl req -x509` marks as a CA and
+/// webpki refuses as a server's); either way within its validity period,
+/// and naming the host for `verify-full`.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct RootCerts {
+    chain: Arc<WebPkiServerVerifier>,
+    certs: Vec<CertificateDer<'static>>,
+    check_name: bool,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl RootCerts {
+    fn new(
+        certs: Vec<CertificateDer<'static>>,
+        provider: Arc<CryptoProvider>,
+        check_name: bool,
+    ) -> std::result::Result<RootCerts, rustls::Error> {
+        let mut roots = RootCertStore::empty();
+        for cert in &certs {
+            roots.add(cert.clone())?;
+        }
+        let chain = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        Ok(RootCerts { chain, certs, check_name })
+    }
+}
+
+impl ServerCertVerifier for RootCerts {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -239,10 +265,23 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        if self.certs.iter().any(|root| root.as_ref() == end_entity.as_ref()) {
+            within_validity(end_entity, now)?;
+            if self.check_name {
+                verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
+            }
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
+            // A self-signed certificate that is not in sslrootcert: webpki
+            // objects to its CA flag before it looks for an issuer; what
+            // matters to the reader is that none of sslrootcert issued it.
+            Err(_) if self_signed(end_entity) => {
+                Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
+            }
             other => other,
         }
     }
@@ -253,7 +292,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.chain.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -262,12 +301,37 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.chain.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.chain.supported_verify_schemes()
     }
+}
+
+/// Whether `cert` names itself as its issuer.
+fn self_signed(cert: &CertificateDer<'_>) -> bool {
+    x509_cert::Certificate::from_der(cert.as_ref())
+        .is_ok_and(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject)
+}
+
+/// Refuses `cert` outside its validity period (what webpki checks of a
+/// certificate it builds a chain from).
+fn within_validity(
+    cert: &CertificateDer<'_>,
+    now: UnixTime,
+) -> std::result::Result<(), rustls::Error> {
+    let parsed = x509_cert::Certificate::from_der(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let validity = &parsed.tbs_certificate.validity;
+    let now = Duration::from_secs(now.as_secs());
+    if now < validity.not_before.to_unix_duration() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::NotValidYet));
+    }
+    if now > validity.not_after.to_unix_duration() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    Ok(())
 }
 
 /// `%XX` decoding of a URL query value (`+` stays `+`, as libpq reads it).
@@ -373,6 +437,50 @@ mod tests {
         assert_eq!(s.mode, SslMode::VerifyCa);
         assert_eq!(s.root_cert.as_deref(), Some(Path::new("/a b/c's.pem")));
         assert_eq!(s.rest, "host=db user=u dbname=app");
+    }
+
+    /// A self-signed certificate for `localhost` as `openssl req -x509`
+    /// makes one (CA:TRUE), valid for one day from [`NOT_BEFORE`].
+    const SELF_SIGNED: &str = "-----BEGIN CERTIFICATE-----
+MIIBkjCCATmgAwIBAgIUZ59KI3OYEvu2XxO8Y6PYM/JRQXwwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MB4XDTI2MTIwNjE3MDI0MVoXDTI2MTIwNzE3
+MDI0MVowFDESMBAGA1UEAwwJbG9jYWxob3N0MFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEanUJT3nE5jdyGGVxgbL+TT1ogqWtYjqlyX9rp6AtIP2hxPeGio1PjNsv
+oz87/T6jKZ8iDrtdH6LQENuRiEUg0aNpMGcwHQYDVR0OBBYEFAxDg3uC+nVx7In+
+EfTfSN7DOwQjMB8GA1UdIwQYMBaAFAxDg3uC+nVx7In+EfTfSN7DOwQjMA8GA1Ud
+EwEB/wQFMAMBAf8wFAYDVR0RBA0wC4IJbG9jYWxob3N0MAoGCCqGSM49BAMCA0cA
+MEQCID5mfVrbB3ZdcLM29noWsUh7cgEUhzvVYe9Q3zmh9riTAiAo0PqMg50CMBT7
+LZRlqBtWAVDwrStYfrPY2hptAqvVlQ==
+-----END CERTIFICATE-----
+";
+
+    /// 2026-12-06T17:02:41Z.
+    const NOT_BEFORE: u64 = 1_796_576_561;
+
+    #[test]
+    fn a_certificate_of_sslrootcert_is_held_to_its_validity_period_and_name() {
+        let cert = CertificateDer::from_pem_slice(SELF_SIGNED.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let full = RootCerts::new(vec![cert.clone()], Arc::clone(&provider), true).unwrap();
+        let at = |secs| UnixTime::since_unix_epoch(Duration::from_secs(secs));
+        let localhost = ServerName::try_from("localhost").unwrap();
+        let check = |verifier: &RootCerts, name: &ServerName<'_>, secs| {
+            verifier.verify_server_cert(&cert, &[], name, &[], at(secs)).map(|_| ())
+        };
+        assert_eq!(check(&full, &localhost, NOT_BEFORE + 3600), Ok(()));
+        let refused = |e: CertificateError| Err(rustls::Error::InvalidCertificate(e));
+        assert_eq!(
+            check(&full, &localhost, NOT_BEFORE - 60),
+            refused(CertificateError::NotValidYet)
+        );
+        assert_eq!(
+            check(&full, &localhost, NOT_BEFORE + 2 * 86_400),
+            refused(CertificateError::Expired)
+        );
+        let other = ServerName::try_from("db.example.com").unwrap();
+        assert!(check(&full, &other, NOT_BEFORE + 3600).is_err(), "verify-full checks the name");
+        let ca_only = RootCerts::new(vec![cert.clone()], provider, false).unwrap();
+        assert_eq!(check(&ca_only, &other, NOT_BEFORE + 3600), Ok(()), "verify-ca does not");
     }
 
     #[test]

@@ -33,6 +33,15 @@ pub struct MetricsReport {
     pub queue_depth: u64,
     /// Jobs being run now.
     pub running_jobs: u64,
+    /// Seconds the oldest job due now has waited for a worker (0 when none
+    /// waits): the alert of a deployment whose workers stopped (a cron that
+    /// no longer fires, a worker host down).
+    pub oldest_queued_secs: u64,
+    /// Workers running a job now (their heartbeat younger than
+    /// `stale_after`); an idle worker leaves no trace in the database.
+    pub live_workers: u64,
+    /// The last heartbeat of any worker (a claim or a running job's beat).
+    pub last_worker_seen_at: Option<DateTime<Utc>>,
     /// Whether the failure rate is above [`FAILURE_RATE_ALERT`].
     pub failure_rate_alert: bool,
     /// The scheduled maintenance runs started in the window, with their
@@ -137,12 +146,18 @@ impl ExportService {
                 bytes: count(r.get(2)),
             })
             .collect();
+        let stale = self.config().stale_after.as_secs_f64();
         let queue = client
             .query_one(
                 "SELECT count(*) FILTER (WHERE status = 'queued'),
-                        count(*) FILTER (WHERE status = 'running')
+                        count(*) FILTER (WHERE status = 'running'),
+                        COALESCE(extract(epoch FROM now() - min(run_after)
+                          FILTER (WHERE status = 'queued' AND run_after <= now())), 0)::bigint,
+                        count(DISTINCT locked_by) FILTER (WHERE status = 'running'
+                          AND heartbeat_at >= now() - make_interval(secs => $1)),
+                        (SELECT max(heartbeat_at) FROM export_jobs)
                  FROM export_jobs WHERE status IN ('queued', 'running')",
-                &[],
+                &[&stale],
             )
             .await?;
         drop(client);
@@ -159,6 +174,9 @@ impl ExportService {
             volume_per_hour,
             queue_depth: count(queue.get(0)),
             running_jobs: count(queue.get(1)),
+            oldest_queued_secs: count(queue.get(2)),
+            live_workers: count(queue.get(3)),
+            last_worker_seen_at: queue.get(4),
             failure_rate_alert: failure_rate > FAILURE_RATE_ALERT,
             maintenance,
         })

@@ -34,7 +34,8 @@ pub struct WorkerOptions {
     pub poll_interval: Duration,
     /// Wake when a job is queued, through `LISTEN` on a connection of its
     /// own (default true; when it cannot connect, or its connection drops,
-    /// the worker polls and tries again every 30 s).
+    /// the worker polls and tries again every 30 s; behind a
+    /// transaction-mode pooler it only polls).
     pub listen: bool,
     /// Run the maintenance tasks that are due by the service's
     /// [`schedules`](crate::ServiceConfig::schedules) (default true;
