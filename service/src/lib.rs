@@ -152,7 +152,7 @@ pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 pub use jobs::CompletedExport;
 pub use ops::{
     CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricsReport, PurgeReport,
-    ScheduledRun, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, RUN_TIMEOUT,
+    ScheduledRun, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, MAX_BACKOFF, RUN_TIMEOUT,
 };
 pub use schedules::{MaintenanceSchedules, MaintenanceTask, Schedule};
 pub use secret::Secret;

@@ -362,7 +362,7 @@ impl ExportService {
         error: &crate::Error,
         duration_ms: u64,
     ) -> Result<()> {
-        let message = safe_error_message(&error.to_string());
+        let message = final_message(error, target.lease.attempt);
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let Some(stored) = lock_log(&tx, target.export_id).await? else {
@@ -407,6 +407,22 @@ impl ExportService {
         self.emit(&metric);
         Ok(())
     }
+}
+
+/// What a failed export's status says: the error, without the wait a
+/// retryable one suggests (nothing retries it any more), and after how many
+/// attempts a background job gave up.
+fn final_message(error: &crate::Error, attempts: u32) -> String {
+    let reason = match error.kind() {
+        ErrorKind::Unavailable { reason, .. } => reason.clone(),
+        _ => error.to_string(),
+    };
+    let message = match error.kind() {
+        ErrorKind::ExportFailed { .. } => reason,
+        _ if attempts > 1 => format!("failed for good after {attempts} attempts: {reason}"),
+        _ => reason,
+    };
+    safe_error_message(&message)
 }
 
 /// The blocking half: writes every batch through the core writer into a

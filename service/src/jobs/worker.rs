@@ -47,7 +47,7 @@ impl ExportService {
     /// returns how many were claimed.
     pub async fn process_jobs(&self, limit: u64) -> Result<u64> {
         let answer = self.process_some(limit).await;
-        self.observe("process_jobs", answer)
+        self.observe_operator("process_jobs", answer)
     }
 
     async fn process_some(&self, limit: u64) -> Result<u64> {
@@ -108,7 +108,7 @@ impl ExportService {
                 Err(e) => Err(e),
             }
         };
-        let outcome = self.observe("run_worker", outcome);
+        let outcome = self.observe_attempt("run_worker", claim.export_id, attempt, outcome);
         let end = match outcome {
             Ok(RunEnd::Completed(_)) => JobEnd::Completed,
             Ok(RunEnd::Stopped) => JobEnd::Stopped,

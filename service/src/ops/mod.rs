@@ -9,4 +9,4 @@ mod worker;
 pub use cleanup::{CleanupFailure, CleanupReport, PurgeReport};
 pub use metrics::{DurationBucket, HourVolume, MetricsReport, FAILURE_RATE_ALERT};
 pub use schedule::{ScheduledRun, RUN_TIMEOUT};
-pub use worker::{WorkerOptions, WorkerReport};
+pub use worker::{WorkerOptions, WorkerReport, MAX_BACKOFF};
