@@ -290,3 +290,35 @@ async fn the_worker_loop_survives_an_outage_backs_off_and_logs_each_failure() {
     assert_eq!(report.completed, 1);
     assert!(report.errors >= 1 && report.last_error.is_some(), "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_says_what_is_wrong_without_the_cause() {
+    let (service, _) = service().await;
+    let health = service.health().await;
+    assert!(health.ok && health.database && health.migrations_current, "{health:?}");
+    assert_eq!(health.schema_version, Some(health.latest_version));
+    assert_eq!((health.worker_seen_at, health.problem.as_deref()), (None, None));
+    assert_eq!(service.process_jobs(1).await.unwrap(), 0);
+    let user = user(&service).await;
+    service.create_export(user, &body("all", "jsonl")).await.unwrap();
+    assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+    assert!(service.health().await.worker_seen_at.is_some(), "a worker ran a job");
+
+    let bare = ExportService::connect(ServiceConfig::new(pg::empty_database().await)).unwrap();
+    let health = bare.health().await;
+    assert!(!health.ok && health.database && !health.migrations_current, "{health:?}");
+    assert!(health.problem.unwrap().starts_with("DATABASE_NOT_MIGRATED"));
+
+    let mut config = service.config().clone();
+    config.database_url = config.database_url.replacen("://postgres@", "://no_such_role@", 1);
+    let (gone, reports) = collecting(ExportService::connect(config).unwrap());
+    let health = gone.health().await;
+    assert!(!health.ok && !health.database, "{health:?}");
+    let problem = health.problem.unwrap();
+    assert!(problem.starts_with("DATABASE_ERROR (error id ") && !problem.contains("no_such_role"));
+    let report = reports.lock().unwrap()[0].clone();
+    assert!(
+        report.detail.contains("no_such_role")
+            && problem.contains(&report.error_id.unwrap().to_string())
+    );
+}

@@ -151,7 +151,7 @@ pub use error::{Error, ErrorKind, Result, TokenRefusal};
 pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 pub use jobs::CompletedExport;
 pub use ops::{
-    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricsReport, PurgeReport,
+    CleanupFailure, CleanupReport, DurationBucket, Health, HourVolume, MetricsReport, PurgeReport,
     ScheduledRun, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, MAX_BACKOFF, RUN_TIMEOUT,
 };
 pub use schedules::{MaintenanceSchedules, MaintenanceTask, Schedule};
