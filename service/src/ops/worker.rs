@@ -89,8 +89,8 @@ impl ExportService {
     /// Runs jobs until `options.stop` turns true or `max_jobs` were claimed.
     ///
     /// The loop outlives the database: a failure outside a job's own run (a
-    /// connection refused, the database restarting) is reported to the
-    /// error sink (a JSON line on stderr by default, with its cause), counted
+    /// connection refused, the database restarting) or of its maintenance
+    /// is reported to the error sink (a JSON line on stderr by default, with its cause), counted
     /// in the [`WorkerReport`], and followed by a pause that doubles with
     /// each failure in a row, from `poll_interval` up to [`MAX_BACKOFF`];
     /// the first success ends it.
@@ -106,7 +106,8 @@ impl ExportService {
                 return Ok(report);
             }
             if options.maintenance {
-                match self.maintain(&options.worker_id, &mut seen).await {
+                let maintained = self.maintain(&options.worker_id, &mut seen).await;
+                match self.observe_operator("maintenance", maintained) {
                     Ok(runs) => report.maintenance_runs += runs.len() as u64,
                     Err(e) => report.error(e),
                 }
