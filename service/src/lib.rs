@@ -114,7 +114,11 @@
 //!
 //! Errors: a database or storage failure answers with a stable code, a
 //! safe message and an error id ([`ErrorKind::Internal`](lora_export_core::ErrorKind::Internal));
-//! the detail goes to the [`ErrorSink`] (stderr without one). An unknown
+//! the detail goes to the [`ErrorSink`] (one JSON line on stderr without
+//! one, [`ErrorReport::json_line`]), as does every failed attempt of a job.
+//! The operator's own calls (migrate, import, a worker's loop) fail with
+//! the cause in the error ([`ErrorKind::Operator`]); [`ExportService::health`]
+//! says what is wrong in words safe to expose. An unknown
 //! user is `UNKNOWN_USER` (401); a database without the schema is
 //! `DATABASE_NOT_MIGRATED`, naming `migrate()`.
 
