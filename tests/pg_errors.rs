@@ -83,6 +83,24 @@ async fn a_database_failure_during_a_synchronous_export_is_503() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_synchronous_export_past_its_time_limit_is_503_saying_why() {
+    let (service, _) = service_with(|c| c.statement_timeout = Duration::from_secs(1)).await;
+    let (service, reports) = collecting(service);
+    sql(&service, SLOW_COMPLETION).await;
+    let user = user(&service).await;
+    let err = service.create_export(user, &small_body("jsonl")).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (503, "SERVICE_UNAVAILABLE"), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("time limit"), "{message}");
+    assert_eq!(message.matches("retry in").count(), 1, "{message}");
+    let report = reports.lock().unwrap()[0].clone();
+    assert_eq!(
+        (report.code, report.error_id, report.attempt),
+        ("SERVICE_UNAVAILABLE", None, Some(1))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_job_failed_for_good_says_so() {
     let (service, _) = service_with(|c| {
         c.max_attempts = 2;
@@ -92,7 +110,7 @@ async fn a_job_failed_for_good_says_so() {
     sql(&service, SLOW_COMPLETION).await;
     let user = user(&service).await;
     let export_id = service.create_export(user, &body("all", "jsonl")).await.unwrap().export_id();
-    for _ in 0..2 {
+    for attempt in 1..=2 {
         admin_sql(
             service.database(),
             "UPDATE export_jobs SET run_after = now() WHERE export_id = $1",
@@ -100,6 +118,12 @@ async fn a_job_failed_for_good_says_so() {
         )
         .await;
         assert_eq!(service.process_jobs(1).await.unwrap(), 1);
+        if attempt == 1 {
+            let client = service.database().client().await.unwrap();
+            let sql = "SELECT last_error FROM export_jobs WHERE export_id = $1";
+            let last: String = client.query_one(sql, &[&export_id]).await.unwrap().get(0);
+            assert!(last.contains("time limit") && !last.contains("retry in 5 s"), "{last}");
+        }
     }
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!(status.status, ExportStatus::Failed);

@@ -241,9 +241,10 @@ impl ExportService {
 
 /// The answer to a synchronous run the database failed: 503, to be retried.
 fn database_failed(export_id: Uuid, error: &crate::Error) -> crate::Error {
-    let why = match error.error_id() {
-        Some(id) => format!("error id {id}"),
-        None => error.to_string(),
+    let why = match (error.error_id(), error.kind()) {
+        (Some(id), _) => format!("error id {id}"),
+        (None, ErrorKind::Unavailable { reason, .. }) => reason.clone(),
+        (None, _) => error.code().to_owned(),
     };
     ErrorKind::Unavailable {
         reason: format!("the database failed while export {export_id} ran ({why})"),

@@ -413,16 +413,22 @@ impl ExportService {
 /// retryable one suggests (nothing retries it any more), and after how many
 /// attempts a background job gave up.
 fn final_message(error: &crate::Error, attempts: u32) -> String {
-    let reason = match error.kind() {
-        ErrorKind::Unavailable { reason, .. } => reason.clone(),
-        _ => error.to_string(),
-    };
+    let reason = failure_reason(error);
     let message = match error.kind() {
         ErrorKind::ExportFailed { .. } => reason,
         _ if attempts > 1 => format!("failed for good after {attempts} attempts: {reason}"),
         _ => reason,
     };
     safe_error_message(&message)
+}
+
+/// What a failed attempt's error says, without the wait a retryable one
+/// suggests to a client (a job's retry has its own backoff).
+pub(crate) fn failure_reason(error: &crate::Error) -> String {
+    match error.kind() {
+        ErrorKind::Unavailable { reason, .. } => reason.clone(),
+        _ => error.to_string(),
+    }
 }
 
 /// The blocking half: writes every batch through the core writer into a

@@ -20,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::rows::audit;
-use crate::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
+use crate::jobs::run::{elapsed_ms, failure_reason, Lease, RunEnd, RunTarget};
 use crate::ExportService;
 use crate::{ErrorKind, Result};
 use lora_export_core::audit::safe_error_message;
@@ -182,7 +182,7 @@ impl ExportService {
     async fn retry(&self, target: &RunTarget, error: &crate::Error, attempt: u32) -> Result<()> {
         let lease = &target.lease;
         let backoff = 2f64.powi(i32::try_from(attempt).unwrap_or(8).min(8)).min(300.0);
-        let message = safe_error_message(&error.to_string());
+        let message = safe_error_message(&failure_reason(error));
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let held = tx
