@@ -536,6 +536,72 @@ export interface LoraExportError extends Error {
    * `wrong_audience`, `wrong_role` or `bad_subject`.
    */
   reason?: string
+  /**
+   * The id of an internal error (status 500): the error sink got its
+   * cause under this id (`onError`, or a JSON line on stderr).
+   */
+  errorId?: string
+}
+
+/**
+ * The callbacks of `ExportClient.connect`, beside the plain options. Each is
+ * called on the JavaScript thread, after the operation that caused it;
+ * it must not throw.
+ */
+export interface ClientHooks {
+  /**
+   * Every internal error (a client got only its code and `errorId`), every
+   * failed attempt of a background job, every failure of `migrate`, a
+   * worker's loop or `health`. Default: one JSON line per report on
+   * stderr; `null` turns the log off.
+   */
+  onError?: ((report: ErrorReport) => void) | null
+  /** Every export created, completed or failed (metrics). Default: none. */
+  onEvent?: ((event: MetricEvent) => void) | null
+}
+
+/** The detail of a failure, for the operator (what `onError` receives). */
+export interface ErrorReport {
+  timestamp: string
+  /** `create_export`, `status`, `run_worker`, `migrate`, `health`, … */
+  operation: string
+  code: string
+  /** The `errorId` a caller got; null for an error whose message is already safe. */
+  error_id: string | null
+  /** The export, for a failed run of its job. */
+  export_id: string | null
+  /** Which attempt of the export's job failed (1 for the first). */
+  attempt: number | null
+  /** The cause: the database's words, the TLS or I/O error. */
+  detail: string
+}
+
+/** An export created, completed or failed (what `onEvent` receives). */
+export interface MetricEvent {
+  timestamp: string
+  export_id: string
+  user_id: string
+  format: string
+  /** Time running it (`created`: checking and logging the request). */
+  duration_ms: number
+  file_size: number
+  /** Conversations written (`created`: selected). */
+  conversation_count: number
+  status: 'created' | 'completed' | 'failed'
+}
+
+/** What `health()` answers: safe to expose from a health route. */
+export interface Health {
+  /** The database answers and its schema is current. */
+  ok: boolean
+  database: boolean
+  migrations_current: boolean
+  schema_version: number | null
+  latest_version: number
+  /** When a worker last claimed or beat a job, or started maintenance. */
+  worker_seen_at: string | null
+  /** What is wrong: a code and an error id (the cause went to `onError`). */
+  problem: string | null
 }
 
 /**
@@ -554,10 +620,22 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class ExportClient {
   /**
-   * Connects to PostgreSQL (one pool for this client) and checks that a
-   * connection can be made. Options left out come from the environment.
+   * A client for PostgreSQL (one pool for this client): the options are
+   * checked (a `CONFIG_ERROR` rejects), no connection is opened. Each
+   * operation connects as it needs to, so an unreachable database fails
+   * that operation (with its cause for the operator: `migrate`, `health`,
+   * `onError`) and never the client: it serves again once the database
+   * is back. Options left out come from the environment; `onError` and
+   * `onEvent` (see `ClientHooks`) receive error reports and metric events.
    */
-  static connect(databaseUrl: string, options?: ClientOptions): Promise<ExportClient>
+  static connect(databaseUrl: string, options?: ClientOptions & ClientHooks): Promise<ExportClient>
+  /**
+   * The service's health, safe to expose from a health route: whether
+   * the database answers, its schema is current, when a worker was last
+   * seen; `problem` names a code and an error id (the cause goes to
+   * `onError`). Never rejects.
+   */
+  health(): Promise<Health>
   /**
    * Applies pending schema migrations; resolves with the versions applied.
    * Creates nothing in `auth`; on a database without Supabase's roles and

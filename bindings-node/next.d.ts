@@ -25,8 +25,13 @@ export interface ExportRoutesOptions {
   session?: (request: Request, client: ExportClient) => Promise<Session>
   /** Where the routes are mounted (default `/api/export`), for `download_url` / `status_url`. */
   basePath?: string
-  /** Receives every error that is not a lora-export error (default `console.error`). */
-  onError?: (error: unknown) => void
+  /**
+   * Receives every error answered with a 5xx status, with the `error_id`
+   * its client got: the library's own (a `LoraExportError` with `errorId`)
+   * and any other. Default: `console.error` for an error that is not the
+   * library's (the library logs its own: the client's `onError`, else stderr).
+   */
+  onError?: (error: unknown, context: { errorId: string | undefined }) => void
   /**
    * The largest request body a handler reads, in bytes (default 1 MiB,
    * 1,048,576). A larger one answers 413 with `{ error: 'PAYLOAD_TOO_LARGE',

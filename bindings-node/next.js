@@ -3,6 +3,7 @@
 // one call. Each handler signs the user in first (401 otherwise), calls the
 // native ExportClient, and answers JSON — every error too, with `error`
 // (a stable code), `message`, `issues` and, for 429, `retry_after`.
+const { randomUUID } = require('node:crypto')
 const { Readable } = require('node:stream')
 const { pipeline } = require('node:stream/promises')
 const { isLoraExportError } = require('./index.js')
@@ -26,8 +27,13 @@ const UNSAFE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE']
  * Supabase access token from `Authorization: Bearer` or the `@supabase/ssr`
  * cookie, verified by `client.authenticate`). `basePath` (default
  * `/api/export`) builds the `download_url` / `status_url` of create answers.
- * `onError(error)` receives every error that is not a lora-export error
- * (default `console.error`); the client gets a 500 without its detail.
+ * `onError(error, { errorId })` receives every error answered with a 5xx
+ * status — the library's own (`error.errorId`: the client's `error_id`,
+ * under which the client's `onError` or stderr got the cause) and any other
+ * (a fresh error id) — so that a tracker (Sentry, Datadog) sees each; the
+ * client gets the code, a safe message and `error_id`. Default: logs an
+ * error that is not the library's with `console.error` (the library logs
+ * its own).
  * `maxBodyBytes` (default 1 MiB) is the largest body a handler reads: a
  * larger one answers 413 `PAYLOAD_TOO_LARGE`, whether it declares its
  * Content-Length or is sent in chunks. `allowedOrigins` lists origins
@@ -44,7 +50,7 @@ function exportRoutes(options) {
     }
   }
   const {
-    client, session, basePath = '/api/export', onError = (e) => console.error(e),
+    client, session, basePath = '/api/export', onError = logForeign,
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES, allowedOrigins = [],
   } = options
   if (client === undefined || client === null) throw new TypeError('exportRoutes: `client` is required')
@@ -240,7 +246,7 @@ async function sendNode(res, response, headOnly = false) {
   await pipeline(Readable.fromWeb(response.body), res)
 }
 
-/** The JSON error answer of any error (a non-lora-export one: 500, detail to `onError`). */
+/** The JSON error answer of any error; every 5xx goes to `onError` with its error id. */
 function errorResponse(error, onError) {
   if (error instanceof BadRequest) {
     return Response.json({ error: 'VALIDATION_ERROR', message: error.message, issues: error.issues }, { status: 400 })
@@ -249,9 +255,11 @@ function errorResponse(error, onError) {
     return Response.json({ error: error.code, message: error.message }, { status: error.status })
   }
   if (!isLoraExportError(error)) {
-    onError(error)
-    return Response.json({ error: 'INTERNAL_ERROR', message: 'internal error' }, { status: 500 })
+    const errorId = randomUUID()
+    onError(error, { errorId })
+    return Response.json({ error: 'INTERNAL_ERROR', message: `internal error (error id ${errorId})`, error_id: errorId }, { status: 500 })
   }
+  if (error.status >= 500) onError(error, { errorId: error.errorId })
   const headers = {}
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter)
   if (error.status === 416 && error.size !== undefined) headers['Content-Range'] = `bytes */${error.size}`
@@ -262,8 +270,14 @@ function errorResponse(error, onError) {
     message: error.message,
     issues: error.issues,
     retry_after: error.retryAfter,
+    error_id: error.errorId,
   }
   return Response.json(body, { status: error.status, headers })
+}
+
+/** The default `onError`: the library logs its own errors (stderr or the client's `onError`); this logs the others. */
+function logForeign(error, { errorId }) {
+  if (!isLoraExportError(error)) console.error(`lora-export/next: internal error (error id ${errorId})`, error)
 }
 
 /** A 400 the handlers raise themselves (a body that is not JSON, a bad query value). */

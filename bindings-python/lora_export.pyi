@@ -601,6 +601,43 @@ class MetricsReport(TypedDict):
     last_worker_seen_at: str | None
     failure_rate_alert: bool
 
+@type_check_only
+class ErrorReport(TypedDict):
+    """The detail of a failure, for the operator (what `on_error` receives)."""
+
+    timestamp: str
+    operation: str
+    code: str
+    error_id: str | None
+    export_id: str | None
+    attempt: int | None
+    detail: str
+
+@type_check_only
+class MetricEvent(TypedDict):
+    """An export created, completed or failed (what `on_event` receives)."""
+
+    timestamp: str
+    export_id: str
+    user_id: str
+    format: str
+    duration_ms: int
+    file_size: int
+    conversation_count: int
+    status: Literal["created", "completed", "failed"]
+
+@type_check_only
+class Health(TypedDict):
+    """What `health()` answers: safe to expose from a health endpoint."""
+
+    ok: bool
+    database: bool
+    migrations_current: bool
+    schema_version: int | None
+    latest_version: int
+    worker_seen_at: str | None
+    problem: str | None
+
 @final
 class ExportClient:
     """The export service on PostgreSQL (operations run off the GIL).
@@ -623,6 +660,14 @@ class ExportClient:
     trusted code (never an id a request carries). The operations are the Node
     client's in snake_case; `status`, `history` and `delete` are deprecated
     aliases of `get_status`, `list_history` and `delete_export`.
+
+    The client connects lazily: an unreachable database fails an operation
+    (with its cause: `migrate()`, `health()`, `on_error`), never the client.
+    on_error receives every error report (an internal error a caller got
+    only as a code and `error_id`, a failed attempt of a background job, a
+    failure of `migrate`, a worker or `health`; default: one JSON line on
+    stderr; None turns it off); on_event every export created, completed
+    or failed. Both are called from the client's threads and must not raise.
     """
 
     def __new__(
@@ -652,7 +697,10 @@ class ExportClient:
         schema: str = ...,
         conversations_table: str = ...,
         turns_table: str = ...,
+        on_error: Callable[[ErrorReport], object] | None = ...,
+        on_event: Callable[[MetricEvent], object] | None = ...,
     ) -> ExportClient: ...
+    def health(self) -> Health: ...
     def verify_session(self, token: str) -> Session: ...
     def authenticate(self, authorization: str | None = None, cookie: str | None = None) -> Session: ...
     def migrate(self, *, supabase_stand_ins: bool = False) -> list[int]: ...

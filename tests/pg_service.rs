@@ -88,8 +88,9 @@ async fn small_export_is_201_and_downloads_exactly_the_core_bytes() {
         ["requested", "started", "completed", "downloaded"]
     );
     let metrics = metrics.lock().unwrap().clone();
-    assert_eq!(metrics.len(), 1);
-    assert_eq!((metrics[0].status.as_str(), metrics[0].file_size), ("completed", export.file_size));
+    assert_eq!(metrics.len(), 2);
+    assert_eq!((metrics[0].status.as_str(), metrics[0].conversation_count), ("created", 3));
+    assert_eq!((metrics[1].status.as_str(), metrics[1].file_size), ("completed", export.file_size));
     assert_audit_chain_intact(service.database()).await;
 }
 
@@ -205,16 +206,16 @@ async fn a_failed_export_reports_a_safe_error_everywhere() {
     let report = reports.lock().unwrap()[0].clone();
     assert_eq!((report.operation, report.code), ("create_export", "IO_ERROR"));
     assert!(report.detail.contains("disk full"), "{report:?}");
-    assert!(message.contains(&format!("error id {}", report.error_id)), "{message}");
+    assert!(message.contains(&format!("error id {}", report.error_id.unwrap())), "{message}");
     let page = service.history(user, &HistoryQuery::default()).await.unwrap();
     let export_id = page.items[0].log.export_id;
     let status = service.status(user, export_id).await.unwrap();
     assert_eq!(status.status, ExportStatus::Failed);
-    assert!(status.error_message.unwrap().contains(&report.error_id.to_string()));
+    assert!(status.error_message.unwrap().contains(&report.error_id.unwrap().to_string()));
     let err = service.open_download(user, export_id).await.unwrap_err();
     assert_eq!(err.code(), "EXPORT_FAILED");
     assert_eq!(events(service.database(), export_id).await, ["requested", "started", "failed"]);
-    assert_eq!(metrics.lock().unwrap()[0].status, "failed");
+    assert_eq!(metrics.lock().unwrap()[1].status, "failed");
     assert_audit_chain_intact(service.database()).await;
 }
 

@@ -154,25 +154,50 @@ pub struct ExportClient {
 
 #[napi]
 impl ExportClient {
-    /// Connects to PostgreSQL (one pool for this client) and checks that a
-    /// connection can be made. Options left out come from the environment.
+    /// A client for PostgreSQL (one pool for this client): the options are
+    /// checked (a `CONFIG_ERROR` rejects), no connection is opened. Each
+    /// operation connects as it needs to, so an unreachable database fails
+    /// that operation (with its cause for the operator: `migrate`, `health`,
+    /// `onError`) and never the client: it serves again once the database
+    /// is back. Options left out come from the environment; `onError` and
+    /// `onEvent` (see `ClientHooks`) receive error reports and metric events.
     #[napi(
-        ts_args_type = "databaseUrl: string, options?: ClientOptions",
+        ts_args_type = "databaseUrl: string, options?: ClientOptions & ClientHooks",
         ts_return_type = "Promise<ExportClient>"
     )]
-    pub fn connect(
-        env: &Env,
+    pub fn connect<'env>(
+        env: &'env Env,
         database_url: String,
-        options: Option<Unknown<'_>>,
+        options: Option<Unknown<'env>>,
     ) -> napi::Result<AsyncBlock<Reply<ExportClient>>> {
-        let options = options_of::<ServiceOptions>("ExportClient.connect options", options);
+        let (options, hooks) = match crate::hooks::split(env, options) {
+            Ok((options, hooks)) => {
+                (options_of::<ServiceOptions>("ExportClient.connect options", options), Some(hooks))
+            }
+            Err(e) => (Err(e), None),
+        };
         spawn(env, async move {
             let env = |name: &str| std::env::var(name).ok();
             let config = ServiceConfig::from_options(database_url, env, options?)?;
-            let service = ExportService::connect(config)?;
-            drop(service.database().client().await?);
+            let mut service = ExportService::connect(config)?;
+            if let Some(hooks) = hooks {
+                service = hooks.attach(service);
+            }
             Ok(ExportClient { service, stop: watch::channel(false).0 })
         })
+    }
+
+    /// The service's health, safe to expose from a health route: whether
+    /// the database answers, its schema is current, when a worker was last
+    /// seen; `problem` names a code and an error id (the cause goes to
+    /// `onError`). Never rejects.
+    #[napi(ts_return_type = "Promise<Health>")]
+    pub fn health(
+        &self,
+        env: &Env,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::Health>>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(Json(service.health().await)) })
     }
 
     /// Applies pending schema migrations; resolves with the versions applied.

@@ -13,6 +13,7 @@
 //!   `validateOutput`, `exportFileName`, `contentDisposition`;
 //! - [`dataset`]: `exportDataset`, a dataset directory (splits, shards, card);
 //! - [`client`]: `ExportClient`, the database-backed export service;
+//! - [`hooks`]: its `onError` and `onEvent` callbacks;
 //! - [`modal`]: the export modal's and history page's operations on `ExportClient`;
 //! - [`session`]: `Session`, a verified sign-in;
 //! - [`reply`]: how results and errors cross into JavaScript.
@@ -24,6 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod client;
 pub mod dataset;
+pub mod hooks;
 pub mod modal;
 pub mod pure;
 pub mod reply;

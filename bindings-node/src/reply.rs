@@ -5,7 +5,8 @@
 //! of the service becomes an `Error` whose `code` is
 //! [`lora_export::pg::Error::code`], `status` the HTTP status a route should
 //! answer ([`lora_export::pg::Error::http_status`]),
-//! `issues` the validation issues (`[{ path, code, message }]`) and, for a
+//! `issues` the validation issues (`[{ path, code, message }]`), for an
+//! internal error `errorId` (the id its cause was reported under) and, for a
 //! rate limit, `retryAfter` in seconds; for a range outside the file (416),
 //! `size` its bytes (`Content-Range: bytes */size`). A panic becomes an
 //! internal error like any other: code `INTERNAL`, status 500, a message
@@ -146,6 +147,9 @@ pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
         error.set("issues", env.to_js_value(&core.issues())?)?;
         if let Some(reason) = core.reason() {
             error.set("reason", reason)?;
+        }
+        if let Some(id) = core.error_id() {
+            error.set("errorId", id.to_string())?;
         }
         if let Some(secs) = core.retry_after_secs() {
             error.set("retryAfter", secs as f64)?;

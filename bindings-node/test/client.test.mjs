@@ -124,9 +124,12 @@ test('ExportClient: the whole lifecycle against PostgreSQL', async (t) => {
   await assert.rejects(ExportClient.connect(url, { downloads: 'sideways' }), (e) => e.code === 'CONFIG_ERROR')
 })
 
-test('connect fails with a clear error when the database cannot be reached', async () => {
-  await assert.rejects(ExportClient.connect('postgres://nobody@127.0.0.1:1/none'), (e) => e.code === 'DATABASE_ERROR' && e.status === 500)
+test('connect is lazy: an unreachable database fails the operation with its cause, a bad option rejects', async () => {
+  const client = await ExportClient.connect('postgres://nobody@127.0.0.1:1/none', { onError: null })
+  await assert.rejects(client.migrate(), (e) => e.code === 'DATABASE_ERROR' && e.status === 500 && /refused/i.test(e.message))
+  client.close()
   await assert.rejects(ExportClient.connect('postgres://x@127.0.0.1/x', { expiryHours: 0 }), (e) => e.code === 'CONFIG_ERROR')
+  await assert.rejects(ExportClient.connect('postgres://x@127.0.0.1/x', { onError: 'stderr' }), (e) => e.code === 'CONFIG_ERROR' && e.message.includes('onError'))
 })
 
 test('first-run errors: an unmigrated database names migrate(), a bare one the stand-ins, an unknown user is 401, no database text', async (t) => {

@@ -66,7 +66,8 @@ test('the handlers answer JSON, sign in first, and the Pages download keeps Cont
   const broken = exportRoutes({ client: async () => { throw new Error('pool on fire') }, onError: (e) => failures.push(e) })
   const internal = await broken.history.GET(request('GET'), { params: Promise.resolve({}) })
   assert.equal(internal.status, 500)
-  assert.deepEqual(await internal.json(), { error: 'INTERNAL_ERROR', message: 'internal error' })
+  const internalBody = await internal.json()
+  assert.deepEqual(internalBody, { error: 'INTERNAL_ERROR', message: `internal error (error id ${internalBody.error_id})`, error_id: internalBody.error_id })
   assert.equal(failures.at(-1).message, 'pool on fire', 'the detail goes to onError, not to the client')
 
   const server = http.createServer((req, res) => {

@@ -23,7 +23,7 @@ use lora_export::pg::{
 };
 use pyo3::exceptions::{PyDeprecationWarning, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict, PyDictMethods, PyString};
 use serde::Serialize;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::convert::{serialize_to_py, to_json, to_request_json};
 use crate::errors::err;
+use crate::hooks::Hooks;
 use crate::request::instant;
 use crate::session::Session;
 
@@ -254,11 +255,16 @@ fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, P
 
 #[pymethods]
 impl ExportClient {
-    /// Connects lazily to `dsn` (a PostgreSQL URL or `key=value` string).
+    /// Connects lazily to `dsn` (a PostgreSQL URL or `key=value` string):
+    /// an unreachable database fails an operation, never the client.
+    /// `on_error` receives every error report (default: one JSON line on
+    /// stderr; `None` turns it off), `on_event` every metric event.
     #[new]
     #[pyo3(signature = (dsn, **options))]
     fn new(dsn: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let config = config_from(dsn, options)?;
+        let options = options.map(|o| o.copy()).transpose()?;
+        let hooks = Hooks::take(options.as_ref())?;
+        let config = config_from(dsn, options.as_ref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("lora-export-db")
@@ -266,7 +272,7 @@ impl ExportClient {
             .build()?;
         let service = {
             let _entered = runtime.enter();
-            ExportService::connect(config).map_err(err)?
+            hooks.attach(ExportService::connect(config).map_err(err)?)
         };
         Ok(ExportClient {
             service: Mutex::new(Some(service)),
@@ -717,6 +723,16 @@ impl ExportClient {
         let service = self.service()?;
         let report = self.wait(py, async move { service.metrics(since).await }, None)?;
         to_py(py, &report)
+    }
+
+    /// The service's health, safe to expose from a health endpoint: `ok`,
+    /// `database`, `migrations_current`, `schema_version`, `latest_version`,
+    /// `worker_seen_at`, and `problem` (a code and an error id; the cause
+    /// goes to `on_error`). Never raises for the database.
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service()?;
+        let health = self.wait(py, async move { Ok(service.health().await) }, None)?;
+        to_py(py, &health)
     }
 
     /// Closes the connection pool; the client cannot be used afterwards.

@@ -15,6 +15,7 @@ mod dataset;
 mod deserialize;
 mod errors;
 mod export;
+mod hooks;
 mod request;
 mod session;
 mod summary;

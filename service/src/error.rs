@@ -114,6 +114,24 @@ pub enum ErrorKind {
     /// service does without behind a transaction-mode pooler).
     #[error("the database URL reaches a connection pooler that refuses a startup parameter ({0}): remove that parameter from the URL")]
     UnsupportedPooler(String),
+    /// An operator's own operation failed — connecting, migrating, importing,
+    /// a worker or a maintenance run, a health check — and the message
+    /// carries the cause (the server's words, the TLS reason, the I/O
+    /// error), for the person who called it. Request errors never take this
+    /// form: a client gets the safe [`Internal`](lora_export_core::ErrorKind::Internal)
+    /// message and the error id. HTTP 500; [`Error::code`] is the failure's
+    /// own (`DATABASE_ERROR`, `DATABASE_TLS_ERROR`, `STORAGE_ERROR`, …).
+    #[error("{operation} failed: {cause} ({code}, error id {error_id})")]
+    Operator {
+        /// What the operator called (`connect`, `migrate`, `run_worker`, …).
+        operation: &'static str,
+        /// The stable code of the failure.
+        code: &'static str,
+        /// The id the error sink reported it under.
+        error_id: uuid::Uuid,
+        /// What happened, in the server's or the system's words.
+        cause: String,
+    },
     /// The database has no (or an outdated) lora-export schema.
     #[error("the database is not migrated for lora-export: run migrate() (ExportService::migrate, client.migrate()) once, or apply the script of migration_sql() (cargo run --features postgres --example migration_sql)")]
     NotMigrated,
@@ -264,6 +282,7 @@ impl Error {
             ErrorKind::UnknownUser(_) => "UNKNOWN_USER",
             ErrorKind::NotMigrated => "DATABASE_NOT_MIGRATED",
             ErrorKind::UnsupportedPooler(_) => "DATABASE_POOLER_UNSUPPORTED",
+            ErrorKind::Operator { code, .. } => code,
         }
     }
 
@@ -281,9 +300,10 @@ impl Error {
             ErrorKind::RangeNotSatisfiable { .. } => 416,
             ErrorKind::TooEarly { .. } => 425,
             ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => 429,
-            ErrorKind::Database(_) | ErrorKind::NotMigrated | ErrorKind::UnsupportedPooler(_) => {
-                500
-            }
+            ErrorKind::Database(_)
+            | ErrorKind::NotMigrated
+            | ErrorKind::UnsupportedPooler(_)
+            | ErrorKind::Operator { .. } => 500,
             ErrorKind::Unavailable { .. } => 503,
         }
     }
@@ -308,7 +328,44 @@ impl Error {
     /// assert_eq!((err.code(), err.http_status()), ("DATABASE_ERROR", 500));
     /// ```
     pub fn error_id(&self) -> Option<uuid::Uuid> {
-        self.core().and_then(lora_export_core::Error::error_id)
+        match &*self.0 {
+            ErrorKind::Operator { error_id, .. } => Some(*error_id),
+            _ => self.core().and_then(lora_export_core::Error::error_id),
+        }
+    }
+
+    /// This error as its operator sees it: an internal error (whose message
+    /// shows only a code and an error id) becomes [`ErrorKind::Operator`],
+    /// with the same code and error id and the cause in its message; any
+    /// other error is itself.
+    ///
+    /// ```
+    /// use lora_export_service::Error;
+    /// let err = Error::internal("DATABASE_ERROR", "password authentication failed for user \"app\"");
+    /// let id = err.error_id();
+    /// let err = err.for_operator("connect");
+    /// assert!(err.to_string().contains("password authentication failed"), "{err}");
+    /// assert_eq!((err.code(), err.http_status(), err.error_id()), ("DATABASE_ERROR", 500, id));
+    /// ```
+    pub fn for_operator(self, operation: &'static str) -> Error {
+        match self.into_kind() {
+            ErrorKind::Core(core) => match core.into_kind() {
+                lora_export_core::ErrorKind::Internal { code, error_id, detail } => {
+                    ErrorKind::Operator { operation, code, error_id, cause: detail }.into()
+                }
+                other => lora_export_core::Error::from(other).into(),
+            },
+            other => other.into(),
+        }
+    }
+
+    /// Whether this is the database failing (an internal `DATABASE_*`
+    /// error, or [`ErrorKind::Unavailable`]: a statement past its time
+    /// limit, no free connection), which a later attempt may not meet.
+    pub fn is_database_failure(&self) -> bool {
+        matches!(self.kind(), ErrorKind::Unavailable { .. })
+            || (self.code().starts_with("DATABASE_")
+                && !matches!(self.kind(), ErrorKind::NotMigrated | ErrorKind::UnsupportedPooler(_)))
     }
 
     /// An internal error with a fresh error id (the core's

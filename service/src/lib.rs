@@ -117,7 +117,11 @@
 //!
 //! Errors: a database or storage failure answers with a stable code, a
 //! safe message and an error id ([`ErrorKind::Internal`](lora_export_core::ErrorKind::Internal));
-//! the detail goes to the [`ErrorSink`] (stderr without one). An unknown
+//! the detail goes to the [`ErrorSink`] (one JSON line on stderr without
+//! one, [`ErrorReport::json_line`]), as does every failed attempt of a job.
+//! The operator's own calls (migrate, import, a worker's loop) fail with
+//! the cause in the error ([`ErrorKind::Operator`]); [`ExportService::health`]
+//! says what is wrong in words safe to expose. An unknown
 //! user is `UNKNOWN_USER` (401); a database without the schema is
 //! `DATABASE_NOT_MIGRATED`, naming `migrate()`.
 
@@ -155,8 +159,9 @@ pub use error::{Error, ErrorKind, Result, TokenRefusal};
 pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 pub use jobs::CompletedExport;
 pub use ops::{
-    CleanupFailure, CleanupReport, DurationBucket, HourVolume, MetricsReport, PurgeReport,
-    ScheduledRun, UninstallReport, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, RUN_TIMEOUT,
+    CleanupFailure, CleanupReport, DurationBucket, Health, HourVolume, MetricsReport, PurgeReport,
+    ScheduledRun, UninstallReport, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, MAX_BACKOFF,
+    RUN_TIMEOUT,
 };
 pub use schedules::{MaintenanceSchedules, MaintenanceTask, Schedule};
 pub use secret::Secret;

@@ -107,9 +107,12 @@ impl ExportService {
         self
     }
 
-    /// The same service, sending the detail of every internal error it
-    /// answers (a database or storage failure, shown to the client only as
-    /// a code and an error id) to `sink` instead of stderr.
+    /// The same service, sending every [`ErrorReport`] — the detail of each
+    /// internal error it answers (a database or storage failure, shown to
+    /// the client only as a code and an error id), each failed attempt of a
+    /// background job, each failure of connecting, migrating or a worker's
+    /// loop — to `sink` instead of writing it to stderr as a JSON line. A
+    /// sink that ignores its reports turns the log off.
     pub fn with_error_sink(mut self, sink: ErrorSink) -> ExportService {
         self.error_sink = Some(sink);
         self
@@ -170,7 +173,7 @@ impl ExportService {
     /// Applies pending schema migrations with `options` (see
     /// [`Database::migrate_with`]).
     pub async fn migrate_with(&self, options: MigrateOptions) -> Result<Vec<i32>> {
-        self.observe("migrate", self.db.migrate_with(options).await)
+        self.observe_operator("migrate", self.db.migrate_with(options).await)
     }
 
     /// Loads canonical JSONL conversations (see [`Database::import_conversations`]).
@@ -178,7 +181,7 @@ impl ExportService {
         &self,
         reader: impl std::io::BufRead + Send,
     ) -> Result<ImportSummary> {
-        self.observe("import_conversations", self.db.import_conversations(reader).await)
+        self.observe_operator("import_conversations", self.db.import_conversations(reader).await)
     }
 
     /// The id of the user with `email` in `auth.users`, created when there is
@@ -282,39 +285,111 @@ impl ExportService {
     }
 
     /// Reports `result`'s internal error (database, storage, I/O) with its
-    /// error id — to the error sink, or to stderr when there is none — and
-    /// turns every such error into one whose message is safe for a client.
+    /// error id to the error sink (see [`report`](Self::report)) and turns
+    /// every such error into one whose message is safe for a client.
     pub(crate) fn observe<T>(&self, operation: &'static str, result: Result<T>) -> Result<T> {
         let error = match result {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let error = match error.core_kind() {
-            Some(CoreKind::Io(_) | CoreKind::Csv(_) | CoreKind::Json(_)) => {
-                crate::Error::internal(error.code(), error.to_string())
-            }
-            _ => error,
-        };
+        let error = with_error_id(error);
         if let Some(CoreKind::Internal { code, error_id, detail }) = error.core_kind() {
-            let report = ErrorReport {
+            self.report(ErrorReport {
                 timestamp: chrono::Utc::now(),
                 operation,
                 code,
-                error_id: *error_id,
+                error_id: Some(*error_id),
+                export_id: None,
+                attempt: None,
                 detail: detail.clone(),
-            };
-            match &self.error_sink {
-                Some(sink) => sink(&report),
-                // Never `eprintln!`: it panics when stderr is closed or full.
-                None => {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "lora-export: {operation} failed with {code} (error id {error_id}): {detail}"
-                    );
-                }
-            }
+            });
         }
         Err(error)
+    }
+
+    /// Reports a failed run of `export_id`'s job (its `attempt`), whatever
+    /// the error — a timeout's safe message too, so that no failed attempt
+    /// goes unlogged — and returns the error as [`observe`](Self::observe)
+    /// does: an internal one's message safe for a client.
+    pub(crate) fn observe_attempt<T>(
+        &self,
+        operation: &'static str,
+        export_id: uuid::Uuid,
+        attempt: u32,
+        result: Result<T>,
+    ) -> Result<T> {
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let error = with_error_id(error);
+        let detail = match error.core_kind() {
+            Some(CoreKind::Internal { detail, .. }) => detail.clone(),
+            _ => error.to_string(),
+        };
+        self.report(ErrorReport {
+            timestamp: chrono::Utc::now(),
+            operation,
+            code: error.code(),
+            error_id: error.error_id(),
+            export_id: Some(export_id),
+            attempt: Some(attempt),
+            detail,
+        });
+        Err(error)
+    }
+
+    /// [`observe`](Self::observe) for an operator's own operation
+    /// (connecting, migrating, importing, a worker's loop): every error is
+    /// reported — one whose message is already safe too — and returned with
+    /// its cause in the message ([`Error::for_operator`](crate::Error::for_operator)).
+    pub(crate) fn observe_operator<T>(
+        &self,
+        operation: &'static str,
+        result: Result<T>,
+    ) -> Result<T> {
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let error = with_error_id(error);
+        let detail = match error.core_kind() {
+            Some(CoreKind::Internal { detail, .. }) => detail.clone(),
+            _ => error.to_string(),
+        };
+        self.report(ErrorReport {
+            timestamp: chrono::Utc::now(),
+            operation,
+            code: error.code(),
+            error_id: error.error_id(),
+            export_id: None,
+            attempt: None,
+            detail,
+        });
+        Err(error.for_operator(operation))
+    }
+
+    /// Sends `report` to the error sink, or writes it to stderr as one JSON
+    /// line ([`ErrorReport::json_line`]) when there is none.
+    pub(crate) fn report(&self, report: ErrorReport) {
+        match &self.error_sink {
+            Some(sink) => sink(&report),
+            // Never `eprintln!`: it panics when stderr is closed or full.
+            None => {
+                let _ = writeln!(std::io::stderr(), "{}", report.json_line());
+            }
+        }
+    }
+}
+
+/// `error`, an I/O, CSV or JSON error made internal (its words kept for the
+/// log, an error id for the client).
+fn with_error_id(error: crate::Error) -> crate::Error {
+    match error.core_kind() {
+        Some(CoreKind::Io(_) | CoreKind::Csv(_) | CoreKind::Json(_)) => {
+            crate::Error::internal(error.code(), error.to_string())
+        }
+        _ => error,
     }
 }
 

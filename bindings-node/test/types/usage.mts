@@ -13,12 +13,15 @@ import {
   type CreateExportResult,
   type DownloadAnswer,
   type DownloadHandle,
+  type ErrorReport,
   type ExportConfig,
   type ExportLog,
   type ExportStatusResponse,
   type FilterConfig,
+  type Health,
   type HistoryPage,
   type LoraExportError,
+  type MetricEvent,
   type PurgeReport,
   type TransformResult,
 } from 'lora-export'
@@ -107,8 +110,19 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
 export const routes: ExportRoutes = exportRoutes({
   client: () => ExportClient.connect('postgres://localhost/app'),
   basePath: '/api/export',
-  onError: (error: unknown) => console.error(error),
+  onError: (error: unknown, { errorId }) => console.error(errorId, error),
 })
+
+// The client's hooks and health: typed reports, events and answer.
+export async function hooked(): Promise<Health> {
+  const client = await ExportClient.connect('postgres://localhost/app', {
+    poolSize: 4,
+    onError: (report: ErrorReport) => console.error(report.code, report.error_id, report.detail),
+    onEvent: (event: MetricEvent) => console.log(event.status, event.duration_ms),
+  })
+  const health = await client.health()
+  return health.ok ? health : Promise.reject(new Error(health.problem ?? 'unhealthy'))
+}
 export const { POST } = routes.create
 export const { GET, HEAD } = routes.download
 // @ts-expect-error: an unknown option is a type error too

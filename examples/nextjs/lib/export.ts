@@ -9,7 +9,11 @@ declare global {
   var loraExportClient: Promise<ExportClient> | undefined
 }
 
-/** The process's client, connected on first use. */
+/**
+ * The process's client. `connect` opens no connection and rejects only for a
+ * bad option, so the cached promise never holds a database outage: the pool
+ * connects on use, and again after a blip.
+ */
 export function exportClient(): Promise<ExportClient> {
   globalThis.loraExportClient ??= ExportClient.connect(process.env.DATABASE_URL ?? '')
   return globalThis.loraExportClient

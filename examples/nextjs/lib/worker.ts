@@ -1,7 +1,8 @@
 // The export worker of a long-running `next start`, started once per server
 // process by instrumentation.ts: it runs queued exports (woken by LISTEN/
 // NOTIFY when one is enqueued, polling every 5 s as a fallback) and the
-// maintenance schedules, until the process ends.
+// maintenance schedules, until the process ends. A database outage does not
+// end it: each failure is logged (a JSON line on stderr) and it backs off.
 import { exportClient } from './export'
 
 declare global {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::db::source::count_selected;
 use crate::db::{act_as_service, act_as_user};
 use crate::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
-use crate::{Actor, CompletedExport, ExportService};
+use crate::{Actor, CompletedExport, ExportService, MetricEvent};
 use crate::{ErrorKind, Result};
 use lora_export_core::audit::safe_error_message;
 use lora_export_core::model::ExportRequest;
@@ -74,7 +74,8 @@ impl ExportService {
     /// Errors: 400 with every validation issue, 401 for a user the project
     /// does not know, 429 with retry-after when the user made
     /// `rate_limit_per_hour` requests in the past hour (held in the database,
-    /// across processes), 409 when a synchronous run fails. Fewer than
+    /// across processes), 409 when a synchronous run fails, 503 (with
+    /// `Retry-After`) when the database fails during it. Fewer than
     /// `sync_threshold` conversations run now (201); larger exports are
     /// queued for a worker (202). A synchronous run holds a job lease like a
     /// worker's: if its process dies, a worker rescues it after
@@ -96,7 +97,18 @@ impl ExportService {
         retry_of: Option<Uuid>,
     ) -> Result<CreateOutcome> {
         let request = validate_request(body).map_err(CoreKind::InvalidRequest)?;
+        let received = Instant::now();
         let logged = self.log_request(user, claims, &request, retry_of).await?;
+        self.emit(&MetricEvent {
+            timestamp: chrono::Utc::now(),
+            export_id: logged.export_id,
+            user_id: user,
+            format: request.config.format.as_str().to_owned(),
+            duration_ms: elapsed_ms(received),
+            file_size: 0,
+            conversation_count: logged.count,
+            status: "created".into(),
+        });
         let Some(lease) = logged.lease else {
             return Ok(CreateOutcome::Queued { http_status: 202, export_id: logged.export_id });
         };
@@ -109,8 +121,16 @@ impl ExportService {
             }
             Ok(RunEnd::Stopped) => "cancelled".to_owned(),
             Err(e) => {
-                let e = self.observe("create_export", Err::<(), _>(e)).unwrap_err();
-                self.record_failure(&target, &e, elapsed_ms(started)).await?;
+                let e = self
+                    .observe_attempt("create_export", export_id, 1, Err::<(), _>(e))
+                    .unwrap_err();
+                let recorded = self.record_failure(&target, &e, elapsed_ms(started)).await;
+                if e.is_database_failure() {
+                    // Reported; a worker rescues the run when it could not be recorded.
+                    let _ = self.observe("create_export", recorded);
+                    return Err(database_failed(export_id, &e));
+                }
+                recorded?;
                 safe_error_message(&e.to_string())
             }
         };
@@ -215,12 +235,28 @@ impl ExportService {
             Some(Lease { job_id, worker_id, total_items: count, attempt: 1, throttle: None })
         };
         tx.commit().await?;
-        Ok(Logged { export_id, lease })
+        Ok(Logged { export_id, lease, count })
     }
+}
+
+/// The answer to a synchronous run the database failed: 503, to be retried.
+fn database_failed(export_id: Uuid, error: &crate::Error) -> crate::Error {
+    let why = match (error.error_id(), error.kind()) {
+        (Some(id), _) => format!("error id {id}"),
+        (None, ErrorKind::Unavailable { reason, .. }) => reason.clone(),
+        (None, _) => error.code().to_owned(),
+    };
+    ErrorKind::Unavailable {
+        reason: format!("the database failed while export {export_id} ran ({why})"),
+        retry_after_secs: 5,
+    }
+    .into()
 }
 
 /// A logged request: its export, and the lease of a synchronous run.
 struct Logged {
     export_id: Uuid,
     lease: Option<Lease>,
+    /// Conversations the request selected.
+    count: u64,
 }

@@ -362,7 +362,7 @@ impl ExportService {
         error: &crate::Error,
         duration_ms: u64,
     ) -> Result<()> {
-        let message = safe_error_message(&error.to_string());
+        let message = final_message(error, target.lease.attempt);
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let Some(stored) = lock_log(&tx, target.export_id).await? else {
@@ -406,6 +406,28 @@ impl ExportService {
         tx.commit().await?;
         self.emit(&metric);
         Ok(())
+    }
+}
+
+/// What a failed export's status says: the error, without the wait a
+/// retryable one suggests (nothing retries it any more), and after how many
+/// attempts a background job gave up.
+fn final_message(error: &crate::Error, attempts: u32) -> String {
+    let reason = failure_reason(error);
+    let message = match error.kind() {
+        ErrorKind::ExportFailed { .. } => reason,
+        _ if attempts > 1 => format!("failed for good after {attempts} attempts: {reason}"),
+        _ => reason,
+    };
+    safe_error_message(&message)
+}
+
+/// What a failed attempt's error says, without the wait a retryable one
+/// suggests to a client (a job's retry has its own backoff).
+pub(crate) fn failure_reason(error: &crate::Error) -> String {
+    match error.kind() {
+        ErrorKind::Unavailable { reason, .. } => reason.clone(),
+        _ => error.to_string(),
     }
 }
 

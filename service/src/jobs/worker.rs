@@ -20,7 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::rows::audit;
-use crate::jobs::run::{elapsed_ms, Lease, RunEnd, RunTarget};
+use crate::jobs::run::{elapsed_ms, failure_reason, Lease, RunEnd, RunTarget};
 use crate::ExportService;
 use crate::{ErrorKind, Result};
 use lora_export_core::audit::safe_error_message;
@@ -47,7 +47,7 @@ impl ExportService {
     /// returns how many were claimed.
     pub async fn process_jobs(&self, limit: u64) -> Result<u64> {
         let answer = self.process_some(limit).await;
-        self.observe("process_jobs", answer)
+        self.observe_operator("process_jobs", answer)
     }
 
     async fn process_some(&self, limit: u64) -> Result<u64> {
@@ -108,7 +108,7 @@ impl ExportService {
                 Err(e) => Err(e),
             }
         };
-        let outcome = self.observe("run_worker", outcome);
+        let outcome = self.observe_attempt("run_worker", claim.export_id, attempt, outcome);
         let end = match outcome {
             Ok(RunEnd::Completed(_)) => JobEnd::Completed,
             Ok(RunEnd::Stopped) => JobEnd::Stopped,
@@ -182,7 +182,7 @@ impl ExportService {
     async fn retry(&self, target: &RunTarget, error: &crate::Error, attempt: u32) -> Result<()> {
         let lease = &target.lease;
         let backoff = 2f64.powi(i32::try_from(attempt).unwrap_or(8).min(8)).min(300.0);
-        let message = safe_error_message(&error.to_string());
+        let message = safe_error_message(&failure_reason(error));
         let mut client = self.database().client().await?;
         let tx = client.transaction().await?;
         let held = tx

@@ -88,10 +88,18 @@ pub struct WorkerReport {
 
 impl ExportService {
     /// Runs jobs until `options.stop` turns true or `max_jobs` were claimed.
+    ///
+    /// The loop outlives the database: a failure outside a job's own run (a
+    /// connection refused, the database restarting) or of its maintenance
+    /// is reported to the error sink (a JSON line on stderr by default, with its cause), counted
+    /// in the [`WorkerReport`], and followed by a pause that doubles with
+    /// each failure in a row, from `poll_interval` up to [`MAX_BACKOFF`];
+    /// the first success ends it.
     pub async fn run_worker(&self, mut options: WorkerOptions) -> Result<WorkerReport> {
         let mut report = WorkerReport::default();
         let mut wake = Wake::default();
         let mut seen = SeenPeriods::default();
+        let mut failures = 0u32;
         loop {
             if options.stop.as_ref().is_some_and(|s| *s.borrow())
                 || options.max_jobs.is_some_and(|max| report.claimed >= max)
@@ -99,17 +107,28 @@ impl ExportService {
                 return Ok(report);
             }
             if options.maintenance {
-                match self.maintain(&options.worker_id, &mut seen).await {
+                let maintained = self.maintain(&options.worker_id, &mut seen).await;
+                match self.observe_operator("maintenance", maintained) {
                     Ok(runs) => report.maintenance_runs += runs.len() as u64,
-                    Err(e) => report.error(&Err(e)),
+                    Err(e) => report.error(e),
                 }
             }
-            match self.process_next(&options.worker_id, options.throttle).await {
-                Ok(Some(end)) => tally(&mut report, end),
-                Ok(None) => wake.wait(self, &mut options).await,
+            let next = self.process_next(&options.worker_id, options.throttle).await;
+            match self.observe_operator("run_worker", next) {
+                Ok(Some(end)) => {
+                    failures = 0;
+                    tally(&mut report, end);
+                }
+                Ok(None) => {
+                    failures = 0;
+                    let pause = options.poll_interval;
+                    wake.wait(self, &mut options, pause).await;
+                }
                 Err(e) => {
-                    report.error(&Err(e));
-                    wake.wait(self, &mut options).await;
+                    report.error(e);
+                    failures = failures.saturating_add(1);
+                    let pause = backoff(options.poll_interval, failures);
+                    wake.wait(self, &mut options, pause).await;
                 }
             }
         }
@@ -127,12 +146,24 @@ fn tally(report: &mut WorkerReport, end: JobEnd) {
 }
 
 impl WorkerReport {
-    fn error(&mut self, result: &Result<()>) {
-        if let Err(e) = result {
-            self.errors += 1;
-            self.last_error = Some(e.to_string());
-        }
+    fn error(&mut self, error: crate::Error) {
+        self.errors += 1;
+        self.last_error = Some(error.to_string());
     }
+}
+
+/// The longest pause of a worker after failures in a row.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The pause after `failures` failures in a row: `poll_interval`, doubled
+/// for each failure after the first, at most [`MAX_BACKOFF`].
+///
+/// ```text
+/// poll 5 s: 5 s, 10 s, 20 s, 40 s, 60 s, 60 s, …
+/// ```
+fn backoff(poll_interval: Duration, failures: u32) -> Duration {
+    let doubled = poll_interval.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    doubled.min(MAX_BACKOFF.max(poll_interval))
 }
 
 /// What ends an idle worker's pause: a notification, a schedule's fire time,
@@ -148,11 +179,17 @@ struct Wake {
 const RELISTEN_AFTER: Duration = Duration::from_secs(30);
 
 impl Wake {
-    async fn wait(&mut self, service: &ExportService, options: &mut WorkerOptions) {
+    /// Sleeps at most `pause`.
+    async fn wait(
+        &mut self,
+        service: &ExportService,
+        options: &mut WorkerOptions,
+        pause: Duration,
+    ) {
         if options.listen {
             self.relisten(service).await;
         }
-        let mut pause = options.poll_interval;
+        let mut pause = pause;
         if options.maintenance {
             let now = Utc::now();
             if let Some(fire) = service.config().schedules.next_after(now) {
