@@ -56,7 +56,10 @@ const PARAM_TYPES: [Type; 18] = [
 ];
 
 /// The PostgreSQL type `param` is sent as. `text` when none of
-/// [`PARAM_TYPES`] fits, so that tokio-postgres names the mismatch.
+/// [`PARAM_TYPES`] fits, so that tokio-postgres names the mismatch. A type
+/// that fits is found by encoding the value into a scratch buffer (a wrong
+/// type is refused before any encoding), so the value is encoded twice:
+/// the service's parameters are small but for the importer's JSON batches.
 fn param_type(param: &(dyn ToSql + Sync)) -> Type {
     let mut scratch = BytesMut::new();
     PARAM_TYPES
@@ -334,5 +337,32 @@ impl DbTransaction<'_> {
     /// Runs `sql` and returns the number of rows it changed.
     pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
         self.tx.execute_typed(sql, &typed(params)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    #[test]
+    fn each_parameter_is_sent_as_the_first_type_its_rust_type_encodes_to() {
+        let none: Option<Uuid> = None;
+        let params: [(&(dyn ToSql + Sync), Type); 9] = [
+            (&Uuid::nil(), Type::UUID),
+            (&none, Type::UUID),
+            (&7_i64, Type::INT8),
+            (&7_i32, Type::INT4),
+            (&"text", Type::TEXT),
+            (&String::from("text"), Type::TEXT),
+            (&json!({"a": 1}), Type::JSONB),
+            (&DateTime::<Utc>::UNIX_EPOCH, Type::TIMESTAMPTZ),
+            (&vec![Uuid::nil()], Type::UUID_ARRAY),
+        ];
+        for (param, expected) in params {
+            assert_eq!(param_type(param), expected, "{param:?}");
+        }
     }
 }
