@@ -168,6 +168,13 @@ async fn a_failed_attempt_is_a_json_line_on_the_workers_stderr() {
     assert!(line["detail"].as_str().unwrap().contains("No space left on device"), "{line}");
 }
 
+/// `url` (`postgres://user@host…`) with `role` as its user.
+fn with_role(url: &str, role: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (_, host) = rest.split_once('@').unwrap();
+    format!("{scheme}://{role}@{host}")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_and_migrate_errors_carry_their_cause() {
     let url = pg::fresh_database().await;
@@ -181,7 +188,7 @@ async fn connect_and_migrate_errors_carry_their_cause() {
     let wrong_ca = std::env::var("LORA_EXPORT_TEST_SSL_WRONG_CA").unwrap();
     let cases = [
         (format!("{base}/no_such_database"), "DATABASE_ERROR", "does not exist"),
-        (url.replacen("://postgres@", "://no_such_role@", 1), "DATABASE_ERROR", "no_such_role"),
+        (with_role(&url, "no_such_role"), "DATABASE_ERROR", "no_such_role"),
         (refused, "DATABASE_ERROR", "refused"),
         (
             format!("{url}?sslmode=verify-full&sslrootcert={wrong_ca}"),
@@ -334,7 +341,7 @@ async fn health_says_what_is_wrong_without_the_cause() {
     assert!(health.problem.unwrap().starts_with("DATABASE_NOT_MIGRATED"));
 
     let mut config = service.config().clone();
-    config.database_url = config.database_url.replacen("://postgres@", "://no_such_role@", 1);
+    config.database_url = with_role(&config.database_url, "no_such_role");
     let (gone, reports) = collecting(ExportService::connect(config).unwrap());
     let health = gone.health().await;
     assert!(!health.ok && !health.database, "{health:?}");
