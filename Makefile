@@ -48,7 +48,8 @@ test-node:
 test-browser:
 	bash scripts/test-browser.sh
 
-# The Python binding: the abi3 wheel, pytest with warnings as errors, stubs.
+# The Python binding: the abi3 wheel, pytest with warnings as errors, stubs;
+# the sdist built and installed in a new venv.
 test-python:
 	bash scripts/test-python.sh
 

@@ -844,7 +844,7 @@ export interface ClientOptions {
   rateLimitPerHour?: number
   /** Days export logs are kept (`LORA_EXPORT_RETENTION_DAYS`, 30). */
   retentionDays?: number
-  /** Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500). */
+  /** Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 2,000). */
   batchSize?: number
   /** Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`; 16, or 2 in a serverless function). */
   poolSize?: number

@@ -65,7 +65,7 @@ export interface ExportRoutes {
   /**
    * The download as a Pages Router API route, GET and HEAD
    * (`pages/api/export/download/[id].ts`: `export default routes.pagesDownload`,
-   * with `export const config = { api: { responseLimit: false } }`). Next.js 15
+   * with `export const config = { api: { responseLimit: false } }`). Next.js (15, 16)
    * drops `Content-Length` from App Router responses; this route keeps it.
    */
   pagesDownload: (req: import('node:http').IncomingMessage & { query?: Record<string, string | string[] | undefined> }, res: import('node:http').ServerResponse) => Promise<void>

@@ -76,6 +76,11 @@ function exportRoutes(options) {
 
   // Runs a handler for a signed-in user; every failure answers JSON.
   const route = (handler) => async (request, context) => {
+    // The headers first, outside the try: when `next build` prerenders a GET
+    // route (Next.js 16 with cacheComponents), this read throws Next.js's
+    // signal that the route is dynamic, before any connection is made and
+    // without an error answer or log line.
+    request.headers
     try {
       crossSite(request, allowedOrigins)
       const c = await clientOf()
@@ -132,7 +137,7 @@ function exportRoutes(options) {
     download: { GET: download(false), HEAD: download(true) },
     /**
      * The download as a Pages Router API route (`pages/api/export/download/[id].ts`:
-     * `export default routes.pagesDownload`), GET and HEAD. Next.js 15 drops
+     * `export default routes.pagesDownload`), GET and HEAD. Next.js (15, 16) drops
      * `Content-Length` from every App Router response; a Pages API route
      * writes the Node response itself, so the length reaches the client.
      */

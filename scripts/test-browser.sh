@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Next.js example's tests (`make test-browser`): installs the package
 # scripts/test-node.sh packed into target/npm as an adopter's app does
-# (`npm ci`; the lockfile must stay unchanged), builds the app (`next build`,
+# (`npm ci`; the lockfile must stay unchanged), builds the app (`next build`
+# with DATABASE_URL at a port nothing may connect to, nothing on stderr;
 # `tsc --noEmit`) and runs its HTTP end-to-end test and its browser tests
 # (Chromium, installed with apt-get when missing) against `next start`.
 # Needs LORA_EXPORT_TEST_DATABASE_URL (a superuser URL; scripts/test.sh sets it).
@@ -17,8 +18,8 @@ if ! ls target/npm/lora-export-*.tgz >/dev/null 2>&1; then
   exit 1
 fi
 
-step "examples/nextjs: npm ci (the packed lora-export), next build, tsc --noEmit"
-(cd examples/nextjs && npm ci --no-audit --no-fund --loglevel=error && npx next build && npx tsc --noEmit)
+step "examples/nextjs: npm ci (the packed lora-export), next build without a database, tsc --noEmit"
+(cd examples/nextjs && npm ci --no-audit --no-fund --loglevel=error && node scripts/build-offline.mjs && npx tsc --noEmit)
 
 step "examples/nextjs: the committed lockfile is unchanged by install and build"
 git diff --exit-code -- examples/nextjs/package.json examples/nextjs/package-lock.json

@@ -6,7 +6,9 @@
 # pytest suite with warnings as errors: golden files, round trips (json,
 # csv, pandas, polars, pyarrow, NumPy, Hugging Face datasets), the GIL,
 # Ctrl-C and flat-memory tests, the stubs (mypy.stubtest), the database
-# client against PostgreSQL, and the notebook-style example. Called by
+# client against PostgreSQL, and the notebook-style example; then the sdist
+# (scripts/test-python-sdist.sh: built and installed in a new venv, then
+# imported and run). Called by
 # scripts/test.sh, which exports LORA_EXPORT_TEST_DATABASE_URL; run alone, it
 # starts its own throwaway cluster.
 set -euo pipefail
@@ -43,3 +45,6 @@ step "Python binding: pip install $wheel"
 
 step "Python binding: pytest"
 "$venv/bin/python" -m pytest -q -W error -p no:cacheprovider bindings-python/tests
+
+step "Python binding: the sdist, built and installed in a new venv"
+bash scripts/test-python-sdist.sh

@@ -143,3 +143,65 @@ fn every_relative_link_of_the_readme_and_the_docs_resolves() {
     assert!(broken.is_empty(), "links to nothing: {broken:#?}");
     assert_eq!(relative_links("[a](docs/x.md#y) [b](https://e) [c](#z)"), ["docs/x.md"]);
 }
+
+/// Every `` (`LORA_EXPORT_…`, N) `` figure in `text`: the variable and N
+/// (thousands separators dropped), where N is a whole number.
+fn stated_defaults(text: &str) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("(`LORA_EXPORT_") {
+        let rest = &text[at + 2..];
+        let Some((var, after)) = rest.split_once("`, ") else { continue };
+        let figure: String =
+            after.chars().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
+        if let Ok(n) = figure.trim_end_matches(',').replace(',', "").parse() {
+            found.push((var.to_owned(), n));
+        }
+    }
+    found
+}
+
+/// The defaults that the option docs of the service, of the Node binding and
+/// of its generated `index.d.ts` state are the service's own, each defined
+/// once in `ServiceConfig::new` (once `batchSize` said 500 where the service
+/// read 2,000).
+#[cfg(feature = "postgres")]
+#[test]
+fn every_stated_default_is_the_services() {
+    let d = lora_export::pg::ServiceConfig::new("postgres://");
+    let secs = |t: std::time::Duration| t.as_secs();
+    let millis = |t: std::time::Duration| t.as_millis() as u64;
+    let defaults: Vec<(&str, u64)> = vec![
+        ("LORA_EXPORT_BATCH_SIZE", d.batch_size.into()),
+        ("LORA_EXPORT_POOL_SIZE", d.pool_size as u64),
+        ("LORA_EXPORT_EXPIRY_HOURS", d.expiry_hours.into()),
+        ("LORA_EXPORT_SYNC_THRESHOLD", d.sync_threshold.into()),
+        ("LORA_EXPORT_RATE_LIMIT", d.rate_limit_per_hour.into()),
+        ("LORA_EXPORT_RETENTION_DAYS", d.retention_days.into()),
+        ("LORA_EXPORT_MAX_ATTEMPTS", d.max_attempts.into()),
+        ("LORA_EXPORT_STALE_AFTER_SECS", secs(d.stale_after)),
+        ("LORA_EXPORT_PRESIGN_TTL_SECS", secs(d.presign_ttl)),
+        ("LORA_EXPORT_INTERACTIVE_STATEMENT_TIMEOUT_MS", millis(d.interactive_statement_timeout)),
+        ("LORA_EXPORT_INTERACTIVE_RATE_LIMIT", d.interactive_rate_per_minute.into()),
+        ("LORA_EXPORT_INTERACTIVE_CONCURRENCY", d.interactive_concurrency.into()),
+        ("LORA_EXPORT_DOWNLOADS_PER_USER", d.downloads_per_user.into()),
+        ("LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS", secs(d.download_idle_timeout)),
+    ];
+    let root = root();
+    let mut wrong = Vec::new();
+    for file in ["service/src/config.rs", "bindings-node/src/client.rs", "bindings-node/index.d.ts"]
+    {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        for (var, stated) in stated_defaults(&text) {
+            match defaults.iter().find(|(name, _)| *name == var) {
+                Some((_, actual)) if *actual != stated => wrong.push(format!(
+                    "{file}: {var} says {stated}, the service's default is {actual}"
+                )),
+                Some(_) => {}
+                None => {
+                    wrong.push(format!("{file}: {var} states a default this test does not know"))
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "stated defaults that are not the service's:\n{}", wrong.join("\n"));
+}

@@ -61,7 +61,7 @@ pub struct ClientOptions {
     pub rate_limit_per_hour: Option<u32>,
     /// Days export logs are kept (`LORA_EXPORT_RETENTION_DAYS`, 30).
     pub retention_days: Option<u32>,
-    /// Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 500).
+    /// Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 2,000).
     pub batch_size: Option<u32>,
     /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`; 16, or 2 in a serverless function).
     pub pool_size: Option<u32>,

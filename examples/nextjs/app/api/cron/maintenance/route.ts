@@ -7,9 +7,8 @@
 // header Vercel Cron sends when CRON_SECRET is set. Without CRON_SECRET the
 // route refuses every call.
 import { timingSafeEqual } from 'node:crypto'
+import { connection } from 'next/server'
 import { exportClient } from '../../../../lib/export'
-
-export const dynamic = 'force-dynamic'
 
 function authorized(header: string | null): boolean {
   const secret = process.env.CRON_SECRET
@@ -20,6 +19,8 @@ function authorized(header: string | null): boolean {
 }
 
 export async function GET(request: Request): Promise<Response> {
+  // At request time, never prerendered by `next build`: CRON_SECRET is read per call.
+  await connection()
   if (!process.env.CRON_SECRET) {
     return Response.json({ error: 'CRON_NOT_CONFIGURED', message: 'set CRON_SECRET to enable this route' }, { status: 503 })
   }

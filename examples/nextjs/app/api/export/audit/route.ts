@@ -1,6 +1,4 @@
 import { routes } from '@/lib/export'
 
-export const runtime = 'nodejs'
-
 // The audit trail as CSV (?all=1: every user's, an administrator only).
 export const { GET } = routes.audit

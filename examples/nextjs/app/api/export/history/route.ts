@@ -1,6 +1,4 @@
 import { routes } from '@/lib/export'
 
-export const runtime = 'nodejs'
-
 // The user's exports, paged and filtered by the URL's query.
 export const { GET } = routes.history

@@ -1,6 +1,4 @@
 import { routes } from '@/lib/export'
 
-export const runtime = 'nodejs'
-
 // A new export from a failed or expired one's stored request.
 export const { POST } = routes.retry
