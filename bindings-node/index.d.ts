@@ -846,7 +846,7 @@ export interface ClientOptions {
   retentionDays?: number
   /** Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 2,000). */
   batchSize?: number
-  /** Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`; 16, or 2 in a serverless function). */
+  /** Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16; 2 in a serverless function). */
   poolSize?: number
   /** Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3). */
   maxAttempts?: number

@@ -538,7 +538,7 @@ pub struct ServiceOptions {
     pub retention_days: Option<u32>,
     /// Conversations read per database batch (`LORA_EXPORT_BATCH_SIZE`, 2,000).
     pub batch_size: Option<u32>,
-    /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`; 16, or 2 in a serverless function).
+    /// Connections in the client's pool (`LORA_EXPORT_POOL_SIZE`, 16; 2 in a serverless function).
     pub pool_size: Option<u32>,
     /// Attempts of a background job before it fails (`LORA_EXPORT_MAX_ATTEMPTS`, 3).
     pub max_attempts: Option<u32>,

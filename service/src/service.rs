@@ -318,25 +318,7 @@ impl ExportService {
         attempt: u32,
         result: Result<T>,
     ) -> Result<T> {
-        let error = match result {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
-        let error = with_error_id(error);
-        let detail = match error.core_kind() {
-            Some(CoreKind::Internal { detail, .. }) => detail.clone(),
-            _ => error.to_string(),
-        };
-        self.report(ErrorReport {
-            timestamp: chrono::Utc::now(),
-            operation,
-            code: error.code(),
-            error_id: error.error_id(),
-            export_id: Some(export_id),
-            attempt: Some(attempt),
-            detail,
-        });
-        Err(error)
+        result.map_err(|error| self.report_failure(operation, error, Some((export_id, attempt))))
     }
 
     /// [`observe`](Self::observe) for an operator's own operation
@@ -348,10 +330,18 @@ impl ExportService {
         operation: &'static str,
         result: Result<T>,
     ) -> Result<T> {
-        let error = match result {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
+        result.map_err(|error| self.report_failure(operation, error, None).for_operator(operation))
+    }
+
+    /// Reports `error` — whatever it is — with its error id, and with the
+    /// export and attempt of a job's run, and returns it (an I/O, CSV or
+    /// JSON error made internal, so that its message is safe for a client).
+    fn report_failure(
+        &self,
+        operation: &'static str,
+        error: crate::Error,
+        attempt: Option<(uuid::Uuid, u32)>,
+    ) -> crate::Error {
         let error = with_error_id(error);
         let detail = match error.core_kind() {
             Some(CoreKind::Internal { detail, .. }) => detail.clone(),
@@ -362,11 +352,11 @@ impl ExportService {
             operation,
             code: error.code(),
             error_id: error.error_id(),
-            export_id: None,
-            attempt: None,
+            export_id: attempt.map(|(id, _)| id),
+            attempt: attempt.map(|(_, n)| n),
             detail,
         });
-        Err(error.for_operator(operation))
+        error
     }
 
     /// Sends `report` to the error sink, or writes it to stderr as one JSON
