@@ -1,7 +1,8 @@
 // GET /api/cron/maintenance: the maintenance schedules for deployments with
 // no long-running worker — expiry marking, file cleanup and log retention,
 // each run when its scheduled period is due and nobody has run it yet
-// (LORA_EXPORT_SCHEDULE_* set the schedules). vercel.json calls it hourly.
+// (LORA_EXPORT_SCHEDULE_* set the schedules). vercel.json calls it daily, as
+// Vercel Hobby allows; on Pro, `0 * * * *` calls it hourly.
 //
 // Only the scheduler may call it: `Authorization: Bearer $CRON_SECRET`, the
 // header Vercel Cron sends when CRON_SECRET is set. Without CRON_SECRET the
