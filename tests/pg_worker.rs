@@ -1,7 +1,8 @@
 //! Background workers against a real PostgreSQL: a worker process killed
 //! with SIGKILL midway is rescued and its export completes byte-identical;
 //! failed attempts back off and then fail; a cancelled running job stops;
-//! several workers share one queue without running a job twice.
+//! several workers share one queue without running a job twice, and are
+//! seen alive while idle.
 //!
 //! The worker process is the `pg_worker` example (`support/worker_process.rs`).
 
@@ -230,6 +231,14 @@ async fn several_workers_share_the_queue_and_run_each_job_once() {
         done == 6
     })
     .await;
+    // Idle now, the three are still seen (their loops record themselves);
+    // once stopped, none is.
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    wait_until(Duration::from_secs(10), "three idle workers seen", || async {
+        service.metrics(since).await.unwrap().live_workers == 3
+    })
+    .await;
+    assert!(service.health().await.worker_seen_at.is_some());
     stop.send(true).unwrap();
     let mut claimed = 0;
     for worker in workers {
@@ -238,6 +247,7 @@ async fn several_workers_share_the_queue_and_run_each_job_once() {
         claimed += report.claimed;
     }
     assert_eq!(claimed, 6, "each job claimed exactly once");
+    assert_eq!(service.metrics(since).await.unwrap().live_workers, 0, "stopped workers leave");
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
             service.status(users[i % 2], *id).await.unwrap().status,

@@ -46,8 +46,8 @@ pub struct ExportStatusView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<ExportFile>>,
     /// Set while the export waits and no worker has been seen for
-    /// [`NO_WORKER_WARNING_AFTER`]: no job was claimed and no running job
-    /// beat since it became due.
+    /// [`NO_WORKER_WARNING_AFTER`]: no job was claimed, no running job
+    /// beat since it became due, and no worker's loop polled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
@@ -91,7 +91,10 @@ impl ExportService {
                         "SELECT progress, status = 'queued'
                            AND run_after < now() - make_interval(secs => $2)
                            AND NOT EXISTS (SELECT 1 FROM export_jobs w
-                                           WHERE w.heartbeat_at >= j.run_after)
+                                           WHERE w.heartbeat_at >= j.run_after
+                                             AND w.locked_by NOT LIKE 'sync-%')
+                           AND NOT EXISTS (SELECT 1 FROM export_workers w
+                                           WHERE w.seen_at >= now() - make_interval(secs => $2))
                          FROM export_jobs j WHERE export_id = $1",
                         &[&export_id, &NO_WORKER_WARNING_AFTER.as_secs_f64()],
                     )

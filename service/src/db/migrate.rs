@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (14, "service_login", include_str!("migrations/0014_service_login.sql")),
     (15, "user_lookup", include_str!("migrations/0015_user_lookup.sql")),
     (16, "file_removals", include_str!("migrations/0016_file_removals.sql")),
+    (17, "workers", include_str!("migrations/0017_workers.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own

@@ -79,6 +79,7 @@ impl ExportService {
             let seen = client
                 .query_one(
                     "SELECT greatest(
+                       (SELECT max(seen_at) FROM export_workers),
                        (SELECT max(heartbeat_at) FROM export_jobs WHERE locked_by NOT LIKE 'sync-%'),
                        (SELECT max(started_at) FROM export_schedule_runs))",
                     &[],

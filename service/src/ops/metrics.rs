@@ -37,10 +37,11 @@ pub struct MetricsReport {
     /// waits): the alert of a deployment whose workers stopped (a cron that
     /// no longer fires, a worker host down).
     pub oldest_queued_secs: u64,
-    /// Workers running a job now (their heartbeat younger than
-    /// `stale_after`); an idle worker leaves no trace in the database.
+    /// Workers alive now: seen by their loop (`export_workers`) or beating
+    /// for a running job within `stale_after`; a worker's loop records
+    /// itself at each poll (at least every `poll_interval`).
     pub live_workers: u64,
-    /// The last heartbeat of any worker (a claim or a running job's beat).
+    /// When a worker was last seen (its loop, a claim or a running job's beat).
     pub last_worker_seen_at: Option<DateTime<Utc>>,
     /// Whether the failure rate is above [`FAILURE_RATE_ALERT`].
     pub failure_rate_alert: bool,
@@ -153,9 +154,16 @@ impl ExportService {
                         count(*) FILTER (WHERE status = 'running'),
                         COALESCE(extract(epoch FROM now() - min(run_after)
                           FILTER (WHERE status = 'queued' AND run_after <= now())), 0)::bigint,
-                        count(DISTINCT locked_by) FILTER (WHERE status = 'running'
-                          AND heartbeat_at >= now() - make_interval(secs => $1)),
-                        (SELECT max(heartbeat_at) FROM export_jobs)
+                        (SELECT count(*) FROM (
+                           SELECT worker_id FROM export_workers
+                            WHERE seen_at >= now() - make_interval(secs => $1)
+                           UNION
+                           SELECT locked_by FROM export_jobs
+                            WHERE status = 'running' AND locked_by NOT LIKE 'sync-%'
+                              AND heartbeat_at >= now() - make_interval(secs => $1)) w),
+                        greatest((SELECT max(seen_at) FROM export_workers),
+                                 (SELECT max(heartbeat_at) FROM export_jobs
+                                   WHERE locked_by NOT LIKE 'sync-%'))
                  FROM export_jobs WHERE status IN ('queued', 'running')",
                 &[&stale],
             )

@@ -1,5 +1,6 @@
 //! The worker loop: between jobs of the queue (`jobs/worker.rs`) a worker
-//! runs the maintenance tasks that are due (`ops/schedule.rs`); idle, it
+//! runs the maintenance tasks that are due (`ops/schedule.rs`) and records
+//! that it is alive (`export_workers`, read by health and metrics); idle, it
 //! sleeps until a job is queued (`LISTEN`/`NOTIFY` on a connection of its
 //! own, see `db/listen.rs`), the next fire time of a maintenance schedule,
 //! or `poll_interval`, whichever comes first.
@@ -104,6 +105,10 @@ impl ExportService {
             if options.stop.as_ref().is_some_and(|s| *s.borrow())
                 || options.max_jobs.is_some_and(|max| report.claimed >= max)
             {
+                let left = self.worker_left(&options.worker_id).await;
+                if let Err(e) = self.observe_operator("run_worker", left) {
+                    report.error(e);
+                }
                 return Ok(report);
             }
             if options.maintenance {
@@ -113,7 +118,11 @@ impl ExportService {
                     Err(e) => report.error(e),
                 }
             }
-            let next = self.process_next(&options.worker_id, options.throttle).await;
+            let next = async {
+                self.worker_seen(&options.worker_id).await?;
+                self.process_next(&options.worker_id, options.throttle).await
+            }
+            .await;
             match self.observe_operator("run_worker", next) {
                 Ok(Some(end)) => {
                     failures = 0;
@@ -132,6 +141,30 @@ impl ExportService {
                 }
             }
         }
+    }
+}
+
+impl ExportService {
+    /// Records that `worker_id` is alive now, and forgets the workers not
+    /// seen for a day.
+    async fn worker_seen(&self, worker_id: &str) -> Result<()> {
+        let client = self.database().client().await?;
+        client
+            .execute(
+                "WITH gone AS (DELETE FROM export_workers WHERE seen_at < now() - interval '1 day')
+                 INSERT INTO export_workers (worker_id) VALUES ($1)
+                 ON CONFLICT (worker_id) DO UPDATE SET seen_at = now()",
+                &[&worker_id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Removes `worker_id` from the workers seen: it stopped.
+    async fn worker_left(&self, worker_id: &str) -> Result<()> {
+        let client = self.database().client().await?;
+        client.execute("DELETE FROM export_workers WHERE worker_id = $1", &[&worker_id]).await?;
+        Ok(())
     }
 }
 
