@@ -256,7 +256,7 @@ async fn a_configured_schema_holds_everything() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(placed, [11, 0, 0, 0], "tables in training_export; public and lora_export empty");
+    assert_eq!(placed, [12, 0, 0, 0], "tables in training_export; public and lora_export empty");
     let mut reserved = ServiceConfig::new(&url);
     reserved.schema = "public".into();
     assert_eq!(ExportService::connect(reserved).unwrap_err().code(), "CONFIG_ERROR");
@@ -637,7 +637,8 @@ fn team_service(url: &str) -> ExportService {
 /// of a batch could use no index. Now `bigint` ids are read as they are:
 /// an export of 2,000 of 3,000 chats completes, the other owner's chats
 /// left out; with the messages' index dropped the check names the
-/// sequential scan and the table to index.
+/// sequential scan and the table to index. A worker configured without
+/// the team's views refuses the job instead of exporting nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_teams_bigint_chats_export_as_they_are_and_a_missing_index_is_named() {
     let db = pg::supabase_database().await;
@@ -672,6 +673,25 @@ async fn the_teams_bigint_chats_export_as_they_are_and_a_missing_index_is_named(
 
     let body = serde_json::json!({ "config": { "scope": "all", "format": "jsonl" } });
     let export_id = service.create_export(alice, &body).await.unwrap().export_id();
+    // A worker without the app's source tables reads the library's own:
+    // it refuses the job (it once completed it with an empty file), naming
+    // both sources to its operator; the attempt is retried.
+    let reports: Arc<Mutex<Vec<ErrorReport>>> = Arc::default();
+    let seen = reports.clone();
+    let mut unconfigured = config(&db.app_url);
+    unconfigured.sync_threshold = 100;
+    let unconfigured = ExportService::connect(unconfigured)
+        .unwrap()
+        .with_error_sink(Arc::new(move |r: &ErrorReport| seen.lock().unwrap().push(r.clone())));
+    unconfigured.process_jobs(1).await.unwrap();
+    let status = service.status(alice, export_id).await.unwrap();
+    assert_eq!(status.status, lora_export::audit::ExportStatus::Queued, "{status:?}");
+    let report = reports.lock().unwrap()[0].clone();
+    assert_eq!((report.code, report.export_id), ("SOURCE_MISMATCH", Some(export_id)));
+    for named in ["\"public\".\"training_turns\"", "\"lora_export\".\"conversations\""] {
+        assert!(report.detail.contains(named), "{named} in {}", report.detail);
+    }
+    app.execute("UPDATE lora_export.export_jobs SET run_after = now()", &[]).await.unwrap();
     assert_eq!(service.process_jobs(1).await.unwrap(), 1);
     let status = service.status(alice, export_id).await.unwrap();
     assert_eq!(status.conversation_count, 2000, "{status:?}");

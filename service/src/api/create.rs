@@ -204,11 +204,13 @@ impl ExportService {
             audit(&tx, self.audit_key(), old, user, "retried", detail).await?;
         }
         let attempts = i32::try_from(config.max_attempts).unwrap_or(i32::MAX);
+        let source = self.source_tables().names();
         let lease = if queued {
             tx.execute(
-                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts, claims)
-                 VALUES ($1, 'queued', $2, $3, $4)",
-                &[&export_id, &count_sql, &attempts, &claims],
+                "INSERT INTO export_jobs (export_id, status, total_items, max_attempts, claims,
+                   source)
+                 VALUES ($1, 'queued', $2, $3, $4, $5)",
+                &[&export_id, &count_sql, &attempts, &claims, &source],
             )
             .await?;
             audit(
@@ -226,9 +228,9 @@ impl ExportService {
             let job_id: Uuid = tx
                 .query_one(
                     "INSERT INTO export_jobs (export_id, status, total_items, max_attempts,
-                       attempts, locked_by, heartbeat_at, claims)
-                     VALUES ($1, 'running', $2, $3, 1, $4, now(), $5) RETURNING id",
-                    &[&export_id, &count_sql, &attempts, &worker_id, &claims],
+                       attempts, locked_by, heartbeat_at, claims, source)
+                     VALUES ($1, 'running', $2, $3, 1, $4, now(), $5, $6) RETURNING id",
+                    &[&export_id, &count_sql, &attempts, &worker_id, &claims, &source],
                 )
                 .await?
                 .get(0);

@@ -208,6 +208,12 @@ impl SourceTables {
         self.turns.to_string()
     }
 
+    /// Both relations, as a job records the ones its export was requested
+    /// from (`"public"."chats", "public"."chat_messages"`).
+    pub fn names(&self) -> String {
+        format!("{}, {}", self.conversations, self.turns)
+    }
+
     /// The SQL type of the conversation key: `uuid` until
     /// [`check`](Self::check) found another of [`KEY_TYPES`].
     pub fn key_type(&self) -> &str {

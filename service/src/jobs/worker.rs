@@ -74,7 +74,7 @@ impl ExportService {
         let client = self.database().client().await?;
         let row = client
             .query_one(
-                "SELECT l.user_id, l.request, j.claims FROM export_logs l, export_jobs j
+                "SELECT l.user_id, l.request, j.claims, j.source FROM export_logs l, export_jobs j
                  WHERE l.export_id = $1 AND j.id = $2",
                 &[&claim.export_id, &claim.lease.job_id],
             )
@@ -83,6 +83,7 @@ impl ExportService {
         let user_id: Uuid = row.get(0);
         let request: Option<serde_json::Value> = row.get(1);
         let claims: Option<serde_json::Value> = row.get(2);
+        let source: Option<String> = row.get(3);
         // The stored request is validated again, exactly as `create_export`
         // validates a body: a row the service did not write runs nothing.
         let request: Result<ExportRequest> = match request {
@@ -103,9 +104,9 @@ impl ExportService {
             );
             Err(ErrorKind::ExportFailed { id: claim.export_id.to_string(), message }.into())
         } else {
-            match request {
-                Ok(request) => self.run_export(&target, &request).await,
-                Err(e) => Err(e),
+            match (request, self.check_job_source(source)) {
+                (Ok(request), Ok(())) => self.run_export(&target, &request).await,
+                (Err(e), _) | (_, Err(e)) => Err(e),
             }
         };
         let outcome = self.observe_attempt("run_worker", claim.export_id, attempt, outcome);
@@ -125,6 +126,27 @@ impl ExportService {
             }
         };
         Ok(Some(end))
+    }
+
+    /// Refuses to run a job requested from other relations than this
+    /// service reads (a worker without the app's source tables would read
+    /// the library's own and complete with a wrong file): an internal error
+    /// naming both, so the attempt is retried, by a worker that reads the
+    /// same ones, until the job's attempts are spent. `None`: a job queued
+    /// before jobs recorded their source.
+    fn check_job_source(&self, source: Option<String>) -> Result<()> {
+        let ours = self.source_tables().names();
+        match source {
+            Some(theirs) if theirs != ours => Err(crate::Error::internal(
+                "SOURCE_MISMATCH",
+                format!(
+                    "the export was requested from {theirs} but this worker reads {ours}: give \
+                     every worker the app's LORA_EXPORT_CONVERSATIONS_TABLE and \
+                     LORA_EXPORT_TURNS_TABLE (conversations_table, turns_table)"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The claim of the brief: one queued-and-due or stale running job. A
