@@ -494,7 +494,7 @@ export interface MetricsReport {
   running_jobs: number
   /** Seconds the oldest due job has waited for a worker (0 when none waits). */
   oldest_queued_secs: number
-  /** Workers running a job now (an idle worker leaves no trace). */
+  /** Workers alive now: seen polling by their loop, or running a job, within `staleAfterSecs`. */
   live_workers: number
   /** The last heartbeat of any worker, RFC 3339. */
   last_worker_seen_at: string | null
