@@ -96,7 +96,8 @@ start)
 client_tls_cert_file = $tls/self-signed.crt
 client_tls_key_file = $tls/self-signed.key"
     fi
-    echo '"postgres" ""' > "$dir/pgbouncer-users.txt"
+    # The superuser, and the app's login of the Supabase-shaped test databases.
+    printf '"postgres" ""\n"app_owner" ""\n' > "$dir/pgbouncer-users.txt"
     cat > "$dir/pgbouncer-$name.ini" <<INI
 [databases]
 * = host=127.0.0.1 port=$port

@@ -34,12 +34,19 @@ fn through_pooler(variable: &str, database: &str) -> String {
     format!("{base}/{database}")
 }
 
-/// A service on a new, empty database, connected through the pooler of
-/// `variable`, migrated and holding the sample, with a pool of 8.
+/// A service on a new database shaped as Supabase's, connected through the
+/// pooler of `variable` as the app's login (not a superuser, as on
+/// Supabase), migrated through it and holding the sample, with a pool of 8.
 async fn pooled_service(variable: &str) -> ExportService {
-    let direct = pg::empty_database().await;
-    let database = direct.rsplit_once('/').unwrap().1;
-    let mut config = ServiceConfig::new(through_pooler(variable, database));
+    let db = pg::supabase_database().await;
+    let database = db.app_url.rsplit_once('/').unwrap().1;
+    let url = through_pooler(variable, database).replacen(
+        "://postgres@",
+        &format!("://{}@", pg::APP_LOGIN),
+        1,
+    );
+    assert!(url.contains(pg::APP_LOGIN), "{url}");
+    let mut config = ServiceConfig::new(url);
     config.storage_root =
         std::env::temp_dir().join(format!("lora-export-pooler-{}", uuid::Uuid::new_v4()));
     config.sync_threshold = 5;
@@ -47,7 +54,7 @@ async fn pooled_service(variable: &str) -> ExportService {
     let service = ExportService::connect(config).unwrap();
     drop(service.database().client().await.expect("a connection through the pooler"));
     assert!(service.database().behind_transaction_pooler(), "the pooler is recognised");
-    service.migrate_with(pg::STAND_INS).await.expect("migrations through the pooler");
+    service.migrate().await.expect("migrations through the pooler");
     let file = std::fs::File::open(SAMPLE).unwrap();
     service.import_conversations(BufReader::new(file)).await.expect("import through the pooler");
     service
