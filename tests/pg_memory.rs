@@ -1,7 +1,10 @@
 //! A 100,000-conversation export from the database runs in constant memory:
 //! the peak RSS of the `pg_probe` example process (measured by
-//! `/usr/bin/time`) exporting 100,000 conversations stays within 16 MiB of
-//! the same process exporting 2,000.
+//! `/usr/bin/time`) exporting 100,000 conversations stays within 24 MiB of
+//! the same process exporting 2,000, while the export writes 81 MiB: a
+//! process that held its output would not. (The growth measured 13.2 to
+//! 14.7 MiB on a quiet machine, before and after issue 35, and 16.2 MiB
+//! once under a loaded CI run, past the 16 MiB this bound was.)
 
 #[path = "support/pg.rs"]
 mod pg;
@@ -78,7 +81,7 @@ async fn exporting_100k_conversations_from_the_database_uses_constant_memory() {
     let output_kib = large_report["bytes"].as_u64().expect("bytes") / 1024;
     assert!(output_kib > 64 * 1024, "the large export writes {output_kib} KiB");
     assert!(
-        large_peak < small_peak + 16 * 1024,
+        large_peak < small_peak + 24 * 1024,
         "peak RSS {large_peak} KiB for 100,000 conversations vs {small_peak} KiB for 2,000"
     );
 }
