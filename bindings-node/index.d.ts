@@ -86,6 +86,13 @@ export interface DatasetOptions {
   tokenizer?: string
   /** Leave out (and list as skipped) a conversation of more tokens; needs `tokenizer`. */
   maxTokens?: number
+  /**
+   * Render each conversation with this chat template before counting, as the
+   * trainer does: a Jinja template's text, or the path of a
+   * `tokenizer_config.json` or a template file (`exportDataset` only; needs a
+   * `tokenizer.json` `tokenizer`).
+   */
+  chatTemplate?: string
 }
 
 /** The body of POST /api/export/conversations. */

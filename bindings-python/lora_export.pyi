@@ -339,6 +339,7 @@ def export_dataset(
     compression: Literal["gzip", "zstd"] | None = None,
     tokenizer: str | os.PathLike[str] | None = None,
     max_tokens: int | None = None,
+    chat_template: str | os.PathLike[str] | None = None,
     export_date: _Instant | None = None,
 ) -> DatasetSummary:
     """Exports `conversations` as a Hugging Face dataset directory (splits, shards, card).

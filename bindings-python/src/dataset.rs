@@ -14,7 +14,7 @@ use crate::errors::err;
 use crate::export::{push_batch, Input};
 use crate::request;
 
-/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, export_date=None)
+/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, chat_template=None, export_date=None)
 /// --
 ///
 /// Exports ``conversations`` (anything ``export`` takes) as a Hugging Face
@@ -37,6 +37,10 @@ use crate::request;
 ///     metadata, and their total, max, p50 and p95 into the summary.
 /// max_tokens: leave out (and list as skipped) a conversation of more
 ///     tokens, one the trainer would truncate; needs ``tokenizer``.
+/// chat_template: render each conversation with the model's chat template
+///     before counting, as ``apply_chat_template`` does: a Jinja template's
+///     text, or the path of a ``tokenizer_config.json`` or a template file;
+///     needs a ``tokenizer.json`` ``tokenizer``.
 ///
 /// The directory gets a ``README.md`` dataset card, so
 /// ``datasets.load_dataset(dest_dir)`` loads every split. Files appear under
@@ -51,7 +55,7 @@ use crate::request;
 #[pyfunction]
 #[pyo3(signature = (conversations, dest_dir, *, format=None, config=None, filters=None, ids=None,
     split=None, seed=0, dedupe=false, max_records_per_shard=None, max_bytes_per_shard=None, compression=None,
-    tokenizer=None, max_tokens=None, export_date=None))]
+    tokenizer=None, max_tokens=None, chat_template=None, export_date=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn export_dataset<'py>(
     py: Python<'py>,
@@ -69,15 +73,17 @@ pub fn export_dataset<'py>(
     compression: Option<&str>,
     tokenizer: Option<PathBuf>,
     max_tokens: Option<u64>,
+    chat_template: Option<PathBuf>,
     export_date: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let request = request::build(format, config, filters, ids)?;
-    let tokenizer = match tokenizer {
-        None => None,
-        Some(path) => Some(path.into_os_string().into_string().map_err(|path| {
-            PyValueError::new_err(format!("tokenizer: {path:?} is not a UTF-8 path"))
-        })?),
+    let text = |name: &str, path: PathBuf| {
+        path.into_os_string()
+            .into_string()
+            .map_err(|path| PyValueError::new_err(format!("{name}: {path:?} is not a UTF-8 path")))
     };
+    let tokenizer = tokenizer.map(|path| text("tokenizer", path)).transpose()?;
+    let chat_template = chat_template.map(|path| text("chat_template", path)).transpose()?;
     let options = DatasetOptions {
         split: None,
         seed: Some(seed),
@@ -87,6 +93,7 @@ pub fn export_dataset<'py>(
         compression: compression.map(str::to_owned),
         tokenizer,
         max_tokens,
+        chat_template,
     };
     let mut builder = options.builder(request).map_err(err)?;
     if let Some(split) = split {

@@ -99,3 +99,25 @@ def test_token_counts_match_hugging_face_tokenizers_and_max_tokens_skips(tmp_pat
     with pytest.raises(lora_export.ConfigError, match="tokenizer.json"):
         lora_export.export_dataset(SAMPLE, tmp_path / "d", tokenizer=tmp_path / "missing.json")
     assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+def test_a_chat_template_is_rendered_before_counting(tmp_path):
+    from tokenizers import Tokenizer
+
+    path = ROOT / "tests" / "tokenizer" / "chat" / "tokenizer.json"
+    reference = Tokenizer.from_file(str(path))
+    template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    summary = lora_export.export_dataset(SAMPLE, tmp_path / "a", tokenizer=path, chat_template=template)
+    lines = [json.loads(l) for f in sorted((tmp_path / "a").glob("*.jsonl")) for l in f.read_text("utf-8").splitlines()]
+    for line in lines:
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in line["messages"])
+        assert line["metadata"]["token_count"] == len(reference.encode(text, add_special_tokens=False).ids)
+    assert summary["export"]["tokens"]["chat_template"] == "inline chat template"
+
+    refusing = "{% if messages[-1].role != 'user' %}{{ raise_exception('the last turn must be the user') }}{% endif %}"
+    with pytest.raises(lora_export.TooManySkippedError, match="the last turn must be the user"):
+        lora_export.export_dataset(SAMPLE, tmp_path / "b", tokenizer=path, chat_template=refusing)
+    with pytest.raises(lora_export.ConfigError, match="needs a Hugging Face tokenizer.json"):
+        lora_export.export_dataset(SAMPLE, tmp_path / "c", tokenizer="o200k_base", chat_template=template)
+    with pytest.raises(lora_export.ConfigError, match="chat template `.*missing_config.json`"):
+        lora_export.export_dataset(SAMPLE, tmp_path / "d", tokenizer=path, chat_template=tmp_path / "missing_config.json")

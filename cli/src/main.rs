@@ -7,12 +7,15 @@
 //!     [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
 //!     [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
 //!     [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
+//!     [--chat-template tokenizer_config.json|FILE|'<Jinja>']
 //! ```
 //!
 //! `--tokenizer` (a build with `--features tokenizers`) counts each
 //! conversation's tokens as the trainer does: the count replaces the
 //! record's `token_count` and the summary gives total, max, p50 and p95;
 //! `--max-tokens` skips (and lists) the conversations a trainer would truncate.
+//! `--chat-template` (with a `tokenizer.json`) renders each conversation
+//! with the model's chat template first, so the count is the trainer's.
 //!
 //! Any of the last line's flags writes a dataset directory instead of one
 //! file (`--output DIR`, created, must be empty): each split's shards named
@@ -71,6 +74,7 @@ struct Args {
     dataset: DatasetArgs,
     tokenizer: Option<String>,
     max_tokens: Option<String>,
+    chat_template: Option<String>,
 }
 
 /// The flags that make the output a dataset directory.
@@ -104,6 +108,7 @@ usage: lora-export --input FILE|- --format jsonl|json|csv|markdown --output FILE
          [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
          [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
          [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
+         [--chat-template tokenizer_config.json|FILE|'<Jinja>']
        lora-export            (no arguments: the bundled sample to ./exports/, all four formats)
 
 The summary is printed on stderr as one JSON object. Exit codes: 0 done, 1 the export
@@ -149,6 +154,7 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
         dataset: DatasetArgs::default(),
         tokenizer: None,
         max_tokens: None,
+        chat_template: None,
     };
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
@@ -179,6 +185,7 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             "--compress" => args.dataset.compress = Some(value),
             "--tokenizer" => args.tokenizer = Some(value),
             "--max-tokens" => args.max_tokens = Some(value),
+            "--chat-template" => args.chat_template = Some(value),
             _ => {
                 return Err(usage(format!(
                     "unknown flag {flag} (see the comment at the top of examples/export.rs)"
@@ -191,6 +198,9 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
     }
     if args.max_tokens.is_some() && args.tokenizer.is_none() {
         return Err(usage("--max-tokens needs --tokenizer (what counts the tokens)"));
+    }
+    if args.chat_template.is_some() && args.tokenizer.is_none() {
+        return Err(usage("--chat-template needs --tokenizer (a tokenizer.json)"));
     }
     if args.tokenizer.is_some() && !cfg!(feature = "tokenizers") {
         return Err(usage(
@@ -340,8 +350,13 @@ fn tokenizer_of(
     args: &Args,
 ) -> Result<Option<(lora_export_core::tokens::Tokenizer, Option<u64>)>, Failure> {
     let Some(spec) = &args.tokenizer else { return Ok(None) };
-    let tokenizer =
+    let mut tokenizer =
         lora_export_core::tokens::Tokenizer::parse(spec).map_err(|e| usage(e.to_string()))?;
+    if let Some(template) = &args.chat_template {
+        let template = lora_export_core::tokens::ChatTemplate::parse(template)
+            .map_err(|e| usage(e.to_string()))?;
+        tokenizer = tokenizer.with_chat_template(template).map_err(|e| usage(e.to_string()))?;
+    }
     let max_tokens = match &args.max_tokens {
         None => None,
         Some(n) => Some(
@@ -409,6 +424,7 @@ fn run_sample() -> Result<(), Failure> {
             dataset: DatasetArgs::default(),
             tokenizer: None,
             max_tokens: None,
+            chat_template: None,
         };
         let request = build_request(&args)?;
         let input = SAMPLE;

@@ -8,10 +8,12 @@
 //! encodings, each message costs its role's and content's tokens plus 3, and
 //! the reply is primed with 3 more (OpenAI's documented chat format,
 //! `num_tokens_from_messages` in its cookbook); for a `tokenizer.json`, the
-//! contents' tokens only — the chat template lives in the model's
-//! `tokenizer_config.json` and is not applied. The messages are those the
-//! export writes: its system prompt first when it adds one, contents cut
-//! when `includeFullContent` is off.
+//! tokens of the text its chat template renders ([`ChatTemplate`]: a Jinja
+//! template, or the model's `tokenizer_config.json`), as transformers'
+//! `apply_chat_template` counts them — without a template, the contents'
+//! tokens only, which misses the template's own (role headers and special
+//! tokens, a few per message). The messages are those the export writes: its system prompt
+//! first when it adds one, contents cut when `includeFullContent` is off.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,10 @@ pub struct TokenSummary {
     /// Conversations skipped for having more than `max_tokens`.
     #[serde(default)]
     pub over_max_tokens: u64,
+    /// The chat template the conversations were rendered with before
+    /// counting (its path, or `inline chat template`), when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<String>,
 }
 
 impl TokenSummary {
@@ -60,6 +66,7 @@ impl TokenSummary {
             p50: rank(0.5),
             p95: rank(0.95),
             over_max_tokens: 0,
+            chat_template: None,
         }
     }
 }
@@ -67,4 +74,8 @@ impl TokenSummary {
 #[cfg(feature = "tokenizers")]
 mod counting;
 #[cfg(feature = "tokenizers")]
+mod template;
+#[cfg(feature = "tokenizers")]
 pub use counting::{TokenCounter, Tokenizer};
+#[cfg(feature = "tokenizers")]
+pub use template::ChatTemplate;

@@ -117,3 +117,77 @@ def test_a_dataset_counts_tokens_across_its_splits(tmp_path):
         counts += [json.loads(l)["metadata"]["token_count"] for l in name.read_text("utf-8").splitlines()]
     assert summary["export"]["tokens"]["total"] == sum(counts)
     assert summary["export"]["tokens"]["conversations"] == len(counts) == 32
+
+
+CHAT = ROOT / "tests" / "tokenizer" / "chat"
+
+
+def reference_render(template, messages, bos_token=None, eos_token=None):
+    """transformers' apply_chat_template rendering (_compile_jinja_template):
+    a sandboxed jinja2 with trim_blocks, lstrip_blocks, loop controls, its
+    tojson and raise_exception; only the special tokens the model has."""
+    import jinja2
+    from jinja2.ext import loopcontrols
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators,
+                          sort_keys=sort_keys)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    tokens = {k: v for k, v in (("bos_token", bos_token), ("eos_token", eos_token)) if v}
+    return env.from_string(template).render(messages=messages, add_generation_prompt=False,
+                                            **tokens)
+
+
+def template_of(config):
+    """The chat template, bos and eos of a tokenizer_config.json, or a template file."""
+    if config.suffix != ".json":
+        return config.read_text("utf-8"), None, None
+    data = json.loads(config.read_text("utf-8"))
+    template = data["chat_template"]
+    if isinstance(template, list):
+        template = next(t["template"] for t in template if t["name"] == "default")
+    token = lambda t: t["content"] if isinstance(t, dict) else t
+    return template, token(data.get("bos_token")), token(data.get("eos_token"))
+
+
+@pytest.mark.parametrize("config", ["llama3_tokenizer_config.json",
+                                    "chatml_tokenizer_config.json", "qwen2.jinja"])
+def test_chat_template_counts_match_transformers_rendering(tmp_path, config):
+    from tokenizers import Tokenizer
+
+    tokenizer = CHAT / "tokenizer.json"
+    reference = Tokenizer.from_file(str(tokenizer))
+    template, bos, eos = template_of(CHAT / config)
+    summary, lines = export(tmp_path / "out.jsonl", "--tokenizer", str(tokenizer),
+                            "--chat-template", str(CHAT / config),
+                            "--config", json.dumps({"systemPrompt": "Be brief."}))
+    assert lines
+    for line in lines:
+        # apply_chat_template(messages, tokenize=True): the rendered text,
+        # encoded without added special tokens (the template writes them).
+        text = reference_render(template, line["messages"], bos, eos)
+        count = len(reference.encode(text, add_special_tokens=False).ids)
+        assert line["metadata"]["token_count"] == count, line["metadata"]["conversation_id"]
+    assert summary["tokens"]["chat_template"] == str(CHAT / config)
+    assert summary["tokens"]["total"] == sum(l["metadata"]["token_count"] for l in lines)
+
+
+def test_max_tokens_counts_the_chat_template_tokens(tmp_path):
+    """Counted on contents alone, every conversation fits the longest
+    content's count; rendered by the template, those whose template tokens
+    take them over the limit are skipped — the rows a trainer truncates."""
+    tokenizer, config = CHAT / "tokenizer.json", CHAT / "llama3_tokenizer_config.json"
+    _, plain = export(tmp_path / "plain.jsonl", "--tokenizer", str(tokenizer))
+    limit = max(l["metadata"]["token_count"] for l in plain)
+    summary, kept = export(tmp_path / "kept.jsonl", "--tokenizer", str(tokenizer),
+                           "--chat-template", str(config), "--max-tokens", str(limit))
+    assert 0 < summary["tokens"]["over_max_tokens"] == len(plain) - len(kept)
+    assert all(l["metadata"]["token_count"] <= limit for l in kept)

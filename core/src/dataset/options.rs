@@ -24,13 +24,20 @@ impl DatasetOptions {
         if let Some(name) = &self.compression {
             builder = builder.compression(Compression::parse(name)?);
         }
-        match (&self.tokenizer, self.max_tokens) {
-            (Some(spec), max_tokens) => counting(builder, spec, max_tokens),
-            (None, Some(_)) => Err(ErrorKind::Config(
+        match (&self.tokenizer, self.max_tokens, &self.chat_template) {
+            (Some(spec), max_tokens, template) => {
+                counting(builder, spec, max_tokens, template.as_deref())
+            }
+            (None, Some(_), _) => Err(ErrorKind::Config(
                 "maxTokens needs a tokenizer to count the tokens with".into(),
             )
             .into()),
-            (None, None) => Ok(builder),
+            (None, None, Some(_)) => Err(ErrorKind::Config(
+                "chatTemplate needs a tokenizer (a tokenizer.json) to count the rendered text with"
+                    .into(),
+            )
+            .into()),
+            (None, None, None) => Ok(builder),
         }
     }
 }
@@ -40,12 +47,22 @@ fn counting(
     builder: DatasetBuilder,
     spec: &str,
     max_tokens: Option<u64>,
+    template: Option<&str>,
 ) -> Result<DatasetBuilder> {
-    Ok(builder.tokenizer(crate::tokens::Tokenizer::parse(spec)?, max_tokens))
+    let mut tokenizer = crate::tokens::Tokenizer::parse(spec)?;
+    if let Some(template) = template {
+        tokenizer = tokenizer.with_chat_template(crate::tokens::ChatTemplate::parse(template)?)?;
+    }
+    Ok(builder.tokenizer(tokenizer, max_tokens))
 }
 
 #[cfg(not(feature = "tokenizers"))]
-fn counting(_: DatasetBuilder, spec: &str, _: Option<u64>) -> Result<DatasetBuilder> {
+fn counting(
+    _: DatasetBuilder,
+    spec: &str,
+    _: Option<u64>,
+    _: Option<&str>,
+) -> Result<DatasetBuilder> {
     Err(ErrorKind::Config(format!(
         "tokenizer `{spec}`: this build counts no tokens (it needs the `tokenizers` feature)"
     ))

@@ -58,4 +58,11 @@ pub struct DatasetOptions {
     /// the trainer would truncate; needs `tokenizer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
+    /// Renders each conversation with this chat template before counting,
+    /// as the trainer does: a Jinja template's text, or the path of a
+    /// `tokenizer_config.json` (its `chat_template`, `bos_token`,
+    /// `eos_token`) or of a template file. Needs a `tokenizer.json`
+    /// `tokenizer` (a request to the service may name none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<String>,
 }

@@ -32,6 +32,7 @@
 //! | `out_of_range` | `dataset.seed`, `dataset.maxRecordsPerShard`, `dataset.maxBytesPerShard`, `dataset.maxTokens` | not a whole number from 0, [`MIN_RECORDS_PER_SHARD`](crate::dataset::MIN_RECORDS_PER_SHARD) (10), [`MIN_BYTES_PER_SHARD`](crate::dataset::MIN_BYTES_PER_SHARD) (16 KiB) and 1 respectively to 2⁵³ − 1 |
 //! | `invalid_enum`, `unsupported` | `dataset.tokenizer` | not `o200k_base` or `cl100k_base` (a request names no file of the server), or a build without the `tokenizers` feature |
 //! | `requires_tokenizer` | `dataset.maxTokens` | a token limit without a `tokenizer` to count with |
+//! | `unsupported` | `dataset.chatTemplate` | a chat template needs a `tokenizer.json`, which a request cannot name |
 //!
 //! At most [`MAX_ISSUES`] issues are returned, and a value a message quotes
 //! is cut to 64 characters: an answer never grows with a hostile input.

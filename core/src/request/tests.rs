@@ -350,6 +350,10 @@ fn a_dataset_request_is_checked_key_by_key() {
         pairs(&[("dataset.maxTokens", "requires_tokenizer")])
     );
     assert_eq!(
+        found(all(json!({"tokenizer": "o200k_base", "chatTemplate": "{{ messages }}"}))),
+        pairs(&[("dataset.chatTemplate", "unsupported")])
+    );
+    assert_eq!(
         found(all(json!({"split": "Train=1", "maxRecordsPerShard": "10"}))),
         pairs(&[
             ("dataset.split.Train", "invalid_name"),

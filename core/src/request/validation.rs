@@ -25,6 +25,7 @@ const DATASET_KEYS: &[&str] = &[
     "compression",
     "tokenizer",
     "maxTokens",
+    "chatTemplate",
 ];
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -137,7 +138,7 @@ impl Walk {
         self.unknown_keys(PATH, obj, DATASET_KEYS);
     }
 
-    /// `dataset.tokenizer` and `dataset.maxTokens`. A request names one of
+    /// `dataset.tokenizer`, `dataset.maxTokens` and `dataset.chatTemplate`. A request names one of
     /// the encodings built in: a path would have the server read a file of
     /// the client's choosing.
     fn tokens(&mut self, obj: &Map<String, Value>) {
@@ -155,6 +156,12 @@ impl Walk {
         if tokenizer.is_none() && present(obj, "maxTokens").is_some() {
             let message = "maxTokens needs a tokenizer to count the tokens with";
             self.push("dataset.maxTokens", "requires_tokenizer", message);
+        }
+        if present(obj, "chatTemplate").is_some() {
+            let message = "a chat template needs a tokenizer.json, which a request cannot name \
+                           (the server reads no file of the client's choosing); o200k_base and \
+                           cl100k_base count OpenAI's chat format";
+            self.push("dataset.chatTemplate", "unsupported", message);
         }
     }
 

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::template::{template_message, ChatTemplate};
 use super::TokenSummary;
 use crate::format::truncate_content;
 use crate::model::{Conversation, ExportConfig, Role};
@@ -21,6 +22,7 @@ use crate::{ErrorKind, Result};
 pub struct Tokenizer {
     name: String,
     kind: Kind,
+    template: Option<ChatTemplate>,
 }
 
 #[derive(Clone)]
@@ -44,7 +46,8 @@ impl Tokenizer {
         };
         if let Some(bpe) = bpe {
             let bpe = bpe.map_err(|e| ErrorKind::Config(format!("{spec}: {e}")))?;
-            return Ok(Tokenizer { name: spec.to_owned(), kind: Kind::OpenAi(Arc::new(bpe)) });
+            let kind = Kind::OpenAi(Arc::new(bpe));
+            return Ok(Tokenizer { name: spec.to_owned(), kind, template: None });
         }
         Tokenizer::from_file(spec)
     }
@@ -59,7 +62,37 @@ impl Tokenizer {
             ))
         })?;
         let name = path.display().to_string();
-        Ok(Tokenizer { name, kind: Kind::HuggingFace(Arc::new(tokenizer)) })
+        Ok(Tokenizer { name, kind: Kind::HuggingFace(Arc::new(tokenizer)), template: None })
+    }
+
+    /// Counts each conversation as the tokens of its text rendered by
+    /// `template`, as transformers' `apply_chat_template` tokenizes it (no
+    /// generation prompt; the special tokens the template writes are the
+    /// tokenizer's). Only for a `tokenizer.json`: OpenAI's encodings count
+    /// OpenAI's own chat format. `CONFIG_ERROR` otherwise.
+    ///
+    /// ```
+    /// use lora_export_core::tokens::{ChatTemplate, Tokenizer};
+    /// let template = ChatTemplate::new("{{ bos_token }}").unwrap();
+    /// assert!(Tokenizer::parse("o200k_base").unwrap().with_chat_template(template).is_err());
+    /// ```
+    pub fn with_chat_template(mut self, template: ChatTemplate) -> Result<Tokenizer> {
+        if let Kind::OpenAi(_) = self.kind {
+            return Err(ErrorKind::Config(format!(
+                "chat template `{}`: {} counts OpenAI's chat format; a chat template needs a \
+                 Hugging Face tokenizer.json",
+                template.name(),
+                self.name
+            ))
+            .into());
+        }
+        self.template = Some(template);
+        Ok(self)
+    }
+
+    /// Its chat template, when it has one.
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.template.as_ref()
     }
 
     /// Its name: the encoding's, or the `tokenizer.json` path.
@@ -67,13 +100,15 @@ impl Tokenizer {
         &self.name
     }
 
-    /// Tokens in `text`, read as plain text (`<|endoftext|>` in a turn is
-    /// text, not a special token).
+    /// Tokens in `text`, with no special tokens added (for OpenAI's
+    /// encodings, `<|endoftext|>` in a turn is text; a `tokenizer.json`
+    /// reads its added tokens in the text, as transformers does).
     pub fn count(&self, text: &str) -> u64 {
         match &self.kind {
             Kind::OpenAi(bpe) => bpe.encode_ordinary(text).len() as u64,
             Kind::HuggingFace(tokenizer) => {
-                tokenizer.encode(text, false).map_or(0, |e| e.get_ids().len() as u64)
+                // encode_fast: no offsets, which a count does not need.
+                tokenizer.encode_fast(text, false).map_or(0, |e| e.len() as u64)
             }
         }
     }
@@ -82,8 +117,14 @@ impl Tokenizer {
     /// [module docs](super)) in an export with `config`: its messages as
     /// the export writes them — the configured system prompt first unless
     /// the conversation opens with its own, contents cut to 500 characters
-    /// without `includeFullContent`.
-    pub fn count_conversation(&self, conversation: &Conversation, config: &ExportConfig) -> u64 {
+    /// without `includeFullContent` — rendered by its chat template first
+    /// when it has one; an error (the template refused the conversation) as
+    /// text.
+    pub fn count_conversation(
+        &self,
+        conversation: &Conversation,
+        config: &ExportConfig,
+    ) -> std::result::Result<u64, String> {
         let prompt = match conversation.turns.first() {
             Some(turn) if turn.role == Role::System => None,
             _ => config.system_prompt.as_deref(),
@@ -94,20 +135,29 @@ impl Tokenizer {
                 true => Cow::Borrowed(t.content.as_str()),
                 false => truncate_content(&t.content).0,
             };
-            (t.role.as_str(), content)
+            (t.role.as_str(), content, Some(t))
         });
-        let messages = prompt.map(|p| ("system", Cow::Borrowed(p))).into_iter().chain(turns);
-        match &self.kind {
+        let messages = prompt.map(|p| ("system", Cow::Borrowed(p), None)).into_iter().chain(turns);
+        if let Some(template) = &self.template {
+            let messages = messages
+                .map(|(role, content, turn)| template_message(role, &content, turn))
+                .collect();
+            let text = template
+                .render(messages)
+                .map_err(|e| format!("chat template `{}`: {e}", template.name()))?;
+            return Ok(self.count(&text));
+        }
+        Ok(match &self.kind {
             Kind::OpenAi(_) => {
                 messages
-                    .map(|(role, content)| {
+                    .map(|(role, content, _)| {
                         OPENAI_PER_MESSAGE + self.count(role) + self.count(&content)
                     })
                     .sum::<u64>()
                     + OPENAI_REPLY_PRIMING
             }
-            Kind::HuggingFace(_) => messages.map(|(_, content)| self.count(&content)).sum(),
-        }
+            Kind::HuggingFace(_) => messages.map(|(_, content, _)| self.count(&content)).sum(),
+        })
     }
 }
 
@@ -141,7 +191,7 @@ impl TokenCounter {
         conversation: &Conversation,
         config: &ExportConfig,
     ) -> std::result::Result<u64, String> {
-        let count = self.tokenizer.count_conversation(conversation, config);
+        let count = self.tokenizer.count_conversation(conversation, config)?;
         if let Some(max) = self.max_tokens.filter(|&max| count > max) {
             self.over += 1;
             return Err(format!(
@@ -161,6 +211,7 @@ impl TokenCounter {
     pub fn summary(&self) -> TokenSummary {
         let mut summary = TokenSummary::from_counts(self.tokenizer.name(), self.counts.clone());
         summary.over_max_tokens = self.over;
+        summary.chat_template = self.tokenizer.chat_template().map(|t| t.name().to_owned());
         summary
     }
 }
