@@ -93,6 +93,11 @@ export interface DatasetOptions {
    * `tokenizer.json` `tokenizer`).
    */
   chatTemplate?: string
+  /**
+   * Replace what the directory holds once the dataset is complete (default
+   * false: a directory that holds files is refused; `exportDataset` only).
+   */
+  overwrite?: boolean
 }
 
 /** The body of POST /api/export/conversations. */
@@ -197,6 +202,23 @@ export interface ExportSummary {
   missing_ids: string[]
   tier_distribution: Record<string, number>
   warnings: string[]
+  /** Token counts, with a `tokenizer`. */
+  tokens?: TokenSummary
+}
+
+/** The token counts of an export's written conversations. */
+export interface TokenSummary {
+  /** `o200k_base`, `cl100k_base`, or the `tokenizer.json` path. */
+  tokenizer: string
+  conversations: number
+  total: number
+  max: number
+  p50: number
+  p95: number
+  /** Conversations skipped for having more than `maxTokens`. */
+  over_max_tokens: number
+  /** The chat template rendered before counting: its path, or `inline chat template`. */
+  chat_template?: string
 }
 
 /** What `transform` resolves with. */
@@ -444,6 +466,8 @@ export interface DatasetSummary {
   duplicates_dropped: number
   duplicates_kept: number
   seed: number
+  /** The dataset card, `README.md`. */
+  card: DatasetFile
   export: ExportSummary
 }
 

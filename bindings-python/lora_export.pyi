@@ -22,6 +22,7 @@ __all__ = [
     "validate_output",
     "validate_request",
     "ExportSummary",
+    "DatasetSummary",
     "ExportIterator",
     "ExportClient",
     "LoraExportError",
@@ -316,12 +317,47 @@ class DatasetSplit(TypedDict):
     files: list[DatasetFile]
 
 @type_check_only
-class DatasetSummary(TypedDict):
+class DatasetSummaryDict(TypedDict):
     splits: list[DatasetSplit]
     duplicates_dropped: int
     duplicates_kept: int
     seed: int
-    export: dict[str, Any]
+    card: DatasetFile
+    export: ExportSummaryDict
+
+@type_check_only
+class TokenSummary(TypedDict):
+    tokenizer: str
+    conversations: int
+    total: int
+    max: int
+    p50: int
+    p95: int
+    over_max_tokens: int
+    chat_template: NotRequired[str]
+
+@final
+class DatasetSummary:
+    """What `export_dataset` did; `summary["key"]` and `to_dict()` give the core's serialised summary."""
+
+    @property
+    def splits(self) -> list[DatasetSplit]: ...
+    @property
+    def conversations(self) -> int: ...
+    @property
+    def duplicates_dropped(self) -> int: ...
+    @property
+    def duplicates_kept(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def card(self) -> DatasetFile: ...
+    @property
+    def tokens(self) -> TokenSummary | None: ...
+    @property
+    def export(self) -> ExportSummary: ...
+    def to_dict(self) -> DatasetSummaryDict: ...
+    def __getitem__(self, key: str, /) -> Any: ...
 
 def export_dataset(
     conversations: _Conversations,
@@ -341,6 +377,8 @@ def export_dataset(
     max_tokens: int | None = None,
     chat_template: str | os.PathLike[str] | None = None,
     export_date: _Instant | None = None,
+    progress: _Progress = None,
+    overwrite: bool = False,
 ) -> DatasetSummary:
     """Exports `conversations` as a Hugging Face dataset directory (splits, shards, card).
 

@@ -225,7 +225,44 @@ fn nothing_written_fails_and_leaves_no_file_and_a_used_directory_is_refused() {
     let err = DatasetBuilder::new(request(Format::Jsonl, None)).to_directory(&dir).unwrap_err();
     assert_eq!(err.code(), "CONFIG_ERROR");
     assert!(err.to_string().contains("not empty"));
+    assert!(err.to_string().contains(&dir.display().to_string()), "it names the path");
+    assert!(err.to_string().contains("overwrite"), "and the option");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `overwrite` replaces a used directory only once the new dataset is
+/// complete: a failed export leaves the old files as they were, a finished
+/// one leaves the new files only, and no staging directory stays beside it.
+#[test]
+fn overwrite_replaces_a_used_directory_whole_and_only_on_success() {
+    let parent = temp_dir("overwrite");
+    let dir = parent.join("dataset");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("train-00000-of-00009.jsonl"), "old").unwrap();
+    let malformed = std::iter::once(Err(SkippedRecord {
+        location: lora_export::Location::record(1),
+        conversation_id: None,
+        reason: "not JSON".into(),
+    }));
+    let builder = || DatasetBuilder::new(request(Format::Jsonl, None)).overwrite(true);
+    builder().export(malformed, &dir).unwrap_err();
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&dir), ["train-00000-of-00009.jsonl"], "the old dataset, untouched");
+    assert_eq!(names(&parent), ["dataset"], "no staging directory left");
+
+    let conversations: Vec<_> = synthetic::conversations(20).collect();
+    let summary = export(builder(), &conversations, &dir);
+    assert_eq!(summary.splits[0].conversations, 20);
+    assert_eq!(names(&dir), ["README.md", "train-00000-of-00001.jsonl"], "the new one only");
+    assert_eq!(names(&parent), ["dataset"], "the old one removed");
+    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 fn sha256(bytes: &[u8]) -> String {

@@ -11,17 +11,19 @@ use pyo3::types::{PyMapping, PyString};
 
 use crate::convert::serialize_to_py;
 use crate::errors::err;
-use crate::export::{push_batch, Input};
+use crate::export::{push_batch, Input, Progress};
 use crate::request;
+use crate::summary::ExportSummary;
 
-/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, chat_template=None, export_date=None)
+/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, chat_template=None, export_date=None, progress=None, overwrite=False)
 /// --
 ///
 /// Exports ``conversations`` (anything ``export`` takes) as a Hugging Face
-/// dataset directory ``dest_dir`` (created; it must be empty) and returns
-/// the summary as a ``dict``: each split's exact count and files (name,
-/// conversations, bytes and SHA-256 of the stored bytes), the duplicates,
-/// and the whole export's summary under ``"export"``.
+/// dataset directory ``dest_dir`` (created; it must be empty unless
+/// ``overwrite``) and returns a ``DatasetSummary``: each split's exact count
+/// and files (name, conversations, bytes and SHA-256 of the stored bytes),
+/// the duplicates, and the whole export's ``ExportSummary`` as ``export``
+/// (``summary["export"]`` and ``to_dict()`` give the core's dicts).
 ///
 /// split: ``"train=0.9,validation=0.1"`` or ``{"train": 0.9, "validation": 0.1}``;
 ///     default one split ``train``. Decided by SHA-256 of ``seed`` and each
@@ -41,6 +43,11 @@ use crate::request;
 ///     before counting, as ``apply_chat_template`` does: a Jinja template's
 ///     text, or the path of a ``tokenizer_config.json`` or a template file;
 ///     needs a ``tokenizer.json`` ``tokenizer``.
+/// progress: ``True`` for a tqdm bar (a line on stderr without tqdm), or a
+///     callable ``(records_done, total_or_None)``, called once per batch of
+///     records read; an exception it raises stops the export, leaving no file.
+/// overwrite: replace what ``dest_dir`` holds, once the dataset is complete
+///     (default ``False``: a directory that holds files is refused).
 ///
 /// The directory gets a ``README.md`` dataset card, so
 /// ``datasets.load_dataset(dest_dir)`` loads every split. Files appear under
@@ -55,7 +62,8 @@ use crate::request;
 #[pyfunction]
 #[pyo3(signature = (conversations, dest_dir, *, format=None, config=None, filters=None, ids=None,
     split=None, seed=0, dedupe=false, max_records_per_shard=None, max_bytes_per_shard=None, compression=None,
-    tokenizer=None, max_tokens=None, chat_template=None, export_date=None))]
+    tokenizer=None, max_tokens=None, chat_template=None, export_date=None, progress=None,
+    overwrite=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn export_dataset<'py>(
     py: Python<'py>,
@@ -75,7 +83,9 @@ pub fn export_dataset<'py>(
     max_tokens: Option<u64>,
     chat_template: Option<PathBuf>,
     export_date: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
+    progress: Option<&Bound<'py, PyAny>>,
+    overwrite: bool,
+) -> PyResult<DatasetSummary> {
     let request = request::build(format, config, filters, ids)?;
     let text = |name: &str, path: PathBuf| {
         path.into_os_string()
@@ -94,6 +104,7 @@ pub fn export_dataset<'py>(
         tokenizer,
         max_tokens,
         chat_template,
+        overwrite,
     };
     let mut builder = options.builder(request).map_err(err)?;
     if let Some(split) = split {
@@ -102,19 +113,110 @@ pub fn export_dataset<'py>(
     if let Some(date) = export_date {
         builder = builder.export_date(request::instant(date, "export_date")?);
     }
-    let (mut input, _) = Input::open(conversations)?;
+    let (mut input, total) = Input::open(conversations)?;
+    let progress = Progress::new(py, progress, total)?;
     let mut writer = builder.to_directory(&dest_dir).map_err(err)?;
+    let mut done = 0;
     loop {
         let (items, more) = input.gather(py)?;
         let input = &mut input;
-        let (_, more) = py.detach(|| push_batch(&mut writer, input, items, more)).map_err(err)?;
+        let (taken, more) =
+            py.detach(|| push_batch(&mut writer, input, items, more)).map_err(err)?;
+        done += taken;
+        progress.update(py, done, taken, total, writer.summary())?;
         py.check_signals()?;
         if !more {
             break;
         }
     }
     let summary = py.detach(|| writer.finish()).map_err(err)?;
-    serialize_to_py(py, &summary)
+    progress.close(py, &summary.export)?;
+    Ok(DatasetSummary { inner: summary })
+}
+
+/// What a dataset export did: ``splits`` (each one's name, exact count,
+/// bytes, conversations per tier and files), ``duplicates_dropped``,
+/// ``duplicates_kept``, ``seed``, the ``card`` (``README.md``), and the
+/// whole export's ``ExportSummary`` as ``export``. ``summary["key"]`` and
+/// ``to_dict()`` give the core's serialised summary.
+#[pyclass(frozen, module = "lora_export")]
+pub struct DatasetSummary {
+    inner: lora_export::dataset::DatasetSummary,
+}
+
+#[pymethods]
+impl DatasetSummary {
+    /// The splits in the order of ``split``: ``{"name", "conversations",
+    /// "bytes", "tiers", "files": [{"name", "conversations", "bytes", "sha256"}]}``.
+    #[getter]
+    fn splits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.splits)
+    }
+
+    /// Conversations written, in every split.
+    #[getter]
+    fn conversations(&self) -> u64 {
+        self.inner.splits.iter().map(|s| s.conversations).sum()
+    }
+
+    /// Conversations left out as duplicates (with ``dedupe``).
+    #[getter]
+    fn duplicates_dropped(&self) -> u64 {
+        self.inner.duplicates_dropped
+    }
+
+    /// Duplicates written because ``dedupe`` was off (warned about).
+    #[getter]
+    fn duplicates_kept(&self) -> u64 {
+        self.inner.duplicates_kept
+    }
+
+    /// The seed of the split.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    /// The dataset card's file: ``{"name", "conversations", "bytes", "sha256"}``.
+    #[getter]
+    fn card<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.card)
+    }
+
+    /// The token counts (``tokenizer``, ``conversations``, ``total``,
+    /// ``max``, ``p50``, ``p95``, ``over_max_tokens``, ``chat_template``),
+    /// or ``None`` without a tokenizer.
+    #[getter]
+    fn tokens<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.export.tokens)
+    }
+
+    /// The whole export's summary.
+    #[getter]
+    fn export(&self) -> ExportSummary {
+        ExportSummary::from(self.inner.export.clone())
+    }
+
+    /// The summary as a dict, shaped as the core serialises it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner)
+    }
+
+    /// ``summary["splits"]``: a key of ``to_dict()``.
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.to_dict(py)?.get_item(key)
+    }
+
+    fn __repr__(&self) -> String {
+        let splits: Vec<String> =
+            self.inner.splits.iter().map(|s| format!("{}={}", s.name, s.conversations)).collect();
+        format!(
+            "DatasetSummary(splits=[{}], duplicates_dropped={}, skipped={})",
+            splits.join(", "),
+            self.inner.duplicates_dropped,
+            self.inner.export.skipped_total
+        )
+    }
 }
 
 /// A split given as `"train=0.9,validation=0.1"` or a mapping of shares.

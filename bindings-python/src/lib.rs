@@ -35,6 +35,7 @@ fn lora_export_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(validate::validate_output, m)?)?;
     m.add_function(wrap_pyfunction!(validate::validate_request, m)?)?;
     m.add_class::<summary::ExportSummary>()?;
+    m.add_class::<dataset::DatasetSummary>()?;
     m.add_class::<export::ExportIterator>()?;
     m.add_class::<client::ExportClient>()?;
     m.add_class::<session::Session>()?;

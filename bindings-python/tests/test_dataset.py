@@ -114,10 +114,57 @@ def test_a_chat_template_is_rendered_before_counting(tmp_path):
         assert line["metadata"]["token_count"] == len(reference.encode(text, add_special_tokens=False).ids)
     assert summary["export"]["tokens"]["chat_template"] == "inline chat template"
 
-    refusing = "{% if messages[-1].role != 'user' %}{{ raise_exception('the last turn must be the user') }}{% endif %}"
-    with pytest.raises(lora_export.TooManySkippedError, match="the last turn must be the user"):
+    refusing = "{% for m in messages %}{% if m.role == 'assistant' %}{{ raise_exception('no assistant turns here') }}{% endif %}{% endfor %}"
+    with pytest.raises(lora_export.TooManySkippedError, match="no assistant turns here"):
         lora_export.export_dataset(SAMPLE, tmp_path / "b", tokenizer=path, chat_template=refusing)
     with pytest.raises(lora_export.ConfigError, match="needs a Hugging Face tokenizer.json"):
         lora_export.export_dataset(SAMPLE, tmp_path / "c", tokenizer="o200k_base", chat_template=template)
     with pytest.raises(lora_export.ConfigError, match="chat template `.*missing_config.json`"):
         lora_export.export_dataset(SAMPLE, tmp_path / "d", tokenizer=path, chat_template=tmp_path / "missing_config.json")
+
+
+def test_progress_is_called_per_batch_and_an_exception_in_it_stops_the_export(tmp_path):
+    records = [conversation(i) for i in range(2500)]
+    calls = []
+    summary = lora_export.export_dataset(records, tmp_path / "a",
+                                         progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1024, 2500), (2048, 2500), (2500, 2500)], "once per batch of 1,024"
+    assert summary.conversations == 2500
+
+    def boom(done, total):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        lora_export.export_dataset(records, tmp_path / "b", progress=boom)
+    assert list((tmp_path / "b").iterdir()) == [], "no file left behind"
+    with pytest.raises(TypeError, match="progress"):
+        lora_export.export_dataset(records, tmp_path / "c", progress="yes")
+
+
+def test_overwrite_replaces_a_used_directory_and_its_absence_names_path_and_option(tmp_path):
+    dest = tmp_path / "ds"
+    lora_export.export_dataset([conversation(i) for i in range(30)], dest,
+                               split={"train": 0.5, "test": 0.5})
+    with pytest.raises(lora_export.ConfigError, match=f"{dest}.*overwrite"):
+        lora_export.export_dataset([conversation(i) for i in range(10)], dest)
+    summary = lora_export.export_dataset([conversation(i) for i in range(10)], dest, overwrite=True)
+    assert sorted(p.name for p in dest.iterdir()) == ["README.md", "train-00000-of-00001.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"], "no staging directory left"
+    assert len(load(dest)["train"]) == summary.conversations == 10
+
+
+def test_the_summary_is_a_typed_object_that_still_reads_as_a_dict(tmp_path):
+    summary = lora_export.export_dataset(SAMPLE, tmp_path / "a", split="train=0.5,validation=0.5",
+                                         tokenizer="o200k_base", config={"scope": "all_data"})
+    assert isinstance(summary, lora_export.DatasetSummary)
+    assert isinstance(summary.export, lora_export.ExportSummary)
+    assert [s["name"] for s in summary.splits] == ["train", "validation"]
+    assert summary.conversations == sum(s["conversations"] for s in summary.splits) == summary.export.conversations
+    assert (summary.seed, summary.duplicates_dropped, summary.card["name"]) == (0, 0, "README.md")
+    assert summary.tokens["tokenizer"] == "o200k_base" and "chat_template" not in summary.tokens
+    as_dict = summary.to_dict()
+    assert summary["splits"] == as_dict["splits"] and summary["export"]["tokens"] == summary.tokens
+    assert json.loads(json.dumps(as_dict)) == as_dict
+    with pytest.raises(KeyError):
+        summary["nope"]
+    assert repr(summary).startswith("DatasetSummary(splits=[train=")

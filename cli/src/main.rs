@@ -51,6 +51,7 @@ use lora_export_core::atomic::AtomicFile;
 use lora_export_core::audit::file_name_for;
 use lora_export_core::dataset::{Compression, DatasetBuilder, DatasetSummary, SplitSpec};
 use lora_export_core::model::{ExportRequest, Format};
+use lora_export_core::pipeline::PUSH_BATCH;
 use lora_export_core::request::RequestParts;
 use lora_export_core::source::BackgroundJsonlSource;
 use lora_export_core::{ExportBuilder, ExportSummary};
@@ -285,8 +286,9 @@ fn export<W: Write>(
         builder = builder.metadata_sidecar(sidecar);
     }
     let mut writer = builder.from_writer(out).map_err(failed)?;
-    for record in BackgroundJsonlSource::new(input) {
-        writer.push(record).map_err(failed)?;
+    let mut records = BackgroundJsonlSource::new(input).peekable();
+    while records.peek().is_some() {
+        writer.push_all(records.by_ref().take(PUSH_BATCH).collect()).map_err(failed)?;
     }
     let (mut out, summary) = writer.finish().map_err(failed)?;
     out.flush().map_err(failed)?;
@@ -335,11 +337,13 @@ fn export_dataset(
         builder = builder.tokenizer(tokenizer, max_tokens);
     }
     let mut writer = builder.to_directory(&args.output).map_err(|e| usage(e.to_string()))?;
-    for record in BackgroundJsonlSource::new(input) {
-        if let (true, Err(skipped)) = (args.strict, &record) {
+    let mut records = BackgroundJsonlSource::new(input).peekable();
+    while records.peek().is_some() {
+        let batch: Vec<_> = records.by_ref().take(PUSH_BATCH).collect();
+        if let (true, Some(Err(skipped))) = (args.strict, batch.iter().find(|r| r.is_err())) {
             return Err(failed(format!("{}: {}", skipped.location, skipped.reason)));
         }
-        writer.push(record).map_err(failed)?;
+        writer.push_all(batch).map_err(failed)?;
     }
     writer.finish().map_err(failed)
 }

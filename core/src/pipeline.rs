@@ -326,6 +326,8 @@ impl ExportBuilder {
             wanted_ids,
             #[cfg(feature = "tokenizers")]
             tokens: self.tokens,
+            #[cfg(feature = "tokenizers")]
+            counted: None,
         })
     }
 
@@ -336,8 +338,9 @@ impl ExportBuilder {
         W: Write,
     {
         let mut writer = self.from_writer(out)?;
-        for record in records {
-            writer.push(record)?;
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            writer.push_all(records.by_ref().take(PUSH_BATCH).collect())?;
         }
         Ok(writer.finish()?.1)
     }
@@ -355,12 +358,25 @@ impl std::fmt::Debug for ExportBuilder {
     }
 }
 
+/// Records an export of an iterator takes at a time ([`ExportWriter::push_all`]):
+/// enough for every core to count tokens, few enough to hold.
+pub const PUSH_BATCH: usize = 256;
+
 /// Where an export pushes its records: one file ([`ExportWriter`]) or a
 /// dataset directory ([`DatasetWriter`](crate::dataset::DatasetWriter)), so
 /// that a reader (a binding's input loop) feeds either.
 pub trait RecordSink {
     /// Takes one input record (see [`ExportWriter::push`]).
     fn push(&mut self, record: Record) -> Result<Pushed>;
+
+    /// Takes `records` in order (see [`ExportWriter::push_all`]): what a
+    /// reader calls with each batch, so that tokens are counted on every core.
+    fn push_all(&mut self, records: Vec<Record>) -> Result<()> {
+        for record in records {
+            self.push(record)?;
+        }
+        Ok(())
+    }
 
     /// The summary so far.
     fn summary(&self) -> &ExportSummary;
@@ -369,6 +385,10 @@ pub trait RecordSink {
 impl<W: Write> RecordSink for ExportWriter<W> {
     fn push(&mut self, record: Record) -> Result<Pushed> {
         ExportWriter::push(self, record)
+    }
+
+    fn push_all(&mut self, records: Vec<Record>) -> Result<()> {
+        ExportWriter::push_all(self, records)
     }
 
     fn summary(&self) -> &ExportSummary {
@@ -408,9 +428,35 @@ pub struct ExportWriter<W: Write> {
     wanted_ids: Vec<String>,
     #[cfg(feature = "tokenizers")]
     tokens: Option<crate::tokens::TokenCounter>,
+    /// The count of the conversation being written when a batch counted it
+    /// ([`push_all`](Self::push_all)).
+    #[cfg(feature = "tokenizers")]
+    counted: Option<crate::tokens::Counted>,
 }
 
 impl<W: Write> ExportWriter<W> {
+    /// Takes `records` in order, as [`push`](Self::push) takes each; with a
+    /// tokenizer, the batch's tokens are counted on every core first (the
+    /// bigger the batch, the better the cores are shared; its records are
+    /// held meanwhile).
+    pub fn push_all(&mut self, records: Vec<Record>) -> Result<()> {
+        #[cfg(feature = "tokenizers")]
+        if let Some(counter) = &self.tokens {
+            let selector = &self.selector;
+            let counts = counter.count_batch(&records, |c| selector.matches(c), selector.config());
+            for (record, counted) in records.into_iter().zip(counts) {
+                self.counted = counted;
+                self.push(record)?;
+            }
+            self.counted = None;
+            return Ok(());
+        }
+        for record in records {
+            self.push(record)?;
+        }
+        Ok(())
+    }
+
     /// Takes one input record: writes it, leaves it out of scope, or lists it
     /// as skipped (or fails, with [`ExportBuilder::fail_on_malformed`]).
     pub fn push(&mut self, record: Record) -> Result<Pushed> {
@@ -459,19 +505,21 @@ impl<W: Write> ExportWriter<W> {
         #[cfg(feature = "tokenizers")]
         let (c, tokens) = match self.tokens.as_mut() {
             None => (c, None),
-            Some(counter) => match counter.check(c, self.selector.config()) {
-                Ok(n) => {
-                    counted = Conversation { token_count: n, ..c.clone() };
-                    (&counted, Some(n))
+            Some(counter) => {
+                match counter.check_with(c, self.selector.config(), self.counted.take()) {
+                    Ok(n) => {
+                        counted = Conversation { token_count: n, ..c.clone() };
+                        (&counted, Some(n))
+                    }
+                    Err(reason) => {
+                        return self.skip(SkippedRecord {
+                            location: Location::record(self.records),
+                            conversation_id: Some(c.conversation_id.clone()),
+                            reason,
+                        })
+                    }
                 }
-                Err(reason) => {
-                    return self.skip(SkippedRecord {
-                        location: Location::record(self.records),
-                        conversation_id: Some(c.conversation_id.clone()),
-                        reason,
-                    })
-                }
-            },
+            }
         };
         match self.transformer.write_conversation(&mut self.out, c) {
             Ok(()) => {}

@@ -76,6 +76,6 @@ mod counting;
 #[cfg(feature = "tokenizers")]
 mod template;
 #[cfg(feature = "tokenizers")]
-pub use counting::{TokenCounter, Tokenizer};
+pub use counting::{Counted, TokenCounter, Tokenizer};
 #[cfg(feature = "tokenizers")]
 pub use template::ChatTemplate;

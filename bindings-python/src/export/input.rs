@@ -269,22 +269,16 @@ pub(crate) fn push_batch(
 ) -> lora_export::Result<(u64, bool)> {
     match input {
         Input::Jsonl(source) => {
-            for taken in 0..BATCH as u64 {
-                let Some(record) = source.next() else {
-                    return Ok((taken, false));
-                };
-                writer.push(record)?;
-            }
-            Ok((BATCH as u64, true))
+            let batch: Vec<Record> = source.by_ref().take(BATCH).collect();
+            let taken = batch.len();
+            writer.push_all(batch)?;
+            Ok((taken as u64, taken == BATCH))
         }
         Input::Arrow(source) => {
-            for taken in 0..BATCH as u64 {
-                let Some(record) = source.next() else {
-                    return Ok((taken, false));
-                };
-                writer.push(record?)?;
-            }
-            Ok((BATCH as u64, true))
+            let batch = source.by_ref().take(BATCH).collect::<lora_export::Result<Vec<_>>>()?;
+            let taken = batch.len();
+            writer.push_all(batch)?;
+            Ok((taken as u64, taken == BATCH))
         }
         Input::Python { .. } => {
             let taken = items.len() as u64;
@@ -303,10 +297,7 @@ pub(super) fn push_items(
     writer: &mut impl RecordSink,
     items: Vec<Record>,
 ) -> lora_export::Result<()> {
-    for record in items {
-        writer.push(record)?;
-    }
-    Ok(())
+    writer.push_all(items)
 }
 
 pub(super) fn conversation(item: &Bound<'_, PyAny>, record: u64) -> Option<Conversation> {

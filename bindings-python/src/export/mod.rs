@@ -28,6 +28,7 @@ use input::conversation;
 pub(crate) use input::{push_batch, Input};
 use job::{Job, Limits, Options};
 use output::Target;
+pub(crate) use progress::Progress;
 
 /// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=True)
 /// --

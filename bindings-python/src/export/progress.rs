@@ -5,7 +5,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 /// How progress is shown.
-pub(super) enum Progress {
+pub(crate) enum Progress {
     Off,
     /// A tqdm bar.
     Bar(Py<PyAny>),
@@ -18,7 +18,7 @@ pub(super) enum Progress {
 impl Progress {
     /// `False`/`None`: off; `True`: a tqdm bar (a line on stderr without
     /// tqdm); a callable: called after each batch.
-    pub(super) fn new(
+    pub(crate) fn new(
         py: Python<'_>,
         arg: Option<&Bound<'_, PyAny>>,
         total: Option<u64>,
@@ -51,7 +51,7 @@ impl Progress {
     /// After a batch: `done` records read, `step` in this batch; the bar
     /// and the text line also show what was skipped and how many written
     /// conversations are not approved.
-    pub(super) fn update(
+    pub(crate) fn update(
         &self,
         py: Python<'_>,
         done: u64,
@@ -81,7 +81,7 @@ impl Progress {
         Ok(())
     }
 
-    pub(super) fn close(
+    pub(crate) fn close(
         &self,
         py: Python<'_>,
         summary: &lora_export::ExportSummary,

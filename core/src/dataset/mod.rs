@@ -65,7 +65,9 @@ pub const MAX_DATASET_FILES: usize = 256;
 
 use crate::digest::{sha256_hex, HashingWriter};
 use crate::model::{Conversation, ExportRequest};
-use crate::pipeline::{ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped};
+use crate::pipeline::{
+    ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped, PUSH_BATCH,
+};
 use crate::scope::Selector;
 use crate::source::Record;
 use crate::{
@@ -135,6 +137,7 @@ pub struct DatasetBuilder {
     max_bytes_per_shard: Option<u64>,
     compression: Compression,
     export_date: Option<DateTime<Utc>>,
+    overwrite: bool,
     #[cfg(feature = "tokenizers")]
     tokens: Option<crate::tokens::TokenCounter>,
 }
@@ -152,6 +155,7 @@ impl DatasetBuilder {
             max_bytes_per_shard: None,
             compression: Compression::None,
             export_date: None,
+            overwrite: false,
             #[cfg(feature = "tokenizers")]
             tokens: None,
         }
@@ -215,10 +219,22 @@ impl DatasetBuilder {
         self
     }
 
-    /// Starts writing into `dir` (created if missing; it must be empty, so
-    /// that no shard of an earlier export is loaded with this one).
+    /// Whether a directory that holds files is replaced (default `false`:
+    /// it is refused, so that no shard of an earlier export is loaded with
+    /// this one). Replaced only once the dataset is complete, never mixed
+    /// with the old files ([`Directory::replacing`]).
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+
+    /// Starts writing into `dir` (created if missing; it must be empty
+    /// unless [`overwrite`](Self::overwrite)).
     pub fn to_directory(self, dir: impl AsRef<Path>) -> Result<DatasetWriter<Directory>> {
-        let output = Directory::new(dir)?;
+        let output = match self.overwrite {
+            true => Directory::replacing(dir)?,
+            false => Directory::new(dir)?,
+        };
         self.to_output(output)
     }
 
@@ -261,8 +277,9 @@ impl DatasetBuilder {
         I: IntoIterator<Item = Record>,
     {
         let mut writer = self.to_directory(dir)?;
-        for record in records {
-            writer.push(record)?;
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            writer.push_all(records.by_ref().take(PUSH_BATCH).collect())?;
         }
         writer.finish()
     }
@@ -290,6 +307,39 @@ impl<O: DatasetOutput> DatasetWriter<O> {
     /// scope, or lists it as skipped (malformed, refused by the format, or a
     /// duplicate with `dedupe`).
     pub fn push(&mut self, record: Record) -> Result<Pushed> {
+        #[cfg(feature = "tokenizers")]
+        return self.push_counted(record, None);
+        #[cfg(not(feature = "tokenizers"))]
+        self.push_counted(record)
+    }
+
+    /// Takes `records` in order, as [`push`](Self::push) takes each; with
+    /// a tokenizer, the batch's tokens are counted on every core first
+    /// (see [`ExportWriter::push_all`]).
+    pub fn push_all(&mut self, records: Vec<Record>) -> Result<()> {
+        #[cfg(feature = "tokenizers")]
+        if let Some(counter) = &self.settings.tokens {
+            let selector = &self.selector;
+            let config = &self.settings.request.config;
+            let counts = counter.count_batch(&records, |c| selector.matches(c), config);
+            for (record, counted) in records.into_iter().zip(counts) {
+                self.push_counted(record, counted)?;
+            }
+            return Ok(());
+        }
+        for record in records {
+            self.push(record)?;
+        }
+        Ok(())
+    }
+
+    /// [`push`](Self::push), with the record's tokens counted already
+    /// when `counted` is given.
+    fn push_counted(
+        &mut self,
+        record: Record,
+        #[cfg(feature = "tokenizers")] counted: Option<crate::tokens::Counted>,
+    ) -> Result<Pushed> {
         self.records += 1;
         let conversation = match record {
             Ok(c) => c,
@@ -323,13 +373,15 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         #[cfg(feature = "tokenizers")]
         let tokens = match self.settings.tokens.as_mut() {
             None => None,
-            Some(counter) => match counter.check(&conversation, &self.settings.request.config) {
-                Ok(n) => {
-                    conversation.token_count = n;
-                    Some(n)
+            Some(counter) => {
+                match counter.check_with(&conversation, &self.settings.request.config, counted) {
+                    Ok(n) => {
+                        conversation.token_count = n;
+                        Some(n)
+                    }
+                    Err(reason) => return Ok(self.skip(&conversation, reason)),
                 }
-                Err(reason) => return Ok(self.skip(&conversation, reason)),
-            },
+            }
         };
         let index = self.settings.split.part_of(&conversation.conversation_id, self.settings.seed);
         let (number, max_records, max_bytes) =
@@ -506,6 +558,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         let card =
             card::dataset_card(&self.settings.request.config, &splits, &self.extension, &about);
         write_whole(&mut self.output, "README.md", "README.md", card.as_bytes())?;
+        self.output.complete()?;
         let card = DatasetFile {
             name: "README.md".into(),
             conversations: splits.iter().map(|s| s.conversations).sum(),
@@ -527,6 +580,10 @@ impl<O: DatasetOutput> DatasetWriter<O> {
 impl<O: DatasetOutput> RecordSink for DatasetWriter<O> {
     fn push(&mut self, record: Record) -> Result<Pushed> {
         DatasetWriter::push(self, record)
+    }
+
+    fn push_all(&mut self, records: Vec<Record>) -> Result<()> {
+        DatasetWriter::push_all(self, records)
     }
 
     fn summary(&self) -> &ExportSummary {

@@ -12,6 +12,7 @@ impl DatasetOptions {
     pub fn builder(&self, request: ExportRequest) -> Result<DatasetBuilder> {
         let mut builder =
             DatasetBuilder::new(request).seed(self.seed.unwrap_or(0)).dedupe(self.dedupe);
+        builder = builder.overwrite(self.overwrite);
         if let Some(split) = &self.split {
             builder = builder.split(SplitSpec::parse(split)?);
         }

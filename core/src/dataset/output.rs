@@ -24,14 +24,26 @@ pub trait DatasetOutput {
 
     /// Makes `file` (flushed) durable and visible as `name`.
     fn publish(&mut self, file: Self::File, object: &str, name: &str) -> Result<()>;
+
+    /// Called once every file is published: the dataset is complete.
+    fn complete(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A dataset written into a directory: each file staged as an
 /// [`AtomicFile`] beside its object name until it is fsynced and renamed to
 /// its published name.
+///
+/// Replacing a directory that holds files ([`Directory::replacing`]), the
+/// dataset is written into a new directory beside it, which takes its
+/// place only once complete (the old one is renamed aside, then removed):
+/// the directory holds the old dataset or the new one, never a mix.
 #[derive(Debug)]
 pub struct Directory {
     dir: PathBuf,
+    /// Where the files go while `dir` still holds the old ones.
+    staging: Option<PathBuf>,
 }
 
 impl Directory {
@@ -39,21 +51,59 @@ impl Directory {
     /// anything is refused, so that no shard of an earlier export is loaded
     /// with this one.
     pub fn new(dir: impl AsRef<Path>) -> Result<Directory> {
-        let dir = dir.as_ref().to_path_buf();
+        Directory::open(dir.as_ref(), false)
+    }
+
+    /// The directory `dir`, created if missing; what it holds is replaced
+    /// once the dataset is complete (left as it was if the export fails).
+    pub fn replacing(dir: impl AsRef<Path>) -> Result<Directory> {
+        Directory::open(dir.as_ref(), true)
+    }
+
+    fn open(dir: &Path, overwrite: bool) -> Result<Directory> {
+        let dir = dir.to_path_buf();
         fs::create_dir_all(&dir)?;
-        if fs::read_dir(&dir)?.next().is_some() {
+        if fs::read_dir(&dir)?.next().is_none() {
+            return Ok(Directory { dir, staging: None });
+        }
+        if !overwrite {
             return Err(ErrorKind::Config(format!(
-                "{} is not empty: a dataset is written into an empty directory",
+                "{} is not empty: a dataset is written into an empty directory \
+                 (the option `overwrite` replaces what it holds)",
                 dir.display()
             ))
             .into());
         }
-        Ok(Directory { dir })
+        let staging = sibling(&dir, "new")?;
+        fs::create_dir(&staging)?;
+        Ok(Directory { dir, staging: Some(staging) })
     }
 
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where the files are written now.
+    fn target(&self) -> &Path {
+        self.staging.as_deref().unwrap_or(&self.dir)
+    }
+}
+
+/// A hidden name beside `dir` for its `what` (`.dataset.lora-export-new-…`).
+fn sibling(dir: &Path, what: &str) -> Result<PathBuf> {
+    let name = dir.file_name().ok_or_else(|| {
+        ErrorKind::Config(format!("{}: not a directory one can replace", dir.display()))
+    })?;
+    let name = format!(".{}.lora-export-{what}-{}", name.to_string_lossy(), uuid::Uuid::new_v4());
+    Ok(dir.with_file_name(name))
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            let _ = fs::remove_dir_all(staging);
+        }
     }
 }
 
@@ -61,11 +111,29 @@ impl DatasetOutput for Directory {
     type File = AtomicFile;
 
     fn create(&mut self, object: &str) -> Result<AtomicFile> {
-        Ok(AtomicFile::create(self.dir.join(object))?)
+        Ok(AtomicFile::create(self.target().join(object))?)
     }
 
     fn publish(&mut self, file: AtomicFile, _object: &str, name: &str) -> Result<()> {
-        Ok(file.commit_as(&self.dir.join(name), true)?)
+        Ok(file.commit_as(&self.target().join(name), true)?)
+    }
+
+    /// Replacing: the old directory aside, the new one in its place, the
+    /// old one removed.
+    fn complete(&mut self) -> Result<()> {
+        let Some(staging) = self.staging.take() else { return Ok(()) };
+        let old = sibling(&self.dir, "old")?;
+        fs::rename(&self.dir, &old)?;
+        if let Err(e) = fs::rename(&staging, &self.dir) {
+            let _ = fs::rename(&old, &self.dir);
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e.into());
+        }
+        if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::File::open(parent)?.sync_all()?;
+        }
+        fs::remove_dir_all(&old)?;
+        Ok(())
     }
 }
 

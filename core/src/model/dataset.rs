@@ -65,4 +65,9 @@ pub struct DatasetOptions {
     /// `tokenizer` (a request to the service may name none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_template: Option<String>,
+    /// Replace a directory that holds files, once the dataset is complete
+    /// (default: such a directory is refused). Not a key of a request to
+    /// the service, whose files are its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overwrite: bool,
 }

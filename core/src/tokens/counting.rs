@@ -4,10 +4,13 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use super::template::{template_message, ChatTemplate};
 use super::TokenSummary;
 use crate::format::truncate_content;
 use crate::model::{Conversation, ExportConfig, Role};
+use crate::source::Record;
 use crate::{ErrorKind, Result};
 
 /// A tokenizer: one of OpenAI's encodings, or a Hugging Face `tokenizer.json`.
@@ -167,6 +170,10 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
+/// A conversation's count, or why it could not be counted (its chat
+/// template refused it).
+pub type Counted = std::result::Result<u64, String>;
+
 /// Counts each written conversation's tokens and refuses those over
 /// `max_tokens`; 4 bytes kept per conversation for the percentiles.
 #[derive(Debug, Clone)]
@@ -191,7 +198,45 @@ impl TokenCounter {
         conversation: &Conversation,
         config: &ExportConfig,
     ) -> std::result::Result<u64, String> {
-        let count = self.tokenizer.count_conversation(conversation, config)?;
+        self.check_with(conversation, config, None)
+    }
+
+    /// The counts of the conversations of `records` that `wanted` keeps
+    /// (those an export would count: in scope), on every core — the
+    /// tokenizer is shared, each thread encodes whole conversations — in
+    /// the records' order: `None` for a record not counted. Deterministic:
+    /// a count depends on its conversation alone.
+    pub fn count_batch(
+        &self,
+        records: &[Record],
+        wanted: impl Fn(&Conversation) -> bool + Sync,
+        config: &ExportConfig,
+    ) -> Vec<Option<Counted>> {
+        records
+            .par_iter()
+            .map(|record| match record {
+                Ok(c) if wanted(c) => Some(self.tokenizer.count_conversation(c, config)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// [`check`](Self::check) of a conversation that
+    /// [`count_batch`](Self::count_batch) may have counted already.
+    pub fn check_with(
+        &mut self,
+        conversation: &Conversation,
+        config: &ExportConfig,
+        counted: Option<Counted>,
+    ) -> std::result::Result<u64, String> {
+        let counted =
+            counted.unwrap_or_else(|| self.tokenizer.count_conversation(conversation, config));
+        self.judge(counted)
+    }
+
+    /// The count, or why it is refused (over `max_tokens`).
+    fn judge(&mut self, counted: Counted) -> std::result::Result<u64, String> {
+        let count = counted?;
         if let Some(max) = self.max_tokens.filter(|&max| count > max) {
             self.over += 1;
             return Err(format!(
@@ -213,5 +258,40 @@ impl TokenCounter {
         summary.over_max_tokens = self.over;
         summary.chat_template = self.tokenizer.chat_template().map(|t| t.name().to_owned());
         summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Format, Scope};
+    use crate::source::JsonlSource;
+
+    /// A batch counted on every core gives each conversation the count it
+    /// gets alone, in the records' order; records not wanted get none.
+    #[test]
+    fn a_batch_is_counted_in_order_as_each_alone() {
+        let line = |i: usize| {
+            let words = "word ".repeat(i % 37);
+            format!(
+                r#"{{"conversation_id":"c{i}","status":"approved","turns":[{{"role":"user","content":"{words}{i}"}}]}}"#
+            )
+        };
+        let mut input: String = (0..300).map(|i| line(i) + "\n").collect();
+        input.push_str("not json\n");
+        let records: Vec<Record> = JsonlSource::new(input.as_bytes()).collect();
+        let config = ExportConfig::new(Scope::All, Format::Jsonl);
+        let tokenizer = Tokenizer::parse("o200k_base").unwrap();
+        let counter = TokenCounter::new(tokenizer.clone(), None);
+        let counts = counter.count_batch(&records, |c| c.conversation_id != "c7", &config);
+        assert_eq!(counts.len(), records.len());
+        for (record, counted) in records.iter().zip(counts) {
+            match record {
+                Ok(c) if c.conversation_id != "c7" => {
+                    assert_eq!(counted, Some(tokenizer.count_conversation(c, &config)));
+                }
+                _ => assert_eq!(counted, None),
+            }
+        }
     }
 }
