@@ -354,6 +354,11 @@ fn a_dataset_request_is_checked_key_by_key() {
         pairs(&[("dataset.chatTemplate", "unsupported")])
     );
     assert_eq!(
+        found(all(json!({"overwrite": true}))),
+        pairs(&[("dataset.overwrite", "unknown_key")]),
+        "the service's files are its own"
+    );
+    assert_eq!(
         found(all(json!({"split": "Train=1", "maxRecordsPerShard": "10"}))),
         pairs(&[
             ("dataset.split.Train", "invalid_name"),
