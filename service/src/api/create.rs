@@ -71,7 +71,8 @@ impl CreateOutcome {
 impl ExportService {
     /// Creates an export for `user` from an untrusted request body.
     ///
-    /// Errors: 400 with every validation issue, 401 for a user the project
+    /// Errors: 400 with every validation issue, 400 `NO_CONVERSATIONS` when
+    /// the request selects no conversation (nothing is logged), 401 for a user the project
     /// does not know, 429 with retry-after when the user made
     /// `rate_limit_per_hour` requests in the past hour (held in the database,
     /// across processes), 409 when a synchronous run fails, 503 (with
@@ -176,6 +177,10 @@ impl ExportService {
         act_as_user(&tx, user, claims).await?;
         let count = count_selected(&tx, request, self.source_tables()).await?;
         act_as_service(&tx).await?;
+        if count == 0 {
+            // Nothing was written yet: the transaction rolls back unlogged.
+            return Err(CoreKind::NoConversations.into());
+        }
         let queued = count >= u64::from(config.sync_threshold);
         let count_sql = i32::try_from(count).unwrap_or(i32::MAX);
         let export_id: Uuid = tx
