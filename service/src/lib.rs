@@ -159,9 +159,10 @@ pub use error::{Error, ErrorKind, Result, TokenRefusal};
 pub use events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 pub use jobs::CompletedExport;
 pub use ops::{
-    CleanupFailure, CleanupReport, DurationBucket, Health, HourVolume, MetricsReport, PurgeReport,
-    ScheduledRun, UninstallReport, WorkerOptions, WorkerReport, FAILURE_RATE_ALERT, MAX_BACKOFF,
-    RUN_TIMEOUT,
+    render_prometheus, CleanupFailure, CleanupReport, DurationBucket, FileSizes, Health, Histogram,
+    HourVolume, MetricsReport, PurgeReport, RouteLatency, ScheduledRun, StatusCount,
+    UninstallReport, WorkerOptions, WorkerReport, DURATION_BUCKETS, FAILURE_RATE_ALERT,
+    LATENCY_BUCKETS, MAX_BACKOFF, MAX_ROUTES, PER_USER_BUCKETS, PROMETHEUS_WINDOW, RUN_TIMEOUT,
 };
 pub use schedules::{MaintenanceSchedules, MaintenanceTask, Schedule};
 pub use secret::Secret;
