@@ -48,6 +48,11 @@ use crate::{Database, Result};
 /// | `max_file_bytes` | `LORA_EXPORT_MAX_FILE_MB` | 1,024 MiB per export file (a run that writes more fails: 413 `EXPORT_TOO_LARGE`) |
 /// | `storage_quota_bytes` | `LORA_EXPORT_STORAGE_QUOTA_MB` | 2,048 MiB of a user's stored files, counted while downloadable (expired and deleted files free it); at or above it, 429 `STORAGE_QUOTA_EXCEEDED` with `retry_after` until the oldest expires |
 /// | `max_jobs_per_user` | `LORA_EXPORT_MAX_JOBS_PER_USER` | 3 exports of one user queued or running at once (then 429 `QUEUE_FULL` with `retry_after`) |
+/// | `alert_webhook_url` | `LORA_EXPORT_ALERT_WEBHOOK_URL` | none: alerts go to the error sink only ([`evaluate_alerts`](super::ExportService::evaluate_alerts)) |
+/// | `alert_webhook_secret` | `LORA_EXPORT_ALERT_WEBHOOK_SECRET` | none; required with the URL (at least 16 bytes): the HMAC-SHA256 key of `X-Lora-Export-Signature` |
+/// | `alert_running` | `LORA_EXPORT_ALERT_RUNNING_SECS` | 60 s: an export running longer fires `long_running` |
+/// | `alert_queue_age` | `LORA_EXPORT_ALERT_QUEUE_AGE_SECS` | 600 s: the oldest job due waiting longer fires `queue_stalled` |
+/// | `alert_storage_bytes` | `LORA_EXPORT_ALERT_STORAGE_GB` | 10 GB (10^9 bytes): downloadable files holding more fire `storage` |
 /// | `max_queued_jobs` | `LORA_EXPORT_MAX_QUEUED_JOBS` | 1,000 jobs waiting for a worker, every user's (then 429 `QUEUE_FULL` with `retry_after`) |
 /// | `supabase_url` | `SUPABASE_URL` (else `NEXT_PUBLIC_SUPABASE_URL`) | none: the token's `iss`, the JWKS URL and the auth cookie's name derive from it |
 /// | `jwt_secret` | `SUPABASE_JWT_SECRET` | none: HS256 tokens are refused |
@@ -143,6 +148,16 @@ pub struct ServiceConfig {
     pub max_jobs_per_user: u32,
     /// Jobs waiting for a worker, every user's (429 `QUEUE_FULL`).
     pub max_queued_jobs: u32,
+    /// Where alerts are posted (signed JSON); `None`: the error sink only.
+    pub alert_webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the alerts' signature header.
+    pub alert_webhook_secret: Option<Secret>,
+    /// An export running longer fires the `long_running` alert.
+    pub alert_running: Duration,
+    /// The oldest job due waiting longer fires the `queue_stalled` alert.
+    pub alert_queue_age: Duration,
+    /// Downloadable files holding more bytes fire the `storage` alert.
+    pub alert_storage_bytes: u64,
     /// The Supabase project URL (`https://<ref>.supabase.co`): tokens must
     /// be issued by `<url>/auth/v1`, its JWKS is fetched from there, and its
     /// auth cookie is `sb-<ref>-auth-token` (see [`SignIn`](super::SignIn)).
@@ -258,6 +273,11 @@ impl ServiceConfig {
             storage_quota_bytes: 2_048 << 20,
             max_jobs_per_user: 3,
             max_queued_jobs: 1_000,
+            alert_webhook_url: None,
+            alert_webhook_secret: None,
+            alert_running: Duration::from_secs(60),
+            alert_queue_age: Duration::from_secs(600),
+            alert_storage_bytes: 10_000_000_000,
             supabase_url: None,
             jwt_secret: None,
             jwks_url: None,
@@ -343,6 +363,15 @@ impl ServiceConfig {
         let mut mib = (config.storage_quota_bytes >> 20) as u32;
         number("LORA_EXPORT_STORAGE_QUOTA_MB", &mut mib)?;
         config.storage_quota_bytes = u64::from(mib) << 20;
+        let mut secs = config.alert_running.as_secs() as u32;
+        number("LORA_EXPORT_ALERT_RUNNING_SECS", &mut secs)?;
+        config.alert_running = Duration::from_secs(secs.into());
+        let mut secs = config.alert_queue_age.as_secs() as u32;
+        number("LORA_EXPORT_ALERT_QUEUE_AGE_SECS", &mut secs)?;
+        config.alert_queue_age = Duration::from_secs(secs.into());
+        let mut gb = (config.alert_storage_bytes / 1_000_000_000) as u32;
+        number("LORA_EXPORT_ALERT_STORAGE_GB", &mut gb)?;
+        config.alert_storage_bytes = u64::from(gb) * 1_000_000_000;
         let mut idle = config.download_idle_timeout.as_secs() as u32;
         number("LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS", &mut idle)?;
         config.download_idle_timeout = Duration::from_secs(idle.into());
@@ -377,6 +406,8 @@ impl ServiceConfig {
         let text = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         config.supabase_url = text("SUPABASE_URL").or_else(|| text("NEXT_PUBLIC_SUPABASE_URL"));
         config.jwt_secret = text("SUPABASE_JWT_SECRET").map(Secret::from);
+        config.alert_webhook_url = text("LORA_EXPORT_ALERT_WEBHOOK_URL");
+        config.alert_webhook_secret = text("LORA_EXPORT_ALERT_WEBHOOK_SECRET").map(Secret::from);
         config.jwks_url = text("LORA_EXPORT_JWKS_URL");
         config.jwks_json = text("LORA_EXPORT_JWKS");
         config.audit_key = text("LORA_EXPORT_AUDIT_KEY").map(Secret::from);
@@ -462,6 +493,10 @@ impl ServiceConfig {
             )));
         }
         self.source_tables()?;
+        crate::ops::check_webhook(
+            self.alert_webhook_url.as_deref(),
+            self.alert_webhook_secret.as_ref().map(Secret::as_bytes),
+        )?;
         self.validate_sign_in()
     }
 

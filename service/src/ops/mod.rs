@@ -1,6 +1,7 @@
 //! Operating the service: the seeds' maintenance jobs (expiry, file
 //! cleanup, retention), the uninstall, the schedules that run them, and the metrics aggregated from the audit trail.
 
+mod alerts;
 mod cleanup;
 mod health;
 mod metrics;
@@ -9,6 +10,10 @@ mod schedule;
 mod uninstall;
 mod worker;
 
+pub(crate) use alerts::check_webhook;
+pub use alerts::{
+    sign as sign_alert, Alert, AlertReport, ALERT_EVERY, SIGNATURE_HEADER, WEBHOOK_ATTEMPTS,
+};
 pub use cleanup::{CleanupFailure, CleanupReport, PurgeReport};
 pub use health::Health;
 pub(crate) use metrics::RequestStats;
