@@ -8,7 +8,7 @@ mod pg;
 mod support;
 
 use lora_export::pg::ExportService;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 /// Rows of `table` in the service's database.
