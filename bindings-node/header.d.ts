@@ -532,6 +532,28 @@ export interface MetricsReport {
   failure_rate_alert: boolean
   /** The scheduled maintenance runs started since `since`, oldest first. */
   maintenance: ScheduledRun[]
+  /** Exports requested since `since`, by format and current status. */
+  exports_by_status: Array<{ format: string; status: string; exports: number }>
+  /** Run time (seconds) of exports completed since `since`, per format. */
+  durations: Histogram[]
+  /** File sizes of exports written since `since`, per format. */
+  file_sizes: Array<{ format: string; files: number; total_bytes: number; avg_bytes: number; max_bytes: number }>
+  /** Bytes of every downloadable file now (completed, neither expired nor deleted). */
+  storage_bytes: number
+  /** Users by the exports they requested since `since` (never a label per user). */
+  exports_per_user: Histogram
+  /** Seconds the longest-running export has run (0 when none runs). */
+  longest_running_secs: number
+  /** Request latency per route, as `recordRequest` (the route layer) recorded it in this process. */
+  requests: Array<{ route: string; latency: Histogram; statuses: Record<string, number> }>
+}
+
+/** A histogram: cumulative counts at each upper bound (`+Inf` is `count`), the sum and count. */
+export interface Histogram {
+  label: string
+  buckets: Array<[number, number]>
+  sum: number
+  count: number
 }
 
 /** One run of a scheduled maintenance task (`export_schedule_runs`). */

@@ -532,6 +532,28 @@ export interface MetricsReport {
   failure_rate_alert: boolean
   /** The scheduled maintenance runs started since `since`, oldest first. */
   maintenance: ScheduledRun[]
+  /** Exports requested since `since`, by format and current status. */
+  exports_by_status: Array<{ format: string; status: string; exports: number }>
+  /** Run time (seconds) of exports completed since `since`, per format. */
+  durations: Histogram[]
+  /** File sizes of exports written since `since`, per format. */
+  file_sizes: Array<{ format: string; files: number; total_bytes: number; avg_bytes: number; max_bytes: number }>
+  /** Bytes of every downloadable file now (completed, neither expired nor deleted). */
+  storage_bytes: number
+  /** Users by the exports they requested since `since` (never a label per user). */
+  exports_per_user: Histogram
+  /** Seconds the longest-running export has run (0 when none runs). */
+  longest_running_secs: number
+  /** Request latency per route, as `recordRequest` (the route layer) recorded it in this process. */
+  requests: Array<{ route: string; latency: Histogram; statuses: Record<string, number> }>
+}
+
+/** A histogram: cumulative counts at each upper bound (`+Inf` is `count`), the sum and count. */
+export interface Histogram {
+  label: string
+  buckets: Array<[number, number]>
+  sum: number
+  count: number
 }
 
 /** One run of a scheduled maintenance task (`export_schedule_runs`). */
@@ -775,6 +797,19 @@ export declare class ExportClient {
    * success rate, durations, formats, hourly volume, queue depth.
    */
   metrics(since: Date | string): Promise<MetricsReport>
+  /**
+   * The metrics of the last hour in the Prometheus text exposition
+   * format, what `exportRoutes(...).metrics` serves: the numbers of
+   * `metrics()`, as gauges, counters and histograms.
+   */
+  prometheusMetrics(): Promise<string>
+  /**
+   * Records one answered request of the route layer (what
+   * `exportRoutes` does for each): its route name (letters, digits, `_`;
+   * at most 32 names, the rest count as `other`), HTTP status and
+   * duration in milliseconds. `metrics()` reports them as `requests`.
+   */
+  recordRequest(route: string, status: number, durationMs: number): void
   /** Stops this client's workers and closes its connection pool. */
   close(): void
   /**
@@ -902,6 +937,32 @@ export interface ClientOptions {
    * (`LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS`, 60).
    */
   downloadIdleTimeoutSecs?: number
+  /**
+   * Conversations one export may select
+   * (`LORA_EXPORT_MAX_CONVERSATIONS`, 100,000); more: 413 `EXPORT_TOO_LARGE`.
+   */
+  maxConversations?: number
+  /**
+   * MiB one export file may hold (`LORA_EXPORT_MAX_FILE_MB`, 1,024);
+   * more: the export fails, 413 `EXPORT_TOO_LARGE`.
+   */
+  maxFileMb?: number
+  /**
+   * MiB of a user's downloadable files at which a new export is refused
+   * (`LORA_EXPORT_STORAGE_QUOTA_MB`, 2,048): 429 `STORAGE_QUOTA_EXCEEDED`
+   * with `retryAfter`; expired and deleted files free it.
+   */
+  storageQuotaMb?: number
+  /**
+   * Exports of one user queued or running at once
+   * (`LORA_EXPORT_MAX_JOBS_PER_USER`, 3); more: 429 `QUEUE_FULL`.
+   */
+  maxJobsPerUser?: number
+  /**
+   * Jobs waiting for a worker, every user's
+   * (`LORA_EXPORT_MAX_QUEUED_JOBS`, 1,000); more: 429 `QUEUE_FULL`.
+   */
+  maxQueuedJobs?: number
   /**
    * The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
    * location and the auth cookie's name derive from it.

@@ -83,6 +83,13 @@ export interface ExportRoutes {
   audit: { GET: RouteHandler }
   /** `POST /api/conversations` with `{ filters?, page?, limit? }`. */
   conversations: { POST: RouteHandler }
+  /**
+   * `GET /api/export/metrics`: the Prometheus text exposition
+   * (`text/plain; version=0.0.4`) for `Authorization: Bearer
+   * $LORA_EXPORT_METRICS_SECRET` (compared in constant time); 401 without it,
+   * 404 while the variable is unset.
+   */
+  metrics: { GET: RouteHandler }
 }
 
 /** The route handlers of the export API, configured once. */

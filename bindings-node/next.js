@@ -3,7 +3,7 @@
 // one call. Each handler signs the user in first (401 otherwise), calls the
 // native ExportClient, and answers JSON — every error too, with `error`
 // (a stable code), `message`, `issues` and, for 429, `retry_after`.
-const { randomUUID } = require('node:crypto')
+const { createHash, randomUUID, timingSafeEqual } = require('node:crypto')
 const { Readable } = require('node:stream')
 const { pipeline } = require('node:stream/promises')
 const { isLoraExportError } = require('./index.js')
@@ -122,7 +122,7 @@ function exportRoutes(options) {
       return new Response(closedWhenIdle(answer.stream, answer.idleTimeoutSecs), { status: answer.status, headers })
     })
 
-  return {
+  const handlers = {
     /** POST: create an export (201 with `download_url`, 202 with `status_url`). */
     create: { POST: route(async ({ request, client: c, user }) => created(await c.createExport(user, await jsonBody(request)))) },
     /** GET: an export's status and progress. */
@@ -193,6 +193,82 @@ function exportRoutes(options) {
       POST: route(async ({ request, client: c, user }) => Response.json(await c.listConversations(user, await jsonBody(request)))),
     },
   }
+
+  // Operations (issue 37): the metrics route, and every handler timed.
+  /**
+   * GET: the Prometheus text exposition of `client.prometheusMetrics()`, for
+   * `Authorization: Bearer $LORA_EXPORT_METRICS_SECRET` only (401 otherwise;
+   * 404 while the variable is unset: no metrics without a secret).
+   */
+  handlers.metrics = {
+    GET: async (request) => {
+      request.headers
+      try {
+        const secret = process.env.LORA_EXPORT_METRICS_SECRET
+        if (!secret) throw new Refused(404, 'NOT_FOUND', 'no metrics here: set LORA_EXPORT_METRICS_SECRET to serve them')
+        const given = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1] ?? ''
+        if (!sameSecret(given, secret)) {
+          return Response.json(
+            { error: 'UNAUTHORIZED', message: 'send Authorization: Bearer <LORA_EXPORT_METRICS_SECRET>' },
+            { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' } },
+          )
+        }
+        const text = await (await clientOf()).prometheusMetrics()
+        return new Response(text, {
+          headers: { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' },
+        })
+      } catch (error) {
+        return errorResponse(error, onError)
+      }
+    },
+  }
+  return timed(handlers, clientOf)
+}
+
+/** Whether `given` is `secret`, compared in constant time (of their SHA-256 digests). */
+function sameSecret(given, secret) {
+  const digest = (text) => createHash('sha256').update(text).digest()
+  return timingSafeEqual(digest(given), digest(secret))
+}
+
+/**
+ * `handlers` with each one's latency and status recorded in the client
+ * (`client.recordRequest(name, status, ms)`), under the handler's name
+ * (`create`, `status`, `download`, …): what `metrics()` and the metrics
+ * route report per route. A client that cannot be had records nothing.
+ */
+function timed(handlers, clientOf) {
+  const record = (name, status, started) => {
+    const ms = performance.now() - started
+    Promise.resolve()
+      .then(clientOf)
+      .then((c) => c.recordRequest(name, status, ms))
+      .catch(() => {})
+  }
+  const out = {}
+  for (const [name, handler] of Object.entries(handlers)) {
+    if (typeof handler === 'function') {
+      out[name] = async (req, res) => {
+        const started = performance.now()
+        try {
+          return await handler(req, res)
+        } finally {
+          record(name, res.statusCode, started)
+        }
+      }
+      continue
+    }
+    out[name] = {}
+    for (const [method, fn] of Object.entries(handler)) {
+      out[name][method] = async (request, context) => {
+        const started = performance.now()
+        const response = await fn(request, context)
+        record(name, response.status, started)
+        return response
+      }
+    }
+  }
+  return out
 }
 
 /**

@@ -56,6 +56,10 @@ __all__ = [
     "NotMigratedError",
     "StorageError",
     "DatabaseTlsError",
+    "NoConversationsError",
+    "ExportTooLargeError",
+    "StorageQuotaExceededError",
+    "QueueFullError",
 ]
 
 __version__: str
@@ -639,6 +643,14 @@ class MetricsReport(TypedDict):
     live_workers: int
     last_worker_seen_at: str | None
     failure_rate_alert: bool
+    maintenance: list[dict[str, Any]]
+    exports_by_status: list[dict[str, Any]]
+    durations: list[dict[str, Any]]
+    file_sizes: list[dict[str, Any]]
+    storage_bytes: int
+    exports_per_user: dict[str, Any]
+    longest_running_secs: int
+    requests: list[dict[str, Any]]
 
 @type_check_only
 class ErrorReport(TypedDict):
@@ -686,6 +698,9 @@ class ExportClient:
     per-user limits: interactive_rate_limit (per minute), interactive_concurrency,
     interactive_statement_timeout (seconds), downloads_per_user,
     download_idle_timeout (seconds);
+    quotas: max_conversations (per export), max_file_mb (per export file),
+    storage_quota_mb (a user's downloadable files), max_jobs_per_user,
+    max_queued_jobs;
     sign-in: supabase_url, jwt_secret, jwks_url, jwks (JSON), each else read
     from SUPABASE_URL, SUPABASE_JWT_SECRET, LORA_EXPORT_JWKS_URL, LORA_EXPORT_JWKS;
     audit_key (else LORA_EXPORT_AUDIT_KEY): seals every audit event with
@@ -727,6 +742,11 @@ class ExportClient:
         interactive_statement_timeout: float = ...,
         downloads_per_user: int = ...,
         download_idle_timeout: float = ...,
+        max_conversations: int = ...,
+        max_file_mb: int = ...,
+        storage_quota_mb: int = ...,
+        max_jobs_per_user: int = ...,
+        max_queued_jobs: int = ...,
         supabase_url: str = ...,
         jwt_secret: str = ...,
         audit_key: str = ...,
@@ -771,6 +791,8 @@ class ExportClient:
     def cleanup_expired(self) -> CleanupReport: ...
     def purge_old_logs(self) -> PurgeReport: ...
     def metrics(self, since: _Instant) -> MetricsReport: ...
+    def prometheus_metrics(self) -> str: ...
+    def record_request(self, route: str, status: int, seconds: float) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> ExportClient: ...
     def __exit__(self, *_exc: object) -> bool: ...
@@ -837,4 +859,8 @@ class ServiceUnavailableError(LoraExportError): ...
 class NotMigratedError(LoraExportError): ...
 class StorageError(LoraExportError): ...
 class DatabaseTlsError(LoraExportError): ...
+class NoConversationsError(LoraExportError): ...
+class ExportTooLargeError(LoraExportError): ...
+class StorageQuotaExceededError(LoraExportError): ...
+class QueueFullError(LoraExportError): ...
 class RangeNotSatisfiableError(LoraExportError): ...

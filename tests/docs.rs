@@ -185,6 +185,11 @@ fn every_stated_default_is_the_services() {
         ("LORA_EXPORT_INTERACTIVE_CONCURRENCY", d.interactive_concurrency.into()),
         ("LORA_EXPORT_DOWNLOADS_PER_USER", d.downloads_per_user.into()),
         ("LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS", secs(d.download_idle_timeout)),
+        ("LORA_EXPORT_MAX_CONVERSATIONS", d.max_conversations.into()),
+        ("LORA_EXPORT_MAX_FILE_MB", d.max_file_bytes >> 20),
+        ("LORA_EXPORT_STORAGE_QUOTA_MB", d.storage_quota_bytes >> 20),
+        ("LORA_EXPORT_MAX_JOBS_PER_USER", d.max_jobs_per_user.into()),
+        ("LORA_EXPORT_MAX_QUEUED_JOBS", d.max_queued_jobs.into()),
     ];
     let root = root();
     let mut wrong = Vec::new();

@@ -221,7 +221,12 @@ async fn a_failed_export_reports_a_safe_error_everywhere() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_eleventh_request_in_an_hour_is_429_with_retry_after() {
-    let (service, _) = service_with(|c| c.sync_threshold = 1).await;
+    // Queued and never run: the user's jobs are not the bound here.
+    let (service, _) = service_with(|c| {
+        c.sync_threshold = 1;
+        c.max_jobs_per_user = 20;
+    })
+    .await;
     let user = user(&service).await;
     for _ in 0..10 {
         let outcome = service.create_export(user, &body("all", "jsonl")).await.unwrap();
@@ -243,6 +248,7 @@ async fn fifty_concurrent_requests_of_one_user_accept_exactly_ten() {
     let (service, _) = service_with(|c| {
         c.sync_threshold = 1;
         c.pool_size = 24;
+        c.max_jobs_per_user = 50;
     })
     .await;
     let user = user(&service).await;

@@ -82,6 +82,22 @@ pub struct ClientOptions {
     /// Seconds a download may go unread before it is closed
     /// (`LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS`, 60).
     pub download_idle_timeout_secs: Option<u32>,
+    /// Conversations one export may select
+    /// (`LORA_EXPORT_MAX_CONVERSATIONS`, 100,000); more: 413 `EXPORT_TOO_LARGE`.
+    pub max_conversations: Option<u32>,
+    /// MiB one export file may hold (`LORA_EXPORT_MAX_FILE_MB`, 1,024);
+    /// more: the export fails, 413 `EXPORT_TOO_LARGE`.
+    pub max_file_mb: Option<u32>,
+    /// MiB of a user's downloadable files at which a new export is refused
+    /// (`LORA_EXPORT_STORAGE_QUOTA_MB`, 2,048): 429 `STORAGE_QUOTA_EXCEEDED`
+    /// with `retryAfter`; expired and deleted files free it.
+    pub storage_quota_mb: Option<u32>,
+    /// Exports of one user queued or running at once
+    /// (`LORA_EXPORT_MAX_JOBS_PER_USER`, 3); more: 429 `QUEUE_FULL`.
+    pub max_jobs_per_user: Option<u32>,
+    /// Jobs waiting for a worker, every user's
+    /// (`LORA_EXPORT_MAX_QUEUED_JOBS`, 1,000); more: 429 `QUEUE_FULL`.
+    pub max_queued_jobs: Option<u32>,
     /// The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
     /// location and the auth cookie's name derive from it.
     pub supabase_url: Option<String>,
@@ -550,6 +566,26 @@ impl ExportClient {
             })?;
             Ok(Json(service.metrics(since).await?))
         })
+    }
+
+    /// The metrics of the last hour in the Prometheus text exposition
+    /// format, what `exportRoutes(...).metrics` serves: the numbers of
+    /// `metrics()`, as gauges, counters and histograms.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn prometheus_metrics(&self, env: &Env) -> napi::Result<AsyncBlock<Reply<String>>> {
+        let service = self.service.clone();
+        spawn(env, async move { Ok(service.prometheus_metrics().await?) })
+    }
+
+    /// Records one answered request of the route layer (what
+    /// `exportRoutes` does for each): its route name (letters, digits, `_`;
+    /// at most 32 names, the rest count as `other`), HTTP status and
+    /// duration in milliseconds. `metrics()` reports them as `requests`.
+    #[napi]
+    pub fn record_request(&self, route: String, status: u32, duration_ms: f64) {
+        let status = u16::try_from(status).unwrap_or(599);
+        let elapsed = std::time::Duration::from_secs_f64((duration_ms / 1000.0).max(0.0));
+        self.service.record_request(&route, status, elapsed);
     }
 
     /// Stops this client's workers and closes its connection pool.

@@ -82,6 +82,7 @@ test('connect never rejects for an unreachable database; the client serves once 
   p.up()
   assert.ok((await client.migrate({ supabaseStandIns: true })).length > 0, 'the same client migrates once the database is up')
   assert.equal((await client.health()).ok, true)
+  await client.importConversations(jsonl(conversations(3)))
   const user = createUser(url)
   const created = await client.createExport(user, { config: { scope: 'all', format: 'jsonl' } })
 

@@ -56,7 +56,9 @@ const COPY_CHUNK: usize = 1 << 20;
 /// `conversations_table` and `turns_table` (the app's relations to export
 /// from, `schema.name`), and the per-user limits `interactive_rate_limit`
 /// (per minute), `interactive_concurrency`, `interactive_statement_timeout`
-/// (seconds), `downloads_per_user`, `download_idle_timeout` (seconds).
+/// (seconds), `downloads_per_user`, `download_idle_timeout` (seconds); the
+/// quotas `max_conversations`, `max_file_mb`, `storage_quota_mb`,
+/// `max_jobs_per_user`, `max_queued_jobs`.
 #[pyclass(module = "lora_export")]
 pub struct ExportClient {
     service: Mutex<Option<ExportService>>,
@@ -723,6 +725,24 @@ impl ExportClient {
         let service = self.service()?;
         let report = self.wait(py, async move { service.metrics(since).await }, None)?;
         to_py(py, &report)
+    }
+
+    /// The metrics of the last hour in the Prometheus text exposition
+    /// format (`text/plain; version=0.0.4`): the numbers of `metrics()`.
+    fn prometheus_metrics(&self, py: Python<'_>) -> PyResult<String> {
+        let service = self.service()?;
+        self.wait(py, async move { service.prometheus_metrics().await }, None)
+    }
+
+    /// Records one answered request of the app's route layer: its route
+    /// name (letters, digits, `_`; at most 32 names, the rest count as
+    /// `other`), HTTP status and duration in seconds; `metrics()` reports
+    /// them as `requests`.
+    fn record_request(&self, route: &str, status: u16, seconds: f64) -> PyResult<()> {
+        let elapsed = std::time::Duration::try_from_secs_f64(seconds)
+            .map_err(|e| PyValueError::new_err(format!("seconds: {e}")))?;
+        self.service()?.record_request(route, status, elapsed);
+        Ok(())
     }
 
     /// The service's health, safe to expose from a health endpoint: `ok`,

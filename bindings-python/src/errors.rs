@@ -100,6 +100,10 @@ error_classes! {
     PoolerUnsupportedError = "DATABASE_POOLER_UNSUPPORTED": "The database URL reaches a connection pooler that refuses one of its startup parameters: remove it from the URL.",
     RangeNotSatisfiableError = "RANGE_NOT_SATISFIABLE": "The requested byte range lies outside the file (416).",
     DatabaseTlsError = "DATABASE_TLS_ERROR": "The TLS handshake with the database failed (see `sslmode` and `sslrootcert`).",
+    NoConversationsError = "NO_CONVERSATIONS": "The export's scope, filters and ids match no conversation; nothing was logged (400).",
+    ExportTooLargeError = "EXPORT_TOO_LARGE": "The export selects more conversations than `max_conversations`, or its file passed `max_file_mb` (413).",
+    StorageQuotaExceededError = "STORAGE_QUOTA_EXCEEDED": "The user's downloadable files reach `storage_quota_mb` (429); `retry_after` says when the oldest expires, deleting an export frees it now.",
+    QueueFullError = "QUEUE_FULL": "Too many exports queued or running: the user's (`max_jobs_per_user`) or everyone's (`max_queued_jobs`) (429); `retry_after` says when to retry.",
 }
 
 /// Converts an error of the core or of the service into the exception of

@@ -261,6 +261,7 @@ def test_exception_classes_form_one_hierarchy():
         "InvalidTransitionError", "UnauthorizedError", "ForbiddenError", "NotFoundError",
         "GoneError", "TooEarlyError", "ExportFailedError", "RateLimitedError", "ConfigError",
         "DatabaseError", "IoError", "CsvError", "JsonError", "NotRetryableError", "AdminRequiredError",
+        "NoConversationsError", "ExportTooLargeError", "StorageQuotaExceededError", "QueueFullError",
     ]
     codes = set()
     for name in names:

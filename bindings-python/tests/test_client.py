@@ -129,6 +129,7 @@ def test_validation_and_rate_limit_errors_carry_their_attributes(database):
     url, root = database
     with lora_export.ExportClient(url, storage_root=root, rate_limit_per_hour=2) as c:
         c.migrate(supabase_stand_ins=True)
+        c.import_conversations(SAMPLE)
         user = create_user(url)
         with pytest.raises(lora_export.ValidationError) as invalid:
             c.create_export(user, {"config": {"scope": "filtered", "format": "pdf"}})
@@ -171,7 +172,7 @@ def test_the_library_lives_in_its_schema_and_reads_the_apps_relations_by_name(da
     with pytest.raises(lora_export.ConfigError, match="turns_table"):
         lora_export.ExportClient(url, conversations_table="public.chats")
     client = lora_export.ExportClient(url, storage_root=root, schema="py_export")
-    assert client.migrate(supabase_stand_ins=True) == list(range(1, 19))
+    assert client.migrate(supabase_stand_ins=True) == list(range(1, 20))
     assert sql(url, "SELECT to_regclass('py_export.export_logs') IS NOT NULL, count(*) FROM pg_class "
                     "WHERE relnamespace = 'public'::regnamespace") == "t|0"
     client.close()
@@ -363,6 +364,7 @@ def test_create_dev_user_is_idempotent_by_email(database):
         assert str(uuid.UUID(user)) == user
         assert c.create_dev_user(" dev@example.com ") == user
         assert sql(url, f"SELECT email FROM auth.users WHERE id = '{user}'") == "dev@example.com"
+        c.import_conversations(SAMPLE)
         assert c.create_export(user, {"config": {"scope": "all", "format": "json"}})["status"] == "completed"
         with pytest.raises(lora_export.ValidationError) as refused:
             c.create_dev_user("not-an-email")

@@ -138,6 +138,10 @@ pub enum ErrorKind {
         /// The first skipped record's location and reason.
         first: String,
     },
+    /// The export's scope, filters and ids match no conversation: there is
+    /// nothing to export, and nothing is logged or written (HTTP 400).
+    #[error("no conversation matches this export's scope, filters and ids: nothing to export")]
+    NoConversations,
     /// A format name that no transformer is registered for.
     #[error("unknown export format `{0}`")]
     UnknownFormat(String),
@@ -226,6 +230,7 @@ impl Error {
             ErrorKind::MalformedRecord { .. } => "MALFORMED_RECORD",
             ErrorKind::TooManySkipped { .. } => "TOO_MANY_SKIPPED",
             ErrorKind::UnknownFormat(_) => "UNKNOWN_FORMAT",
+            ErrorKind::NoConversations => "NO_CONVERSATIONS",
             ErrorKind::Rejected(_) => "REJECTED_BY_FORMAT",
             ErrorKind::InvalidTransition { .. } => "INVALID_TRANSITION",
             ErrorKind::Config(_) => "CONFIG_ERROR",
@@ -241,6 +246,7 @@ impl Error {
             ErrorKind::InvalidRequest(_)
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
+            | ErrorKind::NoConversations
             | ErrorKind::Rejected(_) => 400,
             ErrorKind::InvalidTransition { .. } => 409,
             ErrorKind::TooManySkipped { .. } => 422,

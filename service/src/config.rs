@@ -44,6 +44,16 @@ use crate::{Database, Result};
 /// | `interactive_concurrency` | `LORA_EXPORT_INTERACTIVE_CONCURRENCY` | 2 of them running at once per user (then 429) |
 /// | `downloads_per_user` | `LORA_EXPORT_DOWNLOADS_PER_USER` | 4 downloads streaming at once per user (then 429) |
 /// | `download_idle_timeout` | `LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS` | 60 s: a download whose client reads nothing for this long is closed |
+/// | `max_conversations` | `LORA_EXPORT_MAX_CONVERSATIONS` | 100,000 conversations per export (more: 413 `EXPORT_TOO_LARGE`, nothing logged) |
+/// | `max_file_bytes` | `LORA_EXPORT_MAX_FILE_MB` | 1,024 MiB per export file (a run that writes more fails: 413 `EXPORT_TOO_LARGE`) |
+/// | `storage_quota_bytes` | `LORA_EXPORT_STORAGE_QUOTA_MB` | 2,048 MiB of a user's stored files, counted while downloadable (expired and deleted files free it); at or above it, 429 `STORAGE_QUOTA_EXCEEDED` with `retry_after` until the oldest expires |
+/// | `max_jobs_per_user` | `LORA_EXPORT_MAX_JOBS_PER_USER` | 3 exports of one user queued or running at once (then 429 `QUEUE_FULL` with `retry_after`) |
+/// | `alert_webhook_url` | `LORA_EXPORT_ALERT_WEBHOOK_URL` | none: alerts go to the error sink only ([`evaluate_alerts`](super::ExportService::evaluate_alerts)) |
+/// | `alert_webhook_secret` | `LORA_EXPORT_ALERT_WEBHOOK_SECRET` | none; required with the URL (at least 16 bytes): the HMAC-SHA256 key of `X-Lora-Export-Signature` |
+/// | `alert_running` | `LORA_EXPORT_ALERT_RUNNING_SECS` | 60 s: an export running longer fires `long_running` |
+/// | `alert_queue_age` | `LORA_EXPORT_ALERT_QUEUE_AGE_SECS` | 600 s: the oldest job due waiting longer fires `queue_stalled` |
+/// | `alert_storage_bytes` | `LORA_EXPORT_ALERT_STORAGE_GB` | 10 GB (10^9 bytes): downloadable files holding more fire `storage` |
+/// | `max_queued_jobs` | `LORA_EXPORT_MAX_QUEUED_JOBS` | 1,000 jobs waiting for a worker, every user's (then 429 `QUEUE_FULL` with `retry_after`) |
 /// | `supabase_url` | `SUPABASE_URL` (else `NEXT_PUBLIC_SUPABASE_URL`) | none: the token's `iss`, the JWKS URL and the auth cookie's name derive from it |
 /// | `jwt_secret` | `SUPABASE_JWT_SECRET` | none: HS256 tokens are refused |
 /// | `jwks_url` | `LORA_EXPORT_JWKS_URL` | `$SUPABASE_URL/auth/v1/.well-known/jwks.json` |
@@ -125,6 +135,29 @@ pub struct ServiceConfig {
     pub downloads_per_user: u32,
     /// A download whose client reads nothing for this long is closed.
     pub download_idle_timeout: Duration,
+    /// The most conversations one export may select (413 `EXPORT_TOO_LARGE`).
+    pub max_conversations: u32,
+    /// The most bytes one export file may hold: the run stops and fails
+    /// past it (413 `EXPORT_TOO_LARGE`).
+    pub max_file_bytes: u64,
+    /// The bytes of a user's downloadable files (completed, neither expired
+    /// nor deleted) at which a new export is refused (429
+    /// `STORAGE_QUOTA_EXCEEDED`, `retry_after` until the oldest expires).
+    pub storage_quota_bytes: u64,
+    /// Exports of one user queued or running at once (429 `QUEUE_FULL`).
+    pub max_jobs_per_user: u32,
+    /// Jobs waiting for a worker, every user's (429 `QUEUE_FULL`).
+    pub max_queued_jobs: u32,
+    /// Where alerts are posted (signed JSON); `None`: the error sink only.
+    pub alert_webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the alerts' signature header.
+    pub alert_webhook_secret: Option<Secret>,
+    /// An export running longer fires the `long_running` alert.
+    pub alert_running: Duration,
+    /// The oldest job due waiting longer fires the `queue_stalled` alert.
+    pub alert_queue_age: Duration,
+    /// Downloadable files holding more bytes fire the `storage` alert.
+    pub alert_storage_bytes: u64,
     /// The Supabase project URL (`https://<ref>.supabase.co`): tokens must
     /// be issued by `<url>/auth/v1`, its JWKS is fetched from there, and its
     /// auth cookie is `sb-<ref>-auth-token` (see [`SignIn`](super::SignIn)).
@@ -235,6 +268,16 @@ impl ServiceConfig {
             interactive_concurrency: 2,
             downloads_per_user: 4,
             download_idle_timeout: Duration::from_secs(60),
+            max_conversations: 100_000,
+            max_file_bytes: 1_024 << 20,
+            storage_quota_bytes: 2_048 << 20,
+            max_jobs_per_user: 3,
+            max_queued_jobs: 1_000,
+            alert_webhook_url: None,
+            alert_webhook_secret: None,
+            alert_running: Duration::from_secs(60),
+            alert_queue_age: Duration::from_secs(600),
+            alert_storage_bytes: 10_000_000_000,
             supabase_url: None,
             jwt_secret: None,
             jwks_url: None,
@@ -311,6 +354,24 @@ impl ServiceConfig {
         number("LORA_EXPORT_INTERACTIVE_RATE_LIMIT", &mut config.interactive_rate_per_minute)?;
         number("LORA_EXPORT_INTERACTIVE_CONCURRENCY", &mut config.interactive_concurrency)?;
         number("LORA_EXPORT_DOWNLOADS_PER_USER", &mut config.downloads_per_user)?;
+        number("LORA_EXPORT_MAX_CONVERSATIONS", &mut config.max_conversations)?;
+        number("LORA_EXPORT_MAX_JOBS_PER_USER", &mut config.max_jobs_per_user)?;
+        number("LORA_EXPORT_MAX_QUEUED_JOBS", &mut config.max_queued_jobs)?;
+        let mut mib = (config.max_file_bytes >> 20) as u32;
+        number("LORA_EXPORT_MAX_FILE_MB", &mut mib)?;
+        config.max_file_bytes = u64::from(mib) << 20;
+        let mut mib = (config.storage_quota_bytes >> 20) as u32;
+        number("LORA_EXPORT_STORAGE_QUOTA_MB", &mut mib)?;
+        config.storage_quota_bytes = u64::from(mib) << 20;
+        let mut secs = config.alert_running.as_secs() as u32;
+        number("LORA_EXPORT_ALERT_RUNNING_SECS", &mut secs)?;
+        config.alert_running = Duration::from_secs(secs.into());
+        let mut secs = config.alert_queue_age.as_secs() as u32;
+        number("LORA_EXPORT_ALERT_QUEUE_AGE_SECS", &mut secs)?;
+        config.alert_queue_age = Duration::from_secs(secs.into());
+        let mut gb = (config.alert_storage_bytes / 1_000_000_000) as u32;
+        number("LORA_EXPORT_ALERT_STORAGE_GB", &mut gb)?;
+        config.alert_storage_bytes = u64::from(gb) * 1_000_000_000;
         let mut idle = config.download_idle_timeout.as_secs() as u32;
         number("LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS", &mut idle)?;
         config.download_idle_timeout = Duration::from_secs(idle.into());
@@ -345,6 +406,8 @@ impl ServiceConfig {
         let text = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         config.supabase_url = text("SUPABASE_URL").or_else(|| text("NEXT_PUBLIC_SUPABASE_URL"));
         config.jwt_secret = text("SUPABASE_JWT_SECRET").map(Secret::from);
+        config.alert_webhook_url = text("LORA_EXPORT_ALERT_WEBHOOK_URL");
+        config.alert_webhook_secret = text("LORA_EXPORT_ALERT_WEBHOOK_SECRET").map(Secret::from);
         config.jwks_url = text("LORA_EXPORT_JWKS_URL");
         config.jwks_json = text("LORA_EXPORT_JWKS");
         config.audit_key = text("LORA_EXPORT_AUDIT_KEY").map(Secret::from);
@@ -383,12 +446,18 @@ impl ServiceConfig {
             ("interactive_rate_per_minute", self.interactive_rate_per_minute),
             ("interactive_concurrency", self.interactive_concurrency),
             ("downloads_per_user", self.downloads_per_user),
+            ("max_conversations", self.max_conversations),
+            ("max_jobs_per_user", self.max_jobs_per_user),
+            ("max_queued_jobs", self.max_queued_jobs),
         ];
         if self.database_url.trim().is_empty() {
             return Err(config_error("database_url is empty"));
         }
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(config_error(format!("{name} must be at least 1")));
+        }
+        if self.max_file_bytes == 0 || self.storage_quota_bytes == 0 {
+            return Err(config_error("max_file_bytes and storage_quota_bytes must be at least 1"));
         }
         if self.batch_size > 10_000 {
             return Err(config_error("batch_size must be at most 10000"));
@@ -424,6 +493,10 @@ impl ServiceConfig {
             )));
         }
         self.source_tables()?;
+        crate::ops::check_webhook(
+            self.alert_webhook_url.as_deref(),
+            self.alert_webhook_secret.as_ref().map(Secret::as_bytes),
+        )?;
         self.validate_sign_in()
     }
 
@@ -557,6 +630,22 @@ pub struct ServiceOptions {
     /// Seconds a download may go unread before it is closed
     /// (`LORA_EXPORT_DOWNLOAD_IDLE_TIMEOUT_SECS`, 60).
     pub download_idle_timeout_secs: Option<u32>,
+    /// Conversations one export may select
+    /// (`LORA_EXPORT_MAX_CONVERSATIONS`, 100,000); more: 413 `EXPORT_TOO_LARGE`.
+    pub max_conversations: Option<u32>,
+    /// MiB one export file may hold (`LORA_EXPORT_MAX_FILE_MB`, 1,024);
+    /// more: the export fails, 413 `EXPORT_TOO_LARGE`.
+    pub max_file_mb: Option<u32>,
+    /// MiB of a user's downloadable files at which a new export is refused
+    /// (`LORA_EXPORT_STORAGE_QUOTA_MB`, 2,048): 429 `STORAGE_QUOTA_EXCEEDED`
+    /// with `retryAfter`; expired and deleted files free it.
+    pub storage_quota_mb: Option<u32>,
+    /// Exports of one user queued or running at once
+    /// (`LORA_EXPORT_MAX_JOBS_PER_USER`, 3); more: 429 `QUEUE_FULL`.
+    pub max_jobs_per_user: Option<u32>,
+    /// Jobs waiting for a worker, every user's
+    /// (`LORA_EXPORT_MAX_QUEUED_JOBS`, 1,000); more: 429 `QUEUE_FULL`.
+    pub max_queued_jobs: Option<u32>,
     /// The Supabase project URL (`SUPABASE_URL`): tokens' issuer, the JWKS
     /// location and the auth cookie's name derive from it.
     pub supabase_url: Option<String>,
@@ -621,6 +710,15 @@ impl ServiceConfig {
         set(o.interactive_rate_limit, &mut config.interactive_rate_per_minute);
         set(o.interactive_concurrency, &mut config.interactive_concurrency);
         set(o.downloads_per_user, &mut config.downloads_per_user);
+        set(o.max_conversations, &mut config.max_conversations);
+        set(o.max_jobs_per_user, &mut config.max_jobs_per_user);
+        set(o.max_queued_jobs, &mut config.max_queued_jobs);
+        if let Some(mib) = o.max_file_mb {
+            config.max_file_bytes = u64::from(mib) << 20;
+        }
+        if let Some(mib) = o.storage_quota_mb {
+            config.storage_quota_bytes = u64::from(mib) << 20;
+        }
         if let Some(ms) = o.interactive_statement_timeout_ms {
             config.interactive_statement_timeout = Duration::from_millis(ms.into());
         }

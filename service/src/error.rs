@@ -90,6 +90,36 @@ pub enum ErrorKind {
         /// Seconds until a request would be accepted.
         retry_after_secs: u64,
     },
+    /// The export is past a size limit: more conversations than
+    /// `max_conversations` (refused before anything is logged), or a file
+    /// past `max_file_bytes` (the run stops and the export fails) (HTTP 413).
+    #[error("export too large: {what}")]
+    ExportTooLarge {
+        /// The limit passed, in words (`120 conversations selected, at most 100`).
+        what: String,
+    },
+    /// The user's downloadable files (completed, neither expired nor
+    /// deleted) reach `storage_quota_bytes` (HTTP 429, with `retry_after`:
+    /// until the oldest of them expires; deleting an export frees it now).
+    #[error("storage quota exceeded: {used} of {quota} bytes of stored export files; delete an export or retry in {retry_after_secs} s, when one expires")]
+    StorageQuotaExceeded {
+        /// Bytes of the user's downloadable files.
+        used: u64,
+        /// The quota, in bytes.
+        quota: u64,
+        /// Seconds until the oldest of those files expires.
+        retry_after_secs: u64,
+    },
+    /// Too many exports queued or running: the user's own
+    /// (`max_jobs_per_user`) or every user's waiting jobs
+    /// (`max_queued_jobs`) (HTTP 429, with `retry_after`).
+    #[error("export queue full: at most {what}; retry in {retry_after_secs} s")]
+    QueueFull {
+        /// The limit passed, in words (`3 exports of a user queued or running`).
+        what: String,
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// The database failed; the message is safe to show (HTTP 500).
     #[error("database error: {0}")]
     Database(String),
@@ -276,6 +306,9 @@ impl Error {
             ErrorKind::AdminRequired(_) => "ADMIN_REQUIRED",
             ErrorKind::AnonymousNotAllowed => "ANONYMOUS_NOT_ALLOWED",
             ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => "RATE_LIMITED",
+            ErrorKind::ExportTooLarge { .. } => "EXPORT_TOO_LARGE",
+            ErrorKind::StorageQuotaExceeded { .. } => "STORAGE_QUOTA_EXCEEDED",
+            ErrorKind::QueueFull { .. } => "QUEUE_FULL",
             ErrorKind::Database(_) => "DATABASE_ERROR",
             ErrorKind::Unavailable { .. } => "SERVICE_UNAVAILABLE",
             ErrorKind::InvalidToken(_) => "INVALID_TOKEN",
@@ -298,8 +331,12 @@ impl Error {
             ErrorKind::ExportFailed { .. } | ErrorKind::NotRetryable { .. } => 409,
             ErrorKind::Gone(_) => 410,
             ErrorKind::RangeNotSatisfiable { .. } => 416,
+            ErrorKind::ExportTooLarge { .. } => 413,
             ErrorKind::TooEarly { .. } => 425,
-            ErrorKind::RateLimited { .. } | ErrorKind::Throttled { .. } => 429,
+            ErrorKind::RateLimited { .. }
+            | ErrorKind::Throttled { .. }
+            | ErrorKind::StorageQuotaExceeded { .. }
+            | ErrorKind::QueueFull { .. } => 429,
             ErrorKind::Database(_)
             | ErrorKind::NotMigrated
             | ErrorKind::UnsupportedPooler(_)
@@ -313,6 +350,8 @@ impl Error {
         match &*self.0 {
             ErrorKind::RateLimited { retry_after_secs, .. }
             | ErrorKind::Throttled { retry_after_secs, .. }
+            | ErrorKind::StorageQuotaExceeded { retry_after_secs, .. }
+            | ErrorKind::QueueFull { retry_after_secs, .. }
             | ErrorKind::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         }

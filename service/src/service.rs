@@ -4,13 +4,14 @@
 
 use lora_export_core::ErrorKind as CoreKind;
 use std::io::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use uuid::Uuid;
 
 use crate::config::open_storage;
 use crate::events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 use crate::limits::UserLimits;
+use crate::ops::RequestStats;
 use crate::storage::Storage;
 use crate::{Actor, Session, SignIn};
 use crate::{Database, ImportSummary, MigrateOptions, ServiceConfig, SourceTables};
@@ -41,6 +42,7 @@ pub struct ExportService {
     sign_in: Option<Arc<SignIn>>,
     source: Arc<Source>,
     limits: Arc<UserLimits>,
+    requests: Arc<Mutex<RequestStats>>,
     metrics_sink: Option<MetricsSink>,
     error_sink: Option<ErrorSink>,
 }
@@ -86,6 +88,7 @@ impl ExportService {
         Ok(ExportService {
             db,
             limits: UserLimits::new(&config),
+            requests: Arc::default(),
             config: Arc::new(config),
             storage,
             sign_in,
@@ -276,6 +279,12 @@ impl ExportService {
     /// service's clones (one count per process).
     pub(crate) fn limits(&self) -> &Arc<UserLimits> {
         &self.limits
+    }
+
+    /// The request latencies the route layer recorded, shared by the
+    /// service's clones.
+    pub(crate) fn request_stats(&self) -> &Mutex<RequestStats> {
+        &self.requests
     }
 
     pub(crate) fn emit(&self, event: &MetricEvent) {

@@ -49,6 +49,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     LORA_EXPORT_BATCH_SIZE: '100',
     LORA_EXPORT_WORKER_THROTTLE_MS: '300',
     LORA_EXPORT_RATE_LIMIT: '1000',
+    LORA_EXPORT_MAX_JOBS_PER_USER: '1000',
   })
   t.after(() => server.stop())
   const { base } = server

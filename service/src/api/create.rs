@@ -71,7 +71,12 @@ impl CreateOutcome {
 impl ExportService {
     /// Creates an export for `user` from an untrusted request body.
     ///
-    /// Errors: 400 with every validation issue, 401 for a user the project
+    /// Errors: 400 with every validation issue, 400 `NO_CONVERSATIONS` when
+    /// the request selects no conversation (nothing is logged), 413
+    /// `EXPORT_TOO_LARGE` past `max_conversations` (or, from the run, past
+    /// `max_file_bytes`), 429 `STORAGE_QUOTA_EXCEEDED` when the user's files
+    /// reach `storage_quota_bytes`, 429 `QUEUE_FULL` past `max_jobs_per_user`
+    /// or `max_queued_jobs`, 401 for a user the project
     /// does not know, 429 with retry-after when the user made
     /// `rate_limit_per_hour` requests in the past hour (held in the database,
     /// across processes), 409 when a synchronous run fails, 503 (with
@@ -131,6 +136,9 @@ impl ExportService {
                     return Err(database_failed(export_id, &e));
                 }
                 recorded?;
+                if matches!(e.kind(), ErrorKind::ExportTooLarge { .. }) {
+                    return Err(e);
+                }
                 safe_error_message(&e.to_string())
             }
         };
@@ -176,7 +184,12 @@ impl ExportService {
         act_as_user(&tx, user, claims).await?;
         let count = count_selected(&tx, request, self.source_tables()).await?;
         act_as_service(&tx).await?;
+        if count == 0 {
+            // Nothing was written yet: the transaction rolls back unlogged.
+            return Err(CoreKind::NoConversations.into());
+        }
         let queued = count >= u64::from(config.sync_threshold);
+        admit_job(&tx, config, user, count, queued).await?;
         let count_sql = i32::try_from(count).unwrap_or(i32::MAX);
         let export_id: Uuid = tx
             .query_one(
@@ -239,6 +252,78 @@ impl ExportService {
         tx.commit().await?;
         Ok(Logged { export_id, lease, count })
     }
+}
+
+/// Seconds a client is told to wait when the queue is full: about what a
+/// worker takes to claim and run a job of the threshold's size.
+const QUEUE_RETRY_AFTER_SECS: u64 = 30;
+
+/// The limits of a new export, checked in its transaction after the rate
+/// limit (which holds the user's advisory lock, so one user's requests are
+/// checked one at a time): its size, the user's stored bytes, the user's
+/// jobs and — for a queued one, under a lock of its own — the queue.
+async fn admit_job(
+    tx: &crate::db::DbTransaction<'_>,
+    config: &crate::ServiceConfig,
+    user: Uuid,
+    count: u64,
+    queued: bool,
+) -> Result<()> {
+    if count > u64::from(config.max_conversations) {
+        let what = format!(
+            "{count} conversations selected, at most {} per export",
+            config.max_conversations
+        );
+        return Err(ErrorKind::ExportTooLarge { what }.into());
+    }
+    let stored = tx
+        .query_one(
+            "SELECT COALESCE(sum(file_size), 0)::bigint,
+                    COALESCE(ceil(extract(epoch FROM min(expires_at) - now())), 1)::bigint
+             FROM export_logs
+             WHERE user_id = $1 AND status = 'completed' AND deleted_at IS NULL
+               AND (expires_at IS NULL OR expires_at > now())",
+            &[&user],
+        )
+        .await?;
+    let used = u64::try_from(stored.get::<_, i64>(0)).unwrap_or(0);
+    if used >= config.storage_quota_bytes {
+        return Err(ErrorKind::StorageQuotaExceeded {
+            used,
+            quota: config.storage_quota_bytes,
+            retry_after_secs: u64::try_from(stored.get::<_, i64>(1)).unwrap_or(1).max(1),
+        }
+        .into());
+    }
+    let jobs: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM export_jobs j JOIN export_logs l USING (export_id)
+             WHERE l.user_id = $1 AND j.status IN ('queued', 'running')",
+            &[&user],
+        )
+        .await?
+        .get(0);
+    if jobs >= i64::from(config.max_jobs_per_user) {
+        let what = format!("{} exports of a user queued or running", config.max_jobs_per_user);
+        return Err(queue_full(what));
+    }
+    if queued {
+        tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('lora_export.queue', 0))", &[])
+            .await?;
+        let waiting: i64 = tx
+            .query_one("SELECT count(*) FROM export_jobs WHERE status = 'queued'", &[])
+            .await?
+            .get(0);
+        if waiting >= i64::from(config.max_queued_jobs) {
+            let what = format!("{} exports waiting for a worker", config.max_queued_jobs);
+            return Err(queue_full(what));
+        }
+    }
+    Ok(())
+}
+
+fn queue_full(what: String) -> crate::Error {
+    ErrorKind::QueueFull { what, retry_after_secs: QUEUE_RETRY_AFTER_SECS }.into()
 }
 
 /// The answer to a synchronous run the database failed: 503, to be retried.

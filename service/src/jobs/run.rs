@@ -169,7 +169,10 @@ impl ExportService {
                 let (extension, _) = file_type(request)?;
                 let key = FileKey::new(target.user_id, target.export_id, extension)?;
                 let builder = ExportBuilder::new(request.clone()).export_date(timestamp);
-                tokio::task::spawn_blocking(move || write_file(builder, &*storage, key, batches))
+                let cap = self.config().max_file_bytes;
+                tokio::task::spawn_blocking(move || {
+                    write_file(builder, &*storage, key, cap, batches)
+                })
             }
             Some(options) => {
                 let builder = options.builder(request.clone())?.export_date(timestamp);
@@ -438,18 +441,60 @@ fn write_file(
     builder: ExportBuilder,
     storage: &dyn Storage,
     key: FileKey,
+    cap: u64,
     mut batches: mpsc::Receiver<Feed>,
 ) -> Result<Option<Written>> {
-    let staged = storage.stage(&key)?;
-    let mut writer = builder.from_writer(BufWriter::with_capacity(256 * 1024, staged))?;
-    let finished = take_batches(&mut writer, &mut batches)?;
-    let (buffered, summary) = writer.finish()?;
-    let staged = buffered.into_inner().map_err(|e| e.into_error())?;
+    let capped = Capped { inner: storage.stage(&key)?, left: cap };
+    let too_large = |e: crate::Error| match e.core_kind() {
+        Some(CoreKind::Io(io)) if io.get_ref().is_some_and(|e| e.is::<PastCap>()) => {
+            let what = format!("the file passed {cap} bytes, the most one export may hold");
+            ErrorKind::ExportTooLarge { what }.into()
+        }
+        _ => e,
+    };
+    let mut writer = builder.from_writer(BufWriter::with_capacity(256 * 1024, capped))?;
+    let finished = take_batches(&mut writer, &mut batches).map_err(too_large)?;
+    let (buffered, summary) = writer.finish().map_err(|e| too_large(e.into()))?;
+    let staged = buffered.into_inner().map_err(|e| too_large(e.into_error().into()))?.inner;
     if !finished {
         staged.abort()?;
         return Ok(None);
     }
     Ok(Some((summary, Staged::File(key, staged))))
+}
+
+/// A staged file that refuses to grow past `left` more bytes (the
+/// dropped file is discarded with its stage).
+struct Capped {
+    inner: Box<dyn StagedFile>,
+    left: u64,
+}
+
+/// The error a [`Capped`] write fails with.
+#[derive(Debug)]
+struct PastCap;
+
+impl std::fmt::Display for PastCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the export file passed its size limit")
+    }
+}
+
+impl std::error::Error for PastCap {}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(std::io::Error::other(PastCap));
+        }
+        let n = self.inner.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The blocking half of a dataset export: every batch through the core's

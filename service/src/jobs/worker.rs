@@ -115,7 +115,10 @@ impl ExportService {
             Ok(RunEnd::Stopped) => JobEnd::Stopped,
             Err(error)
                 if attempt < claim.max_attempts
-                    && !matches!(error.kind(), ErrorKind::ExportFailed { .. }) =>
+                    && !matches!(
+                        error.kind(),
+                        ErrorKind::ExportFailed { .. } | ErrorKind::ExportTooLarge { .. }
+                    ) =>
             {
                 self.retry(&target, &error, attempt).await?;
                 JobEnd::Retried

@@ -1,5 +1,12 @@
 //! Export metrics: one [`MetricEvent`] per finished export, and the
-//! aggregate [`MetricsReport`] computed in SQL from the audit trail.
+//! aggregate [`MetricsReport`] computed in SQL from the audit trail, the
+//! logs and the jobs, with the request latencies the route layer recorded
+//! in this process ([`ExportService::record_request`]). Its Prometheus text
+//! is [`ExportService::prometheus_metrics`] (`prometheus.rs`).
+//!
+//! Every label set is bounded: formats and statuses are fixed lists,
+//! exports per user a histogram (never a label per user), routes at most
+//! [`MAX_ROUTES`] names.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +18,20 @@ use crate::{ExportService, ScheduledRun};
 
 /// The failure rate above which [`MetricsReport::failure_rate_alert`] is set.
 pub const FAILURE_RATE_ALERT: f64 = 0.10;
+
+/// Upper bounds (seconds) of the export duration histogram.
+pub const DURATION_BUCKETS: [f64; 8] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0];
+
+/// Upper bounds of the exports-per-user histogram (exports in the window).
+pub const PER_USER_BUCKETS: [u64; 6] = [1, 2, 5, 10, 20, 50];
+
+/// Upper bounds (seconds) of the request latency histogram.
+pub const LATENCY_BUCKETS: [f64; 11] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The most route names [`ExportService::record_request`] keeps apart; the
+/// others count as `other`.
+pub const MAX_ROUTES: usize = 32;
 
 /// Aggregates over the exports finished since a given instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +69,112 @@ pub struct MetricsReport {
     /// The scheduled maintenance runs started in the window, with their
     /// counts, oldest first.
     pub maintenance: Vec<ScheduledRun>,
+    /// Exports requested in the window, by format and current status.
+    pub exports_by_status: Vec<StatusCount>,
+    /// Run time of the exports completed in the window, per format.
+    pub durations: Vec<Histogram>,
+    /// File sizes of the exports completed in the window, per format.
+    pub file_sizes: Vec<FileSizes>,
+    /// Bytes of every downloadable file now (completed, neither expired nor
+    /// deleted), every user's: what the storage holds for downloads.
+    pub storage_bytes: u64,
+    /// Users by the exports they requested in the window: `le` bounds of
+    /// [`PER_USER_BUCKETS`], cumulative counts (the last bucket is `+Inf`).
+    pub exports_per_user: Histogram,
+    /// Seconds the longest-running export has run (0 when none runs).
+    pub longest_running_secs: u64,
+    /// Request latency per route, as the route layer of this process
+    /// recorded it ([`ExportService::record_request`]), since it started.
+    pub requests: Vec<RouteLatency>,
+}
+
+/// Exports of one format and status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusCount {
+    /// Format name.
+    pub format: String,
+    /// `queued`, `processing`, `completed`, `failed` or `expired`.
+    pub status: String,
+    /// Exports.
+    pub exports: u64,
+}
+
+/// A histogram: cumulative counts at each upper bound, the sum and count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// What the histogram is of: a format, or empty.
+    pub label: String,
+    /// `(upper bound, observations at or below it)`, ascending; `+Inf` is `count`.
+    pub buckets: Vec<(f64, u64)>,
+    /// Sum of the observations.
+    pub sum: f64,
+    /// Observations.
+    pub count: u64,
+}
+
+/// File sizes of one format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSizes {
+    /// Format name.
+    pub format: String,
+    /// Files.
+    pub files: u64,
+    /// Their total bytes.
+    pub total_bytes: u64,
+    /// The average file, in bytes.
+    pub avg_bytes: f64,
+    /// The largest file, in bytes.
+    pub max_bytes: u64,
+}
+
+/// The latency of one route, and its answers by status class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteLatency {
+    /// The route's name (`create`, `status`, `download`, …).
+    pub route: String,
+    /// Seconds per request.
+    pub latency: Histogram,
+    /// Answers by status class (`2xx`, `3xx`, `4xx`, `5xx`).
+    pub statuses: BTreeMap<String, u64>,
+}
+
+/// The request latencies recorded in this process, per route.
+#[derive(Debug, Default)]
+pub(crate) struct RequestStats {
+    routes: BTreeMap<String, RouteLatency>,
+}
+
+impl RequestStats {
+    fn record(&mut self, route: &str, status: u16, seconds: f64) {
+        let known = route.len() <= 40
+            && !route.is_empty()
+            && route.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let route = if known && (self.routes.contains_key(route) || self.routes.len() < MAX_ROUTES)
+        {
+            route
+        } else {
+            "other"
+        };
+        let entry = self.routes.entry(route.to_owned()).or_insert_with(|| RouteLatency {
+            route: route.to_owned(),
+            latency: Histogram {
+                label: route.to_owned(),
+                buckets: LATENCY_BUCKETS.iter().map(|le| (*le, 0)).collect(),
+                sum: 0.0,
+                count: 0,
+            },
+            statuses: BTreeMap::new(),
+        });
+        for (le, n) in &mut entry.latency.buckets {
+            if seconds <= *le {
+                *n += 1;
+            }
+        }
+        entry.latency.sum += seconds;
+        entry.latency.count += 1;
+        let class = format!("{}xx", (status / 100).clamp(1, 5));
+        *entry.statuses.entry(class).or_insert(0) += 1;
+    }
 }
 
 /// Average duration of one format and size bucket.
@@ -80,6 +207,19 @@ impl ExportService {
     pub async fn metrics(&self, since: DateTime<Utc>) -> Result<MetricsReport> {
         let answer = self.aggregate(since).await;
         self.observe("metrics", answer)
+    }
+
+    /// Records one answered request of the route layer: its route name
+    /// (letters, digits and `_`, at most 40; past [`MAX_ROUTES`] names, or
+    /// another name, it counts as `other`), its HTTP status and how long it
+    /// took. Held in this process, shared by the service's clones;
+    /// [`metrics`](Self::metrics) reports it as `requests`.
+    pub fn record_request(&self, route: &str, status: u16, elapsed: std::time::Duration) {
+        self.request_stats().lock().unwrap_or_else(std::sync::PoisonError::into_inner).record(
+            route,
+            status,
+            elapsed.as_secs_f64(),
+        );
     }
 
     async fn aggregate(&self, since: DateTime<Utc>) -> Result<MetricsReport> {
@@ -168,6 +308,91 @@ impl ExportService {
                 &[&stale],
             )
             .await?;
+        let exports_by_status = client
+            .query(
+                "SELECT format, status, count(*) FROM export_logs WHERE created_at >= $1
+                 GROUP BY 1, 2 ORDER BY 1, 2",
+                &[&since],
+            )
+            .await?
+            .iter()
+            .map(|r| StatusCount { format: r.get(0), status: r.get(1), exports: count(r.get(2)) })
+            .collect();
+        let durations = histograms(
+            &client
+                .query(
+                    "WITH e AS (
+                       SELECT detail->'metric'->>'format' AS label,
+                              (detail->'metric'->>'duration_ms')::float8 / 1000 AS v
+                       FROM export_audit_events
+                       WHERE event = 'completed' AND created_at >= $1
+                         AND jsonb_typeof(detail->'metric'->'duration_ms') = 'number'
+                         AND jsonb_typeof(detail->'metric'->'format') = 'string')
+                     SELECT label, array_agg(n ORDER BY le), min(total), min(observed)
+                     FROM (SELECT label, le, count(*) FILTER (WHERE v <= le) AS n,
+                                  sum(v) AS total, count(*) AS observed
+                           FROM e CROSS JOIN unnest($2::text::float8[]) AS b(le) GROUP BY 1, 2) h
+                     GROUP BY 1 ORDER BY 1",
+                    &[&since, &pg_array(&DURATION_BUCKETS)],
+                )
+                .await?,
+            &DURATION_BUCKETS,
+        );
+        let file_sizes = client
+            .query(
+                "SELECT format, count(*), sum(file_size)::bigint, avg(file_size)::float8,
+                        max(file_size)
+                 FROM export_logs WHERE created_at >= $1 AND file_size IS NOT NULL
+                 GROUP BY 1 ORDER BY 1",
+                &[&since],
+            )
+            .await?
+            .iter()
+            .map(|r| FileSizes {
+                format: r.get(0),
+                files: count(r.get(1)),
+                total_bytes: count(r.get(2)),
+                avg_bytes: r.get(3),
+                max_bytes: count(r.get(4)),
+            })
+            .collect();
+        let per_user: Vec<f64> = PER_USER_BUCKETS.iter().map(|b| *b as f64).collect();
+        let exports_per_user = histograms(
+            &client
+                .query(
+                    "WITH e AS (SELECT ''::text AS label, count(*)::float8 AS v FROM export_logs
+                                WHERE created_at >= $1 GROUP BY user_id)
+                     SELECT label, array_agg(n ORDER BY le), min(total), min(observed)
+                     FROM (SELECT label, le, count(*) FILTER (WHERE v <= le) AS n,
+                                  sum(v) AS total, count(*) AS observed
+                           FROM e CROSS JOIN unnest($2::text::float8[]) AS b(le) GROUP BY 1, 2) h
+                     GROUP BY 1",
+                    &[&since, &pg_array(&per_user)],
+                )
+                .await?,
+            &per_user,
+        )
+        .pop()
+        .unwrap_or_else(|| Histogram {
+            label: String::new(),
+            buckets: per_user.iter().map(|le| (*le, 0)).collect(),
+            sum: 0.0,
+            count: 0,
+        });
+        let now = client
+            .query_one(
+                "SELECT (SELECT COALESCE(sum(file_size), 0)::bigint FROM export_logs
+                          WHERE status = 'completed' AND deleted_at IS NULL
+                            AND (expires_at IS NULL OR expires_at > now())),
+                        (SELECT COALESCE(extract(epoch FROM now() - min(s.created_at)), 0)::bigint
+                          FROM export_jobs j
+                          CROSS JOIN LATERAL (SELECT created_at FROM export_audit_events a
+                            WHERE a.export_id = j.export_id AND a.event = 'started'
+                            ORDER BY a.seq DESC LIMIT 1) s
+                          WHERE j.status = 'running')",
+                &[],
+            )
+            .await?;
         drop(client);
         let maintenance = self.schedule_runs(since).await?;
         let finished = completed + failed;
@@ -187,8 +412,43 @@ impl ExportService {
             last_worker_seen_at: queue.get(4),
             failure_rate_alert: failure_rate > FAILURE_RATE_ALERT,
             maintenance,
+            exports_by_status,
+            durations,
+            file_sizes,
+            storage_bytes: count(now.get(0)),
+            exports_per_user,
+            longest_running_secs: count(now.get(1)),
+            requests: self
+                .request_stats()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .routes
+                .values()
+                .cloned()
+                .collect(),
         })
     }
+}
+
+/// `bounds` as a PostgreSQL array literal (`{0.1,0.5}`), sent as text.
+fn pg_array(bounds: &[f64]) -> String {
+    let items: Vec<String> = bounds.iter().map(f64::to_string).collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// Histograms from rows of `label, counts at each bound, sum, count`.
+fn histograms(rows: &[tokio_postgres::Row], bounds: &[f64]) -> Vec<Histogram> {
+    rows.iter()
+        .map(|r| {
+            let counts: Vec<i64> = r.get(1);
+            Histogram {
+                label: r.get(0),
+                buckets: bounds.iter().zip(counts).map(|(le, n)| (*le, count(n))).collect(),
+                sum: r.get::<_, Option<f64>>(2).unwrap_or(0.0),
+                count: count(r.get(3)),
+            }
+        })
+        .collect()
 }
 
 fn count(n: i64) -> u64 {

@@ -1,5 +1,6 @@
 //! The worker loop: between jobs of the queue (`jobs/worker.rs`) a worker
-//! runs the maintenance tasks that are due (`ops/schedule.rs`) and records
+//! runs the maintenance tasks that are due (`ops/schedule.rs`), evaluates
+//! the alerts every minute (`ops/alerts.rs`) and records
 //! that it is alive (`export_workers`, read by health and metrics); idle, it
 //! sleeps until a job is queued (`LISTEN`/`NOTIFY` on a connection of its
 //! own, see `db/listen.rs`), the next fire time of a maintenance schedule,
@@ -11,6 +12,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use super::alerts::ALERT_EVERY;
 use super::schedule::SeenPeriods;
 use crate::db::JobListener;
 use crate::jobs::JobEnd;
@@ -100,6 +102,7 @@ impl ExportService {
         let mut report = WorkerReport::default();
         let mut wake = Wake::default();
         let mut seen = SeenPeriods::default();
+        let mut alerted: Option<Instant> = None;
         let mut failures = 0u32;
         loop {
             if options.stop.as_ref().is_some_and(|s| *s.borrow())
@@ -116,6 +119,12 @@ impl ExportService {
                 match self.observe_operator("maintenance", maintained) {
                     Ok(runs) => report.maintenance_runs += runs.len() as u64,
                     Err(e) => report.error(e),
+                }
+                if !alerted.is_some_and(|at| at.elapsed() < ALERT_EVERY) {
+                    alerted = Some(Instant::now());
+                    if let Err(e) = self.evaluate_alerts().await {
+                        report.error(e);
+                    }
                 }
             }
             let next = async {
