@@ -4,7 +4,7 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::content::turn_content;
+use super::content::{turn_content, Dropped};
 use super::json_text;
 use super::{ExportTransformer, TransformerSettings};
 use crate::model::{Conversation, ExportConfig, ReviewAction};
@@ -36,6 +36,7 @@ pub struct JsonTransformer {
     total_turns: u64,
     quality_sum: f64,
     tiers: BTreeMap<&'static str, u64>,
+    dropped: Dropped,
 }
 
 impl JsonTransformer {
@@ -50,6 +51,7 @@ impl JsonTransformer {
             total_turns: 0,
             quality_sum: 0.0,
             tiers: BTreeMap::new(),
+            dropped: Dropped::default(),
         }
     }
 }
@@ -128,6 +130,7 @@ impl ExportTransformer for JsonTransformer {
         self.total_turns += c.turns.len() as u64;
         self.quality_sum += c.quality_score;
         *self.tiers.entry(c.tier.as_str()).or_default() += 1;
+        self.dropped.count_beyond_text(c);
         Ok(())
     }
 
@@ -156,6 +159,10 @@ impl ExportTransformer for JsonTransformer {
 
     fn mime_type(&self) -> &'static str {
         "application/json"
+    }
+
+    fn dropped_fields(&self) -> BTreeMap<String, u64> {
+        self.dropped.to_map()
     }
 }
 

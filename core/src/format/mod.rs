@@ -18,6 +18,7 @@ mod registry;
 #[cfg(test)]
 mod test_fixture;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -118,5 +119,14 @@ pub trait ExportTransformer: Send {
         _conversation: &Conversation,
     ) -> Result<()> {
         Ok(())
+    }
+
+    /// The fields of the conversations written that this format left out,
+    /// counted per field (messages for message fields such as
+    /// `reasoning`, conversations for `tools` and `preference`). Default:
+    /// none. The export reports them in
+    /// [`ExportSummary::dropped_fields`](crate::ExportSummary::dropped_fields).
+    fn dropped_fields(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
     }
 }
