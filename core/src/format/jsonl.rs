@@ -465,10 +465,14 @@ impl JsonlTransformer {
         let roles: Vec<(Role, bool)> =
             messages.iter().map(|(r, blocks)| (*r, blocks.is_empty())).collect();
         check_alternation(self.config.jsonl_flavor, &roles)?;
-        line.extend_from_slice(b"{\"schemaVersion\":\"bedrock-conversation-2024\",\"system\":");
-        let system: Vec<Value> = system_texts.iter().map(|s| json!({ "text": s })).collect();
-        serde_json::to_writer(&mut *line, &system)?;
-        line.extend_from_slice(b",\"messages\":[");
+        line.extend_from_slice(b"{\"schemaVersion\":\"bedrock-conversation-2024\",");
+        if !system_texts.is_empty() {
+            line.extend_from_slice(b"\"system\":");
+            let system: Vec<Value> = system_texts.iter().map(|s| json!({ "text": s })).collect();
+            serde_json::to_writer(&mut *line, &system)?;
+            line.push(b',');
+        }
+        line.extend_from_slice(b"\"messages\":[");
         for (i, (role, blocks)) in messages.iter().enumerate() {
             if i > 0 {
                 line.push(b',');
