@@ -13,6 +13,8 @@ mod csv;
 mod json;
 mod json_text;
 mod jsonl;
+#[cfg(test)]
+mod jsonl_props;
 mod markdown;
 mod registry;
 #[cfg(test)]
