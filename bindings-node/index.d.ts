@@ -13,7 +13,15 @@ export type ExportScope = 'selected' | 'filtered' | 'all' | 'all_data'
 /** The output format. */
 export type ExportFormat = 'json' | 'jsonl' | 'csv' | 'markdown'
 /** The dialect of a JSONL export. */
-export type JsonlFlavor = 'openai' | 'anthropic' | 'sharegpt'
+export type JsonlFlavor =
+  | 'openai'
+  | 'openai-dpo'
+  | 'trl'
+  | 'together'
+  | 'fireworks'
+  | 'bedrock-nova'
+  | 'anthropic'
+  | 'sharegpt'
 /** A conversation's tier. */
 export type TierType = 'template' | 'scenario' | 'edge_case'
 /** A conversation's review status. */
@@ -204,6 +212,8 @@ export interface ExportSummary {
   warnings: string[]
   /** Token counts, with a `tokenizer`. */
   tokens?: TokenSummary
+  /** Fields the format could not carry and left out, per field (absent when none). */
+  dropped_fields?: Record<string, number>
 }
 
 /** The token counts of an export's written conversations. */

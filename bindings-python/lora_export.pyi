@@ -65,7 +65,16 @@ __all__ = [
 __version__: str
 
 _Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown"]
-_Flavor: TypeAlias = Literal["openai", "anthropic", "sharegpt"]
+_Flavor: TypeAlias = Literal[
+    "openai",
+    "openai-dpo",
+    "trl",
+    "together",
+    "fireworks",
+    "bedrock-nova",
+    "anthropic",
+    "sharegpt",
+]
 _StrPath: TypeAlias = Union[str, os.PathLike[str]]
 
 @type_check_only
@@ -232,6 +241,7 @@ class ExportSummaryDict(TypedDict):
     missing_ids: list[str]
     tier_distribution: dict[str, int]
     warnings: list[str]
+    dropped_fields: NotRequired[dict[str, int]]
 
 @final
 class ExportSummary:
@@ -267,6 +277,8 @@ class ExportSummary:
     def tier_distribution(self) -> dict[str, int]: ...
     @property
     def warnings(self) -> list[str]: ...
+    @property
+    def dropped_fields(self) -> dict[str, int]: ...
     @property
     def tier_label(self) -> str: ...
     def to_dict(self) -> ExportSummaryDict: ...

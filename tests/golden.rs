@@ -1,5 +1,6 @@
 //! Golden files shared by the Rust, Python and Node tests: every case of
-//! `tests/golden/cases.json`, exported from `tests/golden/input.jsonl`, must
+//! `tests/golden/cases.json`, exported from `tests/golden/input.jsonl` (or
+//! the case's own `input`, such as `turns.jsonl`), must
 //! reproduce `tests/golden/expected/<name>.<ext>` byte for byte, with its
 //! summary and, for flavors that need one, its metadata sidecar.
 //!
@@ -45,7 +46,8 @@ struct Produced {
 fn produce(case: &Value, export_date: DateTime<Utc>) -> Produced {
     let dir = golden_dir();
     let request = validate_request(&case["request"]).expect("golden request is valid");
-    let input = fs::read(dir.join("input.jsonl")).expect("input.jsonl");
+    let input_name = case["input"].as_str().unwrap_or("input.jsonl");
+    let input = fs::read(dir.join(input_name)).expect("golden input");
     let sidecar = Shared::default();
     let mut output = Vec::new();
     let summary = ExportBuilder::new(request)

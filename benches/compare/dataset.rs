@@ -118,7 +118,10 @@ fn conversation(rng: &mut Rng, i: u64, turn_chars: (u64, u64)) -> Conversation {
                 _ => Role::Assistant,
             };
             let chars = rng.range(turn_chars.0, turn_chars.1);
-            ConversationTurn { role, content: text(rng, chars), token_count: Some(chars / 4) }
+            ConversationTurn {
+                token_count: Some(chars / 4),
+                ..ConversationTurn::text(role, text(rng, chars))
+            }
         })
         .collect::<Vec<_>>();
     let mut title = rng.pick(&TITLE_STARTS).to_owned();
@@ -159,6 +162,9 @@ fn conversation(rng: &mut Rng, i: u64, turn_chars: (u64, u64)) -> Conversation {
         created_at: created,
         updated_at: updated,
         turns,
+        tools: Vec::new(),
+        preference: None,
+        preference_input: Default::default(),
     }
 }
 

@@ -343,8 +343,10 @@ pub fn validate_output(
         let flavor = match jsonl_flavor {
             None => JsonlFlavor::default(),
             Some(name) => serde_json::from_value(Value::String(name.clone())).map_err(|_| {
-                let message =
-                    format!("unknown JSONL flavor `{name}` (openai, anthropic, sharegpt)");
+                let message = format!(
+                    "unknown JSONL flavor `{name}` ({})",
+                    JsonlFlavor::ALL.map(JsonlFlavor::as_str).join(", ")
+                );
                 ErrorKind::InvalidRequest(vec![Issue::new("jsonlFlavor", "invalid_enum", message)])
             })?,
         };

@@ -114,6 +114,13 @@ impl ExportSummary {
         self.inner.warnings.iter().map(|w| w.message.clone()).collect()
     }
 
+    /// Fields the format could not carry and left out, counted per field
+    /// (`{"reasoning": 3}`); empty when nothing was left out.
+    #[getter]
+    fn dropped_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.dropped_fields)
+    }
+
     /// The tier for a file name: the only tier written, `mixed` or `none`.
     #[getter]
     fn tier_label(&self) -> &str {

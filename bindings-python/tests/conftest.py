@@ -45,10 +45,10 @@ def golden_cases():
     return cases["export_date"], cases["cases"]
 
 
-def input_records():
-    """The golden input's lines that are JSON objects, as dicts."""
+def input_records(name="input.jsonl"):
+    """The lines of golden input `name` that are JSON objects, as dicts."""
     records = []
-    for line in (GOLDEN / "input.jsonl").read_text("utf-8").splitlines():
+    for line in (GOLDEN / name).read_text("utf-8").splitlines():
         try:
             value = json.loads(line)
         except ValueError:

@@ -154,7 +154,7 @@ def test_schema_errors_carry_record_field_path_and_reason():
     summary = lora_export.export(records, "/dev/null")
     (skipped,) = summary.skipped
     assert skipped["location"] == {"record": 2, "field": "turns[0].content"}
-    assert skipped["reason"] == "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string"
+    assert skipped["reason"] == "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string, null, or a list of content parts"
     assert "line 1 column" not in skipped["reason"]
     with pytest.raises(lora_export.MalformedRecordError) as raised:
         lora_export.export(records, "/dev/null", strict=True)

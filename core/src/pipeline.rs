@@ -590,6 +590,7 @@ impl<W: Write> ExportWriter<W> {
         self.check_skipped()?;
         self.warn_about_duplicates_and_status();
         self.transformer.finish(&mut self.out)?;
+        self.warn_about_dropped_fields();
         self.out.flush()?;
         if let Some(sidecar) = self.sidecar.as_mut() {
             sidecar.flush()?;
@@ -637,6 +638,28 @@ impl<W: Write> ExportWriter<W> {
             Ok(())
         } else {
             Err(kind.into())
+        }
+    }
+
+    fn warn_about_dropped_fields(&mut self) {
+        let dropped = self.transformer.dropped_fields();
+        if dropped.is_empty() {
+            return;
+        }
+        let list = dropped.iter().map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>();
+        let sentence = format!(
+            "the {} output cannot carry some fields and left them out: {}",
+            self.transformer_name(),
+            list.join(", ")
+        );
+        self.summary.warnings.push(Warning::new(WarningCode::FieldsDropped, sentence));
+        self.summary.dropped_fields = dropped;
+    }
+
+    fn transformer_name(&self) -> String {
+        match self.summary.format.as_str() {
+            "jsonl" => format!("jsonl `{}`", self.selector.config().jsonl_flavor.as_str()),
+            other => other.to_owned(),
         }
     }
 
@@ -812,7 +835,7 @@ mod tests {
         assert_eq!(summary.skipped_total, 1_000_000);
         assert_eq!(summary.skipped.len(), crate::DEFAULT_MAX_SKIPPED_RECORDS);
         assert_eq!(summary.skipped_by_reason["not valid JSON"], 500_000);
-        assert_eq!(summary.skipped_by_reason["not a valid conversation"], 500_000);
+        assert_eq!(summary.skipped_by_reason["conversation has no turns"], 500_000);
         let size = serde_json::to_vec(&summary).unwrap().len();
         assert!(size < 200_000, "the summary serialises to {size} bytes");
     }

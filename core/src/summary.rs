@@ -54,6 +54,15 @@ pub struct ExportSummary {
     /// Things the caller should know (metadata that needed a sidecar, …),
     /// each with a stable [`WarningCode`]; in JSON, their sentences.
     pub warnings: Vec<Warning>,
+    /// Fields of the conversations written that the format cannot carry
+    /// and left out, counted per field: messages for message fields
+    /// (`reasoning`, `weight`, `name`, `tool_calls`, `tool_call_id`,
+    /// `image_parts`, `developer_role` written as `system`), conversations
+    /// for `tools`, `preference` and `messages`. Empty when nothing was left
+    /// out; each export with some also has a
+    /// [`WarningCode::FieldsDropped`] warning.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_fields: BTreeMap<String, u64>,
     /// Token counts, when the export counted them with a tokenizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<crate::tokens::TokenSummary>,
@@ -147,6 +156,9 @@ pub enum WarningCode {
     /// The default scope (`all`, the request named none) left out
     /// conversations that are not approved.
     NotApprovedLeftOut,
+    /// The format left out fields it cannot carry (see
+    /// [`ExportSummary::dropped_fields`]).
+    FieldsDropped,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -161,6 +173,7 @@ impl WarningCode {
             WarningCode::DuplicatesKept => "duplicates_kept",
             WarningCode::NotApproved => "not_approved",
             WarningCode::NotApprovedLeftOut => "not_approved_left_out",
+            WarningCode::FieldsDropped => "fields_dropped",
             WarningCode::Other => "other",
         }
     }

@@ -32,7 +32,10 @@ pub fn conversation(i: u64) -> Conversation {
             } else {
                 (Role::Assistant, ASSISTANT_LINES[(k + t) % 4])
             };
-            ConversationTurn { role, content: format!("{text} (#{i})"), token_count: Some(40) }
+            ConversationTurn {
+                token_count: Some(40),
+                ..ConversationTurn::text(role, format!("{text} (#{i})"))
+            }
         })
         .collect();
     Conversation {
@@ -55,6 +58,9 @@ pub fn conversation(i: u64) -> Conversation {
         created_at: created.clone(),
         updated_at: created,
         turns,
+        tools: Vec::new(),
+        preference: None,
+        preference_input: Default::default(),
     }
 }
 

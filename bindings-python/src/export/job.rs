@@ -79,14 +79,19 @@ impl Limits {
 
 /// The summary's warnings that Python raises as `LoraExportWarning`, by
 /// code: duplicate ids, a share of skipped records above the limit (in
-/// `too_many_skipped="warn"` mode), and conversations the default scope
-/// left out. The others stay in `summary.warnings`.
+/// `too_many_skipped="warn"` mode), conversations the default scope left
+/// out, and fields the format could not carry. The others stay in
+/// `summary.warnings`.
 pub(super) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
-    use lora_export::WarningCode::{DuplicateIds, NotApprovedLeftOut, TooManySkipped};
+    use lora_export::WarningCode::{
+        DuplicateIds, FieldsDropped, NotApprovedLeftOut, TooManySkipped,
+    };
     summary
         .warnings
         .iter()
-        .filter(|w| matches!(w.code, DuplicateIds | TooManySkipped | NotApprovedLeftOut))
+        .filter(|w| {
+            matches!(w.code, DuplicateIds | TooManySkipped | NotApprovedLeftOut | FieldsDropped)
+        })
         .map(|w| w.message.as_str())
 }
 

@@ -1,7 +1,8 @@
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::content::turn_content;
+use super::content::{turn_content, Dropped};
 use super::{ExportTransformer, TransformerSettings};
 use crate::model::{Conversation, ExportConfig, ParentType};
 use crate::Result;
@@ -74,6 +75,7 @@ pub struct CsvTransformer {
     full_content: bool,
     builder: csv::WriterBuilder,
     buf: Vec<u8>,
+    dropped: Dropped,
 }
 
 impl CsvTransformer {
@@ -88,6 +90,7 @@ impl CsvTransformer {
             full_content: config.include_full_content,
             builder,
             buf: Vec::with_capacity(16 * 1024),
+            dropped: Dropped::default(),
         }
     }
 
@@ -151,7 +154,12 @@ impl ExportTransformer for CsvTransformer {
     ) -> Result<()> {
         self.serialize_rows(conversation)?;
         out.write_all(&self.buf)?;
+        self.dropped.count_beyond_text(conversation);
         Ok(())
+    }
+
+    fn dropped_fields(&self) -> BTreeMap<String, u64> {
+        self.dropped.to_map()
     }
 
     fn finish(&mut self, _out: &mut dyn Write) -> Result<()> {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::content::turn_content;
 use super::json_text;
 use super::{ExportTransformer, TransformerSettings};
-use crate::model::{Conversation, ExportConfig, ReviewAction};
+use crate::model::{Conversation, ConversationTurn, ExportConfig, ReviewAction};
 use crate::Result;
 
 /// One pretty-printed JSON document (2-space indent), written as a stream:
@@ -52,6 +52,33 @@ impl JsonTransformer {
             tiers: BTreeMap::new(),
         }
     }
+}
+
+/// Appends the keys of a turn beyond role and content, each when present:
+/// `content_parts` (the content as its list of parts), `tool_calls`,
+/// `tool_call_id`, `name`, `reasoning`, `weight`.
+fn write_turn_extras(buf: &mut Vec<u8>, raw: &mut Vec<u8>, t: &ConversationTurn) -> Result<()> {
+    const INDENT: &str = "          ";
+    if !t.parts.is_empty() {
+        buf.extend_from_slice(b",\n          \"content_parts\": ");
+        pretty_into(buf, raw, &t.parts, INDENT)?;
+    }
+    if !t.tool_calls.is_empty() {
+        buf.extend_from_slice(b",\n          \"tool_calls\": ");
+        pretty_into(buf, raw, &t.tool_calls, INDENT)?;
+    }
+    for (key, value) in
+        [("tool_call_id", &t.tool_call_id), ("name", &t.name), ("reasoning", &t.reasoning)]
+    {
+        if let Some(value) = value {
+            write!(buf, ",\n          \"{key}\": ")?;
+            json_text::write_str(buf, value);
+        }
+    }
+    if let Some(weight) = t.weight {
+        write!(buf, ",\n          \"weight\": {weight}")?;
+    }
+    Ok(())
 }
 
 /// Pretty-prints `value` into `buf` with every line after the first indented
@@ -115,9 +142,18 @@ impl ExportTransformer for JsonTransformer {
             if cut {
                 buf.extend_from_slice(b",\n          \"truncated\": true");
             }
+            write_turn_extras(buf, &mut self.raw, turn)?;
             buf.extend_from_slice(b"\n        }");
         }
         buf.extend_from_slice(if c.turns.is_empty() { b"]" } else { b"\n      ]" });
+        if !c.tools.is_empty() {
+            buf.extend_from_slice(b",\n      \"tools\": ");
+            pretty_into(buf, &mut self.raw, &c.tools, "      ")?;
+        }
+        if let Some(pair) = &c.preference {
+            buf.extend_from_slice(b",\n      \"preference\": ");
+            pretty_into(buf, &mut self.raw, pair, "      ")?;
+        }
         if self.config.include_metadata {
             buf.extend_from_slice(b",\n      \"metadata\": ");
             pretty_into(buf, &mut self.raw, &Metadata::new(c, &self.config), "      ")?;

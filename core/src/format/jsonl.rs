@@ -1,36 +1,103 @@
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Write;
 
 use serde::Serialize;
+use serde_json::{json, Value};
 
-use super::content::turn_content;
+use super::content::{turn_content, Dropped};
 use super::json_text;
 use super::{ExportTransformer, TransformerSettings};
-use crate::model::{Conversation, ExportConfig, JsonlFlavor, ReviewAction, Role};
+use crate::model::{
+    ContentPart, Conversation, ConversationTurn, ExportConfig, JsonlFlavor, Preference,
+    ReviewAction, Role,
+};
 use crate::{ErrorKind, Result};
 
 /// JSON Lines for fine-tuning: one conversation per line, in the flavor of
-/// [`ExportConfig::jsonl_flavor`].
+/// [`ExportConfig::jsonl_flavor`] (docs/formats.md has the table of what each
+/// flavor writes and what it reports as dropped).
 ///
-/// - `openai`: `{"messages":[{"role","content"},…],"metadata"?:{…}}`; the
-///   metadata object (when `includeMetadata`) has the same keys, of the same
-///   types, on every line: absent persona, emotion, topic and parent fields
-///   are written as `""`, never as null or a missing key, so that Arrow
-///   readers (Hugging Face `datasets`) that fix the schema on the first chunk
-///   read every line.
+/// - `openai`: `{"messages":[…],"tools"?:[…],"metadata"?:{…}}`; messages
+///   carry `tool_calls` (arguments as JSON text), `tool_call_id`, `name`,
+///   `weight` and content parts. The metadata object (when
+///   `includeMetadata`) has the same keys, of the same types, on every line:
+///   absent persona, emotion, topic and parent fields are written as `""`,
+///   never as null or a missing key, so that Arrow readers (Hugging Face
+///   `datasets`) that fix the schema on the first chunk read every line.
+/// - `openai-dpo`: `{"input":{"messages","tools"?},"preferred_output":[…],
+///   "non_preferred_output":[…]}`, preference records only.
+/// - `trl`: `{"messages","tools"?}` as Hugging Face chat templates take them
+///   (arguments as objects, `reasoning_content`, `{"type":"image"}` parts);
+///   preference records as `{"prompt","chosen","rejected","tools"?}`.
+/// - `together`, `fireworks`: OpenAI's messages with `reasoning` (Together)
+///   or `reasoning_content` (Fireworks); preference records in OpenAI's
+///   preference shape.
+/// - `bedrock-nova`: `{"schemaVersion":"bedrock-conversation-2024",
+///   "system":[{"text"}],"messages":[{"role","content":[blocks]}]}` with
+///   `reasoningContent`, `toolUse` and `toolResult` blocks.
 /// - `anthropic`: `{"system"?:…,"messages":[…]}` and nothing else. The
 ///   conversation must start with a user turn, end with an assistant turn and
 ///   alternate; a leading system turn becomes `system`. Others are refused.
-/// - `sharegpt`: `{"conversations":[{"from":"system"|"human"|"gpt","value"}]}`.
+/// - `sharegpt`: `{"conversations":[{"from","value"}],"tools"?}` as
+///   LLaMA-Factory reads it: `system`, `human`, `gpt`, `function_call`,
+///   `observation`; `tools` as a JSON string.
+///
+/// What a flavor cannot carry is left out and counted
+/// ([`dropped_fields`](ExportTransformer::dropped_fields)); a record that
+/// would become a wrong example is refused with its reason.
 ///
 /// With `systemPrompt` set, a system message comes first, unless the
-/// conversation starts with its own system turn. The `anthropic` and
-/// `sharegpt` flavors forbid extra keys: their metadata goes to a sidecar
+/// conversation starts with its own system (or developer) turn. Flavors
+/// other than `openai` forbid extra keys: their metadata goes to a sidecar
 /// file, line for line (see [`ExportTransformer::wants_sidecar`]).
 #[derive(Debug)]
 pub struct JsonlTransformer {
     config: ExportConfig,
     counted_tokens: bool,
     line: Vec<u8>,
+    dropped: Dropped,
+}
+
+/// What an OpenAI-shaped flavor writes of a message.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// The key of the reasoning, if the flavor carries it.
+    reasoning: Option<&'static str>,
+    weight: bool,
+    /// Keeps `developer` (else written as `system`, and counted).
+    developer: bool,
+    /// Hugging Face's message shape: arguments as objects, `{"type":"image"}` parts.
+    hugging_face: bool,
+    /// Tool calls need their ids (OpenAI).
+    call_ids: bool,
+}
+
+impl Shape {
+    fn of(flavor: JsonlFlavor) -> Shape {
+        let base = Shape {
+            reasoning: None,
+            weight: true,
+            developer: false,
+            hugging_face: false,
+            call_ids: false,
+        };
+        match flavor {
+            JsonlFlavor::Openai => Shape { call_ids: true, ..base },
+            JsonlFlavor::OpenaiDpo => Shape { call_ids: true, weight: false, ..base },
+            JsonlFlavor::Trl => Shape {
+                reasoning: Some("reasoning_content"),
+                weight: false,
+                developer: true,
+                hugging_face: true,
+                ..base
+            },
+            JsonlFlavor::Together => Shape { reasoning: Some("reasoning"), ..base },
+            JsonlFlavor::Fireworks => Shape { reasoning: Some("reasoning_content"), ..base },
+            _ => base,
+        }
+    }
 }
 
 impl JsonlTransformer {
@@ -40,131 +107,597 @@ impl JsonlTransformer {
             config: settings.config.clone(),
             counted_tokens: settings.counted_tokens,
             line: Vec::with_capacity(8 * 1024),
+            dropped: Dropped::default(),
         }
     }
 
-    fn serialize_line(&mut self, c: &Conversation) -> Result<()> {
-        let full = self.config.include_full_content;
-        let mut truncated = false;
-        let mut messages = Vec::with_capacity(c.turns.len() + 1);
-        for t in &c.turns {
-            let (content, cut) = turn_content(&t.content, full);
-            truncated |= cut;
-            messages.push((t.role, content));
-        }
-        if self.config.jsonl_flavor != JsonlFlavor::Anthropic {
-            check_trainable(self.config.jsonl_flavor, &messages)?;
-        }
+    fn refuse<T>(&self, why: impl fmt::Display) -> Result<T> {
+        Err(ErrorKind::Rejected(format!("{} flavor: {why}", self.config.jsonl_flavor.as_str()))
+            .into())
+    }
+
+    fn serialize_line(&mut self, c: &Conversation, dropped: &mut Dropped) -> Result<()> {
+        let flavor = self.config.jsonl_flavor;
+        let pair = match &c.preference {
+            Some(p) if p.prompt_is_messages => {
+                if matches!(flavor, JsonlFlavor::OpenaiDpo) {
+                    return self.refuse(
+                        "a record with `messages` and a chosen/rejected pair but no `prompt`: \
+                         which messages are the prompt is not said",
+                    );
+                }
+                dropped.add("preference", 1);
+                None
+            }
+            pair => pair.as_ref(),
+        };
         let system = system_prompt(&self.config, c);
         self.line.clear();
-        let line = &mut self.line;
-        match self.config.jsonl_flavor {
-            JsonlFlavor::Openai => {
-                line.extend_from_slice(b"{\"messages\":");
-                let system = system.map(|s| ("system", s));
-                let rest = messages.iter().map(|(r, c)| (r.as_str(), &**c));
-                write_messages(line, b"role", b"content", system.into_iter().chain(rest));
-                if self.config.include_metadata {
-                    line.extend_from_slice(b",\"metadata\":");
-                    serde_json::to_writer(
-                        &mut *line,
-                        &Metadata::new(c, &self.config, truncated, self.counted_tokens),
-                    )?;
-                }
-                line.push(b'}');
+        let mut line = std::mem::take(&mut self.line);
+        let written = match (flavor, pair) {
+            (JsonlFlavor::OpenaiDpo, None) => self.refuse(
+                "not a preference record (no chosen and rejected continuations): \
+                 export it with an SFT flavor",
+            ),
+            (JsonlFlavor::OpenaiDpo | JsonlFlavor::Together | JsonlFlavor::Fireworks, Some(p)) => {
+                self.openai_preference(&mut line, c, p, system, dropped)
             }
-            JsonlFlavor::Anthropic => {
-                let mut rest = &messages[..];
-                let mut system = system;
-                if let Some(((Role::System, first), tail)) = rest.split_first() {
-                    system = Some(first);
-                    rest = tail;
-                }
-                check_alternation(rest)?;
-                line.push(b'{');
-                if let Some(system) = system {
-                    line.extend_from_slice(b"\"system\":");
-                    json_text::write_str(line, system);
-                    line.push(b',');
-                }
-                line.extend_from_slice(b"\"messages\":");
-                let all = rest.iter().map(|(r, c)| (r.as_str(), &**c));
-                write_messages(line, b"role", b"content", all);
-                line.push(b'}');
-            }
-            JsonlFlavor::Sharegpt => {
-                line.extend_from_slice(b"{\"conversations\":");
-                let system = system.map(|s| ("system", s));
-                let rest = messages.iter().map(|(r, c)| (sharegpt_role(*r), &**c));
-                write_messages(line, b"from", b"value", system.into_iter().chain(rest));
-                line.push(b'}');
+            (JsonlFlavor::Trl, Some(p)) => self.trl_preference(&mut line, c, p, system, dropped),
+            (_, Some(_)) => self.refuse(
+                "a preference record: this flavor writes single conversations \
+                 (export it with openai-dpo, trl, together or fireworks)",
+            ),
+            (JsonlFlavor::BedrockNova, None) => self.bedrock(&mut line, c, system, dropped),
+            (JsonlFlavor::Anthropic, None) => self.anthropic(&mut line, c, system, dropped),
+            (JsonlFlavor::Sharegpt, None) => self.sharegpt(&mut line, c, system, dropped),
+            (_, None) => self.openai_messages(&mut line, c, system, dropped),
+        };
+        line.push(b'\n');
+        self.line = line;
+        written
+    }
+
+    /// `{"messages":[…],"tools"?:[…],"metadata"?:{…}}` (openai, trl,
+    /// together, fireworks).
+    fn openai_messages(
+        &self,
+        line: &mut Vec<u8>,
+        c: &Conversation,
+        system: Option<&str>,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let shape = Shape::of(self.config.jsonl_flavor);
+        check_trainable(self.config.jsonl_flavor, &c.turns)?;
+        line.extend_from_slice(b"{\"messages\":");
+        let mut truncated = false;
+        self.write_openai_list(line, system, &c.turns, shape, &mut truncated, dropped)?;
+        write_tools(line, b"tools", &c.tools)?;
+        if self.config.jsonl_flavor == JsonlFlavor::Openai && self.config.include_metadata {
+            line.extend_from_slice(b",\"metadata\":");
+            serde_json::to_writer(
+                &mut *line,
+                &Metadata::new(c, &self.config, truncated, self.counted_tokens),
+            )?;
+        }
+        line.push(b'}');
+        Ok(())
+    }
+
+    /// OpenAI's preference shape (openai-dpo, together, fireworks).
+    fn openai_preference(
+        &self,
+        line: &mut Vec<u8>,
+        c: &Conversation,
+        p: &Preference,
+        system: Option<&str>,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let shape = Shape { weight: false, ..Shape::of(self.config.jsonl_flavor) };
+        for (name, side) in [("chosen", &p.chosen), ("rejected", &p.rejected)] {
+            if side.len() != 1 || side[0].role != Role::Assistant {
+                return self.refuse(format!(
+                    "the {name} continuation must be one assistant message, found {} messages",
+                    side.len()
+                ));
             }
         }
-        self.line.push(b'\n');
+        let mut truncated = false;
+        line.extend_from_slice(b"{\"input\":{\"messages\":");
+        self.write_openai_list(line, system, &c.turns, shape, &mut truncated, dropped)?;
+        write_tools(line, b"tools", &c.tools)?;
+        line.extend_from_slice(b"},\"preferred_output\":");
+        self.write_openai_list(line, None, &p.chosen, shape, &mut truncated, dropped)?;
+        line.extend_from_slice(b",\"non_preferred_output\":");
+        self.write_openai_list(line, None, &p.rejected, shape, &mut truncated, dropped)?;
+        line.push(b'}');
+        Ok(())
+    }
+
+    /// TRL's conversational preference shape.
+    fn trl_preference(
+        &self,
+        line: &mut Vec<u8>,
+        c: &Conversation,
+        p: &Preference,
+        system: Option<&str>,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let shape = Shape::of(JsonlFlavor::Trl);
+        let mut truncated = false;
+        line.extend_from_slice(b"{\"prompt\":");
+        self.write_openai_list(line, system, &c.turns, shape, &mut truncated, dropped)?;
+        line.extend_from_slice(b",\"chosen\":");
+        self.write_openai_list(line, None, &p.chosen, shape, &mut truncated, dropped)?;
+        line.extend_from_slice(b",\"rejected\":");
+        self.write_openai_list(line, None, &p.rejected, shape, &mut truncated, dropped)?;
+        write_tools(line, b"tools", &c.tools)?;
+        line.push(b'}');
+        Ok(())
+    }
+
+    fn write_openai_list(
+        &self,
+        line: &mut Vec<u8>,
+        system: Option<&str>,
+        turns: &[ConversationTurn],
+        shape: Shape,
+        truncated: &mut bool,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        line.push(b'[');
+        if let Some(system) = system {
+            line.extend_from_slice(b"{\"role\":\"system\",\"content\":");
+            json_text::write_str(line, system);
+            line.extend_from_slice(b"},");
+        }
+        for (i, t) in turns.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            self.write_openai_message(line, t, shape, truncated, dropped)?;
+        }
+        line.push(b']');
+        Ok(())
+    }
+
+    fn write_openai_message(
+        &self,
+        line: &mut Vec<u8>,
+        t: &ConversationTurn,
+        shape: Shape,
+        truncated: &mut bool,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let full = self.config.include_full_content;
+        let role = match t.role {
+            Role::Developer if !shape.developer => {
+                dropped.add("developer_role", 1);
+                "system"
+            }
+            role => role.as_str(),
+        };
+        line.extend_from_slice(b"{\"role\":");
+        json_text::write_str(line, role);
+        if !t.parts.is_empty() {
+            line.extend_from_slice(b",\"content\":[");
+            let mut first = true;
+            for part in &t.parts {
+                let written = match part {
+                    ContentPart::Text(text) => {
+                        let (text, cut) = turn_content(text, full);
+                        *truncated |= cut;
+                        comma(line, &mut first);
+                        line.extend_from_slice(b"{\"type\":\"text\",\"text\":");
+                        json_text::write_str(line, &text);
+                        true
+                    }
+                    ContentPart::Image { url, detail } if shape.hugging_face => {
+                        comma(line, &mut first);
+                        line.extend_from_slice(b"{\"type\":\"image\"");
+                        if let Some(url) = url {
+                            line.extend_from_slice(b",\"url\":");
+                            json_text::write_str(line, url);
+                        }
+                        dropped.add("image_detail", u64::from(detail.is_some()));
+                        true
+                    }
+                    ContentPart::Image { url: Some(url), detail } => {
+                        comma(line, &mut first);
+                        line.extend_from_slice(b"{\"type\":\"image_url\",\"image_url\":{\"url\":");
+                        json_text::write_str(line, url);
+                        if let Some(detail) = detail {
+                            line.extend_from_slice(b",\"detail\":");
+                            json_text::write_str(line, detail);
+                        }
+                        line.push(b'}');
+                        true
+                    }
+                    ContentPart::Image { url: None, .. } => {
+                        dropped.add("image_parts", 1);
+                        false
+                    }
+                };
+                if written {
+                    line.push(b'}');
+                }
+            }
+            line.push(b']');
+        } else if !t.has_no_content() || t.tool_calls.is_empty() {
+            let (content, cut) = turn_content(&t.content, full);
+            *truncated |= cut;
+            line.extend_from_slice(b",\"content\":");
+            json_text::write_str(line, &content);
+        }
+        if let Some(name) = &t.name {
+            line.extend_from_slice(b",\"name\":");
+            json_text::write_str(line, name);
+        }
+        match (&t.reasoning, shape.reasoning) {
+            (Some(reasoning), Some(key)) => {
+                line.extend_from_slice(b",\"");
+                line.extend_from_slice(key.as_bytes());
+                line.extend_from_slice(b"\":");
+                json_text::write_str(line, reasoning);
+            }
+            (Some(_), None) => dropped.add("reasoning", 1),
+            (None, _) => {}
+        }
+        if !t.tool_calls.is_empty() {
+            line.extend_from_slice(b",\"tool_calls\":[");
+            for (i, call) in t.tool_calls.iter().enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                line.push(b'{');
+                match &call.id {
+                    Some(id) => {
+                        line.extend_from_slice(b"\"id\":");
+                        json_text::write_str(line, id);
+                        line.push(b',');
+                    }
+                    None if shape.call_ids => {
+                        return self.refuse(format!(
+                            "tool call {} has no id, which this flavor requires",
+                            call.name
+                        ))
+                    }
+                    None => {}
+                }
+                line.extend_from_slice(b"\"type\":\"function\",\"function\":{\"name\":");
+                json_text::write_str(line, &call.name);
+                line.extend_from_slice(b",\"arguments\":");
+                if shape.hugging_face {
+                    line.extend_from_slice(call.arguments.as_bytes());
+                } else {
+                    json_text::write_str(line, &call.arguments);
+                }
+                line.extend_from_slice(b"}}");
+            }
+            line.push(b']');
+        }
+        match &t.tool_call_id {
+            Some(id) => {
+                line.extend_from_slice(b",\"tool_call_id\":");
+                json_text::write_str(line, id);
+            }
+            None if t.role == Role::Tool && shape.call_ids => {
+                return self
+                    .refuse("a tool message without tool_call_id, which this flavor requires")
+            }
+            None => {}
+        }
+        if let Some(weight) = t.weight {
+            if shape.weight {
+                line.extend_from_slice(if weight == 0 {
+                    b",\"weight\":0"
+                } else {
+                    b",\"weight\":1"
+                });
+            } else {
+                dropped.add("weight", 1);
+            }
+        }
+        line.push(b'}');
+        Ok(())
+    }
+
+    /// Bedrock's conversation schema for Nova.
+    fn bedrock(
+        &self,
+        line: &mut Vec<u8>,
+        c: &Conversation,
+        system: Option<&str>,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let full = self.config.include_full_content;
+        let (leading, rest) = split_system(&c.turns);
+        let mut system_texts: Vec<Cow<'_, str>> = system.map(Cow::Borrowed).into_iter().collect();
+        for t in leading {
+            system_texts.push(turn_content(&t.content, full).0);
+            dropped.add("name", u64::from(t.name.is_some()));
+        }
+        dropped.add("tools", u64::from(!c.tools.is_empty()));
+        // Messages: tool answers become toolResult blocks of a user message.
+        let mut messages: Vec<(Role, Vec<Value>)> = Vec::new();
+        for t in rest {
+            let role = match t.role {
+                Role::User | Role::Tool => Role::User,
+                Role::Assistant => Role::Assistant,
+                other => {
+                    return self.refuse(format!(
+                        "a {} turn after the first user turn, which Bedrock cannot place",
+                        other.as_str()
+                    ))
+                }
+            };
+            dropped.add("name", u64::from(t.name.is_some()));
+            dropped.add("weight", u64::from(t.weight.is_some()));
+            let mut blocks = Vec::new();
+            if let Some(reasoning) = &t.reasoning {
+                blocks.push(json!({"reasoningContent": {"reasoningText": {"text": reasoning}}}));
+            }
+            let text = turn_content(&t.content, full).0;
+            dropped
+                .add("image_parts", t.parts.iter().filter(|p| p.text().is_none()).count() as u64);
+            if t.role == Role::Tool {
+                let Some(id) = &t.tool_call_id else {
+                    return self.refuse("a tool message without tool_call_id (toolUseId)");
+                };
+                blocks.push(json!({"toolResult": {"toolUseId": id, "content": [{"text": text}]}}));
+            } else if !text.trim().is_empty() {
+                blocks.push(json!({ "text": text }));
+            }
+            for call in &t.tool_calls {
+                let Some(id) = &call.id else {
+                    return self.refuse(format!("tool call {} has no id (toolUseId)", call.name));
+                };
+                blocks.push(
+                    json!({"toolUse": {"toolUseId": id, "name": call.name, "input": call.arguments_value()}}),
+                );
+            }
+            match messages.last_mut() {
+                Some((last, content)) if *last == role && t.role == Role::Tool => {
+                    content.extend(blocks)
+                }
+                _ => messages.push((role, blocks)),
+            }
+        }
+        let roles: Vec<(Role, bool)> =
+            messages.iter().map(|(r, blocks)| (*r, blocks.is_empty())).collect();
+        check_alternation(self.config.jsonl_flavor, &roles)?;
+        line.extend_from_slice(b"{\"schemaVersion\":\"bedrock-conversation-2024\",");
+        if !system_texts.is_empty() {
+            line.extend_from_slice(b"\"system\":");
+            let system: Vec<Value> = system_texts.iter().map(|s| json!({ "text": s })).collect();
+            serde_json::to_writer(&mut *line, &system)?;
+            line.push(b',');
+        }
+        line.extend_from_slice(b"\"messages\":[");
+        for (i, (role, blocks)) in messages.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(b"{\"role\":");
+            json_text::write_str(line, role.as_str());
+            line.extend_from_slice(b",\"content\":");
+            serde_json::to_writer(&mut *line, blocks)?;
+            line.push(b'}');
+        }
+        line.extend_from_slice(b"]}");
+        Ok(())
+    }
+
+    /// Claude on Bedrock: text messages, strictly alternating.
+    fn anthropic(
+        &self,
+        line: &mut Vec<u8>,
+        c: &Conversation,
+        system: Option<&str>,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let full = self.config.include_full_content;
+        let (leading, rest) = split_system(&c.turns);
+        if leading.len() > 1 {
+            return self.refuse("more than one leading system turn");
+        }
+        let system =
+            leading.first().map(|t| turn_content(&t.content, full).0).or(system.map(Cow::Borrowed));
+        if rest.iter().any(|t| !t.tool_calls.is_empty() || t.role == Role::Tool) {
+            return self.refuse("tool calls and tool messages are not written in this flavor");
+        }
+        let roles: Vec<(Role, bool)> =
+            rest.iter().map(|t| (t.role, t.content.trim().is_empty())).collect();
+        check_alternation(self.config.jsonl_flavor, &roles)?;
+        dropped.add("tools", u64::from(!c.tools.is_empty()));
+        line.push(b'{');
+        if let Some(system) = system {
+            line.extend_from_slice(b"\"system\":");
+            json_text::write_str(line, &system);
+            line.push(b',');
+        }
+        line.extend_from_slice(b"\"messages\":[");
+        for (i, t) in rest.iter().enumerate() {
+            dropped.count_text_only(t);
+            if i > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(b"{\"role\":");
+            json_text::write_str(line, t.role.as_str());
+            line.extend_from_slice(b",\"content\":");
+            json_text::write_str(line, &turn_content(&t.content, full).0);
+            line.push(b'}');
+        }
+        line.extend_from_slice(b"]}");
+        Ok(())
+    }
+
+    /// ShareGPT as LLaMA-Factory reads it.
+    fn sharegpt(
+        &self,
+        line: &mut Vec<u8>,
+        c: &Conversation,
+        system: Option<&str>,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let full = self.config.include_full_content;
+        check_trainable(self.config.jsonl_flavor, &c.turns)?;
+        let mut items: Vec<(&'static str, Cow<'_, str>)> = Vec::with_capacity(c.turns.len() + 1);
+        if let Some(system) = system {
+            items.push(("system", Cow::Borrowed(system)));
+        }
+        let mut i = 0;
+        while i < c.turns.len() {
+            let t = &c.turns[i];
+            if t.role == Role::Tool {
+                // Consecutive tool answers make one observation (a JSON list
+                // of their texts when there are several).
+                let end = c.turns[i..]
+                    .iter()
+                    .position(|t| t.role != Role::Tool)
+                    .map_or(c.turns.len(), |n| i + n);
+                let answers = &c.turns[i..end];
+                for a in answers {
+                    dropped.count_text_only(a);
+                }
+                let value = match answers {
+                    [one] => turn_content(&one.content, full).0,
+                    many => {
+                        let texts: Vec<Cow<'_, str>> =
+                            many.iter().map(|a| turn_content(&a.content, full).0).collect();
+                        Cow::Owned(serde_json::to_string(&texts)?)
+                    }
+                };
+                items.push(("observation", value));
+                i = end;
+                continue;
+            }
+            if !t.tool_calls.is_empty() {
+                if !t.content.trim().is_empty() {
+                    return self.refuse(
+                        "an assistant turn with text and tool calls, which LLaMA-Factory's \
+                         function_call turn cannot hold together",
+                    );
+                }
+                let calls: Vec<Value> = t
+                    .tool_calls
+                    .iter()
+                    .map(|call| json!({"name": call.name, "arguments": call.arguments_value()}))
+                    .collect();
+                let value = match calls.as_slice() {
+                    [one] => serde_json::to_string(one)?,
+                    _ => serde_json::to_string(&calls)?,
+                };
+                dropped.add(
+                    "tool_call_id",
+                    t.tool_calls.iter().filter(|c| c.id.is_some()).count() as u64,
+                );
+                dropped.add("reasoning", u64::from(t.reasoning.is_some()));
+                dropped.add("name", u64::from(t.name.is_some()));
+                dropped.add("weight", u64::from(t.weight.is_some()));
+                items.push(("function_call", Cow::Owned(value)));
+                i += 1;
+                continue;
+            }
+            dropped.count_text_only(t);
+            items.push((sharegpt_role(t.role), turn_content(&t.content, full).0));
+            i += 1;
+        }
+        line.extend_from_slice(b"{\"conversations\":[");
+        for (i, (from, value)) in items.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(b"{\"from\":");
+            json_text::write_str(line, from);
+            line.extend_from_slice(b",\"value\":");
+            json_text::write_str(line, value);
+            line.push(b'}');
+        }
+        line.push(b']');
+        if !c.tools.is_empty() {
+            // LLaMA-Factory's tools: a JSON string of function definitions.
+            let functions: Vec<&Value> = c
+                .tools
+                .iter()
+                .map(|t| match (t.get("type").and_then(Value::as_str), t.get("function")) {
+                    (Some("function"), Some(f)) => f,
+                    _ => t,
+                })
+                .collect();
+            line.extend_from_slice(b",\"tools\":");
+            json_text::write_str(line, &serde_json::to_string(&functions)?);
+        }
+        line.push(b'}');
         Ok(())
     }
 }
 
-/// Appends `[{"<who>":"…","<what>":"…"},…]`, the texts escaped by
-/// [`json_text::write_str`] (the bulk of every line).
-fn write_messages<'a>(
-    line: &mut Vec<u8>,
-    who: &[u8],
-    what: &[u8],
-    items: impl Iterator<Item = (&'a str, &'a str)>,
-) {
-    line.push(b'[');
-    for (i, (speaker, text)) in items.enumerate() {
-        if i > 0 {
-            line.push(b',');
-        }
-        line.extend_from_slice(b"{\"");
-        line.extend_from_slice(who);
-        line.extend_from_slice(b"\":");
-        json_text::write_str(line, speaker);
-        line.extend_from_slice(b",\"");
-        line.extend_from_slice(what);
-        line.extend_from_slice(b"\":");
-        json_text::write_str(line, text);
-        line.push(b'}');
+fn comma(line: &mut Vec<u8>, first: &mut bool) {
+    if !*first {
+        line.push(b',');
     }
-    line.push(b']');
+    *first = false;
+}
+
+/// Appends `,"<key>":[…]` when there are tools.
+fn write_tools(line: &mut Vec<u8>, key: &[u8], tools: &[Value]) -> Result<()> {
+    if !tools.is_empty() {
+        line.extend_from_slice(b",\"");
+        line.extend_from_slice(key);
+        line.extend_from_slice(b"\":");
+        serde_json::to_writer(&mut *line, tools)?;
+    }
+    Ok(())
+}
+
+/// The leading system and developer turns, and the rest.
+fn split_system(turns: &[ConversationTurn]) -> (&[ConversationTurn], &[ConversationTurn]) {
+    let n = turns.iter().take_while(|t| matches!(t.role, Role::System | Role::Developer)).count();
+    turns.split_at(n)
 }
 
 /// The configured system prompt, unless the conversation opens with its own.
 fn system_prompt<'a>(config: &'a ExportConfig, c: &Conversation) -> Option<&'a str> {
     match c.turns.first() {
-        Some(t) if t.role == Role::System => None,
+        Some(t) if matches!(t.role, Role::System | Role::Developer) => None,
         _ => config.system_prompt.as_deref(),
     }
 }
 
 fn sharegpt_role(role: Role) -> &'static str {
     match role {
-        Role::System => "system",
+        Role::System | Role::Developer => "system",
         Role::User => "human",
         Role::Assistant => "gpt",
+        Role::Tool => "observation",
     }
 }
 
-/// What the OpenAI and ShareGPT trainers refuse, as `validate_output`
-/// reports it: an example without an assistant turn, or a blank turn.
-fn check_trainable(flavor: JsonlFlavor, turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> {
+/// What the OpenAI-shaped and ShareGPT trainers refuse, as `validate_output`
+/// reports it: an example without an assistant turn, or a blank turn (an
+/// assistant turn that only calls tools is not blank).
+fn check_trainable(flavor: JsonlFlavor, turns: &[ConversationTurn]) -> Result<()> {
     let refuse =
         |why: String| Err(ErrorKind::Rejected(format!("{} flavor: {why}", flavor.as_str())).into());
-    if !turns.iter().any(|(role, _)| *role == Role::Assistant) {
+    if !turns.iter().any(|t| t.role == Role::Assistant) {
         return refuse(
             "no assistant turn, which trainers require (example_missing_assistant_message)".into(),
         );
     }
-    if let Some(i) = turns.iter().position(|(_, content)| content.trim().is_empty()) {
+    let blank = |t: &ConversationTurn| {
+        t.content.trim().is_empty() && t.parts.is_empty() && t.tool_calls.is_empty()
+    };
+    if let Some(i) = turns.iter().position(blank) {
         return refuse(format!("turn {} has empty content (missing_content)", i + 1));
     }
     Ok(())
 }
 
-fn check_alternation(turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> {
-    let refuse = |why: String| Err(ErrorKind::Rejected(format!("anthropic flavor: {why}")).into());
+/// Roles (and whether each message is blank) must start with user, end
+/// with assistant and alternate.
+fn check_alternation(flavor: JsonlFlavor, turns: &[(Role, bool)]) -> Result<()> {
+    let refuse =
+        |why: String| Err(ErrorKind::Rejected(format!("{} flavor: {why}", flavor.as_str())).into());
     match (turns.first(), turns.last()) {
         (None, _) => return refuse("no user or assistant turn".into()),
         (Some((first, _)), Some((last, _))) => {
@@ -177,7 +710,7 @@ fn check_alternation(turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> 
         }
         _ => {}
     }
-    for (i, (role, content)) in turns.iter().enumerate() {
+    for (i, (role, blank)) in turns.iter().enumerate() {
         let expected = if i % 2 == 0 { Role::User } else { Role::Assistant };
         if *role != expected {
             return refuse(format!(
@@ -187,7 +720,7 @@ fn check_alternation(turns: &[(Role, std::borrow::Cow<'_, str>)]) -> Result<()> 
                 expected.as_str()
             ));
         }
-        if content.trim().is_empty() {
+        if *blank {
             return refuse(format!("turn {} has empty content", i + 1));
         }
     }
@@ -204,9 +737,15 @@ impl ExportTransformer for JsonlTransformer {
         out: &mut dyn Write,
         conversation: &Conversation,
     ) -> Result<()> {
-        self.serialize_line(conversation)?;
+        let mut dropped = Dropped::default();
+        self.serialize_line(conversation, &mut dropped)?;
         out.write_all(&self.line)?;
+        self.dropped.merge(&dropped);
         Ok(())
+    }
+
+    fn dropped_fields(&self) -> BTreeMap<String, u64> {
+        self.dropped.to_map()
     }
 
     fn finish(&mut self, _out: &mut dyn Write) -> Result<()> {
@@ -299,11 +838,7 @@ mod tests {
         let turns = roles
             .iter()
             .enumerate()
-            .map(|(i, r)| ConversationTurn {
-                role: *r,
-                content: format!("turn {i}"),
-                token_count: None,
-            })
+            .map(|(i, r)| ConversationTurn::text(*r, format!("turn {i}")))
             .collect::<Vec<_>>();
         serde_json::from_value(serde_json::json!({
             "conversation_id": "c1", "title": "T", "status": "approved", "qualityScore": 7.5,

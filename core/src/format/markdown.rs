@@ -1,6 +1,7 @@
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::content::{turn_content, TRUNCATION_LIMIT};
+use super::content::{turn_content, Dropped, TRUNCATION_LIMIT};
 use super::{ExportTransformer, TransformerSettings};
 use crate::model::{Conversation, ConversationTurn, ExportConfig, Role};
 use crate::Result;
@@ -105,6 +106,7 @@ pub struct MarkdownTransformer {
     config: ExportConfig,
     buf: String,
     written: bool,
+    dropped: Dropped,
 }
 
 impl MarkdownTransformer {
@@ -114,6 +116,7 @@ impl MarkdownTransformer {
             config: settings.config.clone(),
             buf: String::with_capacity(16 * 1024),
             written: false,
+            dropped: Dropped::default(),
         }
     }
 
@@ -150,7 +153,12 @@ impl ExportTransformer for MarkdownTransformer {
         self.render(conversation)?;
         out.write_all(self.buf.as_bytes())?;
         self.written = true;
+        self.dropped.count_beyond_text(conversation);
         Ok(())
+    }
+
+    fn dropped_fields(&self) -> BTreeMap<String, u64> {
+        self.dropped.to_map()
     }
 
     fn finish(&mut self, _out: &mut dyn Write) -> Result<()> {
@@ -235,8 +243,10 @@ fn push_history(buf: &mut String, c: &Conversation) {
 fn push_turn(buf: &mut String, turn: &ConversationTurn, full: bool) {
     buf.push_str(match turn.role {
         Role::System => "**System:**\n\n",
+        Role::Developer => "**Developer:**\n\n",
         Role::User => "**User:**\n\n",
         Role::Assistant => "**Assistant:**\n\n",
+        Role::Tool => "**Tool:**\n\n",
     });
     let (content, truncated) = turn_content(&turn.content, full);
     push_quote(buf, &content);
@@ -528,8 +538,10 @@ mod tests {
     fn label(role: Role) -> &'static str {
         match role {
             Role::System => "System",
+            Role::Developer => "Developer",
             Role::User => "User",
             Role::Assistant => "Assistant",
+            Role::Tool => "Tool",
         }
     }
 

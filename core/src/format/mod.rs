@@ -13,11 +13,14 @@ mod csv;
 mod json;
 mod json_text;
 mod jsonl;
+#[cfg(test)]
+mod jsonl_props;
 mod markdown;
 mod registry;
 #[cfg(test)]
 mod test_fixture;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -118,5 +121,14 @@ pub trait ExportTransformer: Send {
         _conversation: &Conversation,
     ) -> Result<()> {
         Ok(())
+    }
+
+    /// The fields of the conversations written that this format left out,
+    /// counted per field (messages for message fields such as
+    /// `reasoning`, conversations for `tools` and `preference`). Default:
+    /// none. The export reports them in
+    /// [`ExportSummary::dropped_fields`](crate::ExportSummary::dropped_fields).
+    fn dropped_fields(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
     }
 }

@@ -143,24 +143,69 @@ impl fmt::Display for Format {
     }
 }
 
-/// The dialect of a JSONL export.
+/// The dialect of a JSONL export: which trainer or provider the file is
+/// for. docs/formats.md has the table of what each writes and reports as
+/// dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum JsonlFlavor {
-    /// OpenAI chat fine-tuning: `{"messages":[…], "metadata"?: {…}}`.
+    /// OpenAI supervised fine-tuning: `{"messages":[…],"tools"?,"metadata"?}`
+    /// with `tool_calls`, `weight`, `name` and content parts.
     #[default]
+    #[serde(rename = "openai")]
     Openai,
+    /// OpenAI preference fine-tuning (DPO): `{"input":{"messages","tools"?},
+    /// "preferred_output":[…],"non_preferred_output":[…]}`.
+    #[serde(rename = "openai-dpo")]
+    OpenaiDpo,
+    /// Hugging Face TRL (and axolotl's chat_template): `{"messages","tools"?}`
+    /// with `reasoning_content`; `{"prompt","chosen","rejected"}` for
+    /// preference records.
+    #[serde(rename = "trl")]
+    Trl,
+    /// Together AI: OpenAI's messages with `reasoning` and `weight`;
+    /// OpenAI's preference shape for preference records.
+    #[serde(rename = "together")]
+    Together,
+    /// Fireworks AI: OpenAI's messages with `reasoning_content` and
+    /// `weight`; OpenAI's preference shape for preference records.
+    #[serde(rename = "fireworks")]
+    Fireworks,
+    /// Amazon Bedrock Nova: `{"schemaVersion":"bedrock-conversation-2024",
+    /// "system":[…],"messages":[…]}` with content blocks (`text`,
+    /// `reasoningContent`, `toolUse`, `toolResult`).
+    #[serde(rename = "bedrock-nova")]
+    BedrockNova,
     /// Claude fine-tuning on Bedrock: `{"system"?: …, "messages":[…]}`, strictly alternating.
+    #[serde(rename = "anthropic")]
     Anthropic,
-    /// ShareGPT: `{"conversations":[{"from","value"}]}`.
+    /// ShareGPT as LLaMA-Factory reads it: `{"conversations":[{"from","value"}],
+    /// "tools"?}` with `function_call` and `observation` turns.
+    #[serde(rename = "sharegpt")]
     Sharegpt,
 }
 
 impl JsonlFlavor {
-    /// The lowercase name.
+    /// Every flavor.
+    pub const ALL: [JsonlFlavor; 8] = [
+        JsonlFlavor::Openai,
+        JsonlFlavor::OpenaiDpo,
+        JsonlFlavor::Trl,
+        JsonlFlavor::Together,
+        JsonlFlavor::Fireworks,
+        JsonlFlavor::BedrockNova,
+        JsonlFlavor::Anthropic,
+        JsonlFlavor::Sharegpt,
+    ];
+
+    /// The name, as written in a config (`openai-dpo`).
     pub fn as_str(self) -> &'static str {
         match self {
             JsonlFlavor::Openai => "openai",
+            JsonlFlavor::OpenaiDpo => "openai-dpo",
+            JsonlFlavor::Trl => "trl",
+            JsonlFlavor::Together => "together",
+            JsonlFlavor::Fireworks => "fireworks",
+            JsonlFlavor::BedrockNova => "bedrock-nova",
             JsonlFlavor::Anthropic => "anthropic",
             JsonlFlavor::Sharegpt => "sharegpt",
         }

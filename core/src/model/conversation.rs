@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::message::{ContentPart, Preference, PreferenceInput, ToolCall};
 use super::Timestamp;
 
 /// A reviewed training conversation with its turns, as the seeds'
@@ -106,9 +107,27 @@ pub struct Conversation {
     /// Last update instant (default `1970-01-01T00:00:00Z`).
     #[serde(rename = "updatedAt", alias = "updated_at", default = "epoch")]
     pub updated_at: Timestamp,
-    /// The turns, in order (`messages` is read too).
-    #[serde(alias = "messages")]
+    /// The turns, in order (`messages` is read too). For a preference
+    /// record, the shared prompt (TRL's `prompt`, OpenAI's `input.messages`).
+    #[serde(alias = "messages", default)]
     pub turns: Vec<ConversationTurn>,
+    /// Function definitions offered to the model (`tools`, OpenAI's
+    /// `input.tools`), each kept as the JSON it was given; none by default.
+    #[serde(
+        default,
+        deserialize_with = "super::message::read_tools",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub tools: Vec<Value>,
+    /// The chosen and rejected continuations of a preference record.
+    #[serde(skip_deserializing, default, skip_serializing_if = "Option::is_none")]
+    pub preference: Option<Preference>,
+    /// The preference keys as read (`prompt`, `chosen`, `rejected`, `input`,
+    /// `preferred_output`, `non_preferred_output`); the readers move them
+    /// into `turns`, `tools` and `preference`
+    /// ([`source::checked`](crate::source::checked)) and leave this empty.
+    #[serde(flatten, deserialize_with = "super::message::read_preference", skip_serializing)]
+    pub preference_input: PreferenceInput,
 }
 
 fn approved() -> ConversationStatus {
@@ -132,19 +151,49 @@ where
 }
 
 /// One message of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Read from OpenAI's and Hugging Face's message shapes (see
+/// [`model::message`](super::message) for the readers): `content` as text, a
+/// list of parts, or null on an assistant message that calls tools;
+/// `tool_calls`, `tool_call_id`, `name`, `reasoning_content` (or
+/// `reasoning`, `thinking`) and `weight` (0 or 1, assistant messages only).
+///
+/// ```
+/// use lora_export_core::model::{Conversation, Role};
+/// let c: Conversation = serde_json::from_str(r#"{"conversation_id":"t","messages":[
+///   {"role":"developer","content":"Be brief."},
+///   {"role":"user","content":"Weather in Paris?"},
+///   {"role":"assistant","content":null,"reasoning_content":"Call the tool.",
+///    "tool_calls":[{"id":"c1","type":"function","function":{"name":"weather","arguments":{"city":"Paris"}}}]},
+///   {"role":"tool","tool_call_id":"c1","content":"18C"},
+///   {"role":"assistant","content":"18C.","weight":1}]}"#).unwrap();
+/// assert_eq!(c.turns[0].role, Role::Developer);
+/// assert_eq!(c.turns[2].tool_calls[0].arguments, r#"{"city":"Paris"}"#);
+/// assert_eq!(c.turns[2].reasoning.as_deref(), Some("Call the tool."));
+/// assert_eq!(c.turns[4].weight, Some(1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationTurn {
     /// Who speaks.
     pub role: Role,
-    /// What is said (never null).
+    /// The text. For content given as a list of parts, the text parts
+    /// joined (the parts themselves are in `parts`); empty when the content
+    /// was null (an assistant message that only calls tools).
     pub content: String,
+    /// The content parts, when the content was a list of parts; else empty.
+    pub parts: Vec<ContentPart>,
+    /// The tool calls of an assistant message.
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a `tool` message answers.
+    pub tool_call_id: Option<String>,
+    /// The participant's or the tool's name.
+    pub name: Option<String>,
+    /// The model's reasoning before its answer (`reasoning_content`).
+    pub reasoning: Option<String>,
+    /// Whether an assistant message is trained on (1) or not (0); none
+    /// when not given.
+    pub weight: Option<u8>,
     /// Token count of this turn, if known.
-    #[serde(
-        rename = "tokenCount",
-        alias = "token_count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub token_count: Option<u64>,
 }
 
@@ -154,10 +203,14 @@ pub struct ConversationTurn {
 pub enum Role {
     /// A system prompt.
     System,
+    /// Instructions from the developer (OpenAI's successor of `system`).
+    Developer,
     /// The human side.
     User,
     /// The model side.
     Assistant,
+    /// A tool's answer to a call.
+    Tool,
 }
 
 impl Role {
@@ -165,8 +218,10 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::System => "system",
+            Role::Developer => "developer",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }

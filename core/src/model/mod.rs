@@ -11,6 +11,7 @@ mod conversation;
 mod dataset;
 mod dates;
 mod filter;
+pub mod message;
 mod split;
 mod timestamp;
 
@@ -21,5 +22,6 @@ pub use conversation::{
 pub use dataset::{DatasetOptions, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD};
 pub use dates::{DateBounds, UpperBound};
 pub use filter::{DateRange, ExportRequest, FilterConfig, QualityRange};
+pub use message::{ContentPart, Preference, PreferenceInput, ToolCall};
 pub use split::{SplitSpec, MAX_SPLIT_PARTS};
 pub use timestamp::Timestamp;

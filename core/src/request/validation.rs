@@ -67,8 +67,7 @@ const QUALITY_KEYS: &[&str] = &["min", "max"];
 const DATE_KEYS: &[&str] = &["from", "to"];
 
 const SCOPES: [Scope; 4] = [Scope::Selected, Scope::Filtered, Scope::All, Scope::AllData];
-const FLAVORS: [JsonlFlavor; 3] =
-    [JsonlFlavor::Openai, JsonlFlavor::Anthropic, JsonlFlavor::Sharegpt];
+const FLAVORS: [JsonlFlavor; 8] = JsonlFlavor::ALL;
 const TIERS: [Tier; 3] = [Tier::Template, Tier::Scenario, Tier::EdgeCase];
 const STATUSES: [ConversationStatus; 7] = [
     ConversationStatus::Draft,

@@ -124,7 +124,7 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
 /// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": [{"role": "user", "content": 5}]}), Location::record(4)).unwrap_err();
 /// assert_eq!(err.location.record, Some(4));
 /// assert_eq!(err.location.field.as_deref(), Some("turns[0].content"));
-/// assert_eq!(err.reason, "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string");
+/// assert_eq!(err.reason, "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string, null, or a list of content parts");
 /// let minimal = from_value(serde_json::json!({"conversation_id": "m-1", "messages": [{"role": "user", "content": "Hi"}]}), Location::record(1)).unwrap();
 /// assert_eq!(minimal.conversation_id, "m-1");
 /// ```
@@ -175,8 +175,11 @@ fn bare(e: &serde_json::Error) -> String {
 /// assert_eq!(refused.reason, "conversation has no turns");
 /// assert_eq!(refused.location.record, Some(3));
 /// ```
-pub fn checked(c: Conversation, location: Location) -> Record {
-    let reason = if c.conversation_id.trim().is_empty() {
+pub fn checked(mut c: Conversation, location: Location) -> Record {
+    let resolved = c.resolve_messages();
+    let reason = if let Err(why) = resolved {
+        Some(why)
+    } else if c.conversation_id.trim().is_empty() {
         Some("no conversation_id: it is missing or empty".to_owned())
     } else if c.turns.is_empty() {
         Some("conversation has no turns".to_owned())
@@ -233,7 +236,7 @@ mod tests {
     fn each_kind_of_malformed_record_is_reported_with_its_line_and_id() {
         let cases = [
             (GOOD.replace("\"user\"", "\"robot\""), "unknown variant `robot`"),
-            (GOOD.replace("\"Hi\"", "null"), "invalid type: null"),
+            (GOOD.replace("\"Hi\"", "null"), "`content` is null"),
             (
                 GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""),
                 "invalid type: string",
@@ -280,7 +283,7 @@ mod tests {
         assert_eq!(record.location.field.as_deref(), Some("turns[0].content"));
         assert_eq!(
             record.reason,
-            "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string"
+            "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string, null, or a list of content parts"
         );
         let broken = JsonlSource::new(&b"{\"a\": tru}"[..]).next().unwrap().unwrap_err();
         assert_eq!(broken.reason, "not valid JSON: expected ident at column 10");

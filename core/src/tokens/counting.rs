@@ -129,14 +129,14 @@ impl Tokenizer {
         config: &ExportConfig,
     ) -> std::result::Result<u64, String> {
         let prompt = match conversation.turns.first() {
-            Some(turn) if turn.role == Role::System => None,
+            Some(turn) if matches!(turn.role, Role::System | Role::Developer) => None,
             _ => config.system_prompt.as_deref(),
         };
         let full = config.include_full_content;
         let turns = conversation.turns.iter().map(|t| {
-            let content = match full {
-                true => Cow::Borrowed(t.content.as_str()),
-                false => truncate_content(&t.content).0,
+            let content = match (full, t.counted_text()) {
+                (true, text) => text,
+                (false, text) => Cow::Owned(truncate_content(&text).0.into_owned()),
             };
             (t.role.as_str(), content, Some(t))
         });

@@ -174,9 +174,14 @@ fn check_cell(name: &str, cell: &str, at: &Location, sink: &mut Sink) -> Cell {
             fail("invalid_enum", "template or scenario")
         }
         "role" if !is_variant::<Role>(cell) => {
-            fail("unrecognized_role", "system, user or assistant")
+            fail("unrecognized_role", "system, developer, user, assistant or tool")
         }
-        "content" if cell.is_empty() => fail("missing_content", "any content"),
+        // A turn that only calls tools has no text; its calls are counted
+        // as dropped by the export.
+        "content" if cell.is_empty() => {
+            let msg = "empty content (a turn that only calls tools, or a blank one)";
+            sink.warning(at.clone(), "missing_content", msg);
+        }
         "turn_number" => match cell.parse::<u64>() {
             Ok(n) if n > 0 && !cell.starts_with('+') => return Cell::Turn(n),
             _ => fail("invalid_turn_number", "a positive integer"),
@@ -294,7 +299,6 @@ there",8.5,Anxious Investor,Fear,Markets,2025-10-29T10:00:00Z,2025-10-29T11:00:0
             (",1,system", ",0,system", "invalid_turn_number", "turn_number"),
             (",1,system", ",one,system", "invalid_turn_number", "turn_number"),
             ("system", "robot", "unrecognized_role", "role"),
-            ("'-1 is fine", "", "missing_content", "content"),
             (",10,", ",10.5,", "invalid_quality_score", "quality_score"),
             (",10,", ",NaN,", "invalid_quality_score", "quality_score"),
             ("2025-10-29T10:00:00Z", "soon", "invalid_timestamp", "created_at"),
@@ -307,6 +311,9 @@ there",8.5,Anxious Investor,Fear,Markets,2025-10-29T10:00:00Z,2025-10-29T11:00:0
             let at = Location { line: Some(5), record: Some(3), field: Some(field.into()) };
             assert_eq!((r.errors[0].code.as_str(), &r.errors[0].location), (code, &at), "{find}");
         }
+        let blank = with_row3("'-1 is fine", "");
+        assert!(blank.is_valid());
+        assert_eq!(blank.warnings[0].code, "missing_content");
     }
 
     #[test]

@@ -22,9 +22,20 @@ use crate::{Location, Result};
 
 const TOP_KEYS: [&str; 5] =
     ["version", "export_date", "conversations", "conversation_count", "summary"];
-const CONVERSATION_KEYS: [&str; 6] =
-    ["conversation_id", "title", "status", "tier", "turns", "metadata"];
-const TURN_KEYS: [&str; 4] = ["role", "content", "token_count", "truncated"];
+const CONVERSATION_KEYS: [&str; 8] =
+    ["conversation_id", "title", "status", "tier", "turns", "tools", "preference", "metadata"];
+const TURN_KEYS: [&str; 10] = [
+    "role",
+    "content",
+    "token_count",
+    "truncated",
+    "content_parts",
+    "tool_calls",
+    "tool_call_id",
+    "name",
+    "reasoning",
+    "weight",
+];
 
 pub(super) fn validate(reader: impl BufRead, sink: &mut Sink) -> Result<()> {
     let newlines = Cell::new(0);
@@ -364,13 +375,18 @@ fn check_conversation(index: u64, line: u64, value: &Value, sink: &mut Sink) -> 
             None => sink.error(path(".role"), "missing_key", "no `role`"),
             Some(Value::String(r)) if is_variant::<Role>(r) => {}
             Some(r) => {
-                let msg = format!("role {} is not system, user or assistant", short(r));
+                let msg =
+                    format!("role {} is not system, developer, user, assistant or tool", short(r));
                 sink.error(path(".role"), "unrecognized_role", msg);
             }
         }
         match t.get("content") {
             None => sink.error(path(".content"), "missing_key", "no `content`"),
-            Some(Value::String(s)) if s.is_empty() => {
+            Some(Value::String(s))
+                if s.is_empty()
+                    && !t.contains_key("tool_calls")
+                    && !t.contains_key("content_parts") =>
+            {
                 sink.error(path(".content"), "missing_content", "content is empty")
             }
             Some(Value::String(_)) => {}

@@ -13,9 +13,8 @@ use crate::{Location, Result};
 const TOKEN_LIMIT: u64 = 16_385;
 const OPENAI_TOP_KEYS: [&str; 5] =
     ["messages", "metadata", "tools", "functions", "parallel_tool_calls"];
-const OPENAI_MESSAGE_KEYS: [&str; 8] =
-    ["role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id", "refusal"];
 const OPENAI_ROLES: [&str; 5] = ["system", "user", "assistant", "tool", "function"];
+const SHAREGPT_ROLES: [&str; 5] = ["system", "human", "gpt", "function_call", "observation"];
 
 pub(super) fn validate(
     flavor: JsonlFlavor,
@@ -65,6 +64,11 @@ pub(super) fn validate(
         };
         match flavor {
             JsonlFlavor::Openai => openai(&example, &at, sink),
+            JsonlFlavor::OpenaiDpo => openai_dpo(&example, &at, sink),
+            JsonlFlavor::Trl | JsonlFlavor::Together | JsonlFlavor::Fireworks => {
+                chat_or_pair(flavor, &example, &at, sink)
+            }
+            JsonlFlavor::BedrockNova => bedrock(&example, &at, sink),
             JsonlFlavor::Anthropic => anthropic(&example, &at, sink),
             JsonlFlavor::Sharegpt => sharegpt(&example, &at, sink),
         }
@@ -115,6 +119,55 @@ fn check_text(value: Option<&Value>, field: &str, at: &dyn Fn(&str) -> Location,
     }
 }
 
+/// What an OpenAI-shaped flavor's messages may hold (the exporter's
+/// `Shape`, read from the other side).
+#[derive(Clone, Copy)]
+struct Rules {
+    flavor: JsonlFlavor,
+    roles: &'static [&'static str],
+    /// Message keys beyond role and content.
+    keys: &'static [&'static str],
+    /// Hugging Face's shapes: arguments as objects, `{"type":"image"}` parts.
+    hugging_face: bool,
+    /// Tool calls and tool messages need their ids.
+    ids: bool,
+}
+
+const OPENAI_STYLE_KEYS: [&str; 6] =
+    ["name", "weight", "function_call", "tool_calls", "tool_call_id", "refusal"];
+
+impl Rules {
+    fn of(flavor: JsonlFlavor) -> Rules {
+        const CHAT: &[&str] = &["system", "user", "assistant", "tool"];
+        let openai = Rules {
+            flavor,
+            roles: &OPENAI_ROLES,
+            keys: &OPENAI_STYLE_KEYS,
+            hugging_face: false,
+            ids: false,
+        };
+        match flavor {
+            JsonlFlavor::Trl => Rules {
+                roles: &["system", "developer", "user", "assistant", "tool"],
+                keys: &["name", "tool_calls", "tool_call_id", "reasoning_content"],
+                hugging_face: true,
+                ..openai
+            },
+            JsonlFlavor::Together => Rules {
+                roles: CHAT,
+                keys: &["name", "weight", "tool_calls", "tool_call_id", "reasoning"],
+                ..openai
+            },
+            JsonlFlavor::Fireworks => Rules {
+                roles: CHAT,
+                keys: &["name", "weight", "tool_calls", "tool_call_id", "reasoning_content"],
+                ..openai
+            },
+            _ => openai,
+        }
+    }
+}
+
 fn openai(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
     for key in example.keys().filter(|k| !OPENAI_TOP_KEYS.contains(&k.as_str())) {
         sink.error(at(key), "unknown_key", format!("`{key}` is not an OpenAI fine-tuning key"));
@@ -122,38 +175,185 @@ fn openai(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mu
     if let Some(m) = example.get("metadata").filter(|m| !m.is_object()) {
         sink.error(at("metadata"), "invalid_type", format!("metadata is {}", json_type_name(m)));
     }
+    check_tools(example.get("tools"), "tools", at, sink);
+    let rules = Rules::of(JsonlFlavor::Openai);
     let Some(messages) = message_list(example, "messages", at, sink) else { return };
+    chat_messages(messages, "messages", rules, true, at, sink);
+}
+
+/// `trl`, `together`, `fireworks`: messages, or a preference record.
+fn chat_or_pair(
+    flavor: JsonlFlavor,
+    example: &Map<String, Value>,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
+    let rules = Rules::of(flavor);
+    let pair = match flavor {
+        JsonlFlavor::Trl => ["prompt", "chosen", "rejected"],
+        _ => ["input", "preferred_output", "non_preferred_output"],
+    };
+    if !example.contains_key("messages") && pair.iter().any(|k| example.contains_key(*k)) {
+        if flavor == JsonlFlavor::Trl {
+            trl_pair(example, rules, at, sink);
+        } else {
+            openai_pair(example, rules, at, sink);
+        }
+        return;
+    }
+    for key in example.keys().filter(|k| *k != "messages" && *k != "tools") {
+        let msg = format!("`{key}` is not a key of the {} flavor", flavor.as_str());
+        sink.error(at(key), "unknown_key", msg);
+    }
+    check_tools(example.get("tools"), "tools", at, sink);
+    let Some(messages) = message_list(example, "messages", at, sink) else { return };
+    chat_messages(messages, "messages", rules, true, at, sink);
+}
+
+fn trl_pair(
+    example: &Map<String, Value>,
+    rules: Rules,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
+    for key in
+        example.keys().filter(|k| !["prompt", "chosen", "rejected", "tools"].contains(&k.as_str()))
+    {
+        sink.error(at(key), "unknown_key", format!("`{key}` is not a TRL preference key"));
+    }
+    check_tools(example.get("tools"), "tools", at, sink);
+    for key in ["prompt", "chosen", "rejected"] {
+        if let Some(messages) = message_list(example, key, at, sink) {
+            chat_messages(messages, key, rules, false, at, sink);
+        }
+    }
+}
+
+fn openai_dpo(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    openai_pair(example, Rules::of(JsonlFlavor::OpenaiDpo), at, sink)
+}
+
+fn openai_pair(
+    example: &Map<String, Value>,
+    rules: Rules,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
+    let keys = ["input", "preferred_output", "non_preferred_output"];
+    for key in example.keys().filter(|k| !keys.contains(&k.as_str())) {
+        sink.error(at(key), "unknown_key", format!("`{key}` is not a preference key"));
+    }
+    let rules = Rules { keys: &["name", "tool_calls", "tool_call_id"], ..rules };
+    match example.get("input") {
+        Some(Value::Object(input)) => {
+            for key in input.keys().filter(|k| *k != "messages" && *k != "tools") {
+                sink.error(
+                    at(&format!("input.{key}")),
+                    "unknown_key",
+                    format!("`{key}` is not an input key"),
+                );
+            }
+            check_tools(input.get("tools"), "input.tools", at, sink);
+            let at_input = |field: &str| at(&format!("input.{field}"));
+            if let Some(messages) = message_list(input, "messages", &at_input, sink) {
+                chat_messages(messages, "input.messages", rules, false, at, sink);
+            }
+        }
+        _ => sink.error(at("input"), "missing_messages_list", "no `input` object"),
+    }
+    for key in ["preferred_output", "non_preferred_output"] {
+        let Some(messages) = message_list(example, key, at, sink) else { continue };
+        if messages.len() != 1
+            || messages[0].get("role").and_then(Value::as_str) != Some("assistant")
+        {
+            sink.error(at(key), "invalid_output", format!("`{key}` must be one assistant message"));
+        }
+        chat_messages(messages, key, rules, false, at, sink);
+    }
+}
+
+/// Checks `tools`: absent, or a list of objects.
+fn check_tools(tools: Option<&Value>, field: &str, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    match tools {
+        None => {}
+        Some(Value::Array(items)) => {
+            if let Some(i) = items.iter().position(|t| !t.is_object()) {
+                let msg = "a tool must be an object (a function definition)";
+                sink.error(at(&format!("{field}[{i}]")), "invalid_tool", msg);
+            }
+        }
+        Some(other) => sink.error(
+            at(field),
+            "invalid_tool",
+            format!("tools must be a list, found {}", json_type_name(other)),
+        ),
+    }
+}
+
+/// Checks OpenAI-shaped messages under `list` (`messages`,
+/// `input.messages`, …). `whole` says the list is a whole example (it needs
+/// an assistant message and is measured against the token limit).
+fn chat_messages(
+    messages: &[Value],
+    list: &str,
+    rules: Rules,
+    whole: bool,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
     let mut chars = 0u64;
     let mut has_assistant = false;
     for (i, message) in messages.iter().enumerate() {
-        let path = |key: &str| format!("messages[{i}].{key}");
+        let path = |key: &str| format!("{list}[{i}].{key}");
         let Value::Object(m) = message else {
             let msg = format!("a message must be an object, found {}", json_type_name(message));
-            sink.error(at(&format!("messages[{i}]")), "message_not_object", msg);
+            sink.error(at(&format!("{list}[{i}]")), "message_not_object", msg);
             continue;
         };
-        for key in m.keys().filter(|k| !OPENAI_MESSAGE_KEYS.contains(&k.as_str())) {
+        for key in m
+            .keys()
+            .filter(|k| *k != "role" && *k != "content" && !rules.keys.contains(&k.as_str()))
+        {
             let msg = format!("`{key}` is not a recognised message key");
             sink.error(at(&path(key)), "message_unrecognized_key", msg);
         }
-        match m.get("role") {
-            None => sink.error(at(&path("role")), "message_missing_key", "no role"),
-            Some(Value::String(r)) if OPENAI_ROLES.contains(&r.as_str()) => {
-                has_assistant |= r == "assistant";
+        let role = match m.get("role") {
+            None => {
+                sink.error(at(&path("role")), "message_missing_key", "no role");
+                ""
             }
-            Some(r) => sink.error(
-                at(&path("role")),
-                "unrecognized_role",
-                format!("role {} is not system, user, assistant, tool or function", short(r)),
-            ),
-        }
+            Some(Value::String(r)) if rules.roles.contains(&r.as_str()) => r.as_str(),
+            Some(r) => {
+                let msg = format!("role {} is not {}", short(r), rules.roles.join(", "));
+                sink.error(at(&path("role")), "unrecognized_role", msg);
+                ""
+            }
+        };
+        has_assistant |= role == "assistant";
         let calls = m.contains_key("tool_calls") || m.contains_key("function_call");
         match m.get("content") {
             None | Some(Value::Null) if calls => {}
+            Some(Value::Array(parts)) => check_parts(parts, &path("content"), rules, at, sink),
             content => check_text(content, &path("content"), at, sink),
         }
         if let Some(Value::String(s)) = m.get("content") {
             chars += s.chars().count() as u64;
+        }
+        if let Some(calls) = m.get("tool_calls") {
+            check_tool_calls(calls, &path("tool_calls"), rules, at, sink);
+        }
+        if role == "tool" && rules.ids && !m.get("tool_call_id").is_some_and(Value::is_string) {
+            sink.error(
+                at(&path("tool_call_id")),
+                "message_missing_key",
+                "a tool message needs its tool_call_id",
+            );
+        }
+        for key in ["name", "tool_call_id", "reasoning", "reasoning_content"] {
+            if let Some(v) = m.get(key).filter(|v| !v.is_string()) {
+                let msg = format!("{key} must be a string, found {}", json_type_name(v));
+                sink.error(at(&path(key)), "invalid_type", msg);
+            }
         }
         match m.get("weight") {
             None => {}
@@ -165,21 +365,204 @@ fn openai(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mu
             ),
         }
     }
+    if !whole {
+        return;
+    }
     if !has_assistant {
         sink.error(
-            at("messages"),
+            at(list),
             "example_missing_assistant_message",
             "an example needs at least one assistant message",
         );
     }
     // The estimate of the module docs: ⌈characters / 4⌉ + 4 per message.
     let tokens = chars.div_ceil(4) + 4 * messages.len() as u64;
-    if tokens > TOKEN_LIMIT {
+    if tokens > TOKEN_LIMIT && rules.flavor == JsonlFlavor::Openai {
         let msg = format!(
             "about {tokens} tokens (estimated), over the {TOKEN_LIMIT}-token limit: \
              the example will be truncated"
         );
-        sink.warning(at("messages"), "too_many_tokens", msg);
+        sink.warning(at(list), "too_many_tokens", msg);
+    }
+}
+
+fn check_parts(
+    parts: &[Value],
+    field: &str,
+    rules: Rules,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
+    if parts.is_empty() {
+        sink.error(at(field), "missing_content", "content is an empty list");
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let here = format!("{field}[{i}]");
+        let ok = match (part.get("type").and_then(Value::as_str), rules.hugging_face) {
+            (Some("text"), _) => part.get("text").is_some_and(Value::is_string),
+            (Some("image_url"), false) => {
+                part.pointer("/image_url/url").is_some_and(Value::is_string)
+            }
+            (Some("image"), true) => part.get("url").map_or(true, Value::is_string),
+            _ => false,
+        };
+        if !ok {
+            let kinds = if rules.hugging_face { "text or image" } else { "text or image_url" };
+            sink.error(
+                at(&here),
+                "invalid_content_part",
+                format!("a content part must be a well-formed {kinds} part"),
+            );
+        }
+    }
+}
+
+fn check_tool_calls(
+    calls: &Value,
+    field: &str,
+    rules: Rules,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
+    let Value::Array(calls) = calls else {
+        sink.error(at(field), "invalid_tool_call", "tool_calls must be a list");
+        return;
+    };
+    for (i, call) in calls.iter().enumerate() {
+        let here = |key: &str| at(&format!("{field}[{i}]{key}"));
+        if rules.ids && !call.get("id").is_some_and(Value::is_string) {
+            sink.error(here(".id"), "invalid_tool_call", "a tool call needs its id");
+        }
+        if call.get("type").and_then(Value::as_str) != Some("function") {
+            sink.error(here(".type"), "invalid_tool_call", "a tool call's type must be `function`");
+        }
+        if !call.pointer("/function/name").is_some_and(Value::is_string) {
+            sink.error(
+                here(".function.name"),
+                "invalid_tool_call",
+                "a tool call needs a function name",
+            );
+        }
+        match (call.pointer("/function/arguments"), rules.hugging_face) {
+            (Some(Value::Object(_)), true) => {}
+            (Some(Value::String(text)), false)
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {}
+            _ => {
+                let want = if rules.hugging_face { "an object" } else { "a string of valid JSON" };
+                sink.error(
+                    here(".function.arguments"),
+                    "invalid_tool_call",
+                    format!("a tool call's arguments must be {want}"),
+                );
+            }
+        }
+    }
+}
+
+/// Bedrock's conversation schema (Nova).
+fn bedrock(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+    for key in
+        example.keys().filter(|k| !["schemaVersion", "system", "messages"].contains(&k.as_str()))
+    {
+        sink.error(at(key), "unknown_key", format!("`{key}` is not a Bedrock conversation key"));
+    }
+    if example.get("schemaVersion").and_then(Value::as_str) != Some("bedrock-conversation-2024") {
+        sink.error(
+            at("schemaVersion"),
+            "invalid_schema_version",
+            "schemaVersion must be `bedrock-conversation-2024`",
+        );
+    }
+    match example.get("system") {
+        None => {}
+        Some(Value::Array(blocks))
+            if blocks.iter().all(|b| {
+                b.as_object()
+                    .is_some_and(|o| o.len() == 1 && o.get("text").is_some_and(Value::is_string))
+            }) => {}
+        Some(_) => {
+            sink.error(at("system"), "invalid_system", "system must be a list of {\"text\"} blocks")
+        }
+    }
+    let Some(messages) = message_list(example, "messages", at, sink) else { return };
+    let mut previous: Option<&str> = None;
+    for (i, message) in messages.iter().enumerate() {
+        let path = |key: &str| format!("messages[{i}].{key}");
+        let role = match message.get("role").and_then(Value::as_str) {
+            Some(r @ ("user" | "assistant")) => r,
+            _ => {
+                sink.error(
+                    at(&path("role")),
+                    "unrecognized_role",
+                    "role must be user or assistant",
+                );
+                previous = None;
+                continue;
+            }
+        };
+        if let Some(o) = message.as_object() {
+            for key in o.keys().filter(|k| *k != "role" && *k != "content") {
+                sink.error(
+                    at(&path(key)),
+                    "message_unrecognized_key",
+                    format!("`{key}` is not allowed in a message"),
+                );
+            }
+        }
+        if (i == 0 && role != "user")
+            || previous == Some(role)
+            || (i + 1 == messages.len() && role != "assistant")
+        {
+            sink.error(
+                at(&path("role")),
+                "roles_not_alternating",
+                "messages must alternate user/assistant, from user to assistant",
+            );
+        }
+        previous = Some(role);
+        let allowed: &[&str] = if role == "user" {
+            &["text", "toolResult"]
+        } else {
+            &["text", "reasoningContent", "toolUse"]
+        };
+        match message.get("content") {
+            Some(Value::Array(blocks)) if !blocks.is_empty() => {
+                for (j, block) in blocks.iter().enumerate() {
+                    let ok = block.as_object().is_some_and(|o| {
+                        o.len() == 1
+                            && o.iter()
+                                .all(|(k, v)| allowed.contains(&k.as_str()) && bedrock_block(k, v))
+                    });
+                    if !ok {
+                        let msg =
+                            format!("a {role} content block must be one of {}", allowed.join(", "));
+                        sink.error(
+                            at(&format!("messages[{i}].content[{j}]")),
+                            "invalid_content_block",
+                            msg,
+                        );
+                    }
+                }
+            }
+            _ => sink.error(
+                at(&path("content")),
+                "missing_content",
+                "content must be a non-empty list of blocks",
+            ),
+        }
+    }
+}
+
+fn bedrock_block(kind: &str, v: &Value) -> bool {
+    let text = |p: &str| v.pointer(p).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+    match kind {
+        "text" => v.as_str().is_some_and(|s| !s.trim().is_empty()),
+        "reasoningContent" => text("/reasoningText/text"),
+        "toolUse" => {
+            text("/toolUseId") && text("/name") && v.get("input").is_some_and(Value::is_object)
+        }
+        "toolResult" => text("/toolUseId") && v.get("content").is_some_and(Value::is_array),
+        _ => false,
     }
 }
 
@@ -244,8 +627,17 @@ fn anthropic(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: 
 }
 
 fn sharegpt(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
-    for key in example.keys().filter(|k| *k != "conversations") {
+    for key in example.keys().filter(|k| *k != "conversations" && *k != "tools") {
         sink.warning(at(key), "unknown_key", format!("`{key}` is not a ShareGPT key"));
+    }
+    match example.get("tools") {
+        None => {}
+        Some(Value::String(text))
+            if serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_array()) => {}
+        Some(_) => {
+            let msg = "tools must be a string holding a JSON list (LLaMA-Factory)";
+            sink.error(at("tools"), "invalid_tool", msg);
+        }
     }
     let Some(turns) = message_list(example, "conversations", at, sink) else { return };
     let mut has_gpt = false;
@@ -261,12 +653,20 @@ fn sharegpt(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &
             sink.warning(at(&path(key)), "message_unrecognized_key", msg);
         }
         match t.get("from") {
-            Some(Value::String(f)) if ["system", "human", "gpt"].contains(&f.as_str()) => {
-                has_gpt |= f == "gpt";
+            Some(Value::String(f)) if SHAREGPT_ROLES.contains(&f.as_str()) => {
+                has_gpt |= f == "gpt" || f == "function_call";
+                if f == "function_call" {
+                    let call =
+                        t.get("value").and_then(Value::as_str).map(serde_json::from_str::<Value>);
+                    if !matches!(call, Some(Ok(Value::Object(_) | Value::Array(_)))) {
+                        let msg = "a function_call value must be a JSON object or list";
+                        sink.error(at(&path("value")), "invalid_tool_call", msg);
+                    }
+                }
             }
             None => sink.error(at(&path("from")), "message_missing_key", "no `from`"),
             Some(f) => {
-                let msg = format!("from {} is not system, human or gpt", short(f));
+                let msg = format!("from {} is not {}", short(f), SHAREGPT_ROLES.join(", "));
                 sink.error(at(&path("from")), "unrecognized_role", msg);
             }
         }
@@ -452,8 +852,8 @@ mod tests {
                     &format!(r#"{ok_user},{{"role":"assistant","content":[{{"type":"text"}}]}}"#),
                     "",
                 ),
-                "missing_content",
-                "line 1, field messages[1].content",
+                "invalid_content_part",
+                "line 1, field messages[1].content[0]",
             ),
             (
                 line(

@@ -31,7 +31,8 @@ use crate::{Location, Result};
 
 const TITLE: &str = "# Conversation: ";
 const HEADING: &str = "## Conversation";
-const LABELS: [&str; 3] = ["**User:**", "**Assistant:**", "**System:**"];
+const LABELS: [&str; 5] =
+    ["**User:**", "**Assistant:**", "**System:**", "**Developer:**", "**Tool:**"];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {

@@ -314,6 +314,9 @@ fn conversation(row: &Row, turns: &[(i32, Row)]) -> Converted<Conversation> {
         created_at: Timestamp::from(row.try_get::<_, DateTime<Utc>>("created_at")?),
         updated_at: Timestamp::from(row.try_get::<_, DateTime<Utc>>("updated_at")?),
         turns,
+        tools: Vec::new(),
+        preference: None,
+        preference_input: Default::default(),
     })
 }
 
@@ -322,10 +325,10 @@ fn turn(row: &Row, index: usize) -> Converted<ConversationTurn> {
         Some(n) => Some(unsigned(format!("turns[{index}].token_count"), n)?),
         None => None,
     };
+    let role = json(format!("turns[{index}].role"), Value::String(row.try_get("role")?))?;
     Ok(ConversationTurn {
-        role: json(format!("turns[{index}].role"), Value::String(row.try_get("role")?))?,
-        content: row.try_get("content")?,
         token_count,
+        ..ConversationTurn::text(role, row.try_get::<_, String>("content")?)
     })
 }
 

@@ -53,7 +53,7 @@ mod row;
 /// let records: Vec<_> = ArrowSource::new(reader).collect::<Result<_, _>>().unwrap();
 /// let first = records[0].as_ref().unwrap_err();
 /// assert_eq!((first.location.record, first.conversation_id.as_deref()), (Some(1), Some("a")));
-/// assert_eq!(first.reason, "not a valid conversation: missing field `turns`");
+/// assert_eq!(first.reason, "conversation has no turns");
 /// ```
 pub struct ArrowSource<R> {
     reader: R,
