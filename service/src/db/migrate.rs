@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (16, "file_removals", include_str!("migrations/0016_file_removals.sql")),
     (17, "workers", include_str!("migrations/0017_workers.sql")),
     (18, "job_source", include_str!("migrations/0018_job_source.sql")),
+    (21, "admin_history", include_str!("migrations/0021_admin_history.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own
