@@ -139,6 +139,7 @@ export default function ExportModal({
   const noSelection = settings.scope === 'selected' && selectedIds.length === 0
   const preview = usePreview(noSelection ? null : request, {
     basePath,
+    typing: settings.systemPrompt,
     emptyMessage: 'Select conversations in the table to preview them.',
   })
   const { phase, issues, submit: start } = useExport({ basePath })

@@ -90,16 +90,21 @@ export interface PreviewHookState {
 
 /**
  * The preview of `request` (null: nothing to preview, `error` says why),
- * refetched `debounceMs` (default 150) after the request last changed.
+ * refetched as soon as it changes — or, while `typing` (the text a user
+ * types into, e.g. the system prompt) changes, `debounceMs` (default 150)
+ * after the last keystroke.
  */
 export function usePreview(
   request: ExportRequest | null,
-  options: ApiOptions & { debounceMs?: number; emptyMessage?: string } = {},
+  options: ApiOptions & { debounceMs?: number; typing?: string; emptyMessage?: string } = {},
 ): PreviewHookState {
   const [state, setState] = useState<PreviewHookState>({ preview: null, loading: request !== null, error: null, unauthorized: false })
   const key = request === null ? null : JSON.stringify(request)
-  const { basePath, debounceMs = 150, emptyMessage = 'Nothing to preview.' } = options
+  const { basePath, debounceMs = 150, typing, emptyMessage = 'Nothing to preview.' } = options
+  const typed = useRef(typing)
   useEffect(() => {
+    const wait = typed.current !== typing ? debounceMs : 0
+    typed.current = typing
     if (key === null) {
       setState({ preview: null, loading: false, error: emptyMessage, unauthorized: false })
       return
@@ -117,12 +122,12 @@ export function usePreview(
             error instanceof ApiError && error.issues.length ? error.issues.map((i) => `${i.path}: ${i.message}`).join('; ') : messageOf(error)
           setState({ preview: null, loading: false, error: `Preview unavailable: ${detail}`, unauthorized: isUnauthorized(error) })
         })
-    }, debounceMs)
+    }, wait)
     return () => {
       clearTimeout(timer)
       abort.abort()
     }
-  }, [key, basePath, debounceMs, emptyMessage])
+  }, [key, basePath, debounceMs, typing, emptyMessage])
   return state
 }
 

@@ -234,11 +234,12 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await dialog.getByRole('button', { name: 'Reset to Defaults' }).click()
     assert.equal(await dialog.getByRole('checkbox', { name: 'Include parent references' }).isChecked(), false)
     assert.equal(await dialog.getByRole('checkbox', { name: 'Include timestamps' }).isChecked(), true)
-    await dialog.getByRole('checkbox', { name: 'Include approval history' }).check()
-    await dialog.getByRole('checkbox', { name: 'Include timestamps' }).uncheck()
+    // A click is previewed at once (no debounce): wait from before it.
     const previewed = alicePage.waitForRequest(
       (r) => r.url().endsWith('/api/export/preview') && r.postDataJSON().config.includeApprovalHistory === true,
     )
+    await dialog.getByRole('checkbox', { name: 'Include approval history' }).check()
+    await dialog.getByRole('checkbox', { name: 'Include timestamps' }).uncheck()
     await previewed
     await dialog.getByLabel('JSONL flavor').selectOption('anthropic')
     await dialog.getByLabel('System prompt').fill('You are a helpful billing assistant.')
