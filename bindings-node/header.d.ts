@@ -344,6 +344,12 @@ export interface HistoryQuery {
   page?: number | string
   /** 1–100 (default 20); a number or its decimal string. */
   limit?: number | string
+  /** The column the page is sorted by (default `created_at`; ties newest first). */
+  sort?: 'created_at' | 'format' | 'status' | 'conversation_count' | 'file_size' | 'expires_at' | ''
+  /** `asc` or `desc` (default `desc`). */
+  order?: 'asc' | 'desc' | ''
+  /** One user's exports (a UUID): `listAdminHistory` only; `listHistory` refuses it (400). */
+  user?: string
 }
 
 /** One export of a history page. */

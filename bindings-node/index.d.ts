@@ -344,6 +344,12 @@ export interface HistoryQuery {
   page?: number | string
   /** 1–100 (default 20); a number or its decimal string. */
   limit?: number | string
+  /** The column the page is sorted by (default `created_at`; ties newest first). */
+  sort?: 'created_at' | 'format' | 'status' | 'conversation_count' | 'file_size' | 'expires_at' | ''
+  /** `asc` or `desc` (default `desc`). */
+  order?: 'asc' | 'desc' | ''
+  /** One user's exports (a UUID): `listAdminHistory` only; `listHistory` refuses it (400). */
+  user?: string
 }
 
 /** One export of a history page. */
@@ -769,11 +775,19 @@ export declare class ExportClient {
    */
   download(user: Session | string, exportId: string, options?: DownloadOptions): Promise<DownloadAnswer>
   /**
-   * A page of `user`'s exports, newest first, filtered by `format`,
-   * `status`, `from`, `to` (RFC 3339), with `page` (from 1) and `limit`
-   * (1–100, default 20). Rejects 400 with `issues` for a bad query.
+   * A page of `user`'s exports, newest first (or by `sort` and `order`),
+   * filtered by `format`, `status`, `from`, `to` (RFC 3339), with `page`
+   * (from 1) and `limit` (1–100, default 20). Rejects 400 with `issues`
+   * for a bad query.
    */
   listHistory(user: Session | string, query?: HistoryQuery): Promise<HistoryPage>
+  /**
+   * A page of every user's exports (`query.user`: one user's), for an
+   * administrator — a session whose verified token's `app_metadata.role`
+   * is `admin` — else rejects 403 `ADMIN_REQUIRED`. Filters, sort and
+   * page as `listHistory`.
+   */
+  listAdminHistory(user: Session | string, query?: HistoryQuery): Promise<HistoryPage>
   /**
    * Deletes one of `user`'s exports: cancels a queued or running job,
    * removes the file, keeps the audit trail.

@@ -69,8 +69,14 @@ export interface ExportRoutes {
    * drops `Content-Length` from App Router responses; this route keeps it.
    */
   pagesDownload: (req: import('node:http').IncomingMessage & { query?: Record<string, string | string[] | undefined> }, res: import('node:http').ServerResponse) => Promise<void>
-  /** `GET /api/export/history?page=&limit=&format=&status=&from=&to=`. */
+  /** `GET /api/export/history?page=&limit=&format=&status=&from=&to=&sort=&order=`. */
   history: { GET: RouteHandler }
+  /**
+   * `GET /api/export/admin/history?user=&…` (the history's query): every
+   * user's exports, for a session whose verified token's
+   * `app_metadata.role` is `admin`; 403 `ADMIN_REQUIRED` for anyone else.
+   */
+  adminHistory: { GET: RouteHandler }
   /** `DELETE /api/export/[id]`. */
   remove: { DELETE: RouteHandler }
   /** `POST /api/export/count` with `{ conversationIds?, filters? }`. */

@@ -151,10 +151,20 @@ function exportRoutes(options) {
       const response = await download(method === 'HEAD')(nodeRequest(req), { params: Promise.resolve({ id }) })
       return sendNode(res, response, method === 'HEAD')
     },
-    /** GET: the user's exports, from the URL's query (`page`, `limit`, `format`, `status`, `from`, `to`). */
+    /** GET: the user's exports, from the URL's query (`page`, `limit`, `format`, `status`, `from`, `to`, `sort`, `order`). */
     history: {
       GET: route(async ({ request, client: c, user }) =>
         Response.json(await c.listHistory(user, Object.fromEntries(new URL(request.url).searchParams))),
+      ),
+    },
+    /**
+     * GET: every user's exports (`?user=` one user's), with the history's
+     * query; an administrator only — the verified token's
+     * `app_metadata.role` is `admin` — 403 `ADMIN_REQUIRED` for anyone else.
+     */
+    adminHistory: {
+      GET: route(async ({ request, client: c, user }) =>
+        Response.json(await c.listAdminHistory(user, Object.fromEntries(new URL(request.url).searchParams))),
       ),
     },
     /** DELETE: deletes an export (cancels its job, removes its file). */

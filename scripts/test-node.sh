@@ -3,7 +3,8 @@
 # (release, with @napi-rs/cli), checks the package as npm would publish it
 # (the main package and this platform's package under npm/<platform>/,
 # `npm publish --dry-run` of both, `napi pre-publish --dry-run`), packs both
-# into target/npm (what scripts/test-browser.sh installs in the Next.js
+# and the React components (bindings-node/react, `lora-export-react`) into
+# target/npm (what scripts/test-browser.sh installs in the Next.js
 # example), runs the
 # node:test suite over it (golden files, API, the client against PostgreSQL,
 # event-loop lag during a 100,000-conversation export, lora-export/next's
@@ -47,6 +48,9 @@ platform_dir=bindings-node/npm/${platform%.node}
 cp "$built" "$platform_dir/"
 (cd bindings-node && npm publish --dry-run 2>&1 | grep -E 'name:|package size|unpacked size|total files')
 (cd "$platform_dir" && npm publish --dry-run 2>&1 | grep -E 'name:|package size|unpacked size|total files')
+# lora-export-react (bindings-node/react): the React components, built by
+# its prepack (`tsc -p .`, offline, with bindings-node's TypeScript).
+(cd bindings-node/react && npm publish --dry-run 2>&1 | grep -E 'name:|package size|unpacked size|total files')
 # pre-publish checks every target's package holds its .node: give it the
 # napi config with this machine's target only.
 host_config=$(mktemp /tmp/lora-export-napi.XXXXXX.json)
@@ -61,11 +65,12 @@ rm -f "$host_config"
 # and Turbopack see a plain package; npm skips the other platforms' optional
 # packages). Their lockfile entries have no integrity, so `npm ci` installs
 # the tarballs just built and never rewrites the lockfile.
-step "bindings-node: npm pack (main and $platform_dir) into target/npm"
+step "bindings-node: npm pack (main, $platform_dir, react) into target/npm"
 rm -f target/npm/lora-export-*.tgz
 mkdir -p target/npm
 (cd bindings-node && npm pack --silent --pack-destination ../target/npm >/dev/null)
 (cd "$platform_dir" && npm pack --silent --pack-destination "$PWD/../../../target/npm" >/dev/null)
+(cd bindings-node/react && npm pack --silent --pack-destination ../../target/npm >/dev/null)
 ls -l target/npm
 
 step "bindings-node: node:test over the built module"

@@ -2,7 +2,7 @@
 //! PostgreSQL: the counts per scope agree with what an export of that scope
 //! takes, the preview is what the export writes, the conversations page,
 //! retry from a failed or expired export, HEAD without counting a
-//! download, and the audit trail as CSV.
+//! download, the audit trail as CSV, and the history's sort and admin view.
 
 #[path = "support/pg.rs"]
 mod pg;
@@ -10,7 +10,9 @@ mod pg;
 mod support;
 
 use lora_export::audit::ExportStatus;
-use lora_export::pg::{AuditScope, CreateOutcome, HistoryQuery, AUDIT_CSV_HEADER};
+use lora_export::pg::{
+    AuditScope, CreateOutcome, HistoryQuery, HistorySort, SortOrder, AUDIT_CSV_HEADER,
+};
 use serde_json::json;
 use support::*;
 
@@ -213,6 +215,35 @@ async fn the_audit_trail_csv_is_the_users_own_and_every_users_only_for_an_admin(
     assert_eq!(rows[1][6], rows[0][7], "each row carries the previous row's hash");
 
     let err = service.audit_trail_csv(alice, AuditScope::AllUsers).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (403, "ADMIN_REQUIRED"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_sorts_by_a_column_and_every_users_is_only_for_an_admin() {
+    let (service, _) = service().await;
+    let (alice, bob) = (user(&service).await, user_of_another(&service).await);
+    for (n, format) in [(2, "csv"), (3, "json"), (1, "markdown")] {
+        let ids = &["cs-0001", "cs-0002", "cs-0004"][..n];
+        let body =
+            json!({ "config": { "scope": "selected", "format": format }, "conversationIds": ids });
+        service.create_export(alice, &body).await.unwrap();
+    }
+    service.create_export(bob, &small_body("csv")).await.unwrap();
+    let sorted = |sort, order| HistoryQuery { sort, order, ..HistoryQuery::default() };
+    let counts = |page: lora_export::pg::HistoryPage| {
+        page.items.iter().map(|i| i.log.conversation_count).collect::<Vec<_>>()
+    };
+    let by_count = sorted(HistorySort::ConversationCount, SortOrder::Asc);
+    assert_eq!(counts(service.history(alice, &by_count).await.unwrap()), [1, 2, 3]);
+    let page = service.history(alice, &sorted(HistorySort::Format, SortOrder::Desc)).await.unwrap();
+    let formats: Vec<&str> = page.items.iter().map(|i| i.log.format.as_str()).collect();
+    assert_eq!(formats, ["markdown", "json", "csv"]);
+
+    // `user` is the admin history's; a bare user id is never an administrator.
+    let mine = HistoryQuery { user: Some(bob), ..HistoryQuery::default() };
+    let err = service.history(alice, &mine).await.unwrap_err();
+    assert_eq!((err.code(), err.issues()[0].path.as_str()), ("VALIDATION_ERROR", "user"));
+    let err = service.admin_history(alice, &HistoryQuery::default()).await.unwrap_err();
     assert_eq!((err.http_status(), err.code()), (403, "ADMIN_REQUIRED"));
 }
 

@@ -420,9 +420,10 @@ impl ExportClient {
         })
     }
 
-    /// A page of `user`'s exports, newest first, filtered by `format`,
-    /// `status`, `from`, `to` (RFC 3339), with `page` (from 1) and `limit`
-    /// (1–100, default 20). Rejects 400 with `issues` for a bad query.
+    /// A page of `user`'s exports, newest first (or by `sort` and `order`),
+    /// filtered by `format`, `status`, `from`, `to` (RFC 3339), with `page`
+    /// (from 1) and `limit` (1–100, default 20). Rejects 400 with `issues`
+    /// for a bad query.
     #[napi(
         ts_args_type = "user: Session | string, query?: HistoryQuery",
         ts_return_type = "Promise<HistoryPage>"
@@ -442,6 +443,32 @@ impl ExportClient {
         spawn(env, async move {
             let query = HistoryQuery::parse(&query?)?;
             Ok(Json(service.history(user?, &query).await?))
+        })
+    }
+
+    /// A page of every user's exports (`query.user`: one user's), for an
+    /// administrator — a session whose verified token's `app_metadata.role`
+    /// is `admin` — else rejects 403 `ADMIN_REQUIRED`. Filters, sort and
+    /// page as `listHistory`.
+    #[napi(
+        ts_args_type = "user: Session | string, query?: HistoryQuery",
+        ts_return_type = "Promise<HistoryPage>"
+    )]
+    pub fn list_admin_history<'env>(
+        &self,
+        env: &'env Env,
+        user: User<'env>,
+        query: Option<Unknown<'env>>,
+    ) -> napi::Result<AsyncBlock<Reply<Json<lora_export::pg::HistoryPage>>>> {
+        let (service, user) = (self.service.clone(), user_of(&user));
+        let query = match query {
+            None => Ok(Value::Null),
+            Some(query) => plain_value(query, "invalid_query")
+                .map_err(|issue| Failure::from(ErrorKind::InvalidRequest(vec![issue]))),
+        };
+        spawn(env, async move {
+            let query = HistoryQuery::parse(&query?)?;
+            Ok(Json(service.admin_history(user?, &query).await?))
         })
     }
 

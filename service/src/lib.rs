@@ -142,9 +142,9 @@ mod storage;
 pub use api::{
     parse_range, AuditProblem, AuditScope, ByteStream, ContentRange, ConversationPage,
     ConversationRow, CreateOutcome, DeleteReport, Download, DownloadBody, DownloadRequest,
-    ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, Redirect, ScopeCounts,
-    AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT, MAX_PREVIEW,
-    NO_WORKER_WARNING_AFTER,
+    ExportPreview, ExportStatusView, HistoryItem, HistoryPage, HistoryQuery, HistorySort, Redirect,
+    ScopeCounts, SortOrder, AUDIT_CSV_HEADER, MAX_CONVERSATION_PAGE, MAX_HISTORY_LIMIT,
+    MAX_PREVIEW, NO_WORKER_WARNING_AFTER,
 };
 pub use auth::{access_token, cookie_name_for, Actor, Caller, Session, SignIn};
 pub use config::{open_storage, DownloadMode, ServiceConfig, ServiceOptions};

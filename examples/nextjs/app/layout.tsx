@@ -1,4 +1,5 @@
 import Link from 'next/link'
+import 'lora-export-react/styles.css'
 import './globals.css'
 
 export const metadata = { title: 'lora-export example' }
@@ -15,6 +16,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
           <nav aria-label="Main">
             <Link href="/">Conversations</Link>
             <Link href="/history">Export history</Link>
+            <Link href="/admin/exports">All exports (admin)</Link>
             <Link href="/signin">Sign in</Link>
           </nav>
         </header>

@@ -4,10 +4,9 @@
 import { useEffect, useRef, useState } from 'react'
 import { ApiError, listConversations, type ConversationRow, type FilterConfig, type Page } from '@/components/api'
 import ConversationsTable from '@/components/ConversationsTable'
-import ExportModal from '@/components/ExportModal'
 import Filters, { EMPTY_FILTERS, toFilterConfig, type FilterDraft } from '@/components/Filters'
-import Pager from '@/components/Pager'
-import SignInNotice from '@/components/SignInNotice'
+import { ExportModal, Pager, SignInNotice } from 'lora-export-react'
+import ReactMarkdown from 'react-markdown'
 
 const PAGE_SIZE = 25
 
@@ -86,7 +85,7 @@ export default function ConversationsPage() {
         </div>
         <Filters value={draft} onChange={setDraft} />
         {unauthorized ? (
-          <SignInNotice message={(error as ApiError).message} />
+          <SignInNotice message={(error as ApiError).message} signIn="/signin" />
         ) : error ? (
           <p className="field-error" role="alert">
             Could not load the conversations: {error instanceof Error ? error.message : String(error)}
@@ -95,7 +94,16 @@ export default function ConversationsPage() {
         <ConversationsTable rows={data?.items ?? []} selected={selectedSet} onToggle={toggle} onTogglePage={togglePage} loading={loading} />
         {data && <Pager page={data.page} totalPages={data.totalPages} total={data.total} label="Conversations" onPage={setPage} />}
       </main>
-      {exporting && <ExportModal selectedIds={selected} filters={filters} onClose={close} />}
+      {exporting && (
+        <ExportModal
+          selectedIds={selected}
+          filters={filters}
+          onClose={close}
+          signIn="/signin"
+          // react-markdown never renders raw HTML (skipHtml drops it outright).
+          renderMarkdown={(markdown) => <ReactMarkdown skipHtml>{markdown}</ReactMarkdown>}
+        />
+      )}
     </>
   )
 }

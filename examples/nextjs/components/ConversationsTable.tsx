@@ -3,7 +3,7 @@
 // page; the selection (ids) lives in the page and survives paging.
 import { useEffect, useRef } from 'react'
 import type { ConversationRow } from './api'
-import StatusBadge from './StatusBadge'
+import { StatusBadge } from 'lora-export-react'
 
 const TIER_LABELS: Record<string, string> = { template: 'Template', scenario: 'Scenario', edge_case: 'Edge case' }
 

@@ -1,10 +1,13 @@
 // The example's pages in a real browser (headless Chromium via
 // playwright-core) against `next start` (after `next build`) and a fresh
-// PostgreSQL: the export modal (scope counts, format, options, preview,
-// small and queued exports, the keyboard-only path, Esc), the history page
-// (paging, filters, retry, delete, the audit trail) and /signin. Writes the
-// screenshots docs/export-modal.png and docs/history.png (with
-// LORA_EXPORT_UPDATE_SCREENSHOTS=1; else under target/screenshots).
+// PostgreSQL: lora-export-react's export modal (scope counts, format,
+// options, the collapsible preview, small and queued exports, the
+// keyboard-only path, Esc), its history (paging, sortable columns, filters
+// and dates, status messages, retry, delete, the audit trail), the admin
+// view at /admin/exports, and /signin. Screenshots at 1366×768 and
+// 1920×1080 under target/screenshots, each asserting the dialog fits and its
+// actions are visible (LORA_EXPORT_UPDATE_SCREENSHOTS=1: the 1366×768 ones
+// also as docs/export-modal.png and docs/history.png).
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -112,7 +115,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     assert.ok(cookie?.value.startsWith('base64-'), 'the @supabase/ssr cookie format')
     assert.equal(cookie.path, '/')
     assert.equal(cookie.sameSite, 'Lax')
-    assert.match(await page.locator('.pager span').textContent(), /630 items/)
+    assert.match(await page.locator('.lx-pager span').textContent(), /630 items/)
     await context.close()
   })
 
@@ -151,14 +154,23 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
 
   await t.test('the preview changes with the format: highlighted JSON(L), a CSV table, rendered Markdown', async () => {
     const { dialog } = await openModal(alicePage, { edgeCases: true })
-    const body = dialog.locator('.preview-body')
-    const shown = (format) => alicePage.waitForSelector(`.preview:not([aria-busy="true"]) .preview-body[data-format="${format}"]`)
+    const body = dialog.locator('.lx-preview-body')
+    const shown = (format) => alicePage.waitForSelector(`.lx-preview:not([aria-busy="true"]) .lx-preview-body[data-format="${format}"]`)
     await shown('jsonl')
-    const lines = await body.locator('.jsonl-line').allTextContents()
+    const lines = await body.locator('.lx-jsonl-line').allTextContents()
     assert.equal(lines.length, 3, 'the first 3 conversations, one line each')
     for (const line of lines) assert.ok(Array.isArray(JSON.parse(line).messages), 'OpenAI flavor: messages')
-    assert.ok((await body.locator('.tok-key').count()) > 0 && (await body.locator('.tok-string').count()) > 0, 'highlighted')
+    assert.ok((await body.locator('.lx-tok-key').count()) > 0 && (await body.locator('.lx-tok-string').count()) > 0, 'highlighted')
     const jsonlText = await body.textContent()
+    // The preview collapses behind its heading's button, and opens again.
+    const toggle = dialog.getByRole('button', { name: /^Preview/ })
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true')
+    await toggle.click()
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false')
+    await body.waitFor({ state: 'hidden' })
+    await toggle.press('Enter')
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true')
+    await body.waitFor({ state: 'visible' })
 
     const formats = [
       ['JSON', 'json'],
@@ -174,14 +186,14 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
       assert.notEqual(await body.textContent(), jsonlText)
     }
     // Markdown: rendered elements, not the source text.
-    assert.ok((await body.locator('.markdown h1, .markdown h2, .markdown h3').count()) >= 3, 'a heading per conversation')
+    assert.ok((await body.locator('.lx-markdown h1, .lx-markdown h2, .lx-markdown h3').count()) >= 3, 'a heading per conversation')
     assert.ok(!(await body.textContent()).includes('## '), 'no Markdown source shown')
     // CSV: a table with a header row and a row per turn of the 3 conversations.
     await dialog.getByRole('radio', { name: 'CSV', exact: true }).check()
     await shown('csv')
-    await alicePage.waitForSelector('.preview-body table.csv')
-    assert.ok((await body.locator('table.csv thead th').count()) > 3)
-    assert.ok((await body.locator('table.csv tbody tr').count()) >= 3)
+    await alicePage.waitForSelector('.lx-preview-body table.lx-csv')
+    assert.ok((await body.locator('table.lx-csv thead th').count()) > 3)
+    assert.ok((await body.locator('table.lx-csv tbody tr').count()) >= 3)
     // JSON: one document.
     await dialog.getByRole('radio', { name: 'JSON', exact: true }).check()
     await shown('json')
@@ -194,7 +206,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     assert.equal(request.filters, undefined, 'no filters beside scope all_data')
     // Copy to clipboard.
     await alicePage.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
-    await alicePage.waitForSelector('.preview:not([aria-busy="true"])')
+    await alicePage.waitForSelector('.lx-preview:not([aria-busy="true"])')
     await dialog.getByRole('button', { name: 'Copy to clipboard' }).click()
     await dialog.getByText('Copied').waitFor()
     const copied = await alicePage.evaluate(() => navigator.clipboard.readText())
@@ -223,11 +235,12 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await dialog.getByRole('button', { name: 'Reset to Defaults' }).click()
     assert.equal(await dialog.getByRole('checkbox', { name: 'Include parent references' }).isChecked(), false)
     assert.equal(await dialog.getByRole('checkbox', { name: 'Include timestamps' }).isChecked(), true)
-    await dialog.getByRole('checkbox', { name: 'Include approval history' }).check()
-    await dialog.getByRole('checkbox', { name: 'Include timestamps' }).uncheck()
+    // A click is previewed at once (no debounce): wait from before it.
     const previewed = alicePage.waitForRequest(
       (r) => r.url().endsWith('/api/export/preview') && r.postDataJSON().config.includeApprovalHistory === true,
     )
+    await dialog.getByRole('checkbox', { name: 'Include approval history' }).check()
+    await dialog.getByRole('checkbox', { name: 'Include timestamps' }).uncheck()
     await previewed
     await dialog.getByLabel('JSONL flavor').selectOption('anthropic')
     await dialog.getByLabel('System prompt').fill('You are a helpful billing assistant.')
@@ -454,22 +467,59 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     const rows = page.locator('tbody tr[data-export-id]')
     await rows.first().waitFor()
     assert.equal(await rows.count(), 10)
-    assert.match(await page.locator('.pager span').textContent(), new RegExp(`Page 1 of 2 · ${total} items`))
+    assert.match(await page.locator('.lx-pager span').textContent(), new RegExp(`Page 1 of 2 · ${total} items`))
     const headers = await page.locator('thead th').allTextContents()
-    assert.deepEqual(headers, ['File', 'Format', 'Status', 'Conversations', 'Size', 'Created', 'Expires', 'Actions'])
+    assert.deepEqual(headers.map((h) => h.replace(/[▲▼↕]/g, '')), ['File', 'Format', 'Status', 'Conversations', 'Size', 'Created', 'Expires', 'Actions'])
+    // Newest first is the sort shown; a header is a button, Enter sorts by it
+    // (the server sorts: across pages), again reverses it.
+    const createdHeader = page.getByRole('columnheader', { name: /Created/ })
+    assert.equal(await createdHeader.getAttribute('aria-sort'), 'descending')
+    const sizeHeader = page.getByRole('columnheader', { name: /Conversations/ })
+    assert.equal(await sizeHeader.getAttribute('aria-sort'), 'none')
+    const sorted = page.waitForResponse((r) => r.url().includes('/api/export/history') && r.url().includes('sort=conversation_count') && r.url().includes('order=desc'))
+    await sizeHeader.getByRole('button').focus()
+    await page.keyboard.press('Enter')
+    await sorted
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]')?.textContent?.startsWith('Conversations'))
+    assert.equal(await createdHeader.getAttribute('aria-sort'), 'none')
+    const counts = async () => (await page.locator('tbody tr[data-export-id] td.lx-num').allTextContents()).filter((_, i) => i % 2 === 0).map(Number)
+    let shown = await counts()
+    assert.deepEqual(shown, [...shown].sort((a, b) => b - a), 'largest count first')
+    const everyExport = (await (await page.request.get(base + '/api/export/history?limit=100')).json()).items
+    assert.equal(shown[0], Math.max(...everyExport.map((i) => i.conversation_count)), 'the largest export of both pages heads the sort')
+    const ascending = page.waitForResponse((r) => r.url().includes('sort=conversation_count') && r.url().includes('order=asc'))
+    await page.keyboard.press('Space')
+    await ascending
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="ascending"]')?.textContent?.startsWith('Conversations'))
+    shown = await counts()
+    assert.deepEqual(shown, [...shown].sort((a, b) => a - b), 'smallest count first')
+    await createdHeader.getByRole('button').click()
+    await page.waitForFunction(() => document.querySelector('th[aria-sort="descending"]')?.textContent?.startsWith('Created'))
+    // A date range: tomorrow on holds nothing, today holds every export.
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+    await page.getByLabel('From', { exact: true }).fill(day(1))
+    await page.locator('.lx-pager span').filter({ hasText: /· 0 items/ }).waitFor()
+    await page.getByText('No exports yet.').waitFor()
+    await page.getByLabel('From', { exact: true }).fill(day(-1))
+    await page.getByLabel('To', { exact: true }).fill(day(1))
+    await page.locator('.lx-pager span').filter({ hasText: new RegExp(`· ${total} items`) }).waitFor()
+    await page.getByLabel('From', { exact: true }).fill('')
+    await page.getByLabel('To', { exact: true }).fill('')
+    await page.locator('.lx-pager span').filter({ hasText: new RegExp(`Page 1 of 2 · ${total} items`) }).waitFor()
     await page.getByRole('button', { name: 'Next' }).click()
-    await page.locator('.pager span').filter({ hasText: 'Page 2 of 2' }).waitFor()
+    await page.locator('.lx-pager span').filter({ hasText: 'Page 2 of 2' }).waitFor()
     assert.equal(await rows.count(), total - 10)
     await page.getByRole('button', { name: 'Previous' }).click()
-    await page.locator('.pager span').filter({ hasText: 'Page 1 of 2' }).waitFor()
+    await page.locator('.lx-pager span').filter({ hasText: 'Page 1 of 2' }).waitFor()
 
     // Filters: Format and Status.
     await page.getByLabel('Format').selectOption('csv')
-    await page.locator('.pager span').filter({ hasText: /· 2 items/ }).waitFor()
+    await page.locator('.lx-pager span').filter({ hasText: /· 2 items/ }).waitFor()
     await page.getByLabel('Status').selectOption('expired')
-    await page.locator('.pager span').filter({ hasText: /· 1 item$/ }).waitFor()
+    await page.locator('.lx-pager span').filter({ hasText: /· 1 item$/ }).waitFor()
     const expired = page.locator(`tr[data-export-id="${smallExport.export_id}"]`)
     assert.match(await expired.textContent(), /expired/)
+    assert.match(await expired.locator('.lx-status-message').textContent(), /^Expired .*; retry to export it again$/, 'why it is expired, and what to do')
     assert.equal(await expired.getByRole('link', { name: /^Download/ }).count(), 0, 'no download for an expired export')
 
     // Retry: a new export from the stored request; the list shows it first.
@@ -483,7 +533,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await fresh.waitFor()
     assert.equal(await rows.first().getAttribute('data-export-id'), created.export_id, 'newest first')
     assert.match(await fresh.textContent(), /completed/)
-    assert.match(await page.locator('.pager span').textContent(), new RegExp(`${total + 1} items`))
+    assert.match(await page.locator('.lx-pager span').textContent(), new RegExp(`${total + 1} items`))
     const downloading = page.waitForEvent('download')
     await fresh.getByRole('link', { name: /^Download/ }).click()
     const bytes = fs.readFileSync(await (await downloading).path())
@@ -495,6 +545,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     const failed = page.locator(`tr[data-export-id="${largeExport.export_id}"]`)
     await failed.filter({ hasText: 'failed' }).waitFor()
     assert.equal(await failed.getByRole('button', { name: /^Retry/ }).count(), 1)
+    assert.equal(await failed.locator('.lx-status-message').textContent(), 'Failed: storage unavailable (simulated)')
 
     // Delete.
     const victim = rows.nth(1)
@@ -516,7 +567,27 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     const everyone = await adminContext.request.get(base + '/api/export/audit?all=1')
     assert.equal(everyone.status(), 200)
     assert.ok((await everyone.text()).includes(alice), "every user's trail has alice's exports")
+
+    // /admin/exports: every user's exports for the admin, with a user filter.
+    const adminPage = await adminContext.newPage()
+    await adminPage.goto(base + '/admin/exports')
+    const adminRows = adminPage.locator('tbody tr[data-export-id]')
+    await adminRows.first().waitFor()
+    const users = await adminPage.locator('tbody td.lx-user').allTextContents()
+    assert.ok(users.includes(alice), 'alice\'s exports are listed')
+    const filtered = adminPage.waitForResponse((r) => r.url().includes(`/api/export/admin/history?`) && r.url().includes(`user=${bob}`))
+    await adminPage.getByLabel('User').fill(bob)
+    assert.equal((await filtered).status(), 200)
+    await adminPage.locator('.lx-pager span').filter({ hasText: /· 0 items/ }).waitFor()
+    await adminPage.getByLabel('User').fill(alice)
+    await adminPage.locator('.lx-pager span').filter({ hasText: new RegExp(`· ${total} items`) }).waitFor()
+    assert.deepEqual(new Set(await adminPage.locator('tbody td.lx-user').allTextContents()), new Set([alice]))
+    assert.equal(await adminPage.getByRole('button', { name: /^Delete/ }).count(), 0, 'the admin view only reads')
     await adminContext.close()
+    // Alice is no admin: the page shows the 403, the route answers it.
+    await page.goto(base + '/admin/exports')
+    await page.getByRole('alert').filter({ hasText: 'Only an administrator' }).waitFor()
+    assert.equal((await page.request.get(base + '/api/export/admin/history')).status(), 403)
   })
 
   await t.test('history: a dataset export lists its files, each a download of its own', async () => {
@@ -546,27 +617,52 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await bobPage.context().close()
   })
 
-  await t.test('screenshots: the open modal with its preview, the history page', async () => {
-    // Into target/screenshots; LORA_EXPORT_UPDATE_SCREENSHOTS=1 writes the
-    // copies under docs/ that docs/nextjs.md shows instead (a test run leaves the tree clean).
-    const docs = process.env.LORA_EXPORT_UPDATE_SCREENSHOTS === '1'
-      ? path.join(repoRoot, 'docs')
-      : path.join(repoRoot, 'target', 'screenshots')
-    fs.mkdirSync(docs, { recursive: true })
-    const { dialog } = await openModal(alicePage, { select: 2, edgeCases: true })
-    await dialog.getByRole('button', { name: /Options \(/ }).click()
-    await alicePage.waitForFunction(() => !document.querySelector('#scope-count-all')?.textContent?.includes('…'))
-    await alicePage.waitForSelector('.preview:not([aria-busy="true"]) .jsonl-line')
-    await alicePage.mouse.move(0, 0)
-    await alicePage.screenshot({ path: path.join(docs, 'export-modal.png') })
-    await alicePage.keyboard.press('Escape')
-    await alicePage.goto(base + '/history')
-    await alicePage.locator('tbody tr[data-export-id]').first().waitFor()
-    await alicePage.screenshot({ path: path.join(docs, 'history.png') })
-    for (const name of ['export-modal.png', 'history.png']) {
-      const png = fs.readFileSync(path.join(docs, name))
-      assert.equal(png.readUInt32BE(16), VIEWPORT.width, `${name} width`)
-      assert.equal(png.readUInt32BE(20), VIEWPORT.height, `${name} height`)
+  await t.test('screenshots at 1366×768 and 1920×1080: nothing cut off', async () => {
+    // Into target/screenshots; LORA_EXPORT_UPDATE_SCREENSHOTS=1 also writes
+    // the 1366×768 ones under docs/ that docs/nextjs.md shows (a test run
+    // leaves the tree clean).
+    const shots = path.join(repoRoot, 'target', 'screenshots')
+    fs.mkdirSync(shots, { recursive: true })
+    const docs = process.env.LORA_EXPORT_UPDATE_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs') : null
+    const page = alicePage
+    for (const viewport of [{ width: 1366, height: 768 }, { width: 1920, height: 1080 }]) {
+      const size = `${viewport.width}x${viewport.height}`
+      await page.setViewportSize(viewport)
+      const { dialog } = await openModal(page, { select: 2, edgeCases: true })
+      await dialog.getByRole('button', { name: /Options \(/ }).click()
+      await page.waitForFunction(() => !document.querySelector('#scope-count-all')?.textContent?.includes('…'))
+      await page.waitForSelector('.lx-preview:not([aria-busy="true"]) .lx-jsonl-line')
+      await page.mouse.move(0, 0)
+      // The whole dialog inside the viewport, its actions visible and clickable there.
+      const box = await dialog.boundingBox()
+      assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height, `${size}: dialog ${JSON.stringify(box)} fits`)
+      for (const button of [dialog.getByRole('button', { name: 'Cancel' }), exportButton(dialog), dialog.getByRole('button', { name: 'Close' })]) {
+        assert.ok(await button.isVisible(), `${size}: ${await button.textContent()} visible`)
+        const b = await button.boundingBox()
+        assert.ok(b.y >= box.y && b.y + b.height <= box.y + box.height && b.x + b.width <= viewport.width, `${size}: ${await button.textContent()} inside the dialog`)
+        await button.click({ trial: true })
+      }
+      const modalShot = path.join(shots, `export-modal-${size}.png`)
+      await page.screenshot({ path: modalShot })
+      await page.keyboard.press('Escape')
+      await page.goto(base + '/history')
+      await page.locator('tbody tr[data-export-id]').first().waitFor()
+      // The history table's last column (the actions) is on screen, not scrolled off.
+      const actions = page.locator('tbody tr[data-export-id]').first().getByRole('button', { name: /^Delete/ })
+      const a = await actions.boundingBox()
+      assert.ok(a.x + a.width <= viewport.width, `${size}: the row actions are on screen`)
+      const historyShot = path.join(shots, `history-${size}.png`)
+      await page.screenshot({ path: historyShot })
+      for (const file of [modalShot, historyShot]) {
+        const png = fs.readFileSync(file)
+        assert.equal(png.readUInt32BE(16), viewport.width, `${file} width`)
+        assert.equal(png.readUInt32BE(20), viewport.height, `${file} height`)
+      }
+      if (docs && viewport.width === 1366) {
+        fs.copyFileSync(modalShot, path.join(docs, 'export-modal.png'))
+        fs.copyFileSync(historyShot, path.join(docs, 'history.png'))
+      }
     }
+    await page.setViewportSize(VIEWPORT)
   })
 })

@@ -6,6 +6,7 @@ use lora_export_core::ErrorKind as CoreKind;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::Result;
 use lora_export_core::audit::ExportStatus;
@@ -40,11 +41,84 @@ pub struct HistoryQuery {
     pub page: u32,
     /// Rows per page, 1–100 (default 20).
     pub limit: u32,
+    /// The column the page is sorted by (default `created_at`); ties go
+    /// newest first.
+    pub sort: HistorySort,
+    /// The direction of `sort` (default `desc`).
+    pub order: SortOrder,
+    /// Only this user's exports: the admin history only
+    /// ([`ExportService::admin_history`](crate::ExportService::admin_history));
+    /// a user's own history refuses it (400).
+    pub user: Option<Uuid>,
 }
 
 impl Default for HistoryQuery {
     fn default() -> Self {
-        HistoryQuery { format: None, status: None, from: None, to: None, page: 1, limit: 20 }
+        HistoryQuery {
+            format: None,
+            status: None,
+            from: None,
+            to: None,
+            page: 1,
+            limit: 20,
+            sort: HistorySort::CreatedAt,
+            order: SortOrder::Desc,
+            user: None,
+        }
+    }
+}
+
+/// The columns a history page can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistorySort {
+    /// When the export was requested (the default).
+    #[default]
+    CreatedAt,
+    /// The file format's name.
+    Format,
+    /// The status as it reads now (a completed export past its expiry is `expired`).
+    Status,
+    /// How many conversations the export holds.
+    ConversationCount,
+    /// The file's size (exports without a file last).
+    FileSize,
+    /// When the file expires (exports without an expiry last).
+    ExpiresAt,
+}
+
+impl HistorySort {
+    /// The column of the history query this sort orders by.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            HistorySort::CreatedAt => "created_at",
+            HistorySort::Format => "format",
+            HistorySort::Status => "effective_status",
+            HistorySort::ConversationCount => "conversation_count",
+            HistorySort::FileSize => "file_size",
+            HistorySort::ExpiresAt => "expires_at",
+        }
+    }
+}
+
+/// A sort's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Smallest (or earliest) first.
+    Asc,
+    /// Largest (or latest) first (the default).
+    #[default]
+    Desc,
+}
+
+impl SortOrder {
+    /// The SQL keyword.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "ASC",
+            SortOrder::Desc => "DESC",
+        }
     }
 }
 
@@ -114,10 +188,13 @@ impl HistoryQuery {
                 "to" => instant(value, true).map(|v| query.to = Some(v)),
                 "page" => whole(value).map(|v| query.page = v),
                 "limit" => whole(value).map(|v| query.limit = v),
+                "sort" => named(value, "sort").map(|v| query.sort = v),
+                "order" => named(value, "order").map(|v| query.order = v),
+                "user" => user_id(value).map(|v| query.user = Some(v)),
                 other => Err(Issue::new(
                     other,
                     "unknown_field",
-                    format!("unknown field `{other}`; expected one of format, status, from, to, page, limit"),
+                    format!("unknown field `{other}`; expected one of format, status, from, to, page, limit, sort, order, user"),
                 )),
             };
             if let Err(mut issue) = parsed {
@@ -142,6 +219,13 @@ impl HistoryQuery {
 fn named<T: DeserializeOwned>(value: &Value, what: &str) -> std::result::Result<T, Issue> {
     serde_json::from_value(value.clone())
         .map_err(|e| Issue::new(what, "invalid_enum", format!("not a valid {what}: {e}")))
+}
+
+/// A user id: a UUID string.
+fn user_id(value: &Value) -> std::result::Result<Uuid, Issue> {
+    value.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok()).ok_or_else(|| {
+        Issue::new("", "invalid_uuid", format!("expected a user id (a UUID), got {value}"))
+    })
 }
 
 /// A page number or size: an integer, or a string of decimal digits.
@@ -202,6 +286,26 @@ mod tests {
         );
         assert_eq!(q.to.unwrap().to_rfc3339(), "2026-12-02T23:59:59.999999+00:00");
         assert_eq!(HistoryQuery::parse(&json!({})).unwrap(), HistoryQuery::default());
+    }
+
+    #[test]
+    fn sort_order_and_user_parse_and_refuse_what_they_do_not_know() {
+        let user = "6f1c2d3e-0000-4000-8000-000000000001";
+        let q = HistoryQuery::parse(&json!({"sort": "file_size", "order": "asc", "user": user}))
+            .unwrap();
+        assert_eq!((q.sort, q.order), (HistorySort::FileSize, SortOrder::Asc));
+        assert_eq!(q.user.unwrap().to_string(), user);
+        assert_eq!(q.sort.column(), "file_size");
+        let err =
+            HistoryQuery::parse(&json!({"sort": "user_id; DROP", "order": "up", "user": "me"}))
+                .unwrap_err();
+        let mut found: Vec<(&str, &str)> =
+            err.issues().iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+        found.sort_unstable();
+        assert_eq!(
+            found,
+            [("order", "invalid_enum"), ("sort", "invalid_enum"), ("user", "invalid_uuid")]
+        );
     }
 
     #[test]

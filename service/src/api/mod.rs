@@ -25,6 +25,6 @@ pub use create::CreateOutcome;
 pub use download::{parse_range, ContentRange, Download, DownloadRequest, Redirect};
 pub use download_body::{ByteStream, DownloadBody};
 pub use history::{HistoryItem, HistoryPage};
-pub use history_query::{HistoryQuery, MAX_HISTORY_LIMIT};
+pub use history_query::{HistoryQuery, HistorySort, SortOrder, MAX_HISTORY_LIMIT};
 pub use preview::{ExportPreview, MAX_PREVIEW};
 pub use scope_counts::ScopeCounts;

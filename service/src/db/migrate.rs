@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (17, "workers", include_str!("migrations/0017_workers.sql")),
     (18, "job_source", include_str!("migrations/0018_job_source.sql")),
     (19, "alerts", include_str!("migrations/0019_alerts.sql")),
+    (20, "admin_history", include_str!("migrations/0020_admin_history.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own

@@ -1,6 +1,6 @@
 // The export modal's settings: the seeds' defaults, the request they make,
 // and the last used ones kept in localStorage.
-import type { ExportFormat, ExportRequest, ExportScope, FilterConfig, IncludeOptions, JsonlFlavor } from './api'
+import type { ExportFormat, ExportRequest, ExportScope, FilterConfig, IncludeOptions, JsonlFlavor } from './api.js'
 
 export interface ExportSettings {
   scope: ExportScope
@@ -35,9 +35,10 @@ const FORMATS: ExportFormat[] = ['jsonl', 'json', 'csv', 'markdown']
 const FLAVORS: JsonlFlavor[] = ['openai', 'anthropic', 'sharegpt']
 
 /** The last used settings, each field checked (anything unknown falls back to the default). */
-export function loadSettings(): ExportSettings {
+export function loadSettings(storageKey: string | null = STORAGE_KEY): ExportSettings {
+  if (storageKey === null || typeof window === 'undefined') return DEFAULT_SETTINGS
   try {
-    const raw = JSON.parse(window.localStorage.getItem(STORAGE_KEY) ?? 'null') as Partial<ExportSettings> | null
+    const raw = JSON.parse(window.localStorage.getItem(storageKey) ?? 'null') as Partial<ExportSettings> | null
     if (!raw || typeof raw !== 'object') return DEFAULT_SETTINGS
     const includes = { ...DEFAULT_INCLUDES }
     for (const key of Object.keys(DEFAULT_INCLUDES) as (keyof IncludeOptions)[]) {
@@ -56,9 +57,10 @@ export function loadSettings(): ExportSettings {
   }
 }
 
-export function saveSettings(settings: ExportSettings): void {
+export function saveSettings(storageKey: string | null, settings: ExportSettings): void {
+  if (storageKey === null) return
   try {
-    window.localStorage.setItem(STORAGE_KEY, JSON.stringify(settings))
+    window.localStorage.setItem(storageKey, JSON.stringify(settings))
   } catch {
     // storage full or disabled: the settings just are not remembered
   }

@@ -3,9 +3,9 @@
 // tooltip (the label's title, and the same text as its description), and
 // "Reset to Defaults" (the seeds' defaults).
 import { useId, useState } from 'react'
-import type { IncludeOptions, Issue } from './api'
-import FieldIssues from './FieldIssues'
-import { DEFAULT_INCLUDES } from './exportSettings'
+import type { IncludeOptions, Issue } from './api.js'
+import FieldIssues from './FieldIssues.js'
+import { DEFAULT_INCLUDES } from './settings.js'
 
 const OPTIONS: { key: keyof IncludeOptions; label: string; help: string }[] = [
   { key: 'includeMetadata', label: 'Include metadata', help: 'Title, tier, persona, emotion, topic and categories of each conversation.' },
@@ -29,22 +29,22 @@ export default function OptionsPanel({
   const panelId = useId()
   const changed = OPTIONS.filter((o) => value[o.key] !== DEFAULT_INCLUDES[o.key]).length
   return (
-    <section className="group options-panel">
+    <section className="lx-group lx-options-panel">
       <button
         type="button"
-        className="disclosure"
+        className="lx-disclosure"
         aria-expanded={open || issues.length > 0}
         aria-controls={panelId}
         onClick={() => setOpen(!open)}
       >
         Options
-        <span className="muted small">{changed === 0 ? ' (defaults)' : ` (${changed} changed)`}</span>
+        <span className="lx-muted lx-small">{changed === 0 ? ' (defaults)' : ` (${changed} changed)`}</span>
       </button>
-      <div id={panelId} className="panel" hidden={!(open || issues.length > 0)}>
-        <ul className="checks">
+      <div id={panelId} className="lx-panel" hidden={!(open || issues.length > 0)}>
+        <ul className="lx-checks">
           {OPTIONS.map((option) => (
-            <li key={option.key} className="tooltip-host">
-              <label className="check" title={option.help}>
+            <li key={option.key} className="lx-tooltip-host">
+              <label className="lx-check" title={option.help}>
                 <input
                   type="checkbox"
                   name={option.key}
@@ -54,13 +54,13 @@ export default function OptionsPanel({
                 />
                 {option.label}
               </label>
-              <span role="tooltip" id={`help-${option.key}`} className="tooltip">
+              <span role="tooltip" id={`help-${option.key}`} className="lx-tooltip">
                 {option.help}
               </span>
             </li>
           ))}
         </ul>
-        <button type="button" className="secondary" onClick={() => onChange(DEFAULT_INCLUDES)}>
+        <button type="button" className="lx-button lx-secondary" onClick={() => onChange(DEFAULT_INCLUDES)}>
           Reset to Defaults
         </button>
         <FieldIssues id="options-issues" issues={issues} />

@@ -15,23 +15,23 @@ export function highlightJson(text: string): ReactNode[] {
     const [whole, string, colon, number, bool, nul, punct] = match
     if (string !== undefined && colon !== undefined) {
       out.push(
-        <span key={key++} className="tok-key">
+        <span key={key++} className="lx-tok-key">
           {string}
         </span>,
-        <span key={key++} className="tok-punct">
+        <span key={key++} className="lx-tok-punct">
           {colon}
         </span>,
       )
     } else if (string !== undefined) {
-      out.push(<span key={key++} className="tok-string">{string}</span>)
+      out.push(<span key={key++} className="lx-tok-string">{string}</span>)
     } else if (number !== undefined) {
-      out.push(<span key={key++} className="tok-number">{number}</span>)
+      out.push(<span key={key++} className="lx-tok-number">{number}</span>)
     } else if (bool !== undefined) {
-      out.push(<span key={key++} className="tok-bool">{bool}</span>)
+      out.push(<span key={key++} className="lx-tok-bool">{bool}</span>)
     } else if (nul !== undefined) {
-      out.push(<span key={key++} className="tok-null">{nul}</span>)
+      out.push(<span key={key++} className="lx-tok-null">{nul}</span>)
     } else if (punct !== undefined) {
-      out.push(<span key={key++} className="tok-punct">{punct}</span>)
+      out.push(<span key={key++} className="lx-tok-punct">{punct}</span>)
     } else {
       out.push(whole)
     }
@@ -42,13 +42,13 @@ export function highlightJson(text: string): ReactNode[] {
 }
 
 export default function JsonHighlight({ text, lines }: { text: string; lines?: boolean }) {
-  if (!lines) return <code className="json">{highlightJson(text)}</code>
+  if (!lines) return <code className="lx-json">{highlightJson(text)}</code>
   // JSONL: one numbered row per record, each kept on one line.
   const records = text.split('\n').filter((line) => line.length > 0)
   return (
-    <code className="json jsonl">
+    <code className="lx-json lx-jsonl">
       {records.map((line, i) => (
-        <span key={i} className="jsonl-line">
+        <span key={i} className="lx-jsonl-line">
           {highlightJson(line)}
           {'\n'}
         </span>

@@ -1,5 +1,5 @@
 // A small file icon per format (inline SVG: no icon font, no emoji font).
-import type { ExportFormat } from './api'
+import type { ExportFormat } from './api.js'
 
 const MARKS: Record<ExportFormat, React.ReactNode> = {
   jsonl: (
@@ -26,7 +26,7 @@ const MARKS: Record<ExportFormat, React.ReactNode> = {
 
 export default function FormatIcon({ format }: { format: ExportFormat }) {
   return (
-    <svg className="format-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
+    <svg className="lx-format-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
       <g fill="none" stroke="currentColor" strokeWidth="1.4" strokeLinecap="round" strokeLinejoin="round">
         <path d="M6 3h8l4 4v14H6z" />
         <path d="M14 3v4h4" />

@@ -16,14 +16,14 @@ export default function Pager({
 }) {
   const last = Math.max(1, totalPages)
   return (
-    <nav className="pager" aria-label={`${label} pages`}>
-      <button type="button" className="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+    <nav className="lx-root lx-pager" aria-label={`${label} pages`}>
+      <button type="button" className="lx-button lx-secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
         Previous
       </button>
       <span aria-live="polite">
         Page {Math.min(page, last)} of {last} · {total} {total === 1 ? 'item' : 'items'}
       </span>
-      <button type="button" className="secondary" disabled={page >= last} onClick={() => onPage(page + 1)}>
+      <button type="button" className="lx-button lx-secondary" disabled={page >= last} onClick={() => onPage(page + 1)}>
         Next
       </button>
     </nav>

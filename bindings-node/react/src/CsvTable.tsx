@@ -39,9 +39,9 @@ export default function CsvTable({ text, maxRows = 10 }: { text: string; maxRows
   const [header = [], ...body] = parseCsv(text)
   const shown = body.slice(0, maxRows)
   return (
-    <div className="csv-wrap">
-      <table className="data-table csv">
-        <caption className="visually-hidden">CSV preview</caption>
+    <div className="lx-csv-wrap">
+      <table className="lx-data-table lx-csv">
+        <caption className="lx-visually-hidden">CSV preview</caption>
         <thead>
           <tr>
             {header.map((cell, i) => (
@@ -62,7 +62,7 @@ export default function CsvTable({ text, maxRows = 10 }: { text: string; maxRows
         </tbody>
       </table>
       {body.length > shown.length && (
-        <p className="muted small">
+        <p className="lx-muted lx-small">
           {shown.length} of {body.length} rows shown.
         </p>
       )}

@@ -1,9 +1,9 @@
 'use client'
 // "Format": the four file formats, each with its use case; JSONL is the
 // recommended one for LoRA training.
-import type { ExportFormat, Issue } from './api'
-import FieldIssues from './FieldIssues'
-import FormatIcon from './FormatIcon'
+import type { ExportFormat, Issue } from './api.js'
+import FieldIssues from './FieldIssues.js'
+import FormatIcon from './FormatIcon.js'
 
 export const FORMATS: { value: ExportFormat; label: string; useCase: string; details: string; recommended?: boolean }[] = [
   {
@@ -44,11 +44,11 @@ export default function FormatSelector({
 }) {
   const errorId = 'format-issues'
   return (
-    <fieldset className="group" aria-describedby={issues.length ? errorId : undefined} aria-invalid={issues.length > 0 || undefined}>
+    <fieldset className="lx-group" aria-describedby={issues.length ? errorId : undefined} aria-invalid={issues.length > 0 || undefined}>
       <legend>Format</legend>
-      <div className="options format-grid">
+      <div className="lx-options lx-format-grid">
         {FORMATS.map((format) => (
-          <label key={format.value} className={`option format ${value === format.value ? 'checked' : ''}`} title={format.details}>
+          <label key={format.value} className={`lx-option lx-format ${value === format.value ? 'lx-checked' : ''}`} title={format.details}>
             <input
               type="radio"
               name="export-format"
@@ -58,14 +58,14 @@ export default function FormatSelector({
               aria-describedby={`format-use-${format.value}`}
               onChange={() => onChange(format.value)}
             />
-            <span className="option-icon">
+            <span className="lx-option-icon">
               <FormatIcon format={format.value} />
             </span>
-            <span className="option-label" id={`format-name-${format.value}`}>
+            <span className="lx-option-label" id={`format-name-${format.value}`}>
               {format.label}
-              {format.recommended && <span className="badge recommended"> Recommended</span>}
+              {format.recommended && <span className="lx-badge lx-recommended"> Recommended</span>}
             </span>
-            <span className="option-desc" id={`format-use-${format.value}`}>
+            <span className="lx-option-desc" id={`format-use-${format.value}`}>
               {format.useCase}
             </span>
           </label>

@@ -2,8 +2,8 @@
 // "Export scope": which conversations, each option with its live count
 // (from /api/export/count, counted by the same SQL as the export). Native
 // radios with one name: Tab enters the group, the arrow keys move in it.
-import type { ExportCounts, ExportScope, Issue } from './api'
-import FieldIssues from './FieldIssues'
+import type { ExportCounts, ExportScope, Issue } from './api.js'
+import FieldIssues from './FieldIssues.js'
 
 const SCOPES: { value: ExportScope; label: string; unit: string }[] = [
   { value: 'selected', label: 'Selected conversations', unit: 'selected' },
@@ -27,13 +27,13 @@ export default function ScopeSelector({
 }) {
   const errorId = 'scope-issues'
   return (
-    <fieldset className="group" aria-describedby={issues.length ? errorId : undefined} aria-invalid={issues.length > 0 || undefined}>
+    <fieldset className="lx-group" aria-describedby={issues.length ? errorId : undefined} aria-invalid={issues.length > 0 || undefined}>
       <legend>Export scope</legend>
-      <div className="options">
+      <div className="lx-options">
         {SCOPES.map((scope) => {
           const count = counts?.[scope.value]
           return (
-            <label key={scope.value} className={`option ${value === scope.value ? 'checked' : ''}`}>
+            <label key={scope.value} className={`lx-option ${value === scope.value ? 'lx-checked' : ''}`}>
               <input
                 type="radio"
                 name="export-scope"
@@ -41,8 +41,8 @@ export default function ScopeSelector({
                 checked={value === scope.value}
                 onChange={() => onChange(scope.value)}
               />
-              <span className="option-label">{scope.label}</span>
-              <span className="badge count" id={`scope-count-${scope.value}`} aria-busy={loading || undefined}>
+              <span className="lx-option-label">{scope.label}</span>
+              <span className="lx-badge lx-count" id={`scope-count-${scope.value}`} aria-busy={loading || undefined}>
                 {count === undefined ? '…' : `${count} ${scope.unit}`}
               </span>
             </label>
