@@ -13,12 +13,12 @@ mod csv;
 mod json;
 mod json_text;
 mod jsonl;
-#[cfg(test)]
-mod jsonl_props;
 mod markdown;
 mod registry;
 #[cfg(test)]
 mod test_fixture;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::io::Write;
