@@ -493,7 +493,7 @@ impl ServiceConfig {
             )));
         }
         self.source_tables()?;
-        crate::ops::check_webhook(
+        check_webhook(
             self.alert_webhook_url.as_deref(),
             self.alert_webhook_secret.as_ref().map(Secret::as_bytes),
         )?;
@@ -791,4 +791,19 @@ pub fn open_storage(config: &ServiceConfig) -> Result<Arc<dyn Storage>> {
     let message =
         format!("LORA_EXPORT_STORAGE_URL: `{url}` is neither file:///path nor s3://bucket/prefix");
     Err(CoreKind::Config(message).into())
+}
+
+/// A webhook URL and secret go together; the secret is at least 16 bytes.
+fn check_webhook(url: Option<&str>, secret: Option<&[u8]>) -> Result<()> {
+    let problem = match (url, secret) {
+        (None, None) => return Ok(()),
+        (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+            format!("alert_webhook_url must be an http(s) URL, got `{url}`")
+        }
+        (Some(_), Some(secret)) if secret.len() >= 16 => return Ok(()),
+        (Some(_), Some(_)) => "alert_webhook_secret (LORA_EXPORT_ALERT_WEBHOOK_SECRET) is shorter than 16 bytes".into(),
+        (Some(_), None) => "alert_webhook_url needs alert_webhook_secret (LORA_EXPORT_ALERT_WEBHOOK_SECRET): alerts are signed".into(),
+        (None, Some(_)) => "alert_webhook_secret is set without alert_webhook_url".into(),
+    };
+    Err(lora_export_core::ErrorKind::Config(problem).into())
 }

@@ -7,6 +7,7 @@
 //! (connecting, migrating, a worker's loop). Plain types below every
 //! operation that emits them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -100,5 +101,76 @@ impl ErrorReport {
         // Strings, numbers and ids only: serializing it cannot fail.
         serde_json::to_string(&Line { source: "lora-export", level: "error", report: self })
             .unwrap_or_default()
+    }
+}
+
+/// Upper bounds (seconds) of the request latency histogram.
+pub const LATENCY_BUCKETS: [f64; 11] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The most route names [`ExportService::record_request`] keeps apart; the
+/// others count as `other`.
+pub const MAX_ROUTES: usize = 32;
+
+/// A histogram: cumulative counts at each upper bound, the sum and count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// What the histogram is of: a format, or empty.
+    pub label: String,
+    /// `(upper bound, observations at or below it)`, ascending; `+Inf` is `count`.
+    pub buckets: Vec<(f64, u64)>,
+    /// Sum of the observations.
+    pub sum: f64,
+    /// Observations.
+    pub count: u64,
+}
+
+/// The latency of one route, and its answers by status class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteLatency {
+    /// The route's name (`create`, `status`, `download`, …).
+    pub route: String,
+    /// Seconds per request.
+    pub latency: Histogram,
+    /// Answers by status class (`2xx`, `3xx`, `4xx`, `5xx`).
+    pub statuses: BTreeMap<String, u64>,
+}
+
+/// The request latencies recorded in this process, per route.
+#[derive(Debug, Default)]
+pub(crate) struct RequestStats {
+    pub(crate) routes: BTreeMap<String, RouteLatency>,
+}
+
+impl RequestStats {
+    pub(crate) fn record(&mut self, route: &str, status: u16, seconds: f64) {
+        let known = route.len() <= 40
+            && !route.is_empty()
+            && route.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let route = if known && (self.routes.contains_key(route) || self.routes.len() < MAX_ROUTES)
+        {
+            route
+        } else {
+            "other"
+        };
+        let entry = self.routes.entry(route.to_owned()).or_insert_with(|| RouteLatency {
+            route: route.to_owned(),
+            latency: Histogram {
+                label: route.to_owned(),
+                buckets: LATENCY_BUCKETS.iter().map(|le| (*le, 0)).collect(),
+                sum: 0.0,
+                count: 0,
+            },
+            statuses: BTreeMap::new(),
+        });
+        for (le, n) in &mut entry.latency.buckets {
+            if seconds <= *le {
+                *n += 1;
+            }
+        }
+        entry.latency.sum += seconds;
+        entry.latency.count += 1;
+        let class = format!("{}xx", (status / 100).clamp(1, 5));
+        *entry.statuses.entry(class).or_insert(0) += 1;
     }
 }

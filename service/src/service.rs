@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use uuid::Uuid;
 
 use crate::config::open_storage;
+use crate::events::RequestStats;
 use crate::events::{ErrorReport, ErrorSink, MetricEvent, MetricsSink};
 use crate::limits::UserLimits;
-use crate::ops::RequestStats;
 use crate::storage::Storage;
 use crate::{Actor, Session, SignIn};
 use crate::{Database, ImportSummary, MigrateOptions, ServiceConfig, SourceTables};

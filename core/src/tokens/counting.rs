@@ -10,7 +10,6 @@ use super::template::{template_message, ChatTemplate};
 use super::TokenSummary;
 use crate::format::truncate_content;
 use crate::model::{Conversation, ExportConfig, Role};
-use crate::source::Record;
 use crate::{ErrorKind, Result};
 
 /// A tokenizer: one of OpenAI's encodings, or a Hugging Face `tokenizer.json`.
@@ -206,9 +205,9 @@ impl TokenCounter {
     /// tokenizer is shared, each thread encodes whole conversations — in
     /// the records' order: `None` for a record not counted. Deterministic:
     /// a count depends on its conversation alone.
-    pub fn count_batch(
+    pub fn count_batch<E: Sync>(
         &self,
-        records: &[Record],
+        records: &[std::result::Result<Conversation, E>],
         wanted: impl Fn(&Conversation) -> bool + Sync,
         config: &ExportConfig,
     ) -> Vec<Option<Counted>> {
@@ -265,7 +264,7 @@ impl TokenCounter {
 mod tests {
     use super::*;
     use crate::model::{Format, Scope};
-    use crate::source::JsonlSource;
+    use crate::source::{JsonlSource, Record};
 
     /// A batch counted on every core gives each conversation the count it
     /// gets alone, in the records' order; records not wanted get none.

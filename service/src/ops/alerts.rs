@@ -293,18 +293,3 @@ pub fn sign(key: &[u8], body: &[u8]) -> String {
     mac.update(body);
     lora_export_core::digest::hex(&mac.finalize().into_bytes())
 }
-
-/// A webhook URL and secret go together; the secret is at least 16 bytes.
-pub(crate) fn check_webhook(url: Option<&str>, secret: Option<&[u8]>) -> Result<()> {
-    let problem = match (url, secret) {
-        (None, None) => return Ok(()),
-        (Some(url), _) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-            format!("alert_webhook_url must be an http(s) URL, got `{url}`")
-        }
-        (Some(_), Some(secret)) if secret.len() >= 16 => return Ok(()),
-        (Some(_), Some(_)) => "alert_webhook_secret (LORA_EXPORT_ALERT_WEBHOOK_SECRET) is shorter than 16 bytes".into(),
-        (Some(_), None) => "alert_webhook_url needs alert_webhook_secret (LORA_EXPORT_ALERT_WEBHOOK_SECRET): alerts are signed".into(),
-        (None, Some(_)) => "alert_webhook_secret is set without alert_webhook_url".into(),
-    };
-    Err(lora_export_core::ErrorKind::Config(problem).into())
-}

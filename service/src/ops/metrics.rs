@@ -6,13 +6,14 @@
 //!
 //! Every label set is bounded: formats and statuses are fixed lists,
 //! exports per user a histogram (never a label per user), routes at most
-//! [`MAX_ROUTES`] names.
+//! [`MAX_ROUTES`](crate::events::MAX_ROUTES) names.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::events::{Histogram, RouteLatency};
 use crate::Result;
 use crate::{ExportService, ScheduledRun};
 
@@ -24,14 +25,6 @@ pub const DURATION_BUCKETS: [f64; 8] = [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 30
 
 /// Upper bounds of the exports-per-user histogram (exports in the window).
 pub const PER_USER_BUCKETS: [u64; 6] = [1, 2, 5, 10, 20, 50];
-
-/// Upper bounds (seconds) of the request latency histogram.
-pub const LATENCY_BUCKETS: [f64; 11] =
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-
-/// The most route names [`ExportService::record_request`] keeps apart; the
-/// others count as `other`.
-pub const MAX_ROUTES: usize = 32;
 
 /// Aggregates over the exports finished since a given instant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,19 +92,6 @@ pub struct StatusCount {
     pub exports: u64,
 }
 
-/// A histogram: cumulative counts at each upper bound, the sum and count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Histogram {
-    /// What the histogram is of: a format, or empty.
-    pub label: String,
-    /// `(upper bound, observations at or below it)`, ascending; `+Inf` is `count`.
-    pub buckets: Vec<(f64, u64)>,
-    /// Sum of the observations.
-    pub sum: f64,
-    /// Observations.
-    pub count: u64,
-}
-
 /// File sizes of one format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileSizes {
@@ -125,56 +105,6 @@ pub struct FileSizes {
     pub avg_bytes: f64,
     /// The largest file, in bytes.
     pub max_bytes: u64,
-}
-
-/// The latency of one route, and its answers by status class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RouteLatency {
-    /// The route's name (`create`, `status`, `download`, …).
-    pub route: String,
-    /// Seconds per request.
-    pub latency: Histogram,
-    /// Answers by status class (`2xx`, `3xx`, `4xx`, `5xx`).
-    pub statuses: BTreeMap<String, u64>,
-}
-
-/// The request latencies recorded in this process, per route.
-#[derive(Debug, Default)]
-pub(crate) struct RequestStats {
-    routes: BTreeMap<String, RouteLatency>,
-}
-
-impl RequestStats {
-    fn record(&mut self, route: &str, status: u16, seconds: f64) {
-        let known = route.len() <= 40
-            && !route.is_empty()
-            && route.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        let route = if known && (self.routes.contains_key(route) || self.routes.len() < MAX_ROUTES)
-        {
-            route
-        } else {
-            "other"
-        };
-        let entry = self.routes.entry(route.to_owned()).or_insert_with(|| RouteLatency {
-            route: route.to_owned(),
-            latency: Histogram {
-                label: route.to_owned(),
-                buckets: LATENCY_BUCKETS.iter().map(|le| (*le, 0)).collect(),
-                sum: 0.0,
-                count: 0,
-            },
-            statuses: BTreeMap::new(),
-        });
-        for (le, n) in &mut entry.latency.buckets {
-            if seconds <= *le {
-                *n += 1;
-            }
-        }
-        entry.latency.sum += seconds;
-        entry.latency.count += 1;
-        let class = format!("{}xx", (status / 100).clamp(1, 5));
-        *entry.statuses.entry(class).or_insert(0) += 1;
-    }
 }
 
 /// Average duration of one format and size bucket.
@@ -210,7 +140,7 @@ impl ExportService {
     }
 
     /// Records one answered request of the route layer: its route name
-    /// (letters, digits and `_`, at most 40; past [`MAX_ROUTES`] names, or
+    /// (letters, digits and `_`, at most 40; past [`MAX_ROUTES`](crate::events::MAX_ROUTES) names, or
     /// another name, it counts as `other`), its HTTP status and how long it
     /// took. Held in this process, shared by the service's clones;
     /// [`metrics`](Self::metrics) reports it as `requests`.

@@ -10,16 +10,15 @@ mod schedule;
 mod uninstall;
 mod worker;
 
-pub(crate) use alerts::check_webhook;
+pub use crate::events::{Histogram, RouteLatency, LATENCY_BUCKETS, MAX_ROUTES};
 pub use alerts::{
     sign as sign_alert, Alert, AlertReport, ALERT_EVERY, SIGNATURE_HEADER, WEBHOOK_ATTEMPTS,
 };
 pub use cleanup::{CleanupFailure, CleanupReport, PurgeReport};
 pub use health::Health;
-pub(crate) use metrics::RequestStats;
 pub use metrics::{
-    DurationBucket, FileSizes, Histogram, HourVolume, MetricsReport, RouteLatency, StatusCount,
-    DURATION_BUCKETS, FAILURE_RATE_ALERT, LATENCY_BUCKETS, MAX_ROUTES, PER_USER_BUCKETS,
+    DurationBucket, FileSizes, HourVolume, MetricsReport, StatusCount, DURATION_BUCKETS,
+    FAILURE_RATE_ALERT, PER_USER_BUCKETS,
 };
 pub use prometheus::{render_prometheus, PROMETHEUS_WINDOW};
 pub use schedule::{ScheduledRun, RUN_TIMEOUT};

@@ -23,7 +23,8 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::ops::metrics::{Histogram, MetricsReport};
+use crate::events::Histogram;
+use crate::ops::metrics::MetricsReport;
 use crate::{ExportService, Result};
 
 /// The window of [`ExportService::prometheus_metrics`]: the last hour.
