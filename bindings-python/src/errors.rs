@@ -15,8 +15,9 @@ create_exception!(
     lora_export,
     LoraExportWarning,
     PyUserWarning,
-    "What an export's caller should know but that did not stop it: duplicate conversation ids, \
-     more skipped records than `max_skipped_share` with `too_many_skipped=\"warn\"`."
+    "What an export's caller should know but that did not stop it: skipped records (their \
+     count and top reasons), fields named as the platform's kept as the record's own, duplicate \
+     conversation ids, conversations the default scope left out."
 );
 
 /// Emits `message` as a `LoraExportWarning` (raised under `-W error`).
@@ -75,6 +76,7 @@ error_classes! {
     ValidationError = "VALIDATION_ERROR": "The export request (or history query) is invalid; `issues` lists every problem.",
     MalformedRecordError = "MALFORMED_RECORD": "An input record is malformed and the export was strict; `location` says where.",
     TooManySkippedError = "TOO_MANY_SKIPPED": "More input records were skipped than allowed (by default: every one); no file was left at `dest`.",
+    NoConversationsError = "NO_CONVERSATIONS": "The input holds no conversations at all (an empty file, list or table); pass `allow_empty=True` to write an empty export.",
     UnknownFormatError = "UNKNOWN_FORMAT": "No export format has this name.",
     RejectedError = "REJECTED_BY_FORMAT": "The format cannot represent a conversation.",
     InvalidTransitionError = "INVALID_TRANSITION": "An export status change the lifecycle forbids.",

@@ -138,6 +138,11 @@ pub enum ErrorKind {
         /// The first skipped record's location and reason.
         first: String,
     },
+    /// The input held no record at all (an empty file, list or table), and
+    /// the export was not told an empty one is fine
+    /// ([`ExportBuilder::allow_empty`](crate::ExportBuilder::allow_empty)).
+    #[error("the input holds no conversations: nothing to export (allow an empty export to write an empty file)")]
+    NoConversations,
     /// A format name that no transformer is registered for.
     #[error("unknown export format `{0}`")]
     UnknownFormat(String),
@@ -225,6 +230,7 @@ impl Error {
             ErrorKind::InvalidRequest(_) => "VALIDATION_ERROR",
             ErrorKind::MalformedRecord { .. } => "MALFORMED_RECORD",
             ErrorKind::TooManySkipped { .. } => "TOO_MANY_SKIPPED",
+            ErrorKind::NoConversations => "NO_CONVERSATIONS",
             ErrorKind::UnknownFormat(_) => "UNKNOWN_FORMAT",
             ErrorKind::Rejected(_) => "REJECTED_BY_FORMAT",
             ErrorKind::InvalidTransition { .. } => "INVALID_TRANSITION",
@@ -241,6 +247,7 @@ impl Error {
             ErrorKind::InvalidRequest(_)
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
+            | ErrorKind::NoConversations
             | ErrorKind::Rejected(_) => 400,
             ErrorKind::InvalidTransition { .. } => 409,
             ErrorKind::TooManySkipped { .. } => 422,

@@ -147,6 +147,13 @@ pub enum WarningCode {
     /// The default scope (`all`, the request named none) left out
     /// conversations that are not approved.
     NotApprovedLeftOut,
+    /// Records were skipped (fewer than the limits refuse): how many, and
+    /// the most frequent reasons.
+    Skipped,
+    /// Records had fields named as the platform's whose values mean
+    /// something else (`status: "done"`): they were kept as the record's own,
+    /// in the metadata's `user_fields`.
+    UserFieldsKept,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -161,6 +168,8 @@ impl WarningCode {
             WarningCode::DuplicatesKept => "duplicates_kept",
             WarningCode::NotApproved => "not_approved",
             WarningCode::NotApprovedLeftOut => "not_approved_left_out",
+            WarningCode::Skipped => "skipped",
+            WarningCode::UserFieldsKept => "user_fields_kept",
             WarningCode::Other => "other",
         }
     }
