@@ -28,6 +28,7 @@ __all__ = [
     "ValidationError",
     "MalformedRecordError",
     "TooManySkippedError",
+    "NoConversationsError",
     "LoraExportWarning",
     "UnknownFormatError",
     "RejectedError",

@@ -120,3 +120,16 @@ def test_a_dataset_dict_names_the_split_to_export():
     with pytest.raises(TypeError, match=r"dd\[\"train\"\]"):
         lora_export.to_string(dd)
     assert len(lines(lora_export.to_string(dd["train"]))) == 1
+
+
+def test_metadata_with_absent_fields_loads_with_datasets(tmp_path):
+    # The first rows lack title, tier and score, later ones have them: the
+    # null-valued keys keep one schema for Arrow's JSON reader.
+    rows = [{"messages": chat(f"Q{i}", f"A{i}")} for i in range(3000)]
+    rows += [{"messages": chat(f"Q{i}", "A"), "title": "T", "tier": "scenario", "quality_score": 7} for i in range(3000)]
+    dest = tmp_path / "train.jsonl"
+    lora_export.export(rows, dest, config={"includeQualityScores": True, "includeTimestamps": True})
+    ds = datasets.load_dataset("json", data_files=str(dest), split="train", cache_dir=str(tmp_path / "hf"))
+    assert ds.num_rows == 6000
+    assert ds[0]["metadata"]["title"] is None and ds[5999]["metadata"]["title"] == "T"
+    assert ds[5999]["metadata"]["quality_score"] == 7
