@@ -144,16 +144,23 @@ export interface ConversationTurnInput {
   tokenCount?: number
 }
 
-/** A conversation as the platform holds it (camelCase, or the database's snake_case). */
+/**
+ * A conversation as the platform holds it (camelCase, or the database's
+ * snake_case), or a row of your own: only the turns are required. Without
+ * `conversation_id`, `id` is taken, else `sha256:` and 16 hex digits of the
+ * SHA-256 of the turns' canonical JSON. A field that is absent stays absent
+ * in the output; a platform-named field of another meaning is kept in the
+ * metadata's `user_fields`, with a warning.
+ */
 export interface ConversationInput {
   id?: string
-  conversation_id: string
-  title: string
-  status: ConversationStatus
-  qualityScore: number
-  tier: TierType
-  createdAt: string
-  updatedAt: string
+  conversation_id?: string
+  title?: string
+  status?: ConversationStatus
+  qualityScore?: number
+  tier?: TierType
+  createdAt?: string
+  updatedAt?: string
   turns: ConversationTurnInput[]
   category?: string[]
   persona?: string
@@ -1141,6 +1148,11 @@ export interface TransformOptions {
    * `summary.skipped` (default false).
    */
   failOnMalformed?: boolean
+  /**
+   * Write an empty export for an input with no conversation at all
+   * (default false: it is rejected with code `NO_CONVERSATIONS`).
+   */
+  allowEmpty?: boolean
 }
 
 /**

@@ -29,6 +29,7 @@ __all__ = [
     "ValidationError",
     "MalformedRecordError",
     "TooManySkippedError",
+    "NoConversationsError",
     "LoraExportWarning",
     "UnknownFormatError",
     "RejectedError",
@@ -308,6 +309,7 @@ def export(
     max_skipped_share: float | None = None,
     too_many_skipped: Literal["raise", "warn"] = "raise",
     keep_skipped: int = 1000,
+    allow_empty: bool = False,
     sync: bool = True,
 ) -> ExportSummary:
     """Exports `conversations` into `dest` and returns the summary (see `help()` for every argument).
@@ -417,6 +419,7 @@ def iter_export(
     max_skipped_share: float | None = None,
     too_many_skipped: Literal["raise", "warn"] = "raise",
     keep_skipped: int = 1000,
+    allow_empty: bool = False,
 ) -> ExportIterator:
     """Like `export`, yielding the output as `bytes` chunks."""
 
@@ -435,6 +438,7 @@ def to_string(
     max_skipped_share: float | None = None,
     too_many_skipped: Literal["raise", "warn"] = "raise",
     keep_skipped: int = 1000,
+    allow_empty: bool = False,
 ) -> str:
     """Like `export`, returning the whole output as text (for small sets)."""
 
@@ -844,9 +848,10 @@ class LoraExportError(Exception):
 class ValidationError(LoraExportError): ...
 class MalformedRecordError(LoraExportError): ...
 class TooManySkippedError(LoraExportError): ...
+class NoConversationsError(LoraExportError): ...
 
 class LoraExportWarning(UserWarning):
-    """Duplicate ids written, or more records skipped than allowed with too_many_skipped="warn"."""
+    """Records skipped (their count and top reasons), fields kept as the record's own, duplicate ids written, or conversations the default scope left out."""
 class UnknownFormatError(LoraExportError): ...
 class RejectedError(LoraExportError): ...
 class InvalidTransitionError(LoraExportError): ...

@@ -40,9 +40,13 @@ step "Python binding: import and export the bundled sample from the installed sd
 sample="$PWD/data/sample.jsonl"
 (cd "$fresh" && "$fresh/venv/bin/python" -W error - "$sample" <<'PY'
 import sys
+import warnings
 import lora_export
 
-summary = lora_export.export(sys.argv[1], "train.jsonl", config={"scope": "all", "format": "jsonl"})
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    summary = lora_export.export(sys.argv[1], "train.jsonl", config={"scope": "all", "format": "jsonl"})
+assert [str(w.message).split(" (")[0] for w in caught] == ["4 of 50 input records were skipped"], caught
 assert len(summary.skipped) == 4, summary.skipped  # the sample's 4 malformed lines
 with open("train.jsonl", "rb") as f:
     assert summary.conversations > 0 and sum(1 for _ in f) == summary.conversations, summary.conversations

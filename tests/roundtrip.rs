@@ -57,7 +57,7 @@ fn check_jsonl(conversations: &[Conversation]) {
             assert_eq!(m["content"].as_str().unwrap(), t.content);
         }
         assert_eq!(v["metadata"]["conversation_id"], c.conversation_id.as_str());
-        assert_eq!(v["metadata"]["title"], c.title.as_str());
+        assert_eq!(v["metadata"]["title"].as_str(), c.title.as_deref());
     }
 }
 
@@ -67,7 +67,7 @@ fn check_json(conversations: &[Conversation]) {
     assert_eq!(v["conversation_count"], conversations.len());
     let items = v["conversations"].as_array().unwrap();
     for (item, c) in items.iter().zip(conversations) {
-        assert_eq!(item["title"].as_str().unwrap(), c.title);
+        assert_eq!(item["title"].as_str(), c.title.as_deref());
         for (t, turn) in item["turns"].as_array().unwrap().iter().zip(&c.turns) {
             assert_eq!(t["content"].as_str().unwrap(), turn.content);
         }
@@ -87,7 +87,7 @@ fn check_csv(conversations: &[Conversation]) {
         for (n, t) in c.turns.iter().enumerate() {
             let row = rows.next().expect("a row per turn").unwrap();
             assert_eq!(&row[id], c.conversation_id);
-            assert_eq!(&row[title], c.title);
+            assert_eq!(&row[title], c.title.as_deref().unwrap_or(""));
             assert_eq!(&row[content], t.content);
             assert_eq!(row[turn].parse::<usize>().unwrap(), n + 1);
         }
@@ -118,7 +118,7 @@ proptest! {
     #[test]
     fn arbitrary_strings_round_trip(title in any::<String>(), a in any::<String>(), b in any::<String>()) {
         let mut c = synthetic::conversation(1);
-        c.title = title;
+        c.title = Some(title);
         c.turns[0].content = a;
         c.turns[1].content = b;
         let cs = [c];

@@ -135,16 +135,16 @@ fn conversation(rng: &mut Rng, i: u64, turn_chars: (u64, u64)) -> Conversation {
     Conversation {
         id: format!("00000000-0000-4000-8000-{i:012}"),
         conversation_id: format!("conv-{i:08}"),
-        title,
+        title: Some(title),
         category: vec!["support".into(), rng.pick(&TOPICS).into()],
-        status: ConversationStatus::Approved,
-        quality_score: rng.range(50, 100) as f64 / 10.0,
+        status: Some(ConversationStatus::Approved),
+        quality_score: Some(rng.range(50, 100) as f64 / 10.0),
         persona: maybe(rng, &PERSONAS),
         emotion: maybe(rng, &EMOTIONS),
         topic: maybe(rng, &TOPICS),
-        tier,
+        tier: Some(tier),
         total_turns: n_turns,
-        token_count: turns.iter().filter_map(|t| t.token_count).sum(),
+        token_count: Some(turns.iter().filter_map(|t| t.token_count).sum()),
         parent_id: (tier != Tier::EdgeCase).then(|| format!("tpl-{}", i % 97)),
         parent_type: match tier {
             Tier::Template => Some(ParentType::Template),
@@ -159,12 +159,13 @@ fn conversation(rng: &mut Rng, i: u64, turn_chars: (u64, u64)) -> Conversation {
             timestamp: updated.as_str().to_owned(),
             comment: (i % 2 == 0).then(|| "Looks good — \"ship it\"".to_owned()),
         }],
-        created_at: created,
-        updated_at: updated,
+        created_at: Some(created),
+        updated_at: Some(updated),
         turns,
         tools: Vec::new(),
         preference: None,
         preference_input: Default::default(),
+        user_fields: serde_json::Map::new(),
     }
 }
 

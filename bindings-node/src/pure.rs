@@ -80,6 +80,9 @@ pub struct TransformOptions {
     /// Reject at the first malformed record instead of listing it in
     /// `summary.skipped` (default false).
     pub fail_on_malformed: Option<bool>,
+    /// Write an empty export for an input with no conversation at all
+    /// (default false: it is rejected with code `NO_CONVERSATIONS`).
+    pub allow_empty: Option<bool>,
 }
 
 /// Exports a small in-memory set of conversations with `config` (an
@@ -421,10 +424,14 @@ pub(crate) fn request_of(config: Value) -> Result<ExportRequest, Failure> {
 
 fn builder(config: Value, options: Option<TransformOptions>) -> Result<ExportBuilder, Failure> {
     let request = request_of(config)?;
-    let options =
-        options.unwrap_or(TransformOptions { export_date: None, fail_on_malformed: None });
-    let mut builder =
-        ExportBuilder::new(request).fail_on_malformed(options.fail_on_malformed.unwrap_or(false));
+    let options = options.unwrap_or(TransformOptions {
+        export_date: None,
+        fail_on_malformed: None,
+        allow_empty: None,
+    });
+    let mut builder = ExportBuilder::new(request)
+        .fail_on_malformed(options.fail_on_malformed.unwrap_or(false))
+        .allow_empty(options.allow_empty.unwrap_or(false));
     if let Some(date) = options.export_date {
         let date = date.parse::<DateTime<Utc>>().map_err(|e| {
             let message = format!("`{date}` is not an RFC 3339 instant: {e}");

@@ -72,6 +72,20 @@ test('malformed objects are listed with their record number, never dropped', asy
   assert.equal(out.summary.skipped[0].conversation_id, 'x')
 })
 
+test('rows of your own: no id needed, skips warned, an empty input refused unless allowed (issue 36)', async () => {
+  const chat = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }]
+  const out = await transform([{ messages: chat }, { messages: [] }, { messages: chat, status: 'done' }], { scope: 'all', format: 'jsonl' })
+  assert.equal(out.summary.conversations, 2)
+  const meta = out.data.toString('utf8').trim().split('\n').map((l) => JSON.parse(l).metadata)
+  assert.match(meta[0].conversation_id, /^sha256:[0-9a-f]{16}$/)
+  assert.deepEqual(meta[1].user_fields, { status: 'done' })
+  assert.equal(meta[0].tier, null)
+  assert.ok(out.summary.warnings.some((w) => w.startsWith('1 of 3 input records were skipped (1 × conversation has no turns)')))
+  assert.ok(out.summary.warnings.some((w) => w.includes('user_fields')))
+  await assert.rejects(transform([], { scope: 'all', format: 'jsonl' }), (e) => e.code === 'NO_CONVERSATIONS' && e.status === 400)
+  assert.equal((await transform([], { scope: 'all', format: 'jsonl' }, { allowEmpty: true })).data.length, 0)
+})
+
 test('transform takes an array of objects whose JSON is longer than the longest JavaScript string', async () => {
   // 530 conversations sharing one 1 MiB string: 556 MB as JSON, over V8's
   // 536,870,888-character limit, so one JSON.stringify of the array throws.

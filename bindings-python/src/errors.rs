@@ -15,8 +15,9 @@ create_exception!(
     lora_export,
     LoraExportWarning,
     PyUserWarning,
-    "What an export's caller should know but that did not stop it: duplicate conversation ids, \
-     more skipped records than `max_skipped_share` with `too_many_skipped=\"warn\"`."
+    "What an export's caller should know but that did not stop it: skipped records (their \
+     count and top reasons), fields named as the platform's kept as the record's own, duplicate \
+     conversation ids, conversations the default scope left out."
 );
 
 /// Emits `message` as a `LoraExportWarning` (raised under `-W error`).
@@ -75,6 +76,7 @@ error_classes! {
     ValidationError = "VALIDATION_ERROR": "The export request (or history query) is invalid; `issues` lists every problem.",
     MalformedRecordError = "MALFORMED_RECORD": "An input record is malformed and the export was strict; `location` says where.",
     TooManySkippedError = "TOO_MANY_SKIPPED": "More input records were skipped than allowed (by default: every one); no file was left at `dest`.",
+    NoConversationsError = "NO_CONVERSATIONS": "Nothing to export: the input holds no conversations at all (pass `allow_empty=True` to write an empty export), or the export's scope, filters and ids match none (400; nothing was logged).",
     UnknownFormatError = "UNKNOWN_FORMAT": "No export format has this name.",
     RejectedError = "REJECTED_BY_FORMAT": "The format cannot represent a conversation.",
     InvalidTransitionError = "INVALID_TRANSITION": "An export status change the lifecycle forbids.",
@@ -100,7 +102,6 @@ error_classes! {
     PoolerUnsupportedError = "DATABASE_POOLER_UNSUPPORTED": "The database URL reaches a connection pooler that refuses one of its startup parameters: remove it from the URL.",
     RangeNotSatisfiableError = "RANGE_NOT_SATISFIABLE": "The requested byte range lies outside the file (416).",
     DatabaseTlsError = "DATABASE_TLS_ERROR": "The TLS handshake with the database failed (see `sslmode` and `sslrootcert`).",
-    NoConversationsError = "NO_CONVERSATIONS": "The export's scope, filters and ids match no conversation; nothing was logged (400).",
     ExportTooLargeError = "EXPORT_TOO_LARGE": "The export selects more conversations than `max_conversations`, or its file passed `max_file_mb` (413).",
     StorageQuotaExceededError = "STORAGE_QUOTA_EXCEEDED": "The user's downloadable files reach `storage_quota_mb` (429); `retry_after` says when the oldest expires, deleting an export frees it now.",
     QueueFullError = "QUEUE_FULL": "Too many exports queued or running: the user's (`max_jobs_per_user`) or everyone's (`max_queued_jobs`) (429); `retry_after` says when to retry.",

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import lora_export
 
 from conftest import ROOT, SAMPLE, create_user
@@ -37,10 +39,11 @@ def run_example(tmp_path, *extra):
 def test_the_example_on_the_bundled_sample(tmp_path):
     stdout, approved = run_example(tmp_path)
     assert "skipped" in stdout
-    expected = lora_export.to_string(
-        SAMPLE, config={"scope": "all", "jsonlFlavor": "openai", "includeMetadata": False,
-                        "systemPrompt": "You are a helpful, accurate customer-support agent."}
-    )
+    with pytest.warns(lora_export.LoraExportWarning, match="4 of 50 input records were skipped"):
+        expected = lora_export.to_string(
+            SAMPLE, config={"scope": "all", "jsonlFlavor": "openai", "includeMetadata": False,
+                            "systemPrompt": "You are a helpful, accurate customer-support agent."}
+        )
     assert b"\n".join(approved) + b"\n" == expected.encode("utf-8")
 
 
@@ -52,8 +55,9 @@ def test_the_example_on_a_database(database, tmp_path):
     user = create_user(url)
     stdout, approved = run_example(tmp_path, "--dsn", url, "--user", user)
     assert "downloaded training-data-" in stdout
-    local = lora_export.to_string(
-        SAMPLE, config={"scope": "all", "jsonlFlavor": "openai", "includeMetadata": False,
-                        "systemPrompt": "You are a helpful, accurate customer-support agent."}
-    )
+    with pytest.warns(lora_export.LoraExportWarning, match="4 of 50 input records were skipped"):
+        local = lora_export.to_string(
+            SAMPLE, config={"scope": "all", "jsonlFlavor": "openai", "includeMetadata": False,
+                            "systemPrompt": "You are a helpful, accurate customer-support agent."}
+        )
     assert len(approved) == len(local.splitlines())

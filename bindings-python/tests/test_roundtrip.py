@@ -15,6 +15,11 @@ import lora_export
 
 from conftest import conversation
 
+# The shared inputs hold malformed records on purpose: each export that skips
+# them raises a LoraExportWarning (issue 36), which these tests do not test.
+pytestmark = pytest.mark.filterwarnings("ignore:.* input records were skipped:lora_export.LoraExportWarning")
+
+
 
 def tricky_records():
     contents = [

@@ -138,10 +138,13 @@ pub enum ErrorKind {
         /// The first skipped record's location and reason.
         first: String,
     },
-    /// The export's scope, filters and ids match no conversation: there is
-    /// nothing to export, and nothing is logged or written (HTTP 400).
-    #[error("no conversation matches this export's scope, filters and ids: nothing to export")]
-    NoConversations,
+    /// Nothing to export: the input held no record at all (an empty file,
+    /// list or table, and the export was not told an empty one is fine:
+    /// [`ExportBuilder::allow_empty`](crate::ExportBuilder::allow_empty)),
+    /// or the export's scope, filters and ids match no conversation (nothing
+    /// is logged or written). HTTP 400; the text says which.
+    #[error("no conversations to export: {0}")]
+    NoConversations(&'static str),
     /// A format name that no transformer is registered for.
     #[error("unknown export format `{0}`")]
     UnknownFormat(String),
@@ -229,8 +232,8 @@ impl Error {
             ErrorKind::InvalidRequest(_) => "VALIDATION_ERROR",
             ErrorKind::MalformedRecord { .. } => "MALFORMED_RECORD",
             ErrorKind::TooManySkipped { .. } => "TOO_MANY_SKIPPED",
+            ErrorKind::NoConversations(_) => "NO_CONVERSATIONS",
             ErrorKind::UnknownFormat(_) => "UNKNOWN_FORMAT",
-            ErrorKind::NoConversations => "NO_CONVERSATIONS",
             ErrorKind::Rejected(_) => "REJECTED_BY_FORMAT",
             ErrorKind::InvalidTransition { .. } => "INVALID_TRANSITION",
             ErrorKind::Config(_) => "CONFIG_ERROR",
@@ -246,7 +249,7 @@ impl Error {
             ErrorKind::InvalidRequest(_)
             | ErrorKind::MalformedRecord { .. }
             | ErrorKind::UnknownFormat(_)
-            | ErrorKind::NoConversations
+            | ErrorKind::NoConversations(_)
             | ErrorKind::Rejected(_) => 400,
             ErrorKind::InvalidTransition { .. } => 409,
             ErrorKind::TooManySkipped { .. } => 422,

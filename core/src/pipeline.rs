@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::digest::HashingWriter;
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
-use crate::model::{Conversation, ConversationStatus, ExportConfig, ExportRequest, Scope};
+use crate::model::{is_platform_field, Conversation, ExportConfig, ExportRequest, Scope};
 use crate::scope::Selector;
 use crate::source::Record;
 use crate::{
@@ -57,6 +57,7 @@ struct Limits {
     max_skipped_share: Option<f64>,
     warn_on_too_many_skipped: bool,
     dedupe: bool,
+    allow_empty: bool,
 }
 
 /// What [`ExportBuilder::on_too_many_skipped`] does when more records were
@@ -87,6 +88,7 @@ impl ExportBuilder {
                 max_skipped_share: None,
                 warn_on_too_many_skipped: false,
                 dedupe: false,
+                allow_empty: true,
             },
             counted_tokens: false,
             hashed: true,
@@ -141,6 +143,27 @@ impl ExportBuilder {
     /// default) or warn in the summary.
     pub fn on_too_many_skipped(mut self, what: TooManySkipped) -> Self {
         self.limits.warn_on_too_many_skipped = what == TooManySkipped::Warn;
+        self
+    }
+
+    /// When false, an input that holds no record at all (an empty file,
+    /// list or table) fails [`finish`](ExportWriter::finish) with
+    /// [`ErrorKind::NoConversations`] instead of writing an empty file.
+    /// Default true here (a service's export whose scope matches nothing is
+    /// an empty file); the Python and Node bindings default to false
+    /// (`allow_empty=False`, `allowEmpty: false`): a notebook's empty input is
+    /// a mistake to say.
+    ///
+    /// ```
+    /// use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+    /// use lora_export_core::{source::JsonlSource, ExportBuilder};
+    /// let request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
+    /// let err = ExportBuilder::new(request).allow_empty(false)
+    ///     .export(JsonlSource::new(&b""[..]), Vec::new()).unwrap_err();
+    /// assert_eq!((err.code(), err.http_status()), ("NO_CONVERSATIONS", 400));
+    /// ```
+    pub fn allow_empty(mut self, yes: bool) -> Self {
+        self.limits.allow_empty = yes;
         self
     }
 
@@ -322,6 +345,8 @@ impl ExportBuilder {
             written_ids: HashSet::new(),
             first_duplicate: None,
             dropped_duplicates: 0,
+            kept_user_fields: 0,
+            first_kept: Vec::new(),
             found_ids: HashSet::new(),
             wanted_ids,
             #[cfg(feature = "tokenizers")]
@@ -424,6 +449,10 @@ pub struct ExportWriter<W: Write> {
     written_ids: HashSet<u64>,
     first_duplicate: Option<String>,
     dropped_duplicates: u64,
+    /// Conversations written with platform-named fields kept as their own,
+    /// and the names of the first one's.
+    kept_user_fields: u64,
+    first_kept: Vec<String>,
     found_ids: HashSet<String>,
     wanted_ids: Vec<String>,
     #[cfg(feature = "tokenizers")]
@@ -508,7 +537,7 @@ impl<W: Write> ExportWriter<W> {
             Some(counter) => {
                 match counter.check_with(c, self.selector.config(), self.counted.take()) {
                     Ok(n) => {
-                        counted = Conversation { token_count: n, ..c.clone() };
+                        counted = Conversation { token_count: Some(n), ..c.clone() };
                         (&counted, Some(n))
                     }
                     Err(reason) => {
@@ -552,17 +581,26 @@ impl<W: Write> ExportWriter<W> {
                 self.first_duplicate = Some(c.conversation_id.clone());
             }
         }
-        if c.status != ConversationStatus::Approved {
+        if !c.is_approved() {
             s.not_approved += 1;
         }
         s.conversations += 1;
         s.turns += c.turns.len() as u64;
+        if c.user_fields.keys().any(|k| is_platform_field(k)) {
+            self.kept_user_fields += 1;
+            if self.first_kept.is_empty() {
+                self.first_kept =
+                    c.user_fields.keys().filter(|k| is_platform_field(k)).cloned().collect();
+            }
+        }
         if !self.selector.config().include_full_content {
             s.truncated_turns +=
                 c.turns.iter().filter(|t| crate::format::truncate_content(&t.content).1).count()
                     as u64;
         }
-        *s.tier_distribution.entry(c.tier.as_str().to_owned()).or_default() += 1;
+        if let Some(tier) = c.tier {
+            *s.tier_distribution.entry(tier.as_str().to_owned()).or_default() += 1;
+        }
         Ok(Pushed::Written)
     }
 
@@ -587,7 +625,14 @@ impl<W: Write> ExportWriter<W> {
     /// Writes the format's closing bytes, flushes, and returns the writer
     /// and the final summary.
     pub fn finish(mut self) -> Result<(W, ExportSummary)> {
+        if self.records == 0 && !self.limits.allow_empty {
+            return Err(ErrorKind::NoConversations(
+                "the input holds none (allow an empty export to write an empty file)",
+            )
+            .into());
+        }
         self.check_skipped()?;
+        self.warn_about_skipped_and_user_fields();
         self.warn_about_duplicates_and_status();
         self.transformer.finish(&mut self.out)?;
         self.warn_about_dropped_fields();
@@ -660,6 +705,45 @@ impl<W: Write> ExportWriter<W> {
         match self.summary.format.as_str() {
             "jsonl" => format!("jsonl `{}`", self.selector.config().jsonl_flavor.as_str()),
             other => other.to_owned(),
+        }
+    }
+
+    /// Skipped records are said even below the limits (how many, the most
+    /// frequent reasons), and so are records whose platform-named fields
+    /// were kept as their own.
+    fn warn_about_skipped_and_user_fields(&mut self) {
+        let s = &mut self.summary;
+        let skipped = s.skipped_total - self.dropped_duplicates;
+        let already = s.warnings.iter().any(|w| w.code == WarningCode::TooManySkipped);
+        if skipped > 0 && !already {
+            let mut reasons: Vec<(&String, &u64)> = s
+                .skipped_by_reason
+                .iter()
+                .filter(|(kind, _)| !kind.starts_with("duplicate conversation_id"))
+                .collect();
+            reasons.sort_by(|a, b| b.1.cmp(a.1));
+            let top: Vec<String> =
+                reasons.iter().take(3).map(|(kind, n)| format!("{n} × {kind}")).collect();
+            s.warnings.push(Warning::new(
+                WarningCode::Skipped,
+                format!(
+                    "{skipped} of {} input records were skipped ({}); see summary.skipped",
+                    self.records - self.dropped_duplicates,
+                    top.join(", ")
+                ),
+            ));
+        }
+        if self.kept_user_fields > 0 {
+            s.warnings.push(Warning::new(
+                WarningCode::UserFieldsKept,
+                format!(
+                    "{} conversations have fields named as the platform's whose values mean \
+                     something else (the first: {}): kept as their own in the metadata's \
+                     user_fields; map names explicitly with columns",
+                    self.kept_user_fields,
+                    self.first_kept.join(", ")
+                ),
+            ));
         }
     }
 
@@ -912,7 +996,12 @@ mod tests {
             .export(JsonlSource::new(input().as_bytes()), std::io::sink())
             .unwrap();
         assert_eq!(summary.not_approved, 0);
-        assert!(summary.warnings.is_empty());
+        let codes: Vec<_> = summary.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, [WarningCode::Skipped]);
+        assert_eq!(
+            summary.warnings[0].message,
+            "1 of 3 input records were skipped (1 × conversation has no turns); see summary.skipped"
+        );
     }
 
     #[test]
@@ -922,9 +1011,9 @@ mod tests {
             .export(JsonlSource::new(input().as_bytes()), std::io::sink())
             .unwrap();
         assert_eq!((summary.conversations, summary.excluded), (1, 1));
-        assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
-        assert_eq!(summary.warnings[0].code, WarningCode::NotApprovedLeftOut);
-        assert!(summary.warnings[0].message.starts_with("1 conversations are not approved"));
+        let codes: Vec<_> = summary.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, [WarningCode::Skipped, WarningCode::NotApprovedLeftOut]);
+        assert!(summary.warnings[1].message.starts_with("1 conversations are not approved"));
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Selector {
                 ids.contains(&conversation.conversation_id) || ids.contains(&conversation.id)
             }
             Rule::Filters(filters) => filters.matches(conversation),
-            Rule::Approved => conversation.status == ConversationStatus::Approved,
+            Rule::Approved => conversation.is_approved(),
             Rule::Everything => true,
         }
     }
@@ -178,10 +178,18 @@ impl Filters {
         let one_of = |list: &Option<Vec<String>>, value: &Option<String>| {
             list.as_ref().map_or(true, |l| value.as_ref().is_some_and(|v| l.contains(v)))
         };
-        self.tiers.as_ref().map_or(true, |l| l.contains(&c.tier))
-            && self.statuses.as_ref().map_or(true, |l| l.contains(&c.status))
-            && self.quality.map_or(true, |q| q.min <= c.quality_score && c.quality_score <= q.max)
-            && self.dates.as_ref().map_or(true, |d| d.contains(c.created_at.utc()))
+        // A field the record lacks satisfies no constraint on it, except a
+        // missing status, which is taken as approved (`Conversation::is_approved`).
+        let status = c.status.unwrap_or(ConversationStatus::Approved);
+        self.tiers.as_ref().map_or(true, |l| c.tier.is_some_and(|t| l.contains(&t)))
+            && self.statuses.as_ref().map_or(true, |l| l.contains(&status))
+            && self
+                .quality
+                .map_or(true, |q| c.quality_score.is_some_and(|s| q.min <= s && s <= q.max))
+            && self
+                .dates
+                .as_ref()
+                .map_or(true, |d| c.created_at.as_ref().is_some_and(|t| d.contains(t.utc())))
             && self.categories.as_ref().map_or(true, |l| c.category.iter().any(|x| l.contains(x)))
             && one_of(&self.personas, &c.persona)
             && one_of(&self.emotions, &c.emotion)
@@ -247,7 +255,8 @@ impl SearchQuery {
     }
 
     fn matches_conversation(&self, c: &Conversation) -> bool {
-        self.matches(&c.title) || c.turns.iter().any(|turn| self.matches(&turn.content))
+        c.title.as_deref().is_some_and(|t| self.matches(t))
+            || c.turns.iter().any(|turn| self.matches(&turn.content))
     }
 }
 

@@ -159,6 +159,13 @@ pub enum WarningCode {
     /// The format left out fields it cannot carry (see
     /// [`ExportSummary::dropped_fields`]).
     FieldsDropped,
+    /// Records were skipped (fewer than the limits refuse): how many, and
+    /// the most frequent reasons.
+    Skipped,
+    /// Records had fields named as the platform's whose values mean
+    /// something else (`status: "done"`): they were kept as the record's own,
+    /// in the metadata's `user_fields`.
+    UserFieldsKept,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -174,6 +181,8 @@ impl WarningCode {
             WarningCode::NotApproved => "not_approved",
             WarningCode::NotApprovedLeftOut => "not_approved_left_out",
             WarningCode::FieldsDropped => "fields_dropped",
+            WarningCode::Skipped => "skipped",
+            WarningCode::UserFieldsKept => "user_fields_kept",
             WarningCode::Other => "other",
         }
     }

@@ -38,7 +38,7 @@ pub(crate) enum Input {
 pub(super) const ACCEPTED: &str =
     "a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader \
     (anything with __arrow_c_stream__), a datasets.Dataset, an iterable of mappings (a list of \
-    dicts, a generator), a path to canonical JSONL or bytes of it";
+    dicts, a generator), a path to a Parquet file or to JSONL, or bytes of JSONL";
 
 impl Input {
     /// A path (`str` or `os.PathLike`) or `bytes` of canonical JSONL, or an
@@ -46,7 +46,12 @@ impl Input {
     pub(crate) fn open(conversations: &Bound<'_, PyAny>) -> PyResult<(Input, Option<u64>)> {
         if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
             let path: PathBuf = conversations.extract()?;
-            let file = File::open(&path).map_err(|e| os_error(&e, &path))?;
+            let mut file = File::open(&path).map_err(|e| os_error(&e, &path))?;
+            if is_parquet(&mut file).map_err(|e| os_error(&e, &path))? {
+                let (table, total) = parquet_batches(conversations.py(), &path)?;
+                let reader = arrow_stream(&table)?;
+                return Ok((Input::Arrow(ArrowThread::new(ArrowSource::new(reader))), total));
+            }
             return Ok((Input::Jsonl(BackgroundJsonlSource::new(file)), None));
         }
         if let Ok(bytes) = conversations.cast::<PyBytes>() {
@@ -56,6 +61,19 @@ impl Input {
         if let Ok(bytes) = conversations.cast::<PyByteArray>() {
             let bytes = Cursor::new(bytes.to_vec());
             return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
+        }
+        if is_from(conversations, "datasets") && type_name(conversations) == "DatasetDict" {
+            let splits: Vec<String> = conversations
+                .call_method0("keys")?
+                .try_iter()?
+                .map(|k| k.and_then(|k| k.extract::<String>()))
+                .collect::<PyResult<_>>()?;
+            let first = splits.first().map_or("train", String::as_str);
+            return Err(PyTypeError::new_err(format!(
+                "conversations is a datasets.DatasetDict with the splits {splits:?}: export one \
+                 split at a time, e.g. dd[{first:?}] (or export_dataset(dd[{first:?}], …) to split it \
+                 yourself)"
+            )));
         }
         if conversations.cast::<PyMapping>().is_ok() {
             return Err(PyTypeError::new_err(format!(
@@ -170,6 +188,38 @@ pub(super) fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound
     Ok(None)
 }
 
+/// Whether `file` starts with Parquet's magic bytes `PAR1` (it is rewound).
+fn is_parquet(file: &mut File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek};
+    let mut magic = [0u8; 4];
+    let n = file.read(&mut magic)?;
+    file.rewind()?;
+    Ok(n == 4 && &magic == b"PAR1")
+}
+
+/// A Parquet file's rows as an Arrow stream of record batches, read by
+/// pyarrow a row group at a time, and its row count.
+fn parquet_batches<'py>(
+    py: Python<'py>,
+    path: &Path,
+) -> PyResult<(Bound<'py, PyAny>, Option<u64>)> {
+    let pq = py.import("pyarrow.parquet").map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{} is a Parquet file: reading it needs pyarrow (pip install pyarrow)",
+            path.display()
+        ))
+    })?;
+    let file = pq.call_method1("ParquetFile", (path,))?;
+    let total = file.getattr("metadata")?.getattr("num_rows")?.extract::<u64>().ok();
+    let batches = file.call_method1("iter_batches", (BATCH,))?;
+    let schema = file.getattr("schema_arrow")?;
+    let reader = py
+        .import("pyarrow")?
+        .getattr("RecordBatchReader")?
+        .call_method1("from_batches", (schema, batches))?;
+    Ok((reader, total))
+}
+
 /// A pandas DataFrame without the Arrow interface (pyarrow not installed,
 /// or pandas < 2.2): its rows as dicts, a batch at a time.
 pub(super) fn pandas_rows<'py>(
@@ -240,7 +290,9 @@ pub(super) fn os_error(e: &std::io::Error, path: &Path) -> PyErr {
 pub(super) fn read_record(item: &Bound<'_, PyAny>, number: u64) -> Record {
     let location = Location::record(number);
     if let Ok(c) = Conversation::deserialize(PyValue::new(item)) {
-        return checked(c, location);
+        if c.has_messages() {
+            return checked(c, location);
+        }
     }
     match to_json(item) {
         Ok(value) => from_value(value, location),

@@ -44,6 +44,7 @@ pub(super) struct Limits {
     max_skipped_share: Option<f64>,
     warn_on_too_many_skipped: bool,
     keep_skipped: usize,
+    allow_empty: bool,
 }
 
 impl Limits {
@@ -52,6 +53,7 @@ impl Limits {
         max_skipped_share: Option<f64>,
         too_many_skipped: &str,
         keep_skipped: usize,
+        allow_empty: bool,
     ) -> PyResult<Self> {
         let warn_on_too_many_skipped = match too_many_skipped {
             "raise" => false,
@@ -62,11 +64,20 @@ impl Limits {
                 )))
             }
         };
-        Ok(Limits { dedupe, max_skipped_share, warn_on_too_many_skipped, keep_skipped })
+        Ok(Limits {
+            dedupe,
+            max_skipped_share,
+            warn_on_too_many_skipped,
+            keep_skipped,
+            allow_empty,
+        })
     }
 
     pub(super) fn apply(self, mut builder: ExportBuilder) -> ExportBuilder {
-        builder = builder.dedupe(self.dedupe).max_skipped_records(self.keep_skipped);
+        builder = builder
+            .dedupe(self.dedupe)
+            .max_skipped_records(self.keep_skipped)
+            .allow_empty(self.allow_empty);
         if let Some(share) = self.max_skipped_share {
             builder = builder.max_skipped_share(share);
         }
@@ -78,19 +89,27 @@ impl Limits {
 }
 
 /// The summary's warnings that Python raises as `LoraExportWarning`, by
-/// code: duplicate ids, a share of skipped records above the limit (in
-/// `too_many_skipped="warn"` mode), conversations the default scope left
-/// out, and fields the format could not carry. The others stay in
-/// `summary.warnings`.
+/// code: duplicate ids, skipped records (any; above the limit in
+/// `too_many_skipped="warn"` mode), fields kept as the record's own,
+/// conversations the default scope left out, and fields the format could
+/// not carry. The others stay in `summary.warnings`.
 pub(super) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
     use lora_export::WarningCode::{
-        DuplicateIds, FieldsDropped, NotApprovedLeftOut, TooManySkipped,
+        DuplicateIds, FieldsDropped, NotApprovedLeftOut, Skipped, TooManySkipped, UserFieldsKept,
     };
     summary
         .warnings
         .iter()
         .filter(|w| {
-            matches!(w.code, DuplicateIds | TooManySkipped | NotApprovedLeftOut | FieldsDropped)
+            matches!(
+                w.code,
+                DuplicateIds
+                    | TooManySkipped
+                    | Skipped
+                    | UserFieldsKept
+                    | NotApprovedLeftOut
+                    | FieldsDropped
+            )
         })
         .map(|w| w.message.as_str())
 }

@@ -30,7 +30,7 @@ use job::{Job, Limits, Options};
 use output::Target;
 pub(crate) use progress::Progress;
 
-/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=True)
+/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, sync=True)
 /// --
 ///
 /// Exports ``conversations`` into ``dest`` and returns the ``ExportSummary``.
@@ -79,7 +79,10 @@ pub(crate) use progress::Progress;
 /// too_many_skipped: ``"raise"`` (default: ``TooManySkippedError``, and no
 ///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
 /// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
-///     (default 1000); all are counted in ``skipped_total``.
+///     (default 1000); all are counted in ``skipped_total``. Any skipped
+///     record raises a ``LoraExportWarning`` (the count and the top reasons).
+/// allow_empty: ``False`` (default): an input with no record at all raises
+///     ``NoConversationsError``; ``True`` writes an empty export.
 /// sync: with a path ``dest``, flush the file to the disk (fsync) before it
 ///     is renamed into place (default ``True``: after a crash or power loss
 ///     ``dest`` is the old file or the whole new one); ``False`` skips it,
@@ -100,7 +103,7 @@ pub(crate) use progress::Progress;
 #[pyfunction]
 #[pyo3(signature = (conversations, dest, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=true))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false, sync=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn export(
     py: Python<'_>,
@@ -118,9 +121,11 @@ pub fn export(
     max_skipped_share: Option<f64>,
     too_many_skipped: &str,
     keep_skipped: usize,
+    allow_empty: bool,
     sync: bool,
 ) -> PyResult<ExportSummary> {
-    let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
+    let limits =
+        Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
     let options = Options {
         format,
         config,
@@ -137,7 +142,7 @@ pub fn export(
     Ok(job.run(py)?.0.into())
 }
 
-/// to_string(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000)
+/// to_string(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False)
 /// --
 ///
 /// Exports ``conversations`` and returns the output as ``str`` (for small
@@ -181,7 +186,10 @@ pub fn export(
 /// too_many_skipped: ``"raise"`` (default: ``TooManySkippedError``, and no
 ///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
 /// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
-///     (default 1000); all are counted in ``skipped_total``.
+///     (default 1000); all are counted in ``skipped_total``. Any skipped
+///     record raises a ``LoraExportWarning`` (the count and the top reasons).
+/// allow_empty: ``False`` (default): an input with no record at all raises
+///     ``NoConversationsError``; ``True`` writes an empty export.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -189,7 +197,7 @@ pub fn export(
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn to_string(
     py: Python<'_>,
@@ -206,8 +214,10 @@ pub fn to_string(
     max_skipped_share: Option<f64>,
     too_many_skipped: &str,
     keep_skipped: usize,
+    allow_empty: bool,
 ) -> PyResult<String> {
-    let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
+    let limits =
+        Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
     let options = Options {
         format,
         config,
@@ -229,7 +239,7 @@ pub fn to_string(
         .map_err(|e| PyRuntimeError::new_err(format!("export output is not UTF-8: {e}")))
 }
 
-/// iter_export(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000)
+/// iter_export(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False)
 /// --
 ///
 /// Exports ``conversations`` lazily: iterating the returned
@@ -275,7 +285,10 @@ pub fn to_string(
 /// too_many_skipped: ``"raise"`` (default: ``TooManySkippedError``, and no
 ///     file is left at ``dest``) or ``"warn"`` (``LoraExportWarning``).
 /// keep_skipped: how many skipped records ``summary.skipped`` keeps in full
-///     (default 1000); all are counted in ``skipped_total``.
+///     (default 1000); all are counted in ``skipped_total``. Any skipped
+///     record raises a ``LoraExportWarning`` (the count and the top reasons).
+/// allow_empty: ``False`` (default): an input with no record at all raises
+///     ``NoConversationsError``; ``True`` writes an empty export.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -283,7 +296,7 @@ pub fn to_string(
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn iter_export(
     py: Python<'_>,
@@ -300,8 +313,10 @@ pub fn iter_export(
     max_skipped_share: Option<f64>,
     too_many_skipped: &str,
     keep_skipped: usize,
+    allow_empty: bool,
 ) -> PyResult<ExportIterator> {
-    let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
+    let limits =
+        Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
     let options = Options {
         format,
         config,

@@ -376,7 +376,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             Some(counter) => {
                 match counter.check_with(&conversation, &self.settings.request.config, counted) {
                     Ok(n) => {
-                        conversation.token_count = n;
+                        conversation.token_count = Some(n);
                         Some(n)
                     }
                     Err(reason) => return Ok(self.skip(&conversation, reason)),
@@ -394,7 +394,9 @@ impl<O: DatasetOutput> DatasetWriter<O> {
                 counter.written(n);
             }
             let part = &mut self.parts[index];
-            *part.tiers.entry(conversation.tier.as_str().to_owned()).or_default() += 1;
+            if let Some(tier) = conversation.tier {
+                *part.tiers.entry(tier.as_str().to_owned()).or_default() += 1;
+            }
             let shard = part.open.as_mut().expect("the shard just written to");
             shard.conversations += 1;
             let full = max_records.is_some_and(|n| shard.conversations >= n)

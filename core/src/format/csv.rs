@@ -96,10 +96,11 @@ impl CsvTransformer {
 
     /// Serialises the rows of `c` into `self.buf`.
     fn serialize_rows(&mut self, c: &Conversation) -> Result<()> {
-        let score = if self.columns.contains(&Column::QualityScore) {
-            serde_json::to_string(&c.quality_score)?
-        } else {
-            String::new()
+        let score = match c.quality_score {
+            Some(score) if self.columns.contains(&Column::QualityScore) => {
+                serde_json::to_string(&score)?
+            }
+            _ => String::new(),
         };
         let history = if self.columns.contains(&Column::ReviewHistory) {
             serde_json::to_string(&c.review_history)?
@@ -192,9 +193,9 @@ impl Row<'_> {
         let c = self.conversation;
         match column {
             Column::ConversationId => Cell::Text(&c.conversation_id),
-            Column::Title => Cell::Text(&c.title),
-            Column::Status => Cell::Text(c.status.as_str()),
-            Column::Tier => Cell::Text(c.tier.as_str()),
+            Column::Title => Cell::Text(c.title.as_deref().unwrap_or("")),
+            Column::Status => Cell::Text(c.status.map_or("", |s| s.as_str())),
+            Column::Tier => Cell::Text(c.tier.map_or("", |t| t.as_str())),
             Column::TurnNumber => Cell::Number(&self.turn_number),
             Column::Role => Cell::Text(self.role),
             Column::Content => Cell::Text(self.content),
@@ -202,8 +203,8 @@ impl Row<'_> {
             Column::Persona => Cell::Text(c.persona.as_deref().unwrap_or("")),
             Column::Emotion => Cell::Text(c.emotion.as_deref().unwrap_or("")),
             Column::Topic => Cell::Text(c.topic.as_deref().unwrap_or("")),
-            Column::CreatedAt => Cell::Text(c.created_at.as_str()),
-            Column::UpdatedAt => Cell::Text(c.updated_at.as_str()),
+            Column::CreatedAt => Cell::Text(c.created_at.as_ref().map_or("", |t| t.as_str())),
+            Column::UpdatedAt => Cell::Text(c.updated_at.as_ref().map_or("", |t| t.as_str())),
             Column::ParentId => Cell::Text(c.parent_id.as_deref().unwrap_or("")),
             Column::ParentType => Cell::Text(c.parent_type.map_or("", ParentType::as_str)),
             Column::ReviewHistory => Cell::Text(self.history),
@@ -398,7 +399,7 @@ mod tests {
         all.include_approval_history = true;
         all.include_full_content = false;
         let mut c = conversation("T", &[("user", &"x".repeat(501)), ("assistant", "ok")]);
-        c.quality_score = 9.0;
+        c.quality_score = Some(9.0);
         c.parent_id = Some("tpl-1".into());
         c.parent_type = Some(ParentType::Template);
         c.review_history = serde_json::from_str(
@@ -429,7 +430,7 @@ mod tests {
         c.conversation_id = "\tid".into();
         c.persona = Some("\rcr".into());
         c.emotion = Some("calm = good".into());
-        c.quality_score = -1.5;
+        c.quality_score = Some(-1.5);
         let (_, rows) = read(&export(config(), &[c.clone()]));
         assert_eq!(
             rows[0][..8],
@@ -479,7 +480,7 @@ mod tests {
     #[test]
     fn numbers_are_written_like_json() {
         let mut c = greeting();
-        c.quality_score = 9.0;
+        c.quality_score = Some(9.0);
         let (_, rows) = read(&export(config(), &[c]));
         assert_eq!(
             (rows[0][4].as_str(), rows[1][4].as_str(), rows[0][7].as_str()),

@@ -35,6 +35,8 @@ pub struct JsonTransformer {
     count: u64,
     total_turns: u64,
     quality_sum: f64,
+    /// Conversations with a quality score (the average's denominator).
+    scored: u64,
     tiers: BTreeMap<&'static str, u64>,
 }
 
@@ -49,6 +51,7 @@ impl JsonTransformer {
             count: 0,
             total_turns: 0,
             quality_sum: 0.0,
+            scored: 0,
             tiers: BTreeMap::new(),
         }
     }
@@ -117,11 +120,13 @@ impl ExportTransformer for JsonTransformer {
         buf.clear();
         buf.extend_from_slice(if self.count == 0 { b"\n    {" } else { b",\n    {" });
         for (key, value) in [
-            ("conversation_id", c.conversation_id.as_str()),
-            ("title", &c.title),
-            ("status", c.status.as_str()),
-            ("tier", c.tier.as_str()),
+            ("conversation_id", Some(c.conversation_id.as_str())),
+            ("title", c.title.as_deref()),
+            ("status", c.status.map(|s| s.as_str())),
+            ("tier", c.tier.map(|t| t.as_str())),
         ] {
+            // A field the record lacks is left out, never invented.
+            let Some(value) = value else { continue };
             buf.extend_from_slice(b"\n      \"");
             buf.extend_from_slice(key.as_bytes());
             buf.extend_from_slice(b"\": ");
@@ -162,8 +167,13 @@ impl ExportTransformer for JsonTransformer {
         out.write_all(&self.buf)?;
         self.count += 1;
         self.total_turns += c.turns.len() as u64;
-        self.quality_sum += c.quality_score;
-        *self.tiers.entry(c.tier.as_str()).or_default() += 1;
+        if let Some(score) = c.quality_score {
+            self.quality_sum += score;
+            self.scored += 1;
+        }
+        if let Some(tier) = c.tier {
+            *self.tiers.entry(tier.as_str()).or_default() += 1;
+        }
         Ok(())
     }
 
@@ -174,8 +184,8 @@ impl ExportTransformer for JsonTransformer {
         if self.config.include_metadata {
             let summary = Summary {
                 total_turns: self.total_turns,
-                average_quality_score: (self.count > 0)
-                    .then(|| self.quality_sum / self.count as f64),
+                average_quality_score: (self.scored > 0)
+                    .then(|| self.quality_sum / self.scored as f64),
                 tier_distribution: &self.tiers,
             };
             self.buf.extend_from_slice(b",\n  \"summary\": ");
@@ -202,13 +212,14 @@ struct Metadata<'a> {
     topic: Option<&'a str>,
     category: &'a [String],
     total_turns: usize,
-    token_count: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    quality_score: Option<f64>,
+    token_count: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<&'a str>,
+    quality_score: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    updated_at: Option<&'a str>,
+    created_at: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     review_history: Option<&'a [ReviewAction]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,6 +228,8 @@ struct Metadata<'a> {
     parent_type: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parameters: Option<&'a Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_fields: Option<&'a Map<String, Value>>,
 }
 
 impl<'a> Metadata<'a> {
@@ -231,12 +244,13 @@ impl<'a> Metadata<'a> {
             total_turns: c.turns.len(),
             token_count: c.token_count,
             quality_score: config.include_quality_scores.then_some(c.quality_score),
-            created_at: ts.then(|| c.created_at.as_str()),
-            updated_at: ts.then(|| c.updated_at.as_str()),
+            created_at: ts.then(|| c.created_at.as_ref().map(|t| t.as_str())),
+            updated_at: ts.then(|| c.updated_at.as_ref().map(|t| t.as_str())),
             review_history: config.include_approval_history.then_some(c.review_history.as_slice()),
             parent_id: parents.then_some(c.parent_id.as_deref()),
             parent_type: parents.then(|| c.parent_type.map(|p| p.as_str())),
             parameters: (!c.parameters.is_empty()).then_some(&c.parameters),
+            user_fields: (!c.user_fields.is_empty()).then_some(&c.user_fields),
         }
     }
 }
@@ -284,7 +298,7 @@ mod tests {
         t.begin(&mut out).unwrap();
         t.write_conversation(&mut out, &c).unwrap();
         let mut d = c.clone();
-        d.quality_score = 6.0;
+        d.quality_score = Some(6.0);
         t.write_conversation(&mut out, &d).unwrap();
         t.finish(&mut out).unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();

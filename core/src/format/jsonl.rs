@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Write;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::content::{turn_content, Dropped};
 use super::json_text;
@@ -783,14 +783,14 @@ impl ExportTransformer for JsonlTransformer {
 #[derive(Serialize)]
 struct Metadata<'a> {
     conversation_id: &'a str,
-    title: &'a str,
-    tier: &'a str,
+    title: Option<&'a str>,
+    tier: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    quality_score: Option<f64>,
+    quality_score: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<&'a str>,
+    created_at: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    updated_at: Option<&'a str>,
+    updated_at: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     review_history: Option<&'a [ReviewAction]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -803,7 +803,9 @@ struct Metadata<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     content_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    token_count: Option<u64>,
+    token_count: Option<Option<u64>>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    user_fields: &'a Map<String, Value>,
 }
 
 impl<'a> Metadata<'a> {
@@ -812,11 +814,11 @@ impl<'a> Metadata<'a> {
         let parents = config.include_parent_references;
         Metadata {
             conversation_id: &c.conversation_id,
-            title: &c.title,
-            tier: c.tier.as_str(),
+            title: c.title.as_deref(),
+            tier: c.tier.map(|t| t.as_str()),
             quality_score: config.include_quality_scores.then_some(c.quality_score),
-            created_at: ts.then(|| c.created_at.as_str()),
-            updated_at: ts.then(|| c.updated_at.as_str()),
+            created_at: ts.then(|| c.created_at.as_ref().map(|t| t.as_str())),
+            updated_at: ts.then(|| c.updated_at.as_ref().map(|t| t.as_str())),
             review_history: config.include_approval_history.then_some(c.review_history.as_slice()),
             parent_id: parents.then(|| c.parent_id.as_deref().unwrap_or("")),
             parent_type: parents.then(|| c.parent_type.map_or("", |p| p.as_str())),
@@ -825,6 +827,7 @@ impl<'a> Metadata<'a> {
             topic: c.topic.as_deref().unwrap_or(""),
             content_truncated: (!config.include_full_content).then_some(truncated),
             token_count: counted.then_some(c.token_count),
+            user_fields: &c.user_fields,
         }
     }
 }

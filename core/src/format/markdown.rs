@@ -128,7 +128,8 @@ impl MarkdownTransformer {
             buf.push('\n');
         }
         buf.push_str("# Conversation: ");
-        push_inline(buf, &c.title);
+        // A record without a title is headed by its id.
+        push_inline(buf, c.title.as_deref().unwrap_or(&c.conversation_id));
         buf.push_str("\n\n");
         push_metadata(buf, c, &self.config)?;
         buf.push_str("\n## Conversation\n\n");
@@ -178,10 +179,14 @@ impl ExportTransformer for MarkdownTransformer {
 fn push_metadata(buf: &mut String, c: &Conversation, config: &ExportConfig) -> Result<()> {
     buf.push_str("**Metadata:**\n");
     push_item(buf, "ID", &c.conversation_id);
-    push_item(buf, "Tier", c.tier.as_str());
-    push_item(buf, "Status", c.status.as_str());
-    if config.include_quality_scores {
-        push_item(buf, "Quality Score", &serde_json::to_string(&c.quality_score)?);
+    if let Some(tier) = c.tier {
+        push_item(buf, "Tier", tier.as_str());
+    }
+    if let Some(status) = c.status {
+        push_item(buf, "Status", status.as_str());
+    }
+    if let Some(score) = c.quality_score.filter(|_| config.include_quality_scores) {
+        push_item(buf, "Quality Score", &serde_json::to_string(&score)?);
     }
     if config.include_metadata {
         let optional = [("Persona", &c.persona), ("Emotion", &c.emotion), ("Topic", &c.topic)];
@@ -192,8 +197,12 @@ fn push_metadata(buf: &mut String, c: &Conversation, config: &ExportConfig) -> R
         }
     }
     if config.include_timestamps {
-        push_item(buf, "Created", c.created_at.as_str());
-        push_item(buf, "Updated", c.updated_at.as_str());
+        if let Some(t) = &c.created_at {
+            push_item(buf, "Created", t.as_str());
+        }
+        if let Some(t) = &c.updated_at {
+            push_item(buf, "Updated", t.as_str());
+        }
     }
     if config.include_parent_references {
         let parent = [c.parent_type.map(|t| t.as_str()), c.parent_id.as_deref()];
@@ -648,7 +657,7 @@ mod tests {
         all.include_full_content = false;
         let long = "é".repeat(501);
         let mut c = conversation("T", &[("user", &long), ("assistant", "ok")]);
-        c.quality_score = 9.0;
+        c.quality_score = Some(9.0);
         c.emotion = Some("worried_*a lot*".into());
         c.topic = Some(String::new());
         c.parent_id = Some("tpl-1".into());

@@ -23,7 +23,7 @@ pub type TransformerFactory =
 /// impl ExportTransformer for Titles {
 ///     fn begin(&mut self, _: &mut dyn Write) -> lora_export_core::Result<()> { Ok(()) }
 ///     fn write_conversation(&mut self, out: &mut dyn Write, c: &Conversation) -> lora_export_core::Result<()> {
-///         writeln!(out, "{}", c.title)?;
+///         writeln!(out, "{}", c.title.as_deref().unwrap_or(&c.conversation_id))?;
 ///         Ok(())
 ///     }
 ///     fn finish(&mut self, _: &mut dyn Write) -> lora_export_core::Result<()> { Ok(()) }

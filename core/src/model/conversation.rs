@@ -8,13 +8,17 @@ use super::Timestamp;
 /// TypeScript `Conversation` (camelCase), a database row (snake_case), or a
 /// minimal record of your own.
 ///
-/// Only an identifier and the turns are required: `conversation_id` (or
-/// `conversationId`) and `turns` (or `messages`, OpenAI chat style). Every other field has a default: `title` `""`,
-/// `status` `approved` (a record without a review status is taken as your
-/// own curated data), `qualityScore` `0`, `tier` `template`, `createdAt`
-/// and `updatedAt` `1970-01-01T00:00:00Z`, lists and maps empty, the rest
-/// none. Every field is read in camelCase and in snake_case. Unknown extra
-/// fields are ignored.
+/// Only the turns are required: `turns` (or `messages`, OpenAI chat style).
+/// Every other field is optional, and a field the record lacks stays absent:
+/// it is not written to the output (or written as `null` where a format
+/// needs the same keys on every line), never given an invented value. Where
+/// a rule needs a value, it says what absence means: a record without a
+/// review `status` is taken as your own curated data (approved, see
+/// [`Conversation::is_approved`]). Without a `conversation_id` (or
+/// `conversationId`), the readers take the record's `id`, else derive one
+/// from the turns ([`derived_id`]). Every field is read in camelCase and in
+/// snake_case. Unknown extra fields are ignored, or carried in
+/// [`user_fields`](Conversation::user_fields) when asked.
 ///
 /// ```
 /// use lora_export_core::model::{Conversation, ConversationStatus, Role, Tier};
@@ -25,14 +29,14 @@ use super::Timestamp;
 ///   "turns": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
 ///   "somethingElse": true
 /// }"#).unwrap();
-/// assert_eq!(c.quality_score, 8.5);
-/// assert_eq!(c.tier, Tier::Template);
+/// assert_eq!(c.quality_score, Some(8.5));
+/// assert_eq!(c.tier, Some(Tier::Template));
 /// assert_eq!(c.turns[1].role, Role::Assistant);
 ///
-/// let minimal: Conversation = serde_json::from_str(r#"{"conversation_id": "m-1",
+/// let minimal: Conversation = serde_json::from_str(r#"{
 ///   "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}"#).unwrap();
-/// assert_eq!((minimal.status, minimal.tier, minimal.quality_score), (ConversationStatus::Approved, Tier::Template, 0.0));
-/// assert_eq!(minimal.created_at.as_str(), "1970-01-01T00:00:00Z");
+/// assert_eq!((minimal.status, minimal.tier, minimal.quality_score), (None, None, None));
+/// assert!(minimal.created_at.is_none() && minimal.is_approved());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -44,18 +48,24 @@ pub struct Conversation {
     /// [`source::from_value`](crate::source::from_value)).
     #[serde(alias = "conversationId", default)]
     pub conversation_id: String,
-    /// Human title (default `""`).
-    #[serde(default)]
-    pub title: String,
+    /// Human title, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Categories (`category[]` in the seeds).
     #[serde(default, alias = "categories", deserialize_with = "null_as_default")]
     pub category: Vec<String>,
-    /// Review status (default `approved`).
-    #[serde(default = "approved")]
-    pub status: ConversationStatus,
-    /// Reviewer quality score, 0–10 (default 0).
-    #[serde(rename = "qualityScore", alias = "quality_score", default)]
-    pub quality_score: f64,
+    /// Review status, if any (absent: taken as approved by the scopes, see
+    /// [`Conversation::is_approved`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ConversationStatus>,
+    /// Reviewer quality score, 0–10, if any.
+    #[serde(
+        rename = "qualityScore",
+        alias = "quality_score",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quality_score: Option<f64>,
     /// Persona of the user side, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persona: Option<String>,
@@ -65,15 +75,20 @@ pub struct Conversation {
     /// Topic, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
-    /// Generation tier (default `template`).
-    #[serde(default = "template")]
-    pub tier: Tier,
+    /// Generation tier, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Tier>,
     /// Declared number of turns (informational; `turns.len()` is what is exported).
     #[serde(rename = "totalTurns", alias = "total_turns", default)]
     pub total_turns: u64,
-    /// Declared token count of the whole conversation.
-    #[serde(rename = "tokenCount", alias = "token_count", default)]
-    pub token_count: u64,
+    /// Declared (or counted) token count of the whole conversation, if any.
+    #[serde(
+        rename = "tokenCount",
+        alias = "token_count",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub token_count: Option<u64>,
     /// The template or scenario this conversation was generated from.
     #[serde(
         rename = "parentId",
@@ -101,12 +116,22 @@ pub struct Conversation {
         deserialize_with = "null_as_default"
     )]
     pub review_history: Vec<ReviewAction>,
-    /// Creation instant (default `1970-01-01T00:00:00Z`).
-    #[serde(rename = "createdAt", alias = "created_at", default = "epoch")]
-    pub created_at: Timestamp,
-    /// Last update instant (default `1970-01-01T00:00:00Z`).
-    #[serde(rename = "updatedAt", alias = "updated_at", default = "epoch")]
-    pub updated_at: Timestamp,
+    /// Creation instant, if any.
+    #[serde(
+        rename = "createdAt",
+        alias = "created_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<Timestamp>,
+    /// Last update instant, if any.
+    #[serde(
+        rename = "updatedAt",
+        alias = "updated_at",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<Timestamp>,
     /// The turns, in order (`messages` is read too). For a preference
     /// record, the shared prompt (TRL's `prompt`, OpenAI's `input.messages`).
     #[serde(alias = "messages", default)]
@@ -128,18 +153,104 @@ pub struct Conversation {
     /// ([`source::checked`](crate::source::checked)) and leave this empty.
     #[serde(flatten, deserialize_with = "super::message::read_preference", skip_serializing)]
     pub preference_input: PreferenceInput,
+    /// The record's own fields that are not the platform's: columns carried
+    /// on request, and a column named as a platform field whose value means
+    /// something else (`status: "done"`, `id: 7`), kept here under its own
+    /// name (see [`source::Reading`](crate::source::Reading)). Written in the
+    /// metadata as `user_fields` when not empty. Never read from a record's
+    /// own keys by serde.
+    #[serde(skip)]
+    pub user_fields: Map<String, Value>,
 }
 
-fn approved() -> ConversationStatus {
-    ConversationStatus::Approved
+impl Conversation {
+    /// Whether the conversation counts as approved: its status is
+    /// `approved`, or it has none (your own curated data).
+    pub fn is_approved(&self) -> bool {
+        self.status.map_or(true, |s| s == ConversationStatus::Approved)
+    }
 }
 
-fn template() -> Tier {
-    Tier::Template
+/// The top-level field names a record is read with (both spellings): a
+/// record's own field of one of these names whose value does not fit is kept
+/// in [`Conversation::user_fields`] under its name.
+pub const PLATFORM_FIELDS: &[&str] = &[
+    "id",
+    "conversation_id",
+    "conversationId",
+    "title",
+    "category",
+    "categories",
+    "status",
+    "qualityScore",
+    "quality_score",
+    "persona",
+    "emotion",
+    "topic",
+    "tier",
+    "totalTurns",
+    "total_turns",
+    "tokenCount",
+    "token_count",
+    "parentId",
+    "parent_id",
+    "parentType",
+    "parent_type",
+    "parameters",
+    "reviewHistory",
+    "review_history",
+    "createdAt",
+    "created_at",
+    "updatedAt",
+    "updated_at",
+    "turns",
+    "messages",
+];
+
+/// Whether `name` is one of the [`PLATFORM_FIELDS`].
+pub fn is_platform_field(name: &str) -> bool {
+    PLATFORM_FIELDS.contains(&name)
 }
 
-fn epoch() -> Timestamp {
-    Timestamp::from(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)
+/// The `conversation_id` of a record that has neither a `conversation_id`
+/// nor an `id`: `sha256:` and the first 16 hex digits of the SHA-256 of its
+/// turns as canonical JSON — the turns as this library reads them,
+/// serialized compactly with the model's key order (`role`, `content`, then
+/// any other field of the turn that is present), UTF-8, no spaces. The same
+/// turns give the same id in Rust, Python and Node; the `sha256:` prefix
+/// says it was derived, not given.
+///
+/// ```
+/// use lora_export_core::model::{derived_id, ConversationTurn};
+/// let turns: Vec<ConversationTurn> = serde_json::from_str(
+///     r#"[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]"#).unwrap();
+/// let id = derived_id(&turns);
+/// assert!(id.starts_with("sha256:") && id.len() == 23);
+/// let canonical = r#"[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]"#;
+/// use sha2::Digest;
+/// let hex = lora_export_core::digest::hex(&sha2::Sha256::digest(canonical));
+/// assert_eq!(id, format!("sha256:{}", &hex[..16]));
+/// ```
+pub fn derived_id(turns: &[ConversationTurn]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    // Serializing plain data into a hasher cannot fail.
+    serde_json::to_writer(HashWriter(&mut hash), turns).expect("turns serialize");
+    format!("sha256:{}", &crate::digest::hex(&hash.finalize())[..16])
+}
+
+/// An `io::Write` into a SHA-256.
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>

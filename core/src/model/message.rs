@@ -804,6 +804,14 @@ pub(super) fn common_prefix(a: &[ConversationTurn], b: &[ConversationTurn]) -> u
 }
 
 impl super::Conversation {
+    /// Whether serde found the record's messages: turns, or a preference
+    /// shape. The readers' direct paths read a record without either again
+    /// through its JSON value ([`source::from_value`](crate::source::from_value)),
+    /// which knows other shapes (ShareGPT's `conversations`).
+    pub fn has_messages(&self) -> bool {
+        !self.turns.is_empty() || !self.preference_input.is_empty()
+    }
+
     /// Moves the preference keys read into `turns`, `tools` and
     /// `preference`, and checks what serde cannot see message by message:
     /// every tool call answered and every tool message answering a call.

@@ -17,7 +17,8 @@ mod timestamp;
 
 pub use config::{ExportConfig, Format, JsonlFlavor, Scope};
 pub use conversation::{
-    Conversation, ConversationStatus, ConversationTurn, ParentType, ReviewAction, Role, Tier,
+    derived_id, is_platform_field, Conversation, ConversationStatus, ConversationTurn, ParentType,
+    ReviewAction, Role, Tier, PLATFORM_FIELDS,
 };
 pub use dataset::{DatasetOptions, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD};
 pub use dates::{DateBounds, UpperBound};

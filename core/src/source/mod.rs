@@ -11,9 +11,9 @@ mod background;
 
 use std::io::BufRead;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::model::Conversation;
+use crate::model::{derived_id, Conversation};
 use crate::{Location, SkippedRecord};
 
 #[cfg(feature = "arrow")]
@@ -97,21 +97,21 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
         }
     };
     match serde_json::from_str::<Conversation>(text) {
-        Ok(c) => checked(c, location),
+        Ok(c) if c.has_messages() => checked(c, location),
         Err(e) if e.is_syntax() || e.is_eof() => {
             let reason = format!("not valid JSON: {} at column {}", bare(&e), e.column());
             Err(skipped(location, None, reason))
         }
-        Err(_) => {
-            // The fast parse failed on the data: parse again, tracking the
-            // path, to say which field was wrong.
-            let id = serde_json::from_str::<Value>(text).ok().as_ref().and_then(conversation_id_of);
-            let mut de = serde_json::Deserializer::from_str(text);
-            match serde_path_to_error::deserialize::<_, Conversation>(&mut de) {
-                Ok(c) => checked(c, location),
-                Err(e) => Err(refusal(location, id, &e)),
+        Ok(_) | Err(_) => match serde_json::from_str::<Value>(text) {
+            // The fast parse failed on the data, or found no messages: read
+            // the value field by field (other shapes, the record's own
+            // fields, the name of a wrong one).
+            Ok(value) => from_value(value, location),
+            Err(e) => {
+                let reason = format!("not valid JSON: {} at column {}", bare(&e), e.column());
+                Err(skipped(location, None, reason))
             }
-        }
+        },
     }
 }
 
@@ -119,22 +119,156 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
 /// one, naming the field. `location` is where the value was (a record
 /// number, say).
 ///
+/// A top-level field named as one of the platform's
+/// ([`PLATFORM_FIELDS`](crate::model::PLATFORM_FIELDS)) whose value is not
+/// what the platform means by it — `status: "done"`, `id: 7`, a `turns`
+/// count beside `messages` — never refuses the record: it is kept under its
+/// name in [`user_fields`](Conversation::user_fields) (the export warns about
+/// it), and the record is read without it. Only the turns themselves (or a
+/// record that is not an object) can refuse it.
+///
 /// ```
 /// use lora_export_core::{source::from_value, Location};
 /// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": [{"role": "user", "content": 5}]}), Location::record(4)).unwrap_err();
 /// assert_eq!(err.location.record, Some(4));
 /// assert_eq!(err.location.field.as_deref(), Some("turns[0].content"));
 /// assert_eq!(err.reason, "not a valid conversation: turns[0].content: invalid type: integer `5`, expected a string, null, or a list of content parts");
-/// let minimal = from_value(serde_json::json!({"conversation_id": "m-1", "messages": [{"role": "user", "content": "Hi"}]}), Location::record(1)).unwrap();
-/// assert_eq!(minimal.conversation_id, "m-1");
+/// let mine = from_value(serde_json::json!({"id": 7, "status": "done", "turns": 2,
+///     "messages": [{"role": "user", "content": "Hi"}]}), Location::record(1)).unwrap();
+/// assert!(mine.conversation_id.starts_with("sha256:") && mine.status.is_none());
+/// assert_eq!(serde_json::Value::Object(mine.user_fields), serde_json::json!({"id": 7, "status": "done", "turns": 2}));
 /// ```
 pub fn from_value(value: Value, location: Location) -> Record {
     let id = conversation_id_of(&value);
-    match serde_path_to_error::deserialize::<_, Conversation>(value) {
-        Ok(c) => checked(c, location),
-        Err(e) => Err(refusal(location, id, &e)),
+    let mut value = value;
+    if let Some(record) = value.as_object_mut() {
+        sharegpt_turns(record);
+    }
+    let mut own = Map::new();
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, Conversation>(&value) {
+            Ok(mut c) => {
+                c.user_fields.append(&mut own);
+                return checked(c, location);
+            }
+            Err(e) => e,
+        };
+        let Some(record) = value.as_object_mut() else {
+            return Err(refusal(location, id, &e));
+        };
+        match misread_field(record, &e) {
+            Some(key) => {
+                let field = record.remove(&key).unwrap_or_default();
+                own.insert(key, field);
+            }
+            None => return Err(refusal(location, id, &e)),
+        }
     }
 }
+
+/// A ShareGPT record (`conversations: [{from, value}]`, as LLaMA-Factory
+/// and axolotl read it) with neither `turns` nor `messages`: its turns as
+/// `messages`, and its top-level `system` prompt as a first system turn.
+/// `from` is `human` (a user turn), `gpt` (assistant), `system`,
+/// `function_call` (an assistant turn whose `tool_calls` hold the call, its
+/// value the JSON of `{name, arguments}`) or `observation` (a `tool` turn);
+/// another `from` is kept as the role, which the read then refuses by path.
+///
+/// ```
+/// use lora_export_core::{source::from_value, Location};
+/// let c = from_value(serde_json::json!({"system": "Be brief.", "conversations": [
+///     {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]}), Location::record(1)).unwrap();
+/// let roles: Vec<_> = c.turns.iter().map(|t| t.role.as_str()).collect();
+/// assert_eq!(roles, ["system", "user", "assistant"]);
+/// ```
+fn sharegpt_turns(record: &mut Map<String, Value>) {
+    if record.contains_key("turns") || record.contains_key("messages") {
+        return;
+    }
+    let Some(Value::Array(items)) = record.get("conversations") else { return };
+    if !items.iter().all(|t| t.get("from").is_some() && t.get("value").is_some()) {
+        return;
+    }
+    let Some(Value::Array(items)) = record.remove("conversations") else { return };
+    let mut turns = Vec::with_capacity(items.len() + 1);
+    if let Some(Value::String(system)) = record.get("system") {
+        turns.push(serde_json::json!({"role": "system", "content": system}));
+        record.remove("system");
+    }
+    for mut item in items {
+        let value = item.get_mut("value").map(Value::take).unwrap_or_default();
+        let from = item.get("from").and_then(Value::as_str).unwrap_or_default();
+        turns.push(match from {
+            "human" | "user" => serde_json::json!({"role": "user", "content": value}),
+            "gpt" | "assistant" => serde_json::json!({"role": "assistant", "content": value}),
+            "system" => serde_json::json!({"role": "system", "content": value}),
+            "function_call" => {
+                let call = match &value {
+                    Value::String(text) => serde_json::from_str(text).unwrap_or(value),
+                    _ => value,
+                };
+                let function = serde_json::json!({
+                    "name": call.get("name").cloned().unwrap_or_default(),
+                    "arguments": call.get("arguments").cloned().unwrap_or_default(),
+                });
+                serde_json::json!({"role": "assistant", "content": null,
+                    "tool_calls": [{"type": "function", "function": function}]})
+            }
+            "observation" => serde_json::json!({"role": "tool", "content": value}),
+            other => serde_json::json!({"role": other, "content": value}),
+        });
+    }
+    record.insert("messages".to_owned(), Value::Array(turns));
+}
+
+/// The field of `record` that made the read fail when it is the record's
+/// own rather than the platform's: a platform-named top-level field whose
+/// value does not fit, or the second spelling of one given twice (`turns`
+/// beside `messages`: the one that is not a list of turns).
+fn misread_field(
+    record: &Map<String, Value>,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> Option<String> {
+    let message = e.inner().to_string();
+    if let Some(name) = message.strip_prefix("duplicate field `").and_then(|m| m.split('`').next())
+    {
+        let pair = SPELLINGS.iter().find(|(a, b)| *a == name || *b == name)?;
+        let looks_like_turns = |key: &str| {
+            record
+                .get(key)
+                .and_then(Value::as_array)
+                .is_some_and(|turns| turns.iter().all(|t| t.get("role").is_some()))
+        };
+        // Of two spellings, the one that does not look like turns (for the
+        // turns) or else the second is the record's own.
+        let own = if pair.0 == "turns" && !looks_like_turns("turns") { pair.0 } else { pair.1 };
+        return record.contains_key(own).then(|| own.to_owned());
+    }
+    let first = match e.path().iter().next()? {
+        serde_path_to_error::Segment::Map { key } => key.clone(),
+        _ => return None,
+    };
+    let turns = first == "turns" || first == "messages";
+    if !crate::model::is_platform_field(&first) || turns {
+        return None;
+    }
+    record.contains_key(&first).then_some(first)
+}
+
+/// The two spellings read for one field.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("turns", "messages"),
+    ("conversation_id", "conversationId"),
+    ("category", "categories"),
+    ("qualityScore", "quality_score"),
+    ("totalTurns", "total_turns"),
+    ("tokenCount", "token_count"),
+    ("parentId", "parent_id"),
+    ("parentType", "parent_type"),
+    ("reviewHistory", "review_history"),
+    ("createdAt", "created_at"),
+    ("updatedAt", "updated_at"),
+];
 
 /// A record refused by serde, with the path of the offending field.
 fn refusal(
@@ -164,7 +298,12 @@ fn bare(e: &serde_json::Error) -> String {
 
 /// A conversation a binding read itself (with its own serde
 /// deserializer), checked as every reader checks one — what serde cannot:
-/// a `conversation_id`, at least one turn, a score within 0–10.
+/// at least one turn; and completed: without a `conversation_id`, the
+/// record's `id` is taken, else one derived from the turns (and a preference record's continuations after them)
+/// ([`derived_id`](crate::model::derived_id)); a `qualityScore` outside
+/// 0–10 is not the platform's score but the record's own value, kept in
+/// [`user_fields`](Conversation::user_fields) (and counted in the summary's
+/// warnings).
 ///
 /// ```
 /// use lora_export_core::source::checked;
@@ -174,27 +313,33 @@ fn bare(e: &serde_json::Error) -> String {
 /// let refused = checked(c, Location::record(3)).unwrap_err();
 /// assert_eq!(refused.reason, "conversation has no turns");
 /// assert_eq!(refused.location.record, Some(3));
+/// let c: lora_export_core::model::Conversation = serde_json::from_str(
+///     r#"{"messages": [{"role": "user", "content": "Hi"}], "quality_score": 87}"#).unwrap();
+/// let c = checked(c, Location::record(4)).unwrap();
+/// assert!(c.conversation_id.starts_with("sha256:"));
+/// assert_eq!((c.quality_score, &c.user_fields["quality_score"]), (None, &serde_json::json!(87.0)));
 /// ```
 pub fn checked(mut c: Conversation, location: Location) -> Record {
-    let resolved = c.resolve_messages();
-    let reason = if let Err(why) = resolved {
-        Some(why)
-    } else if c.conversation_id.trim().is_empty() {
-        Some("no conversation_id: it is missing or empty".to_owned())
-    } else if c.turns.is_empty() {
-        Some("conversation has no turns".to_owned())
-    } else if !(0.0..=10.0).contains(&c.quality_score) {
-        Some(format!("qualityScore outside 0–10: {}", c.quality_score))
-    } else {
-        None
-    };
-    match reason {
-        None => Ok(c),
-        Some(reason) => {
-            let id = Some(c.conversation_id).filter(|id| !id.is_empty());
-            Err(skipped(location, id, reason))
-        }
+    if let Err(why) = c.resolve_messages() {
+        let id = Some(c.conversation_id).filter(|id| !id.trim().is_empty());
+        return Err(skipped(location, id, why));
     }
+    if c.turns.is_empty() {
+        let id = Some(c.conversation_id).filter(|id| !id.trim().is_empty());
+        return Err(skipped(location, id, "conversation has no turns".to_owned()));
+    }
+    if c.conversation_id.trim().is_empty() {
+        c.conversation_id = match (&c.preference, c.id.trim().is_empty()) {
+            (_, false) => c.id.clone(),
+            (None, true) => derived_id(&c.turns),
+            (Some(p), true) => derived_id(&[&c.turns[..], &p.chosen, &p.rejected].concat()),
+        };
+    }
+    if let Some(score) = c.quality_score.filter(|s| !(0.0..=10.0).contains(s)) {
+        c.quality_score = None;
+        c.user_fields.insert("quality_score".to_owned(), Value::from(score));
+    }
+    Ok(c)
 }
 
 fn conversation_id_of(value: &Value) -> Option<String> {
@@ -237,13 +382,7 @@ mod tests {
         let cases = [
             (GOOD.replace("\"user\"", "\"robot\""), "unknown variant `robot`"),
             (GOOD.replace("\"Hi\"", "null"), "`content` is null"),
-            (
-                GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""),
-                "invalid type: string",
-            ),
-            (GOOD.replace("\"quality_score\":9", "\"quality_score\":11"), "outside 0–10: 11"),
-            (GOOD.replace("\"template\"", "\"premium\""), "unknown variant `premium`"),
-            (GOOD.replace("2025-10-29 10:00:00+00", "last tuesday"), "not an ISO-8601 timestamp"),
+            (GOOD.replace("\"turns\":[", "\"turns\":7,\"x\":["), "invalid type: integer `7`"),
         ];
         for (line, why) in cases {
             let got = reasons(format!("\n{line}\n").as_bytes());
@@ -254,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn minimal_records_need_only_a_conversation_id_and_turns() {
+    fn minimal_records_need_only_turns_and_absent_fields_stay_absent() {
         let text = concat!(
             r#"{"conversation_id":"a","turns":[{"role":"user","content":"Hi"}]}"#,
             "\n",
@@ -264,16 +403,58 @@ mod tests {
             "\n",
             r#"{"id":"d","title":"no conversation_id","turns":[{"role":"user","content":"Hi"}]}"#,
             "\n",
+            r#"{"messages":[{"role":"user","content":"Hi"}]}"#,
+            "\n",
         );
         let got = reasons(text.as_bytes());
-        assert_eq!(got[..3], [Ok("a".to_owned()), Ok("b".to_owned()), Ok("c".to_owned())]);
-        assert!(got[3].clone().unwrap_err().2.starts_with("no conversation_id"));
-        let c = JsonlSource::new(text.as_bytes()).nth(2).unwrap().unwrap();
-        assert_eq!(
-            (c.created_at.as_str(), c.updated_at.as_str()),
-            ("2025-01-02", "1970-01-01T00:00:00Z")
+        let derived = derived_id(
+            &serde_json::from_str::<Vec<_>>(r#"[{"role":"user","content":"Hi"}]"#).unwrap(),
         );
-        assert_eq!(c.quality_score, 7.0);
+        assert_eq!(got, ["a", "b", "c", "d", &derived].map(|id| Ok(id.to_owned())));
+        assert_eq!(derived, "sha256:c78dd08d6154e3bc");
+        let c = JsonlSource::new(text.as_bytes()).nth(2).unwrap().unwrap();
+        assert_eq!(c.created_at.as_ref().map(|t| t.as_str()), Some("2025-01-02"));
+        assert_eq!(
+            (c.updated_at, c.quality_score, c.status, c.tier, c.title),
+            (None, Some(7.0), None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_platform_named_field_of_another_meaning_is_kept_as_the_records_own() {
+        let cases = [
+            (GOOD.replace("\"quality_score\":9", "\"quality_score\":\"high\""), "quality_score"),
+            (GOOD.replace("\"quality_score\":9", "\"quality_score\":11"), "quality_score"),
+            (GOOD.replace("\"template\"", "\"premium\""), "tier"),
+            (GOOD.replace("2025-10-29 10:00:00+00", "last tuesday"), "created_at"),
+            (GOOD.replace("\"title\":\"T\"", "\"title\":{\"en\":\"T\"}"), "title"),
+            (GOOD.replace("\"turns\"", "\"messages\"").replace("\"title\"", "\"turns\""), "turns"),
+        ];
+        for (line, field) in cases {
+            let c = JsonlSource::new(line.as_bytes()).next().unwrap().unwrap();
+            assert_eq!(c.conversation_id, "ok");
+            assert_eq!(c.user_fields.keys().collect::<Vec<_>>(), [field], "{line}");
+            assert_eq!(c.turns.len(), 1);
+        }
+    }
+
+    #[test]
+    fn sharegpt_lines_are_read_as_turns() {
+        let text = concat!(
+            r#"{"conversations":[{"from":"human","value":"Hi"},{"from":"gpt","value":"Hello"}]}"#,
+            "\n",
+            r#"{"id":"s2","system":"Be brief.","conversations":[{"from":"human","value":"Hi"},{"from":"gpt","value":"Yo"}]}"#,
+            "\n",
+        );
+        let read: Vec<Conversation> =
+            JsonlSource::new(text.as_bytes()).map(Result::unwrap).collect();
+        let turns = |c: &Conversation| {
+            c.turns.iter().map(|t| (t.role.as_str(), t.content.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(turns(&read[0]), [("user", "Hi".to_owned()), ("assistant", "Hello".to_owned())]);
+        assert_eq!(read[1].conversation_id, "s2");
+        assert_eq!(turns(&read[1])[0], ("system", "Be brief.".to_owned()));
+        assert!(read[0].user_fields.is_empty());
     }
 
     #[test]

@@ -186,7 +186,10 @@ impl ExportService {
         act_as_service(&tx).await?;
         if count == 0 {
             // Nothing was written yet: the transaction rolls back unlogged.
-            return Err(CoreKind::NoConversations.into());
+            return Err(CoreKind::NoConversations(
+                "the export's scope, filters and ids match none; nothing was logged or written",
+            )
+            .into());
         }
         let queued = count >= u64::from(config.sync_threshold);
         admit_job(&tx, config, user, count, queued).await?;

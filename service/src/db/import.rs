@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::db::filter_sql::PG_MIN_INSTANT;
 use crate::Result;
 use crate::{Database, DbClient};
-use lora_export_core::model::{Conversation, ParentType, Timestamp};
+use lora_export_core::model::{Conversation, ConversationStatus, ParentType, Tier, Timestamp};
 use lora_export_core::source::JsonlSource;
 use lora_export_core::{Location, SkippedRecord};
 
@@ -184,12 +184,21 @@ impl Batch {
 
 /// The record for `jsonb_to_recordset`: the table's column names.
 fn row(c: &Conversation, id: Option<Uuid>) -> Value {
-    let instant = |t: &Timestamp| t.utc().to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    // The tables' columns are NOT NULL: a field the record lacks is stored
+    // as the platform's own default (approved, template, score 0, the epoch).
+    let instant = |t: &Option<Timestamp>| match t {
+        Some(t) => t.utc().to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        None => "1970-01-01T00:00:00Z".to_owned(),
+    };
     json!({
-        "id": id, "conversation_id": c.conversation_id, "title": c.title,
-        "category": c.category, "status": c.status.as_str(), "quality_score": c.quality_score,
-        "persona": c.persona, "emotion": c.emotion, "topic": c.topic, "tier": c.tier.as_str(),
-        "total_turns": c.total_turns, "token_count": c.token_count, "parent_id": c.parent_id,
+        "id": id, "conversation_id": c.conversation_id, "title": c.title.as_deref().unwrap_or(""),
+        "category": c.category,
+        "status": c.status.unwrap_or(ConversationStatus::Approved).as_str(),
+        "quality_score": c.quality_score.unwrap_or(0.0),
+        "persona": c.persona, "emotion": c.emotion, "topic": c.topic,
+        "tier": c.tier.unwrap_or(Tier::Template).as_str(),
+        "total_turns": c.total_turns, "token_count": c.token_count.unwrap_or(0),
+        "parent_id": c.parent_id,
         "parent_type": c.parent_type.map(ParentType::as_str), "parameters": c.parameters,
         "review_history": c.review_history, "created_at": instant(&c.created_at),
         "updated_at": instant(&c.updated_at),
@@ -216,14 +225,14 @@ fn unstorable(c: &Conversation) -> Option<(String, &'static str)> {
         return Some((path, "a NUL character, which PostgreSQL text cannot store"));
     }
     for (field, t) in [("createdAt", &c.created_at), ("updatedAt", &c.updated_at)] {
-        if t.utc() < PG_MIN_INSTANT {
+        if t.as_ref().is_some_and(|t| t.utc() < PG_MIN_INSTANT) {
             return Some((field.to_owned(), "an instant before PostgreSQL's earliest (4714 BC)"));
         }
     }
     if too_big(c.total_turns) {
         return Some(("totalTurns".to_owned(), INTEGER));
     }
-    if c.token_count > i64::MAX as u64 {
+    if c.token_count.is_some_and(|n| n > i64::MAX as u64) {
         return Some(("tokenCount".to_owned(), "a number beyond PostgreSQL's bigint"));
     }
     let i = c.turns.iter().position(|t| t.token_count.is_some_and(too_big))?;
