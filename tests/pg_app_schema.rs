@@ -256,7 +256,7 @@ async fn a_configured_schema_holds_everything() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(placed, [12, 0, 0, 0], "tables in training_export; public and lora_export empty");
+    assert_eq!(placed, [13, 0, 0, 0], "tables in training_export; public and lora_export empty");
     let mut reserved = ServiceConfig::new(&url);
     reserved.schema = "public".into();
     assert_eq!(ExportService::connect(reserved).unwrap_err().code(), "CONFIG_ERROR");

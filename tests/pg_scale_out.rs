@@ -65,6 +65,8 @@ async fn two_worker_processes_and_a_killed_one_complete_twenty_exports_once_each
     let (service, _) = service_with(|c| {
         prefix = s3::use_bucket(c);
         c.rate_limit_per_hour = 100;
+        // One user queues all twenty: the per-user job bound is not tested here.
+        c.max_jobs_per_user = 20;
         c.batch_size = 200;
         c.stale_after = Duration::from_secs(2);
     })

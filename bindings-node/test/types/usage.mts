@@ -32,7 +32,8 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
 
   const checked = validateExportRequest({ config, filters })
   if (checked.ok) {
-    const flavor: 'openai' | 'anthropic' | 'sharegpt' = checked.request.config.jsonlFlavor
+    const flavor: 'openai' | 'openai-dpo' | 'trl' | 'together' | 'fireworks' | 'bedrock-nova' | 'anthropic' | 'sharegpt' =
+      checked.request.config.jsonlFlavor
     void flavor
   } else {
     for (const issue of checked.issues) console.log(issue.path, issue.code, issue.message)
