@@ -12,6 +12,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
+use crate::dataset::Encoder;
 use crate::digest::HashingWriter;
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
 use crate::model::{Conversation, ConversationStatus, ExportConfig, ExportRequest, Scope};
@@ -289,11 +290,13 @@ impl ExportBuilder {
             ));
         }
         let sidecar = self.sidecar.filter(|_| transformer.wants_sidecar());
-        let mut out = if self.hashed && self.hash_thread {
+        let hashing = if self.hashed && self.hash_thread {
             HashingWriter::threaded(out)
         } else {
             HashingWriter::new(out, self.hashed)
         };
+        // Counted and hashed after compression: the stored bytes.
+        let mut out = self.request.compression.encoder(hashing)?;
         transformer.begin(&mut out)?;
         // Scopes that may take conversations of any status without the
         // caller having chosen the statuses.
@@ -409,7 +412,7 @@ pub enum Pushed {
 
 /// An export in progress. Build one with [`ExportBuilder::from_writer`].
 pub struct ExportWriter<W: Write> {
-    out: HashingWriter<W>,
+    out: Encoder<HashingWriter<W>>,
     transformer: Box<dyn ExportTransformer>,
     selector: Selector,
     sidecar: Option<Box<dyn Write + Send>>,
@@ -602,7 +605,7 @@ impl<W: Write> ExportWriter<W> {
         if let Some(counter) = &self.tokens {
             self.summary.tokens = Some(counter.summary());
         }
-        let (inner, bytes, sha256) = self.out.into_parts();
+        let (inner, bytes, sha256) = self.out.finish()?.into_parts();
         self.summary.bytes = bytes;
         self.summary.sha256 = sha256;
         Ok((inner, self.summary))

@@ -73,7 +73,7 @@ use crate::source::Record;
 use crate::{
     ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord, Warning, WarningCode,
 };
-use compress::Encoder;
+pub(crate) use compress::Encoder;
 use dedup::{Duplicate, Seen};
 use output::write_whole;
 
@@ -245,6 +245,12 @@ impl DatasetBuilder {
         }
         if self.max_bytes_per_shard.is_some_and(|n| n < 1024) {
             let message = "max_bytes_per_shard must be at least 1024".into();
+            return Err(ErrorKind::Config(message).into());
+        }
+        if !self.request.compression.is_none() {
+            let message = "a dataset compresses its files with its own `compression` option, \
+                           not the request's"
+                .into();
             return Err(ErrorKind::Config(message).into());
         }
         let selector = Selector::new(&self.request)?;

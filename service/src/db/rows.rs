@@ -211,7 +211,9 @@ pub(crate) fn event_seal(key: &Secret, hash: &str) -> String {
 }
 
 /// The file extension and MIME type the core's transformer gives `request`.
-pub(crate) fn file_type(request: &ExportRequest) -> Result<(&'static str, &'static str)> {
+pub(crate) fn file_type(request: &ExportRequest) -> Result<(String, &'static str)> {
     let probe = ExportBuilder::new(request.clone()).from_writer(std::io::sink())?;
-    Ok((probe.file_extension(), probe.mime_type()))
+    let compression = request.compression;
+    let extension = format!("{}{}", probe.file_extension(), compression.extension());
+    Ok((extension, compression.mime_type().unwrap_or(probe.mime_type())))
 }

@@ -36,10 +36,15 @@ pub struct FileKey {
 
 impl FileKey {
     /// The key of `export_id`'s file; the extension must be 1–16 characters
-    /// of `[a-z0-9]`.
+    /// of `[a-z0-9]` in one or two dot-separated parts (`jsonl.gz` for a
+    /// compressed file).
     pub fn new(user_id: Uuid, export_id: Uuid, extension: &str) -> Result<FileKey> {
+        let part = |p: &str| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
         let valid = (1..=16).contains(&extension.len())
-            && extension.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            && extension.split('.').count() <= 2
+            && extension.split('.').all(part);
         if !valid {
             return Err(io_error(format!("invalid file extension `{extension}`")));
         }
