@@ -395,7 +395,7 @@ pub struct Transformed {
     data: Vec<u8>,
     metadata: Vec<u8>,
     summary: ExportSummary,
-    file_extension: &'static str,
+    file_extension: String,
     mime_type: &'static str,
 }
 

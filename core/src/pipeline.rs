@@ -12,7 +12,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::dataset::Encoder;
+use crate::dataset::{Compression, Encoder};
 use crate::digest::HashingWriter;
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
 use crate::model::{Conversation, ConversationStatus, ExportConfig, ExportRequest, Scope};
@@ -313,6 +313,7 @@ impl ExportBuilder {
         };
         Ok(ExportWriter {
             out,
+            compression: self.request.compression,
             transformer,
             selector,
             sidecar,
@@ -413,6 +414,8 @@ pub enum Pushed {
 /// An export in progress. Build one with [`ExportBuilder::from_writer`].
 pub struct ExportWriter<W: Write> {
     out: Encoder<HashingWriter<W>>,
+    /// How `out` compresses (the request's `compression`).
+    compression: Compression,
     transformer: Box<dyn ExportTransformer>,
     selector: Selector,
     sidecar: Option<Box<dyn Write + Send>>,
@@ -701,14 +704,18 @@ impl<W: Write> ExportWriter<W> {
         }
     }
 
-    /// The transformer's file extension (`jsonl`).
-    pub fn file_extension(&self) -> &'static str {
-        self.transformer.file_extension()
+    /// The file's extension: the transformer's (`jsonl`), and the
+    /// request's compression's after it (`jsonl.gz`).
+    pub fn file_extension(&self) -> String {
+        let compression = self.compression;
+        format!("{}{}", self.transformer.file_extension(), compression.extension())
     }
 
-    /// The transformer's MIME type.
+    /// The file's MIME type: the compression's (`application/gzip`), else
+    /// the transformer's.
     pub fn mime_type(&self) -> &'static str {
-        self.transformer.mime_type()
+        let compression = self.compression;
+        compression.mime_type().unwrap_or(self.transformer.mime_type())
     }
 }
 

@@ -30,7 +30,7 @@ use job::{Job, Limits, Options};
 use output::Target;
 pub(crate) use progress::Progress;
 
-/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=True)
+/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=True, compression=None)
 /// --
 ///
 /// Exports ``conversations`` into ``dest`` and returns the ``ExportSummary``.
@@ -84,6 +84,9 @@ pub(crate) use progress::Progress;
 ///     is renamed into place (default ``True``: after a crash or power loss
 ///     ``dest`` is the old file or the whole new one); ``False`` skips it,
 ///     as most writers do, for files that are easy to make again.
+/// compression: ``"none"`` (default), ``"gzip"`` or ``"zstd"``: ``dest``
+///     gets the compressed file (name it ``.gz``/``.zst``), and the
+///     summary's ``bytes`` and ``sha256`` are of the compressed bytes.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -100,7 +103,8 @@ pub(crate) use progress::Progress;
 #[pyfunction]
 #[pyo3(signature = (conversations, dest, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=true))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, sync=true,
+    compression=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn export(
     py: Python<'_>,
@@ -119,6 +123,7 @@ pub fn export(
     too_many_skipped: &str,
     keep_skipped: usize,
     sync: bool,
+    compression: Option<&str>,
 ) -> PyResult<ExportSummary> {
     let limits = Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped)?;
     let options = Options {
@@ -126,6 +131,7 @@ pub fn export(
         config,
         filters,
         ids,
+        compression,
         progress,
         export_date,
         strict,
@@ -213,6 +219,7 @@ pub fn to_string(
         config,
         filters,
         ids,
+        compression: None,
         progress,
         export_date,
         strict,
@@ -307,6 +314,7 @@ pub fn iter_export(
         config,
         filters,
         ids,
+        compression: None,
         progress,
         export_date,
         strict,
@@ -399,7 +407,7 @@ pub fn preview(
     config: Option<&Bound<'_, PyAny>>,
     n: usize,
 ) -> PyResult<String> {
-    let config = request::build(format, config, None, None)?.config;
+    let config = request::build(format, config, None, None, None)?.config;
     match Input::open(conversations)?.0 {
         Input::Jsonl(source) => py
             .detach(|| lora_export::preview(source.filter_map(Result::ok), &config, n))

@@ -210,10 +210,9 @@ pub(crate) fn event_seal(key: &Secret, hash: &str) -> String {
     lora_export_core::digest::hex(&mac.finalize().into_bytes())
 }
 
-/// The file extension and MIME type the core's transformer gives `request`.
+/// The file extension and MIME type the core gives `request` (its
+/// format's, and its compression's).
 pub(crate) fn file_type(request: &ExportRequest) -> Result<(String, &'static str)> {
     let probe = ExportBuilder::new(request.clone()).from_writer(std::io::sink())?;
-    let compression = request.compression;
-    let extension = format!("{}{}", probe.file_extension(), compression.extension());
-    Ok((extension, compression.mime_type().unwrap_or(probe.mime_type())))
+    Ok((probe.file_extension(), probe.mime_type()))
 }
