@@ -215,7 +215,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await alicePage.keyboard.press('Escape')
   })
 
-  await t.test('toggled options, flavor and system prompt reach the export request; the download equals transform()', async () => {
+  await t.test('toggled options, flavor, system prompt and compression reach the export request; the download equals transform()', async () => {
     const { dialog } = await openModal(alicePage, { edgeCases: true })
     const toggle = dialog.getByRole('button', { name: /Options \(/ })
     assert.equal(await toggle.getAttribute('aria-expanded'), 'false')
