@@ -12,7 +12,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::dataset::{Compression, Encoder};
+use crate::compress::{Compression, Encoder};
 use crate::digest::HashingWriter;
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
 use crate::model::{Conversation, ConversationStatus, ExportConfig, ExportRequest, Scope};

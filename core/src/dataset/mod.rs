@@ -35,7 +35,6 @@
 //! ([`SplitSummary::tiers`]).
 
 mod card;
-mod compress;
 mod dedup;
 mod options;
 mod output;
@@ -49,11 +48,11 @@ use std::sync::Arc;
 /// A file of a [`Directory`] being written: an
 /// [`AtomicFile`](crate::atomic::AtomicFile), under the name of earlier releases.
 pub use crate::atomic::AtomicFile as TempFile;
+pub use crate::compress::Compression;
 pub use crate::model::{
     DatasetOptions, SplitSpec, MAX_SPLIT_PARTS, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
 };
 use chrono::{DateTime, Utc};
-pub use compress::Compression;
 pub use dedup::content_key;
 pub use output::{DatasetOutput, Directory};
 use serde::{Deserialize, Serialize};
@@ -63,6 +62,7 @@ use serde::{Deserialize, Serialize};
 /// (a request's shards are too small for its data), before the file is made.
 pub const MAX_DATASET_FILES: usize = 256;
 
+pub(crate) use crate::compress::Encoder;
 use crate::digest::{sha256_hex, HashingWriter};
 use crate::model::{Conversation, ExportRequest};
 use crate::pipeline::{
@@ -73,7 +73,6 @@ use crate::source::Record;
 use crate::{
     ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord, Warning, WarningCode,
 };
-pub(crate) use compress::Encoder;
 use dedup::{Duplicate, Seen};
 use output::write_whole;
 

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ConversationStatus, ExportConfig, Tier};
-use crate::dataset::Compression;
+use crate::compress::Compression;
 
 /// The body of `POST /api/export/conversations`: a config, and the ids or the
 /// filters its scope needs.

@@ -138,7 +138,7 @@ impl<W: Write> Write for Encoder<W> {
 
 #[cfg(all(test, not(feature = "zstd")))]
 mod tests {
-    use super::*;
+    use crate::compress::Compression;
 
     #[test]
     fn a_build_without_zstd_refuses_it_by_name() {
