@@ -115,6 +115,13 @@ export interface ExportRequest {
   filters?: FilterConfig
   /** Write a training set of several files (downloaded one by one or as a zip). */
   dataset?: DatasetOptions
+  /**
+   * Compress the single file (default `'none'`): its name ends in `.gz` or
+   * `.zst`, its size and SHA-256 are of the compressed bytes, and it
+   * downloads as `application/gzip` / `application/zstd`. A dataset uses
+   * `dataset.compression` instead.
+   */
+  compression?: 'none' | 'gzip' | 'zstd'
 }
 
 /** A validated request. */
@@ -123,6 +130,7 @@ export interface ResolvedExportRequest {
   conversationIds?: string[]
   filters?: FilterConfig
   dataset?: DatasetOptions
+  compression?: 'none' | 'gzip' | 'zstd'
 }
 
 /** One problem of a request: where, a stable code, and a sentence. */

@@ -115,6 +115,13 @@ export interface ExportRequest {
   filters?: FilterConfig
   /** Write a training set of several files (downloaded one by one or as a zip). */
   dataset?: DatasetOptions
+  /**
+   * Compress the single file (default `'none'`): its name ends in `.gz` or
+   * `.zst`, its size and SHA-256 are of the compressed bytes, and it
+   * downloads as `application/gzip` / `application/zstd`. A dataset uses
+   * `dataset.compression` instead.
+   */
+  compression?: 'none' | 'gzip' | 'zstd'
 }
 
 /** A validated request. */
@@ -123,6 +130,7 @@ export interface ResolvedExportRequest {
   conversationIds?: string[]
   filters?: FilterConfig
   dataset?: DatasetOptions
+  compression?: 'none' | 'gzip' | 'zstd'
 }
 
 /** One problem of a request: where, a stable code, and a sentence. */
@@ -1126,13 +1134,16 @@ export interface RunWorkerOptions {
 
 /**
  * Exports a small in-memory set of conversations with `config` (an
- * `ExportConfig`, or a whole request `{ config, conversationIds?, filters? }`
- * to apply a selection or filters). `conversations` is an array of
- * conversation objects, or a `Buffer` of canonical JSONL (or of one JSON
- * array). The work runs off the JavaScript thread; the promise resolves
- * with the file's bytes, the metadata sidecar of JSONL flavors that forbid
- * extra keys, and the export summary. Malformed records are listed in
- * `summary.skipped` with their line (Buffer) or 1-based record number.
+ * `ExportConfig`, or a whole request `{ config, conversationIds?, filters?,
+ * compression? }` to apply a selection or filters, or to compress).
+ * `conversations` is an array of conversation objects, or a `Buffer` of
+ * canonical JSONL (or of one JSON array). The work runs off the JavaScript
+ * thread; the promise resolves with the file's bytes (gzip or zstd with
+ * `compression`: `fileExtension`, `mimeType` and the summary's `bytes` and
+ * `sha256` are then the compressed file's), the metadata sidecar of JSONL
+ * flavors that forbid extra keys, and the export summary. Malformed
+ * records are listed in `summary.skipped` with their line (Buffer) or
+ * 1-based record number.
  */
 export declare function transform(conversations: ConversationInput[] | Buffer, config: ExportConfig | ExportRequest, options?: TransformOptions): Promise<TransformResult>
 

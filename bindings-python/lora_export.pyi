@@ -310,11 +310,13 @@ def export(
     keep_skipped: int = 1000,
     allow_empty: bool = False,
     sync: bool = True,
+    compression: Literal["none", "gzip", "zstd"] | None = None,
 ) -> ExportSummary:
     """Exports `conversations` into `dest` and returns the summary (see `help()` for every argument).
 
     A path `dest` is written beside itself and renamed into place on success;
-    a `.gz`/`.zst`/... path is refused. The default scope takes every
+    a `.gz`/`.zst`/... path is refused unless `compression` writes that
+    compression (`summary.bytes` and `sha256` are then of the compressed file). The default scope takes every
     conversation given; `summary.not_approved` says how many are not approved.
     """
 

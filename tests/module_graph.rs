@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&[&str]])] = &[
     (
         "core",
         &[
-            &["error", "digest", "atomic"],
+            &["error", "digest", "atomic", "compress"],
             &["model"],
             &["request", "scope", "source", "format", "tokens", "summary", "validate", "audit"],
             &["pipeline"],

@@ -383,3 +383,27 @@ async fn deleting_a_user_removes_their_objects_at_cleanup() {
     assert_eq!((report.files_deleted, report.failures.len()), (1, 0), "{report:?}");
     assert!(s3::objects(&prefix).await.is_empty());
 }
+
+/// A compressed file in the bucket: its object's name ends in `.jsonl.gz`,
+/// it holds the bytes downloaded, whose SHA-256 the log holds, and delete
+/// removes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compressed_export_is_one_gz_object() {
+    let (service, prefix) = s3_service(0, |_| {}).await;
+    let user = user(&service).await;
+    let mut body = small_body("jsonl");
+    body["compression"] = "gzip".into();
+    let export_id = service.create_export(user, &body).await.unwrap().export_id();
+    let log = service.status(user, export_id).await.unwrap();
+    let key = FileKey::parse(log.file_url.as_deref().unwrap()).unwrap();
+    let object = format!("{prefix}/{key}");
+    assert!(object.ends_with(".jsonl.gz"), "{object}");
+    assert_eq!(s3::objects(&prefix).await, vec![object.clone()]);
+    let download = service.open_download(user, export_id).await.unwrap();
+    assert_eq!(download.content_type, "application/gzip");
+    let bytes = read_all(download.file).await;
+    assert!(bytes == s3::object(&object).await, "the object holds the bytes served");
+    assert_eq!(download.sha256.unwrap(), lora_export::digest::sha256_hex(&bytes));
+    assert!(service.delete(user, export_id).await.unwrap().file_deleted);
+    assert!(s3::objects(&prefix).await.is_empty(), "delete removes the object");
+}

@@ -578,3 +578,73 @@ async fn deleting_a_user_queues_their_files_and_cleanup_removes_them() {
     assert_eq!(report.files_deleted, 0, "nothing is queued twice: {report:?}");
     let _ = std::fs::remove_dir_all(&service.config().storage_root);
 }
+
+/// The uncompressed bytes of `compressed` (`gzip` or `zstd`).
+fn decompress(compression: &str, compressed: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match compression {
+        "gzip" => flate2::read::GzDecoder::new(compressed).read_to_end(&mut out).unwrap(),
+        _ => zstd::stream::read::Decoder::new(compressed).unwrap().read_to_end(&mut out).unwrap(),
+    };
+    out
+}
+
+/// A compressed single file, run now (gzip) or by a worker (zstd) and
+/// retried once expired: stored and served as the compressed file (its
+/// MIME type, its name with the suffix), whose size and SHA-256 the log and
+/// the answer hold, and which decompresses to the uncompressed export.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compressed_export_stores_serves_and_hashes_the_compressed_file() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let db = service.database();
+    let cases = [
+        ("gzip", small_body("jsonl"), ".jsonl.gz", "application/gzip"),
+        ("zstd", body("all", "csv"), ".csv.zst", "application/zstd"),
+    ];
+    for (compression, plain, suffix, mime) in cases {
+        let mut compressed = plain.clone();
+        compressed["compression"] = compression.into();
+        let mut export_id = service.create_export(user, &compressed).await.unwrap().export_id();
+        for attempt in 0..2 {
+            service.process_jobs(10).await.unwrap();
+            let download = service.open_download(user, export_id).await.unwrap();
+            assert!(download.file_name.ends_with(suffix), "{}", download.file_name);
+            assert_eq!(download.content_type, mime);
+            assert_eq!(download.content_disposition, content_disposition(&download.file_name));
+            let bytes = read_all(download.file).await;
+            let page = service.history(user, &HistoryQuery::default()).await.unwrap();
+            let logged = &page.items[0].log;
+            assert_eq!(logged.export_id, export_id);
+            assert_eq!(logged.file_size, Some(bytes.len() as u64));
+            assert_eq!(
+                logged.file_sha256.as_deref(),
+                Some(lora_export::digest::sha256_hex(&bytes).as_str())
+            );
+            let expected = core_bytes(db, &plain, logged.timestamp).await;
+            assert_ne!(bytes, expected, "{compression} stored compressed");
+            assert_eq!(decompress(compression, &bytes), expected, "{compression}, {attempt}");
+            if attempt == 0 {
+                let expire = "UPDATE export_logs SET expires_at = now() - interval '1 minute'
+                              WHERE export_id = $1";
+                assert_eq!(admin_sql(db, expire, export_id).await, 1);
+                export_id = service.retry_export(user, export_id).await.unwrap().export_id();
+            }
+        }
+    }
+
+    let mut bad = small_body("jsonl");
+    bad["compression"] = "brotli".into();
+    let err = service.create_export(user, &bad).await.unwrap_err();
+    assert_eq!((err.http_status(), err.code()), (400, "VALIDATION_ERROR"));
+    assert_eq!(err.issues()[0].path, "compression");
+    bad["compression"] = "gzip".into();
+    bad["dataset"] = serde_json::json!({});
+    let err = service.create_export(user, &bad).await.unwrap_err();
+    assert_eq!(
+        (err.issues()[0].path.as_str(), err.issues()[0].code.as_str()),
+        ("compression", "conflict")
+    );
+    assert_audit_chain_intact(db).await;
+}

@@ -86,13 +86,16 @@ pub struct TransformOptions {
 }
 
 /// Exports a small in-memory set of conversations with `config` (an
-/// `ExportConfig`, or a whole request `{ config, conversationIds?, filters? }`
-/// to apply a selection or filters). `conversations` is an array of
-/// conversation objects, or a `Buffer` of canonical JSONL (or of one JSON
-/// array). The work runs off the JavaScript thread; the promise resolves
-/// with the file's bytes, the metadata sidecar of JSONL flavors that forbid
-/// extra keys, and the export summary. Malformed records are listed in
-/// `summary.skipped` with their line (Buffer) or 1-based record number.
+/// `ExportConfig`, or a whole request `{ config, conversationIds?, filters?,
+/// compression? }` to apply a selection or filters, or to compress).
+/// `conversations` is an array of conversation objects, or a `Buffer` of
+/// canonical JSONL (or of one JSON array). The work runs off the JavaScript
+/// thread; the promise resolves with the file's bytes (gzip or zstd with
+/// `compression`: `fileExtension`, `mimeType` and the summary's `bytes` and
+/// `sha256` are then the compressed file's), the metadata sidecar of JSONL
+/// flavors that forbid extra keys, and the export summary. Malformed
+/// records are listed in `summary.skipped` with their line (Buffer) or
+/// 1-based record number.
 #[napi(
     ts_args_type = "conversations: ConversationInput[] | Buffer, config: ExportConfig | ExportRequest, options?: TransformOptions",
     ts_return_type = "Promise<TransformResult>"
@@ -398,7 +401,7 @@ pub struct Transformed {
     data: Vec<u8>,
     metadata: Vec<u8>,
     summary: ExportSummary,
-    file_extension: &'static str,
+    file_extension: String,
     mime_type: &'static str,
 }
 

@@ -86,7 +86,7 @@ pub fn export_dataset<'py>(
     progress: Option<&Bound<'py, PyAny>>,
     overwrite: bool,
 ) -> PyResult<DatasetSummary> {
-    let request = request::build(format, config, filters, ids)?;
+    let request = request::build(format, config, filters, ids, None)?;
     let text = |name: &str, path: PathBuf| {
         path.into_os_string()
             .into_string()

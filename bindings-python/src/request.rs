@@ -24,6 +24,7 @@ pub fn build(
     config: Option<&Bound<'_, PyAny>>,
     filters: Option<&Bound<'_, PyAny>>,
     ids: Option<&Bound<'_, PyAny>>,
+    compression: Option<&str>,
 ) -> PyResult<ExportRequest> {
     let config = match config {
         None => Map::new(),
@@ -48,8 +49,13 @@ pub fn build(
     let filters = filters
         .map(|f| to_request_json(f).map_err(|e| e.into_value_error("filters")))
         .transpose()?;
-    let parts =
-        RequestParts { format: format.map(str::to_owned), config, filters, conversation_ids };
+    let parts = RequestParts {
+        format: format.map(str::to_owned),
+        config,
+        filters,
+        conversation_ids,
+        compression: compression.map(str::to_owned),
+    };
     parts.build().map_err(|issues| err(ErrorKind::InvalidRequest(issues)))
 }
 

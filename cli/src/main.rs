@@ -238,6 +238,7 @@ fn build_request(args: &Args) -> Result<ExportRequest, Failure> {
             .ids
             .as_ref()
             .map(|ids| ids.split(',').map(|i| json!(i.trim())).collect()),
+        compression: None,
     };
     parts.build().map_err(|issues| {
         let lines: Vec<String> =

@@ -46,6 +46,7 @@
 
 pub mod atomic;
 pub mod audit;
+mod compress;
 pub mod dataset;
 pub mod digest;
 mod error;

@@ -12,6 +12,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
+use crate::compress::{Compression, Encoder};
 use crate::digest::HashingWriter;
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
 use crate::model::{is_platform_field, Conversation, ExportConfig, ExportRequest, Scope};
@@ -312,11 +313,13 @@ impl ExportBuilder {
             ));
         }
         let sidecar = self.sidecar.filter(|_| transformer.wants_sidecar());
-        let mut out = if self.hashed && self.hash_thread {
+        let hashing = if self.hashed && self.hash_thread {
             HashingWriter::threaded(out)
         } else {
             HashingWriter::new(out, self.hashed)
         };
+        // Counted and hashed after compression: the stored bytes.
+        let mut out = self.request.compression.encoder(hashing)?;
         transformer.begin(&mut out)?;
         // Scopes that may take conversations of any status without the
         // caller having chosen the statuses.
@@ -333,6 +336,7 @@ impl ExportBuilder {
         };
         Ok(ExportWriter {
             out,
+            compression: self.request.compression,
             transformer,
             selector,
             sidecar,
@@ -434,7 +438,9 @@ pub enum Pushed {
 
 /// An export in progress. Build one with [`ExportBuilder::from_writer`].
 pub struct ExportWriter<W: Write> {
-    out: HashingWriter<W>,
+    out: Encoder<HashingWriter<W>>,
+    /// How `out` compresses (the request's `compression`).
+    compression: Compression,
     transformer: Box<dyn ExportTransformer>,
     selector: Selector,
     sidecar: Option<Box<dyn Write + Send>>,
@@ -647,7 +653,7 @@ impl<W: Write> ExportWriter<W> {
         if let Some(counter) = &self.tokens {
             self.summary.tokens = Some(counter.summary());
         }
-        let (inner, bytes, sha256) = self.out.into_parts();
+        let (inner, bytes, sha256) = self.out.finish()?.into_parts();
         self.summary.bytes = bytes;
         self.summary.sha256 = sha256;
         Ok((inner, self.summary))
@@ -782,14 +788,18 @@ impl<W: Write> ExportWriter<W> {
         }
     }
 
-    /// The transformer's file extension (`jsonl`).
-    pub fn file_extension(&self) -> &'static str {
-        self.transformer.file_extension()
+    /// The file's extension: the transformer's (`jsonl`), and the
+    /// request's compression's after it (`jsonl.gz`).
+    pub fn file_extension(&self) -> String {
+        let compression = self.compression;
+        format!("{}{}", self.transformer.file_extension(), compression.extension())
     }
 
-    /// The transformer's MIME type.
+    /// The file's MIME type: the compression's (`application/gzip`), else
+    /// the transformer's.
     pub fn mime_type(&self) -> &'static str {
-        self.transformer.mime_type()
+        let compression = self.compression;
+        compression.mime_type().unwrap_or(self.transformer.mime_type())
     }
 }
 

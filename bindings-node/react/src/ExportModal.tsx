@@ -7,7 +7,7 @@
 // The data comes from the hooks (useScopeCounts, usePreview, useExport);
 // the app's selection, filters and sign-in come in through props.
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react'
-import type { FilterConfig, JsonlFlavor } from './api.js'
+import type { Compression, FilterConfig, JsonlFlavor } from './api.js'
 import ExportResult from './ExportResult.js'
 import FieldIssues from './FieldIssues.js'
 import FormatSelector from './FormatSelector.js'
@@ -24,7 +24,7 @@ const FLAVORS: { value: JsonlFlavor; label: string }[] = [
   { value: 'sharegpt', label: 'ShareGPT (conversations)' },
 ]
 
-type Field = 'scope' | 'format' | 'flavor' | 'systemPrompt' | 'options' | 'general'
+type Field = 'scope' | 'format' | 'flavor' | 'systemPrompt' | 'options' | 'compression' | 'general'
 
 /** Which control an issue's path belongs beside. */
 function fieldOf(path: string): Field {
@@ -33,6 +33,7 @@ function fieldOf(path: string): Field {
   if (path === 'config.jsonlFlavor') return 'flavor'
   if (path === 'config.systemPrompt') return 'systemPrompt'
   if (path.startsWith('config.include')) return 'options'
+  if (path === 'compression') return 'compression'
   return 'general'
 }
 
@@ -160,6 +161,7 @@ export default function ExportModal({
 
   const issuesFor = (field: Field) => issues.filter((i) => fieldOf(i.path) === field)
   const flavorIssues = issuesFor('flavor')
+  const compressionIssues = issuesFor('compression')
   const promptIssues = issuesFor('systemPrompt')
   const label = count === undefined ? 'Export Conversations' : `Export ${count} ${count === 1 ? 'Conversation' : 'Conversations'}`
 
@@ -221,6 +223,22 @@ export default function ExportModal({
               </div>
             )}
             <OptionsPanel value={settings.includes} onChange={(includes) => update({ includes })} issues={issuesFor('options')} />
+            <div className="lx-group">
+              <label className="lx-field">
+                <span>Compression</span>
+                <select
+                  value={settings.compression}
+                  aria-invalid={compressionIssues.length > 0 || undefined}
+                  aria-describedby={compressionIssues.length ? 'compression-issues' : undefined}
+                  onChange={(e) => update({ compression: e.target.value as Compression })}
+                >
+                  <option value="none">None</option>
+                  <option value="gzip">gzip (.gz)</option>
+                  <option value="zstd">zstd (.zst)</option>
+                </select>
+              </label>
+              <FieldIssues id="compression-issues" issues={compressionIssues} />
+            </div>
           </div>
           <PreviewPane preview={preview.preview} loading={preview.loading} error={preview.error} renderMarkdown={renderMarkdown} />
         </div>

@@ -48,10 +48,14 @@ export interface ExportConfig extends IncludeOptions {
   systemPrompt?: string
 }
 
+/** How the single file is compressed (default `'none'`): downloaded as a `.gz`/`.zst` file. */
+export type Compression = 'none' | 'gzip' | 'zstd'
+
 export interface ExportRequest {
   config: ExportConfig
   conversationIds?: string[]
   filters?: FilterConfig
+  compression?: Compression
 }
 
 export interface Page<T> {

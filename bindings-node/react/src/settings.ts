@@ -1,6 +1,6 @@
 // The export modal's settings: the seeds' defaults, the request they make,
 // and the last used ones kept in localStorage.
-import type { ExportFormat, ExportRequest, ExportScope, FilterConfig, IncludeOptions, JsonlFlavor } from './api.js'
+import type { Compression, ExportFormat, ExportRequest, ExportScope, FilterConfig, IncludeOptions, JsonlFlavor } from './api.js'
 
 export interface ExportSettings {
   scope: ExportScope
@@ -8,6 +8,7 @@ export interface ExportSettings {
   jsonlFlavor: JsonlFlavor
   systemPrompt: string
   includes: IncludeOptions
+  compression: Compression
 }
 
 /** The seeds' defaults: metadata, quality scores, timestamps and full content on; approval history and parent references off. */
@@ -26,6 +27,7 @@ export const DEFAULT_SETTINGS: ExportSettings = {
   jsonlFlavor: 'openai',
   systemPrompt: '',
   includes: DEFAULT_INCLUDES,
+  compression: 'none',
 }
 
 export const STORAGE_KEY = 'lora-export:last-export-settings'
@@ -33,6 +35,7 @@ export const STORAGE_KEY = 'lora-export:last-export-settings'
 const SCOPES: ExportScope[] = ['selected', 'filtered', 'all', 'all_data']
 const FORMATS: ExportFormat[] = ['jsonl', 'json', 'csv', 'markdown']
 const FLAVORS: JsonlFlavor[] = ['openai', 'anthropic', 'sharegpt']
+const COMPRESSIONS: Compression[] = ['none', 'gzip', 'zstd']
 
 /** The last used settings, each field checked (anything unknown falls back to the default). */
 export function loadSettings(storageKey: string | null = STORAGE_KEY): ExportSettings {
@@ -51,6 +54,7 @@ export function loadSettings(storageKey: string | null = STORAGE_KEY): ExportSet
       jsonlFlavor: FLAVORS.includes(raw.jsonlFlavor as JsonlFlavor) ? (raw.jsonlFlavor as JsonlFlavor) : DEFAULT_SETTINGS.jsonlFlavor,
       systemPrompt: typeof raw.systemPrompt === 'string' ? raw.systemPrompt : '',
       includes,
+      compression: COMPRESSIONS.includes(raw.compression as Compression) ? (raw.compression as Compression) : DEFAULT_SETTINGS.compression,
     }
   } catch {
     return DEFAULT_SETTINGS
@@ -80,5 +84,6 @@ export function buildRequest(settings: ExportSettings, selectedIds: string[], fi
   const request: ExportRequest = { config }
   if (settings.scope === 'selected') request.conversationIds = selectedIds
   if (settings.scope === 'filtered') request.filters = filters
+  if (settings.compression !== 'none') request.compression = settings.compression
   return request
 }

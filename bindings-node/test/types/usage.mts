@@ -16,6 +16,7 @@ import {
   type ErrorReport,
   type ExportConfig,
   type ExportLog,
+  type ExportRequest,
   type ExportStatusResponse,
   type FilterConfig,
   type Health,
@@ -30,6 +31,8 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
   const config: ExportConfig = { scope: 'filtered', format: 'jsonl', jsonlFlavor: 'anthropic', includeMetadata: false }
   const filters: FilterConfig = { tierTypes: ['template', 'edge_case'], qualityRange: { min: 7, max: 10 } }
 
+  const compressed: ExportRequest = { config, filters, compression: 'zstd' }
+  void compressed
   const checked = validateExportRequest({ config, filters })
   if (checked.ok) {
     const flavor: 'openai' | 'openai-dpo' | 'trl' | 'together' | 'fireworks' | 'bedrock-nova' | 'anthropic' | 'sharegpt' =

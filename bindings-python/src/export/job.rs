@@ -2,6 +2,7 @@
 //! function shares, the batches, and the end (commit, warnings) or the
 //! abandon (files removed).
 
+use lora_export::dataset::Compression;
 use lora_export::source::Record;
 use lora_export::{ExportBuilder, ExportWriter, TooManySkipped};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -23,6 +24,8 @@ pub(super) struct Options<'a, 'py> {
     pub(super) filters: Option<&'a Bound<'py, PyAny>>,
     /// Conversation ids of scope `selected`.
     pub(super) ids: Option<&'a Bound<'py, PyAny>>,
+    /// The file's compression (`export` only: the others give text).
+    pub(super) compression: Option<&'a str>,
     /// `True`, `False`/`None` or a callable.
     pub(super) progress: Option<&'a Bound<'py, PyAny>>,
     /// The date of the export (JSON `export_date`).
@@ -134,7 +137,14 @@ impl Job {
         dest: Option<&Bound<'_, PyAny>>,
         options: &Options<'_, '_>,
     ) -> PyResult<Job> {
-        let request = request::build(options.format, options.config, options.filters, options.ids)?;
+        let request = request::build(
+            options.format,
+            options.config,
+            options.filters,
+            options.ids,
+            options.compression,
+        )?;
+        let compression = request.compression;
         let mut builder =
             options.limits.apply(ExportBuilder::new(request).fail_on_malformed(options.strict));
         if let Some(date) = options.export_date {
@@ -148,12 +158,12 @@ impl Job {
         let mut sidecar = match options.metadata_dest {
             None => None,
             Some(dest) => {
-                let (target, sink) = Target::open(Some(dest), "metadata_dest")?;
+                let (target, sink) = Target::open(Some(dest), "metadata_dest", Compression::None)?;
                 builder = builder.metadata_sidecar(Box::new(sink));
                 Some(target)
             }
         };
-        let (out, sink) = match Target::open(dest, "dest") {
+        let (out, sink) = match Target::open(dest, "dest", compression) {
             Ok(opened) => opened,
             Err(e) => {
                 sidecar.iter_mut().for_each(Target::discard);

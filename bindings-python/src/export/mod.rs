@@ -30,7 +30,7 @@ use job::{Job, Limits, Options};
 use output::Target;
 pub(crate) use progress::Progress;
 
-/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, sync=True)
+/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, sync=True, compression=None)
 /// --
 ///
 /// Exports ``conversations`` into ``dest`` and returns the ``ExportSummary``.
@@ -87,6 +87,9 @@ pub(crate) use progress::Progress;
 ///     is renamed into place (default ``True``: after a crash or power loss
 ///     ``dest`` is the old file or the whole new one); ``False`` skips it,
 ///     as most writers do, for files that are easy to make again.
+/// compression: ``"none"`` (default), ``"gzip"`` or ``"zstd"``: ``dest``
+///     gets the compressed file (name it ``.gz``/``.zst``), and the
+///     summary's ``bytes`` and ``sha256`` are of the compressed bytes.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -103,7 +106,8 @@ pub(crate) use progress::Progress;
 #[pyfunction]
 #[pyo3(signature = (conversations, dest, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false, sync=true))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false, sync=true,
+    compression=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn export(
     py: Python<'_>,
@@ -123,6 +127,7 @@ pub fn export(
     keep_skipped: usize,
     allow_empty: bool,
     sync: bool,
+    compression: Option<&str>,
 ) -> PyResult<ExportSummary> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
@@ -131,6 +136,7 @@ pub fn export(
         config,
         filters,
         ids,
+        compression,
         progress,
         export_date,
         strict,
@@ -223,6 +229,7 @@ pub fn to_string(
         config,
         filters,
         ids,
+        compression: None,
         progress,
         export_date,
         strict,
@@ -322,6 +329,7 @@ pub fn iter_export(
         config,
         filters,
         ids,
+        compression: None,
         progress,
         export_date,
         strict,
@@ -414,7 +422,7 @@ pub fn preview(
     config: Option<&Bound<'_, PyAny>>,
     n: usize,
 ) -> PyResult<String> {
-    let config = request::build(format, config, None, None)?.config;
+    let config = request::build(format, config, None, None, None)?.config;
     match Input::open(conversations)?.0 {
         Input::Jsonl(source) => py
             .detach(|| lora_export::preview(source.filter_map(Result::ok), &config, n))

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lora_export::atomic::AtomicFile;
+use lora_export::dataset::Compression;
 
 use super::input::os_error;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -81,14 +82,19 @@ pub(super) enum Target {
 impl Target {
     /// `None` collects; a path or path-like creates the file; an object
     /// with `write` is a binary file object.
-    pub(super) fn open(dest: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<(Target, Sink)> {
+    /// A path must not name another compression than `compression`.
+    pub(super) fn open(
+        dest: Option<&Bound<'_, PyAny>>,
+        what: &str,
+        compression: Compression,
+    ) -> PyResult<(Target, Sink)> {
         let Some(dest) = dest else {
             let buffer = Buffer::default();
             return Ok((Target::Collect(buffer.clone()), Sink::Buffer(buffer)));
         };
         if dest.is_instance_of::<PyString>() || dest.hasattr("__fspath__")? {
             let path: PathBuf = dest.extract()?;
-            refuse_compressed(&path, what)?;
+            refuse_compressed(&path, what, compression)?;
             let staged = AtomicFile::create(&path).map_err(|e| os_error(&e, &path))?;
             let file = staged.file().try_clone().map_err(|e| os_error(&e, &path))?;
             let sink = Sink::File(BufWriter::with_capacity(1 << 20, file));
@@ -142,20 +148,32 @@ impl Target {
 }
 
 /// Suffixes of compressed files: a destination named so would get
-/// uncompressed bytes, so it is refused.
+/// uncompressed bytes, so it is refused — unless the export compresses that
+/// way (`compression="gzip"` into `.gz`, `"zstd"` into `.zst`).
 pub(super) const COMPRESSED: [&str; 6] = ["gz", "zst", "bz2", "xz", "zip", "lz4"];
 
-pub(super) fn refuse_compressed(path: &Path, what: &str) -> PyResult<()> {
+pub(super) fn refuse_compressed(path: &Path, what: &str, compression: Compression) -> PyResult<()> {
     let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
         return Ok(());
     };
-    if !COMPRESSED.contains(&ext.to_ascii_lowercase().as_str()) {
+    let ext_lower = ext.to_ascii_lowercase();
+    if !COMPRESSED.contains(&ext_lower.as_str())
+        || compression.extension().strip_prefix('.') == Some(ext_lower.as_str())
+    {
         return Ok(());
+    }
+    if !compression.is_none() {
+        return Err(PyValueError::new_err(format!(
+            "{what} {:?} names a .{ext} file, but the export compresses with {}: name it {}",
+            path.display().to_string(),
+            serde_json::to_value(compression).unwrap_or_default(),
+            compression.extension()
+        )));
     }
     Err(PyValueError::new_err(format!(
         "{what} {:?} names a .{ext} file, but lora_export writes uncompressed output; \
-         pass an open compressed file instead (e.g. `with gzip.open(path, \"wb\") as f: \
-         export(conversations, f)`) or drop the .{ext}",
+         pass compression=\"gzip\" or \"zstd\" (into .gz or .zst), an open compressed file \
+         (e.g. `with gzip.open(path, \"wb\") as f: export(conversations, f)`) or drop the .{ext}",
         path.display().to_string()
     )))
 }

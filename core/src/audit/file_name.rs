@@ -27,7 +27,8 @@ pub const MAX_EXTENSION_CHARS: usize = 16;
 /// The seeds' file name `training-data-{tier}-{YYYY-MM-DD}-{count}.{extension}`.
 ///
 /// The tier and the extension come from data, so each is reduced to
-/// `[a-z0-9_-]`: letters are lowercased, every other character (`.`, `/`,
+/// `[a-z0-9_-]` (the extension: each of its dot-separated parts, as in
+/// `jsonl.gz`): letters are lowercased, every other character (`.`, `/`,
 /// spaces, quotes, control characters, anything non-ASCII) becomes `-`,
 /// runs of `-` collapse to one, `-` is trimmed from both ends, the result is
 /// cut to [`MAX_TIER_CHARS`] / [`MAX_EXTENSION_CHARS`], and an empty result
@@ -43,10 +44,18 @@ pub const MAX_EXTENSION_CHARS: usize = 16;
 /// assert_eq!(export_file_name("Edge Case", date, 3, ".CSV"), "training-data-edge-case-2025-10-29-3.csv");
 /// assert_eq!(export_file_name("../../etc/passwd", date, 1, "md"), "training-data-etc-passwd-2025-10-29-1.md");
 /// assert_eq!(export_file_name("", date, 0, ""), "training-data-unknown-2025-10-29-0.unknown");
+/// assert_eq!(export_file_name("template", date, 3, "jsonl.gz"), "training-data-template-2025-10-29-3.jsonl.gz");
 /// ```
 pub fn export_file_name(tier_label: &str, date: NaiveDate, count: u64, extension: &str) -> String {
     let tier = slug(tier_label, MAX_TIER_CHARS);
-    let ext = slug(extension, MAX_EXTENSION_CHARS);
+    // Each dot-separated part (`jsonl.gz`) reduced alike, the whole cut.
+    let parts = extension.split('.').filter(|part| !part.is_empty());
+    let mut ext = parts.map(|part| slug(part, MAX_EXTENSION_CHARS)).collect::<Vec<_>>().join(".");
+    ext.truncate(MAX_EXTENSION_CHARS);
+    let ext = match ext.trim_end_matches(['.', '-']) {
+        "" => slug("", 0),
+        trimmed => trimmed.to_owned(),
+    };
     let date = slug(&date.format("%Y-%m-%d").to_string(), 16);
     format!("training-data-{tier}-{date}-{count}.{ext}")
 }
@@ -116,7 +125,8 @@ mod tests {
                 || matches!(b, b'_' | b'-' | b'.')),
             "unsafe byte in {file_name:?}"
         );
-        assert_eq!(file_name.matches('.').count(), 1, "{file_name:?}");
+        assert!((1..=2).contains(&file_name.matches('.').count()), "{file_name:?}");
+        assert!(!file_name.contains(".."), "{file_name:?}");
         assert!(file_name.starts_with("training-data-"));
         assert!(file_name.len() <= 127);
     }
@@ -172,7 +182,8 @@ mod tests {
             name("template", "csv\r\nX-Evil: 1"),
             "training-data-template-2025-10-29-7.csv-x-evil-1"
         );
-        assert_eq!(name("template", "tar.gz"), "training-data-template-2025-10-29-7.tar-gz");
+        assert_eq!(name("template", "tar.gz"), "training-data-template-2025-10-29-7.tar.gz");
+        assert_eq!(name("template", "a..b."), "training-data-template-2025-10-29-7.a.b");
         assert_eq!(name("template", "../x"), "training-data-template-2025-10-29-7.x");
         assert_eq!(name("template", ""), "training-data-template-2025-10-29-7.unknown");
         assert_eq!(name("template", "\"'"), "training-data-template-2025-10-29-7.unknown");

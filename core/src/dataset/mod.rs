@@ -35,7 +35,6 @@
 //! ([`SplitSummary::tiers`]).
 
 mod card;
-mod compress;
 mod dedup;
 mod options;
 mod output;
@@ -49,11 +48,11 @@ use std::sync::Arc;
 /// A file of a [`Directory`] being written: an
 /// [`AtomicFile`](crate::atomic::AtomicFile), under the name of earlier releases.
 pub use crate::atomic::AtomicFile as TempFile;
+pub use crate::compress::Compression;
 pub use crate::model::{
     DatasetOptions, SplitSpec, MAX_SPLIT_PARTS, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
 };
 use chrono::{DateTime, Utc};
-pub use compress::Compression;
 pub use dedup::content_key;
 pub use output::{DatasetOutput, Directory};
 use serde::{Deserialize, Serialize};
@@ -63,6 +62,7 @@ use serde::{Deserialize, Serialize};
 /// (a request's shards are too small for its data), before the file is made.
 pub const MAX_DATASET_FILES: usize = 256;
 
+pub(crate) use crate::compress::Encoder;
 use crate::digest::{sha256_hex, HashingWriter};
 use crate::model::{Conversation, ExportRequest};
 use crate::pipeline::{
@@ -73,7 +73,6 @@ use crate::source::Record;
 use crate::{
     ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord, Warning, WarningCode,
 };
-use compress::Encoder;
 use dedup::{Duplicate, Seen};
 use output::write_whole;
 
@@ -245,6 +244,12 @@ impl DatasetBuilder {
         }
         if self.max_bytes_per_shard.is_some_and(|n| n < 1024) {
             let message = "max_bytes_per_shard must be at least 1024".into();
+            return Err(ErrorKind::Config(message).into());
+        }
+        if !self.request.compression.is_none() {
+            let message = "a dataset compresses its files with its own `compression` option, \
+                           not the request's"
+                .into();
             return Err(ErrorKind::Config(message).into());
         }
         let selector = Selector::new(&self.request)?;

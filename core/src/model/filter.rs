@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ConversationStatus, ExportConfig, Tier};
+use crate::compress::Compression;
 
 /// The body of `POST /api/export/conversations`: a config, and the ids or the
 /// filters its scope needs.
@@ -23,6 +24,11 @@ pub struct ExportRequest {
     /// card): several files instead of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset: Option<super::DatasetOptions>,
+    /// How a single-file export's file is compressed (default none): its
+    /// name ends in `.gz` or `.zst` and its size and SHA-256 are of the
+    /// compressed bytes. A dataset compresses with `dataset.compression`.
+    #[serde(default, skip_serializing_if = "Compression::is_none")]
+    pub compression: Compression,
     /// Whether the scope is the default a front door chose because the
     /// request named none ([`RequestParts::build`](crate::request::RequestParts::build)):
     /// the export then warns about what the scope left out. Never part of
@@ -39,6 +45,7 @@ impl ExportRequest {
             conversation_ids: None,
             filters: None,
             dataset: None,
+            compression: Compression::None,
             scope_defaulted: false,
         }
     }

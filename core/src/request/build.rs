@@ -22,6 +22,9 @@ pub struct RequestParts {
     pub filters: Option<Value>,
     /// Conversation ids of scope `selected`.
     pub conversation_ids: Option<Vec<Value>>,
+    /// The single file's compression (`none`, `gzip`, `zstd`), the
+    /// request's `compression`.
+    pub compression: Option<String>,
 }
 
 impl RequestParts {
@@ -49,7 +52,7 @@ impl RequestParts {
     /// assert_eq!(clash.build().unwrap_err()[0].code, "conflict");
     /// ```
     pub fn build(self) -> Result<ExportRequest, Vec<Issue>> {
-        let RequestParts { format, mut config, filters, conversation_ids } = self;
+        let RequestParts { format, mut config, filters, conversation_ids, compression } = self;
         match (format, config.get("format")) {
             (Some(f), Some(Value::String(given))) if *given != f => {
                 let message = format!("format `{f}` disagrees with config.format `{given}`");
@@ -79,6 +82,9 @@ impl RequestParts {
         }
         if let Some(filters) = filters {
             body.insert("filters".into(), filters);
+        }
+        if let Some(compression) = compression {
+            body.insert("compression".into(), compression.into());
         }
         let mut request = validate_request(&Value::Object(body))?;
         request.scope_defaulted = scope_defaulted;

@@ -12,7 +12,8 @@
 //! | `invalid_type` | the value | wrong JSON type, e.g. a string where a boolean belongs; `null` is accepted only where a field is optional |
 //! | `required` | the missing key | `config`, `config.scope`, `config.format`, `filters.qualityRange.min`/`.max` absent |
 //! | `unknown_key` | the key | a key the schema does not know, at any level; the message suggests the closest known key ("did you mean `qualityRange`?") |
-//! | `invalid_enum` | the value | unknown scope, format, jsonlFlavor, tier or status; the message lists the allowed values |
+//! | `invalid_enum` | the value | unknown scope, format, jsonlFlavor, tier, status or compression; the message lists the allowed values |
+//! | `conflict` | `compression` | a compressed single file asked of a `dataset`, whose files `dataset.compression` compresses |
 //! | `ids_required` | `conversationIds` | scope `selected` without a non-empty `conversationIds` |
 //! | `filters_required` | `filters` | scope `filtered` without `filters` |
 //! | `unused_field` | `conversationIds` or `filters` | given (not `null`) for a scope that does not use it |

@@ -349,9 +349,15 @@ fn a_dataset_request_is_checked_key_by_key() {
         found(all(json!({"maxTokens": 4096}))),
         pairs(&[("dataset.maxTokens", "requires_tokenizer")])
     );
+    // A chat template needs a tokenizer.json on the server: never in a request.
+    let template = if cfg!(feature = "tokenizers") {
+        pairs(&[("dataset.chatTemplate", "unsupported")])
+    } else {
+        pairs(&[("dataset.tokenizer", "unsupported"), ("dataset.chatTemplate", "unsupported")])
+    };
     assert_eq!(
         found(all(json!({"tokenizer": "o200k_base", "chatTemplate": "{{ messages }}"}))),
-        pairs(&[("dataset.chatTemplate", "unsupported")])
+        template
     );
     assert_eq!(
         found(all(json!({"overwrite": true}))),

@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::Issue;
 
-const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters", "dataset"];
+const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters", "dataset", "compression"];
 const DATASET_KEYS: &[&str] = &[
     "split",
     "seed",
@@ -109,6 +109,14 @@ impl Walk {
         self.filters(present(obj, "filters"), scope);
         if let Some(dataset) = present(obj, "dataset") {
             self.dataset(dataset);
+        }
+        if let Some(compression) = present(obj, "compression") {
+            self.one_of("compression", compression, &["none", "gzip", "zstd"]);
+            let compressed = compression.as_str().is_some_and(|c| c != "none");
+            if compressed && present(obj, "dataset").is_some() {
+                let message = "a dataset's files are compressed with `dataset.compression`";
+                self.push("compression", "conflict", message);
+            }
         }
         self.unknown_keys("", obj, REQUEST_KEYS);
     }

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import zlib from 'node:zlib'
 import { ExportClient, exportDataset, transform } from 'lora-export'
 import { conversation, createUser, freshDatabase, jsonl, sql, undated, unzip } from '../../../bindings-node/test/support.mjs'
 import { SECRET, claims, es256, es256Key, hs256, serveJwks } from '../../../bindings-node/test/tokens.mjs'
@@ -214,7 +215,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await alicePage.keyboard.press('Escape')
   })
 
-  await t.test('toggled options, flavor and system prompt reach the export request; the download equals transform()', async () => {
+  await t.test('toggled options, flavor, system prompt and compression reach the export request; the download equals transform()', async () => {
     const { dialog } = await openModal(alicePage, { edgeCases: true })
     const toggle = dialog.getByRole('button', { name: /Options \(/ })
     assert.equal(await toggle.getAttribute('aria-expanded'), 'false')
@@ -244,6 +245,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     await previewed
     await dialog.getByLabel('JSONL flavor').selectOption('anthropic')
     await dialog.getByLabel('System prompt').fill('You are a helpful billing assistant.')
+    await dialog.getByLabel('Compression').selectOption('gzip')
 
     const sent = alicePage.waitForRequest((r) => r.url().endsWith('/api/export/conversations') && r.method() === 'POST')
     await exportButton(dialog).filter({ hasText: `Export ${edgeCases.length} Conversations` }).click()
@@ -262,15 +264,20 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
         systemPrompt: 'You are a helpful billing assistant.',
       },
       filters: { tierTypes: ['edge_case'] },
+      compression: 'gzip',
     })
     const link = dialog.getByRole('link', { name: /^Download / })
     await link.waitFor()
     assert.ok(await link.evaluate((el) => el === document.activeElement), 'the download link takes the focus')
     const downloading = alicePage.waitForEvent('download')
     await link.click()
-    const bytes = fs.readFileSync(await (await downloading).path())
+    const download = await downloading
+    assert.match(download.suggestedFilename(), /\.jsonl\.gz$/, 'saved as the compressed file that was hashed')
+    const bytes = fs.readFileSync(await download.path())
     const core = await transform(jsonl(data), body)
     assert.ok(bytes.equals(core.data), 'the downloaded file is the core output for the same request')
+    const { compression: _, ...plain } = body
+    assert.ok(zlib.gunzipSync(bytes).equals((await transform(jsonl(data), plain)).data), 'it gunzips to the plain export')
     // The settings are remembered: reopened after a reload, the modal has them.
     await alicePage.keyboard.press('Escape')
     await alicePage.reload()
@@ -278,6 +285,7 @@ test('the export modal and the history page in a browser', { timeout: 600_000 },
     const again = alicePage.getByRole('dialog', { name: 'Export Conversations' })
     assert.equal(await again.getByLabel('JSONL flavor').inputValue(), 'anthropic')
     assert.equal(await again.getByLabel('System prompt').inputValue(), 'You are a helpful billing assistant.')
+    assert.equal(await again.getByLabel('Compression').inputValue(), 'gzip')
     await again.getByRole('button', { name: /Options \(/ }).click()
     assert.equal(await again.getByRole('checkbox', { name: 'Include approval history' }).isChecked(), true)
     assert.equal(await again.getByRole('checkbox', { name: 'Include timestamps' }).isChecked(), false)

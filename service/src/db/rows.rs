@@ -210,8 +210,9 @@ pub(crate) fn event_seal(key: &Secret, hash: &str) -> String {
     lora_export_core::digest::hex(&mac.finalize().into_bytes())
 }
 
-/// The file extension and MIME type the core's transformer gives `request`.
-pub(crate) fn file_type(request: &ExportRequest) -> Result<(&'static str, &'static str)> {
+/// The file extension and MIME type the core gives `request` (its
+/// format's, and its compression's).
+pub(crate) fn file_type(request: &ExportRequest) -> Result<(String, &'static str)> {
     let probe = ExportBuilder::new(request.clone()).from_writer(std::io::sink())?;
     Ok((probe.file_extension(), probe.mime_type()))
 }

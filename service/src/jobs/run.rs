@@ -167,7 +167,7 @@ impl ExportService {
         let writer = match &request.dataset {
             None => {
                 let (extension, _) = file_type(request)?;
-                let key = FileKey::new(target.user_id, target.export_id, extension)?;
+                let key = FileKey::new(target.user_id, target.export_id, &extension)?;
                 let builder = ExportBuilder::new(request.clone()).export_date(timestamp);
                 let cap = self.config().max_file_bytes;
                 tokio::task::spawn_blocking(move || {

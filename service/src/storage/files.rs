@@ -11,9 +11,10 @@ use super::{FileKey, Storage};
 /// The key of an export's file, derived from its owner, its id and the
 /// extension of its format — never read from a column that names a file.
 pub(crate) fn file_key(stored: &StoredLog) -> Result<FileKey> {
-    let probe = ExportRequest::new(ExportConfig::new(Scope::AllData, stored.log.format));
+    let mut probe = ExportRequest::new(ExportConfig::new(Scope::AllData, stored.log.format));
+    probe.compression = stored.request.compression;
     let (extension, _) = file_type(&probe)?;
-    FileKey::new(stored.log.user_id, stored.log.export_id, extension)
+    FileKey::new(stored.log.user_id, stored.log.export_id, &extension)
 }
 
 /// The keys of every file of an export: its one file, or each file of its

@@ -36,10 +36,25 @@ pub struct FileKey {
 
 impl FileKey {
     /// The key of `export_id`'s file; the extension must be 1–16 characters
-    /// of `[a-z0-9]`.
+    /// of `[a-z0-9]` in one or two dot-separated parts (`jsonl.gz` for a
+    /// compressed file).
+    ///
+    /// ```
+    /// use lora_export_service::FileKey;
+    /// let (user, export) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    /// let key = FileKey::new(user, export, "jsonl.gz").unwrap();
+    /// assert_eq!(FileKey::parse(key.as_str()).unwrap(), key);
+    /// for bad in ["", "jsonl.", ".gz", "a.b.c", "jsonl..gz", "JSONL", "csv/x"] {
+    ///     assert!(FileKey::new(user, export, bad).is_err(), "{bad}");
+    /// }
+    /// ```
     pub fn new(user_id: Uuid, export_id: Uuid, extension: &str) -> Result<FileKey> {
+        let part = |p: &str| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
         let valid = (1..=16).contains(&extension.len())
-            && extension.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            && extension.split('.').count() <= 2
+            && extension.split('.').all(part);
         if !valid {
             return Err(io_error(format!("invalid file extension `{extension}`")));
         }

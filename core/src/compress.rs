@@ -1,13 +1,17 @@
-//! Streamed compression of a dataset's files: gzip (flate2, pure Rust) or
-//! zstd (feature `zstd`, on by default: it builds the reference C library),
-//! chosen per export; the file's size and SHA-256 are of the stored
-//! (compressed) bytes.
+//! Streamed compression of an export's files — a dataset's, or the one file
+//! of a single-file export (the request's `compression`): gzip (flate2, pure
+//! Rust) or zstd (feature `zstd`, on by default: it builds the reference C
+//! library), chosen per export; the file's size and SHA-256 are of the
+//! stored (compressed) bytes.
 
 use std::io::{self, Write};
 
+use serde::{Deserialize, Serialize};
+
 use crate::{ErrorKind, Result};
 
-/// How a dataset's files are compressed.
+/// How an export's files are compressed; in a request's JSON, `"none"`,
+/// `"gzip"` or `"zstd"`.
 ///
 /// ```
 /// use lora_export_core::dataset::Compression;
@@ -17,7 +21,8 @@ use crate::{ErrorKind, Result};
 /// ```
 ///
 /// A build without the `zstd` feature refuses `zstd` by name, saying so.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Plain files (the default).
     #[default]
@@ -54,6 +59,20 @@ impl Compression {
             Compression::None => "",
             Compression::Gzip => ".gz",
             Compression::Zstd => ".zst",
+        }
+    }
+
+    /// Whether this is [`Compression::None`].
+    pub fn is_none(&self) -> bool {
+        *self == Compression::None
+    }
+
+    /// The MIME type of a file compressed this way (`None`: the format's).
+    pub fn mime_type(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("application/gzip"),
+            Compression::Zstd => Some("application/zstd"),
         }
     }
 
@@ -119,7 +138,7 @@ impl<W: Write> Write for Encoder<W> {
 
 #[cfg(all(test, not(feature = "zstd")))]
 mod tests {
-    use super::*;
+    use crate::compress::Compression;
 
     #[test]
     fn a_build_without_zstd_refuses_it_by_name() {
