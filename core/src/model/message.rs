@@ -420,7 +420,7 @@ impl Serialize for ToolCall {
 /// Reads a conversation's `tools`: a list of function definitions (null
 /// reads as none), each kept as JSON; a JSON string holding the list (as
 /// ShareGPT datasets store it) is read too.
-pub(super) fn read_tools<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+pub(crate) fn read_tools<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
     let tools = match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {

@@ -13,7 +13,7 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
-use crate::model::{derived_id, Conversation};
+use crate::model::{derived_id, Conversation, ConversationTurn};
 use crate::{Location, SkippedRecord};
 
 #[cfg(feature = "arrow")]
@@ -164,6 +164,57 @@ pub fn from_value(value: Value, location: Location) -> Record {
             None => return Err(refusal(location, id, &e)),
         }
     }
+}
+
+/// One message of a record, read from a JSON value as [`from_value`] reads
+/// each of a record's turns (the model's readers, their bounds and
+/// checks), for a reader that holds a record's parts apart — the
+/// PostgreSQL service, a turn's columns. `index` is the turn's position:
+/// `Err` is located at its field (`turns[2].tool_calls[0].function.arguments`)
+/// with the reason [`from_value`] gives. What only the whole record shows
+/// (every tool call answered) is
+/// [`Conversation::resolve_messages`]'s.
+///
+/// ```
+/// use lora_export_core::source::turn_from_value;
+/// let turn = turn_from_value(&serde_json::json!({"role": "assistant", "content": "Fine.", "weight": 0}), 1).unwrap();
+/// assert_eq!(turn.weight, Some(0));
+/// let call = serde_json::json!({"role": "assistant", "content": null,
+///     "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{oops"}}]});
+/// let err = turn_from_value(&call, 2).unwrap_err();
+/// assert_eq!(err.location.field.as_deref(), Some("turns[2].tool_calls[0].function.arguments"));
+/// assert!(err.reason.starts_with("not a valid conversation: turns[2].tool_calls[0].function.arguments: `arguments` is a string but not valid JSON"));
+/// ```
+pub fn turn_from_value(value: &Value, index: usize) -> Result<ConversationTurn, SkippedRecord> {
+    serde_path_to_error::deserialize::<_, ConversationTurn>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = match path.as_str() {
+            "." | "" => format!("turns[{index}]"),
+            inner => format!("turns[{index}].{inner}"),
+        };
+        let reason = format!("not a valid conversation: {field}: {}", bare(e.inner()));
+        skipped(Location::default().with_field(field), None, reason)
+    })
+}
+
+/// A record's `tools` read from a JSON value as [`from_value`] reads them
+/// (a list of at most [`MAX_TOOLS`](crate::model::message::MAX_TOOLS)
+/// function definitions, each an object; null is none); `Err` is located at
+/// `tools`.
+///
+/// ```
+/// use lora_export_core::source::tools_from_value;
+/// let tools = serde_json::json!([{"type": "function", "function": {"name": "f"}}]);
+/// assert_eq!(tools_from_value(&tools).unwrap().len(), 1);
+/// assert_eq!(tools_from_value(&serde_json::Value::Null).unwrap(), Vec::<serde_json::Value>::new());
+/// let err = tools_from_value(&serde_json::json!({"name": "f"})).unwrap_err();
+/// assert_eq!(err.reason, "not a valid conversation: tools: `tools` must be a list of function definitions");
+/// ```
+pub fn tools_from_value(value: &Value) -> Result<Vec<Value>, SkippedRecord> {
+    crate::model::message::read_tools(value).map_err(|e| {
+        let reason = format!("not a valid conversation: tools: {}", bare(&e));
+        skipped(Location::default().with_field("tools"), None, reason)
+    })
 }
 
 /// A ShareGPT record (`conversations: [{from, value}]`, as LLaMA-Factory

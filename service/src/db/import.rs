@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::db::filter_sql::PG_MIN_INSTANT;
 use crate::Result;
 use crate::{Database, DbClient};
-use lora_export_core::model::{Conversation, ConversationStatus, ParentType, Tier, Timestamp};
+use lora_export_core::model::{
+    Conversation, ConversationStatus, ConversationTurn, ParentType, Tier, Timestamp,
+};
 use lora_export_core::source::JsonlSource;
 use lora_export_core::{Location, SkippedRecord};
 
@@ -23,17 +25,17 @@ const BATCH: usize = 500;
 const UPSERT: &str = "
 INSERT INTO conversations (id, conversation_id, title, category, status, quality_score,
   persona, emotion, topic, tier, total_turns, token_count, parent_id, parent_type,
-  parameters, review_history, created_at, updated_at)
+  parameters, review_history, created_at, updated_at, tools)
 SELECT CASE WHEN r.id IS NULL OR EXISTS (SELECT 1 FROM conversations x WHERE x.id = r.id)
             THEN gen_random_uuid() ELSE r.id END,
   r.conversation_id, r.title, r.category, r.status, r.quality_score, r.persona, r.emotion,
   r.topic, r.tier, r.total_turns, r.token_count, r.parent_id, r.parent_type, r.parameters,
-  r.review_history, r.created_at, r.updated_at
+  r.review_history, r.created_at, r.updated_at, r.tools
 FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, conversation_id text, title text,
   category text[], status text, quality_score double precision, persona text, emotion text,
   topic text, tier text, total_turns integer, token_count bigint, parent_id text,
   parent_type text, parameters jsonb, review_history jsonb, created_at timestamptz,
-  updated_at timestamptz)
+  updated_at timestamptz, tools jsonb)
 ON CONFLICT (conversation_id) DO UPDATE SET title = EXCLUDED.title,
   category = EXCLUDED.category, status = EXCLUDED.status,
   quality_score = EXCLUDED.quality_score, persona = EXCLUDED.persona,
@@ -41,16 +43,19 @@ ON CONFLICT (conversation_id) DO UPDATE SET title = EXCLUDED.title,
   total_turns = EXCLUDED.total_turns, token_count = EXCLUDED.token_count,
   parent_id = EXCLUDED.parent_id, parent_type = EXCLUDED.parent_type,
   parameters = EXCLUDED.parameters, review_history = EXCLUDED.review_history,
-  created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at";
+  created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, tools = EXCLUDED.tools";
 
 const DELETE_TURNS: &str = "DELETE FROM conversation_turns t USING conversations c \
   WHERE t.conversation_id = c.id AND c.conversation_id = ANY($1)";
 
 const INSERT_TURNS: &str = "
-INSERT INTO conversation_turns (conversation_id, turn_number, role, content, token_count)
-SELECT c.id, r.turn_number, r.role, r.content, r.token_count
+INSERT INTO conversation_turns (conversation_id, turn_number, role, content, token_count,
+  tool_calls, tool_call_id, name, reasoning, weight, parts)
+SELECT c.id, r.turn_number, r.role, r.content, r.token_count, r.tool_calls, r.tool_call_id,
+  r.name, r.reasoning, r.weight, r.parts
 FROM jsonb_to_recordset($1::jsonb) AS r(conversation_id text, turn_number integer,
-  role text, content text, token_count integer)
+  role text, content text, token_count integer, tool_calls jsonb, tool_call_id text,
+  name text, reasoning text, weight smallint, parts jsonb)
 JOIN conversations c ON c.conversation_id = r.conversation_id";
 
 /// What [`Database::import_conversations`] did.
@@ -72,7 +77,16 @@ impl Database {
     /// - Malformed lines are read by [`JsonlSource`] and listed in
     ///   [`ImportSummary::skipped`] exactly as an export lists them; so are
     ///   records PostgreSQL cannot store (a NUL character, an instant before
-    ///   4714 BC, a count beyond the column's integer type).
+    ///   4714 BC, a count beyond the column's integer type) and preference
+    ///   records (their chosen and rejected continuations have no place in
+    ///   `conversation_turns`).
+    /// - A turn's message fields are stored in their columns (migration
+    ///   21): `tool_calls` (as the core writes them, arguments as JSON
+    ///   text), `tool_call_id`, `name`, `reasoning`, `weight`, and `parts`
+    ///   for content given as a list of parts (`content` then holds the text
+    ///   parts joined; it is empty for a turn that only calls tools); a
+    ///   conversation's `tools` in `conversations.tools`. An export reads
+    ///   them back as they were read.
     /// - Each record is an upsert on `conversation_id`: an existing
     ///   conversation is updated and its turns replaced, so importing the
     ///   same file again changes nothing. Its `id` is kept from the first
@@ -163,10 +177,7 @@ impl Batch {
             let id = Uuid::parse_str(&c.id).ok().filter(|id| ids.insert(*id));
             rows.push(row(c, id));
             for (i, t) in c.turns.iter().enumerate() {
-                turns.push(json!({
-                    "conversation_id": c.conversation_id, "turn_number": i + 1,
-                    "role": t.role.as_str(), "content": t.content, "token_count": t.token_count,
-                }));
+                turns.push(turn_row(&c.conversation_id, i + 1, t));
             }
         }
         let conversation_ids: Vec<&str> =
@@ -202,6 +213,21 @@ fn row(c: &Conversation, id: Option<Uuid>) -> Value {
         "parent_type": c.parent_type.map(ParentType::as_str), "parameters": c.parameters,
         "review_history": c.review_history, "created_at": instant(&c.created_at),
         "updated_at": instant(&c.updated_at),
+        "tools": (!c.tools.is_empty()).then_some(&c.tools),
+    })
+}
+
+/// The turn row for `jsonb_to_recordset`: the message fields as the core
+/// writes them (tool calls with their arguments as JSON text, content
+/// parts), null when not given; `content` holds the text (the text parts
+/// joined, empty for a turn that only calls tools).
+fn turn_row(conversation_id: &str, number: usize, t: &ConversationTurn) -> Value {
+    json!({
+        "conversation_id": conversation_id, "turn_number": number,
+        "role": t.role.as_str(), "content": t.content, "token_count": t.token_count,
+        "tool_calls": (!t.tool_calls.is_empty()).then_some(&t.tool_calls),
+        "tool_call_id": t.tool_call_id, "name": t.name, "reasoning": t.reasoning,
+        "weight": t.weight, "parts": (!t.parts.is_empty()).then_some(&t.parts),
     })
 }
 
@@ -221,6 +247,12 @@ fn storable(c: Conversation) -> std::result::Result<Conversation, SkippedRecord>
 fn unstorable(c: &Conversation) -> Option<(String, &'static str)> {
     const INTEGER: &str = "a number beyond PostgreSQL's integer";
     let too_big = |n: u64| n > i32::MAX as u64;
+    if c.preference.is_some() {
+        return Some((
+            "preference".to_owned(),
+            "a chosen and a rejected continuation, which conversation_turns cannot store",
+        ));
+    }
     if let Some(path) = serde_json::to_value(c).ok().and_then(|v| nul_path(&v, "")) {
         return Some((path, "a NUL character, which PostgreSQL text cannot store"));
     }

@@ -102,12 +102,31 @@ pub fn render_migration(sql: &str, schema: &str) -> String {
 /// | `parameters` | `jsonb` | `parameters` (an object) |
 /// | `review_history` | `jsonb` | `review_history` (a list of review actions) |
 /// | `created_at`, `updated_at` | `timestamptz` | the same; `(created_at, id)` is the export order |
+/// | `tools` (optional) | `jsonb` (nullable) | `tools` (a list of function definitions) |
 ///
 /// The turns relation: `conversation_id` (a conversations `id`, of its type),
-/// `turn_number integer` (the order), `role text` (`user`, `assistant`,
-/// `system`), `content text`, `token_count integer` (nullable).
+/// `turn_number integer` (the order), `role text` (`system`, `developer`,
+/// `user`, `assistant`, `tool`), `content text` (nullable: null only on an
+/// assistant turn that calls tools), `token_count integer` (nullable), and
+/// the message fields of the model, each optional (a relation without the
+/// column reads as "not given") and nullable:
+///
+/// | column | type | model field |
+/// |---|---|---|
+/// | `tool_calls` | `jsonb` | `tool_calls` (a list of `{id, type, function: {name, arguments}}`; arguments an object or a JSON string) |
+/// | `tool_call_id` | `text` | `tool_call_id` (the call a `tool` turn answers) |
+/// | `name` | `text` | `name` |
+/// | `reasoning` | `text` | `reasoning` |
+/// | `weight` | `smallint` | `weight` (0 or 1, assistant turns only: 0 is not trained on) |
+/// | `parts` | `jsonb` | the content as a list of parts; when not null, `content` is not read |
+///
+/// Each stored turn is read by the core's message reader
+/// ([`turn_from_value`](lora_export_core::source::turn_from_value)) and
+/// each conversation checked as every reader checks one (every tool call
+/// answered): a row it refuses is a skipped record naming its field.
 /// [`check`](Self::check) compares a database's relations with these
-/// tables before an export reads them, and finds the key's type.
+/// tables before an export reads them, finds the key's type and which
+/// optional columns there are.
 ///
 /// The ids are read as they are, so map an app's `bigint` ids without a
 /// cast: a cast of the key in a view keeps every batch's turn lookup
@@ -128,6 +147,10 @@ pub struct SourceTables {
     /// The SQL type of the conversation key (`id`, and the turns'
     /// `conversation_id`): one of [`KEY_TYPES`].
     key: &'static str,
+    /// The [`OPTIONAL_CONVERSATION_COLUMNS`] the conversations relation has.
+    conversation_extras: Vec<&'static str>,
+    /// The [`OPTIONAL_TURN_COLUMNS`] the turns relation has.
+    turn_extras: Vec<&'static str>,
 }
 
 /// The types a conversation key may have: the library's `uuid`, or an
@@ -170,6 +193,40 @@ const TURN_COLUMNS: &[(&str, &str)] = &[
     ("token_count", "integer"),
 ];
 
+/// The columns a conversations relation may have, read when it has them
+/// (the library's own tables have them since migration 21).
+pub const OPTIONAL_CONVERSATION_COLUMNS: &[(&str, &str)] = &[("tools", "jsonb")];
+
+/// The columns a turns relation may have, read when it has them.
+pub const OPTIONAL_TURN_COLUMNS: &[(&str, &str)] = &[
+    ("tool_calls", "jsonb"),
+    ("tool_call_id", "text"),
+    ("name", "text"),
+    ("reasoning", "text"),
+    ("weight", "smallint"),
+    ("parts", "jsonb"),
+];
+
+/// `columns` of the relation aliased `alias`, each as `alias.column` when `present`
+/// has it, else as a typed null under its name, so that every row has them.
+fn optional_columns(alias: &str, columns: &[(&str, &str)], present: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|(column, ty)| {
+            if present.contains(column) {
+                format!(", {alias}.{column}")
+            } else {
+                format!(", NULL::{ty} AS {column}")
+            }
+        })
+        .collect()
+}
+
+/// The names of `columns`.
+fn names_of(columns: &[(&'static str, &str)]) -> Vec<&'static str> {
+    columns.iter().map(|(column, _)| *column).collect()
+}
+
 impl SourceTables {
     /// The library's own `conversations` and `conversation_turns` in `schema`.
     ///
@@ -182,6 +239,8 @@ impl SourceTables {
             conversations: Relation { schema: schema.into(), name: "conversations".into() },
             turns: Relation { schema: schema.into(), name: "conversation_turns".into() },
             key: "uuid",
+            conversation_extras: names_of(OPTIONAL_CONVERSATION_COLUMNS),
+            turn_extras: names_of(OPTIONAL_TURN_COLUMNS),
         })
     }
 
@@ -195,6 +254,8 @@ impl SourceTables {
             conversations: Relation::parse("conversations_table", conversations)?,
             turns: Relation::parse("turns_table", turns)?,
             key: "uuid",
+            conversation_extras: Vec::new(),
+            turn_extras: Vec::new(),
         })
     }
 
@@ -220,21 +281,34 @@ impl SourceTables {
         self.key
     }
 
+    /// The optional columns of the conversations relation (alias `c`) for
+    /// a select list, each after a comma: the column, or a typed null
+    /// under its name when the relation has none
+    /// ([`OPTIONAL_CONVERSATION_COLUMNS`]; all of them until
+    /// [`check`](Self::check) looked, for the library's own tables; none,
+    /// for the app's).
+    pub(crate) fn conversation_extras(&self) -> String {
+        optional_columns("c", OPTIONAL_CONVERSATION_COLUMNS, &self.conversation_extras)
+    }
+
     /// The turns of a batch: `$1` is the batch's keys as text, in order.
     /// Each key is cast to the key's type, never the column, so that the
-    /// lookup of each conversation's turns may use an index.
+    /// lookup of each conversation's turns may use an index. Every row has
+    /// the [`OPTIONAL_TURN_COLUMNS`], null where the relation has none.
     pub(crate) fn turns_lookup(&self) -> String {
+        let extras = optional_columns("t", OPTIONAL_TURN_COLUMNS, &self.turn_extras);
+        let outer: String = OPTIONAL_TURN_COLUMNS.iter().map(|(c, _)| format!(", t.{c}")).collect();
         format!(
-            "SELECT batch.key AS conversation_id, t.turn_number, t.role, t.content, t.token_count \
+            "SELECT batch.key AS conversation_id, t.turn_number, t.role, t.content, t.token_count{outer} \
              FROM unnest($1::text[]) AS batch(key) CROSS JOIN LATERAL \
-             (SELECT turn_number, role, content, token_count FROM {} t \
+             (SELECT t.turn_number, t.role, t.content, t.token_count{extras} FROM {} t \
               WHERE t.conversation_id = batch.key::{} ORDER BY t.turn_number OFFSET 0) t",
             self.turns, self.key
         )
     }
 
     /// Checks that both relations exist with the columns of the
-    /// [tables above](Self), that `authenticated` may read them, and that
+    /// [tables above](Self) (an optional one, when there, of its type), that `authenticated` may read them, and that
     /// row-level security sees the user in everything they read through: a
     /// view (and every view under it) must run with the invoker's rights
     /// (`security_invoker = true`; without it a view runs as its owner and
@@ -257,9 +331,16 @@ impl SourceTables {
     pub async fn check(&self, client: &mut DbClient) -> Result<SourceTables> {
         let mut problems = Vec::new();
         let mut keys = Vec::new();
-        for (relation, expected) in
-            [(&self.conversations, CONVERSATION_COLUMNS), (&self.turns, TURN_COLUMNS)]
-        {
+        let mut checked = self.clone();
+        for (relation, expected, optional, extras) in [
+            (
+                &self.conversations,
+                CONVERSATION_COLUMNS,
+                OPTIONAL_CONVERSATION_COLUMNS,
+                &mut checked.conversation_extras,
+            ),
+            (&self.turns, TURN_COLUMNS, OPTIONAL_TURN_COLUMNS, &mut checked.turn_extras),
+        ] {
             let name = relation.to_string();
             let readable: Option<bool> = client
                 .query_one(
@@ -309,9 +390,19 @@ impl SourceTables {
                     Some(_) => {}
                 }
             }
+            extras.clear();
+            for (column, ty) in optional {
+                match found.iter().find(|r| r.get::<_, String>(0) == *column) {
+                    None => {}
+                    Some(row) if row.get::<_, String>(1) != *ty => problems.push(format!(
+                        "{relation}.{column} is {}, expected {ty} (cast it in the view, or leave the optional column out)",
+                        row.get::<_, String>(1)
+                    )),
+                    Some(_) => extras.push(*column),
+                }
+            }
             problems.extend(row_security_problems(&*client, relation).await?);
         }
-        let mut checked = self.clone();
         match keys.as_slice() {
             [(_, a), (_, b)] if a == b => checked.key = a,
             [(id, a), (turns, b)] => {

@@ -28,12 +28,17 @@
 //! `unnest($1)` as a merge join over the whole index, once a batch's turns
 //! were a percent or two of the table (benches/README.md).
 //!
-//! Only one batch is in memory at a time. A row that cannot become a valid
-//! [`Conversation`] (no turns, a review history that is not a list of review
-//! actions, …) comes out as an `Err(SkippedRecord)` located at its record
-//! number in the export order and the offending field, so the export lists
-//! it instead of dropping it. Timestamps come out in RFC 3339, UTC, with
-//! `Z` (`2025-10-29T10:00:00.123Z`).
+//! Only one batch is in memory at a time. Each turn row becomes the message
+//! object the core reads (with its tool calls, tool call id, name,
+//! reasoning, weight and content parts when the relation has them) and is
+//! read by the core's message reader, and each conversation is checked as
+//! every reader checks one (every tool call answered). A row that cannot
+//! become a valid [`Conversation`] (no turns, a review history that is not
+//! a list of review actions, tool call arguments that are not JSON, a
+//! `jsonb` value nested deeper than the parser reads, …) comes out as an
+//! `Err(SkippedRecord)` located at its record number in the export order and
+//! the offending field, so the export lists it instead of dropping it.
+//! Timestamps come out in RFC 3339, UTC, with `Z` (`2025-10-29T10:00:00.123Z`).
 
 use lora_export_core::ErrorKind as CoreKind;
 use std::collections::HashMap;
@@ -51,7 +56,7 @@ use crate::SqlFilter;
 use lora_export_core::model::{
     Conversation, ConversationTurn, ExportRequest, ReviewAction, Timestamp,
 };
-use lora_export_core::source::Record;
+use lora_export_core::source::{tools_from_value, turn_from_value, Record};
 use lora_export_core::{Location, SkippedRecord};
 
 const COLUMNS: &str = "c.id::text AS id, c.conversation_id, c.title, c.category, c.status, \
@@ -120,13 +125,14 @@ impl ConversationSource {
         let filter = SqlFilter::for_request(request, 1, tables)?;
         let (where_, n) = (&filter.clause, filter.params.len());
         let from = tables.conversations();
+        let columns = format!("{COLUMNS}{}", tables.conversation_extras());
         let first_sql = format!(
-            "SELECT {COLUMNS} FROM {from} c WHERE {where_} \
+            "SELECT {columns} FROM {from} c WHERE {where_} \
              ORDER BY c.created_at, c.id LIMIT ${}",
             n + 1
         );
         let next_sql = format!(
-            "SELECT {COLUMNS} FROM {from} c WHERE {where_} \
+            "SELECT {columns} FROM {from} c WHERE {where_} \
              AND (c.created_at, c.id) > (${}, ${}::text::{}) ORDER BY c.created_at, c.id LIMIT ${}",
             n + 1,
             n + 2,
@@ -291,10 +297,14 @@ fn conversation(row: &Row, turns: &[(i32, Row)]) -> Converted<Conversation> {
         return Err(invalid("turns", "conversation has no turns"));
     }
     let turns = turns.iter().enumerate().map(|(i, (_, t))| turn(t, i)).collect::<Converted<_>>()?;
-    let parameters: Option<Map<String, Value>> = json("parameters", row.try_get("parameters")?)?;
+    let parameters: Option<Map<String, Value>> = json("parameters", jsonb(row, "parameters")?)?;
     let history: Option<Vec<ReviewAction>> =
-        json("review_history", row.try_get("review_history")?)?;
-    Ok(Conversation {
+        json("review_history", jsonb(row, "review_history")?)?;
+    let tools = match jsonb(row, "tools")? {
+        Value::Null => Vec::new(),
+        tools => tools_from_value(&tools).map_err(skipped_field)?,
+    };
+    let mut conversation = Conversation {
         id: row.try_get("id")?,
         conversation_id,
         title: Some(row.try_get("title")?),
@@ -314,23 +324,75 @@ fn conversation(row: &Row, turns: &[(i32, Row)]) -> Converted<Conversation> {
         created_at: Some(Timestamp::from(row.try_get::<_, DateTime<Utc>>("created_at")?)),
         updated_at: Some(Timestamp::from(row.try_get::<_, DateTime<Utc>>("updated_at")?)),
         turns,
-        tools: Vec::new(),
+        tools,
         preference: None,
         preference_input: Default::default(),
         user_fields: Map::new(),
-    })
+    };
+    // What only the whole conversation shows (every tool call answered, every
+    // tool turn answering one), as every reader checks it.
+    conversation.resolve_messages().map_err(|reason| invalid("turns", reason))?;
+    Ok(conversation)
 }
 
+/// A turn row as the message object the core reads (`role`, `content` —
+/// its `parts` when not null —, `tool_calls`, `tool_call_id`, `name`,
+/// `reasoning`, `weight`, `token_count`, each when not null), read by the
+/// core's message reader: its checks and bounds, its field paths.
 fn turn(row: &Row, index: usize) -> Converted<ConversationTurn> {
     let token_count = match row.try_get::<_, Option<i32>>("token_count")? {
         Some(n) => Some(unsigned(format!("turns[{index}].token_count"), n)?),
         None => None,
     };
-    let role = json(format!("turns[{index}].role"), Value::String(row.try_get("role")?))?;
-    Ok(ConversationTurn {
-        token_count,
-        ..ConversationTurn::text(role, row.try_get::<_, String>("content")?)
-    })
+    let mut message = Map::new();
+    message.insert("role".into(), Value::String(row.try_get("role")?));
+    let content = match jsonb(row, "parts").map_err(|p| at_turn(p, index))? {
+        Value::Null => row.try_get::<_, Option<String>>("content")?.map_or(Value::Null, Value::from),
+        parts => parts,
+    };
+    message.insert("content".into(), content);
+    let tool_calls = jsonb(row, "tool_calls").map_err(|p| at_turn(p, index))?;
+    if !tool_calls.is_null() {
+        message.insert("tool_calls".into(), tool_calls);
+    }
+    for column in ["tool_call_id", "name", "reasoning"] {
+        if let Some(text) = row.try_get::<_, Option<String>>(column)? {
+            message.insert(column.into(), Value::String(text));
+        }
+    }
+    if let Some(weight) = row.try_get::<_, Option<i16>>("weight")? {
+        message.insert("weight".into(), Value::from(weight));
+    }
+    let turn = turn_from_value(&Value::Object(message), index).map_err(skipped_field)?;
+    Ok(ConversationTurn { token_count, ..turn })
+}
+
+/// A `jsonb` column's value (null when SQL NULL). A value the JSON parser
+/// refuses (nested deeper than it reads) is the row's problem, named by
+/// its column, not the export's.
+fn jsonb(row: &Row, column: &str) -> Converted<Value> {
+    match row.try_get::<_, Option<Value>>(column) {
+        Ok(value) => Ok(value.unwrap_or_default()),
+        // A conversion's error has the parser's as its source; a missing
+        // column has none.
+        Err(e) => match std::error::Error::source(&e) {
+            Some(parser) => Err(invalid(column, format!("not a valid {column}: {parser}"))),
+            None => Err(Problem::Database(e)),
+        },
+    }
+}
+
+/// A problem of turn `index`'s column, located in the turn.
+fn at_turn(problem: Problem, index: usize) -> Problem {
+    match problem {
+        Problem::Data { field, reason } => invalid(format!("turns[{index}].{field}"), reason),
+        database => database,
+    }
+}
+
+/// The field and reason of a record the core refused.
+fn skipped_field(skipped: SkippedRecord) -> Problem {
+    invalid(skipped.location.field.unwrap_or_default(), skipped.reason)
 }
 
 /// `value` read as the model's `T` (an enum name, the JSONB columns).
