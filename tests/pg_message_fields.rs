@@ -46,8 +46,9 @@ async fn admin(url: &str) -> Client {
 /// Every record of `tables`, in the export's order.
 async fn read_all(db: &Database, tables: &SourceTables) -> Vec<Record> {
     let client = db.client().await.unwrap();
-    let request = serde_json::from_value(json!({"config": {"scope": "all_data", "format": "jsonl"}}))
-        .unwrap();
+    let request =
+        serde_json::from_value(json!({"config": {"scope": "all_data", "format": "jsonl"}}))
+            .unwrap();
     let mut source = ConversationSource::new(&request, 3, tables).unwrap();
     let mut records = Vec::new();
     while let Some(batch) = source.next_batch(&client).await.unwrap() {
@@ -125,7 +126,8 @@ async fn message_fields_import_into_the_library_tables_and_export_as_they_were_r
     );
 
     let user = pg::create_user(service.database()).await;
-    let (summary, text) = export(&service, user, json!({"format": "jsonl", "jsonlFlavor": "openai"})).await;
+    let (summary, text) =
+        export(&service, user, json!({"format": "jsonl", "jsonlFlavor": "openai"})).await;
     let line: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let messages = &line["messages"];
     assert_eq!(messages[2]["tool_calls"][0]["id"], "c1", "{line}");
@@ -150,21 +152,27 @@ async fn message_fields_import_into_the_library_tables_and_export_as_they_were_r
     std::fs::remove_dir_all(&service.config().storage_root).unwrap();
 }
 
+/// A stored conversation: its id, the assistant turn's `tool_calls`,
+/// whether a tool turn answers them, the user turn's weight, its `tools`.
+type Stored = (&'static str, Option<String>, bool, Option<i16>, Option<&'static str>);
+
 /// Seen failing before: the columns did not exist. Each stored row the
 /// core refuses is a skipped record naming its field, and the others are
 /// read: arguments that are not JSON, tool calls that are not a list, a
 /// 9 MiB argument object, a value nested deeper than the JSON parser reads
-/// (once an export failure), an unanswered call, a weight on a user turn,
-/// tools that are not a list.
+/// (a conversion error of the row, which the source's `?` made a failed
+/// export), an unanswered call, a weight on a user turn, tools that are not
+/// a list.
 #[tokio::test(flavor = "multi_thread")]
 async fn stored_rows_the_core_refuses_are_skipped_with_their_field() {
     let db = Database::connect(&config(&pg::fresh_database().await)).unwrap();
     let client = db.client().await.unwrap();
     let call = |arguments: &str| {
-        format!(r#"[{{"id": "c1", "type": "function", "function": {{"name": "f", "arguments": {arguments}}}}}]"#)
+        format!(
+            r#"[{{"id": "c1", "type": "function", "function": {{"name": "f", "arguments": {arguments}}}}}]"#
+        )
     };
-    // (conversation_id, the assistant turn's tool_calls, a tool answer?, the user's weight, tools)
-    let rows: Vec<(&str, Option<String>, bool, Option<i16>, Option<&str>)> = vec![
+    let rows: Vec<Stored> = vec![
         ("a-good", Some(call(r#""{}""#)), true, None, Some(r#"[{"type": "function"}]"#)),
         ("b-not-json", Some(call(r#""{oops""#)), true, None, None),
         ("c-not-a-list", Some(r#"{"id": "c1"}"#.to_owned()), true, None, None),

@@ -298,8 +298,7 @@ fn conversation(row: &Row, turns: &[(i32, Row)]) -> Converted<Conversation> {
     }
     let turns = turns.iter().enumerate().map(|(i, (_, t))| turn(t, i)).collect::<Converted<_>>()?;
     let parameters: Option<Map<String, Value>> = json("parameters", jsonb(row, "parameters")?)?;
-    let history: Option<Vec<ReviewAction>> =
-        json("review_history", jsonb(row, "review_history")?)?;
+    let history: Option<Vec<ReviewAction>> = json("review_history", jsonb(row, "review_history")?)?;
     let tools = match jsonb(row, "tools")? {
         Value::Null => Vec::new(),
         tools => tools_from_value(&tools).map_err(skipped_field)?,
@@ -347,7 +346,9 @@ fn turn(row: &Row, index: usize) -> Converted<ConversationTurn> {
     let mut message = Map::new();
     message.insert("role".into(), Value::String(row.try_get("role")?));
     let content = match jsonb(row, "parts").map_err(|p| at_turn(p, index))? {
-        Value::Null => row.try_get::<_, Option<String>>("content")?.map_or(Value::Null, Value::from),
+        Value::Null => {
+            row.try_get::<_, Option<String>>("content")?.map_or(Value::Null, Value::from)
+        }
         parts => parts,
     };
     message.insert("content".into(), content);
