@@ -248,7 +248,11 @@ impl JsonlTransformer {
         truncated: &mut bool,
         dropped: &mut Dropped,
     ) -> Result<()> {
-        let out = OpenAiList { flavor: self.config.jsonl_flavor, full: self.config.include_full_content, shape };
+        let out = OpenAiList {
+            flavor: self.config.jsonl_flavor,
+            full: self.config.include_full_content,
+            shape,
+        };
         out.write(line, system, turns, truncated, dropped)
     }
 }
@@ -726,7 +730,8 @@ fn nova_tool_config(c: &Conversation) -> Option<Value> {
             (Some("function"), Some(f)) => f,
             _ => tool,
         };
-        let text = |key: &str| function.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+        let text =
+            |key: &str| function.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
         let (name, description) = (text("name")?, text("description")?);
         let schema = function.get("parameters").filter(|p| p.get("type").is_some())?;
         if names.contains(&name) {
@@ -736,7 +741,8 @@ fn nova_tool_config(c: &Conversation) -> Option<Value> {
         specs.push(json!({"toolSpec": {"name": name, "description": description,
             "inputSchema": {"json": schema}}}));
     }
-    let calls = c.turns.iter().chain(c.preference.iter().flat_map(|p| p.chosen.iter().chain(&p.rejected)));
+    let calls =
+        c.turns.iter().chain(c.preference.iter().flat_map(|p| p.chosen.iter().chain(&p.rejected)));
     if calls.flat_map(|t| &t.tool_calls).any(|call| !names.contains(&call.name.as_str())) {
         return None;
     }
@@ -752,7 +758,10 @@ fn nova_tool_config(c: &Conversation) -> Option<Value> {
 /// preference record the prompt followed by the chosen continuation, then
 /// the prompt followed by the rejected one.
 #[cfg(feature = "tokenizers")]
-pub(crate) fn hugging_face_messages(c: &Conversation, config: &ExportConfig) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn hugging_face_messages(
+    c: &Conversation,
+    config: &ExportConfig,
+) -> Result<Vec<Vec<u8>>> {
     let out = OpenAiList {
         flavor: JsonlFlavor::Trl,
         full: config.include_full_content,
@@ -762,7 +771,13 @@ pub(crate) fn hugging_face_messages(c: &Conversation, config: &ExportConfig) -> 
     let (mut truncated, mut dropped) = (false, Dropped::default());
     let mut write = |continuation: &[ConversationTurn]| -> Result<Vec<u8>> {
         let mut list = Vec::new();
-        out.write(&mut list, system, c.turns.iter().chain(continuation), &mut truncated, &mut dropped)?;
+        out.write(
+            &mut list,
+            system,
+            c.turns.iter().chain(continuation),
+            &mut truncated,
+            &mut dropped,
+        )?;
         Ok(list)
     };
     match &c.preference {
@@ -1029,7 +1044,8 @@ mod tests {
         };
         let mut t = transformer(JsonlFlavor::BedrockNova, false, None);
         let written: Value =
-            serde_json::from_str(&line(&mut t, &record(Some("Weather"), "get_weather")).unwrap()).unwrap();
+            serde_json::from_str(&line(&mut t, &record(Some("Weather"), "get_weather")).unwrap())
+                .unwrap();
         assert_eq!(
             written["toolConfig"],
             json!({"tools": [{"toolSpec": {"name": "get_weather", "description": "Weather",
@@ -1038,7 +1054,11 @@ mod tests {
         assert!(t.dropped_fields().is_empty(), "{:?}", t.dropped_fields());
         // No description (Nova requires one: never invented), or a call of a
         // tool it does not define: written without toolConfig, reported.
-        for c in [record(None, "get_weather"), record(Some(" "), "get_weather"), record(Some("W"), "other")] {
+        for c in [
+            record(None, "get_weather"),
+            record(Some(" "), "get_weather"),
+            record(Some("W"), "other"),
+        ] {
             let mut t = transformer(JsonlFlavor::BedrockNova, false, None);
             let written: Value = serde_json::from_str(&line(&mut t, &c).unwrap()).unwrap();
             assert!(written.get("toolConfig").is_none(), "{written}");

@@ -280,7 +280,10 @@ mod tests {
 
     fn chat_tokenizer(template: &str) -> Tokenizer {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/tokenizer/chat/tokenizer.json");
-        Tokenizer::from_file(path).unwrap().with_chat_template(ChatTemplate::new(template).unwrap()).unwrap()
+        Tokenizer::from_file(path)
+            .unwrap()
+            .with_chat_template(ChatTemplate::new(template).unwrap())
+            .unwrap()
     }
 
     /// A chat template sees each message as the `trl` flavor writes it —
@@ -332,8 +335,10 @@ mod tests {
         .unwrap();
         let c = crate::source::checked(c, crate::Location::record(1)).unwrap();
         let config = ExportConfig::new(Scope::All, Format::Jsonl);
-        let tokenizer = chat_tokenizer("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}");
-        let rejected = "<user>Capital of France?<assistant>It is Lyon, a city on the Rhône, I believe.";
+        let tokenizer =
+            chat_tokenizer("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}");
+        let rejected =
+            "<user>Capital of France?<assistant>It is Lyon, a city on the Rhône, I believe.";
         assert_eq!(tokenizer.count_conversation(&c, &config), Ok(tokenizer.count(rejected)));
         let o200k = Tokenizer::parse("o200k_base").unwrap();
         let message = |role: &str, text: &str| 3 + o200k.count(role) + o200k.count(text);

@@ -137,8 +137,7 @@ impl ChatTemplate {
         tools: &[serde_json::Value],
     ) -> std::result::Result<String, String> {
         let Json(messages) = serde_json::from_slice(messages).map_err(|e| e.to_string())?;
-        let tools =
-            if tools.is_empty() { Value::from(()) } else { Value::from_serialize(tools) };
+        let tools = if tools.is_empty() { Value::from(()) } else { Value::from_serialize(tools) };
         self.render(messages, tools)
     }
 
@@ -373,9 +372,18 @@ mod tests {
     #[test]
     fn generation_tags_render_nothing_and_trim_as_block_tags() {
         let source = "{% for m in messages %}{{ m.role }}:\n{%- generation -%}\n {{ m.content }}\n{% endgeneration %}\n|{% endfor %}";
-        assert_eq!(render(source, &[("user", "a"), ("assistant", "b")]).unwrap(), "user:a\n|assistant:b\n|");
-        assert_eq!(without_generation_tags("{{ x }}{%+ generation %}{% raw %}"), "{{ x }}{%+ if true %}{% raw %}");
-        assert_eq!(without_generation_tags("{% if %} {% endgeneration -%} {%"), "{% if %} {% endif -%} {%");
+        assert_eq!(
+            render(source, &[("user", "a"), ("assistant", "b")]).unwrap(),
+            "user:a\n|assistant:b\n|"
+        );
+        assert_eq!(
+            without_generation_tags("{{ x }}{%+ generation %}{% raw %}"),
+            "{{ x }}{%+ if true %}{% raw %}"
+        );
+        assert_eq!(
+            without_generation_tags("{% if %} {% endgeneration -%} {%"),
+            "{% if %} {% endif -%} {%"
+        );
         assert_eq!(without_generation_tags("{%-%}{%%}"), "{%-%}{%%}");
     }
 

@@ -569,7 +569,11 @@ fn nova_tool_config<'a>(
 ) -> Option<Vec<&'a str>> {
     let Some(tools) = config.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty())
     else {
-        sink.error(at("toolConfig"), "invalid_tool", "toolConfig must hold a non-empty `tools` list");
+        sink.error(
+            at("toolConfig"),
+            "invalid_tool",
+            "toolConfig must hold a non-empty `tools` list",
+        );
         return None;
     };
     if let Some(key) = config.as_object().and_then(|o| o.keys().find(|k| *k != "tools")) {
@@ -605,7 +609,12 @@ fn nova_tool_config<'a>(
 }
 
 /// With a `toolConfig`, each `toolUse` must name one of its tools.
-fn nova_tool_uses(messages: &[Value], tools: &[&str], at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
+fn nova_tool_uses(
+    messages: &[Value],
+    tools: &[&str],
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
     for (i, message) in messages.iter().enumerate() {
         let blocks = message.get("content").and_then(Value::as_array).into_iter().flatten();
         for (j, block) in blocks.enumerate() {
@@ -613,8 +622,13 @@ fn nova_tool_uses(messages: &[Value], tools: &[&str], at: &dyn Fn(&str) -> Locat
                 continue;
             };
             if !tools.contains(&name) {
-                let msg = format!("toolUse names `{}`, which toolConfig does not define", excerpt(name));
-                sink.error(at(&format!("messages[{i}].content[{j}].toolUse.name")), "invalid_tool_call", msg);
+                let msg =
+                    format!("toolUse names `{}`, which toolConfig does not define", excerpt(name));
+                sink.error(
+                    at(&format!("messages[{i}].content[{j}].toolUse.name")),
+                    "invalid_tool_call",
+                    msg,
+                );
             }
         }
     }
