@@ -148,5 +148,8 @@ def test_trl_leaves_weight_out_and_says_so_as_the_assistant_mask_trains_on_every
     assert all("weight" not in m for m in line["messages"])
     tokenizer = transformers_tokenizer()
     encoded = applied(tokenizer, line["messages"], line.get("tools"), return_assistant_tokens_mask=True)
-    masked = tokenizer.decode([t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"]) if m])
+    trained = [t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"]) if m]
+    # The byte-level BPE's tokens, joined: Ġ is its space.
+    masked = "".join(tokenizer.convert_ids_to_tokens(trained)).replace("Ġ", " ")
     assert "Let me check." in masked, "the weight-0 turn is trained on by TRL's assistant mask"
+    assert "Weather in Paris?" not in masked
