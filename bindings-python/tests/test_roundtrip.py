@@ -127,7 +127,7 @@ def test_datasets_loads_jsonl_whose_persona_is_null_first_then_a_string(tmp_path
     )
     assert loaded.num_rows == 6000
     personas = loaded["metadata"]
-    assert personas[0]["persona"] in (None, "")
+    assert personas[0]["persona"] is None, "an absent persona is null, never an invented \"\""
     assert personas[-1]["persona"] == "Busy professional"
     assert loaded[10]["messages"][0]["content"] == records[10]["turns"][0]["content"]
 

@@ -22,10 +22,11 @@ use crate::{ErrorKind, Result};
 /// - `openai`: `{"messages":[…],"tools"?:[…],"metadata"?:{…}}`; messages
 ///   carry `tool_calls` (arguments as JSON text), `tool_call_id`, `name`,
 ///   `weight` and content parts. The metadata object (when
-///   `includeMetadata`) has the same keys, of the same types, on every line:
-///   absent persona, emotion, topic and parent fields are written as `""`,
-///   never as null or a missing key, so that Arrow readers (Hugging Face
-///   `datasets`) that fix the schema on the first chunk read every line.
+///   `includeMetadata`) has the same keys on every line: a field the record
+///   lacks (persona, emotion, topic, parent, title, tier, dates) is written
+///   as `null`, never as an invented `""` nor a missing key, so that Arrow
+///   readers (Hugging Face `datasets`) that fix the schema on the first
+///   chunk read every line (a null in a string column).
 /// - `openai-dpo`: `{"input":{"messages","tools"?},"preferred_output":[…],
 ///   "non_preferred_output":[…]}`, preference records only.
 /// - `trl`: `{"messages","tools"?}` as Hugging Face chat templates take them
@@ -37,9 +38,12 @@ use crate::{ErrorKind, Result};
 /// - `bedrock-nova`: `{"schemaVersion":"bedrock-conversation-2024",
 ///   "system":[{"text"}],"messages":[{"role","content":[blocks]}]}` with
 ///   `reasoningContent`, `toolUse` and `toolResult` blocks.
-/// - `anthropic`: `{"system"?:…,"messages":[…]}` and nothing else. The
-///   conversation must start with a user turn, end with an assistant turn and
-///   alternate; a leading system turn becomes `system`. Others are refused.
+/// - `anthropic`: `{"system"?:…,"messages":[…]}` and nothing else, text
+///   only, as Claude's fine-tuning on Bedrock takes it. The conversation
+///   must start with a user turn, end with an assistant turn and alternate;
+///   a leading system turn becomes `system`. Others, and conversations with
+///   tool calls, are refused; reasoning is dropped (an Anthropic `thinking`
+///   block needs a signature the input does not have).
 /// - `sharegpt`: `{"conversations":[{"from","value"}],"tools"?}` as
 ///   LLaMA-Factory reads it: `system`, `human`, `gpt`, `function_call`,
 ///   `observation`; `tools` as a JSON string.
@@ -235,12 +239,41 @@ impl JsonlTransformer {
         Ok(())
     }
 
-    fn write_openai_list(
+    fn write_openai_list<'t>(
         &self,
         line: &mut Vec<u8>,
         system: Option<&str>,
-        turns: &[ConversationTurn],
+        turns: impl IntoIterator<Item = &'t ConversationTurn>,
         shape: Shape,
+        truncated: &mut bool,
+        dropped: &mut Dropped,
+    ) -> Result<()> {
+        let out = OpenAiList {
+            flavor: self.config.jsonl_flavor,
+            full: self.config.include_full_content,
+            shape,
+        };
+        out.write(line, system, turns, truncated, dropped)
+    }
+}
+
+/// Writes lists of OpenAI-shaped messages in one flavor's [`Shape`].
+struct OpenAiList {
+    flavor: JsonlFlavor,
+    full: bool,
+    shape: Shape,
+}
+
+impl OpenAiList {
+    fn refuse<T>(&self, why: impl fmt::Display) -> Result<T> {
+        Err(ErrorKind::Rejected(format!("{} flavor: {why}", self.flavor.as_str())).into())
+    }
+
+    fn write<'t>(
+        &self,
+        line: &mut Vec<u8>,
+        system: Option<&str>,
+        turns: impl IntoIterator<Item = &'t ConversationTurn>,
         truncated: &mut bool,
         dropped: &mut Dropped,
     ) -> Result<()> {
@@ -250,25 +283,24 @@ impl JsonlTransformer {
             json_text::write_str(line, system);
             line.extend_from_slice(b"},");
         }
-        for (i, t) in turns.iter().enumerate() {
+        for (i, t) in turns.into_iter().enumerate() {
             if i > 0 {
                 line.push(b',');
             }
-            self.write_openai_message(line, t, shape, truncated, dropped)?;
+            self.write_message(line, t, truncated, dropped)?;
         }
         line.push(b']');
         Ok(())
     }
 
-    fn write_openai_message(
+    fn write_message(
         &self,
         line: &mut Vec<u8>,
         t: &ConversationTurn,
-        shape: Shape,
         truncated: &mut bool,
         dropped: &mut Dropped,
     ) -> Result<()> {
-        let full = self.config.include_full_content;
+        let (full, shape) = (self.full, self.shape);
         let role = match t.role {
             Role::Developer if !shape.developer => {
                 dropped.add("developer_role", 1);
@@ -400,7 +432,9 @@ impl JsonlTransformer {
         line.push(b'}');
         Ok(())
     }
+}
 
+impl JsonlTransformer {
     /// Bedrock's conversation schema for Nova.
     fn bedrock(
         &self,
@@ -416,7 +450,8 @@ impl JsonlTransformer {
             system_texts.push(turn_content(&t.content, full).0);
             dropped.add("name", u64::from(t.name.is_some()));
         }
-        dropped.add("tools", u64::from(!c.tools.is_empty()));
+        let tool_config = nova_tool_config(c);
+        dropped.add("tools", u64::from(!c.tools.is_empty() && tool_config.is_none()));
         // Messages: tool answers become toolResult blocks of a user message.
         let mut messages: Vec<(Role, Vec<Value>)> = Vec::new();
         for t in rest {
@@ -472,6 +507,11 @@ impl JsonlTransformer {
             serde_json::to_writer(&mut *line, &system)?;
             line.push(b',');
         }
+        if let Some(tool_config) = tool_config {
+            line.extend_from_slice(b"\"toolConfig\":");
+            serde_json::to_writer(&mut *line, &tool_config)?;
+            line.push(b',');
+        }
         line.extend_from_slice(b"\"messages\":[");
         for (i, (role, blocks)) in messages.iter().enumerate() {
             if i > 0 {
@@ -502,8 +542,15 @@ impl JsonlTransformer {
         }
         let system =
             leading.first().map(|t| turn_content(&t.content, full).0).or(system.map(Cow::Borrowed));
+        // Claude's fine-tuning on Bedrock takes text messages and no other
+        // key (Anthropic's Bedrock fine-tuning guide): tool_use and
+        // tool_result blocks would make the file refused, and dropping
+        // them would leave a wrong example.
         if rest.iter().any(|t| !t.tool_calls.is_empty() || t.role == Role::Tool) {
-            return self.refuse("tool calls and tool messages are not written in this flavor");
+            return self.refuse(
+                "tool calls and tool messages: Claude fine-tuning on Bedrock takes text \
+                 messages only (export them with bedrock-nova, openai or trl)",
+            );
         }
         let roles: Vec<(Role, bool)> =
             rest.iter().map(|t| (t.role, t.content.trim().is_empty())).collect();
@@ -664,6 +711,81 @@ fn system_prompt<'a>(config: &'a ExportConfig, c: &Conversation) -> Option<&'a s
     }
 }
 
+/// The conversation's `tools` as Nova's `toolConfig`
+/// (`{"tools":[{"toolSpec":{"name","description","inputSchema":{"json"}}}]}`),
+/// when Nova's SFT validator accepts them: each tool an OpenAI function (or
+/// a bare function definition) with a name, a non-blank description and a
+/// `parameters` schema that has its `type`, no two with one name, and
+/// every call of the conversation naming one of them. `None` otherwise
+/// (the export reports `tools` dropped): a description or schema the input
+/// lacks is never invented.
+fn nova_tool_config(c: &Conversation) -> Option<Value> {
+    if c.tools.is_empty() {
+        return None;
+    }
+    let mut names = Vec::with_capacity(c.tools.len());
+    let mut specs = Vec::with_capacity(c.tools.len());
+    for tool in &c.tools {
+        let function = match (tool.get("type").and_then(Value::as_str), tool.get("function")) {
+            (Some("function"), Some(f)) => f,
+            _ => tool,
+        };
+        let text =
+            |key: &str| function.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+        let (name, description) = (text("name")?, text("description")?);
+        let schema = function.get("parameters").filter(|p| p.get("type").is_some())?;
+        if names.contains(&name) {
+            return None;
+        }
+        names.push(name);
+        specs.push(json!({"toolSpec": {"name": name, "description": description,
+            "inputSchema": {"json": schema}}}));
+    }
+    let calls =
+        c.turns.iter().chain(c.preference.iter().flat_map(|p| p.chosen.iter().chain(&p.rejected)));
+    if calls.flat_map(|t| &t.tool_calls).any(|call| !names.contains(&call.name.as_str())) {
+        return None;
+    }
+    Some(json!({ "tools": specs }))
+}
+
+/// What a chat template renders of `c` in an export with `config`: the
+/// messages as the `trl` flavor writes them (Hugging Face's message shape:
+/// arguments as objects, `reasoning_content`, `{"type":"image"}` parts;
+/// the configured system prompt first unless the conversation opens with
+/// its own; contents cut as the export cuts them), as the JSON text of a
+/// list — one per text a trainer tokenizes: the messages, or for a
+/// preference record the prompt followed by the chosen continuation, then
+/// the prompt followed by the rejected one.
+#[cfg(feature = "tokenizers")]
+pub(crate) fn hugging_face_messages(
+    c: &Conversation,
+    config: &ExportConfig,
+) -> Result<Vec<Vec<u8>>> {
+    let out = OpenAiList {
+        flavor: JsonlFlavor::Trl,
+        full: config.include_full_content,
+        shape: Shape::of(JsonlFlavor::Trl),
+    };
+    let system = system_prompt(config, c);
+    let (mut truncated, mut dropped) = (false, Dropped::default());
+    let mut write = |continuation: &[ConversationTurn]| -> Result<Vec<u8>> {
+        let mut list = Vec::new();
+        out.write(
+            &mut list,
+            system,
+            c.turns.iter().chain(continuation),
+            &mut truncated,
+            &mut dropped,
+        )?;
+        Ok(list)
+    };
+    match &c.preference {
+        Some(p) if !p.prompt_is_messages => Ok(vec![write(&p.chosen)?, write(&p.rejected)?]),
+        _ => Ok(vec![write(&[])?]),
+    }
+}
+
 fn sharegpt_role(role: Role) -> &'static str {
     match role {
         Role::System | Role::Developer => "system",
@@ -794,12 +916,12 @@ struct Metadata<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     review_history: Option<&'a [ReviewAction]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    parent_id: Option<&'a str>,
+    parent_id: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    parent_type: Option<&'a str>,
-    persona: &'a str,
-    emotion: &'a str,
-    topic: &'a str,
+    parent_type: Option<Option<&'a str>>,
+    persona: Option<&'a str>,
+    emotion: Option<&'a str>,
+    topic: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     content_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -820,11 +942,11 @@ impl<'a> Metadata<'a> {
             created_at: ts.then(|| c.created_at.as_ref().map(|t| t.as_str())),
             updated_at: ts.then(|| c.updated_at.as_ref().map(|t| t.as_str())),
             review_history: config.include_approval_history.then_some(c.review_history.as_slice()),
-            parent_id: parents.then(|| c.parent_id.as_deref().unwrap_or("")),
-            parent_type: parents.then(|| c.parent_type.map_or("", |p| p.as_str())),
-            persona: c.persona.as_deref().unwrap_or(""),
-            emotion: c.emotion.as_deref().unwrap_or(""),
-            topic: c.topic.as_deref().unwrap_or(""),
+            parent_id: parents.then_some(c.parent_id.as_deref()),
+            parent_type: parents.then(|| c.parent_type.map(|p| p.as_str())),
+            persona: c.persona.as_deref(),
+            emotion: c.emotion.as_deref(),
+            topic: c.topic.as_deref(),
             content_truncated: (!config.include_full_content).then_some(truncated),
             token_count: counted.then_some(c.token_count),
             user_fields: &c.user_fields,
@@ -884,21 +1006,64 @@ mod tests {
     }
 
     #[test]
-    fn openai_metadata_has_the_same_keys_and_types_on_every_line() {
+    fn openai_metadata_has_the_same_keys_on_every_line_and_null_for_what_is_absent() {
         let mut t = transformer(JsonlFlavor::Openai, true, None);
+        t.config.include_parent_references = true;
         let mut with = conversation(&[Role::User, Role::Assistant]);
         with.persona = Some("Student".into());
+        with.parent_id = Some("p1".into());
         let without = conversation(&[Role::User, Role::Assistant]);
-        let keys = |s: &str| {
+        let metadata = |s: &str| {
             let v: serde_json::Value = serde_json::from_str(s).unwrap();
-            v["metadata"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.is_string()))
-                .collect::<Vec<_>>()
+            v["metadata"].as_object().unwrap().clone()
         };
-        assert_eq!(keys(&line(&mut t, &without).unwrap()), keys(&line(&mut t, &with).unwrap()));
+        let (with, without) =
+            (metadata(&line(&mut t, &with).unwrap()), metadata(&line(&mut t, &without).unwrap()));
+        assert_eq!(with.keys().collect::<Vec<_>>(), without.keys().collect::<Vec<_>>());
+        assert_eq!((&with["persona"], &with["parent_id"]), (&json!("Student"), &json!("p1")));
+        for key in ["persona", "emotion", "topic", "parent_id", "parent_type"] {
+            assert_eq!(without[key], Value::Null, "{key}: an absent field is null, never invented");
+        }
+    }
+
+    #[test]
+    fn bedrock_writes_tools_as_nova_tool_config_or_reports_them_dropped() {
+        let record = |description: Option<&str>, called: &str| -> Conversation {
+            let mut function = json!({"name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}});
+            if let Some(d) = description {
+                function["description"] = json!(d);
+            }
+            serde_json::from_value(json!({"conversation_id": "c", "tools": [{"type": "function", "function": function}],
+                "messages": [{"role": "user", "content": "Paris?"},
+                    {"role": "assistant", "content": null, "tool_calls": [{"id": "1", "type": "function",
+                        "function": {"name": called, "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": "1", "content": "18C"},
+                    {"role": "assistant", "content": "18C."}]}))
+            .unwrap()
+        };
+        let mut t = transformer(JsonlFlavor::BedrockNova, false, None);
+        let written: Value =
+            serde_json::from_str(&line(&mut t, &record(Some("Weather"), "get_weather")).unwrap())
+                .unwrap();
+        assert_eq!(
+            written["toolConfig"],
+            json!({"tools": [{"toolSpec": {"name": "get_weather", "description": "Weather",
+                "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}}}}}}]})
+        );
+        assert!(t.dropped_fields().is_empty(), "{:?}", t.dropped_fields());
+        // No description (Nova requires one: never invented), or a call of a
+        // tool it does not define: written without toolConfig, reported.
+        for c in [
+            record(None, "get_weather"),
+            record(Some(" "), "get_weather"),
+            record(Some("W"), "other"),
+        ] {
+            let mut t = transformer(JsonlFlavor::BedrockNova, false, None);
+            let written: Value = serde_json::from_str(&line(&mut t, &c).unwrap()).unwrap();
+            assert!(written.get("toolConfig").is_none(), "{written}");
+            assert_eq!(t.dropped_fields().get("tools"), Some(&1));
+        }
     }
 
     #[test]

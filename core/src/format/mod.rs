@@ -31,6 +31,8 @@ use crate::Result;
 pub use self::content::{truncate_content, TRUNCATION_LIMIT};
 pub use self::csv::CsvTransformer;
 pub use self::json::JsonTransformer;
+#[cfg(feature = "tokenizers")]
+pub(crate) use self::jsonl::hugging_face_messages;
 pub use self::jsonl::JsonlTransformer;
 pub use self::markdown::MarkdownTransformer;
 pub use self::registry::{Registry, TransformerFactory};

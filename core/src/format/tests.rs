@@ -69,7 +69,7 @@ fn record() -> impl Strategy<Value = Value> {
     (
         proptest::option::of(prop_oneof![Just("system"), Just("developer")]),
         proptest::collection::vec(exchange(), 1..3),
-        proptest::bool::ANY,
+        proptest::option::of(proptest::bool::ANY),
         proptest::option::of((text(), text())),
     )
         .prop_map(|(system, exchanges, tools, pair)| {
@@ -92,9 +92,14 @@ fn record() -> impl Strategy<Value = Value> {
                 }
                 None => record["messages"] = json!(messages),
             }
-            if tools {
-                record["tools"] = json!([{"type": "function", "function": {"name": "lookup",
-                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}]);
+            // With a description or without (which Nova's toolConfig requires).
+            if let Some(described) = tools {
+                let mut function = json!({"name": "lookup",
+                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}});
+                if described {
+                    function["description"] = json!("Looks it up.");
+                }
+                record["tools"] = json!([{"type": "function", "function": function}]);
             }
             record
         })

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::template::{template_message, ChatTemplate};
+use super::template::ChatTemplate;
 use super::TokenSummary;
-use crate::format::truncate_content;
-use crate::model::{Conversation, ExportConfig, Role};
+use crate::format::{hugging_face_messages, truncate_content};
+use crate::model::{Conversation, ConversationTurn, ExportConfig, Role};
 use crate::{ErrorKind, Result};
 
 /// A tokenizer: one of OpenAI's encodings, or a Hugging Face `tokenizer.json`.
@@ -120,46 +120,58 @@ impl Tokenizer {
     /// the export writes them — the configured system prompt first unless
     /// the conversation opens with its own, contents cut to 500 characters
     /// without `includeFullContent` — rendered by its chat template first
-    /// when it has one; an error (the template refused the conversation) as
-    /// text.
+    /// when it has one (the messages as the `trl` flavor writes them, with
+    /// the conversation's `tools`); an error (the template refused the
+    /// conversation) as text. A preference record is two texts, the prompt
+    /// with the chosen continuation and the prompt with the rejected one:
+    /// its count is the longer's (what `max_tokens` compares).
     pub fn count_conversation(
         &self,
         conversation: &Conversation,
         config: &ExportConfig,
     ) -> std::result::Result<u64, String> {
+        if let Some(template) = &self.template {
+            let texts = hugging_face_messages(conversation, config).map_err(|e| e.to_string())?;
+            let mut longest = 0;
+            for messages in texts {
+                let text = template
+                    .render_json(&messages, &conversation.tools)
+                    .map_err(|e| format!("chat template `{}`: {e}", template.name()))?;
+                longest = longest.max(self.count(&text));
+            }
+            return Ok(longest);
+        }
         let prompt = match conversation.turns.first() {
             Some(turn) if matches!(turn.role, Role::System | Role::Developer) => None,
             _ => config.system_prompt.as_deref(),
         };
+        let continuations: &[&[ConversationTurn]] = match &conversation.preference {
+            Some(p) if !p.prompt_is_messages => &[&p.chosen, &p.rejected],
+            _ => &[&[]],
+        };
         let full = config.include_full_content;
-        let turns = conversation.turns.iter().map(|t| {
-            let content = match (full, t.counted_text()) {
-                (true, text) => text,
-                (false, text) => Cow::Owned(truncate_content(&text).0.into_owned()),
-            };
-            (t.role.as_str(), content, Some(t))
-        });
-        let messages = prompt.map(|p| ("system", Cow::Borrowed(p), None)).into_iter().chain(turns);
-        if let Some(template) = &self.template {
-            let messages = messages
-                .map(|(role, content, turn)| template_message(role, &content, turn))
-                .collect();
-            let text = template
-                .render(messages)
-                .map_err(|e| format!("chat template `{}`: {e}", template.name()))?;
-            return Ok(self.count(&text));
-        }
-        Ok(match &self.kind {
-            Kind::OpenAi(_) => {
-                messages
-                    .map(|(role, content, _)| {
-                        OPENAI_PER_MESSAGE + self.count(role) + self.count(&content)
-                    })
-                    .sum::<u64>()
-                    + OPENAI_REPLY_PRIMING
+        let longest = continuations.iter().map(|continuation| {
+            let turns = conversation.turns.iter().chain(*continuation).map(|t| {
+                let content = match (full, t.counted_text()) {
+                    (true, text) => text,
+                    (false, text) => Cow::Owned(truncate_content(&text).0.into_owned()),
+                };
+                (t.role.as_str(), content)
+            });
+            let messages = prompt.map(|p| ("system", Cow::Borrowed(p))).into_iter().chain(turns);
+            match &self.kind {
+                Kind::OpenAi(_) => {
+                    messages
+                        .map(|(role, content)| {
+                            OPENAI_PER_MESSAGE + self.count(role) + self.count(&content)
+                        })
+                        .sum::<u64>()
+                        + OPENAI_REPLY_PRIMING
+                }
+                Kind::HuggingFace(_) => messages.map(|(_, content)| self.count(&content)).sum(),
             }
-            Kind::HuggingFace(_) => messages.map(|(_, content, _)| self.count(&content)).sum(),
-        })
+        });
+        Ok(longest.max().unwrap_or(0))
     }
 }
 
@@ -265,6 +277,76 @@ mod tests {
     use super::*;
     use crate::model::{Format, Scope};
     use crate::source::{JsonlSource, Record};
+
+    fn chat_tokenizer(template: &str) -> Tokenizer {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/tokenizer/chat/tokenizer.json");
+        Tokenizer::from_file(path)
+            .unwrap()
+            .with_chat_template(ChatTemplate::new(template).unwrap())
+            .unwrap()
+    }
+
+    /// A chat template sees each message as the `trl` flavor writes it —
+    /// tool calls (arguments as objects, in their order), tool_call_id,
+    /// name, reasoning_content, content parts — and the conversation's
+    /// tools, as transformers' `apply_chat_template(messages, tools=…)`.
+    #[test]
+    fn a_chat_template_sees_every_field_of_the_messages_and_the_tools() {
+        let template = "{% if tools is none %}no tools{% else %}{% for t in tools %}{{ t.function.name }};{% endfor %}{% endif %}\
+            {% for m in messages %}[{{ m.role }}{% if m.name %}:{{ m.name }}{% endif %}]\
+            {% if m.content is string %}{{ m.content }}{% elif m.content %}{% for p in m.content %}{{ p.type }}={{ p.text }}{{ p.url }},{% endfor %}{% endif %}\
+            {% if m.reasoning_content %}<think>{{ m.reasoning_content }}</think>{% endif %}\
+            {% for c in m.tool_calls or [] %}<call {{ c.id }} {{ c.function.name }} {{ c.function.arguments | tojson }}>{% endfor %}\
+            {% if m.tool_call_id %}<answers {{ m.tool_call_id }}>{% endif %}{% endfor %}";
+        let tokenizer = chat_tokenizer(template);
+        let c: Conversation = serde_json::from_value(serde_json::json!({"conversation_id": "c",
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+            "messages": [
+                {"role": "user", "name": "ann", "content": [{"type": "text", "text": "Look:"},
+                    {"type": "image_url", "image_url": {"url": "https://x/a.png"}}]},
+                {"role": "assistant", "content": null, "reasoning_content": "Call it.",
+                    "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather",
+                        "arguments": "{\"zone\": \"b\", \"city\": \"Paris\"}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "18C"},
+                {"role": "assistant", "content": "18C."}]}))
+        .unwrap();
+        let config = ExportConfig::new(Scope::All, Format::Jsonl);
+        let expected = "get_weather;[user:ann]text=Look:,image=https://x/a.png,\
+            [assistant]<think>Call it.</think><call c1 get_weather {\"zone\": \"b\", \"city\": \"Paris\"}>\
+            [tool]18C<answers c1>[assistant]18C.";
+        let template = tokenizer.chat_template().unwrap();
+        let messages = hugging_face_messages(&c, &config).unwrap();
+        assert_eq!(template.render_json(&messages[0], &c.tools).unwrap(), expected);
+        assert_eq!(tokenizer.count_conversation(&c, &config), Ok(tokenizer.count(expected)));
+        let mut plain = c.clone();
+        plain.tools.clear();
+        let text = tokenizer.count_conversation(&plain, &config).unwrap();
+        assert_eq!(text, tokenizer.count(&expected.replacen("get_weather;", "no tools", 1)));
+    }
+
+    /// A preference record counts as the longer of prompt + chosen and
+    /// prompt + rejected, with a template or without.
+    #[test]
+    fn a_preference_record_counts_its_longer_continuation() {
+        let c: Conversation = serde_json::from_value(serde_json::json!({"conversation_id": "p",
+            "prompt": [{"role": "user", "content": "Capital of France?"}],
+            "chosen": [{"role": "assistant", "content": "Paris."}],
+            "rejected": [{"role": "assistant", "content": "It is Lyon, a city on the Rhône, I believe."}]}))
+        .unwrap();
+        let c = crate::source::checked(c, crate::Location::record(1)).unwrap();
+        let config = ExportConfig::new(Scope::All, Format::Jsonl);
+        let tokenizer =
+            chat_tokenizer("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}");
+        let rejected =
+            "<user>Capital of France?<assistant>It is Lyon, a city on the Rhône, I believe.";
+        assert_eq!(tokenizer.count_conversation(&c, &config), Ok(tokenizer.count(rejected)));
+        let o200k = Tokenizer::parse("o200k_base").unwrap();
+        let message = |role: &str, text: &str| 3 + o200k.count(role) + o200k.count(text);
+        let longer = message("user", "Capital of France?")
+            + message("assistant", "It is Lyon, a city on the Rhône, I believe.")
+            + 3;
+        assert_eq!(o200k.count_conversation(&c, &config), Ok(longer));
+    }
 
     /// A batch counted on every core gives each conversation the count it
     /// gets alone, in the records' order; records not wanted get none.

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind as JinjaErrorKind};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 
-use crate::model::ConversationTurn;
 use crate::{ErrorKind, Result};
 
 /// A chat template and the special tokens it may name (`bos_token`,
@@ -101,7 +101,7 @@ impl ChatTemplate {
         env.add_filter("tojson", tojson);
         env.add_function("raise_exception", raise_exception);
         env.add_function("strftime_now", strftime_now);
-        env.add_template_owned(TEMPLATE, source.to_owned())
+        env.add_template_owned(TEMPLATE, without_generation_tags(source))
             .map_err(|e| ErrorKind::Config(format!("chat template `{name}`: {e:#}")))?;
         Ok(ChatTemplate { env: Arc::new(env), bos_token, eos_token, name })
     }
@@ -117,20 +117,43 @@ impl ChatTemplate {
         &self,
         messages: &[(&str, &str)],
     ) -> std::result::Result<String, String> {
-        let messages: Vec<Value> =
-            messages.iter().map(|(role, content)| template_message(role, content, None)).collect();
-        self.render(messages)
+        let messages: Vec<Value> = messages
+            .iter()
+            .map(|(role, content)| {
+                Value::from_iter([("role", Value::from(*role)), ("content", Value::from(*content))])
+            })
+            .collect();
+        self.render(Value::from(messages), Value::from(()))
     }
 
-    /// The rendered text of messages made by [`template_message`]; an
-    /// error (a template's `raise_exception`, an undefined call) as text.
-    pub(super) fn render(&self, messages: Vec<Value>) -> std::result::Result<String, String> {
+    /// The text of a list of messages given as JSON text (as the `trl`
+    /// flavor writes them) with the conversation's `tools`, as transformers'
+    /// `apply_chat_template(messages, tools=tools)` renders them after
+    /// `json.loads`: objects keep the text's key order, `tools` is none when
+    /// the conversation offers none.
+    pub(super) fn render_json(
+        &self,
+        messages: &[u8],
+        tools: &[serde_json::Value],
+    ) -> std::result::Result<String, String> {
+        let Json(messages) = serde_json::from_slice(messages).map_err(|e| e.to_string())?;
+        let tools = if tools.is_empty() { Value::from(()) } else { Value::from_serialize(tools) };
+        self.render(messages, tools)
+    }
+
+    /// The rendered text of `messages`; an error (a template's
+    /// `raise_exception`, an undefined call) as text. The context is
+    /// transformers': `messages`, `tools` and `documents` (none unless
+    /// given), the special tokens, no generation prompt.
+    fn render(&self, messages: Value, tools: Value) -> std::result::Result<String, String> {
         let template = self.env.get_template(TEMPLATE).map_err(|e| e.to_string())?;
         // An absent token is undefined (renders as nothing), as in
         // transformers, which passes only the tokens a model has.
         let token = |t: &Option<String>| t.as_deref().map_or(Value::UNDEFINED, Value::from);
         let context = minijinja::context! {
             messages => messages,
+            tools => tools,
+            documents => Value::from(()),
             bos_token => token(&self.bos_token),
             eos_token => token(&self.eos_token),
             add_generation_prompt => false,
@@ -144,16 +167,98 @@ impl ChatTemplate {
     }
 }
 
-/// One message as a chat template sees it: `role` and `content` (the
-/// content as the export writes it), and what else `turn` carries. The one
-/// place a turn's fields become a template's message: a new turn field
-/// (tool calls, name, reasoning) is added here.
-pub(super) fn template_message(
-    role: &str,
-    content: &str,
-    _turn: Option<&ConversationTurn>,
-) -> Value {
-    Value::from_iter([("role", Value::from(role)), ("content", Value::from(content))])
+/// `source` with transformers' `{% generation %}` and `{% endgeneration %}`
+/// tags (which mark the assistant's tokens for `return_assistant_tokens_mask`
+/// and render nothing) made `{% if true %}` and `{% endif %}`: block tags
+/// too, so `trim_blocks`, `lstrip_blocks` and `-` trim the same whitespace.
+fn without_generation_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{%") {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start + 2..];
+        let Some(end) = tag.find("%}") else {
+            rest = &rest[start..];
+            break;
+        };
+        let inner = &tag[..end];
+        let open = inner.strip_prefix(['-', '+']).map_or("", |_| &inner[..1]);
+        let close = inner.strip_suffix(['-', '+']).map_or("", |_| &inner[inner.len() - 1..]);
+        let word = inner.get(open.len()..inner.len() - close.len()).unwrap_or("").trim();
+        let replaced = match word {
+            "generation" => Some("if true"),
+            "endgeneration" => Some("endif"),
+            _ => None,
+        };
+        match replaced {
+            Some(word) => out.push_str(&format!("{{%{open} {word} {close}%}}")),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &tag[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A JSON text as a template's value, each object's keys in the text's
+/// order (what Python's `json.loads` gives a template: a `tojson` of the
+/// arguments writes them in the order they were given).
+struct Json(Value);
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Json, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Json, E> {
+        Ok(Json(Value::from(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Json, E> {
+        Ok(Json(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Json, E> {
+        Ok(Json(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Json, E> {
+        Ok(Json(Value::from(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Json, E> {
+        Ok(Json(Value::from(v)))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Json, E> {
+        Ok(Json(Value::from(())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Json(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json(Value::from(items)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Json, A::Error> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        while let Some((key, Json(value))) = map.next_entry::<String, Json>()? {
+            entries.push((key, value));
+        }
+        Ok(Json(Value::from_iter(entries)))
+    }
 }
 
 impl std::fmt::Debug for ChatTemplate {
@@ -262,6 +367,24 @@ mod tests {
         let source = "{% if messages[0].role != 'user' %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}";
         let err = render(source, &[("assistant", "x")]).unwrap_err();
         assert!(err.contains("Conversation roles must alternate"), "{err}");
+    }
+
+    #[test]
+    fn generation_tags_render_nothing_and_trim_as_block_tags() {
+        let source = "{% for m in messages %}{{ m.role }}:\n{%- generation -%}\n {{ m.content }}\n{% endgeneration %}\n|{% endfor %}";
+        assert_eq!(
+            render(source, &[("user", "a"), ("assistant", "b")]).unwrap(),
+            "user:a\n|assistant:b\n|"
+        );
+        assert_eq!(
+            without_generation_tags("{{ x }}{%+ generation %}{% raw %}"),
+            "{{ x }}{%+ if true %}{% raw %}"
+        );
+        assert_eq!(
+            without_generation_tags("{% if %} {% endgeneration -%} {%"),
+            "{% if %} {% endif -%} {%"
+        );
+        assert_eq!(without_generation_tags("{%-%}{%%}"), "{%-%}{%%}");
     }
 
     #[test]

@@ -461,8 +461,9 @@ fn check_tool_calls(
 
 /// Bedrock's conversation schema (Nova).
 fn bedrock(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &mut Sink) {
-    for key in
-        example.keys().filter(|k| !["schemaVersion", "system", "messages"].contains(&k.as_str()))
+    for key in example
+        .keys()
+        .filter(|k| !["schemaVersion", "system", "toolConfig", "messages"].contains(&k.as_str()))
     {
         sink.error(at(key), "unknown_key", format!("`{key}` is not a Bedrock conversation key"));
     }
@@ -484,7 +485,11 @@ fn bedrock(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &m
             sink.error(at("system"), "invalid_system", "system must be a list of {\"text\"} blocks")
         }
     }
+    let tools = example.get("toolConfig").and_then(|config| nova_tool_config(config, at, sink));
     let Some(messages) = message_list(example, "messages", at, sink) else { return };
+    if let Some(tools) = tools {
+        nova_tool_uses(messages, &tools, at, sink);
+    }
     let mut previous: Option<&str> = None;
     for (i, message) in messages.iter().enumerate() {
         let path = |key: &str| format!("messages[{i}].{key}");
@@ -549,6 +554,82 @@ fn bedrock(example: &Map<String, Value>, at: &dyn Fn(&str) -> Location, sink: &m
                 "missing_content",
                 "content must be a non-empty list of blocks",
             ),
+        }
+    }
+}
+
+/// Checks Nova's `toolConfig` (`{"tools":[{"toolSpec":{"name",
+/// "description","inputSchema":{"json":{"type",…}}}}]}`, as Nova's SFT
+/// validator requires it) and returns the tools' names, none when it
+/// holds no list of tools.
+fn nova_tool_config<'a>(
+    config: &'a Value,
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) -> Option<Vec<&'a str>> {
+    let Some(tools) = config.get("tools").and_then(Value::as_array).filter(|t| !t.is_empty())
+    else {
+        sink.error(
+            at("toolConfig"),
+            "invalid_tool",
+            "toolConfig must hold a non-empty `tools` list",
+        );
+        return None;
+    };
+    if let Some(key) = config.as_object().and_then(|o| o.keys().find(|k| *k != "tools")) {
+        let msg = format!("`{key}` is not a toolConfig key of Nova's training data");
+        sink.error(at(&format!("toolConfig.{key}")), "unknown_key", msg);
+    }
+    let mut names = Vec::new();
+    for (i, tool) in tools.iter().enumerate() {
+        let spec = tool.get("toolSpec");
+        let text = |key: &str| {
+            spec.and_then(|s| s.get(key)).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+        };
+        let schema = spec.and_then(|s| s.pointer("/inputSchema/json"));
+        let keys_ok = tool.as_object().is_some_and(|o| o.len() == 1);
+        let schema_ok = schema.is_some_and(|s| s.is_object() && s.get("type").is_some());
+        if !(keys_ok && schema_ok && text("name").is_some() && text("description").is_some()) {
+            sink.error(
+                at(&format!("toolConfig.tools[{i}]")),
+                "invalid_tool",
+                "a tool must be {\"toolSpec\":{\"name\",\"description\",\"inputSchema\":{\"json\":{\"type\",…}}}} \
+                 with a name and a description",
+            );
+        }
+        if let Some(name) = text("name") {
+            if names.contains(&name) {
+                let msg = format!("two tools are named `{}`", excerpt(name));
+                sink.error(at(&format!("toolConfig.tools[{i}]")), "invalid_tool", msg);
+            }
+            names.push(name);
+        }
+    }
+    Some(names)
+}
+
+/// With a `toolConfig`, each `toolUse` must name one of its tools.
+fn nova_tool_uses(
+    messages: &[Value],
+    tools: &[&str],
+    at: &dyn Fn(&str) -> Location,
+    sink: &mut Sink,
+) {
+    for (i, message) in messages.iter().enumerate() {
+        let blocks = message.get("content").and_then(Value::as_array).into_iter().flatten();
+        for (j, block) in blocks.enumerate() {
+            let Some(name) = block.pointer("/toolUse/name").and_then(Value::as_str) else {
+                continue;
+            };
+            if !tools.contains(&name) {
+                let msg =
+                    format!("toolUse names `{}`, which toolConfig does not define", excerpt(name));
+                sink.error(
+                    at(&format!("messages[{i}].content[{j}].toolUse.name")),
+                    "invalid_tool_call",
+                    msg,
+                );
+            }
         }
     }
 }
@@ -948,6 +1029,49 @@ mod tests {
         ];
         for (text, code, at) in cases {
             assert_eq!(only_error(Anthropic, &text), (code.to_owned(), at.to_owned()), "{text}");
+        }
+    }
+
+    #[test]
+    fn bedrock_tool_config_is_checked_as_nova_checks_it() {
+        use JsonlFlavor::BedrockNova;
+        let spec = |name: &str, description: &str| {
+            format!(
+                r#"{{"toolSpec":{{"name":"{name}","description":"{description}","inputSchema":{{"json":{{"type":"object"}}}}}}}}"#
+            )
+        };
+        let line = |tools: &str, called: &str| {
+            format!(
+                r#"{{"schemaVersion":"bedrock-conversation-2024","toolConfig":{tools},"messages":[{{"role":"user","content":[{{"text":"Hi"}}]}},{{"role":"assistant","content":[{{"toolUse":{{"toolUseId":"1","name":"{called}","input":{{}}}}}}]}},{{"role":"user","content":[{{"toolResult":{{"toolUseId":"1","content":[{{"text":"ok"}}]}}}}]}},{{"role":"assistant","content":[{{"text":"Done."}}]}}]}}"#
+            )
+        };
+        let ok = line(&format!(r#"{{"tools":[{}]}}"#, spec("w", "Weather")), "w");
+        assert!(check(BedrockNova, &ok).is_valid(), "{:#?}", check(BedrockNova, &ok).errors);
+        let cases = [
+            (line(r#"{"tools":[]}"#, "w"), "invalid_tool", "line 1, field toolConfig"),
+            (
+                line(&format!(r#"{{"tools":[{}]}}"#, spec("w", "")), "w"),
+                "invalid_tool",
+                "line 1, field toolConfig.tools[0]",
+            ),
+            (
+                line(&format!(r#"{{"tools":[{0},{0}]}}"#, spec("w", "W")), "w"),
+                "invalid_tool",
+                "line 1, field toolConfig.tools[1]",
+            ),
+            (
+                line(&format!(r#"{{"tools":[{}],"toolChoice":{{}}}}"#, spec("w", "W")), "w"),
+                "unknown_key",
+                "line 1, field toolConfig.toolChoice",
+            ),
+            (
+                line(&format!(r#"{{"tools":[{}]}}"#, spec("w", "W")), "x"),
+                "invalid_tool_call",
+                "line 1, field messages[1].content[0].toolUse.name",
+            ),
+        ];
+        for (text, code, at) in cases {
+            assert_eq!(only_error(BedrockNova, &text), (code.to_owned(), at.to_owned()), "{text}");
         }
     }
 
