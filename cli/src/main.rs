@@ -113,7 +113,7 @@ lora-export: canonical JSONL conversations to a training file or a dataset direc
 usage: lora-export --input FILE|- --format jsonl|json|csv|markdown --output FILE|-|DIR
          [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] [--ids a,b,...]
          [--strict] [--no-sync]
-         [--columns '{"dialog":"messages"}'] [--keep-columns 'true'|'["source"]']
+         [--columns '<column -> field JSON>'] [--keep-columns 'true'|'<JSON list of columns>']
          [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
          [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
          [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
@@ -252,7 +252,11 @@ fn build_request(args: &Args) -> Result<ExportRequest, Failure> {
             .map(|ids| ids.split(',').map(|i| json!(i.trim())).collect()),
         compression: None,
         columns: args.columns.as_deref().map(|c| parse("--columns", c)).transpose()?,
-        keep_columns: args.keep_columns.as_deref().map(|k| parse("--keep-columns", k)).transpose()?,
+        keep_columns: args
+            .keep_columns
+            .as_deref()
+            .map(|k| parse("--keep-columns", k))
+            .transpose()?,
     };
     parts.build().map_err(|issues| {
         let lines: Vec<String> =

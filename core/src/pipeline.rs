@@ -448,7 +448,8 @@ pub(crate) fn report_columns(
     let missing = reading.missing();
     if records > 0 && !missing.is_empty() {
         let issues = missing.iter().map(|(column, field)| {
-            let message = format!("no row of the input has the column `{column}` (mapped to `{field}`)");
+            let message =
+                format!("no row of the input has the column `{column}` (mapped to `{field}`)");
             Issue::new(format!("columns.{column}"), "missing_column", message)
         });
         return Err(ErrorKind::InvalidRequest(issues.collect()).into());
@@ -457,7 +458,8 @@ pub(crate) fn report_columns(
     if ignored.is_empty() {
         return Ok(());
     }
-    let mut named: Vec<String> = ignored.iter().take(10).map(|(k, n)| format!("{k} ({n})")).collect();
+    let mut named: Vec<String> =
+        ignored.iter().take(10).map(|(k, n)| format!("{k} ({n})")).collect();
     if ignored.len() > 10 {
         named.push(format!("and {} more", ignored.len() - 10));
     }
@@ -1190,11 +1192,17 @@ mod tests {
         let source = JsonlSource::with_reading(input.as_bytes(), builder.reading());
         let err = builder.export(source, std::io::sink()).unwrap_err();
         let ErrorKind::InvalidRequest(issues) = err.kind() else { panic!("{err}") };
-        assert_eq!((issues[0].path.as_str(), issues[0].code.as_str()), ("columns.grade", "missing_column"));
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].code.as_str()),
+            ("columns.grade", "missing_column")
+        );
 
         r.columns.insert("lang".into(), "qualityScore".into());
         let err = ExportBuilder::new(r).from_writer(std::io::sink()).unwrap_err();
         let ErrorKind::InvalidRequest(issues) = err.kind() else { panic!("{err}") };
-        assert_eq!((issues[0].path.as_str(), issues[0].code.as_str()), ("columns.lang", "duplicate"));
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].code.as_str()),
+            ("columns.lang", "duplicate")
+        );
     }
 }

@@ -161,7 +161,8 @@ pub fn is_pandas_index(column: &str) -> bool {
 pub fn check_columns(map: &BTreeMap<String, String>, keep: &KeepColumns) -> Vec<Issue> {
     let mut issues = Vec::new();
     if map.len() > MAX_MAPPED_COLUMNS {
-        let message = format!("at most {MAX_MAPPED_COLUMNS} columns can be mapped, not {}", map.len());
+        let message =
+            format!("at most {MAX_MAPPED_COLUMNS} columns can be mapped, not {}", map.len());
         issues.push(Issue::new("columns", "too_many_items", message));
         return issues;
     }
@@ -174,9 +175,8 @@ pub fn check_columns(map: &BTreeMap<String, String>, keep: &KeepColumns) -> Vec<
         }
         let Some(canonical) = field_of(field) else {
             let names: Vec<&str> = FIELDS.iter().flat_map(|s| s.iter().copied()).collect();
-            let hint = near(field, &names)
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
+            let hint =
+                near(field, &names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
             let message = format!(
                 "`{}` is not a field of the record{hint}; the fields are {}",
                 cut(field),

@@ -16,9 +16,7 @@ pub mod message;
 mod split;
 mod timestamp;
 
-pub use columns::{
-    check_columns, field_of, is_pandas_index, KeepColumns, MAX_MAPPED_COLUMNS,
-};
+pub use columns::{check_columns, field_of, is_pandas_index, KeepColumns, MAX_MAPPED_COLUMNS};
 pub use config::{ExportConfig, Format, JsonlFlavor, Scope};
 pub use conversation::{
     derived_id, is_platform_field, Conversation, ConversationStatus, ConversationTurn, ParentType,

@@ -10,8 +10,8 @@ use super::{
 };
 use crate::error::json_type_name;
 use crate::model::{
-    check_columns, ConversationStatus, KeepColumns, DateBounds, DateRange, Format, JsonlFlavor, Scope, SplitSpec, Tier,
-    MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
+    check_columns, ConversationStatus, DateBounds, DateRange, Format, JsonlFlavor, KeepColumns,
+    Scope, SplitSpec, Tier, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
 };
 use crate::Issue;
 

@@ -3,8 +3,8 @@
 //! thread.
 
 use std::io::Read;
-use std::sync::Arc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::{skipped, trim_line, Reading, Record};

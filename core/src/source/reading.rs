@@ -196,8 +196,8 @@ impl Reading {
     /// The fast path's read, not counted yet.
     fn read<'de, D: Deserializer<'de>>(&self, row: D) -> Option<(Conversation, Found)> {
         let mut found = Found::default();
-        let c = Conversation::deserialize(Row { inner: row, reading: self, found: &mut found })
-            .ok()?;
+        let c =
+            Conversation::deserialize(Row { inner: row, reading: self, found: &mut found }).ok()?;
         c.has_messages().then_some((c, found))
     }
 
@@ -537,7 +537,8 @@ mod tests {
         assert_eq!(c.turns.len(), 2);
         assert!(r.ignored().is_empty());
         let plain = Reading::default();
-        let row = serde_json::json!({"messages": [{"role": "user", "content": "Hi"}], "system": "S"});
+        let row =
+            serde_json::json!({"messages": [{"role": "user", "content": "Hi"}], "system": "S"});
         plain.value(row, Location::record(1)).unwrap();
         assert_eq!(plain.ignored(), [("system".to_owned(), 1)].into());
     }

@@ -245,9 +245,8 @@ impl<'de> de::Deserializer<'de> for Cell<'_> {
                 visitor.visit_u64(array.as_primitive::<UInt32Type>().value(row).into())
             }
             DataType::UInt64 => visitor.visit_u64(array.as_primitive::<UInt64Type>().value(row)),
-            DataType::Float64 => {
-                visitor.visit_f64(array.as_primitive::<arrow_array::types::Float64Type>().value(row))
-            }
+            DataType::Float64 => visitor
+                .visit_f64(array.as_primitive::<arrow_array::types::Float64Type>().value(row)),
             DataType::Timestamp(..) => match instant_text(array, row) {
                 Some(text) => visitor.visit_string(text),
                 None => Err(Unread("an instant out of range".into())),
