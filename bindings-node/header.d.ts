@@ -122,6 +122,20 @@ export interface ExportRequest {
    * `dataset.compression` instead.
    */
   compression?: 'none' | 'gzip' | 'zstd'
+  /**
+   * Your rows' column names → the record's fields
+   * (`{ dialog: 'messages', uid: 'conversation_id', score: 'quality_score' }`),
+   * for `transform` and `exportDataset`. A field the record does not have,
+   * two columns mapped to one field, or a mapped column that no row has is a
+   * `VALIDATION_ERROR` naming the column.
+   */
+  columns?: Record<string, string>
+  /**
+   * Your rows' other columns to carry into the metadata's `user_fields`:
+   * `true` (all) or their names (default none: they are counted in
+   * `summary.ignored_fields` and named in a warning).
+   */
+  keepColumns?: boolean | string[]
 }
 
 /** A validated request. */
@@ -131,6 +145,8 @@ export interface ResolvedExportRequest {
   filters?: FilterConfig
   dataset?: DatasetOptions
   compression?: 'none' | 'gzip' | 'zstd'
+  columns?: Record<string, string>
+  keepColumns?: boolean | string[]
 }
 
 /** One problem of a request: where, a stable code, and a sentence. */
@@ -229,6 +245,11 @@ export interface ExportSummary {
   tokens?: TokenSummary
   /** Fields the format could not carry and left out, per field (absent when none). */
   dropped_fields?: Record<string, number>
+  /**
+   * Your rows' columns that were neither read nor kept (`keepColumns`),
+   * each with the rows that had a value in it (absent when none).
+   */
+  ignored_fields?: Record<string, number>
 }
 
 /** The token counts of an export's written conversations. */

@@ -242,6 +242,7 @@ class ExportSummaryDict(TypedDict):
     tier_distribution: dict[str, int]
     warnings: list[str]
     dropped_fields: NotRequired[dict[str, int]]
+    ignored_fields: NotRequired[dict[str, int]]
 
 @final
 class ExportSummary:
@@ -280,6 +281,8 @@ class ExportSummary:
     @property
     def dropped_fields(self) -> dict[str, int]: ...
     @property
+    def ignored_fields(self) -> dict[str, int]: ...
+    @property
     def tier_label(self) -> str: ...
     def to_dict(self) -> ExportSummaryDict: ...
 
@@ -311,6 +314,8 @@ def export(
     allow_empty: bool = False,
     sync: bool = True,
     compression: Literal["none", "gzip", "zstd"] | None = None,
+    columns: Mapping[str, str] | None = None,
+    keep_columns: bool | Iterable[str] | None = None,
 ) -> ExportSummary:
     """Exports `conversations` into `dest` and returns the summary (see `help()` for every argument).
 
@@ -318,6 +323,9 @@ def export(
     a `.gz`/`.zst`/... path is refused unless `compression` writes that
     compression (`summary.bytes` and `sha256` are then of the compressed file). The default scope takes every
     conversation given; `summary.not_approved` says how many are not approved.
+    `columns` maps your column names to the record's fields (`{"dialog": "messages"}`);
+    `keep_columns` (`True` or names) carries other columns into the metadata's
+    `user_fields`; the rest are counted in `summary.ignored_fields` and warned about.
     """
 
 @type_check_only
@@ -398,6 +406,8 @@ def export_dataset(
     export_date: _Instant | None = None,
     progress: _Progress = None,
     overwrite: bool = False,
+    columns: Mapping[str, str] | None = None,
+    keep_columns: bool | Iterable[str] | None = None,
 ) -> DatasetSummary:
     """Exports `conversations` as a Hugging Face dataset directory (splits, shards, card).
 
@@ -421,6 +431,8 @@ def iter_export(
     too_many_skipped: Literal["raise", "warn"] = "raise",
     keep_skipped: int = 1000,
     allow_empty: bool = False,
+    columns: Mapping[str, str] | None = None,
+    keep_columns: bool | Iterable[str] | None = None,
 ) -> ExportIterator:
     """Like `export`, yielding the output as `bytes` chunks."""
 
@@ -440,6 +452,8 @@ def to_string(
     too_many_skipped: Literal["raise", "warn"] = "raise",
     keep_skipped: int = 1000,
     allow_empty: bool = False,
+    columns: Mapping[str, str] | None = None,
+    keep_columns: bool | Iterable[str] | None = None,
 ) -> str:
     """Like `export`, returning the whole output as text (for small sets)."""
 
@@ -449,6 +463,8 @@ def preview(
     format: _Format | None = None,
     config: ExportConfig | None = None,
     n: int = 3,
+    columns: Mapping[str, str] | None = None,
+    keep_columns: bool | Iterable[str] | None = None,
 ) -> str:
     """The first `n` conversations rendered as the export would (no scope applied)."""
 

@@ -42,9 +42,12 @@ pub fn export_dataset(
     spawn(env, async move {
         let builder = options?.builder(request_of(config?)?)?;
         blocking(move || {
+            let reading = builder.reading();
             let summary = match input {
-                Either::A(bytes) => builder.export(JsonlSource::new(&bytes[..]), &dir)?,
-                Either::B(text) => builder.export(records_of(array_of(&text)?), &dir)?,
+                Either::A(bytes) => {
+                    builder.export(JsonlSource::with_reading(&bytes[..], reading), &dir)?
+                }
+                Either::B(text) => builder.export(records_of(array_of(&text)?, reading), &dir)?,
             };
             Ok(Json(summary))
         })

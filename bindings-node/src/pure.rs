@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, Utc};
 use lora_export::model::{ExportRequest, Format, JsonlFlavor};
 use lora_export::request::validate_request;
-use lora_export::source::{from_value, BackgroundJsonlSource, Record};
+use lora_export::source::{BackgroundJsonlSource, Reading, Record};
 use lora_export::{audit, ErrorKind, ExportBuilder, ExportSummary, Issue, Location};
 use napi::bindgen_prelude::JsObjectValue;
 use napi::bindgen_prelude::{
@@ -121,7 +121,8 @@ pub fn transform(
         let values = array_of(&stringify(env, objects)?);
         return spawn(env, async move {
             let builder = builder(config?, options)?;
-            blocking(move || export_records(builder, records_of(values?), 0)).await
+            let reading = builder.reading();
+            blocking(move || export_records(builder, records_of(values?, reading), 0)).await
         });
     }
     // SAFETY: the value was just checked to be an array.
@@ -231,8 +232,9 @@ fn export_lines(
         let in_chunk = lines.chunk.iter().filter(|&&b| b == b'\n').count().max(1);
         lines.chunk.len() / in_chunk * elements
     });
+    let reading = builder.reading();
     let records =
-        BackgroundJsonlSource::with_thread_start(lines, below_the_event_loop).map(|record| {
+        BackgroundJsonlSource::with_reading(lines, reading, below_the_event_loop).map(|record| {
             record.map_err(|mut skipped| {
                 skipped.location = Location::record(skipped.location.line.unwrap_or_default());
                 skipped
@@ -310,9 +312,11 @@ pub fn preview(
     let config = body_of(Some(config));
     let text = stringify(env, conversations)?;
     spawn(env, async move {
-        let config = request_of(config?)?.config;
+        let request = request_of(config?)?;
+        let reading = Arc::new(Reading::of(&request));
+        let config = request.config;
         blocking(move || {
-            let conversations = records_of(array_of(&text)?)
+            let conversations = records_of(array_of(&text)?, reading)
                 .map(|record| {
                     record.map_err(|s| ErrorKind::MalformedRecord {
                         location: s.location,
@@ -445,9 +449,12 @@ fn builder(config: Value, options: Option<TransformOptions>) -> Result<ExportBui
     Ok(builder)
 }
 
-/// Conversation objects as records, numbered from 1.
-pub(crate) fn records_of(values: Vec<Value>) -> impl Iterator<Item = Record> {
-    values.into_iter().zip(1..).map(|(value, n)| from_value(value, Location::record(n)))
+/// Conversation objects as records, numbered from 1, read by `reading`.
+pub(crate) fn records_of(
+    values: Vec<Value>,
+    reading: Arc<Reading>,
+) -> impl Iterator<Item = Record> {
+    values.into_iter().zip(1..).map(move |(value, n)| reading.value(value, Location::record(n)))
 }
 
 /// Exports a byte buffer: canonical JSONL (parsed on threads of the core's
@@ -463,12 +470,14 @@ fn export_bytes(builder: ExportBuilder, bytes: Buffer) -> Result<Transformed, Fa
                 conversation_id: None,
                 reason: format!("not a valid JSON array of conversations: {e}"),
             })?;
-        return export_records(builder, records_of(values), bytes.len());
+        let reading = builder.reading();
+        return export_records(builder, records_of(values, reading), bytes.len());
     }
     let capacity = bytes.len();
     let mut reader = std::io::Cursor::new(bytes);
     reader.set_position(bom as u64);
-    let source = BackgroundJsonlSource::with_thread_start(reader, below_the_event_loop);
+    let reading = builder.reading();
+    let source = BackgroundJsonlSource::with_reading(reader, reading, below_the_event_loop);
     export_records(builder, source, capacity)
 }
 

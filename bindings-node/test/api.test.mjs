@@ -86,6 +86,36 @@ test('rows of your own: no id needed, skips warned, an empty input refused unles
   assert.equal((await transform([], { scope: 'all', format: 'jsonl' }, { allowEmpty: true })).data.length, 0)
 })
 
+test('columns maps your names, keepColumns carries the others, the rest is reported (issue 36)', async () => {
+  const chat = (q) => [{ role: 'user', content: q }, { role: 'assistant', content: 'A' }]
+  const rows = [0, 1, 2].map((i) => ({ dialog: chat(`Q${i}`), uid: `u-${i}`, score: 7 + i / 2, source: 'web', lang: 'en' }))
+  const request = { config: { scope: 'all', format: 'jsonl' }, columns: { dialog: 'messages', uid: 'conversation_id', score: 'quality_score' }, keepColumns: ['source'] }
+  const jsonl = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))
+  const outputs = []
+  for (const input of [rows, jsonl]) {
+    const out = await transform(input, request)
+    assert.equal(out.summary.conversations, 3)
+    assert.deepEqual(out.summary.ignored_fields, { lang: 3 })
+    assert.ok(out.summary.warnings.some((w) => w.includes('neither read nor kept') && w.includes('lang (3)')))
+    const meta = out.data.toString('utf8').trim().split('\n').map((l) => JSON.parse(l).metadata)
+    assert.deepEqual([meta[1].conversation_id, meta[1].quality_score, meta[1].user_fields], ['u-1', 7.5, { source: 'web' }])
+    outputs.push(out.data.toString('utf8'))
+  }
+  assert.equal(outputs[0], outputs[1])
+  const all = await transform(rows, { ...request, keepColumns: true })
+  assert.equal(all.summary.ignored_fields, undefined)
+  assert.deepEqual(JSON.parse(all.data.toString('utf8').split('\n')[0]).metadata.user_fields, { source: 'web', lang: 'en' })
+  await assert.rejects(transform(rows, { ...request, columns: { dialog: 'messages', score: 'quality' } }), (e) => {
+    assert.equal(e.code, 'VALIDATION_ERROR')
+    assert.deepEqual(e.issues.map((i) => [i.path, i.code]), [['columns.score', 'invalid_enum']])
+    return true
+  })
+  await assert.rejects(transform(rows, { ...request, columns: { chat: 'messages' } }), (e) =>
+    e.code === 'VALIDATION_ERROR' && e.issues[0].path === 'columns.chat' && e.issues[0].code === 'missing_column')
+  const checked = validateExportRequest({ ...request, columns: { a: 'turns', b: 'messages' } })
+  assert.deepEqual(checked.issues.map((i) => [i.path, i.code]), [['columns.b', 'duplicate']])
+})
+
 test('transform takes an array of objects whose JSON is longer than the longest JavaScript string', async () => {
   // 530 conversations sharing one 1 MiB string: 556 MB as JSON, over V8's
   // 536,870,888-character limit, so one JSON.stringify of the array throws.

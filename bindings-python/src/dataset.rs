@@ -15,7 +15,7 @@ use crate::export::{push_batch, Input, Progress};
 use crate::request;
 use crate::summary::ExportSummary;
 
-/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, chat_template=None, export_date=None, progress=None, overwrite=False)
+/// export_dataset(conversations, dest_dir, *, format=None, config=None, filters=None, ids=None, split=None, seed=0, dedupe=False, max_records_per_shard=None, max_bytes_per_shard=None, compression=None, tokenizer=None, max_tokens=None, chat_template=None, export_date=None, progress=None, overwrite=False, columns=None, keep_columns=None)
 /// --
 ///
 /// Exports ``conversations`` (anything ``export`` takes) as a Hugging Face
@@ -48,6 +48,7 @@ use crate::summary::ExportSummary;
 ///     records read; an exception it raises stops the export, leaving no file.
 /// overwrite: replace what ``dest_dir`` holds, once the dataset is complete
 ///     (default ``False``: a directory that holds files is refused).
+/// columns, keep_columns: how your rows' columns are read, as in ``export``.
 ///
 /// The directory gets a ``README.md`` dataset card, so
 /// ``datasets.load_dataset(dest_dir)`` loads every split. Files appear under
@@ -63,7 +64,7 @@ use crate::summary::ExportSummary;
 #[pyo3(signature = (conversations, dest_dir, *, format=None, config=None, filters=None, ids=None,
     split=None, seed=0, dedupe=false, max_records_per_shard=None, max_bytes_per_shard=None, compression=None,
     tokenizer=None, max_tokens=None, chat_template=None, export_date=None, progress=None,
-    overwrite=false))]
+    overwrite=false, columns=None, keep_columns=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn export_dataset<'py>(
     py: Python<'py>,
@@ -85,8 +86,11 @@ pub fn export_dataset<'py>(
     export_date: Option<&Bound<'py, PyAny>>,
     progress: Option<&Bound<'py, PyAny>>,
     overwrite: bool,
+    columns: Option<&Bound<'py, PyAny>>,
+    keep_columns: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<DatasetSummary> {
-    let request = request::build(format, config, filters, ids, None)?;
+    let columns = request::Columns { columns, keep_columns };
+    let request = request::build(format, config, filters, ids, None, columns)?;
     let text = |name: &str, path: PathBuf| {
         path.into_os_string()
             .into_string()
@@ -113,7 +117,7 @@ pub fn export_dataset<'py>(
     if let Some(date) = export_date {
         builder = builder.export_date(request::instant(date, "export_date")?);
     }
-    let (mut input, total) = Input::open(conversations)?;
+    let (mut input, total) = Input::open(conversations, builder.reading())?;
     let progress = Progress::new(py, progress, total)?;
     let mut writer = builder.to_directory(&dest_dir).map_err(err)?;
     let mut done = 0;

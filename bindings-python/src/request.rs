@@ -18,13 +18,15 @@ use crate::errors::err;
 /// keys, as the API takes them), `format`, `filters` and `ids`, built by the
 /// core's one rule ([`RequestParts::build`]: the format fills the config's,
 /// and without a scope: `selected` with `ids`, `filtered` with `filters`,
-/// else `all`, the approved conversations).
+/// else `all`, the approved conversations), with `columns` (the user's
+/// column → a platform field) and `keep_columns` (`True` or a list of names).
 pub fn build(
     format: Option<&str>,
     config: Option<&Bound<'_, PyAny>>,
     filters: Option<&Bound<'_, PyAny>>,
     ids: Option<&Bound<'_, PyAny>>,
     compression: Option<&str>,
+    columns: Columns<'_, '_>,
 ) -> PyResult<ExportRequest> {
     let config = match config {
         None => Map::new(),
@@ -49,14 +51,28 @@ pub fn build(
     let filters = filters
         .map(|f| to_request_json(f).map_err(|e| e.into_value_error("filters")))
         .transpose()?;
+    let json = |value: Option<&Bound<'_, PyAny>>, what: &str| {
+        value.map(|v| to_request_json(v).map_err(|e| e.into_value_error(what))).transpose()
+    };
     let parts = RequestParts {
         format: format.map(str::to_owned),
         config,
         filters,
         conversation_ids,
         compression: compression.map(str::to_owned),
+        columns: json(columns.columns, "columns")?,
+        keep_columns: json(columns.keep_columns, "keep_columns")?,
     };
     parts.build().map_err(|issues| err(ErrorKind::InvalidRequest(issues)))
+}
+
+/// The `columns=` and `keep_columns=` keyword arguments.
+#[derive(Clone, Copy, Default)]
+pub struct Columns<'a, 'py> {
+    /// The user's column → a platform field.
+    pub columns: Option<&'a Bound<'py, PyAny>>,
+    /// `True`, `False` or a list of column names.
+    pub keep_columns: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// An instant given as an aware `datetime` or as RFC 3339 text.

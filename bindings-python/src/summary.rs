@@ -121,6 +121,14 @@ impl ExportSummary {
         serialize_to_py(py, &self.inner.dropped_fields)
     }
 
+    /// The input's columns neither read nor kept (``keep_columns``), each
+    /// with the rows that had a value in it (``{"lang": 100}``); empty when
+    /// there was none.
+    #[getter]
+    fn ignored_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serialize_to_py(py, &self.inner.ignored_fields)
+    }
+
     /// The tier for a file name: the only tier written, `mixed` or `none`.
     #[getter]
     fn tier_label(&self) -> &str {

@@ -4,6 +4,7 @@
 //! lora-export --input FILE|- --format jsonl|json|csv|markdown \
 //!     --output FILE|- [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] \
 //!     [--ids a,b,…] [--strict] [--no-sync]
+//!     [--columns '{"dialog":"messages"}'] [--keep-columns 'true'|'["source"]']
 //!     [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
 //!     [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
 //!     [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
@@ -30,7 +31,11 @@
 //!
 //! The scope defaults to `selected` with `--ids`, `filtered` with
 //! `--filters`, else `all` (approved conversations only); `--config` may set
-//! it and every other ExportConfig field. The request is validated like an
+//! it and every other ExportConfig field. `--columns` maps your column names
+//! to the record's fields and `--keep-columns` carries other columns into the
+//! metadata's `user_fields` (the request's `columns` and `keepColumns`); the
+//! columns neither read nor kept are counted in the summary's
+//! `ignored_fields`. The request is validated like an
 //! API request: every problem is printed with its path and the exit code is
 //! 2. The export summary is printed on stderr as one JSON object; skipped
 //! records are named there. `--strict` makes the first malformed record
@@ -70,6 +75,8 @@ struct Args {
     config: Option<String>,
     filters: Option<String>,
     ids: Option<String>,
+    columns: Option<String>,
+    keep_columns: Option<String>,
     strict: bool,
     sync: bool,
     dataset: DatasetArgs,
@@ -106,6 +113,7 @@ lora-export: canonical JSONL conversations to a training file or a dataset direc
 usage: lora-export --input FILE|- --format jsonl|json|csv|markdown --output FILE|-|DIR
          [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] [--ids a,b,...]
          [--strict] [--no-sync]
+         [--columns '<column -> field JSON>'] [--keep-columns 'true'|'<JSON list of columns>']
          [--split train=0.9,validation=0.1] [--seed N] [--dedupe]
          [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
          [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
@@ -150,6 +158,8 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
         config: None,
         filters: None,
         ids: None,
+        columns: None,
+        keep_columns: None,
         strict: false,
         sync: true,
         dataset: DatasetArgs::default(),
@@ -179,6 +189,8 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             "--config" => args.config = Some(value),
             "--filters" => args.filters = Some(value),
             "--ids" => args.ids = Some(value),
+            "--columns" => args.columns = Some(value),
+            "--keep-columns" => args.keep_columns = Some(value),
             "--split" => args.dataset.split = Some(value),
             "--seed" => args.dataset.seed = Some(value),
             "--shard-records" => args.dataset.shard_records = Some(value),
@@ -239,6 +251,12 @@ fn build_request(args: &Args) -> Result<ExportRequest, Failure> {
             .as_ref()
             .map(|ids| ids.split(',').map(|i| json!(i.trim())).collect()),
         compression: None,
+        columns: args.columns.as_deref().map(|c| parse("--columns", c)).transpose()?,
+        keep_columns: args
+            .keep_columns
+            .as_deref()
+            .map(|k| parse("--keep-columns", k))
+            .transpose()?,
     };
     parts.build().map_err(|issues| {
         let lines: Vec<String> =
@@ -286,8 +304,9 @@ fn export<W: Write>(
     if let Some(sidecar) = sidecar {
         builder = builder.metadata_sidecar(sidecar);
     }
+    let reading = builder.reading();
     let mut writer = builder.from_writer(out).map_err(failed)?;
-    let mut records = BackgroundJsonlSource::new(input).peekable();
+    let mut records = BackgroundJsonlSource::with_reading(input, reading, || {}).peekable();
     while records.peek().is_some() {
         writer.push_all(records.by_ref().take(PUSH_BATCH).collect()).map_err(failed)?;
     }
@@ -337,8 +356,9 @@ fn export_dataset(
     if let Some((tokenizer, max_tokens)) = tokenizer_of(args)? {
         builder = builder.tokenizer(tokenizer, max_tokens);
     }
+    let reading = builder.reading();
     let mut writer = builder.to_directory(&args.output).map_err(|e| usage(e.to_string()))?;
-    let mut records = BackgroundJsonlSource::new(input).peekable();
+    let mut records = BackgroundJsonlSource::with_reading(input, reading, || {}).peekable();
     while records.peek().is_some() {
         let batch: Vec<_> = records.by_ref().take(PUSH_BATCH).collect();
         if let (true, Some(Err(skipped))) = (args.strict, batch.iter().find(|r| r.is_err())) {
@@ -424,6 +444,8 @@ fn run_sample() -> Result<(), Failure> {
             config: None,
             filters: None,
             ids: None,
+            columns: None,
+            keep_columns: None,
             strict: false,
             sync: true,
             dataset: DatasetArgs::default(),

@@ -9,17 +9,20 @@
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::compress::{Compression, Encoder};
 use crate::digest::HashingWriter;
 use crate::format::{ExportTransformer, Registry, TransformerSettings};
-use crate::model::{is_platform_field, Conversation, ExportConfig, ExportRequest, Scope};
+use crate::model::{
+    check_columns, is_platform_field, Conversation, ExportConfig, ExportRequest, Scope,
+};
 use crate::scope::Selector;
-use crate::source::Record;
+use crate::source::{Reading, Record};
 use crate::{
-    ErrorKind, ExportSummary, Location, Result, SkippedRecord, Warning, WarningCode,
+    ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord, Warning, WarningCode,
     DEFAULT_MAX_SKIPPED_RECORDS,
 };
 
@@ -47,6 +50,12 @@ pub struct ExportBuilder {
     counted_tokens: bool,
     hashed: bool,
     hash_thread: bool,
+    /// How the input's rows are read (the request's columns), shared with
+    /// the readers.
+    reading: Arc<Reading>,
+    /// Whether this export reports what `reading` met (a dataset's shard
+    /// leaves it to the dataset).
+    report_columns: bool,
     #[cfg(feature = "tokenizers")]
     tokens: Option<crate::tokens::TokenCounter>,
 }
@@ -78,6 +87,8 @@ impl ExportBuilder {
     /// skips and lists malformed records.
     pub fn new(request: ExportRequest) -> Self {
         ExportBuilder {
+            reading: Arc::new(Reading::of(&request)),
+            report_columns: true,
             request,
             registry: Registry::with_builtins(),
             format_name: None,
@@ -282,6 +293,38 @@ impl ExportBuilder {
         self
     }
 
+    /// How the input's rows are to be read: the request's `columns` and
+    /// `keepColumns`, applied by the reader given it
+    /// ([`JsonlSource::with_reading`](crate::source::JsonlSource::with_reading),
+    /// [`BackgroundJsonlSource::with_reading`](crate::source::BackgroundJsonlSource::with_reading),
+    /// `ArrowSource::with_reading`, [`Reading::value`]). The export reports
+    /// what it met: the columns neither read nor kept in the summary's
+    /// `ignored_fields` (with a [`WarningCode::ColumnsIgnored`] warning), and
+    /// a mapped column that no row had as an error.
+    ///
+    /// ```
+    /// use lora_export_core::{ExportBuilder, source::JsonlSource, model::{ExportConfig, ExportRequest, Format, Scope}};
+    /// let mut request = ExportRequest::new(ExportConfig::new(Scope::AllData, Format::Jsonl));
+    /// request.columns.insert("dialog".into(), "messages".into());
+    /// let builder = ExportBuilder::new(request);
+    /// let input = r#"{"dialog":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Yo"}],"lang":"en"}"#;
+    /// let source = JsonlSource::with_reading(input.as_bytes(), builder.reading());
+    /// let summary = builder.export(source, std::io::sink()).unwrap();
+    /// assert_eq!(summary.conversations, 1);
+    /// assert_eq!(summary.ignored_fields["lang"], 1);
+    /// ```
+    pub fn reading(&self) -> Arc<Reading> {
+        Arc::clone(&self.reading)
+    }
+
+    /// Reads by `reading` and leaves what it met to the caller to report
+    /// (a dataset's shards).
+    pub(crate) fn reported_elsewhere(mut self, reading: Arc<Reading>) -> Self {
+        self.reading = reading;
+        self.report_columns = false;
+        self
+    }
+
     /// Starts the export into `out`: checks the request's selection, builds
     /// the transformer and writes the format's opening bytes.
     pub fn from_writer<W: Write>(self, out: W) -> Result<ExportWriter<W>> {
@@ -292,6 +335,10 @@ impl ExportBuilder {
                 ))
                 .into());
             }
+        }
+        let issues = check_columns(&self.request.columns, &self.request.keep_columns);
+        if !issues.is_empty() {
+            return Err(ErrorKind::InvalidRequest(issues).into());
         }
         let selector = Selector::new(&self.request)?;
         let settings = TransformerSettings {
@@ -353,6 +400,8 @@ impl ExportBuilder {
             first_kept: Vec::new(),
             found_ids: HashSet::new(),
             wanted_ids,
+            reading: self.reading,
+            report_columns: self.report_columns,
             #[cfg(feature = "tokenizers")]
             tokens: self.tokens,
             #[cfg(feature = "tokenizers")]
@@ -385,6 +434,46 @@ impl std::fmt::Debug for ExportBuilder {
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
+}
+
+/// What `reading` met, into `summary`: a mapped column that none of the
+/// `records` had is an error (`missing_column`, at `columns.<column>`); the
+/// columns neither read nor kept go in `ignored_fields`, with one
+/// [`WarningCode::ColumnsIgnored`] warning naming them.
+pub(crate) fn report_columns(
+    reading: &Reading,
+    records: u64,
+    summary: &mut ExportSummary,
+) -> Result<()> {
+    let missing = reading.missing();
+    if records > 0 && !missing.is_empty() {
+        let issues = missing.iter().map(|(column, field)| {
+            let message =
+                format!("no row of the input has the column `{column}` (mapped to `{field}`)");
+            Issue::new(format!("columns.{column}"), "missing_column", message)
+        });
+        return Err(ErrorKind::InvalidRequest(issues.collect()).into());
+    }
+    let ignored = reading.ignored();
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    let mut named: Vec<String> =
+        ignored.iter().take(10).map(|(k, n)| format!("{k} ({n})")).collect();
+    if ignored.len() > 10 {
+        named.push(format!("and {} more", ignored.len() - 10));
+    }
+    summary.warnings.push(Warning::new(
+        WarningCode::ColumnsIgnored,
+        format!(
+            "the input has columns that were neither read nor kept (rows with a value): {}; \
+             carry them into the metadata's user_fields with keep_columns, or map them to \
+             fields with columns",
+            named.join(", ")
+        ),
+    ));
+    summary.ignored_fields = ignored;
+    Ok(())
 }
 
 /// Records an export of an iterator takes at a time ([`ExportWriter::push_all`]):
@@ -461,6 +550,8 @@ pub struct ExportWriter<W: Write> {
     first_kept: Vec<String>,
     found_ids: HashSet<String>,
     wanted_ids: Vec<String>,
+    reading: Arc<Reading>,
+    report_columns: bool,
     #[cfg(feature = "tokenizers")]
     tokens: Option<crate::tokens::TokenCounter>,
     /// The count of the conversation being written when a batch counted it
@@ -592,11 +683,12 @@ impl<W: Write> ExportWriter<W> {
         }
         s.conversations += 1;
         s.turns += c.turns.len() as u64;
-        if c.user_fields.keys().any(|k| is_platform_field(k)) {
+        let reading = &self.reading;
+        let guessed = |k: &&String| is_platform_field(k) && !reading.keeps_by_name(k);
+        if c.user_fields.keys().any(|k| guessed(&k)) {
             self.kept_user_fields += 1;
             if self.first_kept.is_empty() {
-                self.first_kept =
-                    c.user_fields.keys().filter(|k| is_platform_field(k)).cloned().collect();
+                self.first_kept = c.user_fields.keys().filter(guessed).cloned().collect();
             }
         }
         if !self.selector.config().include_full_content {
@@ -636,6 +728,9 @@ impl<W: Write> ExportWriter<W> {
                 "the input holds none (allow an empty export to write an empty file)",
             )
             .into());
+        }
+        if self.report_columns {
+            report_columns(&self.reading, self.records, &mut self.summary)?;
         }
         self.check_skipped()?;
         self.warn_about_skipped_and_user_fields();
@@ -1065,5 +1160,49 @@ mod tests {
         assert_eq!(summary.warnings.len(), 1);
         assert_eq!(summary.warnings[0].code, WarningCode::MetadataNotWritten);
         assert!(summary.warnings[0].message.contains("sidecar"));
+    }
+
+    #[test]
+    fn the_columns_an_export_ignored_are_reported_and_a_missing_mapped_one_is_an_error() {
+        let input = concat!(
+            r#"{"dialog":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Yo"}],"lang":"en","rank":1}"#,
+            "\n",
+            r#"{"dialog":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Ho"}],"lang":"fr","rank":null}"#,
+            "\n",
+        );
+        let mut r = request(Scope::AllData, None);
+        r.columns.insert("dialog".into(), "messages".into());
+        let builder = ExportBuilder::new(r.clone());
+        let source = JsonlSource::with_reading(input.as_bytes(), builder.reading());
+        let summary = builder.export(source, std::io::sink()).unwrap();
+        assert_eq!(summary.conversations, 2);
+        assert_eq!(summary.ignored_fields, [("lang".into(), 2), ("rank".into(), 1)].into());
+        let codes: Vec<_> = summary.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, [WarningCode::ColumnsIgnored]);
+        assert!(summary.warnings[0].message.contains("lang (2), rank (1)"));
+
+        r.keep_columns = crate::model::KeepColumns::All;
+        let builder = ExportBuilder::new(r.clone());
+        let source = JsonlSource::with_reading(input.as_bytes(), builder.reading());
+        let summary = builder.export(source, std::io::sink()).unwrap();
+        assert!(summary.ignored_fields.is_empty() && summary.warnings.is_empty());
+
+        r.columns.insert("grade".into(), "quality_score".into());
+        let builder = ExportBuilder::new(r.clone());
+        let source = JsonlSource::with_reading(input.as_bytes(), builder.reading());
+        let err = builder.export(source, std::io::sink()).unwrap_err();
+        let ErrorKind::InvalidRequest(issues) = err.kind() else { panic!("{err}") };
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].code.as_str()),
+            ("columns.grade", "missing_column")
+        );
+
+        r.columns.insert("lang".into(), "qualityScore".into());
+        let err = ExportBuilder::new(r).from_writer(std::io::sink()).unwrap_err();
+        let ErrorKind::InvalidRequest(issues) = err.kind() else { panic!("{err}") };
+        assert_eq!(
+            (issues[0].path.as_str(), issues[0].code.as_str()),
+            ("columns.lang", "duplicate")
+        );
     }
 }

@@ -63,6 +63,12 @@ pub struct ExportSummary {
     /// [`WarningCode::FieldsDropped`] warning.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped_fields: BTreeMap<String, u64>,
+    /// The input's columns that were neither read as a field nor kept in
+    /// `user_fields`, each with the number of rows that had a value in it
+    /// (see [`Reading`](crate::source::Reading)). Empty when there was none;
+    /// else the export also has a [`WarningCode::ColumnsIgnored`] warning.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored_fields: BTreeMap<String, u64>,
     /// Token counts, when the export counted them with a tokenizer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<crate::tokens::TokenSummary>,
@@ -166,6 +172,9 @@ pub enum WarningCode {
     /// something else (`status: "done"`): they were kept as the record's own,
     /// in the metadata's `user_fields`.
     UserFieldsKept,
+    /// The input had columns that were neither read nor kept (see
+    /// [`ExportSummary::ignored_fields`]).
+    ColumnsIgnored,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -183,6 +192,7 @@ impl WarningCode {
             WarningCode::FieldsDropped => "fields_dropped",
             WarningCode::Skipped => "skipped",
             WarningCode::UserFieldsKept => "user_fields_kept",
+            WarningCode::ColumnsIgnored => "columns_ignored",
             WarningCode::Other => "other",
         }
     }

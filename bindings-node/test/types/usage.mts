@@ -33,6 +33,9 @@ export async function usage(conversations: ConversationInput[], jsonl: Buffer): 
 
   const compressed: ExportRequest = { config, filters, compression: 'zstd' }
   void compressed
+  const mapped: ExportRequest = { config, filters, columns: { dialog: 'messages' }, keepColumns: ['source'] }
+  const ignored: Record<string, number> | undefined = (await transform(conversations, mapped)).summary.ignored_fields
+  void ignored
   const checked = validateExportRequest({ config, filters })
   if (checked.ok) {
     const flavor: 'openai' | 'openai-dpo' | 'trl' | 'together' | 'fireworks' | 'bedrock-nova' | 'anthropic' | 'sharegpt' =

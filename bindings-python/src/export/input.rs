@@ -5,16 +5,15 @@
 use std::fs::File;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use lora_export::model::Conversation;
-use lora_export::source::{checked, from_value, ArrowSource, BackgroundJsonlSource, Record};
+use lora_export::source::{checked, ArrowSource, BackgroundJsonlSource, Reading, Record};
 use lora_export::{Location, RecordSink, SkippedRecord};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyIterator, PyMapping, PyString};
-use serde::Deserialize;
 
 use crate::convert::to_json;
 use crate::deserialize::PyValue;
@@ -28,7 +27,7 @@ pub(crate) enum Input {
     /// core on threads of its own while this one formats and writes.
     Jsonl(BackgroundJsonlSource),
     /// A Python iterable of mappings; `record` counts the items taken.
-    Python { items: Py<PyIterator>, record: u64 },
+    Python { items: Py<PyIterator>, record: u64, reading: Arc<Reading> },
     /// Arrow record batches (the Arrow C stream interface), read by the
     /// core on a thread of its own while this one formats and writes.
     Arrow(ArrowThread),
@@ -43,24 +42,41 @@ pub(super) const ACCEPTED: &str =
 impl Input {
     /// A path (`str` or `os.PathLike`) or `bytes` of canonical JSONL, or an
     /// iterable of mappings; with the number of items when it has a length.
-    pub(crate) fn open(conversations: &Bound<'_, PyAny>) -> PyResult<(Input, Option<u64>)> {
+    /// Every reader reads the rows by the rule of `reading` (the request's
+    /// `columns` and `keepColumns`).
+    pub(crate) fn open(
+        conversations: &Bound<'_, PyAny>,
+        reading: Arc<Reading>,
+    ) -> PyResult<(Input, Option<u64>)> {
+        let arrow = |reader, reading| {
+            Input::Arrow(ArrowThread::new(ArrowSource::with_reading(reader, reading)))
+        };
         if conversations.is_instance_of::<PyString>() || conversations.hasattr("__fspath__")? {
             let path: PathBuf = conversations.extract()?;
             let mut file = File::open(&path).map_err(|e| os_error(&e, &path))?;
             if is_parquet(&mut file).map_err(|e| os_error(&e, &path))? {
                 let (table, total) = parquet_batches(conversations.py(), &path)?;
                 let reader = arrow_stream(&table)?;
-                return Ok((Input::Arrow(ArrowThread::new(ArrowSource::new(reader))), total));
+                return Ok((arrow(reader, reading), total));
             }
-            return Ok((Input::Jsonl(BackgroundJsonlSource::new(file)), None));
+            return Ok((
+                Input::Jsonl(BackgroundJsonlSource::with_reading(file, reading, || {})),
+                None,
+            ));
         }
         if let Ok(bytes) = conversations.cast::<PyBytes>() {
             let bytes = Cursor::new(bytes.as_bytes().to_vec());
-            return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
+            return Ok((
+                Input::Jsonl(BackgroundJsonlSource::with_reading(bytes, reading, || {})),
+                None,
+            ));
         }
         if let Ok(bytes) = conversations.cast::<PyByteArray>() {
             let bytes = Cursor::new(bytes.to_vec());
-            return Ok((Input::Jsonl(BackgroundJsonlSource::new(bytes)), None));
+            return Ok((
+                Input::Jsonl(BackgroundJsonlSource::with_reading(bytes, reading, || {})),
+                None,
+            ));
         }
         if is_from(conversations, "datasets") && type_name(conversations) == "DatasetDict" {
             let splits: Vec<String> = conversations
@@ -83,10 +99,10 @@ impl Input {
         let total = conversations.len().ok().map(|n| n as u64);
         if let Some(table) = arrow_table(conversations)? {
             let reader = arrow_stream(&table)?;
-            return Ok((Input::Arrow(ArrowThread::new(ArrowSource::new(reader))), total));
+            return Ok((arrow(reader, reading), total));
         }
         if let Some(rows) = pandas_rows(conversations)? {
-            return Ok((Input::Python { items: rows.unbind(), record: 0 }, total));
+            return Ok((Input::Python { items: rows.unbind(), record: 0, reading }, total));
         }
         let items = conversations.try_iter().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -94,14 +110,14 @@ impl Input {
                 type_name(conversations)
             ))
         })?;
-        Ok((Input::Python { items: items.unbind(), record: 0 }, total))
+        Ok((Input::Python { items: items.unbind(), record: 0, reading }, total))
     }
 
     /// With the GIL: the next batch of a Python input as records (empty
     /// for a JSONL input, which the core reads itself), and whether the
     /// input may have more.
     pub(crate) fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Record>, bool)> {
-        let Input::Python { items, record } = self else {
+        let Input::Python { items, record, reading } = self else {
             return Ok((Vec::new(), true));
         };
         let mut batch = Vec::with_capacity(BATCH);
@@ -112,7 +128,7 @@ impl Input {
             };
             let item = item?;
             *record += 1;
-            batch.push(read_record(&item, *record));
+            batch.push(read_record(&item, *record, reading));
         }
         Ok((batch, true))
     }
@@ -287,15 +303,13 @@ pub(super) fn os_error(e: &std::io::Error, path: &Path) -> PyErr {
 /// One item of a Python input as a record: read straight into a
 /// conversation, or — when that fails — converted to JSON first, whose
 /// reader names the field that is wrong (or the value with no JSON form).
-pub(super) fn read_record(item: &Bound<'_, PyAny>, number: u64) -> Record {
+pub(super) fn read_record(item: &Bound<'_, PyAny>, number: u64, reading: &Reading) -> Record {
     let location = Location::record(number);
-    if let Ok(c) = Conversation::deserialize(PyValue::new(item)) {
-        if c.has_messages() {
-            return checked(c, location);
-        }
+    if let Some(c) = reading.deserialize(PyValue::new(item)) {
+        return checked(c, location);
     }
     match to_json(item) {
-        Ok(value) => from_value(value, location),
+        Ok(value) => reading.value(value, location),
         Err(e) => Err(SkippedRecord {
             location: if e.path.is_empty() { location } else { location.with_field(e.path) },
             conversation_id: conversation_id_of(item),
@@ -352,6 +366,10 @@ pub(super) fn push_items(
     writer.push_all(items)
 }
 
-pub(super) fn conversation(item: &Bound<'_, PyAny>, record: u64) -> Option<Conversation> {
-    read_record(item, record).ok()
+pub(super) fn conversation(
+    item: &Bound<'_, PyAny>,
+    record: u64,
+    reading: &Reading,
+) -> Option<Conversation> {
+    read_record(item, record, reading).ok()
 }

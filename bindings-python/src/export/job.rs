@@ -38,6 +38,8 @@ pub(super) struct Options<'a, 'py> {
     pub(super) metadata_dest: Option<&'a Bound<'py, PyAny>>,
     /// What is tolerated: duplicates, skipped records.
     pub(super) limits: Limits,
+    /// `columns=` and `keep_columns=`.
+    pub(super) columns: request::Columns<'a, 'py>,
 }
 
 /// The keyword arguments about what an export tolerates.
@@ -94,11 +96,13 @@ impl Limits {
 /// The summary's warnings that Python raises as `LoraExportWarning`, by
 /// code: duplicate ids, skipped records (any; above the limit in
 /// `too_many_skipped="warn"` mode), fields kept as the record's own,
+/// columns neither read nor kept,
 /// conversations the default scope left out, and fields the format could
 /// not carry. The others stay in `summary.warnings`.
 pub(super) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
     use lora_export::WarningCode::{
-        DuplicateIds, FieldsDropped, NotApprovedLeftOut, Skipped, TooManySkipped, UserFieldsKept,
+        ColumnsIgnored, DuplicateIds, FieldsDropped, NotApprovedLeftOut, Skipped, TooManySkipped,
+        UserFieldsKept,
     };
     summary
         .warnings
@@ -110,6 +114,7 @@ pub(super) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iter
                     | TooManySkipped
                     | Skipped
                     | UserFieldsKept
+                    | ColumnsIgnored
                     | NotApprovedLeftOut
                     | FieldsDropped
             )
@@ -143,6 +148,7 @@ impl Job {
             options.filters,
             options.ids,
             options.compression,
+            options.columns,
         )?;
         let compression = request.compression;
         let mut builder =
@@ -150,7 +156,7 @@ impl Job {
         if let Some(date) = options.export_date {
             builder = builder.export_date(request::instant(date, "export_date")?);
         }
-        let (input, total) = Input::open(conversations)?;
+        let (input, total) = Input::open(conversations, builder.reading())?;
         // Python objects and Arrow rows are read by one thread beside this
         // one, which leaves a core for the hash; JSONL's parsers take both.
         builder = builder.hash_on_own_thread(!matches!(input, Input::Jsonl(_)));

@@ -30,7 +30,7 @@ use job::{Job, Limits, Options};
 use output::Target;
 pub(crate) use progress::Progress;
 
-/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, sync=True, compression=None)
+/// export(conversations, dest, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, sync=True, compression=None, columns=None, keep_columns=None)
 /// --
 ///
 /// Exports ``conversations`` into ``dest`` and returns the ``ExportSummary``.
@@ -83,6 +83,14 @@ pub(crate) use progress::Progress;
 ///     record raises a ``LoraExportWarning`` (the count and the top reasons).
 /// allow_empty: ``False`` (default): an input with no record at all raises
 ///     ``NoConversationsError``; ``True`` writes an empty export.
+/// columns: your column names → the record's fields, e.g. ``{"dialog":
+///     "messages", "uid": "conversation_id", "score": "quality_score"}``;
+///     a field the record does not have, or two columns mapped to one field,
+///     raise ``ValidationError``, and so does a mapped column that no row has.
+/// keep_columns: ``True`` (every column that is not read) or a list of
+///     column names, carried into the metadata's ``user_fields``; other
+///     columns are listed in ``summary.ignored_fields`` (name → rows) with a
+///     ``LoraExportWarning``.
 /// sync: with a path ``dest``, flush the file to the disk (fsync) before it
 ///     is renamed into place (default ``True``: after a crash or power loss
 ///     ``dest`` is the old file or the whole new one); ``False`` skips it,
@@ -107,7 +115,7 @@ pub(crate) use progress::Progress;
 #[pyo3(signature = (conversations, dest, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
     max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false, sync=true,
-    compression=None))]
+    compression=None, columns=None, keep_columns=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn export(
     py: Python<'_>,
@@ -128,6 +136,8 @@ pub fn export(
     allow_empty: bool,
     sync: bool,
     compression: Option<&str>,
+    columns: Option<&Bound<'_, PyAny>>,
+    keep_columns: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<ExportSummary> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
@@ -143,12 +153,13 @@ pub fn export(
         sync,
         metadata_dest,
         limits,
+        columns: request::Columns { columns, keep_columns },
     };
     let job = Job::start(py, conversations, Some(dest), &options)?;
     Ok(job.run(py)?.0.into())
 }
 
-/// to_string(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False)
+/// to_string(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, columns=None, keep_columns=None)
 /// --
 ///
 /// Exports ``conversations`` and returns the output as ``str`` (for small
@@ -196,6 +207,14 @@ pub fn export(
 ///     record raises a ``LoraExportWarning`` (the count and the top reasons).
 /// allow_empty: ``False`` (default): an input with no record at all raises
 ///     ``NoConversationsError``; ``True`` writes an empty export.
+/// columns: your column names → the record's fields, e.g. ``{"dialog":
+///     "messages", "uid": "conversation_id", "score": "quality_score"}``;
+///     a field the record does not have, or two columns mapped to one field,
+///     raise ``ValidationError``, and so does a mapped column that no row has.
+/// keep_columns: ``True`` (every column that is not read) or a list of
+///     column names, carried into the metadata's ``user_fields``; other
+///     columns are listed in ``summary.ignored_fields`` (name → rows) with a
+///     ``LoraExportWarning``.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -203,7 +222,8 @@ pub fn export(
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false,
+    columns=None, keep_columns=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn to_string(
     py: Python<'_>,
@@ -221,6 +241,8 @@ pub fn to_string(
     too_many_skipped: &str,
     keep_skipped: usize,
     allow_empty: bool,
+    columns: Option<&Bound<'_, PyAny>>,
+    keep_columns: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
@@ -236,6 +258,7 @@ pub fn to_string(
         sync: false,
         metadata_dest,
         limits,
+        columns: request::Columns { columns, keep_columns },
     };
     let job = Job::start(py, conversations, None, &options)?;
     let (_, out) = job.run(py)?;
@@ -246,7 +269,7 @@ pub fn to_string(
         .map_err(|e| PyRuntimeError::new_err(format!("export output is not UTF-8: {e}")))
 }
 
-/// iter_export(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False)
+/// iter_export(conversations, *, format=None, config=None, filters=None, ids=None, progress=None, export_date=None, strict=False, metadata_dest=None, dedupe=False, max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=False, columns=None, keep_columns=None)
 /// --
 ///
 /// Exports ``conversations`` lazily: iterating the returned
@@ -296,6 +319,14 @@ pub fn to_string(
 ///     record raises a ``LoraExportWarning`` (the count and the top reasons).
 /// allow_empty: ``False`` (default): an input with no record at all raises
 ///     ``NoConversationsError``; ``True`` writes an empty export.
+/// columns: your column names → the record's fields, e.g. ``{"dialog":
+///     "messages", "uid": "conversation_id", "score": "quality_score"}``;
+///     a field the record does not have, or two columns mapped to one field,
+///     raise ``ValidationError``, and so does a mapped column that no row has.
+/// keep_columns: ``True`` (every column that is not read) or a list of
+///     column names, carried into the metadata's ``user_fields``; other
+///     columns are listed in ``summary.ignored_fields`` (name → rows) with a
+///     ``LoraExportWarning``.
 ///
 /// Conversations the format's trainer would refuse (no assistant turn, an
 /// empty turn) are skipped with that reason, as are malformed records; each
@@ -303,7 +334,8 @@ pub fn to_string(
 #[pyfunction]
 #[pyo3(signature = (conversations, *, format=None, config=None, filters=None, ids=None,
     progress=None, export_date=None, strict=false, metadata_dest=None, dedupe=false,
-    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false))]
+    max_skipped_share=None, too_many_skipped="raise", keep_skipped=1000, allow_empty=false,
+    columns=None, keep_columns=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn iter_export(
     py: Python<'_>,
@@ -321,6 +353,8 @@ pub fn iter_export(
     too_many_skipped: &str,
     keep_skipped: usize,
     allow_empty: bool,
+    columns: Option<&Bound<'_, PyAny>>,
+    keep_columns: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<ExportIterator> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
@@ -336,6 +370,7 @@ pub fn iter_export(
         sync: false,
         metadata_dest,
         limits,
+        columns: request::Columns { columns, keep_columns },
     };
     let job = Job::start(py, conversations, None, &options)?;
     Ok(ExportIterator { state: Mutex::new(IterState { job: Some(job), summary: None }) })
@@ -406,24 +441,29 @@ fn collected(job: &Job) -> Vec<u8> {
     }
 }
 
-/// preview(conversations, *, format=None, config=None, n=3)
+/// preview(conversations, *, format=None, config=None, n=3, columns=None, keep_columns=None)
 /// --
 ///
 /// Renders the first ``n`` conversations exactly as an export with
 /// ``config`` would, as ``str`` (the export modal's preview). No scope is
-/// applied; malformed records are skipped. ``conversations``, ``format``
-/// and ``config`` are those of ``export``.
+/// applied; malformed records are skipped. ``conversations``, ``format``,
+/// ``config``, ``columns`` and ``keep_columns`` are those of ``export``.
 #[pyfunction]
-#[pyo3(signature = (conversations, *, format=None, config=None, n=3))]
+#[pyo3(signature = (conversations, *, format=None, config=None, n=3, columns=None, keep_columns=None))]
 pub fn preview(
     py: Python<'_>,
     conversations: &Bound<'_, PyAny>,
     format: Option<&str>,
     config: Option<&Bound<'_, PyAny>>,
     n: usize,
+    columns: Option<&Bound<'_, PyAny>>,
+    keep_columns: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let config = request::build(format, config, None, None, None)?.config;
-    match Input::open(conversations)?.0 {
+    let columns = request::Columns { columns, keep_columns };
+    let request = request::build(format, config, None, None, None, columns)?;
+    let reading = std::sync::Arc::new(lora_export::source::Reading::of(&request));
+    let config = request.config;
+    match Input::open(conversations, reading)?.0 {
         Input::Jsonl(source) => py
             .detach(|| lora_export::preview(source.filter_map(Result::ok), &config, n))
             .map_err(err),
@@ -440,14 +480,14 @@ pub fn preview(
                 }
             })
             .map_err(err),
-        Input::Python { items, .. } => {
+        Input::Python { items, reading, .. } => {
             let mut failure = None;
             let conversations = items
                 .bind(py)
                 .clone()
                 .map_while(|item| item.map_err(|e| failure = Some(e)).ok())
                 .enumerate()
-                .filter_map(|(i, item)| conversation(&item, i as u64 + 1));
+                .filter_map(|(i, item)| conversation(&item, i as u64 + 1, &reading));
             let text = lora_export::preview(conversations, &config, n);
             match failure {
                 Some(e) => Err(e),

@@ -69,7 +69,7 @@ use crate::pipeline::{
     ExportBuilder, ExportWriter, Pushed, RecordSink, TooManySkipped, PUSH_BATCH,
 };
 use crate::scope::Selector;
-use crate::source::Record;
+use crate::source::{Reading, Record};
 use crate::{
     ErrorKind, ExportSummary, Issue, Location, Result, SkippedRecord, Warning, WarningCode,
 };
@@ -137,6 +137,7 @@ pub struct DatasetBuilder {
     compression: Compression,
     export_date: Option<DateTime<Utc>>,
     overwrite: bool,
+    reading: Arc<Reading>,
     #[cfg(feature = "tokenizers")]
     tokens: Option<crate::tokens::TokenCounter>,
 }
@@ -146,6 +147,7 @@ impl DatasetBuilder {
     /// shard per split, no compression.
     pub fn new(request: ExportRequest) -> Self {
         DatasetBuilder {
+            reading: Arc::new(Reading::of(&request)),
             request,
             split: SplitSpec::single("train"),
             seed: 0,
@@ -158,6 +160,12 @@ impl DatasetBuilder {
             #[cfg(feature = "tokenizers")]
             tokens: None,
         }
+    }
+
+    /// How the input's rows are to be read, for the reader: see
+    /// [`ExportBuilder::reading`].
+    pub fn reading(&self) -> Arc<Reading> {
+        Arc::clone(&self.reading)
     }
 
     /// The parts and their shares.
@@ -453,6 +461,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             let builder = ExportBuilder::new(self.settings.request.clone())
                 .export_date(self.export_date)
                 .on_too_many_skipped(TooManySkipped::Warn)
+                .reported_elsewhere(Arc::clone(&self.settings.reading))
                 .unhashed();
             #[cfg(feature = "tokenizers")]
             let builder = builder.counted_tokens(self.settings.tokens.is_some());
@@ -502,6 +511,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         if let Some(counter) = &self.settings.tokens {
             self.summary.tokens = Some(counter.summary());
         }
+        crate::pipeline::report_columns(&self.settings.reading, self.records, &mut self.summary)?;
         let written = self.summary.conversations;
         let skipped = self.summary.skipped_total - self.duplicates_dropped;
         if written == 0 && skipped > 0 {

@@ -17,8 +17,11 @@ use super::Timestamp;
 /// [`Conversation::is_approved`]). Without a `conversation_id` (or
 /// `conversationId`), the readers take the record's `id`, else derive one
 /// from the turns ([`derived_id`]). Every field is read in camelCase and in
-/// snake_case. Unknown extra fields are ignored, or carried in
-/// [`user_fields`](Conversation::user_fields) when asked.
+/// snake_case. serde ignores unknown fields; the readers take a row's
+/// columns by the rule of [`source::Reading`](crate::source::Reading): mapped
+/// by a request's `columns`, carried in
+/// [`user_fields`](Conversation::user_fields) by its `keepColumns`, and else
+/// counted as ignored and reported.
 ///
 /// ```
 /// use lora_export_core::model::{Conversation, ConversationStatus, Role, Tier};
@@ -154,9 +157,10 @@ pub struct Conversation {
     #[serde(flatten, deserialize_with = "super::message::read_preference", skip_serializing)]
     pub preference_input: PreferenceInput,
     /// The record's own fields that are not the platform's: columns carried
-    /// on request, and a column named as a platform field whose value means
-    /// something else (`status: "done"`, `id: 7`), kept here under its own
-    /// name (see [`source::Reading`](crate::source::Reading)). Written in the
+    /// on request (`keepColumns`, see [`source::Reading`](crate::source::Reading)),
+    /// and a column named as a platform field whose value means something
+    /// else (`status: "done"`, `id: 7`), kept here under its own name (see
+    /// [`source::from_value`](crate::source::from_value)). Written in the
     /// metadata as `user_fields` when not empty. Never read from a record's
     /// own keys by serde.
     #[serde(skip)]

@@ -1,6 +1,8 @@
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::{ConversationStatus, ExportConfig, Tier};
+use super::{ConversationStatus, ExportConfig, KeepColumns, Tier};
 use crate::compress::Compression;
 
 /// The body of `POST /api/export/conversations`: a config, and the ids or the
@@ -29,6 +31,18 @@ pub struct ExportRequest {
     /// compressed bytes. A dataset compresses with `dataset.compression`.
     #[serde(default, skip_serializing_if = "Compression::is_none")]
     pub compression: Compression,
+    /// How the user's rows name the platform's fields: column → field
+    /// (`{"dialog": "messages", "uid": "conversation_id"}`; default none,
+    /// every column read under its own name). Each reader applies it
+    /// ([`source::Reading`](crate::source::Reading)); checked by
+    /// [`check_columns`](super::check_columns).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
+    /// Which of the row's other columns are carried into the metadata's
+    /// `user_fields` (default none: they are counted in the summary's
+    /// `ignored_fields` and warned about).
+    #[serde(default, skip_serializing_if = "KeepColumns::is_none")]
+    pub keep_columns: KeepColumns,
     /// Whether the scope is the default a front door chose because the
     /// request named none ([`RequestParts::build`](crate::request::RequestParts::build)):
     /// the export then warns about what the scope left out. Never part of
@@ -46,6 +60,8 @@ impl ExportRequest {
             filters: None,
             dataset: None,
             compression: Compression::None,
+            columns: BTreeMap::new(),
+            keep_columns: KeepColumns::None,
             scope_defaulted: false,
         }
     }

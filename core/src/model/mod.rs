@@ -6,6 +6,7 @@
 //! extra fields on conversations. Request types reject unknown fields: a typo
 //! must never silently widen an export.
 
+mod columns;
 mod config;
 mod conversation;
 mod dataset;
@@ -15,6 +16,7 @@ pub mod message;
 mod split;
 mod timestamp;
 
+pub use columns::{check_columns, field_of, is_pandas_index, KeepColumns, MAX_MAPPED_COLUMNS};
 pub use config::{ExportConfig, Format, JsonlFlavor, Scope};
 pub use conversation::{
     derived_id, is_platform_field, Conversation, ConversationStatus, ConversationTurn, ParentType,

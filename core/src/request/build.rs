@@ -25,6 +25,12 @@ pub struct RequestParts {
     /// The single file's compression (`none`, `gzip`, `zstd`), the
     /// request's `compression`.
     pub compression: Option<String>,
+    /// The user's column → platform field (`columns=`), the request's
+    /// `columns`.
+    pub columns: Option<Value>,
+    /// The row's other columns to carry (`keep_columns=`: `true`, or a
+    /// list of names), the request's `keepColumns`.
+    pub keep_columns: Option<Value>,
 }
 
 impl RequestParts {
@@ -52,7 +58,15 @@ impl RequestParts {
     /// assert_eq!(clash.build().unwrap_err()[0].code, "conflict");
     /// ```
     pub fn build(self) -> Result<ExportRequest, Vec<Issue>> {
-        let RequestParts { format, mut config, filters, conversation_ids, compression } = self;
+        let RequestParts {
+            format,
+            mut config,
+            filters,
+            conversation_ids,
+            compression,
+            columns,
+            keep_columns,
+        } = self;
         match (format, config.get("format")) {
             (Some(f), Some(Value::String(given))) if *given != f => {
                 let message = format!("format `{f}` disagrees with config.format `{given}`");
@@ -85,6 +99,12 @@ impl RequestParts {
         }
         if let Some(compression) = compression {
             body.insert("compression".into(), compression.into());
+        }
+        if let Some(columns) = columns {
+            body.insert("columns".into(), columns);
+        }
+        if let Some(keep) = keep_columns {
+            body.insert("keepColumns".into(), keep);
         }
         let mut request = validate_request(&Value::Object(body))?;
         request.scope_defaulted = scope_defaulted;

@@ -34,6 +34,8 @@
 //! | `invalid_enum`, `unsupported` | `dataset.tokenizer` | not `o200k_base` or `cl100k_base` (a request names no file of the server), or a build without the `tokenizers` feature |
 //! | `requires_tokenizer` | `dataset.maxTokens` | a token limit without a `tokenizer` to count with |
 //! | `unsupported` | `dataset.chatTemplate` | a chat template needs a `tokenizer.json`, which a request cannot name |
+//! | `invalid_type` | `columns.<column>`, `keepColumns[i]` | `columns` not an object of field names, `keepColumns` not a boolean or a list of column names |
+//! | `invalid_enum`, `duplicate`, `conflict`, `too_many_items`, `empty_name` | `columns.<column>`, `keepColumns[i]` | a column mapped to a field the record does not have, two columns mapped to one field, a column both mapped and kept, more than [`MAX_MAPPED_COLUMNS`](crate::model::MAX_MAPPED_COLUMNS) mapped, an empty name ([`check_columns`](crate::model::check_columns)) |
 //!
 //! At most [`MAX_ISSUES`] issues are returned, and a value a message quotes
 //! is cut to 64 characters: an answer never grows with a hostile input.

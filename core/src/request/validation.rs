@@ -10,12 +10,13 @@ use super::{
 };
 use crate::error::json_type_name;
 use crate::model::{
-    ConversationStatus, DateBounds, DateRange, Format, JsonlFlavor, Scope, SplitSpec, Tier,
-    MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
+    check_columns, ConversationStatus, DateBounds, DateRange, Format, JsonlFlavor, KeepColumns,
+    Scope, SplitSpec, Tier, MIN_BYTES_PER_SHARD, MIN_RECORDS_PER_SHARD,
 };
 use crate::Issue;
 
-const REQUEST_KEYS: &[&str] = &["config", "conversationIds", "filters", "dataset", "compression"];
+const REQUEST_KEYS: &[&str] =
+    &["config", "conversationIds", "filters", "dataset", "compression", "columns", "keepColumns"];
 const DATASET_KEYS: &[&str] = &[
     "split",
     "seed",
@@ -118,7 +119,37 @@ impl Walk {
                 self.push("compression", "conflict", message);
             }
         }
+        self.columns(obj);
         self.unknown_keys("", obj, REQUEST_KEYS);
+    }
+
+    /// `columns` (an object of strings) and `keepColumns` (a boolean or a
+    /// list of strings), then the rule's own checks ([`check_columns`]).
+    fn columns(&mut self, obj: &Map<String, Value>) {
+        let mut map = std::collections::BTreeMap::new();
+        if let Some(columns) = present(obj, "columns") {
+            for (column, field) in self.object("columns", columns).into_iter().flatten() {
+                if let Some(field) = self.string(&format!("columns.{column}"), field) {
+                    map.insert(column.clone(), field.to_owned());
+                }
+            }
+        }
+        let keep = match present(obj, "keepColumns") {
+            None => KeepColumns::None,
+            Some(Value::Bool(true)) => KeepColumns::All,
+            Some(Value::Bool(false)) => KeepColumns::None,
+            Some(Value::Array(items)) => {
+                let names = items.iter().enumerate().filter_map(|(i, item)| {
+                    self.string(&format!("keepColumns[{i}]"), item).map(str::to_owned)
+                });
+                KeepColumns::Named(names.collect())
+            }
+            Some(other) => {
+                self.wrong_type::<()>("keepColumns", "a boolean or a list of column names", other);
+                KeepColumns::None
+            }
+        };
+        self.issues.extend(check_columns(&map, &keep));
     }
 
     fn dataset(&mut self, value: &Value) {

@@ -4,9 +4,10 @@
 
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::{parse_line, skipped, trim_line, Record};
+use super::{skipped, trim_line, Reading, Record};
 use crate::Location;
 
 /// Input bytes (whole lines) in one batch.
@@ -96,6 +97,16 @@ impl BackgroundJsonlSource {
     /// assert_eq!(STARTED.load(Ordering::SeqCst), 3); // a reader and two parsers
     /// ```
     pub fn with_thread_start<R: Read + Send + 'static>(reader: R, start: fn()) -> Self {
+        Self::with_reading(reader, Arc::default(), start)
+    }
+
+    /// As [`with_thread_start`](Self::with_thread_start), reading each line
+    /// by the rule of `reading` (see [`JsonlSource::with_reading`](super::JsonlSource::with_reading)).
+    pub fn with_reading<R: Read + Send + 'static>(
+        reader: R,
+        reading: Arc<Reading>,
+        start: fn(),
+    ) -> Self {
         let mut raw_senders = Vec::with_capacity(PARSERS);
         let mut parsed = Vec::with_capacity(PARSERS);
         let mut threads = Vec::with_capacity(PARSERS + 1);
@@ -104,9 +115,10 @@ impl BackgroundJsonlSource {
             let (parsed_sender, parsed_receiver) = sync_channel(QUEUED_BATCHES);
             raw_senders.push(raw_sender);
             parsed.push(parsed_receiver);
+            let reading = reading.clone();
             threads.push(spawn("lora-export-parse", move || {
                 start();
-                parse_batches(&raw, &parsed_sender);
+                parse_batches(&raw, &parsed_sender, &reading);
             }));
         }
         threads.push(spawn("lora-export-read", move || {
@@ -180,7 +192,7 @@ fn read_batches(mut reader: impl Read, parsers: &[SyncSender<RawBatch>]) {
 
 /// Parses each batch it is given into records, in order, sent at most
 /// [`RECORDS_PER_MESSAGE`] at a time.
-fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Parsed>) {
+fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Parsed>, reading: &Reading) {
     for batch in raw {
         let mut records = Vec::with_capacity(RECORDS_PER_MESSAGE);
         let mut line = batch.first_line;
@@ -189,7 +201,7 @@ fn parse_batches(raw: &Receiver<RawBatch>, parsed: &SyncSender<Parsed>) {
             let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
             let text = trim_line(&rest[..end]);
             if !text.iter().all(u8::is_ascii_whitespace) {
-                records.push(parse_line(text, Location::line(line)));
+                records.push(reading.line(text, Location::line(line)));
                 if records.len() == RECORDS_PER_MESSAGE {
                     let full =
                         std::mem::replace(&mut records, Vec::with_capacity(RECORDS_PER_MESSAGE));

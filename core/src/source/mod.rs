@@ -3,13 +3,17 @@
 //!
 //! A record that cannot be exported is never dropped silently: it comes out
 //! as an `Err(SkippedRecord)` naming where it was and why, which the export
-//! lists in its summary.
+//! lists in its summary. Every reader takes a row's top-level columns by one
+//! rule, [`Reading`] (a request's `columns` and `keepColumns`), which also
+//! counts the columns it ignored for the summary.
 
 #[cfg(feature = "arrow")]
 mod arrow;
 mod background;
+mod reading;
 
 use std::io::BufRead;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -19,6 +23,7 @@ use crate::{Location, SkippedRecord};
 #[cfg(feature = "arrow")]
 pub use self::arrow::ArrowSource;
 pub use self::background::BackgroundJsonlSource;
+pub use self::reading::{Reading, MAX_IGNORED_NAMES, MORE_COLUMNS};
 
 /// One input record: a conversation, or why it was refused.
 pub type Record = std::result::Result<Conversation, SkippedRecord>;
@@ -42,12 +47,22 @@ pub struct JsonlSource<R> {
     line: u64,
     buf: Vec<u8>,
     failed: bool,
+    reading: Arc<Reading>,
 }
 
 impl<R: BufRead> JsonlSource<R> {
-    /// Reads from `reader`.
+    /// Reads from `reader`, every column under its own name (the default
+    /// [`Reading`]).
     pub fn new(reader: R) -> Self {
-        JsonlSource { reader, line: 0, buf: Vec::with_capacity(8 * 1024), failed: false }
+        JsonlSource::with_reading(reader, Arc::default())
+    }
+
+    /// Reads from `reader` by the rule of `reading` (an export's
+    /// [`ExportBuilder::reading`](crate::ExportBuilder::reading): its
+    /// request's `columns` and `keepColumns`, and where the columns it
+    /// ignored are counted).
+    pub fn with_reading(reader: R, reading: Arc<Reading>) -> Self {
+        JsonlSource { reader, line: 0, buf: Vec::with_capacity(8 * 1024), failed: false, reading }
     }
 }
 
@@ -77,7 +92,7 @@ impl<R: BufRead> Iterator for JsonlSource<R> {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(parse_line(text, Location::line(self.line)));
+            return Some(self.reading.line(text, Location::line(self.line)));
         }
     }
 }
@@ -86,33 +101,6 @@ pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
     let buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
     let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
     buf.strip_suffix(b"\r").unwrap_or(buf)
-}
-
-pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
-    let text = match simdutf8::compat::from_utf8(text) {
-        Ok(text) => text,
-        Err(e) => {
-            let reason = format!("not valid JSON: invalid UTF-8 at byte {}", e.valid_up_to() + 1);
-            return Err(skipped(location, None, reason));
-        }
-    };
-    match serde_json::from_str::<Conversation>(text) {
-        Ok(c) if c.has_messages() => checked(c, location),
-        Err(e) if e.is_syntax() || e.is_eof() => {
-            let reason = format!("not valid JSON: {} at column {}", bare(&e), e.column());
-            Err(skipped(location, None, reason))
-        }
-        Ok(_) | Err(_) => match serde_json::from_str::<Value>(text) {
-            // The fast parse failed on the data, or found no messages: read
-            // the value field by field (other shapes, the record's own
-            // fields, the name of a wrong one).
-            Ok(value) => from_value(value, location),
-            Err(e) => {
-                let reason = format!("not valid JSON: {} at column {}", bare(&e), e.column());
-                Err(skipped(location, None, reason))
-            }
-        },
-    }
 }
 
 /// Converts one JSON value into a conversation, or says why it cannot be
@@ -127,6 +115,11 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
 /// it), and the record is read without it. Only the turns themselves (or a
 /// record that is not an object) can refuse it.
 ///
+/// Every column is read under its own name and what is not a field is left
+/// out: the default [`Reading`], whose count of ignored columns nobody sees.
+/// An export reads with its own ([`Reading::value`] of
+/// [`ExportBuilder::reading`](crate::ExportBuilder::reading)).
+///
 /// ```
 /// use lora_export_core::{source::from_value, Location};
 /// let err = from_value(serde_json::json!({"conversation_id": "x", "turns": [{"role": "user", "content": 5}]}), Location::record(4)).unwrap_err();
@@ -139,12 +132,19 @@ pub(crate) fn parse_line(text: &[u8], location: Location) -> Record {
 /// assert_eq!(serde_json::Value::Object(mine.user_fields), serde_json::json!({"id": 7, "status": "done", "turns": 2}));
 /// ```
 pub fn from_value(value: Value, location: Location) -> Record {
+    Reading::default().value(value, location)
+}
+
+/// Reads a row whose columns [`Reading`] took: `own` holds the columns it
+/// kept, `renamed` the (field, column) of the mapped ones, so that a mapped
+/// column whose value does not fit is kept under the row's own name.
+fn read_value(
+    mut value: Value,
+    location: Location,
+    mut own: Map<String, Value>,
+    renamed: &[(String, String)],
+) -> Record {
     let id = conversation_id_of(&value);
-    let mut value = value;
-    if let Some(record) = value.as_object_mut() {
-        sharegpt_turns(record);
-    }
-    let mut own = Map::new();
     loop {
         let e = match serde_path_to_error::deserialize::<_, Conversation>(&value) {
             Ok(mut c) => {
@@ -154,14 +154,14 @@ pub fn from_value(value: Value, location: Location) -> Record {
             Err(e) => e,
         };
         let Some(record) = value.as_object_mut() else {
-            return Err(refusal(location, id, &e));
+            return Err(refusal(location, id, &e, renamed));
         };
         match misread_field(record, &e) {
             Some(key) => {
                 let field = record.remove(&key).unwrap_or_default();
-                own.insert(key, field);
+                own.insert(reading::original(renamed, &key), field);
             }
-            None => return Err(refusal(location, id, &e)),
+            None => return Err(refusal(location, id, &e, renamed)),
         }
     }
 }
@@ -321,13 +321,23 @@ const SPELLINGS: &[(&str, &str)] = &[
     ("updatedAt", "updated_at"),
 ];
 
-/// A record refused by serde, with the path of the offending field.
+/// A record refused by serde, with the path of the offending field, named
+/// by the row's own column when the field was mapped (`renamed`).
 fn refusal(
     location: Location,
     id: Option<String>,
     e: &serde_path_to_error::Error<serde_json::Error>,
+    renamed: &[(String, String)],
 ) -> SkippedRecord {
-    let path = e.path().to_string();
+    let mut path = e.path().to_string();
+    let under = |field: &str| {
+        path.strip_prefix(field).filter(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    };
+    if let Some((column, rest)) =
+        renamed.iter().find_map(|(field, column)| Some((column, under(field)?)))
+    {
+        path = format!("{column}{rest}");
+    }
     let why = bare(e.inner());
     if path == "." || path.is_empty() {
         return skipped(location, id, format!("not a valid conversation: {why}"));

@@ -15,11 +15,8 @@ use arrow_json::WriterBuilder;
 use arrow_schema::{ArrowError, DataType, Field, Schema, TimeUnit};
 use chrono::{SecondsFormat, TimeZone, Utc};
 
-use serde::Deserialize;
-
 use self::row::Row;
-use super::{checked, parse_line, trim_line, Record};
-use crate::model::Conversation;
+use super::{checked, trim_line, Reading, Record};
 use crate::{Location, Result};
 
 mod row;
@@ -35,8 +32,8 @@ mod row;
 /// Each row is read straight from the batch's arrays into a conversation,
 /// as its JSON form would be read (strings copied once, no JSON text
 /// between). A batch with a column of another type (a dictionary, a
-/// `Float32`, a nested timestamp), and a row that cannot be read so (a NaN
-/// where a number belongs, a wrong type), is encoded to JSON lines by
+/// `Float32`, a nested timestamp), and a row that cannot be read so (a
+/// wrong type), is encoded to JSON lines by
 /// `arrow-json` and read as [`JsonlSource`](super::JsonlSource) reads a
 /// line, so a refusal names the field; locations are 1-based row numbers
 /// across batches. A batch that cannot be read or encoded (a column type
@@ -60,12 +57,20 @@ pub struct ArrowSource<R> {
     batch: Option<Batch>,
     record: u64,
     done: bool,
+    reading: Arc<Reading>,
 }
 
 impl<R: RecordBatchReader> ArrowSource<R> {
-    /// Reads the batches of `reader`.
+    /// Reads the batches of `reader`, every column under its own name (the
+    /// default [`Reading`]).
     pub fn new(reader: R) -> Self {
-        ArrowSource { reader, batch: None, record: 0, done: false }
+        ArrowSource::with_reading(reader, Arc::default())
+    }
+
+    /// Reads the batches of `reader` by the rule of `reading` (see
+    /// [`JsonlSource::with_reading`](super::JsonlSource::with_reading)).
+    pub fn with_reading(reader: R, reading: Arc<Reading>) -> Self {
+        ArrowSource { reader, batch: None, record: 0, done: false, reading }
     }
 }
 
@@ -88,19 +93,17 @@ impl Batch {
 
     /// Row `row` read directly when it can be, else through its JSON line
     /// (the refusal then names the field).
-    fn record(&mut self, row: usize, location: Location) -> Result<Record> {
+    fn record(&mut self, row: usize, location: Location, reading: &Reading) -> Result<Record> {
         if self.direct {
-            if let Ok(c) = Conversation::deserialize(Row::new(&self.batch, row)) {
-                if c.has_messages() {
-                    return Ok(checked(c, location));
-                }
+            if let Some(c) = reading.deserialize(Row::new(&self.batch, row)) {
+                return Ok(checked(c, location));
             }
         }
         let json = match &mut self.json {
             Some(json) => json,
             none => none.insert(JsonLines::encode(&self.batch)?),
         };
-        Ok(parse_line(json.line(row), location))
+        Ok(reading.line(json.line(row), location))
     }
 }
 
@@ -211,7 +214,7 @@ impl<R: RecordBatchReader> Iterator for ArrowSource<R> {
                 let row = batch.next;
                 batch.next += 1;
                 self.record += 1;
-                let record = batch.record(row, Location::record(self.record));
+                let record = batch.record(row, Location::record(self.record), &self.reading);
                 self.done = record.is_err();
                 return Some(record);
             }
@@ -237,8 +240,10 @@ impl<R> std::fmt::Debug for ArrowSource<R> {
 mod tests {
     use arrow_json::ReaderBuilder;
     use arrow_schema::{Fields, SchemaRef};
+    use serde::Deserialize;
 
     use super::*;
+    use crate::model::Conversation;
 
     fn list(item: DataType) -> DataType {
         DataType::List(Arc::new(Field::new_list_field(item, true)))
@@ -265,7 +270,7 @@ mod tests {
                 let direct = Conversation::deserialize(Row::new(batch, row))
                     .ok()
                     .map(|c| checked(c, location.clone()));
-                (direct, parse_line(json.line(row), location))
+                (direct, Reading::default().line(json.line(row), location))
             })
             .collect()
     }
@@ -361,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn a_nan_score_is_absent_as_json_null_and_other_types_go_through_json() {
+    fn a_nan_score_is_absent_both_ways_and_other_types_go_through_json() {
         let schema = scored(DataType::Float64);
         let good =
             batch(&schema, &[r#"{"conversation_id":"n","turns":[{"role":"user","content":"x"}]}"#]);
@@ -372,7 +377,7 @@ mod tests {
         )
         .unwrap();
         let (direct, json) = both_ways(&nan).remove(0);
-        assert!(direct.is_none());
+        assert_eq!(direct, Some(json.clone()), "a NaN is null both ways");
         let read = ArrowSource::new(arrow_array::RecordBatchIterator::new([Ok(nan)], schema))
             .next()
             .unwrap()

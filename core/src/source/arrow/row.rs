@@ -6,9 +6,10 @@
 //! back as the same value — nulls, booleans, integers, finite `Float64`s,
 //! strings, lists and structs, and top-level timestamps as the RFC 3339
 //! text [`ArrowSource`](super::ArrowSource) gives them — and
-//! [`readable`] says whether a schema has only those. A value it cannot
-//! read the same way (a NaN, an out-of-range instant) is an error: the
-//! caller reads that row through JSON, whose error names the field.
+//! [`readable`] says whether a schema has only those. A `Float64` NaN or
+//! infinity is null, as arrow-json writes it. A value it cannot read the
+//! same way (an out-of-range instant) is an error: the caller reads that row
+//! through JSON, whose error names the field.
 
 use std::fmt;
 
@@ -160,9 +161,17 @@ impl<'de> SeqAccess<'de> for Items<'_> {
 }
 
 /// The null cells arrow-json writes as `null`: those of the validity
-/// bitmap, and every cell of a `Null` column.
+/// bitmap, every cell of a `Null` column, and a `Float64` NaN or infinity
+/// (absent, as `None` and NaN are everywhere).
 fn is_null(array: &dyn Array, row: usize) -> bool {
-    array.data_type() == &DataType::Null || array.is_null(row)
+    match array.data_type() {
+        DataType::Null => true,
+        _ if array.is_null(row) => true,
+        DataType::Float64 => {
+            !array.as_primitive::<arrow_array::types::Float64Type>().value(row).is_finite()
+        }
+        _ => false,
+    }
 }
 
 /// One cell.
@@ -236,13 +245,8 @@ impl<'de> de::Deserializer<'de> for Cell<'_> {
                 visitor.visit_u64(array.as_primitive::<UInt32Type>().value(row).into())
             }
             DataType::UInt64 => visitor.visit_u64(array.as_primitive::<UInt64Type>().value(row)),
-            DataType::Float64 => {
-                let v = array.as_primitive::<arrow_array::types::Float64Type>().value(row);
-                if !v.is_finite() {
-                    return Err(Unread(format!("{v} has no JSON form")));
-                }
-                visitor.visit_f64(v)
-            }
+            DataType::Float64 => visitor
+                .visit_f64(array.as_primitive::<arrow_array::types::Float64Type>().value(row)),
             DataType::Timestamp(..) => match instant_text(array, row) {
                 Some(text) => visitor.visit_string(text),
                 None => Err(Unread("an instant out of range".into())),
