@@ -64,7 +64,7 @@ __all__ = [
 
 __version__: str
 
-_Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown"]
+_Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown", "parquet"]
 _Flavor: TypeAlias = Literal[
     "openai",
     "openai-dpo",
@@ -441,7 +441,7 @@ def to_string(
     keep_skipped: int = 1000,
     allow_empty: bool = False,
 ) -> str:
-    """Like `export`, returning the whole output as text (for small sets)."""
+    """Like `export`, returning the whole output as text (for small sets); Parquet raises ValueError."""
 
 def preview(
     conversations: _Conversations,
