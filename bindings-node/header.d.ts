@@ -11,7 +11,7 @@
 /** Which conversations an export takes. `all` = every approved one. */
 export type ExportScope = 'selected' | 'filtered' | 'all' | 'all_data'
 /** The output format. */
-export type ExportFormat = 'json' | 'jsonl' | 'csv' | 'markdown'
+export type ExportFormat = 'json' | 'jsonl' | 'csv' | 'markdown' | 'parquet'
 /** The dialect of a JSONL export. */
 export type JsonlFlavor =
   | 'openai'

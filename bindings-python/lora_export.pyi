@@ -64,7 +64,7 @@ __all__ = [
 
 __version__: str
 
-_Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown"]
+_Format: TypeAlias = Literal["jsonl", "json", "csv", "markdown", "parquet"]
 _Flavor: TypeAlias = Literal[
     "openai",
     "openai-dpo",
@@ -455,7 +455,7 @@ def to_string(
     columns: Mapping[str, str] | None = None,
     keep_columns: bool | Iterable[str] | None = None,
 ) -> str:
-    """Like `export`, returning the whole output as text (for small sets)."""
+    """Like `export`, returning the whole output as text (for small sets); Parquet raises ValueError."""
 
 def preview(
     conversations: _Conversations,

@@ -81,7 +81,10 @@ fn peak_memory_is_flat_from_10k_to_110k_conversations() {
         let after_all = peak_rss_kib();
         assert_eq!(summary.conversations, WARM_UP + MORE);
         assert_eq!(sink.0, summary.bytes);
-        assert!(summary.bytes > 50_000_000, "{format}: {} bytes is a real workload", summary.bytes);
+        // Parquet compresses its pages (dictionaries, Snappy): the same
+        // work makes a smaller file.
+        let floor = if format == Format::Parquet { 5_000_000 } else { 50_000_000 };
+        assert!(summary.bytes > floor, "{format}: {} bytes is a real workload", summary.bytes);
         let growth = after_all.saturating_sub(after_warm_up);
         eprintln!(
             "{format}: {} MB written, peak RSS {after_warm_up} KiB after {WARM_UP}, {after_all} KiB after {}",

@@ -648,3 +648,31 @@ async fn a_compressed_export_stores_serves_and_hashes_the_compressed_file() {
     );
     assert_audit_chain_intact(db).await;
 }
+
+/// Parquet through the service: the log's format check takes it (migration
+/// 22), run now or by a worker, stored as the core writes it and served as
+/// `application/vnd.apache.parquet`; compression around it is a 400.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parquet_export_is_logged_stored_and_served_as_parquet() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let db = service.database();
+    for body in [small_body("parquet"), body("all", "parquet")] {
+        let export_id = service.create_export(user, &body).await.unwrap().export_id();
+        service.process_jobs(10).await.unwrap();
+        let download = service.open_download(user, export_id).await.unwrap();
+        assert!(download.file_name.ends_with(".parquet"), "{}", download.file_name);
+        assert_eq!(download.content_type, "application/vnd.apache.parquet");
+        let bytes = read_all(download.file).await;
+        assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+        let page = service.history(user, &HistoryQuery::default()).await.unwrap();
+        let logged = &page.items[0].log;
+        assert_eq!((logged.export_id, logged.format), (export_id, Format::Parquet));
+        assert_eq!(bytes, core_bytes(db, &body, logged.timestamp).await);
+    }
+    let mut compressed = small_body("parquet");
+    compressed["compression"] = "gzip".into();
+    let err = service.create_export(user, &compressed).await.unwrap_err();
+    assert_eq!((err.http_status(), err.issues()[0].path.as_str()), (400, "compression"));
+    assert_audit_chain_intact(db).await;
+}

@@ -109,6 +109,6 @@ test('the app\'s relations are configured in pairs of qualified names, and a con
     (e) => e.code === 'CONFIG_ERROR' && e.message.includes('schema-qualified'))
   const client = await ExportClient.connect(url, { storageRoot, schema: 'node_export' })
   t.after(() => client.close())
-  assert.deepEqual(await client.migrate({ supabaseStandIns: true }), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21])
+  assert.deepEqual(await client.migrate({ supabaseStandIns: true }), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22])
   assert.equal(sql(url, `SELECT to_regclass('node_export.export_logs') IS NOT NULL, to_regnamespace('lora_export') IS NULL`), 't|t')
 })

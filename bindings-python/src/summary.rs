@@ -22,7 +22,7 @@ impl From<lora_export::ExportSummary> for ExportSummary {
 
 #[pymethods]
 impl ExportSummary {
-    /// Format name (`jsonl`, `json`, `csv`, `markdown`).
+    /// Format name (`jsonl`, `json`, `csv`, `markdown`, `parquet`).
     #[getter]
     fn format(&self) -> &str {
         &self.inner.format

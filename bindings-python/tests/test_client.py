@@ -172,7 +172,7 @@ def test_the_library_lives_in_its_schema_and_reads_the_apps_relations_by_name(da
     with pytest.raises(lora_export.ConfigError, match="turns_table"):
         lora_export.ExportClient(url, conversations_table="public.chats")
     client = lora_export.ExportClient(url, storage_root=root, schema="py_export")
-    assert client.migrate(supabase_stand_ins=True) == list(range(1, 22))
+    assert client.migrate(supabase_stand_ins=True) == list(range(1, 23))
     assert sql(url, "SELECT to_regclass('py_export.export_logs') IS NOT NULL, count(*) FROM pg_class "
                     "WHERE relnamespace = 'public'::regnamespace") == "t|0"
     client.close()

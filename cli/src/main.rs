@@ -1,7 +1,7 @@
 //! The main job: export canonical JSONL conversations to a training file.
 //!
 //! ```text
-//! lora-export --input FILE|- --format jsonl|json|csv|markdown \
+//! lora-export --input FILE|- --format jsonl|json|csv|markdown|parquet \
 //!     --output FILE|- [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] \
 //!     [--ids a,b,…] [--strict] [--no-sync]
 //!     [--columns '{"dialog":"messages"}'] [--keep-columns 'true'|'["source"]']
@@ -27,7 +27,7 @@
 //! leaves out repeated ids and repeated turns and lists them as skipped.
 //!
 //! With no arguments it exports the bundled sample (`data/sample.jsonl`) to
-//! all four formats under `./exports/`.
+//! every format under `./exports/`.
 //!
 //! The scope defaults to `selected` with `--ids`, `filtered` with
 //! `--filters`, else `all` (approved conversations only); `--config` may set
@@ -110,7 +110,7 @@ impl DatasetArgs {
 const HELP: &str = "\
 lora-export: canonical JSONL conversations to a training file or a dataset directory
 
-usage: lora-export --input FILE|- --format jsonl|json|csv|markdown --output FILE|-|DIR
+usage: lora-export --input FILE|- --format jsonl|json|csv|markdown|parquet --output FILE|-|DIR
          [--config '<ExportConfig JSON>'] [--filters '<FilterConfig JSON>'] [--ids a,b,...]
          [--strict] [--no-sync]
          [--columns '<column -> field JSON>'] [--keep-columns 'true'|'<JSON list of columns>']
@@ -118,7 +118,7 @@ usage: lora-export --input FILE|- --format jsonl|json|csv|markdown --output FILE
          [--shard-records N] [--shard-bytes N] [--compress gzip|zstd]
          [--tokenizer o200k_base|cl100k_base|tokenizer.json] [--max-tokens N]
          [--chat-template tokenizer_config.json|FILE|'<Jinja>']
-       lora-export            (no arguments: the bundled sample to ./exports/, all four formats)
+       lora-export            (no arguments: the bundled sample to ./exports/, every format)
 
 The summary is printed on stderr as one JSON object. Exit codes: 0 done, 1 the export
 failed, 2 the request or the flags are invalid.

@@ -1,17 +1,17 @@
 //! # lora-export-core
 //!
 //! Turns reviewed LLM training conversations into training-ready files —
-//! JSONL (OpenAI, Anthropic, ShareGPT flavors), JSON, CSV and Markdown — in
-//! one streaming pass and constant memory, and builds the audit records of
-//! every export.
+//! JSONL (OpenAI, Anthropic, ShareGPT flavors), JSON, CSV, Markdown and
+//! Parquet (feature `parquet`, on by default) — in one streaming pass and
+//! constant memory, and builds the audit records of every export.
 //!
 //! The pieces, one module each:
 //! - [`model`]: conversations, the export config, filters and the request;
 //! - [`request`]: validation of an untrusted request, every problem with its path;
 //! - [`scope`]: the one predicate engine deciding what is in an export;
 //! - [`source`]: reading canonical JSONL input, reporting malformed records;
-//! - [`format`](mod@format): the [`ExportTransformer`](format::ExportTransformer) trait, the four
-//!   formats and a registry for your own;
+//! - [`format`](mod@format): the [`ExportTransformer`](format::ExportTransformer) trait, the
+//!   built-in formats and a registry for your own;
 //! - [`pipeline`]: [`ExportBuilder`] and [`ExportWriter`], which tie the above together
 //!   and produce an [`ExportSummary`];
 //! - [`validate`]: streaming validators of exported files;

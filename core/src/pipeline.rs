@@ -349,6 +349,13 @@ impl ExportBuilder {
         let name =
             self.format_name.unwrap_or_else(|| self.request.config.format.as_str().to_owned());
         let mut transformer = self.registry.create(&name, &settings)?;
+        if transformer.compresses_itself() && !self.request.compression.is_none() {
+            return Err(ErrorKind::Config(format!(
+                "format `{name}` compresses its own data: its file is not compressed again \
+                 (ask for compression `none`)"
+            ))
+            .into());
+        }
         let mut summary = ExportSummary { format: name, ..ExportSummary::default() };
         if transformer.wants_sidecar() && self.sidecar.is_none() {
             summary.warnings.push(Warning::new(
@@ -896,6 +903,12 @@ impl<W: Write> ExportWriter<W> {
         let compression = self.compression;
         compression.mime_type().unwrap_or(self.transformer.mime_type())
     }
+
+    /// Whether the format compresses its own data (Parquet), so that its
+    /// file is not compressed again.
+    pub fn compresses_itself(&self) -> bool {
+        self.transformer.compresses_itself()
+    }
 }
 
 impl<W: Write> std::fmt::Debug for ExportWriter<W> {
@@ -908,6 +921,8 @@ impl<W: Write> std::fmt::Debug for ExportWriter<W> {
 /// `config` would (the export modal's preview). The scope is not applied:
 /// the caller passes the conversations it has chosen. Malformed ones are
 /// skipped as in an export.
+/// A binary format (Parquet) has no text preview: a `VALIDATION_ERROR`
+/// with the issue `no_text_form` at `config.format`.
 ///
 /// ```
 /// use lora_export_core::{preview, model::{ExportConfig, Format, Scope}};
@@ -929,6 +944,11 @@ pub fn render_preview<I>(conversations: I, config: &ExportConfig, n: usize) -> R
 where
     I: IntoIterator<Item = Conversation>,
 {
+    if config.format.is_binary() {
+        let why = format!("a {} file is binary: it has no text preview", config.format);
+        let issue = crate::Issue::new("config.format", "no_text_form", why);
+        return Err(ErrorKind::InvalidRequest(vec![issue]).into());
+    }
     let mut config = config.clone();
     config.scope = Scope::AllData;
     let mut writer = ExportBuilder::new(ExportRequest::new(config)).from_writer(Vec::new())?;

@@ -16,6 +16,7 @@ const FORMAT_OPTIONS = [
   ['json', 'JSON'],
   ['csv', 'CSV'],
   ['markdown', 'Markdown'],
+  ['parquet', 'Parquet'],
 ] as const
 
 const STATUS_OPTIONS = [

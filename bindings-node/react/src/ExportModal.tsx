@@ -138,10 +138,14 @@ export default function ExportModal({
   // The request the export would send (and the preview renders).
   const request = useMemo(() => buildRequest(settings, selectedIds, filters), [settings, selectedIds, filters])
   const noSelection = settings.scope === 'selected' && selectedIds.length === 0
-  const preview = usePreview(noSelection ? null : request, {
+  // Parquet is binary: the service has no text preview of it.
+  const binary = settings.format === 'parquet'
+  const preview = usePreview(noSelection || binary ? null : request, {
     basePath,
     typing: settings.systemPrompt,
-    emptyMessage: 'Select conversations in the table to preview them.',
+    emptyMessage: binary
+      ? 'Parquet is a binary table (one row per conversation): it has no text preview.'
+      : 'Select conversations in the table to preview them.',
   })
   const { phase, issues, submit: start } = useExport({ basePath })
   const signedOut = scopeCounts.unauthorized || preview.unauthorized || (phase.kind === 'error' && phase.signIn === true)

@@ -22,6 +22,11 @@ const MARKS: Record<ExportFormat, React.ReactNode> = {
       <path d="M7.5 17v-5l2 2.5 2-2.5v5M14.5 12v5M13 15.5l1.5 1.5 1.5-1.5" />
     </>
   ),
+  parquet: (
+    <>
+      <path d="M7.5 10.5h3v3h-3zM10.5 13.5h3v3h-3zM13.5 10.5h3v3h-3zM7.5 16.5h3M13.5 16.5h3" />
+    </>
+  ),
 }
 
 export default function FormatIcon({ format }: { format: ExportFormat }) {

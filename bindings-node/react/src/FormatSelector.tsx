@@ -1,5 +1,5 @@
 'use client'
-// "Format": the four file formats, each with its use case; JSONL is the
+// "Format": the file formats, each with its use case; JSONL is the
 // recommended one for LoRA training.
 import type { ExportFormat, Issue } from './api.js'
 import FieldIssues from './FieldIssues.js'
@@ -30,6 +30,12 @@ export const FORMATS: { value: ExportFormat; label: string; useCase: string; det
     label: 'Markdown',
     useCase: 'Human review: readable transcripts.',
     details: 'A Markdown document with a heading per conversation; renders in any viewer.',
+  },
+  {
+    value: 'parquet',
+    label: 'Parquet',
+    useCase: 'Data tools: a typed table, a row per conversation.',
+    details: 'Parquet with messages as a list of structs and the same columns in every file, for pandas, polars, DuckDB and Hugging Face datasets; compressed by Parquet itself.',
   },
 ]
 

@@ -33,7 +33,7 @@ export const DEFAULT_SETTINGS: ExportSettings = {
 export const STORAGE_KEY = 'lora-export:last-export-settings'
 
 const SCOPES: ExportScope[] = ['selected', 'filtered', 'all', 'all_data']
-const FORMATS: ExportFormat[] = ['jsonl', 'json', 'csv', 'markdown']
+const FORMATS: ExportFormat[] = ['jsonl', 'json', 'csv', 'markdown', 'parquet']
 const FLAVORS: JsonlFlavor[] = ['openai', 'anthropic', 'sharegpt']
 const COMPRESSIONS: Compression[] = ['none', 'gzip', 'zstd']
 

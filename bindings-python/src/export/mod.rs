@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -51,7 +51,8 @@ pub(crate) use progress::Progress;
 ///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
 ///     OpenAI-style ``messages``); see bindings-python/README.md's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
-/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
+/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"``, ``"markdown"`` or
+///     ``"parquet"`` (one row per conversation; docs/formats.md has its schema).
 /// config: the export config (``ExportConfig``, camelCase keys); unknown
 ///     keys raise ``ValidationError``. Without ``scope``: ``"selected"`` when
 ///     ``ids`` are given, ``"filtered"`` with ``filters``, else
@@ -163,7 +164,8 @@ pub fn export(
 /// --
 ///
 /// Exports ``conversations`` and returns the output as ``str`` (for small
-/// sets and notebooks); the arguments are those of ``export``.
+/// sets and notebooks); the arguments are those of ``export``. Parquet,
+/// which is binary, raises ``ValueError``.
 ///
 /// conversations: what to export, read record by record:
 ///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
@@ -175,7 +177,8 @@ pub fn export(
 ///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
 ///     OpenAI-style ``messages``); see bindings-python/README.md's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
-/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
+/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"``, ``"markdown"`` or
+///     ``"parquet"`` (one row per conversation; docs/formats.md has its schema).
 /// config: the export config (``ExportConfig``, camelCase keys); unknown
 ///     keys raise ``ValidationError``. Without ``scope``: ``"selected"`` when
 ///     ``ids`` are given, ``"filtered"`` with ``filters``, else
@@ -246,6 +249,12 @@ pub fn to_string(
 ) -> PyResult<String> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
+    let chosen = request::build(format, config, None, None, None)?.config.format;
+    if chosen.is_binary() {
+        return Err(PyValueError::new_err(format!(
+            "format {chosen} is binary and has no text form: write it with export() or iter_export()"
+        )));
+    }
     let options = Options {
         format,
         config,
@@ -287,7 +296,8 @@ pub fn to_string(
 ///     A record needs only ``conversation_id`` (or ``conversationId``) and ``turns`` (or
 ///     OpenAI-style ``messages``); see bindings-python/README.md's record table for the
 ///     other fields and their defaults. Anything else is a ``TypeError``.
-/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"`` or ``"markdown"``.
+/// format: ``"jsonl"`` (default), ``"json"``, ``"csv"``, ``"markdown"`` or
+///     ``"parquet"`` (one row per conversation; docs/formats.md has its schema).
 /// config: the export config (``ExportConfig``, camelCase keys); unknown
 ///     keys raise ``ValidationError``. Without ``scope``: ``"selected"`` when
 ///     ``ids`` are given, ``"filtered"`` with ``filters``, else

@@ -80,7 +80,7 @@ pub struct ExportLog {
     pub user_id: Uuid,
     /// When the export was requested.
     pub timestamp: DateTime<Utc>,
-    /// Output format (`json`, `jsonl`, `csv`, `markdown`).
+    /// Output format (`json`, `jsonl`, `csv`, `markdown`, `parquet`).
     pub format: Format,
     /// The request's config, stored so the export can be reproduced.
     pub config: ExportConfig,

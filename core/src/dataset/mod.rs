@@ -262,6 +262,14 @@ impl DatasetBuilder {
         }
         let selector = Selector::new(&self.request)?;
         let probe = ExportBuilder::new(self.request.clone()).from_writer(io::sink())?;
+        if probe.compresses_itself() && !self.compression.is_none() {
+            let message = format!(
+                "format `{}` compresses its own data: its files are not compressed again \
+                 (ask for compression `none`)",
+                self.request.config.format
+            );
+            return Err(ErrorKind::Config(message).into());
+        }
         let extension = format!("{}{}", probe.file_extension(), self.compression.extension());
         let export_date = self.export_date.unwrap_or_else(Utc::now);
         let parts = self.split.names().map(Part::new).collect();

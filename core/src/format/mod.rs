@@ -14,6 +14,8 @@ mod json;
 mod json_text;
 mod jsonl;
 mod markdown;
+#[cfg(feature = "parquet")]
+pub(crate) mod parquet;
 mod registry;
 #[cfg(test)]
 mod test_fixture;
@@ -35,6 +37,10 @@ pub use self::json::JsonTransformer;
 pub(crate) use self::jsonl::hugging_face_messages;
 pub use self::jsonl::JsonlTransformer;
 pub use self::markdown::MarkdownTransformer;
+#[cfg(feature = "parquet")]
+pub use self::parquet::{
+    ParquetTransformer, MAX_CONVERSATION_BYTES, ROW_GROUP_BYTES, ROW_GROUP_ROWS,
+};
 pub use self::registry::{Registry, TransformerFactory};
 
 /// What a transformer is built from: the export's config and the export's
@@ -106,6 +112,12 @@ pub trait ExportTransformer: Send {
 
     /// The MIME type for an HTTP response.
     fn mime_type(&self) -> &'static str;
+
+    /// Whether the format compresses its own data (Parquet's pages), so
+    /// that an export refuses to compress its file again. Default: no.
+    fn compresses_itself(&self) -> bool {
+        false
+    }
 
     /// Whether this transformer writes per-conversation metadata to a sidecar
     /// file, because its format forbids extra keys. Default: no.

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[cfg(feature = "parquet")]
+use super::ParquetTransformer;
 use super::{
     CsvTransformer, ExportTransformer, JsonTransformer, JsonlTransformer, MarkdownTransformer,
     TransformerSettings,
@@ -33,7 +35,7 @@ pub type TransformerFactory =
 ///
 /// let mut registry = Registry::with_builtins();
 /// registry.register("titles", Arc::new(|_: &TransformerSettings| Box::new(Titles) as Box<dyn ExportTransformer>));
-/// assert_eq!(registry.names(), ["csv", "json", "jsonl", "markdown", "titles"]);
+/// assert_eq!(registry.names(), ["csv", "json", "jsonl", "markdown", "parquet", "titles"]);
 /// ```
 #[derive(Clone)]
 pub struct Registry {
@@ -46,7 +48,8 @@ impl Registry {
         Registry { factories: BTreeMap::new() }
     }
 
-    /// A registry with the four built-in formats: `jsonl`, `json`, `csv`, `markdown`.
+    /// A registry with the built-in formats: `jsonl`, `json`, `csv`,
+    /// `markdown`, and `parquet` (feature `parquet`, on by default).
     pub fn with_builtins() -> Self {
         let mut r = Registry::empty();
         r.register(
@@ -64,6 +67,11 @@ impl Registry {
         r.register(
             "markdown",
             Arc::new(|s: &TransformerSettings| Box::new(MarkdownTransformer::new(s)) as _),
+        );
+        #[cfg(feature = "parquet")]
+        r.register(
+            "parquet",
+            Arc::new(|s: &TransformerSettings| Box::new(ParquetTransformer::new(s)) as _),
         );
         r
     }
@@ -85,8 +93,15 @@ impl Registry {
         name: &str,
         settings: &TransformerSettings,
     ) -> Result<Box<dyn ExportTransformer>> {
-        let factory =
-            self.factories.get(name).ok_or_else(|| ErrorKind::UnknownFormat(name.to_owned()))?;
+        let factory = match self.factories.get(name) {
+            Some(factory) => factory,
+            None if name == "parquet" && cfg!(not(feature = "parquet")) => {
+                let why = "format `parquet`: this build has no Parquet writer (it needs the \
+                           `parquet` feature of lora-export-core)";
+                return Err(ErrorKind::Config(why.into()).into());
+            }
+            None => return Err(ErrorKind::UnknownFormat(name.to_owned()).into()),
+        };
         Ok(factory(settings))
     }
 }

@@ -115,20 +115,30 @@ pub enum Format {
     Csv,
     /// Markdown for human review.
     Markdown,
+    /// Parquet, one row per conversation (feature `parquet` of the core).
+    Parquet,
 }
 
 impl Format {
     /// Every built-in format.
-    pub const ALL: [Format; 4] = [Format::Jsonl, Format::Json, Format::Csv, Format::Markdown];
+    pub const ALL: [Format; 5] =
+        [Format::Jsonl, Format::Json, Format::Csv, Format::Markdown, Format::Parquet];
 
-    /// The lowercase name (`jsonl`, `json`, `csv`, `markdown`).
+    /// The lowercase name (`jsonl`, `json`, `csv`, `markdown`, `parquet`).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Jsonl => "jsonl",
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Markdown => "markdown",
+            Format::Parquet => "parquet",
         }
+    }
+
+    /// Whether the format's files are binary (Parquet): they have no text
+    /// form (no preview, no string output).
+    pub fn is_binary(self) -> bool {
+        matches!(self, Format::Parquet)
     }
 
     /// Parses a format name.

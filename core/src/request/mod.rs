@@ -14,6 +14,8 @@
 //! | `unknown_key` | the key | a key the schema does not know, at any level; the message suggests the closest known key ("did you mean `qualityRange`?") |
 //! | `invalid_enum` | the value | unknown scope, format, jsonlFlavor, tier, status or compression; the message lists the allowed values |
 //! | `conflict` | `compression` | a compressed single file asked of a `dataset`, whose files `dataset.compression` compresses |
+//! | `conflict` | `compression`, `dataset.compression` | compression asked of a `parquet` export, whose pages Parquet compresses itself |
+//! | `no_text_form` | `config.format` | a preview of a binary format (`parquet`), from [`render_preview`](crate::pipeline::render_preview) |
 //! | `ids_required` | `conversationIds` | scope `selected` without a non-empty `conversationIds` |
 //! | `filters_required` | `filters` | scope `filtered` without `filters` |
 //! | `unused_field` | `conversationIds` or `filters` | given (not `null`) for a scope that does not use it |

@@ -143,7 +143,7 @@ fn invalid_enum_lists_the_allowed_values() {
     );
     assert_eq!(
         issues[1].message,
-        "unknown value `JSONL`; expected one of `jsonl`, `json`, `csv`, `markdown`; did you mean `jsonl`?"
+        "unknown value `JSONL`; expected one of `jsonl`, `json`, `csv`, `markdown`, `parquet`; did you mean `jsonl`?"
     );
     assert!(issues[0].message.ends_with("`selected`, `filtered`, `all`, `all_data`"));
     assert!(issues[3].message.contains("`edge_case`"));

@@ -15,6 +15,9 @@ use crate::model::{
 };
 use crate::Issue;
 
+/// Why a Parquet export refuses `compression`.
+const PARQUET_COMPRESSED: &str =
+    "Parquet compresses its own pages (Snappy): its files are not compressed again";
 const REQUEST_KEYS: &[&str] =
     &["config", "conversationIds", "filters", "dataset", "compression", "columns", "keepColumns"];
 const DATASET_KEYS: &[&str] = &[
@@ -111,15 +114,25 @@ impl Walk {
         if let Some(dataset) = present(obj, "dataset") {
             self.dataset(dataset);
         }
+        let parquet = obj.get("config").and_then(|c| c.get("format")) == Some(&"parquet".into());
         if let Some(compression) = present(obj, "compression") {
             self.one_of("compression", compression, &["none", "gzip", "zstd"]);
             let compressed = compression.as_str().is_some_and(|c| c != "none");
             if compressed && present(obj, "dataset").is_some() {
                 let message = "a dataset's files are compressed with `dataset.compression`";
                 self.push("compression", "conflict", message);
+            } else if compressed && parquet {
+                self.push("compression", "conflict", PARQUET_COMPRESSED);
             }
         }
         self.columns(obj);
+        let dataset_compressed = present(obj, "dataset")
+            .and_then(|d| d.get("compression"))
+            .and_then(Value::as_str)
+            .is_some_and(|c| c != "none");
+        if dataset_compressed && parquet {
+            self.push("dataset.compression", "conflict", PARQUET_COMPRESSED);
+        }
         self.unknown_keys("", obj, REQUEST_KEYS);
     }
 

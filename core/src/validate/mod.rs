@@ -60,6 +60,15 @@
 //!   (`**User:**`, `**Assistant:**`, `**System:**`) is followed by a
 //!   blockquote, and nothing between the label and the end of its quote
 //!   stands outside the quote; conversations are separated by `---`.
+//! - **Parquet** — only the file, not its rows: `PAR1` at its start and end
+//!   (`not_parquet`), a footer that fits the file and decodes
+//!   (`invalid_footer`, read only with the `parquet` feature; without it a
+//!   `footer_not_read` warning), and the columns every export has, of their
+//!   types (`missing_column`, `column_type`: `conversation_id`, `messages`,
+//!   `tools`, `chosen`, `rejected`). `records` is the footer's row count.
+//!   The rows are not checked one by one: the writer builds them from typed
+//!   columns, and reading them needs the whole file (its footer is at the
+//!   end), where every other validator reads one record at a time.
 //!
 //! ```
 //! use lora_export_core::model::{Format, JsonlFlavor};
@@ -76,6 +85,7 @@ mod csv;
 mod json;
 mod jsonl;
 mod markdown;
+mod parquet;
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader};
@@ -116,7 +126,7 @@ pub const MAX_FINDINGS: usize = 1_000;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationReport {
     /// Records read: JSONL examples, JSON conversations, CSV data rows,
-    /// Markdown conversations.
+    /// Markdown conversations, Parquet rows (the footer's count).
     pub records: u64,
     /// Problems that make the file invalid (at most [`MAX_FINDINGS`] plus one
     /// `errors_suppressed` note).
@@ -199,6 +209,7 @@ pub fn validate_output<R: io::Read>(
         Format::Json => json::validate(reader, &mut sink)?,
         Format::Csv => csv::validate(reader, &mut sink)?,
         Format::Markdown => markdown::validate(reader, &mut sink)?,
+        Format::Parquet => parquet::validate(reader, &mut sink)?,
     }
     Ok(sink.finish())
 }

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (19, "alerts", include_str!("migrations/0019_alerts.sql")),
     (20, "admin_history", include_str!("migrations/0020_admin_history.sql")),
     (21, "message_fields", include_str!("migrations/0021_message_fields.sql")),
+    (22, "parquet_format", include_str!("migrations/0022_parquet_format.sql")),
 ];
 
 /// Moves the objects of a database migrated before the library had its own
