@@ -249,7 +249,9 @@ pub fn to_string(
 ) -> PyResult<String> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
-    let chosen = request::build(format, config, None, None, None)?.config.format;
+    let chosen = request::build(format, config, None, None, None, request::Columns::default())?
+        .config
+        .format;
     if chosen.is_binary() {
         return Err(PyValueError::new_err(format!(
             "format {chosen} is binary and has no text form: write it with export() or iter_export()"
