@@ -166,6 +166,9 @@ pub enum WarningCode {
     /// something else (`status: "done"`): they were kept as the record's own,
     /// in the metadata's `user_fields`.
     UserFieldsKept,
+    /// Conversations of one split of a dataset repeat (by id or turns) one
+    /// of another split: a leak between splits.
+    SplitLeak,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -183,6 +186,7 @@ impl WarningCode {
             WarningCode::FieldsDropped => "fields_dropped",
             WarningCode::Skipped => "skipped",
             WarningCode::UserFieldsKept => "user_fields_kept",
+            WarningCode::SplitLeak => "split_leak",
             WarningCode::Other => "other",
         }
     }
