@@ -166,12 +166,15 @@ fn dedupe_leaves_out_repeated_ids_and_contents_and_no_duplicate_is_in_two_splits
     );
     assert_eq!((summary.duplicates_kept, summary.export.conversations), (31, 61));
     let apart: Vec<usize> = (0..30)
-        .filter(|&i| split.part_of(&input[i].conversation_id, 0) != split.part_of(&format!("copy-{i}"), 0))
+        .filter(|&i| {
+            split.part_of(&input[i].conversation_id, 0) != split.part_of(&format!("copy-{i}"), 0)
+        })
         .collect();
     assert!(!apart.is_empty(), "some copies land in the other split");
     assert_eq!(summary.leaks, apart.len() as u64);
     assert_eq!(summary.splits.iter().map(|s| s.leaks).sum::<u64>(), summary.leaks);
-    let leaks = summary.export.warnings.iter().filter(|w| w.code == lora_export::WarningCode::SplitLeak);
+    let leaks =
+        summary.export.warnings.iter().filter(|w| w.code == lora_export::WarningCode::SplitLeak);
     assert!(leaks.clone().all(|w| w.message.contains("the hash placed them apart")));
     assert_eq!(leaks.count(), summary.splits.iter().filter(|s| s.leaks > 0).count());
     assert!(summary
@@ -250,33 +253,37 @@ fn given_splits_are_kept_with_their_own_record_numbers_and_leaks_reported() {
     let summary = builder.export_splits(input, &dir).unwrap();
     assert_eq!(summary.splits[1].conversations, 5);
     assert_eq!(summary.leaks, 2, "the leaks are reported though left out");
-    let reasons: Vec<(Option<u64>, &str)> = summary.splits[1]
-        .skipped
-        .iter()
-        .map(|s| (s.location.record, s.reason.as_str()))
-        .collect();
+    let reasons: Vec<(Option<u64>, &str)> =
+        summary.splits[1].skipped.iter().map(|s| (s.location.record, s.reason.as_str())).collect();
     assert_eq!(
         reasons,
         [
             (Some(6), "duplicate content: the same turns as record 5 of split `train`"),
-            (
-                Some(7),
-                "duplicate conversation_id: one with this id came before in split `train`"
-            ),
+            (Some(7), "duplicate conversation_id: one with this id came before in split `train`"),
             (Some(8), "malformed"),
         ]
     );
     std::fs::remove_dir_all(&dir).unwrap();
 
     let refused = |builder: DatasetBuilder| builder.to_directory(temp_dir("refused")).unwrap_err();
-    let given = || DatasetBuilder::new(request(Format::Jsonl, None)).given_splits(["train", "test"]);
+    let given =
+        || DatasetBuilder::new(request(Format::Jsonl, None)).given_splits(["train", "test"]);
     let both = refused(given().split(SplitSpec::parse("train=0.5,test=0.5").unwrap()));
-    assert!(both.to_string().contains("`split` (train=0.5,test=0.5) and the input's own splits (train, test)"), "{both}");
-    let hostile = refused(DatasetBuilder::new(request(Format::Jsonl, None)).given_splits(["train", "../x"]));
+    assert!(
+        both.to_string()
+            .contains("`split` (train=0.5,test=0.5) and the input's own splits (train, test)"),
+        "{both}"
+    );
+    let hostile =
+        refused(DatasetBuilder::new(request(Format::Jsonl, None)).given_splits(["train", "../x"]));
     assert_eq!(hostile.code(), "VALIDATION_ERROR");
     let mut writer = given().to_directory(temp_dir("unstarted")).unwrap();
     assert!(writer.push(Ok(train[0].clone())).unwrap_err().to_string().contains("start_split"));
-    assert!(writer.start_split("validation").unwrap_err().to_string().contains("\"validation\" is not one of the splits given (train, test)"));
+    assert!(writer
+        .start_split("validation")
+        .unwrap_err()
+        .to_string()
+        .contains("\"validation\" is not one of the splits given (train, test)"));
 }
 
 #[test]

@@ -21,8 +21,11 @@ pub(crate) fn dataset_card(
 ) -> String {
     let mut yaml = String::from("---\nconfigs:\n- config_name: default\n  data_files:\n");
     for split in splits {
-        let _ =
-            writeln!(yaml, "  - split: \"{}\"\n    path: \"{}-*.{extension}\"", split.name, split.name);
+        let _ = writeln!(
+            yaml,
+            "  - split: \"{}\"\n    path: \"{}-*.{extension}\"",
+            split.name, split.name
+        );
     }
     yaml.push_str("dataset_info:\n");
     if let Some(features) = features(config) {

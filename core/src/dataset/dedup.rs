@@ -136,10 +136,15 @@ pub(crate) struct Seen {
 /// Why a conversation is a duplicate, and the split (index) of the one it
 /// repeats.
 pub(crate) enum Duplicate {
-    Id { split: usize },
+    Id {
+        split: usize,
+    },
     /// The same turns as the record numbered `first` (within its split,
     /// with the input's own splits; in the whole input otherwise).
-    Content { first: u64, split: usize },
+    Content {
+        first: u64,
+        split: usize,
+    },
 }
 
 impl Duplicate {

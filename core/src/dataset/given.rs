@@ -121,9 +121,10 @@ mod tests {
             assert!(check_split_names(&[good]).is_ok(), "{good}");
         }
         let long = "a".repeat(MAX_SPLIT_NAME + 1);
-        for bad in
-            ["", "..", ".", "../x", "a/b", "a\\b", "a-b", ".hidden", "a..b", "a.", "tr ain", "é", &long]
-        {
+        for bad in [
+            "", "..", ".", "../x", "a/b", "a\\b", "a-b", ".hidden", "a..b", "a.", "tr ain", "é",
+            &long,
+        ] {
             let error = check_split_names(&["train", bad]).unwrap_err().to_string();
             assert!(error.contains("invalid_name"), "{bad}: {error}");
             assert!(error.contains(&format!("{:?}", &bad[..bad.len().min(80)])), "{bad}: {error}");
