@@ -511,16 +511,60 @@ export interface DatasetFile {
   sha256: string
 }
 
-/** What `exportDataset` wrote. */
+/** One split of a dataset (`exportDataset`). */
+export interface DatasetSplit {
+  name: string
+  /** Its exact count. */
+  conversations: number
+  /** Bytes of its data before compression. */
+  bytes: number
+  /** Its conversations per tier. */
+  tiers: Record<string, number>
+  /** Its shards, in order. */
+  files: DatasetFile[]
+  /**
+   * Its records skipped: with an object of splits, every skipped row of its
+   * input; with a hashed split, those whose split was known (a malformed row has none).
+   */
+  skipped_total: number
+  /** The first 100 of them; record numbers count within the split's input. */
+  skipped: SkippedRecord[]
+  /** Its conversations repeating (by id or turns) one of another split: leaks, warned about. */
+  leaks: number
+}
+
+/** What `exportDataset` wrote: Python's `DatasetSummary.to_dict()`. */
 export interface DatasetSummary {
-  /** Each split: its exact count, its count per tier, bytes before compression, its shards. */
-  splits: Array<{ name: string; conversations: number; bytes: number; tiers: Record<string, number>; files: DatasetFile[] }>
+  /** Each split, in the order of `split` (or of the object of splits). */
+  splits: DatasetSplit[]
   duplicates_dropped: number
   duplicates_kept: number
+  /** The seed of the split (not used with an object of splits). */
   seed: number
+  /** `'hash'`: split by a seeded hash of each id; `'given'`: the object's own splits, kept. */
+  split_by: 'hash' | 'given'
+  /** Leaks between splits, in every split (each split's own is its `leaks`). */
+  leaks: number
   /** The dataset card, `README.md`. */
   card: DatasetFile
+  /** The whole export's summary: skipped records, warnings (the leaks among them), tokens. */
   export: ExportSummary
+}
+
+/**
+ * The options of `exportDataset`: a request's `dataset` settings and
+ * `progress`.
+ */
+export interface ExportDatasetOptions extends DatasetOptions {
+  /**
+   * Called after each batch of 1,024 records read, on the JavaScript thread,
+   * with the records read so far and their total (`null` when a JSONL `Buffer`
+   * is read); the last call has `done === total`. The export waits for it to
+   * return, and for a promise it returns to settle. What it throws (or its
+   * promise rejects with) stops the export: `exportDataset` rejects with that
+   * very value, and no file is left.
+   */
+  progress?: ((done: number, total: number | null) => void | Promise<void>) | null
 }
 
 /** What `deleteExport` did. */

@@ -511,16 +511,60 @@ export interface DatasetFile {
   sha256: string
 }
 
-/** What `exportDataset` wrote. */
+/** One split of a dataset (`exportDataset`). */
+export interface DatasetSplit {
+  name: string
+  /** Its exact count. */
+  conversations: number
+  /** Bytes of its data before compression. */
+  bytes: number
+  /** Its conversations per tier. */
+  tiers: Record<string, number>
+  /** Its shards, in order. */
+  files: DatasetFile[]
+  /**
+   * Its records skipped: with an object of splits, every skipped row of its
+   * input; with a hashed split, those whose split was known (a malformed row has none).
+   */
+  skipped_total: number
+  /** The first 100 of them; record numbers count within the split's input. */
+  skipped: SkippedRecord[]
+  /** Its conversations repeating (by id or turns) one of another split: leaks, warned about. */
+  leaks: number
+}
+
+/** What `exportDataset` wrote: Python's `DatasetSummary.to_dict()`. */
 export interface DatasetSummary {
-  /** Each split: its exact count, its count per tier, bytes before compression, its shards. */
-  splits: Array<{ name: string; conversations: number; bytes: number; tiers: Record<string, number>; files: DatasetFile[] }>
+  /** Each split, in the order of `split` (or of the object of splits). */
+  splits: DatasetSplit[]
   duplicates_dropped: number
   duplicates_kept: number
+  /** The seed of the split (not used with an object of splits). */
   seed: number
+  /** `'hash'`: split by a seeded hash of each id; `'given'`: the object's own splits, kept. */
+  split_by: 'hash' | 'given'
+  /** Leaks between splits, in every split (each split's own is its `leaks`). */
+  leaks: number
   /** The dataset card, `README.md`. */
   card: DatasetFile
+  /** The whole export's summary: skipped records, warnings (the leaks among them), tokens. */
   export: ExportSummary
+}
+
+/**
+ * The options of `exportDataset`: a request's `dataset` settings and
+ * `progress`.
+ */
+export interface ExportDatasetOptions extends DatasetOptions {
+  /**
+   * Called after each batch of 1,024 records read, on the JavaScript thread,
+   * with the records read so far and their total (`null` when a JSONL `Buffer`
+   * is read); the last call has `done === total`. The export waits for it to
+   * return, and for a promise it returns to settle. What it throws (or its
+   * promise rejects with) stops the export: `exportDataset` rejects with that
+   * very value, and no file is left.
+   */
+  progress?: ((done: number, total: number | null) => void | Promise<void>) | null
 }
 
 /** What `deleteExport` did. */
@@ -1076,18 +1120,24 @@ export declare function contentDisposition(fileName: string): string
 export declare function debugPanic(where: 'sync' | 'blocking' | 'async'): Promise<never> | never
 
 /**
- * Exports `conversations` (an array of conversation objects, or a `Buffer`
- * of canonical JSONL) with `config` (an `ExportConfig` or a whole request)
- * as a Hugging Face dataset directory `dir` (created; it must be empty):
- * each split's shards (`train-00000-of-00002.jsonl.zst`) and a `README.md`
- * card that `datasets.load_dataset(dir)` reads. A conversation's split is
- * decided by a seeded hash of its id alone. Resolves with each split's
- * exact count and files (name, conversations, bytes and SHA-256 of the
- * stored bytes) and the export summary. `options` are a request's
- * `dataset` settings (`split`, `seed`, `dedupe`, `maxRecordsPerShard`,
- * `maxBytesPerShard`, `compression`); an unknown key is a `CONFIG_ERROR`.
+ * Exports `conversations` (an array of conversation objects, a `Buffer`
+ * of canonical JSONL, or an object of the user's own splits mapping each
+ * split's name to one of those) with `config` (an `ExportConfig` or a
+ * whole request) as a Hugging Face dataset directory `dir` (created; it
+ * must be empty unless `overwrite`): each split's shards
+ * (`train-00000-of-00002.jsonl.zst`) and a `README.md` card that
+ * `datasets.load_dataset(dir)` reads. A conversation's split is decided by
+ * a seeded hash of its id alone — or, with an object of splits, is the one
+ * it was given (names checked as file names; `split` with it is a
+ * `CONFIG_ERROR`; a conversation repeating one of an earlier split is a
+ * leak, counted and warned). Resolves with each split's exact count,
+ * skipped records, leaks and files (name, conversations, bytes and
+ * SHA-256 of the stored bytes) and the export summary. `options` are a
+ * request's `dataset` settings (`split`, `seed`, `dedupe`,
+ * `maxRecordsPerShard`, `maxBytesPerShard`, `compression`, `overwrite`, …)
+ * and `progress(done, total)`; an unknown key is a `CONFIG_ERROR`.
  */
-export declare function exportDataset(conversations: ConversationInput[] | Buffer, dir: string, config: ExportConfig | ExportRequest, options?: DatasetOptions): Promise<DatasetSummary>
+export declare function exportDataset(conversations: ConversationInput[] | Buffer | Record<string, ConversationInput[] | Buffer>, dir: string, config: ExportConfig | ExportRequest, options?: ExportDatasetOptions): Promise<DatasetSummary>
 
 /**
  * The seeds' download file name

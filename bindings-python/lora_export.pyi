@@ -342,6 +342,9 @@ class DatasetSplit(TypedDict):
     bytes: int
     tiers: dict[str, int]  # conversations per tier
     files: list[DatasetFile]
+    skipped_total: int  # its skipped rows (given splits: all of its input's)
+    skipped: list[SkippedRecord]  # the first 100, located within the split's input
+    leaks: int  # conversations repeating one of another split
 
 @type_check_only
 class DatasetSummaryDict(TypedDict):
@@ -349,6 +352,8 @@ class DatasetSummaryDict(TypedDict):
     duplicates_dropped: int
     duplicates_kept: int
     seed: int
+    split_by: Literal["hash", "given"]
+    leaks: int
     card: DatasetFile
     export: ExportSummaryDict
 
@@ -378,6 +383,10 @@ class DatasetSummary:
     @property
     def seed(self) -> int: ...
     @property
+    def split_by(self) -> Literal["hash", "given"]: ...
+    @property
+    def leaks(self) -> int: ...
+    @property
     def card(self) -> DatasetFile: ...
     @property
     def tokens(self) -> TokenSummary | None: ...
@@ -387,7 +396,7 @@ class DatasetSummary:
     def __getitem__(self, key: str, /) -> Any: ...
 
 def export_dataset(
-    conversations: _Conversations,
+    conversations: _Conversations | Mapping[str, _Conversations],
     dest_dir: str | os.PathLike[str],
     *,
     format: _Format | None = None,
@@ -413,6 +422,9 @@ def export_dataset(
 
     The split is decided by a seeded hash of each conversation id; `dedupe`
     leaves out repeated ids and turns; `datasets.load_dataset(dest_dir)` loads it.
+    A mapping of split names to inputs (a `datasets.DatasetDict`) keeps its
+    splits as given; a conversation repeating one of an earlier split is a
+    leak, counted and warned about.
     """
 
 def iter_export(

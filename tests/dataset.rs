@@ -153,13 +153,30 @@ fn dedupe_leaves_out_repeated_ids_and_contents_and_no_duplicate_is_in_two_splits
     assert_eq!(reasons[0].location.record, Some(31));
     assert!(reasons[30].reason.starts_with("duplicate conversation_id"));
     assert!(membership(&dir).keys().all(|id| id.starts_with("syn-")));
+    assert_eq!(summary.leaks, 0, "dedupe leaves every repeat out: none can leak");
     std::fs::remove_dir_all(&dir).unwrap();
 
-    // Without dedupe they are written and warned about.
+    // Without dedupe they are written and warned about; a copy the hash of
+    // its other id put in another split is a leak, counted and warned.
     let dir = temp_dir("kept");
-    let summary =
-        export(DatasetBuilder::new(request(Format::Jsonl, None)).split(split), &input, &dir);
+    let summary = export(
+        DatasetBuilder::new(request(Format::Jsonl, None)).split(split.clone()),
+        &input,
+        &dir,
+    );
     assert_eq!((summary.duplicates_kept, summary.export.conversations), (31, 61));
+    let apart: Vec<usize> = (0..30)
+        .filter(|&i| {
+            split.part_of(&input[i].conversation_id, 0) != split.part_of(&format!("copy-{i}"), 0)
+        })
+        .collect();
+    assert!(!apart.is_empty(), "some copies land in the other split");
+    assert_eq!(summary.leaks, apart.len() as u64);
+    assert_eq!(summary.splits.iter().map(|s| s.leaks).sum::<u64>(), summary.leaks);
+    let leaks =
+        summary.export.warnings.iter().filter(|w| w.code == lora_export::WarningCode::SplitLeak);
+    assert!(leaks.clone().all(|w| w.message.contains("the hash placed them apart")));
+    assert_eq!(leaks.count(), summary.splits.iter().filter(|s| s.leaks > 0).count());
     assert!(summary
         .export
         .warnings
@@ -167,6 +184,106 @@ fn dedupe_leaves_out_repeated_ids_and_contents_and_no_duplicate_is_in_two_splits
         .any(|w| w.code == lora_export::WarningCode::DuplicatesKept
             && w.message.contains("export with dedupe")));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn given_splits_are_kept_with_their_own_record_numbers_and_leaks_reported() {
+    let train: Vec<Conversation> = synthetic::conversations(20).collect();
+    let mut test: Vec<Conversation> = synthetic::conversations(25).skip(20).collect();
+    let mut leak = train[4].clone();
+    leak.conversation_id = "leak-of-4".into();
+    test.push(leak);
+    test.push(train[7].clone()); // the same id as train's record 8
+    let bad = Err(SkippedRecord {
+        location: lora_export::Location::record(8),
+        conversation_id: None,
+        reason: "malformed".into(),
+    });
+    let records = |c: &[Conversation]| c.iter().cloned().map(Ok).collect::<Vec<_>>();
+    let splits = |dedupe: bool| {
+        let mut test = records(&test);
+        test.push(bad.clone());
+        let builder = DatasetBuilder::new(request(Format::Jsonl, None))
+            .dedupe(dedupe)
+            .max_records_per_shard(8);
+        (builder, [("train", records(&train)), ("test", test)])
+    };
+
+    let dir = temp_dir("given");
+    let (builder, input) = splits(false);
+    let summary = builder.export_splits(input, &dir).unwrap();
+    assert_eq!(summary.split_by, lora_export::dataset::SplitBy::Given);
+    let counts: Vec<_> =
+        summary.splits.iter().map(|s| (s.name.as_str(), s.conversations, s.files.len())).collect();
+    assert_eq!(counts, [("train", 20, 3), ("test", 7, 1)], "as given, the leaks too");
+    assert_eq!((summary.leaks, summary.splits[0].leaks, summary.splits[1].leaks), (2, 0, 2));
+    let warning = summary
+        .export
+        .warnings
+        .iter()
+        .find(|w| w.code == lora_export::WarningCode::SplitLeak)
+        .unwrap();
+    assert!(warning.message.starts_with("split `test`: 2 conversations repeat"), "{warning}");
+    assert!(warning.message.contains("(train: 2)") && warning.message.contains("written as given"));
+    assert!(warning.message.contains("the first: record 6 (id \"leak-of-4\")"), "{warning}");
+    assert_eq!(summary.splits[1].skipped_total, 1);
+    assert_eq!(summary.splits[1].skipped[0].location.record, Some(8));
+    let ids = |split: &str| -> Vec<String> {
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with(&format!("{split}-")) {
+                for line in read(&path).lines() {
+                    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                    ids.push(value["metadata"]["conversation_id"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        ids.sort();
+        ids
+    };
+    let mut expected: Vec<String> = test.iter().map(|c| c.conversation_id.clone()).collect();
+    expected.sort();
+    assert_eq!(ids("test"), expected, "no hash moved a conversation");
+    assert!(read(&dir.join("README.md")).contains("the splits as the input gave them"));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let dir = temp_dir("given-dedupe");
+    let (builder, input) = splits(true);
+    let summary = builder.export_splits(input, &dir).unwrap();
+    assert_eq!(summary.splits[1].conversations, 5);
+    assert_eq!(summary.leaks, 2, "the leaks are reported though left out");
+    let reasons: Vec<(Option<u64>, &str)> =
+        summary.splits[1].skipped.iter().map(|s| (s.location.record, s.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        [
+            (Some(6), "duplicate content: the same turns as record 5 of split `train`"),
+            (Some(7), "duplicate conversation_id: one with this id came before in split `train`"),
+            (Some(8), "malformed"),
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let refused = |builder: DatasetBuilder| builder.to_directory(temp_dir("refused")).unwrap_err();
+    let given =
+        || DatasetBuilder::new(request(Format::Jsonl, None)).given_splits(["train", "test"]);
+    let both = refused(given().split(SplitSpec::parse("train=0.5,test=0.5").unwrap()));
+    assert!(
+        both.to_string()
+            .contains("`split` (train=0.5,test=0.5) and the input's own splits (train, test)"),
+        "{both}"
+    );
+    let hostile =
+        refused(DatasetBuilder::new(request(Format::Jsonl, None)).given_splits(["train", "../x"]));
+    assert_eq!(hostile.code(), "VALIDATION_ERROR");
+    let mut writer = given().to_directory(temp_dir("unstarted")).unwrap();
+    assert!(writer.push(Ok(train[0].clone())).unwrap_err().to_string().contains("start_split"));
+    assert!(writer
+        .start_split("validation")
+        .unwrap_err()
+        .to_string()
+        .contains("\"validation\" is not one of the splits given (train, test)"));
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! - **The dedup index**, the one thing that grows with the number of
 //!   conversations (whatever their size): 100,000 more small conversations
 //!   (uncompressed, so that no compressor window is in the figure) raise
-//!   the peak by less than 96 bytes each. Its tables hold 40 bytes
+//!   the peak by less than 96 bytes each. Its tables hold 48 bytes
 //!   per conversation; a table that grows is briefly there twice.
 
 #[path = "support/memory.rs"]

@@ -11,7 +11,9 @@
 //! `size` its bytes (`Content-Range: bytes */size`). A panic becomes an
 //! internal error like any other: code `INTERNAL`, status 500, a message
 //! naming only an error id; the panic's text goes to standard error under
-//! that id, for the operator, never to the caller.
+//! that id, for the operator, never to the caller. What a callback of the
+//! caller's threw (`exportDataset`'s `progress`) is rejected with as it was
+//! thrown.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -31,6 +33,9 @@ pub enum Failure {
     Core(lora_export::pg::Error),
     /// A panic, caught before it could reach JavaScript.
     Panic(String),
+    /// What a callback of the caller's threw (or its promise rejected
+    /// with): rejected with as it was thrown.
+    Thrown(napi::Error),
 }
 
 impl From<lora_export::pg::Error> for Failure {
@@ -126,6 +131,10 @@ pub const ERROR_NAME: &str = "LoraExportError";
 pub fn js_error(env: &Env, failure: &Failure) -> napi::Error {
     let panicked;
     let core = match failure {
+        Failure::Thrown(thrown) => {
+            let reason = || napi::Error::new(Status::GenericFailure, thrown.reason.clone());
+            return thrown.try_clone().unwrap_or_else(|_| reason());
+        }
         Failure::Core(e) => e,
         Failure::Panic(detail) => {
             panicked = lora_export::pg::Error::internal("INTERNAL", detail.as_str());

@@ -85,6 +85,92 @@ test('exportDataset counts tokens (metadata and summary) and skips conversations
   assert.equal(missing.code, 'CONFIG_ERROR')
 })
 
+test('exportDataset calls progress per batch, in order, ending at the total; a Buffer has no total', async () => {
+  const data = conversations(2500)
+  const calls = []
+  const summary = await exportDataset(data, temp(), { scope: 'all', format: 'jsonl' }, {
+    progress: (done, total) => { calls.push([done, total]) },
+  })
+  assert.deepEqual(calls, [[1024, 2500], [2048, 2500], [2500, 2500]])
+  assert.equal(summary.splits[0].conversations, 2500)
+  const fromBuffer = []
+  await exportDataset(jsonl(data.slice(0, 1500)), temp(), { scope: 'all', format: 'jsonl' }, {
+    progress: async (done, total) => { fromBuffer.push([done, total]) },
+  })
+  assert.deepEqual(fromBuffer, [[1024, null], [1500, null]])
+})
+
+test('a progress callback that throws (or rejects) stops the export with its error and leaves no file', async () => {
+  const data = conversations(2500)
+  for (const progress of [
+    (done) => { if (done > 1024) throw new RangeError('stop at ' + done) },
+    async (done) => { if (done > 1024) throw new RangeError('stop at ' + done) },
+  ]) {
+    const dir = temp()
+    const error = await exportDataset(data, dir, { scope: 'all', format: 'jsonl' }, { progress }).catch((e) => e)
+    assert.ok(error instanceof RangeError, String(error))
+    assert.equal(error.message, 'stop at 2048')
+    assert.deepEqual(fs.readdirSync(dir), [], 'no file left behind')
+  }
+  const thrownString = await exportDataset(data, temp(), { scope: 'all', format: 'jsonl' }, {
+    progress: () => { throw 'not an Error' }, // eslint-disable-line no-throw-literal
+  }).catch((e) => e)
+  assert.equal(thrownString, 'not an Error')
+  const notAFunction = await exportDataset(data, temp(), { scope: 'all', format: 'jsonl' }, { progress: 'yes' }).catch((e) => e)
+  assert.equal(notAFunction.code, 'CONFIG_ERROR')
+  assert.match(notAFunction.message, /progress/)
+})
+
+test('exportDataset with overwrite replaces a used directory whole', async () => {
+  const dir = temp()
+  await exportDataset(conversations(30), dir, { scope: 'all', format: 'jsonl' }, { split: 'train=0.5,test=0.5' })
+  const refused = await exportDataset(conversations(10), dir, { scope: 'all', format: 'jsonl' }).catch((e) => e)
+  assert.match(refused.message, /not empty.*overwrite/)
+  const summary = await exportDataset(conversations(10), dir, { scope: 'all', format: 'jsonl' }, { overwrite: true })
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['README.md', 'train-00000-of-00001.jsonl'])
+  assert.deepEqual(fs.readdirSync(path.dirname(dir)), ['out'], 'no staging directory left')
+  assert.equal(summary.splits[0].conversations, 10)
+})
+
+test('an object of splits is exported as given: files per split, leaks counted and warned, names checked', async () => {
+  const train = conversations(30)
+  const test = conversations(40).slice(30)
+  const leak = { ...train[3], conversation_id: 'copy-of-3' }
+  const dir = temp()
+  const calls = []
+  const summary = await exportDataset({ train, test: jsonl([...test, leak]) }, dir, { scope: 'all', format: 'jsonl' }, {
+    maxRecordsPerShard: 20, progress: (done, total) => { calls.push([done, total]) },
+  })
+  assert.equal(summary.split_by, 'given')
+  assert.deepEqual(summary.splits.map((s) => [s.name, s.conversations, s.leaks, s.files.length]), [['train', 30, 0, 2], ['test', 11, 1, 1]])
+  assert.equal(summary.leaks, 1)
+  assert.ok(summary.export.warnings.some((w) => /split `test`: 1 conversations repeat .*\(train: 1\)/.test(w)), summary.export.warnings.join('\n'))
+  assert.deepEqual(calls, [[30, null], [41, null]], 'no total with a Buffer among the splits')
+  const found = membership(dir)
+  for (const c of train) assert.equal(found.get(c.conversation_id), 'train')
+  for (const c of test) assert.equal(found.get(c.conversation_id), 'test')
+
+  const deduped = await exportDataset({ train, test: [...test, leak] }, temp(), { scope: 'all', format: 'jsonl' }, { dedupe: true })
+  assert.deepEqual(deduped.splits.map((s) => s.conversations), [30, 10])
+  assert.deepEqual(deduped.splits[1].skipped.map((s) => [s.location.record, s.reason]), [[11, 'duplicate content: the same turns as record 4 of split `train`']])
+
+  const refused = async (input, options = {}) => {
+    const dir = temp()
+    const error = await exportDataset(input, dir, { scope: 'all', format: 'jsonl' }, options).catch((e) => e)
+    assert.ok(isLoraExportError(error), String(error))
+    assert.ok(!fs.existsSync(dir) || fs.readdirSync(dir).length === 0)
+    return error
+  }
+  for (const name of ['../escape', 'a/b', '..', '', 'x'.repeat(65), 'train-clean', '.hidden']) {
+    const error = await refused({ train, [name]: test })
+    assert.equal(error.code, 'VALIDATION_ERROR')
+    assert.ok(error.message.includes(JSON.stringify(name)), error.message)
+  }
+  assert.match((await refused({ train, test }, { split: 'train=0.5,test=0.5' })).message, /`split` \(train=0.5,test=0.5\) and the input's own splits \(train, test\)/)
+  assert.match((await refused({ train, test: 'rows.jsonl' })).message, /split "test": an array of conversations or a Buffer/)
+  assert.match((await refused(train[0])).message, /`conversation_id` of a conversation|`turns` of a conversation/)
+})
+
 test('a dataset export of the service: each file by name and the zip of all, as exportDataset writes them', async (t) => {
   const url = freshDatabase()
   const storageRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-export-node-ds-'))

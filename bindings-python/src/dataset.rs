@@ -1,16 +1,20 @@
 //! `export_dataset`: the core's dataset export (splits, dedupe, shards,
 //! compression and a dataset card in a directory), over the same inputs as
-//! `export`, read in the same batches with the GIL released while Rust works.
+//! `export` — or a mapping of the user's own splits to such inputs (a
+//! `datasets.DatasetDict`) — read in the same batches with the GIL released
+//! while Rust works.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use lora_export::dataset::{DatasetOptions, SplitSpec};
+use lora_export::dataset::{DatasetOptions, SplitBy, SplitSpec};
+use lora_export::WarningCode;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
 
 use crate::convert::serialize_to_py;
-use crate::errors::err;
+use crate::errors::{err, warn};
 use crate::export::{push_batch, Input, Progress};
 use crate::request;
 use crate::summary::ExportSummary;
@@ -20,10 +24,22 @@ use crate::summary::ExportSummary;
 ///
 /// Exports ``conversations`` (anything ``export`` takes) as a Hugging Face
 /// dataset directory ``dest_dir`` (created; it must be empty unless
-/// ``overwrite``) and returns a ``DatasetSummary``: each split's exact count
-/// and files (name, conversations, bytes and SHA-256 of the stored bytes),
-/// the duplicates, and the whole export's ``ExportSummary`` as ``export``
-/// (``summary["export"]`` and ``to_dict()`` give the core's dicts).
+/// ``overwrite``) and returns a ``DatasetSummary``: each split's exact count,
+/// skipped records, leaks and files (name, conversations, bytes and SHA-256
+/// of the stored bytes), the duplicates, and the whole export's
+/// ``ExportSummary`` as ``export`` (``summary["export"]`` and ``to_dict()``
+/// give the core's dicts).
+///
+/// ``conversations`` may also be the user's own splits: a
+/// ``datasets.DatasetDict``, or a mapping of split names to inputs
+/// (``{"train": df1, "test": df2}``). Each split is written into its own
+/// files (``test-00000-of-00001.jsonl``) as given — no hash, no ``seed``;
+/// ``split=`` with it is a ``ConfigError``. A split name must be a safe file
+/// name (ASCII letters, digits and ``_`` in runs joined by dots, at most 64
+/// bytes): another is a ``ValidationError`` naming it. A conversation that
+/// repeats (id or turns) one of an earlier split is a leak: counted in
+/// ``leaks`` and warned about (``LoraExportWarning``); with ``dedupe`` that
+/// later copy is left out, without it both are written.
 ///
 /// split: ``"train=0.9,validation=0.1"`` or ``{"train": 0.9, "validation": 0.1}``;
 ///     default one split ``train``. Decided by SHA-256 of ``seed`` and each
@@ -117,30 +133,86 @@ pub fn export_dataset<'py>(
     if let Some(date) = export_date {
         builder = builder.export_date(request::instant(date, "export_date")?);
     }
-    let (mut input, total) = Input::open(conversations, builder.reading())?;
-    let progress = Progress::new(py, progress, total)?;
+    let given = given_splits(conversations)?;
+    if let Some(splits) = &given {
+        builder = builder.given_splits(splits.iter().map(|(name, _)| name.as_str()));
+    }
+    let reading = builder.reading();
     let mut writer = builder.to_directory(&dest_dir).map_err(err)?;
+    let inputs = match given {
+        None => vec![(None, Input::open(conversations, Arc::clone(&reading))?)],
+        Some(splits) => splits
+            .into_iter()
+            .map(|(name, value)| match Input::open(&value, Arc::clone(&reading)) {
+                Ok(input) => Ok((Some(name), input)),
+                Err(e) => Err(in_split(py, e, &name)),
+            })
+            .collect::<PyResult<_>>()?,
+    };
+    let total = inputs.iter().try_fold(0, |sum, (_, (_, n))| n.map(|n| sum + n));
+    let progress = Progress::new(py, progress, total)?;
     let mut done = 0;
-    loop {
-        let (items, more) = input.gather(py)?;
-        let input = &mut input;
-        let (taken, more) =
-            py.detach(|| push_batch(&mut writer, input, items, more)).map_err(err)?;
-        done += taken;
-        progress.update(py, done, taken, total, writer.summary())?;
-        py.check_signals()?;
-        if !more {
-            break;
+    for (name, (mut input, _)) in inputs {
+        if let Some(name) = &name {
+            writer.start_split(name).map_err(err)?;
+        }
+        loop {
+            let (items, more) = input.gather(py).map_err(|e| match &name {
+                Some(name) => in_split(py, e, name),
+                None => e,
+            })?;
+            let input = &mut input;
+            let (taken, more) =
+                py.detach(|| push_batch(&mut writer, input, items, more)).map_err(err)?;
+            done += taken;
+            progress.update(py, done, taken, total, writer.summary())?;
+            py.check_signals()?;
+            if !more {
+                break;
+            }
         }
     }
     let summary = py.detach(|| writer.finish()).map_err(err)?;
     progress.close(py, &summary.export)?;
+    for leak in summary.export.warnings.iter().filter(|w| w.code == WarningCode::SplitLeak) {
+        warn(py, &leak.message)?;
+    }
     Ok(DatasetSummary { inner: summary })
 }
 
+/// A split's name and its input.
+type Split<'py> = (String, Bound<'py, PyAny>);
+
+/// The user's own splits, in order, when `conversations` is a mapping of
+/// split names to inputs (a `datasets.DatasetDict`, a dict of DataFrames);
+/// `None` for one input. The names are the core's to check.
+fn given_splits<'py>(conversations: &Bound<'py, PyAny>) -> PyResult<Option<Vec<Split<'py>>>> {
+    let Ok(mapping) = conversations.cast::<PyMapping>() else { return Ok(None) };
+    let mut splits = Vec::new();
+    for item in mapping.items()?.iter() {
+        let (name, value): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item.extract()?;
+        let name = name.extract::<String>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "a mapping of splits maps split names (str) to inputs; got the key {}",
+                name.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into())
+            ))
+        })?;
+        splits.push((name, value));
+    }
+    Ok(Some(splits))
+}
+
+/// `e`, with a note naming the split whose input raised it (Python ≥ 3.11).
+fn in_split(py: Python<'_>, e: PyErr, name: &str) -> PyErr {
+    let note = format!("while reading split {name:?} of the mapping of splits");
+    let _ = e.value(py).call_method1("add_note", (note,));
+    e
+}
+
 /// What a dataset export did: ``splits`` (each one's name, exact count,
-/// bytes, conversations per tier and files), ``duplicates_dropped``,
-/// ``duplicates_kept``, ``seed``, the ``card`` (``README.md``), and the
+/// bytes, conversations per tier, files, skipped records and leaks),
+/// ``duplicates_dropped``, ``duplicates_kept``, ``seed``, ``split_by``,
+/// ``leaks``, the ``card`` (``README.md``), and the
 /// whole export's ``ExportSummary`` as ``export``. ``summary["key"]`` and
 /// ``to_dict()`` give the core's serialised summary.
 #[pyclass(frozen, module = "lora_export")]
@@ -150,8 +222,10 @@ pub struct DatasetSummary {
 
 #[pymethods]
 impl DatasetSummary {
-    /// The splits in the order of ``split``: ``{"name", "conversations",
-    /// "bytes", "tiers", "files": [{"name", "conversations", "bytes", "sha256"}]}``.
+    /// The splits in the order of ``split`` (or of the mapping of splits):
+    /// ``{"name", "conversations", "bytes", "tiers", "files": [{"name",
+    /// "conversations", "bytes", "sha256"}], "skipped_total", "skipped",
+    /// "leaks"}``.
     #[getter]
     fn splits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         serialize_to_py(py, &self.inner.splits)
@@ -175,10 +249,27 @@ impl DatasetSummary {
         self.inner.duplicates_kept
     }
 
-    /// The seed of the split.
+    /// The seed of the split (not used with the input's own splits).
     #[getter]
     fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// ``"hash"`` (split by a seeded hash of each id) or ``"given"`` (the
+    /// input's own splits, kept as they were).
+    #[getter]
+    fn split_by(&self) -> &'static str {
+        match self.inner.split_by {
+            SplitBy::Hash => "hash",
+            SplitBy::Given => "given",
+        }
+    }
+
+    /// Conversations repeating (id or turns) one of another split, in
+    /// every split (each split's own count is its ``leaks``); warned about.
+    #[getter]
+    fn leaks(&self) -> u64 {
+        self.inner.leaks
     }
 
     /// The dataset card's file: ``{"name", "conversations", "bytes", "sha256"}``.
@@ -215,9 +306,10 @@ impl DatasetSummary {
         let splits: Vec<String> =
             self.inner.splits.iter().map(|s| format!("{}={}", s.name, s.conversations)).collect();
         format!(
-            "DatasetSummary(splits=[{}], duplicates_dropped={}, skipped={})",
+            "DatasetSummary(splits=[{}], duplicates_dropped={}, leaks={}, skipped={})",
             splits.join(", "),
             self.inner.duplicates_dropped,
+            self.inner.leaks,
             self.inner.export.skipped_total
         )
     }

@@ -5,6 +5,7 @@ compression — and bad arguments raise typed errors, leaving no files."""
 
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -168,3 +169,80 @@ def test_the_summary_is_a_typed_object_that_still_reads_as_a_dict(tmp_path):
     with pytest.raises(KeyError):
         summary["nope"]
     assert repr(summary).startswith("DatasetSummary(splits=[train=")
+
+
+def chat(i, answer="Hello"):
+    return {"messages": [{"role": "user", "content": f"Question {i}"}, {"role": "assistant", "content": answer}]}
+
+
+def test_a_dataset_dict_exports_each_split_as_given(tmp_path):
+    import datasets
+
+    dd = datasets.DatasetDict({
+        "train": datasets.Dataset.from_list([dict(chat(i), conversation_id=f"t{i}") for i in range(30)]),
+        "test": datasets.Dataset.from_list([dict(chat(i), conversation_id=f"e{i}") for i in range(100, 110)]),
+    })
+    calls = []
+    summary = lora_export.export_dataset(dd, tmp_path / "dd", progress=lambda done, total: calls.append((done, total)))
+    assert summary.split_by == "given" and summary.leaks == 0
+    assert [(s["name"], s["conversations"], s["skipped_total"], s["leaks"]) for s in summary.splits] == [
+        ("train", 30, 0, 0), ("test", 10, 0, 0)]
+    assert sorted(p.name for p in (tmp_path / "dd").iterdir()) == [
+        "README.md", "test-00000-of-00001.jsonl", "train-00000-of-00001.jsonl"]
+    loaded = load(tmp_path / "dd")
+    assert ids(loaded["train"]) == {f"t{i}" for i in range(30)}, "no hashing: the user's assignment"
+    assert ids(loaded["test"]) == {f"e{i}" for i in range(100, 110)}
+    assert calls[-1] == (40, 40) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert "the splits as the input gave them" in (tmp_path / "dd" / "README.md").read_text("utf-8")
+
+    with pytest.raises(lora_export.ConfigError, match=r"`split` \(train=0.5,test=0.5\) and the input's own splits \(train, test\)"):
+        lora_export.export_dataset(dd, tmp_path / "both", split="train=0.5,test=0.5")
+    with pytest.raises(TypeError, match=r'dd\["train"\], or export_dataset\(dd, out_dir\) for every split'):
+        lora_export.export(dd, tmp_path / "one.jsonl")
+
+
+def test_a_dict_of_dataframes_keeps_its_splits_shards_them_and_reports_skips_and_leaks(tmp_path):
+    train = pd.DataFrame([dict(chat(i), conversation_id=f"t{i}") for i in range(25)])
+    test = pd.DataFrame([dict(chat(i), conversation_id=f"e{i}") for i in range(100, 104)]
+                        + [dict(chat(3), conversation_id="copy-of-t3"),  # the turns of train's t3
+                           {"conversation_id": "broken", "messages": [{"role": "robot", "content": "?"}]}])
+    with pytest.warns(lora_export.LoraExportWarning, match=r"split `test`: 1 conversations repeat .* \(train: 1\) .* written as given"):
+        summary = lora_export.export_dataset({"train": train, "test": test}, tmp_path / "kept", max_records_per_shard=10)
+    train_s, test_s = summary.splits
+    assert [f["name"] for f in train_s["files"]] == [f"train-0000{i}-of-00003.jsonl" for i in range(3)]
+    assert (train_s["conversations"], test_s["conversations"]) == (25, 5), "the leak is written, as given"
+    assert (summary.leaks, test_s["leaks"], train_s["leaks"]) == (1, 1, 0)
+    assert (test_s["skipped_total"], test_s["skipped"][0]["location"]["record"], test_s["skipped"][0]["conversation_id"]) == (
+        1, 6, "broken"), "located within its split"
+    assert summary.export.skipped_total == 1 and any("split `test`" in w for w in summary.export.warnings)
+
+    with pytest.warns(lora_export.LoraExportWarning, match=r"left out of it \(dedupe"):
+        deduped = lora_export.export_dataset({"train": train, "test": test}, tmp_path / "deduped", dedupe=True)
+    assert [s["conversations"] for s in deduped.splits] == [25, 4] and deduped.leaks == 1
+    reasons = [s["reason"] for s in deduped.splits[1]["skipped"]]
+    assert "duplicate content: the same turns as record 4 of split `train`" in reasons
+
+
+def test_hostile_split_names_are_refused_by_name_and_nothing_is_written(tmp_path):
+    rows = [conversation(i) for i in range(3)]
+    for name in ["../escape", "a/b", "..", "", "x" * 65, "train-clean", ".hidden", "ok\n"]:
+        dest = tmp_path / "out"
+        with pytest.raises(lora_export.ValidationError, match=re.escape(json.dumps(name[:80]))):
+            lora_export.export_dataset({"train": rows, name: rows}, dest)
+        assert not dest.exists() or list(dest.iterdir()) == [], name
+    assert not (tmp_path / "escape").exists()
+    with pytest.raises(lora_export.ValidationError, match="given twice"):
+        lora_export.export_dataset({"train": rows, "TRAIN": rows}, tmp_path / "twice")
+    with pytest.raises(lora_export.ValidationError, match="at most 16"):
+        lora_export.export_dataset({f"s{i}": rows for i in range(17)}, tmp_path / "many")
+    with pytest.raises(lora_export.ValidationError, match="`messages` of a conversation"):
+        lora_export.export_dataset(chat(1), tmp_path / "record")
+    with pytest.raises(TypeError, match="split names"):
+        lora_export.export_dataset({1: rows}, tmp_path / "int")
+
+
+def test_split_names_yaml_would_misread_load_by_name(tmp_path):
+    rows = [conversation(i) for i in range(4)]
+    lora_export.export_dataset({"null": rows[:2], "2024": rows[2:]}, tmp_path / "odd")
+    loaded = load(tmp_path / "odd")
+    assert sorted(loaded) == ["2024", "null"] and loaded["null"].num_rows == 2

@@ -175,6 +175,9 @@ pub enum WarningCode {
     /// The input had columns that were neither read nor kept (see
     /// [`ExportSummary::ignored_fields`]).
     ColumnsIgnored,
+    /// Conversations of one split of a dataset repeat (by id or turns) one
+    /// of another split: a leak between splits.
+    SplitLeak,
     /// A warning read back from JSON, where only the sentence is kept.
     Other,
 }
@@ -193,6 +196,7 @@ impl WarningCode {
             WarningCode::Skipped => "skipped",
             WarningCode::UserFieldsKept => "user_fields_kept",
             WarningCode::ColumnsIgnored => "columns_ignored",
+            WarningCode::SplitLeak => "split_leak",
             WarningCode::Other => "other",
         }
     }

@@ -4,6 +4,7 @@ import { exportRoutes, type ExportRoutes } from 'lora-export/next'
 import {
   ExportClient,
   contentDisposition,
+  exportDataset,
   exportFileName,
   preview,
   transform,
@@ -11,6 +12,8 @@ import {
   validateOutput,
   type ConversationInput,
   type CreateExportResult,
+  type DatasetSplit,
+  type DatasetSummary,
   type DownloadAnswer,
   type DownloadHandle,
   type ErrorReport,
@@ -119,6 +122,22 @@ export const routes: ExportRoutes = exportRoutes({
   basePath: '/api/export',
   onError: (error: unknown, { errorId }) => console.error(errorId, error),
 })
+
+// A training set of the user's own splits, with progress: a typed summary.
+export async function trainingSet(rows: ConversationInput[], jsonl: Buffer): Promise<number> {
+  const seen: Array<[number, number | null]> = []
+  const summary: DatasetSummary = await exportDataset({ train: rows, test: jsonl }, 'dataset', { scope: 'all', format: 'jsonl' }, {
+    dedupe: true,
+    overwrite: true,
+    progress: (done, total) => { seen.push([done, total]) },
+  })
+  await exportDataset(rows, 'hashed', { scope: 'all', format: 'jsonl' }, { split: 'train=0.9,test=0.1', progress: async () => {} })
+  const test: DatasetSplit | undefined = summary.splits.find((s) => s.name === 'test')
+  const given: 'hash' | 'given' = summary.split_by
+  // @ts-expect-error: progress is a function, not a flag
+  await exportDataset(rows, 'x', { scope: 'all', format: 'jsonl' }, { progress: true })
+  return given === 'given' ? summary.leaks + (test?.skipped_total ?? 0) + (test?.skipped[0]?.location.record ?? 0) : seen.length
+}
 
 // The client's hooks and health: typed reports, events and answer.
 export async function hooked(): Promise<Health> {

@@ -87,8 +87,7 @@ impl Input {
             let first = splits.first().map_or("train", String::as_str);
             return Err(PyTypeError::new_err(format!(
                 "conversations is a datasets.DatasetDict with the splits {splits:?}: export one \
-                 split at a time, e.g. dd[{first:?}] (or export_dataset(dd[{first:?}], …) to split it \
-                 yourself)"
+                 split, e.g. dd[{first:?}], or export_dataset(dd, out_dir) for every split"
             )));
         }
         if conversations.cast::<PyMapping>().is_ok() {

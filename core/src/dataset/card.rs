@@ -9,7 +9,10 @@ use super::SplitSummary;
 use crate::model::{ExportConfig, Format, JsonlFlavor};
 
 /// The card of a dataset whose splits are `splits`, files named
-/// `{split}-NNNNN-of-NNNNN.{extension}`.
+/// `{split}-NNNNN-of-NNNNN.{extension}`. Split names are quoted: a split of
+/// the user's own may be named `null`, `true` or `2024`, which YAML would
+/// read as another type (the names hold no quote or backslash:
+/// [`check_split_names`](super::check_split_names)).
 pub(crate) fn dataset_card(
     config: &ExportConfig,
     splits: &[SplitSummary],
@@ -18,8 +21,11 @@ pub(crate) fn dataset_card(
 ) -> String {
     let mut yaml = String::from("---\nconfigs:\n- config_name: default\n  data_files:\n");
     for split in splits {
-        let _ =
-            writeln!(yaml, "  - split: {}\n    path: \"{}-*.{extension}\"", split.name, split.name);
+        let _ = writeln!(
+            yaml,
+            "  - split: \"{}\"\n    path: \"{}-*.{extension}\"",
+            split.name, split.name
+        );
     }
     yaml.push_str("dataset_info:\n");
     if let Some(features) = features(config) {
@@ -29,7 +35,7 @@ pub(crate) fn dataset_card(
     for split in splits {
         let _ = writeln!(
             yaml,
-            "  - name: {}\n    num_examples: {}\n    num_bytes: {}",
+            "  - name: \"{}\"\n    num_examples: {}\n    num_bytes: {}",
             split.name, split.conversations, split.bytes
         );
     }

@@ -2,7 +2,7 @@
 //! again, or the same turns (roles and normalised contents) under another id.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
@@ -123,36 +123,68 @@ fn is_normal(chunk: &[u8; CHUNK]) -> bool {
     !odd
 }
 
-/// The ids and contents seen so far, in 40 bytes per conversation whatever
-/// its size: a 16-byte key of its id, and of its content a 16-byte key with
-/// the record number that had it first (for the reason).
+/// The ids and contents seen so far, in 48 bytes per conversation whatever
+/// its size: a 16-byte key of its id with the split it went to, and of its
+/// content a 16-byte key with the split and record number that had it
+/// first (for the reason and the leak between splits).
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
-    ids: HashSet<[u64; 2]>,
+    ids: HashMap<[u64; 2], u8>,
     contents: HashMap<[u64; 2], u64>,
 }
 
-/// Why a conversation is a duplicate.
+/// Why a conversation is a duplicate, and the split (index) of the one it
+/// repeats.
 pub(crate) enum Duplicate {
-    Id,
-    /// The same turns as the record numbered `first`.
+    Id {
+        split: usize,
+    },
+    /// The same turns as the record numbered `first` (within its split,
+    /// with the input's own splits; in the whole input otherwise).
     Content {
         first: u64,
+        split: usize,
     },
 }
 
+impl Duplicate {
+    /// The split of the conversation this one repeats.
+    pub(crate) fn split(&self) -> usize {
+        match self {
+            Duplicate::Id { split } | Duplicate::Content { split, .. } => *split,
+        }
+    }
+}
+
+/// Bits of a content entry's value holding the record number; the split
+/// index is above them.
+const RECORD_BITS: u32 = 56;
+
 impl Seen {
-    /// Records `conversation`, record number `record`; says whether its id
-    /// or its content came before.
-    pub(crate) fn check(&mut self, conversation: &Conversation, record: u64) -> Option<Duplicate> {
+    /// Records `conversation`, record number `record` going into the split
+    /// of index `split` (below [`MAX_SPLIT_PARTS`](crate::model::MAX_SPLIT_PARTS));
+    /// says whether its id or its content came before, and where.
+    pub(crate) fn check(
+        &mut self,
+        conversation: &Conversation,
+        record: u64,
+        split: usize,
+    ) -> Option<Duplicate> {
         let id = Sha256::digest(conversation.conversation_id.as_bytes());
-        if !self.ids.insert(halves(u128::from_be_bytes(id[..16].try_into().expect("16 bytes")))) {
-            return Some(Duplicate::Id);
+        match self.ids.entry(halves(u128::from_be_bytes(id[..16].try_into().expect("16 bytes")))) {
+            Entry::Occupied(first) => return Some(Duplicate::Id { split: *first.get() as usize }),
+            Entry::Vacant(slot) => {
+                slot.insert(split as u8);
+            }
         }
         match self.contents.entry(halves(content_key(conversation))) {
-            Entry::Occupied(first) => Some(Duplicate::Content { first: *first.get() }),
+            Entry::Occupied(first) => {
+                let value = *first.get();
+                let first = value & ((1 << RECORD_BITS) - 1);
+                Some(Duplicate::Content { first, split: (value >> RECORD_BITS) as usize })
+            }
             Entry::Vacant(slot) => {
-                slot.insert(record);
+                slot.insert(((split as u64) << RECORD_BITS) | (record & ((1 << RECORD_BITS) - 1)));
                 None
             }
         }

@@ -33,9 +33,54 @@
 //! tier of `n` in a part of share `p` is about `√(n·p·(1−p))`), and each
 //! split's summary counts its conversations per tier
 //! ([`SplitSummary::tiers`]).
+//!
+//! **The input's own splits.** A `DatasetDict`, or a mapping of split names
+//! to inputs, keeps the user's assignment: [`DatasetBuilder::given_splits`]
+//! names the splits, [`DatasetWriter::start_split`] says which one the
+//! records pushed next belong to, and each split's rows go into its own
+//! files (`test-00000-of-00001.jsonl`), sharded as configured — no hash, no
+//! seed. Its names are checked as file names ([`check_split_names`]); a
+//! `split` of shares with them is an error naming both. Record numbers (in
+//! skipped records' locations and in the reasons of duplicates) count
+//! within each split.
+//!
+//! **Leaks between splits.** A conversation that repeats — by id or by
+//! normalised turns ([`content_key`]) — one of another split is a leak: the
+//! trainer would be evaluated on what it was trained on. It is counted
+//! ([`SplitSummary::leaks`], [`DatasetSummary::leaks`]) and warned about
+//! ([`WarningCode::SplitLeak`]), never dropped or kept in silence. With
+//! given splits it is the input's own overlap: with `dedupe` the later copy
+//! (in the order of the splits) is left out and listed as skipped, without
+//! it both are written. With a hashed split only a copy of the same turns
+//! under another id can land in another split, and only without `dedupe`
+//! (which leaves every repeat out).
+//!
+//! ```
+//! use lora_export_core::dataset::DatasetBuilder;
+//! use lora_export_core::model::{ExportConfig, ExportRequest, Format, Scope};
+//! use lora_export_core::source::from_value;
+//! use lora_export_core::Location;
+//!
+//! let dir = std::env::temp_dir().join(format!("lora-export-doc-given-{}", std::process::id()));
+//! let rows = |ids: &[&str]| -> Vec<_> {
+//!     let row = |id: &&str| serde_json::json!({"conversation_id": id, "messages": [
+//!         {"role": "user", "content": format!("Hi {id}")}, {"role": "assistant", "content": "Hello"}]});
+//!     ids.iter().zip(1..).map(|(id, n)| from_value(row(id), Location::record(n))).collect()
+//! };
+//! let request = ExportRequest::new(ExportConfig::new(Scope::All, Format::Jsonl));
+//! let summary = DatasetBuilder::new(request)
+//!     .export_splits([("train", rows(&["a", "b", "c"])), ("test", rows(&["d", "a"]))], &dir)
+//!     .unwrap();
+//! let counts: Vec<_> = summary.splits.iter().map(|s| (s.name.as_str(), s.conversations)).collect();
+//! assert_eq!(counts, [("train", 3), ("test", 2)], "kept as given, the leak too");
+//! assert_eq!((summary.leaks, summary.splits[1].leaks), (1, 1));
+//! assert!(dir.join("test-00000-of-00001.jsonl").exists());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 mod card;
 mod dedup;
+mod given;
 mod options;
 mod output;
 
@@ -54,6 +99,7 @@ pub use crate::model::{
 };
 use chrono::{DateTime, Utc};
 pub use dedup::content_key;
+pub use given::{check_split_names, MAX_SPLIT_NAME};
 pub use output::{DatasetOutput, Directory};
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +150,34 @@ pub struct SplitSummary {
     pub tiers: BTreeMap<String, u64>,
     /// Its shards, in order.
     pub files: Vec<DatasetFile>,
+    /// Its records skipped: with the input's own splits, every skipped row
+    /// of its input; with a hashed split, those whose split was known (a
+    /// duplicate, a conversation over `max_tokens` or refused by the
+    /// format — a malformed row has no split).
+    #[serde(default)]
+    pub skipped_total: u64,
+    /// The first [`MAX_SKIPPED_PER_SPLIT`] of them, with their locations
+    /// and reasons (also in `export.skipped`).
+    #[serde(default)]
+    pub skipped: Vec<SkippedRecord>,
+    /// Its conversations that repeat (by id or turns) one of another split:
+    /// leaks, warned about (see the [module docs](self)).
+    #[serde(default)]
+    pub leaks: u64,
+}
+
+/// The most skipped records a [`SplitSummary`] lists (each is counted).
+pub const MAX_SKIPPED_PER_SPLIT: usize = 100;
+
+/// How conversations were assigned to splits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitBy {
+    /// By a seeded hash of the conversation id ([`SplitSpec::part_of`]).
+    #[default]
+    Hash,
+    /// As the input gave them ([`DatasetBuilder::given_splits`]).
+    Given,
 }
 
 /// What a dataset export did.
@@ -116,8 +190,14 @@ pub struct DatasetSummary {
     pub duplicates_dropped: u64,
     /// Duplicates written because `dedupe` was off (warned about).
     pub duplicates_kept: u64,
-    /// The seed of the split.
+    /// The seed of the split (not used with the input's own splits).
     pub seed: u64,
+    /// Whether the splits were hashed or given by the input.
+    #[serde(default)]
+    pub split_by: SplitBy,
+    /// Conversations repeating one of another split, in every split.
+    #[serde(default)]
+    pub leaks: u64,
     /// The dataset card, `README.md` (its `conversations` are the dataset's).
     pub card: DatasetFile,
     /// The whole export's summary: written, excluded, skipped with their
@@ -129,7 +209,8 @@ pub struct DatasetSummary {
 #[derive(Debug)]
 pub struct DatasetBuilder {
     request: ExportRequest,
-    split: SplitSpec,
+    split: Option<SplitSpec>,
+    given: Option<Vec<String>>,
     seed: u64,
     dedupe: bool,
     max_records_per_shard: Option<u64>,
@@ -149,7 +230,8 @@ impl DatasetBuilder {
         DatasetBuilder {
             reading: Arc::new(Reading::of(&request)),
             request,
-            split: SplitSpec::single("train"),
+            split: None,
+            given: None,
             seed: 0,
             dedupe: false,
             max_records_per_shard: None,
@@ -170,7 +252,16 @@ impl DatasetBuilder {
 
     /// The parts and their shares.
     pub fn split(mut self, split: SplitSpec) -> Self {
-        self.split = split;
+        self.split = Some(split);
+        self
+    }
+
+    /// The input's own splits, in order, instead of a hashed
+    /// [`split`](Self::split) (the two together are refused): each record
+    /// goes into the split last started with [`DatasetWriter::start_split`].
+    /// The names are checked when the export starts ([`check_split_names`]).
+    pub fn given_splits<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.given = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -261,6 +352,24 @@ impl DatasetBuilder {
             return Err(ErrorKind::Config(message).into());
         }
         let selector = Selector::new(&self.request)?;
+        let assign = match (&self.split, &self.given) {
+            (Some(split), Some(given)) => {
+                let message = format!(
+                    "`split` ({split}) and the input's own splits ({}) exclude each other: \
+                     given splits are kept as they are; leave out `split`, or pass one input \
+                     to split it by hash",
+                    given.join(", ")
+                );
+                return Err(ErrorKind::Config(message).into());
+            }
+            (None, Some(given)) => {
+                check_split_names(&given.iter().map(String::as_str).collect::<Vec<_>>())?;
+                Assign::Given { current: None }
+            }
+            (split, None) => {
+                Assign::Hash(split.clone().unwrap_or_else(|| SplitSpec::single("train")))
+            }
+        };
         let probe = ExportBuilder::new(self.request.clone()).from_writer(io::sink())?;
         if probe.compresses_itself() && !self.compression.is_none() {
             let message = format!(
@@ -272,7 +381,10 @@ impl DatasetBuilder {
         }
         let extension = format!("{}{}", probe.file_extension(), self.compression.extension());
         let export_date = self.export_date.unwrap_or_else(Utc::now);
-        let parts = self.split.names().map(Part::new).collect();
+        let parts = match (&assign, &self.given) {
+            (Assign::Hash(split), _) => split.names().map(Part::new).collect(),
+            (Assign::Given { .. }, given) => given.iter().flatten().map(|n| Part::new(n)).collect(),
+        };
         let summary = ExportSummary {
             format: self.request.config.format.as_str().to_owned(),
             ..ExportSummary::default()
@@ -280,6 +392,7 @@ impl DatasetBuilder {
         Ok(DatasetWriter {
             output,
             settings: self,
+            assign,
             selector,
             extension,
             export_date,
@@ -304,6 +417,40 @@ impl DatasetBuilder {
         }
         writer.finish()
     }
+
+    /// Writes each split of `splits` — the input's own, named, in order —
+    /// into its own files in `dir`, as [`given_splits`](Self::given_splits)
+    /// and [`DatasetWriter::start_split`] do, and returns the summary.
+    pub fn export_splits<N, I>(
+        self,
+        splits: impl IntoIterator<Item = (N, I)>,
+        dir: impl AsRef<Path>,
+    ) -> Result<DatasetSummary>
+    where
+        N: Into<String>,
+        I: IntoIterator<Item = Record>,
+    {
+        let splits: Vec<(String, I)> = splits.into_iter().map(|(n, r)| (n.into(), r)).collect();
+        let names: Vec<&str> = splits.iter().map(|(n, _)| n.as_str()).collect();
+        let mut writer = self.given_splits(names).to_directory(dir)?;
+        for (name, records) in splits {
+            writer.start_split(&name)?;
+            let mut records = records.into_iter().peekable();
+            while records.peek().is_some() {
+                writer.push_all(records.by_ref().take(PUSH_BATCH).collect())?;
+            }
+        }
+        writer.finish()
+    }
+}
+
+/// How a writer assigns conversations to splits.
+#[derive(Debug)]
+enum Assign {
+    /// By the hash of [`SplitSpec::part_of`].
+    Hash(SplitSpec),
+    /// The input's own: the split started last, once one is.
+    Given { current: Option<usize> },
 }
 
 /// A dataset export in progress. Files are written under temporary names
@@ -312,6 +459,7 @@ impl DatasetBuilder {
 pub struct DatasetWriter<O: DatasetOutput = Directory> {
     output: O,
     settings: DatasetBuilder,
+    assign: Assign,
     selector: Selector,
     extension: String,
     export_date: DateTime<Utc>,
@@ -324,6 +472,30 @@ pub struct DatasetWriter<O: DatasetOutput = Directory> {
 }
 
 impl<O: DatasetOutput> DatasetWriter<O> {
+    /// With the input's own splits ([`DatasetBuilder::given_splits`]): the
+    /// records pushed from now on are split `name`'s (their record numbers
+    /// count on from its last record). An error with a hashed split, or for
+    /// a name not given.
+    pub fn start_split(&mut self, name: &str) -> Result<()> {
+        let index = self.parts.iter().position(|p| p.name == name);
+        match (&mut self.assign, index) {
+            (Assign::Given { current }, Some(index)) => {
+                *current = Some(index);
+                Ok(())
+            }
+            (Assign::Given { .. }, None) => Err(ErrorKind::Config(format!(
+                "start_split: {name:?} is not one of the splits given ({})",
+                self.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .into()),
+            (Assign::Hash(_), _) => Err(ErrorKind::Config(
+                "start_split: this dataset is split by hash (given_splits names the input's own)"
+                    .into(),
+            )
+            .into()),
+        }
+    }
+
     /// Takes one input record: writes it into its split, leaves it out of
     /// scope, or lists it as skipped (malformed, refused by the format, or a
     /// duplicate with `dedupe`).
@@ -361,11 +533,27 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         record: Record,
         #[cfg(feature = "tokenizers")] counted: Option<crate::tokens::Counted>,
     ) -> Result<Pushed> {
+        let given = match self.assign {
+            Assign::Given { current: None } => {
+                let message = "push: start a split first (start_split): the dataset has the \
+                               input's own splits";
+                return Err(ErrorKind::Config(message.into()).into());
+            }
+            Assign::Given { current: Some(index) } => Some(index),
+            Assign::Hash(_) => None,
+        };
         self.records += 1;
+        let number = match given {
+            Some(index) => {
+                self.parts[index].records += 1;
+                self.parts[index].records
+            }
+            None => self.records,
+        };
         let conversation = match record {
             Ok(c) => c,
             Err(skipped) => {
-                self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+                self.record_skipped(given, skipped);
                 return Ok(Pushed::Skipped);
             }
         };
@@ -375,20 +563,39 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             self.summary.excluded += 1;
             return Ok(Pushed::Excluded);
         }
-        if let Some(duplicate) = self.seen.check(&conversation, self.records) {
+        let index = match &self.assign {
+            Assign::Hash(split) => split.part_of(&conversation.conversation_id, self.settings.seed),
+            Assign::Given { .. } => given.unwrap_or_default(),
+        };
+        if let Some(duplicate) = self.seen.check(&conversation, number, index) {
+            let from = duplicate.split();
+            if from != index && (given.is_some() || !self.settings.dedupe) {
+                let part = &mut self.parts[index];
+                part.leaks += 1;
+                *part.leaked_from.entry(from).or_default() += 1;
+                let id = &conversation.conversation_id;
+                part.first_leak.get_or_insert_with(|| format!("record {number} (id {id:?})"));
+            }
             if !self.settings.dedupe {
                 self.duplicates_kept += 1;
             } else {
                 self.duplicates_dropped += 1;
-                let reason = match duplicate {
-                    Duplicate::Id => {
+                let from = &self.parts[from].name;
+                let reason = match (duplicate, given) {
+                    (Duplicate::Id { .. }, None) => {
                         "duplicate conversation_id: one with this id came before".into()
                     }
-                    Duplicate::Content { first } => {
+                    (Duplicate::Id { .. }, Some(_)) => format!(
+                        "duplicate conversation_id: one with this id came before in split `{from}`"
+                    ),
+                    (Duplicate::Content { first, .. }, None) => {
                         format!("duplicate content: the same turns as record {first}")
                     }
+                    (Duplicate::Content { first, .. }, Some(_)) => format!(
+                        "duplicate content: the same turns as record {first} of split `{from}`"
+                    ),
                 };
-                return Ok(self.skip(&conversation, reason));
+                return Ok(self.skip(index, number, &conversation, reason));
             }
         }
         #[cfg(feature = "tokenizers")]
@@ -400,13 +607,12 @@ impl<O: DatasetOutput> DatasetWriter<O> {
                         conversation.token_count = Some(n);
                         Some(n)
                     }
-                    Err(reason) => return Ok(self.skip(&conversation, reason)),
+                    Err(reason) => return Ok(self.skip(index, number, &conversation, reason)),
                 }
             }
         };
-        let index = self.settings.split.part_of(&conversation.conversation_id, self.settings.seed);
-        let (number, max_records, max_bytes) =
-            (self.records, self.settings.max_records_per_shard, self.settings.max_bytes_per_shard);
+        let (max_records, max_bytes) =
+            (self.settings.max_records_per_shard, self.settings.max_bytes_per_shard);
         let shard = self.open_shard(index)?;
         let pushed = shard.writer.push_numbered(&conversation, number)?;
         if pushed == Pushed::Written {
@@ -429,15 +635,30 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         Ok(pushed)
     }
 
-    /// Lists the current record, `conversation`, as skipped for `reason`.
-    fn skip(&mut self, conversation: &Conversation, reason: String) -> Pushed {
+    /// Lists the current record, number `number` of split `index`,
+    /// `conversation`, as skipped for `reason`.
+    fn skip(
+        &mut self,
+        index: usize,
+        number: u64,
+        conversation: &Conversation,
+        reason: String,
+    ) -> Pushed {
         let skipped = SkippedRecord {
-            location: Location::record(self.records),
+            location: Location::record(number),
             conversation_id: Some(conversation.conversation_id.clone()),
             reason,
         };
-        self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
+        self.record_skipped(Some(index), skipped);
         Pushed::Skipped
+    }
+
+    /// Counts `skipped` in the dataset's summary and in split `index`'s.
+    fn record_skipped(&mut self, index: Option<usize>, skipped: SkippedRecord) {
+        if let Some(part) = index.map(|i| &mut self.parts[i]) {
+            part.record_skipped(&skipped);
+        }
+        self.summary.record_skipped(skipped, crate::DEFAULT_MAX_SKIPPED_RECORDS);
     }
 
     /// The summary so far: written, excluded, skipped (the shards' own
@@ -488,6 +709,11 @@ impl<O: DatasetOutput> DatasetWriter<O> {
         let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
         let part = &mut self.parts[index];
         part.data_bytes += summary.bytes;
+        for skipped in &summary.skipped {
+            part.record_skipped(skipped);
+        }
+        let unlisted = summary.skipped_total - summary.skipped.len() as u64;
+        part.skipped_total += unlisted;
         part.closed.push(Closed {
             file,
             object: shard.object,
@@ -533,6 +759,7 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             }
             .into());
         }
+        self.warn_of_leaks();
         if self.duplicates_kept > 0 {
             self.summary.warnings.push(Warning::new(
                 WarningCode::DuplicatesKept,
@@ -565,15 +792,22 @@ impl<O: DatasetOutput> DatasetWriter<O> {
                 bytes: part.data_bytes,
                 tiers: std::mem::take(&mut part.tiers),
                 files,
+                skipped_total: part.skipped_total,
+                skipped: std::mem::take(&mut part.skipped),
+                leaks: part.leaks,
             });
         }
+        let split_by = match &self.assign {
+            Assign::Hash(split) => format!(
+                "split `{split}` by a SHA-256 of each conversation id with seed {}",
+                self.settings.seed
+            ),
+            Assign::Given { .. } => "the splits as the input gave them".to_owned(),
+        };
         let about = format!(
-            "Exported by lora-export on {}: format `{}`, split `{}` by a SHA-256 of each \
-             conversation id with seed {}{}{}.",
+            "Exported by lora-export on {}: format `{}`, {split_by}{}{}.",
             self.export_date.to_rfc3339(),
             self.summary.format,
-            self.settings.split,
-            self.settings.seed,
             if self.settings.dedupe { ", duplicates (ids and turns) left out" } else { "" },
             match self.settings.compression {
                 Compression::None => String::new(),
@@ -590,15 +824,51 @@ impl<O: DatasetOutput> DatasetWriter<O> {
             bytes: card.len() as u64,
             sha256: sha256_hex(card.as_bytes()),
         };
+        let leaks = splits.iter().map(|s| s.leaks).sum();
         let summary = DatasetSummary {
             card,
             splits,
             duplicates_dropped: self.duplicates_dropped,
             duplicates_kept: self.duplicates_kept,
             seed: self.settings.seed,
+            split_by: match self.assign {
+                Assign::Hash(_) => SplitBy::Hash,
+                Assign::Given { .. } => SplitBy::Given,
+            },
+            leaks,
             export: self.summary,
         };
         Ok((summary, self.output))
+    }
+
+    /// A [`WarningCode::SplitLeak`] for each split with leaks: how many,
+    /// from which splits, what became of them, and the first.
+    fn warn_of_leaks(&mut self) {
+        let given = matches!(self.assign, Assign::Given { .. });
+        let fate = match (given, self.settings.dedupe) {
+            (true, true) => "left out of it (dedupe; listed as skipped)",
+            (true, false) => "written as given (dedupe leaves the later copy out)",
+            (false, _) => {
+                "written there too: their ids differ, so the hash placed them apart (dedupe \
+                 leaves every repeat out)"
+            }
+        };
+        for part in self.parts.iter().filter(|p| p.leaks > 0) {
+            let from: Vec<String> = part
+                .leaked_from
+                .iter()
+                .map(|(i, n)| format!("{}: {n}", self.parts[*i].name))
+                .collect();
+            let message = format!(
+                "split `{}`: {} conversations repeat (by id or turns) one of another split ({}) \
+                 — a leak between splits, {fate}; the first: {}",
+                part.name,
+                part.leaks,
+                from.join(", "),
+                part.first_leak.as_deref().unwrap_or_default()
+            );
+            self.summary.warnings.push(Warning::new(WarningCode::SplitLeak, message));
+        }
     }
 }
 
@@ -629,12 +899,39 @@ struct Part<F: Write> {
     closed: Vec<Closed<F>>,
     data_bytes: u64,
     tiers: BTreeMap<String, u64>,
+    /// Records read into it (with the input's own splits).
+    records: u64,
+    skipped_total: u64,
+    skipped: Vec<SkippedRecord>,
+    leaks: u64,
+    /// Its leaks per split (index) of the conversation they repeat.
+    leaked_from: BTreeMap<usize, u64>,
+    /// The first leak, for the warning.
+    first_leak: Option<String>,
 }
 
 impl<F: Write> Part<F> {
     fn new(name: &str) -> Part<F> {
-        let (open, closed, tiers) = (None, Vec::new(), BTreeMap::new());
-        Part { name: name.to_owned(), open, closed, data_bytes: 0, tiers }
+        Part {
+            name: name.to_owned(),
+            open: None,
+            closed: Vec::new(),
+            data_bytes: 0,
+            tiers: BTreeMap::new(),
+            records: 0,
+            skipped_total: 0,
+            skipped: Vec::new(),
+            leaks: 0,
+            leaked_from: BTreeMap::new(),
+            first_leak: None,
+        }
+    }
+
+    fn record_skipped(&mut self, skipped: &SkippedRecord) {
+        self.skipped_total += 1;
+        if self.skipped.len() < MAX_SKIPPED_PER_SPLIT {
+            self.skipped.push(skipped.clone());
+        }
     }
 }
 
