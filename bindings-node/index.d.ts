@@ -579,6 +579,10 @@ export interface DeleteReport {
 export interface ImportSummary {
   imported: number
   skipped: SkippedRecord[]
+  /** Fields the tables have no column for, per field (`user_fields`: records); absent when none. */
+  dropped_fields?: Record<string, number>
+  /** Columns that are not the platform's, each with the records that had one; absent when none. */
+  ignored_fields?: Record<string, number>
 }
 
 /** What a worker did. */

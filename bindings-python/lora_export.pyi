@@ -672,6 +672,8 @@ class ExportPreview(TypedDict):
 class ImportSummary(TypedDict):
     imported: int
     skipped: list[SkippedRecord]
+    dropped_fields: NotRequired[dict[str, int]]
+    ignored_fields: NotRequired[dict[str, int]]
 
 @type_check_only
 class MetricsReport(TypedDict):

@@ -649,6 +649,23 @@ async fn a_compressed_export_stores_serves_and_hashes_the_compressed_file() {
     assert_audit_chain_intact(db).await;
 }
 
+/// `columns` and `keepColumns` read a caller's rows; the service reads its
+/// tables, so it refuses them instead of exporting as if they applied.
+#[tokio::test(flavor = "multi_thread")]
+async fn options_for_callers_rows_are_refused_not_ignored() {
+    let (service, _) = service().await;
+    let user = user(&service).await;
+    let mut body = small_body("jsonl");
+    body["columns"] = serde_json::json!({"dialog": "messages"});
+    body["keepColumns"] = true.into();
+    let err = service.create_export(user, &body).await.unwrap_err();
+    let paths: Vec<_> = err.issues().iter().map(|i| (i.path.as_str(), i.code.as_str())).collect();
+    assert_eq!(err.http_status(), 400);
+    assert_eq!(paths, [("columns", "not_supported"), ("keepColumns", "not_supported")]);
+    let err = service.preview_export(user, &body, 3).await.unwrap_err();
+    assert_eq!(err.issues()[0].path, "columns");
+}
+
 /// Parquet through the service: the log's format check takes it (migration
 /// 22), run now or by a worker, stored as the core writes it and served as
 /// `application/vnd.apache.parquet`; compression around it is a 400.

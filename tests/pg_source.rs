@@ -93,6 +93,24 @@ async fn the_sample_imports_with_its_malformed_lines_reported_and_reimports_unch
 }
 
 #[tokio::test]
+async fn what_the_tables_cannot_store_is_counted_not_lost_in_silence() {
+    let db = database().await;
+    let rows = concat!(
+        r#"{"conversation_id":"own","status":"done","source":"web","messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}"#,
+        "\n",
+        r#"{"conversation_id":"plain","source":"forum","messages":[{"role":"user","content":"Q"},{"role":"assistant","content":"A"}]}"#,
+        "\n",
+    );
+    let summary = db.import_conversations(rows.as_bytes()).await.unwrap();
+    assert_eq!(summary.imported, 2);
+    assert_eq!(summary.dropped_fields, [("user_fields".to_owned(), 1)].into());
+    assert_eq!(summary.ignored_fields, [("source".to_owned(), 2)].into());
+    let json = serde_json::to_value(&summary).unwrap();
+    assert_eq!(json["dropped_fields"]["user_fields"], 1);
+    assert_eq!(json["ignored_fields"]["source"], 2);
+}
+
+#[tokio::test]
 async fn the_source_streams_every_conversation_once_in_order_in_batches() {
     let db = database().await;
     db.import_conversations(SAMPLE.as_bytes()).await.unwrap();

@@ -8,14 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lora_export::dataset::{DatasetOptions, SplitBy, SplitSpec};
-use lora_export::WarningCode;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
 
 use crate::convert::serialize_to_py;
 use crate::errors::{err, warn};
-use crate::export::{push_batch, Input, Progress};
+use crate::export::{push_batch, python_warnings, Input, Progress};
 use crate::request;
 use crate::summary::ExportSummary;
 
@@ -39,7 +38,9 @@ use crate::summary::ExportSummary;
 /// bytes): another is a ``ValidationError`` naming it. A conversation that
 /// repeats (id or turns) one of an earlier split is a leak: counted in
 /// ``leaks`` and warned about (``LoraExportWarning``); with ``dedupe`` that
-/// later copy is left out, without it both are written.
+/// later copy is left out, without it both are written. Skipped rows,
+/// fields a format cannot carry and columns neither read nor kept raise a
+/// ``LoraExportWarning`` as they do in ``export()``.
 ///
 /// split: ``"train=0.9,validation=0.1"`` or ``{"train": 0.9, "validation": 0.1}``;
 ///     default one split ``train``. Decided by SHA-256 of ``seed`` and each
@@ -174,8 +175,8 @@ pub fn export_dataset<'py>(
     }
     let summary = py.detach(|| writer.finish()).map_err(err)?;
     progress.close(py, &summary.export)?;
-    for leak in summary.export.warnings.iter().filter(|w| w.code == WarningCode::SplitLeak) {
-        warn(py, &leak.message)?;
+    for warning in python_warnings(&summary.export) {
+        warn(py, warning)?;
     }
     Ok(DatasetSummary { inner: summary })
 }

@@ -97,12 +97,13 @@ impl Limits {
 /// code: duplicate ids, skipped records (any; above the limit in
 /// `too_many_skipped="warn"` mode), fields kept as the record's own,
 /// columns neither read nor kept,
-/// conversations the default scope left out, and fields the format could
-/// not carry. The others stay in `summary.warnings`.
-pub(super) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
+/// conversations the default scope left out, fields the format could
+/// not carry, and a dataset's leaks between splits. The others stay in
+/// `summary.warnings`.
+pub(crate) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iterator<Item = &str> {
     use lora_export::WarningCode::{
-        ColumnsIgnored, DuplicateIds, FieldsDropped, NotApprovedLeftOut, Skipped, TooManySkipped,
-        UserFieldsKept,
+        ColumnsIgnored, DuplicateIds, FieldsDropped, NotApprovedLeftOut, Skipped, SplitLeak,
+        TooManySkipped, UserFieldsKept,
     };
     summary
         .warnings
@@ -117,6 +118,7 @@ pub(super) fn python_warnings(summary: &lora_export::ExportSummary) -> impl Iter
                     | ColumnsIgnored
                     | NotApprovedLeftOut
                     | FieldsDropped
+                    | SplitLeak
             )
         })
         .map(|w| w.message.as_str())

@@ -26,6 +26,7 @@ mod progress;
 
 use input::conversation;
 pub(crate) use input::{push_batch, Input};
+pub(crate) use job::python_warnings;
 use job::{Job, Limits, Options};
 use output::Target;
 pub(crate) use progress::Progress;

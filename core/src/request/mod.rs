@@ -153,6 +153,34 @@ pub fn validate_request(value: &Value) -> Result<ExportRequest, Vec<Issue>> {
         .map_err(|e| vec![Issue::new("", "invalid_type", e.to_string())])
 }
 
+/// [`validate_request`] for an export that reads tables, not rows the caller
+/// passes (the PostgreSQL service): `columns` and `keepColumns` say how to
+/// read a caller's rows, so such a request naming them is refused with
+/// `not_supported` issues rather than exported as if they were applied.
+///
+/// ```
+/// use lora_export_core::request::validate_table_request;
+/// let body = serde_json::json!({"config": {"scope": "all", "format": "jsonl"}, "columns": {"dialog": "messages"}});
+/// let issues = validate_table_request(&body).unwrap_err();
+/// assert_eq!((issues[0].path.as_str(), issues[0].code.as_str()), ("columns", "not_supported"));
+/// ```
+pub fn validate_table_request(value: &Value) -> Result<ExportRequest, Vec<Issue>> {
+    let request = validate_request(value)?;
+    let mut issues = Vec::new();
+    let why = "the export reads the database's tables; this option reads rows passed to export()";
+    if !request.columns.is_empty() {
+        issues.push(Issue::new("columns", "not_supported", why));
+    }
+    if !request.keep_columns.is_none() {
+        issues.push(Issue::new("keepColumns", "not_supported", why));
+    }
+    if issues.is_empty() {
+        Ok(request)
+    } else {
+        Err(issues)
+    }
+}
+
 /// Parses `text` as JSON and checks it with [`validate_request`]. Text that
 /// is not JSON gives one `invalid_json` issue at path `""`.
 ///

@@ -15,7 +15,7 @@ use crate::{Actor, CompletedExport, ExportService, MetricEvent};
 use crate::{ErrorKind, Result};
 use lora_export_core::audit::safe_error_message;
 use lora_export_core::model::ExportRequest;
-use lora_export_core::request::validate_request;
+use lora_export_core::request::validate_table_request;
 
 /// What `create_export` answered, ready to serialize for an API response:
 /// `status` is the export's status (`completed` or `queued`), as in every
@@ -101,7 +101,7 @@ impl ExportService {
         body: &Value,
         retry_of: Option<Uuid>,
     ) -> Result<CreateOutcome> {
-        let request = validate_request(body).map_err(CoreKind::InvalidRequest)?;
+        let request = validate_table_request(body).map_err(CoreKind::InvalidRequest)?;
         let received = Instant::now();
         let logged = self.log_request(user, claims, &request, retry_of).await?;
         self.emit(&MetricEvent {

@@ -11,7 +11,7 @@ use crate::Result;
 use crate::{Actor, Database, ExportService};
 use lora_export_core::model::Format;
 use lora_export_core::pipeline::render_preview;
-use lora_export_core::request::validate_request;
+use lora_export_core::request::validate_table_request;
 use lora_export_core::Issue;
 
 /// The most conversations a preview renders.
@@ -62,7 +62,7 @@ impl ExportService {
         n: u32,
     ) -> Result<ExportPreview> {
         let _running = self.limits().read(user)?;
-        let (request, mut issues) = match validate_request(body) {
+        let (request, mut issues) = match validate_table_request(body) {
             Ok(request) => (Some(request), Vec::new()),
             Err(issues) => (None, issues),
         };

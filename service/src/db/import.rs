@@ -2,8 +2,9 @@
 //! `conversations` and `conversation_turns`: for seeding development
 //! databases, demos and tests.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
+use std::sync::Arc;
 
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -16,7 +17,7 @@ use crate::{Database, DbClient};
 use lora_export_core::model::{
     Conversation, ConversationStatus, ConversationTurn, ParentType, Tier, Timestamp,
 };
-use lora_export_core::source::JsonlSource;
+use lora_export_core::source::{JsonlSource, Reading};
 use lora_export_core::{Location, SkippedRecord};
 
 /// Conversations written per transaction.
@@ -68,6 +69,17 @@ pub struct ImportSummary {
     /// Records not written, each with its line and why: the malformed
     /// records the export would report, plus values PostgreSQL cannot store.
     pub skipped: Vec<SkippedRecord>,
+    /// What the tables have no column for, counted per field and left out
+    /// of the records written: `user_fields` (records holding fields named
+    /// as the platform's with another meaning, which an export would carry
+    /// in its metadata). Empty when nothing was left out.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_fields: BTreeMap<String, u64>,
+    /// The input's columns that are not the platform's, each with the
+    /// number of records that had a value in it: not stored. Empty when
+    /// every column was read.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ignored_fields: BTreeMap<String, u64>,
 }
 
 impl Database {
@@ -87,6 +99,10 @@ impl Database {
     ///   parts joined; it is empty for a turn that only calls tools); a
     ///   conversation's `tools` in `conversations.tools`. An export reads
     ///   them back as they were read.
+    /// - What the tables have no column for is counted, never dropped in
+    ///   silence: records with `user_fields` in
+    ///   [`ImportSummary::dropped_fields`], columns that are not the
+    ///   platform's in [`ImportSummary::ignored_fields`].
     /// - Each record is an upsert on `conversation_id`: an existing
     ///   conversation is updated and its turns replaced, so importing the
     ///   same file again changes nothing. Its `id` is kept from the first
@@ -112,6 +128,7 @@ impl Database {
         let mut summary = ImportSummary::default();
         let mut batch = Batch::default();
         let mut line = Vec::new();
+        let reading = Arc::new(Reading::default());
         for number in 1u64.. {
             line.clear();
             match reader.read_until(b'\n', &mut line) {
@@ -125,9 +142,14 @@ impl Database {
                 }
             }
             // One line at a time, so that every record keeps its line number.
-            for record in JsonlSource::new(line.as_slice()) {
+            for record in JsonlSource::with_reading(line.as_slice(), Arc::clone(&reading)) {
                 match record.and_then(storable) {
-                    Ok(c) => batch.push(c),
+                    Ok(c) => {
+                        if !c.user_fields.is_empty() {
+                            *summary.dropped_fields.entry("user_fields".into()).or_default() += 1;
+                        }
+                        batch.push(c)
+                    }
                     Err(mut skipped) => {
                         skipped.location.line = Some(number);
                         summary.skipped.push(skipped);
@@ -139,6 +161,7 @@ impl Database {
             }
         }
         summary.imported += batch.write(&mut client).await?;
+        summary.ignored_fields = reading.ignored();
         Ok(summary)
     }
 }
