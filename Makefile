@@ -6,6 +6,10 @@
 
 CI_TARGETS := lint test-service test-node test-browser main-job csv-readers test-python
 VENV := target/py-venv
+# The CLI and the validator, as main-job and csv-readers use them: one build
+# command, so that the second target finds the first's build (another
+# feature set would rebuild the core and its Arrow stack, ~2 min on 2 cores).
+MAIN_BUILD := cargo build -p lora-export-cli -p lora-export --features lora-export-cli/tokenizers --bin lora-export --example validate
 
 .PHONY: ci ci-steps lint test-core test-core-slim test-service test-node test-browser test-python main-job csv-readers bench fuzz
 
@@ -57,7 +61,7 @@ test-python:
 # each output checked by the validator.
 main-job:
 	@printf '\n==> main job on the bundled sample, outputs validated\n'
-	cargo build -p lora-export-cli -p lora-export --features lora-export-cli/tokenizers --bin lora-export --example validate
+	$(MAIN_BUILD)
 	rm -rf target/main-job && mkdir -p target/main-job
 	cd target/main-job && ../debug/lora-export
 	for f in target/main-job/exports/*; do \
@@ -68,7 +72,7 @@ main-job:
 # The CSV through Python's csv, pandas, polars and DuckDB (installed in a venv).
 csv-readers:
 	@printf '\n==> CSV through Python csv, pandas, polars and DuckDB\n'
-	cargo build -p lora-export-cli --features tokenizers --bin lora-export
+	$(MAIN_BUILD)
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	LORA_EXPORT_BIN="$(CURDIR)/target/debug/lora-export" $(VENV)/bin/python -m pytest -q -W error tests/python

@@ -21,6 +21,11 @@ if [ ! -x "$venv/bin/maturin" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$(grep -i '^maturin' bindings-python/tests/requirements.txt)"
 fi
 
+# The host triple's target directory, which scripts/test-python.sh's wheel
+# build (and the Node module's) filled: the sdist's build reuses it.
+CARGO_BUILD_TARGET=$(rustc -vV | sed -n 's/^host: //p')
+export CARGO_BUILD_TARGET
+
 step "Python binding: maturin sdist into target/sdist"
 rm -rf target/sdist && mkdir -p target/sdist
 "$venv/bin/maturin" sdist --manifest-path bindings-python/Cargo.toml --out target/sdist

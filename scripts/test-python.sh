@@ -35,6 +35,11 @@ step "Python binding: test requirements (pytest, pandas, polars, pyarrow, numpy,
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r bindings-python/tests/requirements.txt
 
 step "Python binding: maturin build (abi3 wheel, release, stripped) into target/wheels"
+# Built for the host triple, as napi builds the Node module
+# (target/<triple>/release), so that the crates both bindings build with the
+# same features are compiled once; the sdist's build below does the same.
+CARGO_BUILD_TARGET=$(rustc -vV | sed -n 's/^host: //p')
+export CARGO_BUILD_TARGET
 wheels=target/wheels
 rm -f "$wheels"/lora_export-*.whl
 "$venv/bin/maturin" build --release --strip --manifest-path bindings-python/Cargo.toml --out "$wheels"
