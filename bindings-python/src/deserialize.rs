@@ -14,8 +14,9 @@
 use std::fmt;
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::dict::BoundDictIterator;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
@@ -63,6 +64,77 @@ impl<'a, 'py> PyValue<'a, 'py> {
     }
 }
 
+/// Whether `obj` is a NumPy array (pandas' cells of list columns are).
+fn is_ndarray(obj: &Bound<'_, PyAny>) -> bool {
+    static NDARRAY: PyOnceLock<Option<Py<PyType>>> = PyOnceLock::new();
+    let py = obj.py();
+    let ndarray = NDARRAY.get_or_init(py, || {
+        let numpy = py.import("numpy").ok()?;
+        Some(numpy.getattr("ndarray").ok()?.cast_into::<PyType>().ok()?.unbind())
+    });
+    ndarray.as_ref().is_some_and(|t| obj.is_instance(t.bind(py).as_any()).unwrap_or(false))
+}
+
+/// A row of a DataFrame read by its columns: the cells by column name, as
+/// the row's dict would give them, without the dict.
+///
+/// `T::deserialize(PyRow::new(&names, &cells))` reads the row into `T`.
+pub struct PyRow<'a, 'py> {
+    names: &'a [Bound<'py, PyString>],
+    cells: &'a [Bound<'py, PyAny>],
+}
+
+impl<'a, 'py> PyRow<'a, 'py> {
+    /// The row of `cells`, one per column of `names`.
+    pub fn new(names: &'a [Bound<'py, PyString>], cells: &'a [Bound<'py, PyAny>]) -> Self {
+        PyRow { names, cells }
+    }
+}
+
+impl<'de> de::Deserializer<'de> for PyRow<'_, '_> {
+    type Error = Refused;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
+        visitor.visit_map(Cells { row: &self, next: 0 })
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// A row's cells, column name first, read as they are visited.
+struct Cells<'r, 'a, 'py> {
+    row: &'r PyRow<'a, 'py>,
+    next: usize,
+}
+
+impl<'de> MapAccess<'de> for Cells<'_, '_, '_> {
+    type Error = Refused;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Refused> {
+        let Some(name) = self.row.names.get(self.next) else { return Ok(None) };
+        seed.deserialize(text(name)?.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Refused> {
+        let cell =
+            self.row.cells.get(self.next).ok_or_else(|| Refused("a row short of cells".into()))?;
+        self.next += 1;
+        // A cell is one level below the row, as a dict's value is.
+        seed.deserialize(PyValue { obj: cell, depth: 1 })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.row.names.len() - self.next)
+    }
+}
+
 fn text<'a>(s: &'a Bound<'_, PyString>) -> Result<&'a str, Refused> {
     s.to_str().map_err(|e| Refused(format!("string is not valid UTF-8: {e}")))
 }
@@ -107,6 +179,16 @@ impl<'de> de::Deserializer<'de> for PyValue<'_, '_> {
         if let Ok(t) = obj.cast::<PyTuple>() {
             return visitor.visit_seq(Items { parent: &self, items: t.iter() });
         }
+        if is_ndarray(obj) {
+            // What `to_json` does with it (`tolist()`), without the JSON
+            // value: an object array's items (a pandas cell of dicts) are
+            // read where they are.
+            let plain = obj.call_method0("tolist").map_err(|e| Refused(e.to_string()))?;
+            return de::Deserializer::deserialize_any(
+                PyValue { obj: &plain, depth: self.depth },
+                visitor,
+            );
+        }
         self.converted(visitor)
     }
 
@@ -119,6 +201,7 @@ impl<'de> de::Deserializer<'de> for PyValue<'_, '_> {
             || obj.cast::<PyList>().is_ok()
             || obj.cast::<PyInt>().is_ok()
             || obj.cast::<PyFloat>().is_ok()
+            || is_ndarray(obj)
         {
             visitor.visit_some(self)
         } else {

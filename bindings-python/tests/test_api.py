@@ -73,8 +73,14 @@ def test_dicts_export_exactly_as_the_same_records_as_jsonl_in_every_format():
     jsonl = "".join(json.dumps(r) + "\n" for r in plain).encode()
     for fmt in ["jsonl", "json", "csv", "markdown"]:
         date = "2025-11-01T00:00:00Z"
-        assert lora_export.to_string(records, format=fmt, export_date=date) == lora_export.to_string(
-            jsonl, format=fmt, export_date=date), fmt
+        # The unknown column is neither read nor kept: both inputs say so.
+        with pytest.warns(lora_export.LoraExportWarning, match=r"neither read nor kept.*somethingElse \(1\)"):
+            from_dicts = lora_export.to_string(records, format=fmt, export_date=date)
+        with pytest.warns(lora_export.LoraExportWarning, match=r"neither read nor kept.*somethingElse \(1\)"):
+            from_jsonl = lora_export.to_string(jsonl, format=fmt, export_date=date)
+        assert from_dicts == from_jsonl, fmt
+        kept = lora_export.to_string(records, format=fmt, export_date=date, keep_columns=True)
+        assert kept == lora_export.to_string(jsonl, format=fmt, export_date=date, keep_columns=True), fmt
     # An unknown field that has no JSON form still refuses its record, as it did.
     unreadable = dict(conversation(9), blob=b"bytes")
     chunks = lora_export.iter_export([unreadable, conversation(10)])

@@ -96,7 +96,7 @@ def test_keep_columns_true_carries_every_other_column_into_the_metadata(tmp_path
         meta = lines(lora_export.to_string(given, keep_columns=True))[0]["metadata"]
         assert meta["user_fields"] == {"source": "web", "lang": "en", "tags": ["a", "b"]}, name
     doc = json.loads(lora_export.to_string(rows, format="json", keep_columns=True))
-    assert doc["conversations"][0]["user_fields"]["lang"] == "en"
+    assert doc["conversations"][0]["metadata"]["user_fields"]["lang"] == "en"
 
 
 def test_kept_columns_go_to_the_sidecar_of_flavors_that_forbid_extra_keys():
@@ -193,12 +193,18 @@ def test_none_and_nan_mean_absent_in_every_input_type(tmp_path):
             ],
         },
     ]
-    config = {"jsonlFlavor": "together"}
-    expected = lines(lora_export.to_string(rows, config=config))
-    first = expected[0]
-    assert first["metadata"]["quality_score"] is None and first["metadata"]["title"] is None
-    assert first["messages"] == chat("Hi", "Hello")
+    config = {"jsonlFlavor": "together"}  # carries reasoning; its metadata goes to the sidecar
+
+    def export(given):
+        sidecar = io.BytesIO()
+        out = lines(lora_export.to_string(given, config=config, metadata_dest=sidecar))
+        return out, lines(sidecar.getvalue().decode())
+
+    expected, expected_meta = export(rows)
+    assert expected_meta[0]["quality_score"] is None and expected_meta[0]["title"] is None
+    assert expected[0]["messages"] == chat("Hi", "Hello")
+    assert expected[1]["messages"][1] == {"role": "assistant", "content": "Yo", "reasoning": "think", "weight": 1}
     for name, given in every_input_type(rows, tmp_path).items():
-        out = lines(lora_export.to_string(given, config=config))
-        assert out == expected, name
-        assert not any(isinstance(v, float) and math.isnan(v) for v in out[0]["metadata"].values()), name
+        out, meta = export(given)
+        assert (out, meta) == (expected, expected_meta), name
+        assert not any(isinstance(v, float) and math.isnan(v) for v in meta[0].values()), name

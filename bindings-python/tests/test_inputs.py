@@ -5,6 +5,7 @@ correctly or refused loudly, with errors that say where."""
 
 import datetime
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -341,7 +342,7 @@ def test_datetime_values_of_a_dataframe_column():
     assert meta["created_at"].startswith("2025-10-29T10:00:00")
 
 
-def test_a_pandas_dataframe_without_pyarrow_is_read_row_by_row():
+def test_a_pandas_dataframe_is_read_without_pyarrow():
     script = (
         "import sys; sys.modules['pyarrow'] = None\n"  # as if pyarrow were not installed
         "import pandas as pd, numpy as np, lora_export\n"
@@ -353,3 +354,62 @@ def test_a_pandas_dataframe_without_pyarrow_is_read_row_by_row():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2", "0", "False"]
+
+
+PANDAS_FLAT = """
+import json, os, sys
+import pandas as pd, pyarrow.parquet as pq
+import lora_export
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+df = pd.read_parquet(sys.argv[1])
+assert type(df["messages"].iloc[0]).__name__ == "ndarray"  # cells as pd.read_parquet gives them
+baseline = rss_mb()
+samples = []
+summary = lora_export.export(df, sys.argv[2], progress=lambda done, total: samples.append(rss_mb()))
+print(json.dumps({"baseline": baseline, "peak": max(samples), "conversations": summary.conversations}))
+"""
+
+
+def test_a_dataframe_from_parquet_is_read_by_its_columns_in_flat_memory(tmp_path):
+    # The resident set's growth during the export of a frame of 20,000 and of
+    # 60,000 conversations (~3 KB each, as pd.read_parquet gives them): the
+    # same, whatever the frame's size. Converted to Arrow whole (pandas'
+    # __arrow_c_stream__, the reader before issue 38) the second held ~120 MB more.
+    script = tmp_path / "flat.py"
+    script.write_text(PANDAS_FLAT)
+    growth = {}
+    for count in (20_000, 60_000):
+        source = tmp_path / f"in-{count}.parquet"
+        pq.write_table(pa.Table.from_pylist([
+            {"conversation_id": f"c{i}", "quality_score": 7.5, "topic": "t" if i % 2 else None,
+             "messages": [{"role": "user", "content": f"{i} " + "q" * 1500},
+                          {"role": "assistant", "content": "a" * 1500, "weight": 1}]}
+            for i in range(count)
+        ]), source)
+        out = tmp_path / f"out-{count}.jsonl"
+        done = subprocess.run([sys.executable, str(script), str(source), str(out)],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["conversations"] == count
+        growth[count] = result["peak"] - result["baseline"]
+        # The same bytes as the Arrow reader gives for the same file.
+        reference = tmp_path / "ref.jsonl"
+        lora_export.export(str(source), reference)
+        assert out.read_bytes() == reference.read_bytes()
+    assert growth[60_000] - growth[20_000] < 30, growth
+
+
+def test_a_dataframe_is_read_by_position_with_names_as_text_and_no_index():
+    df = pd.DataFrame({"conversation_id": ["a", "b", "c"], "messages": [turns("Hi", "Hello")] * 3, 7: ["x", "y", "z"]})
+    df = df[df["conversation_id"] != "b"]  # index 0, 2
+    with pytest.warns(lora_export.LoraExportWarning, match=r"neither read nor kept.*\b7 \(2\)"):
+        summary = lora_export.export(df, io.BytesIO())
+    assert summary.conversations == 2 and summary.ignored_fields == {"7": 2}
+    kept = lines(lora_export.to_string(df, keep_columns=["7"]))
+    assert [line["metadata"]["user_fields"] for line in kept] == [{"7": "x"}, {"7": "z"}]
+    assert len(lora_export.preview(df, n=5).splitlines()) == 2

@@ -168,17 +168,18 @@ def test_a_parquet_dataset_directory_loads_by_split(tmp_path):
     summary = lora_export.export_dataset(
         records, dest, format="parquet", split={"train": 0.8, "test": 0.2}, max_records_per_shard=20
     )
-    names = [f.name for s in summary.splits for f in s.files]
+    names = [f["name"] for s in summary.splits for f in s["files"]]
     assert all(name.endswith(".parquet") for name in names) and len(names) > 2
     loaded = load_dataset(str(dest), cache_dir=str(tmp_path / "cache"))
-    assert {name: loaded[name].num_rows for name in loaded} == {s.name: s.conversations for s in summary.splits}
+    assert {name: loaded[name].num_rows for name in loaded} == {s["name"]: s["conversations"] for s in summary.splits}
     assert sum(loaded[name].num_rows for name in loaded) == 60
 
 
 def test_parquet_has_no_text_form_and_is_not_compressed_again(tmp_path):
     with pytest.raises(ValueError, match="binary"):
         lora_export.to_string(RECORDS, format="parquet", config={"scope": "all_data"})
-    with pytest.raises(lora_export.ConfigError, match="compresses its own data"):
+    with pytest.raises(lora_export.ValidationError, match="compresses its own pages") as caught:
         lora_export.export(RECORDS, tmp_path / "x.parquet", format="parquet", compression="zstd")
+    assert ("compression", "conflict") in {(i["path"], i["code"]) for i in caught.value.issues}
     assert not (tmp_path / "x.parquet").exists()
     assert lora_export.validate_output("parquet", b"PAR1")["errors"][0]["code"] == "not_parquet"

@@ -1,6 +1,6 @@
 //! Where an export's conversations come from: JSONL (paths, bytes), Arrow
-//! (pyarrow, polars, pandas through Arrow), iterables of dicts, and the
-//! batches they are read in.
+//! (pyarrow, polars, datasets), pandas DataFrames (by their columns),
+//! iterables of dicts, and the batches they are read in.
 
 use std::fs::File;
 use std::io::Cursor;
@@ -13,10 +13,12 @@ use lora_export::source::{checked, ArrowSource, BackgroundJsonlSource, Reading, 
 use lora_export::{Location, RecordSink, SkippedRecord};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyCapsule, PyIterator, PyMapping, PyString};
+use pyo3::types::{
+    PyByteArray, PyBytes, PyCapsule, PyDict, PyIterator, PyList, PyMapping, PySlice, PyString,
+};
 
 use crate::convert::to_json;
-use crate::deserialize::PyValue;
+use crate::deserialize::{PyRow, PyValue};
 
 /// Records converted or read per batch.
 pub(super) const BATCH: usize = 1024;
@@ -26,8 +28,9 @@ pub(crate) enum Input {
     /// Canonical JSONL (from a file or from bytes), read and parsed by the
     /// core on threads of its own while this one formats and writes.
     Jsonl(BackgroundJsonlSource),
-    /// A Python iterable of mappings; `record` counts the items taken.
-    Python { items: Py<PyIterator>, record: u64, reading: Arc<Reading> },
+    /// Python rows (an iterable of mappings, or a pandas DataFrame read by
+    /// its columns); `record` counts the rows taken.
+    Python { rows: Rows, record: u64, reading: Arc<Reading> },
     /// Arrow record batches (the Arrow C stream interface), read by the
     /// core on a thread of its own while this one formats and writes.
     Arrow(ArrowThread),
@@ -96,12 +99,12 @@ impl Input {
             )));
         }
         let total = conversations.len().ok().map(|n| n as u64);
+        if let Some(frame) = Frame::open(conversations)? {
+            return Ok((Input::Python { rows: Rows::Frame(frame), record: 0, reading }, total));
+        }
         if let Some(table) = arrow_table(conversations)? {
             let reader = arrow_stream(&table)?;
             return Ok((arrow(reader, reading), total));
-        }
-        if let Some(rows) = pandas_rows(conversations)? {
-            return Ok((Input::Python { items: rows.unbind(), record: 0, reading }, total));
         }
         let items = conversations.try_iter().map_err(|_| {
             PyTypeError::new_err(format!(
@@ -109,15 +112,19 @@ impl Input {
                 type_name(conversations)
             ))
         })?;
-        Ok((Input::Python { items: items.unbind(), record: 0, reading }, total))
+        Ok((Input::Python { rows: Rows::Items(items.unbind()), record: 0, reading }, total))
     }
 
     /// With the GIL: the next batch of a Python input as records (empty
     /// for a JSONL input, which the core reads itself), and whether the
     /// input may have more.
     pub(crate) fn gather(&mut self, py: Python<'_>) -> PyResult<(Vec<Record>, bool)> {
-        let Input::Python { items, record, reading } = self else {
+        let Input::Python { rows, record, reading } = self else {
             return Ok((Vec::new(), true));
+        };
+        let items = match rows {
+            Rows::Items(items) => items,
+            Rows::Frame(frame) => return frame.batch(py, record, reading),
         };
         let mut batch = Vec::with_capacity(BATCH);
         let mut items = items.bind(py).clone();
@@ -130,6 +137,93 @@ impl Input {
             batch.push(read_record(&item, *record, reading));
         }
         Ok((batch, true))
+    }
+}
+
+/// The rows of a Python input.
+pub(crate) enum Rows {
+    /// An iterable of mappings, an item at a time.
+    Items(Py<PyIterator>),
+    /// A pandas DataFrame, read by its columns.
+    Frame(Frame),
+}
+
+/// A pandas DataFrame read by its columns, [`BATCH`] rows at a time: each
+/// column's slice as a list (`Series.tolist()`: Python scalars, pandas'
+/// `Timestamp`s, the cells of object columns as they are — NumPy arrays of
+/// dicts from `read_parquet`), each row read from those lists into a
+/// record without a dict, a frame converted to Arrow or a copy of it. Only
+/// a batch of cells is held at a time. The index is not a column.
+pub(crate) struct Frame {
+    /// The column names as text (`str()` of a name that is not one, as
+    /// pyarrow names them).
+    names: Vec<Py<PyString>>,
+    /// The columns, by position (names may repeat).
+    columns: Vec<Py<PyAny>>,
+    rows: usize,
+    next: usize,
+}
+
+impl Frame {
+    /// `obj` when it is a pandas DataFrame.
+    fn open(obj: &Bound<'_, PyAny>) -> PyResult<Option<Frame>> {
+        if !(is_from(obj, "pandas") && type_name(obj) == "DataFrame") {
+            return Ok(None);
+        }
+        let py = obj.py();
+        let names = obj
+            .getattr("columns")?
+            .try_iter()?
+            .map(|name| Ok(name?.str()?.unbind()))
+            .collect::<PyResult<Vec<_>>>()?;
+        let iloc = obj.getattr("iloc")?;
+        let columns = (0..names.len())
+            .map(|j| Ok(iloc.get_item((PySlice::full(py), j))?.unbind()))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Some(Frame { names, columns, rows: obj.len()?, next: 0 }))
+    }
+
+    /// The next rows as records, and whether there are more.
+    fn batch(
+        &mut self,
+        py: Python<'_>,
+        record: &mut u64,
+        reading: &Reading,
+    ) -> PyResult<(Vec<Record>, bool)> {
+        let end = (self.next + BATCH).min(self.rows);
+        let slice = PySlice::new(py, self.next as isize, end as isize, 1);
+        let lists = self
+            .columns
+            .iter()
+            .map(|column| {
+                let cells = column.bind(py).getattr("iloc")?.get_item(&slice)?;
+                Ok(cells.call_method0("tolist")?.cast_into::<PyList>()?)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let names: Vec<_> = self.names.iter().map(|name| name.bind(py).clone()).collect();
+        let mut batch = Vec::with_capacity(end - self.next);
+        let mut cells = Vec::with_capacity(lists.len());
+        for i in 0..end - self.next {
+            cells.clear();
+            for list in &lists {
+                cells.push(list.get_item(i)?);
+            }
+            *record += 1;
+            let location = Location::record(*record);
+            batch.push(match reading.deserialize(PyRow::new(&names, &cells)) {
+                Some(c) => checked(c, location),
+                None => {
+                    // The slow path, whose error names the field: the row's dict.
+                    let row = PyDict::new(py);
+                    for (name, cell) in names.iter().zip(&cells) {
+                        row.set_item(name, cell)?;
+                    }
+                    read_record(row.as_any(), *record, reading)
+                }
+            });
+        }
+        self.next = end;
+        Ok((batch, end < self.rows))
     }
 }
 
@@ -183,14 +277,22 @@ impl Iterator for ArrowThread {
 }
 
 /// The object whose Arrow C stream holds the rows: the object itself when it
-/// has `__arrow_c_stream__` (pyarrow, polars, pandas ≥ 2.2 — whose method
-/// needs pyarrow, so without it a DataFrame is read row by row), a
-/// `datasets.Dataset`'s Arrow table (its rows in order, after any
+/// has `__arrow_c_stream__` (pyarrow, polars; a pandas DataFrame is read
+/// by its columns, see [`Frame`]), a `datasets.Dataset`'s Arrow table (its rows in order, after any
 /// `select`/`shuffle`), else none.
+///
+/// A polars frame's stream is passed through pyarrow when pyarrow is there:
+/// polars exports a column of dtype `Null` (all values `None`, an ordinary
+/// column to have) with one buffer where the C data interface has none, and
+/// arrow-rs refuses it ("The datatype \"Null\" doesn't expect buffer at index
+/// 0"); pyarrow reads polars' arrays and exports them as specified, batch by
+/// batch, without a copy.
 pub(super) fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if obj.hasattr("__arrow_c_stream__")? {
-        if is_from(obj, "pandas") && obj.py().import("pyarrow").is_err() {
-            return Ok(None);
+        if let (true, Ok(pyarrow)) = (is_from(obj, "polars"), obj.py().import("pyarrow")) {
+            let reader =
+                pyarrow.getattr("RecordBatchReader")?.call_method1("from_stream", (obj,))?;
+            return Ok(Some(reader));
         }
         return Ok(Some(obj.clone()));
     }
@@ -233,19 +335,6 @@ fn parquet_batches<'py>(
         .getattr("RecordBatchReader")?
         .call_method1("from_batches", (schema, batches))?;
     Ok((reader, total))
-}
-
-/// A pandas DataFrame without the Arrow interface (pyarrow not installed,
-/// or pandas < 2.2): its rows as dicts, a batch at a time.
-pub(super) fn pandas_rows<'py>(
-    obj: &Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyIterator>>> {
-    if !(is_from(obj, "pandas") && obj.hasattr("to_dict")? && obj.hasattr("columns")?) {
-        return Ok(None);
-    }
-    let code = c"lambda df, n: (row for i in range(0, len(df), n) for row in df.iloc[i:i + n].to_dict('records'))";
-    let rows = obj.py().eval(code, None, None)?.call1((obj, BATCH))?;
-    Ok(Some(rows.try_iter()?))
 }
 
 /// Whether `obj`'s class comes from the top-level package `package`.

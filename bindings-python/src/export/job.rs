@@ -40,6 +40,9 @@ pub(super) struct Options<'a, 'py> {
     pub(super) limits: Limits,
     /// `columns=` and `keep_columns=`.
     pub(super) columns: request::Columns<'a, 'py>,
+    /// The output is wanted as text (`to_string`): a binary format is refused
+    /// once the whole request is valid.
+    pub(super) text_only: bool,
 }
 
 /// The keyword arguments about what an export tolerates.
@@ -152,6 +155,12 @@ impl Job {
             options.compression,
             options.columns,
         )?;
+        let format = request.config.format;
+        if options.text_only && format.is_binary() {
+            return Err(PyValueError::new_err(format!(
+                "format {format} is binary and has no text form: write it with export() or iter_export()"
+            )));
+        }
         let compression = request.compression;
         let mut builder =
             options.limits.apply(ExportBuilder::new(request).fail_on_malformed(options.strict));

@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -24,7 +24,7 @@ mod job;
 mod output;
 mod progress;
 
-use input::conversation;
+use input::{conversation, Rows};
 pub(crate) use input::{push_batch, Input};
 pub(crate) use job::python_warnings;
 use job::{Job, Limits, Options};
@@ -156,6 +156,7 @@ pub fn export(
         metadata_dest,
         limits,
         columns: request::Columns { columns, keep_columns },
+        text_only: false,
     };
     let job = Job::start(py, conversations, Some(dest), &options)?;
     Ok(job.run(py)?.0.into())
@@ -250,14 +251,6 @@ pub fn to_string(
 ) -> PyResult<String> {
     let limits =
         Limits::new(dedupe, max_skipped_share, too_many_skipped, keep_skipped, allow_empty)?;
-    let chosen = request::build(format, config, None, None, None, request::Columns::default())?
-        .config
-        .format;
-    if chosen.is_binary() {
-        return Err(PyValueError::new_err(format!(
-            "format {chosen} is binary and has no text form: write it with export() or iter_export()"
-        )));
-    }
     let options = Options {
         format,
         config,
@@ -271,6 +264,7 @@ pub fn to_string(
         metadata_dest,
         limits,
         columns: request::Columns { columns, keep_columns },
+        text_only: true,
     };
     let job = Job::start(py, conversations, None, &options)?;
     let (_, out) = job.run(py)?;
@@ -384,6 +378,7 @@ pub fn iter_export(
         metadata_dest,
         limits,
         columns: request::Columns { columns, keep_columns },
+        text_only: false,
     };
     let job = Job::start(py, conversations, None, &options)?;
     Ok(ExportIterator { state: Mutex::new(IterState { job: Some(job), summary: None }) })
@@ -493,7 +488,7 @@ pub fn preview(
                 }
             })
             .map_err(err),
-        Input::Python { items, reading, .. } => {
+        Input::Python { rows: Rows::Items(items), reading, .. } => {
             let mut failure = None;
             let conversations = items
                 .bind(py)
@@ -506,6 +501,17 @@ pub fn preview(
                 Some(e) => Err(e),
                 None => text.map_err(err),
             }
+        }
+        mut frame @ Input::Python { .. } => {
+            let mut conversations = Vec::new();
+            loop {
+                let (batch, more) = frame.gather(py)?;
+                conversations.extend(batch.into_iter().filter_map(Result::ok));
+                if conversations.len() >= n || !more {
+                    break;
+                }
+            }
+            lora_export::preview(conversations, &config, n).map_err(err)
         }
     }
 }
