@@ -23,9 +23,9 @@ def write_jsonl(conversations, dst):
                 "quality_score": c["qualityScore"],
                 "created_at": c["createdAt"],
                 "updated_at": c["updatedAt"],
-                "persona": c.get("persona") or "",
-                "emotion": c.get("emotion") or "",
-                "topic": c.get("topic") or "",
+                "persona": c.get("persona"),
+                "emotion": c.get("emotion"),
+                "topic": c.get("topic"),
             },
         }
         dst.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))

@@ -9,7 +9,11 @@ perf_counter around the call alone:
 
 - ``export(list of dicts)`` → JSONL, and the orjson script from the same dicts;
 - ``export(JSONL path)`` (the COUNT lines, written beforehand);
-- ``export(pyarrow.Table)`` and ``export(datasets.Dataset)`` of the same rows.
+- ``export(pyarrow.Table)`` and ``export(datasets.Dataset)`` of the same rows;
+- ``export(pandas DataFrame)`` of the rows as ``pd.read_parquet`` gives them
+  (cells of NumPy arrays of dicts), and the orjson loop a notebook user
+  writes over that frame's columns; for these two, the growth of the
+  process's resident set during the call (sampled every 2 ms) as well.
 
 Every output must be byte-identical to the orjson script's (our JSONL is
 canonical JSON with the keys in the order the script writes them). Each
@@ -22,6 +26,7 @@ counter advanced while ours ran (the GIL is released while Rust works).
 
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
@@ -41,6 +46,56 @@ def orjson_script(conversations, dst):
 
 def ours(source, dst):
     lora_export.export(source, dst, format="jsonl", sync=False)
+
+
+def orjson_frame(df, dst):
+    """The orjson loop over a DataFrame's columns (cells as pd.read_parquet
+    gives them: NumPy arrays of dicts)."""
+    columns = zip(df["status"], df["turns"], df["conversation_id"], df["title"], df["tier"],
+                  df["qualityScore"], df["createdAt"], df["updatedAt"], df["persona"],
+                  df["emotion"], df["topic"])
+    with open(dst, "wb") as out:
+        for status, turns, cid, title, tier, score, created, updated, persona, emotion, topic in columns:
+            if status != "approved":
+                continue
+            record = {
+                "messages": [{"role": t["role"], "content": t["content"]} for t in turns],
+                "metadata": {
+                    "conversation_id": cid, "title": title, "tier": tier, "quality_score": score,
+                    "created_at": created, "updated_at": updated,
+                    "persona": persona, "emotion": emotion, "topic": topic,
+                },
+            }
+            out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE / 2**20
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class RssSampler:
+    """The highest resident set seen every 2 ms while the main thread works."""
+
+    def __init__(self):
+        self.start = rss_mb()
+        self.peak = self.start
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.002)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        return max(self.peak, rss_mb()) - self.start
 
 
 def timed(fn, *args):
@@ -94,6 +149,17 @@ def main():
         table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(conversations))])
         variants["export(pyarrow.Table)"] = (ours, table)
         try:
+            import pandas as pd
+            import pyarrow.parquet as pq
+
+            parquet = out_dir / "input.parquet"
+            pq.write_table(table, parquet)
+            frame = pd.read_parquet(parquet)
+            variants["orjson loop (pandas DataFrame)"] = (orjson_frame, frame)
+            variants["export(pandas DataFrame)"] = (ours, frame)
+        except ImportError:
+            pass
+        try:
             import datasets
 
             variants["export(datasets.Dataset)"] = (
@@ -110,12 +176,18 @@ def main():
     seconds = {name: [] for name in variants}
     sha256_floor = []
     ticks = []
+    rss_growth = {}
     for round_ in range(runs + 1):
         for i, (name, (fn, source)) in enumerate(variants.items()):
             dst = out_dir / f"variant-{i}.jsonl"
             dst.unlink(missing_ok=True)
             ticker = Ticker() if fn is ours else None
+            sampler = RssSampler() if "DataFrame" in name else None
             took = timed(fn, source, dst)
+            if sampler:
+                growth = sampler.stop()
+                if round_ > 0:
+                    rss_growth.setdefault(name, []).append(growth)
             if ticker:
                 ticker.stop()
                 if name == "export(list of dicts)":
@@ -135,6 +207,7 @@ def main():
         "sha256_seconds": sha256_floor,
         "identical": identical,
         "thread_ticks_per_second": ticks,
+        "rss_growth_mb": rss_growth,
         "versions": {"orjson": orjson.__version__, "python": sys.version.split()[0]},
     }))
 

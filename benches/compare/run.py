@@ -516,25 +516,32 @@ def render_bindings(*, command, started, load, load_after, py, node, runs, shape
         return (f"{statistics.median(samples):.3f} s "
                 f"({min(samples):.3f}–{max(samples):.3f})")
 
-    def rows(result, alternative, label, same_what):
-        base = result["seconds"][alternative]
+    def rows(result, alternatives, label, same_what):
         for name, samples in result["seconds"].items():
-            if name == alternative:
+            if name in alternatives.values():
                 continue
+            alternative = next((alt for key, alt in alternatives.items() if key in name),
+                               alternatives[""])
+            base = result["seconds"][alternative]
             ratio = statistics.median(samples) / statistics.median(base)
             same = ("yes" if result["identical"][name] else "**NO**") + f" ({same_what})"
             lines.append(f"| {label} `{name}` | {figure(samples)} | {alternative}: "
                          f"{figure(base)} | {ratio:.2f}× | {same} |")
 
-    rows(py, "orjson script (dicts)", "Python", "bytes")
-    rows(node, "seeds' design (objects)", "Node", "records; JSON.stringify writes 7.0 as 7")
+    rows(py, {"DataFrame": "orjson loop (pandas DataFrame)", "": "orjson script (dicts)"},
+         "Python", "bytes")
+    rows(node, {"": "seeds' design (objects)"}, "Node", "records; JSON.stringify writes 7.0 as 7")
     floor = statistics.median(py["sha256_seconds"])
     orjson = statistics.median(py["seconds"]["orjson script (dicts)"])
     ticks = py["thread_ticks_per_second"]
     lags = node["lag_max_ms_buffer"]
     lag_max = statistics.median(lags)
+    growth = {name: statistics.median(mb) for name, mb in py.get("rss_growth_mb", {}).items()}
+    lines += [""] + [
+        f"- Resident set growth during `{name}` (highest of 2 ms samples minus the start, "
+        f"median of the rounds): {mb:.0f} MB." for name, mb in growth.items()
+    ]
     lines += [
-        "",
         f"- SHA-256 of the {py['output_bytes']:,} output bytes alone, in memory (Python's "
         f"`hashlib`, OpenSSL): {figure(py['sha256_seconds'])}, {floor / orjson:.2f}× the orjson "
         "script. Every export of ours reports its file's SHA-256 (the audit log's), a pass that "
