@@ -83,17 +83,18 @@ class _BinaryWriter(Protocol):
 
 @type_check_only
 class _ArrowStream(Protocol):
-    """pyarrow Tables and RecordBatchReaders, polars and pandas DataFrames."""
+    """pyarrow Tables and RecordBatchReaders, polars DataFrames."""
 
     def __arrow_c_stream__(self, requested_schema: Any = ..., /) -> object: ...
 
 @type_check_only
 class _DataFrame(Protocol):
-    """A pandas DataFrame (read row by row without pyarrow)."""
+    """A pandas DataFrame (read by its columns, a batch of rows at a time)."""
 
     @property
     def columns(self) -> Any: ...
-    def to_dict(self, orient: Any = ..., /) -> Any: ...
+    @property
+    def iloc(self) -> Any: ...
 
 @type_check_only
 class _Dataset(Protocol):

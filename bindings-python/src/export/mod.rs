@@ -43,9 +43,10 @@ pub(crate) use progress::Progress;
 ///     ``.zip`` or ``.lz4`` is refused (``ValueError``): pass an open
 ///     compressed file (``gzip.open(path, "wb")``) instead.
 /// conversations: what to export, read record by record:
-///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
-///     anything else with ``__arrow_c_stream__`` (read batch by batch in
-///     Rust, without a Python object per row), a ``datasets.Dataset``, an
+///     a polars DataFrame, a pyarrow Table or RecordBatchReader or anything
+///     else with ``__arrow_c_stream__`` (read batch by batch in Rust, without
+///     a Python object per row), a pandas DataFrame (read by its columns, a
+///     batch of rows at a time), a ``datasets.Dataset``, an
 ///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
@@ -170,9 +171,10 @@ pub fn export(
 /// which is binary, raises ``ValueError``.
 ///
 /// conversations: what to export, read record by record:
-///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
-///     anything else with ``__arrow_c_stream__`` (read batch by batch in
-///     Rust, without a Python object per row), a ``datasets.Dataset``, an
+///     a polars DataFrame, a pyarrow Table or RecordBatchReader or anything
+///     else with ``__arrow_c_stream__`` (read batch by batch in Rust, without
+///     a Python object per row), a pandas DataFrame (read by its columns, a
+///     batch of rows at a time), a ``datasets.Dataset``, an
 ///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
@@ -284,9 +286,10 @@ pub fn to_string(
 /// arguments are those of ``export``.
 ///
 /// conversations: what to export, read record by record:
-///     a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader or
-///     anything else with ``__arrow_c_stream__`` (read batch by batch in
-///     Rust, without a Python object per row), a ``datasets.Dataset``, an
+///     a polars DataFrame, a pyarrow Table or RecordBatchReader or anything
+///     else with ``__arrow_c_stream__`` (read batch by batch in Rust, without
+///     a Python object per row), a pandas DataFrame (read by its columns, a
+///     batch of rows at a time), a ``datasets.Dataset``, an
 ///     iterable of mappings (a list of dicts, a generator, ``df.iterrows()``
 ///     rows; NumPy scalars and arrays, ``pd.NA``/``NaT`` and ``datetime``
 ///     values are understood), a path to canonical JSONL, or ``bytes`` of it.
