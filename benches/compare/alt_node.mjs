@@ -34,9 +34,9 @@ export function toJsonl(conversations) {
         quality_score: c.qualityScore,
         created_at: c.createdAt,
         updated_at: c.updatedAt,
-        persona: c.persona ?? "",
-        emotion: c.emotion ?? "",
-        topic: c.topic ?? "",
+        persona: c.persona ?? null,
+        emotion: c.emotion ?? null,
+        topic: c.topic ?? null,
       },
     };
     lines.push(JSON.stringify(training));

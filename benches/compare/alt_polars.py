@@ -1,8 +1,14 @@
 """The export as a short polars script: the whole file read into a data
 frame with read_ndjson, reshaped with expressions, written with
-write_ndjson or write_csv (polars uses every core).
+write_ndjson, write_csv or write_parquet (polars uses every core).
 
-    python3 alt_polars.py jsonl|csv INPUT OUTPUT
+    python3 alt_polars.py jsonl|csv|csv-plain|parquet INPUT OUTPUT
+
+`csv` is the export's CSV (schema inferred, the formula guard a regex over
+every text column); `csv-plain` is what a user writes without the guard:
+read_ndjson with an explicit schema, explode, unnest, write_csv (issue 38's
+alternative). `parquet` reads the same way and writes one row per
+conversation: its id, its messages (role, content) and the metadata.
 """
 
 import argparse
@@ -15,8 +21,16 @@ TEXT_COLUMNS = [
 ]
 
 
-def approved(path):
-    return pl.read_ndjson(path).filter(pl.col("status") == "approved")
+def approved(path, schema=None):
+    return pl.read_ndjson(path, schema=schema).filter(pl.col("status") == "approved")
+
+
+TURN = pl.Struct({"role": pl.String, "content": pl.String})
+SCHEMA = {
+    "conversation_id": pl.String, "title": pl.String, "status": pl.String, "tier": pl.String,
+    "qualityScore": pl.Float64, "persona": pl.String, "emotion": pl.String, "topic": pl.String,
+    "createdAt": pl.String, "updatedAt": pl.String, "turns": pl.List(TURN),
+}
 
 
 def export_jsonl(src, dst):
@@ -29,12 +43,12 @@ def export_jsonl(src, dst):
             "conversation_id",
             "title",
             "tier",
-            quality_score="qualityScore",
-            created_at="createdAt",
-            updated_at="updatedAt",
-            persona=pl.col("persona").fill_null(""),
-            emotion=pl.col("emotion").fill_null(""),
-            topic=pl.col("topic").fill_null(""),
+            pl.col("qualityScore").alias("quality_score"),
+            pl.col("createdAt").alias("created_at"),
+            pl.col("updatedAt").alias("updated_at"),
+            "persona",
+            "emotion",
+            "topic",
         ),
     ).write_ndjson(dst)
 
@@ -68,14 +82,47 @@ def export_csv(src, dst):
     )
 
 
+def export_csv_plain(src, dst):
+    (
+        approved(src, SCHEMA)
+        .with_columns(turn_number=pl.int_ranges(1, pl.col("turns").list.len() + 1))
+        .explode("turns", "turn_number")
+        .unnest("turns")
+        .select(
+            "conversation_id", "title", "status", "tier", "turn_number", "role", "content",
+            quality_score="qualityScore", persona="persona", emotion="emotion", topic="topic",
+            created_at="createdAt", updated_at="updatedAt",
+        )
+        .write_csv(dst, include_bom=True, line_terminator="\r\n")
+    )
+
+
+def export_parquet(src, dst):
+    approved(src, SCHEMA).select(
+        "conversation_id",
+        messages="turns",
+        title="title",
+        tier="tier",
+        quality_score="qualityScore",
+        persona="persona",
+        emotion="emotion",
+        topic="topic",
+        created_at="createdAt",
+        updated_at="updatedAt",
+    ).write_parquet(dst, compression="snappy")
+
+
+EXPORTS = {"jsonl": export_jsonl, "csv": export_csv, "csv-plain": export_csv_plain,
+           "parquet": export_parquet}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["jsonl", "csv"])
+    parser.add_argument("format", choices=list(EXPORTS))
     parser.add_argument("input")
     parser.add_argument("output")
     args = parser.parse_args()
-    export = export_jsonl if args.format == "jsonl" else export_csv
-    export(args.input, args.output)
+    EXPORTS[args.format](args.input, args.output)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ def export_jsonl(src, dst):
                 "quality_score": c["qualityScore"],
                 "created_at": c["createdAt"],
                 "updated_at": c["updatedAt"],
-                "persona": c.get("persona") or "",
-                "emotion": c.get("emotion") or "",
-                "topic": c.get("topic") or "",
+                "persona": c.get("persona"),
+                "emotion": c.get("emotion"),
+                "topic": c.get("topic"),
             },
         }
         dst.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))

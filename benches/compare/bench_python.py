@@ -8,7 +8,8 @@ rounds — one warm-up, then RUNS — alternates, each timed with
 perf_counter around the call alone:
 
 - ``export(list of dicts)`` → JSONL, and the orjson script from the same dicts;
-- ``export(JSONL path)`` (the COUNT lines, written beforehand);
+- ``export(JSONL path)`` (the COUNT lines, written beforehand), and the
+  orjson script reading that file;
 - ``export(pyarrow.Table)`` and ``export(datasets.Dataset)`` of the same rows;
 - ``export(pandas DataFrame)`` of the rows as ``pd.read_parquet`` gives them
   (cells of NumPy arrays of dicts), and the orjson loop a notebook user
@@ -42,6 +43,12 @@ def orjson_script(conversations, dst):
     """The ten lines a user writes instead (alt_orjson.py's, from the dicts)."""
     with open(dst, "wb") as out:
         write_jsonl(conversations, out)
+
+
+def orjson_file(path, dst):
+    """alt_orjson.py's script: the JSONL file read line by line."""
+    with open(path, "rb") as src, open(dst, "wb") as out:
+        write_jsonl((orjson.loads(line) for line in src), out)
 
 
 def ours(source, dst):
@@ -139,6 +146,7 @@ def main():
     variants = {
         "orjson script (dicts)": (orjson_script, conversations),
         "export(list of dicts)": (ours, conversations),
+        "orjson script (JSONL path)": (orjson_file, str(jsonl_path)),
         "export(JSONL path)": (ours, str(jsonl_path)),
     }
     try:

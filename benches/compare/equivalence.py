@@ -1,9 +1,12 @@
 """Checks that two exports parse to the same records: JSONL line by line
 (json.loads, dict equality, so 9 and 9.0 are the same number), CSV row by row
-(csv after utf-8-sig; turn_number and quality_score compared as numbers).
-Streams both files; prints the first difference with its line and exits 1.
+(csv after utf-8-sig; turn_number and quality_score compared as numbers;
+`csv-plain`: the actual output has no formula guard, so its cells are
+compared as the guard would write them), Parquet row by row
+(polars: conversation_id and each message's role and content).
+Prints the first difference with its line and exits 1.
 
-    python3 equivalence.py jsonl|csv EXPECTED ACTUAL
+    python3 equivalence.py jsonl|csv|csv-plain|parquet EXPECTED ACTUAL
 """
 
 import argparse
@@ -13,6 +16,7 @@ import json
 import sys
 
 NUMERIC_COLUMNS = {"turn_number", "quality_score"}
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Difference(Exception):
@@ -59,7 +63,7 @@ def clip(value, limit=80):
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def compare_csv(expected, actual):
+def compare_csv(expected, actual, guarded=True):
     with open(expected, encoding="utf-8-sig", newline="") as e, \
             open(actual, encoding="utf-8-sig", newline="") as a:
         want_rows, got_rows = csv.reader(e), csv.reader(a)
@@ -72,6 +76,8 @@ def compare_csv(expected, actual):
                 missing = "actual" if got is None else "expected"
                 raise Difference(f"line {got_rows.line_num}: {missing} output ends here")
             for column, w, g in itertools.zip_longest(header, want, got):
+                if not guarded and g and g[0] in FORMULA:
+                    g = "'" + g  # the guard, as ours applies it
                 if not same_cell(column, w, g):
                     raise Difference(
                         f"line {got_rows.line_num}, column {column}: "
@@ -90,13 +96,38 @@ def same_cell(column, want, got):
     return want == got
 
 
+def compare_parquet(expected, actual):
+    import polars as pl
+
+    def rows(path):
+        frame = pl.read_parquet(path, columns=["conversation_id", "messages"])
+        turn = pl.element().struct
+        return frame.select(
+            "conversation_id",
+            pl.col("messages").list.eval(pl.struct(turn.field("role"), turn.field("content"))),
+        ).iter_rows()
+
+    count = 0
+    for number, (want, got) in enumerate(itertools.zip_longest(rows(expected), rows(actual)), 1):
+        if want is None or got is None:
+            raise Difference(f"row {number}: {'actual' if got is None else 'expected'} output ends here")
+        if want != got:
+            raise Difference(f"row {number}: expected {clip(want)}, got {clip(got)}")
+        count += 1
+    return count
+
+
+COMPARE = {"jsonl": compare_jsonl, "csv": compare_csv,
+           "csv-plain": lambda e, a: compare_csv(e, a, guarded=False), "parquet": compare_parquet}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("format", choices=["jsonl", "csv"])
+    parser.add_argument("format", choices=list(COMPARE))
     parser.add_argument("expected")
     parser.add_argument("actual")
     args = parser.parse_args()
-    compare = compare_jsonl if args.format == "jsonl" else compare_csv
+    compare = COMPARE[args.format]
     try:
         count = compare(args.expected, args.actual)
     except (Difference, ValueError) as e:
