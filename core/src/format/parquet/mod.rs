@@ -25,9 +25,12 @@ use crate::{ErrorKind, Result};
 /// handed to the output) when it has this many rows, or
 /// [`ROW_GROUP_BYTES`] of text, whichever comes first.
 pub const ROW_GROUP_ROWS: usize = 10_000;
-/// Bytes of text a row group holds at most (64 MiB; one conversation may
-/// pass it): what bounds the writer's memory whatever the rows' size.
-pub const ROW_GROUP_BYTES: usize = 64 << 20;
+/// Bytes of text a row group holds at most (16 MiB; one conversation may
+/// pass it): what bounds the writer's memory whatever the rows' size. A row
+/// group is held about four times over while it is written (the Arrow
+/// columns, the encoded pages, the compressed chunk, the output buffer):
+/// 64 MiB made a peak of 395 MiB on 8 KB conversations.
+pub const ROW_GROUP_BYTES: usize = 16 << 20;
 /// The largest conversation a Parquet export writes (512 MiB of text);
 /// larger ones are refused and listed as skipped.
 pub const MAX_CONVERSATION_BYTES: usize = 512 << 20;
