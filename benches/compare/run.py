@@ -33,6 +33,14 @@ splits and shards, gzip- or zstd-compressed, with dedupe, and with real
 token counts, each variant beside the plain file. The variants run in
 rounds, A and B alternating (one warm-up round, then --runs), and the
 medians go into their own block of the README section.
+
+--tokens measures token counts in process (bench_tokens.py): Python
+`export_dataset()` of the first --bindings-count conversations with the
+shipped tokenizer.json beside Hugging Face `tokenizers`' `encode_batch` of
+every content in one batch, and with o200k_base beside tiktoken's
+`encode_ordinary_batch` with 2 threads (counting only: the texts are in
+memory before the clock starts). The totals must be equal; the medians go
+into their own block of the README section.
 """
 
 import argparse
@@ -111,6 +119,8 @@ def main():
     binaries, compare_dir = build(tokenizers=args.dataset)
     if args.bindings:
         run_bindings(args, binaries, compare_dir)
+    elif args.tokens:
+        run_tokens(args, binaries, compare_dir)
     elif args.million:
         run_million(binaries, compare_dir)
     elif args.dataset:
@@ -137,8 +147,13 @@ def parse_args():
         action="store_true",
         help="the Python and Node bindings in process vs orjson and the seeds' Node design",
     )
+    parser.add_argument(
+        "--tokens",
+        action="store_true",
+        help="token counts of export_dataset vs tokenizers' encode_batch and tiktoken's",
+    )
     parser.add_argument("--bindings-count", type=int, default=20_000,
-                        help="conversations the --bindings comparison exports")
+                        help="conversations the --bindings and --tokens comparisons export")
     parser.add_argument(
         "--million",
         action="store_true",
@@ -456,10 +471,14 @@ def bindings_python(compare_dir):
     wheels = compare_dir / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
     log("building the Python binding (maturin, release)")
+    # The host's triple, as scripts/test-python.sh builds it: the release
+    # build napi makes of the Node module is reused.
+    host = subprocess.run(["rustc", "--print", "host-tuple"], check=True, capture_output=True,
+                          text=True).stdout.strip()
     subprocess.run(
         [venv / "bin" / "maturin", "build", "--release", "--strip", "--manifest-path",
          ROOT / "bindings-python" / "Cargo.toml", "--out", wheels],
-        check=True, stdout=sys.stderr,
+        check=True, stdout=sys.stderr, env={**os.environ, "CARGO_BUILD_TARGET": host},
     )
     wheel = next(wheels.glob("lora_export-*.whl"))
     subprocess.run([python, "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps",
@@ -507,6 +526,69 @@ def run_bindings(args, binaries, compare_dir):
     write_block("compare-bindings" if args.shape == "long" else f"compare-bindings-{args.shape}",
                 report)
     print(report)
+
+
+def run_tokens(args, binaries, compare_dir):
+    data = dataset(binaries, compare_dir, args.count, args.shape)
+    python = bindings_python(compare_dir)
+    tiktoken = next(line for line in (HERE / "requirements.txt").read_text().splitlines()
+                    if line.startswith("tiktoken=="))
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    tiktoken], check=True, stdout=sys.stderr)
+    out = compare_dir / "tokens-out"
+    shutil.rmtree(out, ignore_errors=True)
+    started = datetime.now(timezone.utc)
+    load = os.getloadavg()[0]
+    count, runs = str(args.bindings_count), str(args.runs)
+    log(f"token counts: {args.bindings_count:,} conversations, one warm-up round and {runs} rounds")
+    result = json.loads(subprocess.run(
+        [python, HERE / "bench_tokens.py", data, count, runs, out,
+         ROOT / "tests" / "tokenizer" / "tokenizer.json"],
+        check=True, capture_output=True, text=True).stdout)
+    shutil.rmtree(out, ignore_errors=True)
+    load_after = os.getloadavg()[0]
+    command = (f"python3 benches/compare/run.py --tokens --shape {args.shape} "
+               f"--bindings-count {count} --runs {runs}")
+    report = render_tokens(command=command, started=started, load=load, load_after=load_after,
+                           result=result, runs=args.runs, shape=args.shape)
+    write_block("compare-tokens" if args.shape == "long" else f"compare-tokens-{args.shape}",
+                report)
+    print(report)
+
+
+def render_tokens(*, command, started, load, load_after, result, runs, shape):
+    versions = result["versions"]
+    lines = provenance(command, started, load) + [
+        f"- Load average (1 min) when it ended: {load_after:.2f}.",
+        f"- Dataset shape: {SHAPE_TEXT[shape]}.",
+        f"- Python {versions['python']}, tokenizers {versions['tokenizers']}, tiktoken "
+        f"{versions['tiktoken']}: {result['conversations']:,} conversations "
+        f"({result['input_bytes']:,} bytes of JSONL, {result['messages']:,} messages, "
+        f"{result['content_bytes']:,} bytes of content). Ours is the whole `export_dataset()` "
+        "from the JSONL path (read, count on every core, write the dataset, full contents, no "
+        "system prompt); the alternatives count only, the texts in memory before the clock "
+        f"starts. Rounds A/B alternating, one warm-up, then {runs}; medians with the range.",
+        "",
+        "| work | ours (min–max) | the alternative (min–max) | ratio | same total |",
+        "|---|---|---|---|---|",
+    ]
+
+    def figure(samples):
+        return (f"{statistics.median(samples):.3f} s "
+                f"({min(samples):.3f}–{max(samples):.3f})")
+
+    seconds, totals = result["seconds"], result["totals"]
+    for ours, alternative, label in [
+        ("export_dataset(tokenizer.json)", "tokenizers encode_batch",
+         "the shipped tokenizer.json"),
+        ("export_dataset(o200k_base)", "tiktoken encode_ordinary_batch", "o200k_base"),
+    ]:
+        ratio = statistics.median(seconds[ours]) / statistics.median(seconds[alternative])
+        same = "yes" if totals[ours] == totals[alternative] else "**NO**"
+        lines.append(f"| {label}: `{ours}` | {figure(seconds[ours])} | {alternative}: "
+                     f"{figure(seconds[alternative])} | {ratio:.2f}× | {same} "
+                     f"({totals[ours]:,} tokens) |")
+    return "\n".join(lines)
 
 
 def render_bindings(*, command, started, load, load_after, py, node, runs, shape):

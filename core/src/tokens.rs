@@ -1,6 +1,7 @@
 //! Real token counts. [`TokenSummary`] is what an export reports; the
 //! tokenizers themselves (feature `tokenizers`) are OpenAI's encodings
-//! `o200k_base` and `cl100k_base` (tiktoken-rs, which ships them) and any
+//! `o200k_base` and `cl100k_base` (GitHub's bpe-openai, which ships them and
+//! counts without building token ids: tiktoken's counts) and any
 //! Hugging Face `tokenizer.json` (the `tokenizers` crate) — nothing is
 //! downloaded.
 //!

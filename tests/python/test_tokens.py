@@ -8,10 +8,14 @@ Run by scripts/test.sh with LORA_EXPORT_BIN pointing at the `lora-export`
 command built with the `tokenizers` feature.
 """
 
+import base64
 import glob
+import gzip
+import hashlib
 import json
 import os
 import pathlib
+import random
 import subprocess
 
 import pytest
@@ -21,34 +25,37 @@ SAMPLE = ROOT / "data" / "sample.jsonl"
 TOKENIZER_JSON = ROOT / "tests" / "tokenizer" / "tokenizer.json"
 
 
-def export(out, *flags):
+def export(out, *flags, source=SAMPLE):
     binary = os.environ.get("LORA_EXPORT_BIN")
     if not binary:
         pytest.skip("LORA_EXPORT_BIN is not set (scripts/test.sh sets it)")
     done = subprocess.run(
-        [binary, "--input", str(SAMPLE), "--format", "jsonl", "--output", str(out), *flags],
+        [binary, "--input", str(source), "--format", "jsonl", "--output", str(out), *flags],
         capture_output=True, text=True, check=True,
     )
     lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     return json.loads(done.stderr), lines
 
 
-def local_bpe(name):
-    """The BPE file tiktoken-rs ships, from cargo's registry."""
-    home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
-    found = sorted(glob.glob(f"{home}/registry/src/*/tiktoken-rs-*/assets/{name}.tiktoken"))
-    assert found, f"no {name}.tiktoken under {home}/registry (cargo fetched tiktoken-rs)"
-    return found[-1]
-
-
 def reference_encoding(name):
+    """tiktoken's encoding from the BPE file bpe-openai ships (gzipped, in
+    cargo's registry: tiktoken cannot download here), checked against the
+    SHA-256 tiktoken expects of OpenAI's file."""
     import tiktoken
-    import tiktoken.load
     import tiktoken_ext.openai_public as public
 
-    path = local_bpe(name)
+    home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
+    found = sorted(glob.glob(f"{home}/registry/src/*/bpe-openai-*/data/{name}.tiktoken.gz"))
+    assert found, f"no {name}.tiktoken.gz under {home}/registry (cargo fetched bpe-openai)"
+    data = gzip.decompress(pathlib.Path(found[-1]).read_bytes())
+
+    def load(url, expected_hash):
+        assert hashlib.sha256(data).hexdigest() == expected_hash, f"{found[-1]} is not {url}"
+        return {base64.b64decode(token): int(rank)
+                for token, rank in (line.split() for line in data.splitlines() if line)}
+
     original = public.load_tiktoken_bpe
-    public.load_tiktoken_bpe = lambda *args, **kwargs: tiktoken.load.load_tiktoken_bpe(path)
+    public.load_tiktoken_bpe = load
     try:
         return tiktoken.Encoding(**getattr(public, name)())
     finally:
@@ -77,6 +84,41 @@ def test_openai_counts_match_tiktoken_with_the_chat_overhead(tmp_path, name):
     assert (tokens["total"], tokens["max"]) == (sum(expected), max(expected))
     ordered = sorted(expected)
     assert tokens["p50"] == ordered[(len(ordered) + 1) // 2 - 1]
+
+
+# Pieces the pre-tokenizers split on: runs of spaces, tabs and newlines
+# before a word or at the end, contractions in either case, digit runs,
+# letters of several scripts and cases, marks, emoji, punctuation, the
+# special token as text.
+PIECES = [" ", "  ", "   ", "\t", "\n", "\r\n", "\n\n", " \n ", "'s", "'LL", "'Re", "'d",
+          "1", "123", "12345", "word", "Word", "WORD", "wOrD", "été", "Ünïcödé", "straße",
+          "中文", "日本語", "한국어", "Ελληνικά", "кириллица", "e\u0301", "🙂", "🚀🚀",
+          "...", "?!", "/", "//", "-", "—", "\"", "(x)", "<|endoftext|>", "\u00a0", "\u3000"]
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_openai_counts_match_tiktoken_on_adversarial_texts(tmp_path, name):
+    """Counts without token ids (bpe-openai) equal tiktoken's encode_ordinary
+    on texts made of what its regex splits on, whitespace at either end."""
+    encoding = reference_encoding(name)
+    rng = random.Random(38)
+    texts = ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 40))) for _ in range(400)]
+    # A turn of whitespace alone is skipped (empty), not counted.
+    texts = [text for text in texts + PIECES if text.strip()]
+    source = tmp_path / "in.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        for i, text in enumerate(texts):
+            turns = [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]
+            out.write(json.dumps({"conversation_id": f"c{i}", "status": "approved",
+                                  "turns": turns}) + "\n")
+    _, lines = export(tmp_path / "out.jsonl", "--tokenizer", name, "--config",
+                      json.dumps({"includeFullContent": True, "systemPrompt": None}),
+                      source=source)
+    assert len(lines) == len(texts)
+    for line in lines:
+        count = 3 + sum(3 + len(encoding.encode_ordinary(m["role"]))
+                        + len(encoding.encode_ordinary(m["content"])) for m in line["messages"])
+        assert line["metadata"]["token_count"] == count, line["messages"][0]["content"]
 
 
 def test_tokenizer_json_counts_match_hugging_face_tokenizers(tmp_path):

@@ -29,7 +29,8 @@ pub struct Tokenizer {
 
 #[derive(Clone)]
 enum Kind {
-    OpenAi(Arc<tiktoken_rs::CoreBPE>),
+    /// Built once per process, on first use.
+    OpenAi(&'static bpe_openai::Tokenizer),
     HuggingFace(Arc<tokenizers::Tokenizer>),
 }
 
@@ -42,16 +43,11 @@ impl Tokenizer {
     /// `CONFIG_ERROR` naming what is wrong otherwise.
     pub fn parse(spec: &str) -> Result<Tokenizer> {
         let bpe = match spec {
-            "o200k_base" => Some(tiktoken_rs::o200k_base()),
-            "cl100k_base" => Some(tiktoken_rs::cl100k_base()),
-            _ => None,
+            "o200k_base" => bpe_openai::o200k_base(),
+            "cl100k_base" => bpe_openai::cl100k_base(),
+            _ => return Tokenizer::from_file(spec),
         };
-        if let Some(bpe) = bpe {
-            let bpe = bpe.map_err(|e| ErrorKind::Config(format!("{spec}: {e}")))?;
-            let kind = Kind::OpenAi(Arc::new(bpe));
-            return Ok(Tokenizer { name: spec.to_owned(), kind, template: None });
-        }
-        Tokenizer::from_file(spec)
+        Ok(Tokenizer { name: spec.to_owned(), kind: Kind::OpenAi(bpe), template: None })
     }
 
     /// A Hugging Face `tokenizer.json`.
@@ -107,7 +103,9 @@ impl Tokenizer {
     /// reads its added tokens in the text, as transformers does).
     pub fn count(&self, text: &str) -> u64 {
         match &self.kind {
-            Kind::OpenAi(bpe) => bpe.encode_ordinary(text).len() as u64,
+            // Counted without the token ids (rust-gems' counter: the same
+            // counts as tiktoken's encode_ordinary, checked in the tests).
+            Kind::OpenAi(bpe) => bpe.count(text) as u64,
             Kind::HuggingFace(tokenizer) => {
                 // encode_fast: no offsets, which a count does not need.
                 tokenizer.encode_fast(text, false).map_or(0, |e| e.len() as u64)
