@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A 100,000-conversation export into object storage beside the same export to
-# local disk and beside `COPY … TO STDOUT` of the same rows (benches/README.md):
-# the release pg_probe, alternating local, S3 and COPY for ROUNDS rounds
-# (default 5), one JSON line per run, on freshly imported and then
-# vacuumed and analyzed tables. Needs the test
+# local disk and beside `COPY … TO STDOUT` of the same rows (benches/README.md),
+# and the same conversations exported from an app's own tables through the
+# README's views ("Your own tables": bigint chats, per-owner row-level
+# security) beside `COPY` of those views as their owner: the release
+# pg_probe, alternating local, S3, COPY, views and COPY of the views for
+# ROUNDS rounds (default 5), one JSON line per run, on freshly imported and
+# then vacuumed and analyzed tables. Needs the test
 # servers' environment: eval "$(bash scripts/postgres.sh start DIR)" and
 # eval "$(bash scripts/s3.sh start DIR)".
 set -euo pipefail
@@ -17,6 +20,49 @@ work=$(mktemp -d /tmp/lora-export-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 target/release/examples/synthetic --count 100000 --format input --output "$work/in.jsonl"
 DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local target/release/examples/pg_probe --import "$work/in.jsonl" >/dev/null
+# The team's tables of tests/pg_app_schema.rs, filled with the same
+# conversations and messages in the same order, all one owner's, and the
+# README's index and views over them.
+owner=$(cat /proc/sys/kernel/random/uuid)
+psql "$db" -q -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO auth.users (id, email) VALUES ('$owner', 'owner@example.com');
+CREATE TABLE public.chats (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  owner UUID NOT NULL,
+  title TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'approved',
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX chats_export_order ON public.chats (created_at, id);
+CREATE TABLE public.chat_messages (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  chat_id BIGINT NOT NULL REFERENCES public.chats (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+ALTER TABLE public.chats ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.chat_messages ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "own chats" ON public.chats FOR SELECT TO authenticated
+  USING (owner = (SELECT auth.uid()));
+CREATE POLICY "own messages" ON public.chat_messages FOR SELECT TO authenticated
+  USING (EXISTS (SELECT 1 FROM public.chats c WHERE c.id = chat_id AND c.owner = (SELECT auth.uid())));
+CREATE TEMP TABLE numbered AS
+  SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM lora_export.conversations;
+INSERT INTO public.chats (id, owner, title, status, created_at, updated_at) OVERRIDING SYSTEM VALUE
+  SELECT n.n, '$owner', c.title, c.status, c.created_at, c.updated_at
+  FROM lora_export.conversations c JOIN numbered n USING (id);
+INSERT INTO public.chat_messages (chat_id, idx, role, body)
+  SELECT n.n, t.turn_number, t.role, t.content
+  FROM lora_export.conversation_turns t JOIN numbered n ON n.id = t.conversation_id
+  ORDER BY n.n, t.turn_number;
+SQL
+sed -n '/^## Your own tables/,/^## /p' README.md | sed -n '/^```sql$/,/^```$/p' | sed '1d;$d' \
+  | psql "$db" -q -v ON_ERROR_STOP=1
+psql "$db" -qc "GRANT SELECT ON public.chats, public.chat_messages, public.training_conversations, public.training_turns TO authenticated"
+views=(env LORA_EXPORT_CONVERSATIONS_TABLE=public.training_conversations
+       LORA_EXPORT_TURNS_TABLE=public.training_turns)
 # Settled tables, as an app's are: statistics, hint bits and the visibility
 # map in place, so that autovacuum does not start in the middle of a round.
 psql "$db" -qc "VACUUM ANALYZE"
@@ -30,4 +76,9 @@ for _ in $(seq "$rounds"); do
     target/release/examples/pg_probe
   printf 'copy  '
   DATABASE_URL=$db target/release/examples/pg_probe --copy
+  printf 'views '
+  "${views[@]}" DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local \
+    target/release/examples/pg_probe --user "$owner"
+  printf 'vcopy '
+  "${views[@]}" DATABASE_URL=$db target/release/examples/pg_probe --copy --user "$owner"
 done

@@ -9,7 +9,11 @@
 //! ```
 //!
 //! `--copy` instead times `COPY … TO STDOUT` of the same rows (conversations
-//! joined with their turns, in export order) — the floor for reading them.
+//! joined with their turns, in export order) — the floor for reading them —
+//! from the relations the service reads: the library's own tables, or the
+//! app's (`LORA_EXPORT_CONVERSATIONS_TABLE` and `LORA_EXPORT_TURNS_TABLE`).
+//! `--user UUID` exports as that existing user (else a new one), and makes
+//! `--copy` read as that user, under row-level security, as an export does.
 //! `--import FILE` first migrates the database (with Supabase's stand-ins,
 //! for plain PostgreSQL) and imports a JSONL file of conversations
 //! (untimed), e.g. the output of
@@ -22,6 +26,12 @@ use futures_util::StreamExt;
 use lora_export::pg::{CreateOutcome, ExportService, MigrateOptions, ServiceConfig};
 use serde_json::json;
 use uuid::Uuid;
+
+/// The allocator the service runs with where users run it: the Node and
+/// Python modules set mimalloc as theirs (as the CLI does). With glibc's,
+/// malloc and free took 17% of this probe's samples (perf).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,11 +47,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let summary = service.import_conversations(file).await?;
         eprintln!("imported: {}", serde_json::to_string(&summary)?);
     }
+    let user = match args.iter().position(|a| a == "--user") {
+        Some(at) => Some(args.get(at + 1).ok_or("--user needs a UUID")?.parse::<Uuid>()?),
+        None => None,
+    };
     let started = Instant::now();
     let (conversations, bytes) = if std::env::args().any(|a| a == "--copy") {
-        copy_out(&service).await?
+        copy_out(&service, user).await?
     } else {
-        export(&service).await?
+        export(&service, user).await?
     };
     let seconds = started.elapsed().as_secs_f64();
     let report = json!({
@@ -56,14 +70,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn export(service: &ExportService) -> Result<(u64, u64), Box<dyn std::error::Error>> {
-    let user = Uuid::new_v4();
-    service
-        .database()
-        .client()
-        .await?
-        .execute("INSERT INTO auth.users (id, email) VALUES ($1, 'probe@example.com')", &[&user])
-        .await?;
+async fn export(
+    service: &ExportService,
+    user: Option<Uuid>,
+) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let user = match user {
+        Some(user) => user,
+        None => {
+            let user = Uuid::new_v4();
+            let client = service.database().client().await?;
+            let sql = "INSERT INTO auth.users (id, email) VALUES ($1, 'probe@example.com')";
+            client.execute(sql, &[&user]).await?;
+            user
+        }
+    };
     let body = json!({ "config": { "scope": "all_data", "format": "jsonl" } });
     match service.create_export(user, &body).await? {
         CreateOutcome::Completed { export, .. } => {
@@ -76,20 +96,35 @@ async fn export(service: &ExportService) -> Result<(u64, u64), Box<dyn std::erro
     }
 }
 
-async fn copy_out(service: &ExportService) -> Result<(u64, u64), Box<dyn std::error::Error>> {
-    let client = service.database().client().await?;
-    let count: i64 = client.query_one("SELECT count(*) FROM conversations", &[]).await?.get(0);
-    let stream = client
-        .copy_out(
+async fn copy_out(
+    service: &ExportService,
+    user: Option<Uuid>,
+) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let tables = service.config().source_tables()?;
+    let (conversations, turns) = (tables.conversations(), tables.turns());
+    let mut client = service.database().client().await?;
+    let tx = client.transaction().await?;
+    if let Some(user) = user {
+        tx.execute("SELECT set_config('request.jwt.claim.sub', $1, true)", &[&user.to_string()])
+            .await?;
+        let claims = json!({ "sub": user, "role": "authenticated" }).to_string();
+        tx.execute("SELECT set_config('request.jwt.claims', $1, true)", &[&claims]).await?;
+        tx.batch_execute("SET LOCAL ROLE authenticated").await?;
+    }
+    let count: i64 =
+        tx.query_one(&format!("SELECT count(*) FROM {conversations}"), &[]).await?.get(0);
+    let stream = tx
+        .copy_out(&format!(
             "COPY (SELECT c.*, t.turn_number, t.role, t.content, t.token_count
-                   FROM conversations c JOIN conversation_turns t ON t.conversation_id = c.id
-                   ORDER BY c.created_at, c.id, t.turn_number) TO STDOUT",
-        )
+                   FROM {conversations} c JOIN {turns} t ON t.conversation_id = c.id
+                   ORDER BY c.created_at, c.id, t.turn_number) TO STDOUT"
+        ))
         .await?;
     let mut stream = std::pin::pin!(stream);
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
         bytes += chunk?.len() as u64;
     }
+    tx.commit().await?;
     Ok((count as u64, bytes))
 }
