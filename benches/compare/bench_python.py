@@ -21,13 +21,14 @@ canonical JSON with the keys in the order the script writes them). Each
 round also times ``hashlib.sha256`` (OpenSSL) over those output bytes in
 memory: the least time any export that reports its file's SHA-256, as ours
 does for the audit log, spends on one core. Prints one JSON object: each
-variant's seconds per round, the SHA-256 floor's, and whether a thread's
+variant's seconds per round, its CPU seconds (user + system, all threads), the SHA-256 floor's, and whether a thread's
 counter advanced while ours ran (the GIL is released while Rust works).
 """
 
 import hashlib
 import json
 import os
+import resource
 import sys
 import threading
 import time
@@ -111,6 +112,12 @@ def timed(fn, *args):
     return time.perf_counter() - start
 
 
+def cpu_seconds():
+    """User + system CPU of this process, every thread's."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Ticker:
     """A thread that counts while the main thread is inside our call."""
 
@@ -182,6 +189,7 @@ def main():
     expected = reference.read_bytes()
     identical = {}
     seconds = {name: [] for name in variants}
+    cpu = {name: [] for name in variants}
     sha256_floor = []
     ticks = []
     rss_growth = {}
@@ -191,7 +199,9 @@ def main():
             dst.unlink(missing_ok=True)
             ticker = Ticker() if fn is ours else None
             sampler = RssSampler() if "DataFrame" in name else None
+            cpu_before = cpu_seconds()
             took = timed(fn, source, dst)
+            used = cpu_seconds() - cpu_before
             if sampler:
                 growth = sampler.stop()
                 if round_ > 0:
@@ -204,6 +214,7 @@ def main():
                 identical[name] = dst.read_bytes() == expected
             else:
                 seconds[name].append(took)
+                cpu[name].append(used)
             dst.unlink()
         took = timed(lambda: hashlib.sha256(expected).digest())
         if round_ > 0:
@@ -212,6 +223,7 @@ def main():
         "count": len(conversations),
         "output_bytes": len(expected),
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "sha256_seconds": sha256_floor,
         "identical": identical,
         "thread_ticks_per_second": ticks,
