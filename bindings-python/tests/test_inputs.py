@@ -54,6 +54,37 @@ def test_a_polars_dataframe_is_read_through_arrow():
     assert out == expected
 
 
+def test_a_polars_column_of_nones_is_read_without_pyarrow_too():
+    """polars exports a column of dtype Null (every value None) in a form
+    arrow-rs refuses (pola-rs/polars#22934); with pyarrow the frame goes
+    through it, without pyarrow such columns are cast to String (still
+    every value None) before the stream is read. A nested Null field
+    without pyarrow is refused with what to do."""
+    script = """
+import json, sys
+sys.modules["pyarrow"] = None  # as if pyarrow were not installed
+import polars as pl
+import lora_export
+rows = [{"conversation_id": f"c{i}", "messages": [{"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"}], "persona": None, "note": None} for i in range(3)]
+df = pl.DataFrame(rows)
+assert df.schema["persona"] == pl.Null
+out = lora_export.to_string(df, keep_columns=["note"])
+print(json.dumps([json.loads(line) for line in out.splitlines()]))
+nested = pl.DataFrame({"conversation_id": ["n"], "messages": [[{"role": "user", "content": "Hi", "x": None}]]})
+try:
+    lora_export.to_string(nested)
+except Exception as e:
+    print(json.dumps(str(e)))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    records, nested_error = map(json.loads, done.stdout.splitlines())
+    assert [r["metadata"]["conversation_id"] for r in records] == ["c0", "c1", "c2"]
+    assert all(r["metadata"]["persona"] is None for r in records)
+    assert "pyarrow" in nested_error and "22934" in nested_error, nested_error
+
+
 def test_pyarrow_tables_and_multi_batch_readers_number_records_across_batches():
     table = pa.Table.from_pylist(rows(4))
     assert lora_export.to_string(table) == lora_export.to_string(rows(4))

@@ -289,10 +289,14 @@ impl Iterator for ArrowThread {
 /// batch, without a copy.
 pub(super) fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if obj.hasattr("__arrow_c_stream__")? {
-        if let (true, Ok(pyarrow)) = (is_from(obj, "polars"), obj.py().import("pyarrow")) {
-            let reader =
-                pyarrow.getattr("RecordBatchReader")?.call_method1("from_stream", (obj,))?;
-            return Ok(Some(reader));
+        if is_from(obj, "polars") {
+            return match obj.py().import("pyarrow") {
+                Ok(pyarrow) => {
+                    let reader = pyarrow.getattr("RecordBatchReader")?;
+                    Ok(Some(reader.call_method1("from_stream", (obj,))?))
+                }
+                Err(_) => polars_without_null_columns(obj).map(Some),
+            };
         }
         return Ok(Some(obj.clone()));
     }
@@ -303,6 +307,54 @@ pub(super) fn arrow_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound
         return Ok(Some(table));
     }
     Ok(None)
+}
+
+/// Without pyarrow: a polars DataFrame with its columns of dtype `Null`
+/// cast to `String` (every value still `None`), which arrow-rs reads; a
+/// `Null` field inside a list or struct column is a `ValueError` saying
+/// what to do.
+fn polars_without_null_columns<'py>(frame: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let polars = frame.py().import("polars")?;
+    let null = polars.getattr("Null")?;
+    let casts = PyDict::new(frame.py());
+    for item in frame.getattr("schema")?.call_method0("items")?.try_iter()? {
+        let (name, dtype): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+        if dtype.eq(&null)? {
+            casts.set_item(name, polars.getattr("String")?)?;
+        } else if holds_null(&dtype, &null)? {
+            return Err(PyValueError::new_err(format!(
+                "column {name} of this polars DataFrame has a field of dtype Null (every value \
+                 None) inside a list or struct, which polars exports in a form Arrow readers \
+                 refuse (pola-rs/polars#22934): install pyarrow, which reads it, or cast the \
+                 field to its type"
+            )));
+        }
+    }
+    if casts.is_empty() {
+        return Ok(frame.clone());
+    }
+    frame.call_method1("cast", (casts,))
+}
+
+/// Whether the polars `dtype` is `Null` or holds it in a list, array or
+/// struct.
+fn holds_null(dtype: &Bound<'_, PyAny>, null: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if dtype.eq(null)? {
+        return Ok(true);
+    }
+    if let Ok(inner) = dtype.getattr("inner") {
+        if !inner.is_none() && holds_null(&inner, null)? {
+            return Ok(true);
+        }
+    }
+    if let Ok(fields) = dtype.getattr("fields") {
+        for field in fields.try_iter()? {
+            if holds_null(&field?.getattr("dtype")?, null)? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Whether `file` starts with Parquet's magic bytes `PAR1` (it is rewound).
