@@ -27,12 +27,6 @@ use lora_export::pg::{CreateOutcome, ExportService, MigrateOptions, ServiceConfi
 use serde_json::json;
 use uuid::Uuid;
 
-/// The allocator the service runs with where users run it: the Node and
-/// Python modules set mimalloc as theirs (as the CLI does). With glibc's,
-/// malloc and free took 17% of this probe's samples (perf).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = ServiceConfig::from_env()?;
