@@ -20,34 +20,14 @@ work=$(mktemp -d /tmp/lora-export-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 target/release/examples/synthetic --count 100000 --format input --output "$work/in.jsonl"
 DATABASE_URL=$db LORA_EXPORT_STORAGE_ROOT=$work/local target/release/examples/pg_probe --import "$work/in.jsonl" >/dev/null
-# The team's tables of tests/pg_app_schema.rs, filled with the same
+# The team's tables (tests/sql/team_tables.sql, as tests/pg_app_schema.rs
+# creates them), filled with the same
 # conversations and messages in the same order, all one owner's, and the
 # README's index and views over them.
 owner=$(cat /proc/sys/kernel/random/uuid)
+psql "$db" -q -v ON_ERROR_STOP=1 -f tests/sql/team_tables.sql
 psql "$db" -q -v ON_ERROR_STOP=1 <<SQL
 INSERT INTO auth.users (id, email) VALUES ('$owner', 'owner@example.com');
-CREATE TABLE public.chats (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  owner UUID NOT NULL,
-  title TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'approved',
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);
-CREATE INDEX chats_export_order ON public.chats (created_at, id);
-CREATE TABLE public.chat_messages (
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  chat_id BIGINT NOT NULL REFERENCES public.chats (id) ON DELETE CASCADE,
-  idx INTEGER NOT NULL,
-  role TEXT NOT NULL,
-  body TEXT NOT NULL
-);
-ALTER TABLE public.chats ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.chat_messages ENABLE ROW LEVEL SECURITY;
-CREATE POLICY "own chats" ON public.chats FOR SELECT TO authenticated
-  USING (owner = (SELECT auth.uid()));
-CREATE POLICY "own messages" ON public.chat_messages FOR SELECT TO authenticated
-  USING (EXISTS (SELECT 1 FROM public.chats c WHERE c.id = chat_id AND c.owner = (SELECT auth.uid())));
 CREATE TEMP TABLE numbered AS
   SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM lora_export.conversations;
 INSERT INTO public.chats (id, owner, title, status, created_at, updated_at) OVERRIDING SYSTEM VALUE
