@@ -94,7 +94,8 @@ $$;
 
 -- The migrating login may act as a user (SET ROLE authenticated, Supabase's
 -- own pattern) when it is the service's login too; on Supabase it already
--- is a member.
+-- is a member. Memberships are cluster-wide: the same login migrating
+-- another database may grant it at the same moment (unique_violation).
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_auth_members
@@ -102,7 +103,9 @@ BEGIN
                    AND member = (SELECT oid FROM pg_roles WHERE rolname = current_user)) THEN
     EXECUTE format('GRANT authenticated TO %I', current_user);
   END IF;
-EXCEPTION WHEN insufficient_privilege THEN
-  RAISE NOTICE '% may not grant itself the role authenticated: grant it to the service''s login', current_user;
+EXCEPTION
+  WHEN unique_violation THEN NULL;
+  WHEN insufficient_privilege THEN
+    RAISE NOTICE '% may not grant itself the role authenticated: grant it to the service''s login', current_user;
 END
 $$;
