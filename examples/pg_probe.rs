@@ -8,6 +8,11 @@
 //! DATABASE_URL=… cargo run --release --features postgres --example pg_probe -- --copy
 //! ```
 //!
+//! It runs with the system allocator (`tests/pg_memory.rs` measures its
+//! memory); `pg_probe_mimalloc` is the same probe with mimalloc, the
+//! allocator the Node and Python modules and the CLI ship with, which
+//! `benches/storage.sh` times.
+//!
 //! `--copy` instead times `COPY … TO STDOUT` of the same rows (conversations
 //! joined with their turns, in export order) — the floor for reading them —
 //! from the relations the service reads: the library's own tables, or the
@@ -28,7 +33,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = ServiceConfig::from_env()?;
     config.sync_threshold = u32::MAX;
     config.rate_limit_per_hour = u32::MAX;

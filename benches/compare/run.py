@@ -647,6 +647,18 @@ def render_bindings(*, command, started, load, load_after, py, node, runs, shape
         lines.append(f"- CPU of Python `{name}` (user + system, every thread, median): "
                      f"{used:.3f} s; on {cores} cores no call takes less than "
                      f"{used / cores:.3f} s, {used / cores / base:.2f}× {alternative}.")
+    seeds = statistics.median(node["seconds"]["seeds' design (objects)"])
+    for name, samples in node["cpu_seconds"].items():
+        if not name.startswith("transform("):
+            continue
+        used = statistics.median(samples)
+        lines.append(f"- CPU of Node `{name}` (user + system, every thread, median): "
+                     f"{used:.3f} s; on {cores} cores no call takes less than "
+                     f"{used / cores:.3f} s, {used / cores / seeds:.2f}× the seeds' design.")
+    stringified = statistics.median(node["stringify_seconds"])
+    lines.append(f"- V8's `JSON.stringify` of every element alone, which `transform(objects)` runs "
+                 f"on the JavaScript thread before anything else: {figure(node['stringify_seconds'])}, "
+                 f"{stringified / seeds:.2f}× the seeds' design.")
     floor = statistics.median(py["sha256_seconds"])
     orjson = statistics.median(py["seconds"]["orjson script (dicts)"])
     ticks = py["thread_ticks_per_second"]

@@ -177,15 +177,15 @@ fn read_value(
 ///
 /// ```
 /// use lora_export_core::source::turn_from_value;
-/// let turn = turn_from_value(&serde_json::json!({"role": "assistant", "content": "Fine.", "weight": 0}), 1).unwrap();
+/// let turn = turn_from_value(serde_json::json!({"role": "assistant", "content": "Fine.", "weight": 0}), 1).unwrap();
 /// assert_eq!(turn.weight, Some(0));
 /// let call = serde_json::json!({"role": "assistant", "content": null,
 ///     "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{oops"}}]});
-/// let err = turn_from_value(&call, 2).unwrap_err();
+/// let err = turn_from_value(call, 2).unwrap_err();
 /// assert_eq!(err.location.field.as_deref(), Some("turns[2].tool_calls[0].function.arguments"));
 /// assert!(err.reason.starts_with("not a valid conversation: turns[2].tool_calls[0].function.arguments: `arguments` is a string but not valid JSON"));
 /// ```
-pub fn turn_from_value(value: &Value, index: usize) -> Result<ConversationTurn, SkippedRecord> {
+pub fn turn_from_value(value: Value, index: usize) -> Result<ConversationTurn, SkippedRecord> {
     serde_path_to_error::deserialize::<_, ConversationTurn>(value).map_err(|e| {
         let path = e.path().to_string();
         let field = match path.as_str() {

@@ -364,7 +364,7 @@ fn turn(row: &Row, index: usize) -> Converted<ConversationTurn> {
     if let Some(weight) = row.try_get::<_, Option<i16>>("weight")? {
         message.insert("weight".into(), Value::from(weight));
     }
-    let turn = turn_from_value(&Value::Object(message), index).map_err(skipped_field)?;
+    let turn = turn_from_value(Value::Object(message), index).map_err(skipped_field)?;
     Ok(ConversationTurn { token_count, ..turn })
 }
 
