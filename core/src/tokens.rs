@@ -75,6 +75,8 @@ impl TokenSummary {
 #[cfg(feature = "tokenizers")]
 mod counting;
 #[cfg(feature = "tokenizers")]
+mod openai;
+#[cfg(feature = "tokenizers")]
 mod template;
 #[cfg(feature = "tokenizers")]
 pub use counting::{Counted, TokenCounter, Tokenizer};

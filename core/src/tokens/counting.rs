@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::openai::Encoding;
 use super::template::ChatTemplate;
 use super::TokenSummary;
 use crate::format::{hugging_face_messages, truncate_content};
@@ -30,7 +31,7 @@ pub struct Tokenizer {
 #[derive(Clone)]
 enum Kind {
     /// Built once per process, on first use.
-    OpenAi(&'static bpe_openai::Tokenizer),
+    OpenAi(Encoding),
     HuggingFace(Arc<tokenizers::Tokenizer>),
 }
 
@@ -42,12 +43,10 @@ impl Tokenizer {
     /// `o200k_base` or `cl100k_base`, else a path to a `tokenizer.json`.
     /// `CONFIG_ERROR` naming what is wrong otherwise.
     pub fn parse(spec: &str) -> Result<Tokenizer> {
-        let bpe = match spec {
-            "o200k_base" => bpe_openai::o200k_base(),
-            "cl100k_base" => bpe_openai::cl100k_base(),
-            _ => return Tokenizer::from_file(spec),
+        let Some(encoding) = Encoding::named(spec) else {
+            return Tokenizer::from_file(spec);
         };
-        Ok(Tokenizer { name: spec.to_owned(), kind: Kind::OpenAi(bpe), template: None })
+        Ok(Tokenizer { name: spec.to_owned(), kind: Kind::OpenAi(encoding), template: None })
     }
 
     /// A Hugging Face `tokenizer.json`.
@@ -105,7 +104,7 @@ impl Tokenizer {
         match &self.kind {
             // Counted without the token ids (rust-gems' counter: the same
             // counts as tiktoken's encode_ordinary, checked in the tests).
-            Kind::OpenAi(bpe) => bpe.count(text) as u64,
+            Kind::OpenAi(encoding) => encoding.count(text),
             Kind::HuggingFace(tokenizer) => {
                 // encode_fast: no offsets, which a count does not need.
                 tokenizer.encode_fast(text, false).map_or(0, |e| e.len() as u64)
