@@ -22,7 +22,7 @@ use regex_automata::{Anchored, Input};
 pub(super) struct Encoding {
     bpe: &'static bpe_openai::Tokenizer,
     pieces: &'static Pieces,
-    cache: &'static LocalKey<RefCell<Option<Cache>>>,
+    cache: &'static LocalKey<RefCell<Option<Box<Cache>>>>,
 }
 
 impl Encoding {
@@ -47,7 +47,7 @@ impl Encoding {
     pub(super) fn count(&self, text: &str) -> u64 {
         self.cache.with(|cache| {
             let mut cache = cache.borrow_mut();
-            let cache = cache.get_or_insert_with(|| self.pieces.regex.create_cache());
+            let cache = cache.get_or_insert_with(|| Box::new(self.pieces.regex.create_cache()));
             self.pieces
                 .split(cache, text)
                 .map(|piece| self.bpe.bpe.count(piece.as_bytes()) as u64)
@@ -107,9 +107,14 @@ static CL100K_PIECES: LazyLock<Pieces> = LazyLock::new(|| {
     )
 });
 
+// Boxed: a cache is kilobytes, and the Python and Node modules are loaded
+// with dlopen, where a library's thread-locals must fit glibc's small
+// static TLS surplus (mimalloc's initial-exec thread-local puts them there):
+// unboxed, importing the Python module failed with "cannot allocate memory
+// in static TLS block".
 thread_local! {
-    static O200K_CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
-    static CL100K_CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+    static O200K_CACHE: RefCell<Option<Box<Cache>>> = const { RefCell::new(None) };
+    static CL100K_CACHE: RefCell<Option<Box<Cache>>> = const { RefCell::new(None) };
 }
 
 #[cfg(test)]
