@@ -28,7 +28,7 @@
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use lora_export::pg::{CreateOutcome, ExportService, MigrateOptions, ServiceConfig};
+use lora_export::pg::{CreateOutcome, Database, ExportService, MigrateOptions, ServiceConfig};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -102,14 +102,11 @@ async fn copy_out(
     let tables = service.config().source_tables()?;
     let (conversations, turns) = (tables.conversations(), tables.turns());
     let mut client = service.database().client().await?;
-    let tx = client.transaction().await?;
-    if let Some(user) = user {
-        tx.execute("SELECT set_config('request.jwt.claim.sub', $1, true)", &[&user.to_string()])
-            .await?;
-        let claims = json!({ "sub": user, "role": "authenticated" }).to_string();
-        tx.execute("SELECT set_config('request.jwt.claims', $1, true)", &[&claims]).await?;
-        tx.batch_execute("SET LOCAL ROLE authenticated").await?;
-    }
+    // As the user, the way an export reads: the same transaction setup.
+    let tx = match user {
+        Some(user) => Database::user_transaction(&mut client, user).await?,
+        None => client.transaction().await?,
+    };
     let count: i64 =
         tx.query_one(&format!("SELECT count(*) FROM {conversations}"), &[]).await?.get(0);
     let stream = tx
